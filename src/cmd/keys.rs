@@ -1,0 +1,5 @@
+//! Placeholder: filled in by the keys family.
+use super::Handler;
+
+/// (name, handler) pairs registered in the handler table.
+pub static HANDLERS: &[(&str, Handler)] = &[];

@@ -1,0 +1,253 @@
+//! Command handlers, one file per family, and the state they run against.
+//!
+//! Runs on shard engine threads only. A handler gets a [`Ctx`]: the shard's
+//! data ([`Shard`]), the command's arguments and a [`Reply`] to write into.
+//! It either writes exactly one complete reply and returns `Ok(())`, or
+//! returns a [`CmdError`] having written nothing (the engine writes the
+//! error), or, for commands whose keys live on other shards, sets
+//! `ctx.deferred` and sends [`hop`]s whose last step answers through
+//! [`Shard::reply_later`]. Handlers never block.
+//!
+//! Error strings live in [`crate::resp::errors`]; [`CmdError`] maps onto them
+//! in one place ([`CmdError::text`]).
+
+pub mod keys;
+pub mod string;
+
+use std::any::Any;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::msg::{Hop, ReplyTo};
+use crate::resp::{Reply, errors};
+use crate::spec;
+use crate::store::Db;
+
+/// A command failure, turned into one RESP error reply by the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CmdError {
+    WrongType,
+    Syntax,
+    NotInteger,
+    NotFloat,
+    Overflow,
+    NoSuchKey,
+    /// Any other fixed text, including its code (`ERR ...`).
+    Msg(&'static str),
+    /// A text built at run time (rare paths only), including its code.
+    Owned(String),
+}
+
+impl CmdError {
+    /// The error reply text without the leading `-`.
+    pub fn text(&self) -> &str {
+        match self {
+            CmdError::WrongType => errors::WRONGTYPE,
+            CmdError::Syntax => errors::SYNTAX,
+            CmdError::NotInteger => errors::NOT_INTEGER,
+            CmdError::NotFloat => errors::NOT_FLOAT,
+            CmdError::Overflow => errors::OVERFLOW,
+            CmdError::NoSuchKey => errors::NO_SUCH_KEY,
+            CmdError::Msg(m) => m,
+            CmdError::Owned(s) => s,
+        }
+    }
+}
+
+/// Result of a handler.
+pub type CmdResult = Result<(), CmdError>;
+
+/// A command handler.
+pub type Handler = fn(&mut Ctx) -> CmdResult;
+
+/// One shard's state as command handlers see it: its databases, the clock
+/// and the outboxes for cross-shard work. Owned by the shard's engine thread.
+pub struct Shard {
+    /// One keyspace part per database index.
+    pub dbs: Vec<Db>,
+    /// This shard's index and the number of shards.
+    pub id: u16,
+    pub count: u16,
+    /// Unix time in ms, read once per batch.
+    pub now_ms: u64,
+    /// Largest string value a command may build (`proto-max-bulk-len`), bytes.
+    pub max_bulk: u64,
+    /// Hops to send to other shards (target shard, work), drained by the engine.
+    pub hops_out: Vec<(u16, Hop)>,
+    /// Replies produced outside a batch (by hops), drained by the engine.
+    pub replies_out: Vec<(ReplyTo, Bytes)>,
+    /// Commands executed, for INFO stats.
+    pub commands: u64,
+    /// Keys reclaimed by expiry, for INFO stats.
+    pub expired: u64,
+}
+
+impl Shard {
+    pub fn new(id: u16, count: u16, databases: usize, max_bulk: u64) -> Shard {
+        Shard {
+            dbs: (0..databases).map(|_| Db::new()).collect(),
+            id,
+            count,
+            now_ms: now_ms(),
+            max_bulk,
+            hops_out: Vec::new(),
+            replies_out: Vec::new(),
+            commands: 0,
+            expired: 0,
+        }
+    }
+
+    /// Queues `f` to run on shard `target`'s thread (possibly this one).
+    pub fn hop(&mut self, target: u16, f: impl FnOnce(&mut Shard) + Send + 'static) {
+        self.hops_out.push((
+            target,
+            Hop(Box::new(move |any: &mut dyn Any| {
+                let sh = any.downcast_mut::<Shard>().expect("hop delivered to a shard engine");
+                f(sh)
+            })),
+        ));
+    }
+
+    /// Answers a deferred command: `write` encodes the reply.
+    pub fn reply_later(&mut self, to: ReplyTo, write: impl FnOnce(&mut Reply)) {
+        let mut r = Reply { buf: BytesMut::with_capacity(64), resp3: to.resp3 };
+        write(&mut r);
+        self.replies_out.push((to, r.buf.freeze()));
+    }
+
+    /// The shard owning `key`.
+    pub fn shard_of(&self, key: &[u8]) -> u16 {
+        spec::key_shard(key, self.count as usize) as u16
+    }
+}
+
+/// Unix time in milliseconds.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// Everything a handler needs for one command.
+pub struct Ctx<'a> {
+    pub sh: &'a mut Shard,
+    /// Arguments, command name first.
+    pub args: &'a [Bytes],
+    /// Selected database index (already validated).
+    pub db: usize,
+    /// Hash of the first key argument, computed by the IO stage.
+    pub hash: u64,
+    /// Index of the first key argument (0 if keyless).
+    pub first_key: usize,
+    pub out: &'a mut Reply,
+    /// Where a deferred reply goes.
+    pub reply_to: ReplyTo,
+    /// Set by a handler that answers later through a hop.
+    pub deferred: bool,
+}
+
+impl<'a> Ctx<'a> {
+    /// The selected database of this shard.
+    #[inline]
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.sh.dbs[self.db]
+    }
+
+    #[inline]
+    pub fn now(&self) -> u64 {
+        self.sh.now_ms
+    }
+
+    #[inline]
+    pub fn arg(&self, i: usize) -> &[u8] {
+        &self.args[i]
+    }
+
+    /// Hash of argument `i` as a key: reuses the IO stage's hash for the
+    /// first key argument.
+    #[inline]
+    pub fn key_hash(&self, i: usize) -> u64 {
+        if i == self.first_key && self.hash != 0 { self.hash } else { spec::key_hash(&self.args[i]) }
+    }
+
+    /// Argument `i` as an integer (Redis `string2ll` rules).
+    /// Errors: `ERR value is not an integer or out of range`.
+    pub fn int_arg(&self, i: usize) -> Result<i64, CmdError> {
+        crate::resp::parse::parse_i64(&self.args[i]).ok_or(CmdError::NotInteger)
+    }
+
+    /// Case-insensitive comparison of argument `i` with an option name.
+    #[inline]
+    pub fn arg_is(&self, i: usize, word: &str) -> bool {
+        self.args[i].eq_ignore_ascii_case(word.as_bytes())
+    }
+}
+
+/// The handler table, indexed by [`CmdId`]; `None` for commands the IO
+/// stage runs itself ([`spec::Route::Local`]).
+pub fn handlers() -> Vec<Option<Handler>> {
+    let mut t: Vec<Option<Handler>> = vec![None; spec::TABLE.len()];
+    for (name, h) in string::HANDLERS.iter().chain(keys::HANDLERS.iter()) {
+        let id = spec::lookup(name.as_bytes()).unwrap_or_else(|| panic!("handler for unknown command {name}"));
+        t[id as usize] = Some(*h);
+    }
+    t
+}
+
+/// Runs one command. Writes the reply (or its error) into `ctx.out` unless
+/// the handler deferred it.
+pub fn execute(h: Handler, ctx: &mut Ctx) {
+    let mark = ctx.out.buf.len();
+    if let Err(e) = h(ctx) {
+        ctx.out.buf.truncate(mark);
+        ctx.out.error(e.text());
+    }
+    ctx.sh.commands += 1;
+}
+
+#[cfg(test)]
+pub mod testing {
+    //! A harness for handler unit tests: runs commands against a one-shard
+    //! [`Shard`] without threads or sockets.
+    use super::*;
+
+    pub struct Harness {
+        pub sh: Shard,
+        pub table: Vec<Option<Handler>>,
+        pub resp3: bool,
+    }
+
+    impl Default for Harness {
+        fn default() -> Self {
+            Harness { sh: Shard::new(0, 1, 16, 512 << 20), table: handlers(), resp3: false }
+        }
+    }
+
+    impl Harness {
+        /// Runs `args` in database 0 and returns the raw reply bytes.
+        pub fn run(&mut self, args: &[&str]) -> String {
+            self.run_db(0, args)
+        }
+
+        pub fn run_db(&mut self, db: usize, args: &[&str]) -> String {
+            let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+            let id = spec::lookup(&args[0]).expect("known command");
+            let s = spec::get(id);
+            assert!(s.arity_ok(args.len()), "arity");
+            let hash = if s.first_key > 0 && args.len() > s.first_key as usize { spec::key_hash(&args[s.first_key as usize]) } else { 0 };
+            let mut out = Reply::new(self.resp3);
+            let h = self.table[id as usize].expect("engine-side command");
+            let mut ctx = Ctx {
+                sh: &mut self.sh,
+                args: &args,
+                db,
+                hash,
+                first_key: s.first_key.max(0) as usize,
+                out: &mut out,
+                reply_to: ReplyTo { io: 0, conn: 0, seq: 0, part: 0, resp3: self.resp3 },
+                deferred: false,
+            };
+            execute(h, &mut ctx);
+            assert!(!ctx.deferred, "single-shard harness cannot defer");
+            String::from_utf8_lossy(&out.buf).into_owned()
+        }
+    }
+}

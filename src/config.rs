@@ -1,0 +1,453 @@
+//! Every setting, its default and its validation; the config file and
+//! command-line parser; CONFIG GET/SET by directive name.
+//!
+//! A leaf. Read by `main` at start-up; the server keeps the live copy behind
+//! a lock that only CONFIG GET/SET and the threads' once-per-turn refresh
+//! touch. Syntax follows redis-server: `tandem [config-file] [--directive
+//! value ...]`, memory sizes like `512mb`, booleans `yes`/`no`.
+
+use std::fmt::Write as _;
+
+/// The value kinds a directive can take.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    /// Integer within an inclusive range.
+    Int(i64, i64),
+    /// Memory size (`1gb`, `100kb`, plain bytes).
+    Mem,
+    Bool,
+    Str,
+    /// Core list, e.g. `0-3,6`.
+    Cpus,
+    /// Accepted for compatibility with Redis tools and config files; no effect yet.
+    Compat,
+}
+
+/// One directive: name, kind, whether CONFIG SET may change it at run time,
+/// its default and help line.
+struct Directive {
+    name: &'static str,
+    kind: Kind,
+    mutable: bool,
+    default: &'static str,
+    help: &'static str,
+}
+
+const fn d(name: &'static str, kind: Kind, mutable: bool, default: &'static str, help: &'static str) -> Directive {
+    Directive { name, kind, mutable, default, help }
+}
+
+/// Default marker for directives whose default depends on the machine.
+const AUTO: &str = "auto";
+
+static DIRECTIVES: &[Directive] = &[
+    d("port", Kind::Int(0, 65535), false, "6379", "TCP port to listen on (0: pick a free one)"),
+    d("bind", Kind::Str, false, "127.0.0.1", "address(es) to listen on, space separated"),
+    d("io-threads", Kind::Int(1, 128), false, AUTO, "IO threads (io_uring rings); default fits the machine"),
+    d("shards", Kind::Int(1, 256), false, AUTO, "shard engine threads, each owning part of the keyspace"),
+    d("cpus", Kind::Cpus, false, "", "cores to pin to, e.g. 0-3: IO threads take the first, shards the next"),
+    d("colocated", Kind::Bool, false, "no", "one thread is both IO thread and shard, no channel"),
+    d("spin-us", Kind::Int(0, 1_000_000), true, "20", "microseconds a stage spins for new work before parking"),
+    d("maxclients", Kind::Int(1, 1_000_000), true, "10000", "most clients connected at once"),
+    d("timeout", Kind::Int(0, i32::MAX as i64), true, "0", "close a client idle this many seconds (0: never)"),
+    d("databases", Kind::Int(1, 65535), false, "16", "number of databases (SELECT index range)"),
+    d("proto-max-bulk-len", Kind::Mem, true, "512mb", "largest bulk string a client may send"),
+    d("client-query-buffer-limit", Kind::Mem, true, "1gb", "largest unparsed input a client may have queued"),
+    d("client-output-limit", Kind::Mem, true, "256mb", "unwritten reply bytes after which a client is disconnected"),
+    d("requirepass", Kind::Str, true, "", "password for the default user (empty: none)"),
+    d("loglevel", Kind::Str, true, "notice", "debug, verbose, notice or warning"),
+    d("save", Kind::Compat, true, "", "snapshot schedule (accepted; persistence comes later)"),
+    d("appendonly", Kind::Compat, true, "no", "append-only file (accepted; persistence comes later)"),
+    d("maxmemory", Kind::Compat, true, "0", "memory limit (accepted; eviction comes later)"),
+    d("maxmemory-policy", Kind::Compat, true, "noeviction", "eviction policy (accepted; eviction comes later)"),
+    d("dir", Kind::Compat, true, ".", "working directory for persistence files"),
+    d("dbfilename", Kind::Compat, true, "dump.rdb", "snapshot file name"),
+    d("appendfsync", Kind::Compat, true, "everysec", "fsync policy for the append-only file"),
+    d("hz", Kind::Int(1, 500), true, "10", "active expiry cycles per second when idle"),
+];
+
+/// The parsed configuration. Field meanings are the directives' help lines.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub port: u16,
+    pub bind: Vec<String>,
+    pub io_threads: usize,
+    pub shards: usize,
+    pub cpus: Vec<usize>,
+    pub colocated: bool,
+    pub spin_us: u64,
+    pub maxclients: usize,
+    /// Idle timeout in seconds, 0 = none.
+    pub timeout: u64,
+    pub databases: usize,
+    /// Bytes.
+    pub proto_max_bulk_len: u64,
+    /// Bytes.
+    pub client_query_buffer_limit: u64,
+    /// Bytes.
+    pub client_output_limit: u64,
+    pub requirepass: String,
+    pub loglevel: String,
+    pub hz: u64,
+    /// Compat directives, stored verbatim for CONFIG GET.
+    compat: Vec<(&'static str, String)>,
+    explicit_threads: bool,
+}
+
+/// Machine default thread plan: on 1–2 cores one IO thread and one shard;
+/// above that about one IO thread per four cores, the rest shards.
+pub fn default_plan(cores: usize) -> (usize, usize) {
+    if cores <= 2 {
+        (1, 1)
+    } else {
+        let io = cores.div_ceil(4);
+        (io, cores - io)
+    }
+}
+
+/// Parses a memory size the way redis-server does (`memtoull`): plain
+/// bytes, or a number with b, k/kb, m/mb, g/gb (k=1000, kb=1024, ...).
+pub fn parse_mem(s: &str) -> Option<u64> {
+    let l = s.to_ascii_lowercase();
+    let (num, mul) = [("gb", 1u64 << 30), ("mb", 1 << 20), ("kb", 1 << 10), ("g", 1_000_000_000), ("m", 1_000_000), ("k", 1000), ("b", 1)]
+        .iter()
+        .find_map(|(suf, mul)| l.strip_suffix(suf).map(|n| (n.to_string(), *mul)))
+        .unwrap_or((l.clone(), 1));
+    num.parse::<u64>().ok()?.checked_mul(mul)
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.to_ascii_lowercase().as_str() {
+        "yes" => Some(true),
+        "no" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_cpus(s: &str) -> Option<Vec<usize>> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (usize, usize) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+                if a > b || b - a > 4096 {
+                    return None;
+                }
+                out.extend(a..=b);
+            }
+            None => out.push(part.parse().ok()?),
+        }
+    }
+    Some(out)
+}
+
+fn fmt_mem(n: u64) -> String {
+    n.to_string()
+}
+
+fn directive(name: &str) -> Option<&'static Directive> {
+    DIRECTIVES.iter().find(|d| d.name.eq_ignore_ascii_case(name))
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let (io, shards) = default_plan(cores);
+        let mut c = Config {
+            port: 6379,
+            bind: vec!["127.0.0.1".into()],
+            io_threads: io,
+            shards,
+            cpus: Vec::new(),
+            colocated: false,
+            spin_us: 20,
+            maxclients: 10000,
+            timeout: 0,
+            databases: 16,
+            proto_max_bulk_len: 512 << 20,
+            client_query_buffer_limit: 1 << 30,
+            client_output_limit: 256 << 20,
+            requirepass: String::new(),
+            loglevel: "notice".into(),
+            hz: 10,
+            compat: Vec::new(),
+            explicit_threads: false,
+        };
+        for d in DIRECTIVES.iter().filter(|d| matches!(d.kind, Kind::Compat)) {
+            c.compat.push((d.name, d.default.to_string()));
+        }
+        c
+    }
+}
+
+impl Config {
+    /// Builds the configuration from redis-server style arguments (program
+    /// name excluded): an optional config file path first, then
+    /// `--directive value...` pairs that override it.
+    ///
+    /// Errors: a text naming the directive and the problem, in the shape of
+    /// redis-server's `FATAL CONFIG FILE ERROR`.
+    pub fn from_args(args: &[String]) -> Result<Config, String> {
+        let mut c = Config::default();
+        let mut rest = args;
+        if let Some(first) = args.first() {
+            if !first.starts_with("--") {
+                let text = if first == "-" {
+                    let mut s = String::new();
+                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| e.to_string())?;
+                    s
+                } else {
+                    std::fs::read_to_string(first).map_err(|e| format!("Fatal error, can't open config file '{first}': {e}"))?
+                };
+                c.load_text(&text)?;
+                rest = &args[1..];
+            }
+        }
+        // `--name v1 v2 --other v` → lines "name v1 v2", like redis-server.
+        let mut lines: Vec<Vec<String>> = Vec::new();
+        for a in rest {
+            if let Some(name) = a.strip_prefix("--") {
+                lines.push(vec![name.to_string()]);
+            } else if let Some(line) = lines.last_mut() {
+                line.push(a.clone());
+            } else {
+                return Err(fatal(a, "Invalid argument: options must start with --"));
+            }
+        }
+        for line in lines {
+            let shown = line.join(" ");
+            let name = &line[0];
+            let value = line[1..].join(" ");
+            c.set_at_startup(name, &value).map_err(|e| fatal(&shown, &e))?;
+        }
+        c.finish()?;
+        Ok(c)
+    }
+
+    /// Applies a config file's text (one `directive args...` per line,
+    /// `#` comments).
+    pub fn load_text(&mut self, text: &str) -> Result<(), String> {
+        for (n, line) in text.lines().enumerate() {
+            let t = line.trim();
+            if t.is_empty() || t.starts_with('#') {
+                continue;
+            }
+            let (name, value) = t.split_once(char::is_whitespace).unwrap_or((t, ""));
+            let value = value.trim().trim_matches('"');
+            self.set_at_startup(name, value).map_err(|e| format!("{}\nReading the configuration file, at line {}", fatal(t, &e), n + 1))?;
+        }
+        Ok(())
+    }
+
+    fn set_at_startup(&mut self, name: &str, value: &str) -> Result<(), String> {
+        if name.eq_ignore_ascii_case("io-threads") || name.eq_ignore_ascii_case("shards") {
+            self.explicit_threads = true;
+        }
+        self.apply(name, value)
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        if self.colocated {
+            if self.explicit_threads && (self.io_threads != 1 || self.shards != 1) {
+                return Err(fatal("colocated yes", "colocated mode runs one thread: 'io-threads' and 'shards' must be 1"));
+            }
+            self.io_threads = 1;
+            self.shards = 1;
+        }
+        Ok(())
+    }
+
+    /// Sets a directive from its text form, validating it.
+    ///
+    /// Errors: `Bad directive or wrong number of arguments` for an unknown
+    /// name, or the reason a value is invalid.
+    fn apply(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let d = directive(name).ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
+        let int = |lo: i64, hi: i64| -> Result<i64, String> {
+            let n: i64 = value.parse().map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+            if n < lo || n > hi {
+                return Err(format!("argument must be between {lo} and {hi} inclusive"));
+            }
+            Ok(n)
+        };
+        let mem = || parse_mem(value).ok_or_else(|| "argument must be a memory value".to_string());
+        let boolean = || parse_bool(value).ok_or_else(|| "argument must be 'yes' or 'no'".to_string());
+        match d.kind {
+            Kind::Int(lo, hi) => {
+                let n = int(lo, hi)?;
+                match d.name {
+                    "port" => self.port = n as u16,
+                    "io-threads" => self.io_threads = n as usize,
+                    "shards" => self.shards = n as usize,
+                    "spin-us" => self.spin_us = n as u64,
+                    "maxclients" => self.maxclients = n as usize,
+                    "timeout" => self.timeout = n as u64,
+                    "databases" => self.databases = n as usize,
+                    "hz" => self.hz = n as u64,
+                    _ => unreachable!("int directive {}", d.name),
+                }
+            }
+            Kind::Mem => {
+                let n = mem()?;
+                match d.name {
+                    "proto-max-bulk-len" => {
+                        if n < 1024 * 1024 {
+                            return Err("argument must be a memory value of at least 1mb".into());
+                        }
+                        self.proto_max_bulk_len = n
+                    }
+                    "client-query-buffer-limit" => {
+                        if n < 1024 * 1024 {
+                            return Err("argument must be a memory value of at least 1mb".into());
+                        }
+                        self.client_query_buffer_limit = n
+                    }
+                    "client-output-limit" => self.client_output_limit = n,
+                    _ => unreachable!("mem directive {}", d.name),
+                }
+            }
+            Kind::Bool => {
+                let b = boolean()?;
+                match d.name {
+                    "colocated" => self.colocated = b,
+                    _ => unreachable!("bool directive {}", d.name),
+                }
+            }
+            Kind::Str => match d.name {
+                "bind" => {
+                    let addrs: Vec<String> = value.split_whitespace().map(String::from).collect();
+                    if addrs.is_empty() {
+                        return Err("wrong number of arguments".into());
+                    }
+                    for a in &addrs {
+                        let a = a.trim_start_matches('-');
+                        if a != "*" && a.parse::<std::net::IpAddr>().is_err() && a != "localhost" {
+                            return Err(format!("Invalid bind address '{a}'"));
+                        }
+                    }
+                    self.bind = addrs;
+                }
+                "requirepass" => self.requirepass = value.to_string(),
+                "loglevel" => {
+                    if !["debug", "verbose", "notice", "warning", "nothing"].contains(&value) {
+                        return Err("argument(s) must be one of the following: debug, verbose, notice, warning, nothing".into());
+                    }
+                    self.loglevel = value.to_string()
+                }
+                _ => unreachable!("str directive {}", d.name),
+            },
+            Kind::Cpus => {
+                self.cpus = parse_cpus(value).ok_or_else(|| format!("Invalid core list '{value}' (expected e.g. 0-3,6)"))?;
+            }
+            Kind::Compat => {
+                if let Some(slot) = self.compat.iter_mut().find(|(n, _)| *n == d.name) {
+                    slot.1 = value.to_string();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The text value of a directive, as CONFIG GET shows it.
+    pub fn get(&self, name: &str) -> Option<String> {
+        let d = directive(name)?;
+        Some(match d.name {
+            "port" => self.port.to_string(),
+            "bind" => self.bind.join(" "),
+            "io-threads" => self.io_threads.to_string(),
+            "shards" => self.shards.to_string(),
+            "cpus" => self.cpus.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(","),
+            "colocated" => if self.colocated { "yes" } else { "no" }.into(),
+            "spin-us" => self.spin_us.to_string(),
+            "maxclients" => self.maxclients.to_string(),
+            "timeout" => self.timeout.to_string(),
+            "databases" => self.databases.to_string(),
+            "proto-max-bulk-len" => fmt_mem(self.proto_max_bulk_len),
+            "client-query-buffer-limit" => fmt_mem(self.client_query_buffer_limit),
+            "client-output-limit" => fmt_mem(self.client_output_limit),
+            "requirepass" => self.requirepass.clone(),
+            "loglevel" => self.loglevel.clone(),
+            "hz" => self.hz.to_string(),
+            _ => self.compat.iter().find(|(n, _)| *n == d.name).map(|(_, v)| v.clone()).unwrap_or_default(),
+        })
+    }
+
+    /// Every directive name matching a CONFIG GET glob pattern, with its value.
+    pub fn get_matching(&self, pattern: &[u8]) -> Vec<(&'static str, String)> {
+        DIRECTIVES
+            .iter()
+            .filter(|d| crate::glob::matches(pattern, d.name.as_bytes(), true))
+            .map(|d| (d.name, self.get(d.name).unwrap_or_default()))
+            .collect()
+    }
+
+    /// CONFIG SET one directive at run time.
+    ///
+    /// Errors (Redis 7 texts, without `-ERR `):
+    /// `Unknown option or number of arguments for CONFIG SET - '<name>'`,
+    /// `CONFIG SET failed (possibly related to argument '<name>') - can't set immutable config`,
+    /// `CONFIG SET failed (possibly related to argument '<name>') - <reason>`.
+    pub fn set_runtime(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let Some(d) = directive(name) else {
+            return Err(format!("Unknown option or number of arguments for CONFIG SET - '{name}'"));
+        };
+        if !d.mutable {
+            return Err(format!("CONFIG SET failed (possibly related to argument '{}') - can't set immutable config", d.name));
+        }
+        self.apply(d.name, value).map_err(|e| format!("CONFIG SET failed (possibly related to argument '{}') - {e}", d.name))
+    }
+
+    /// The `--help` text: usage and every directive with its default.
+    pub fn help() -> String {
+        let mut s = String::from(
+            "Usage: tandem [/path/to/tandem.conf] [--directive value ...]\n       tandem --help | --version\n\nDirectives (Redis names where Redis has one):\n",
+        );
+        for d in DIRECTIVES {
+            let def = if d.default.is_empty() { "\"\"" } else { d.default };
+            let _ = writeln!(s, "  --{:<27} {} (default: {def})", d.name, d.help);
+        }
+        s.push_str("\nExamples:\n  tandem --port 7000 --shards 2\n  tandem /etc/tandem.conf --loglevel verbose\n");
+        s
+    }
+}
+
+fn fatal(line: &str, reason: &str) -> String {
+    format!("\n*** FATAL CONFIG FILE ERROR (tandem {}) ***\n>>> '{line}'\n{reason}", env!("CARGO_PKG_VERSION"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn parses_and_rejects() {
+        let c = Config::from_args(&args("--port 7000 --shards 2 --io-threads 1 --proto-max-bulk-len 2mb --cpus 0-1,3")).unwrap();
+        assert_eq!((c.port, c.shards, c.io_threads), (7000, 2, 1));
+        assert_eq!(c.proto_max_bulk_len, 2 << 20);
+        assert_eq!(c.cpus, vec![0, 1, 3]);
+        assert!(Config::from_args(&args("--port abc")).unwrap_err().contains("'port abc'"));
+        assert!(Config::from_args(&args("--nosuch 1")).unwrap_err().contains("Bad directive"));
+        assert!(Config::from_args(&args("--port 70000")).unwrap_err().contains("between"));
+        assert!(Config::from_args(&args("--colocated yes --shards 2")).is_err());
+        let c = Config::from_args(&args("--colocated yes")).unwrap();
+        assert_eq!((c.io_threads, c.shards), (1, 1));
+    }
+
+    #[test]
+    fn runtime_set_and_get() {
+        let mut c = Config::default();
+        assert!(c.set_runtime("timeout", "5").is_ok());
+        assert_eq!(c.get("timeout").unwrap(), "5");
+        assert!(c.set_runtime("port", "1").unwrap_err().contains("immutable"));
+        assert!(c.set_runtime("foo", "1").unwrap_err().contains("Unknown option"));
+        assert_eq!(c.get_matching(b"client-*").len(), 2);
+        assert_eq!(parse_mem("1gb"), Some(1 << 30));
+        assert_eq!(parse_mem("100k"), Some(100_000));
+        assert_eq!(default_plan(2), (1, 1));
+        assert_eq!(default_plan(8), (2, 6));
+    }
+}

@@ -1,0 +1,170 @@
+//! The only contract between the two stages: request batches going to shard
+//! engines, reply batches coming back, cross-shard hops, and the doorbell
+//! that wakes a parked IO thread.
+//!
+//! Shared by every thread; nothing here blocks except the channels' own
+//! receive calls, which each stage makes from its own loop.
+//!
+//! # Flow and backpressure
+//!
+//! An IO thread sends at most one [`RequestBatch`] per shard per loop turn,
+//! and at most `credits` batches per shard may be unanswered at once; every
+//! batch is answered by exactly one [`ReplyBatch`] carrying its credit back.
+//! Because the number of batches in flight is bounded by credits, the
+//! channels themselves may be unbounded: an engine never blocks when it
+//! replies, so the stages cannot deadlock. Cross-shard work travels as
+//! [`Hop`]s between engines; a hop that finishes a command answers with a
+//! reply batch holding no credit.
+//!
+//! # Adding the transaction layer
+//!
+//! Multi-shard atomicity (VLL-style schedule and execute hops, MULTI/EXEC)
+//! adds variants to [`ToEngine`]; the existing variants do not change.
+
+use std::any::Any;
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use bytes::Bytes;
+
+use crate::spec::CmdId;
+
+/// One command for one shard.
+#[derive(Debug)]
+pub struct Request {
+    /// The connection's token on its IO thread (slot and generation).
+    pub conn: u64,
+    /// The connection's request sequence number; replies are written in this order.
+    pub seq: u64,
+    /// Which part of a command split across shards this is (0 otherwise).
+    pub part: u16,
+    /// Selected database index.
+    pub db: u16,
+    /// Encode the reply as RESP3.
+    pub resp3: bool,
+    /// Command table index.
+    pub cmd: CmdId,
+    /// [`crate::spec::key_hash`] of the first key argument (0 if keyless),
+    /// computed once by the IO thread.
+    pub hash: u64,
+    /// The arguments, name first; slices of the connection's input buffer.
+    pub args: Vec<Bytes>,
+}
+
+/// Requests from one IO thread to one shard, collected over one loop turn.
+#[derive(Debug)]
+pub struct RequestBatch {
+    /// Index of the sending IO thread (where replies go).
+    pub io: u16,
+    pub items: Vec<Request>,
+}
+
+/// Where one reply lives in a [`ReplyBatch`] buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplyItem {
+    pub conn: u64,
+    pub seq: u64,
+    pub part: u16,
+    /// End offset of this reply in the batch buffer; it starts where the
+    /// previous item ended (or at 0).
+    pub end: u32,
+}
+
+/// Serialized replies for one IO thread, back to back in one buffer.
+#[derive(Debug, Default)]
+pub struct ReplyBatch {
+    pub buf: Bytes,
+    pub items: Vec<ReplyItem>,
+    /// Request batches this answers (credits returned to the IO thread).
+    pub credits: u16,
+    /// The shard that sent it.
+    pub shard: u16,
+}
+
+/// Who a deferred reply is for: kept by cross-shard hops.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplyTo {
+    pub io: u16,
+    pub conn: u64,
+    pub seq: u64,
+    pub part: u16,
+    pub resp3: bool,
+}
+
+/// Work one engine hands another: a closure run on the target engine's
+/// thread with its engine state (downcast by the engine module).
+pub struct Hop(pub Box<dyn FnOnce(&mut dyn Any) + Send>);
+
+impl std::fmt::Debug for Hop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hop")
+    }
+}
+
+/// Messages into a shard engine.
+#[derive(Debug)]
+pub enum ToEngine {
+    Batch(RequestBatch),
+    Hop(Hop),
+    Shutdown,
+}
+
+/// Messages into an IO thread.
+#[derive(Debug)]
+pub enum ToIo {
+    Replies(ReplyBatch),
+    /// Close the connection with this client id (CLIENT KILL from another IO thread).
+    Kill(u64),
+    Shutdown,
+}
+
+/// Doorbell for an IO thread parked in `io_uring_enter`: an eventfd whose
+/// read is armed in that thread's ring, written only while the thread says it
+/// is parked, because each cross-core wake costs tens of microseconds here
+/// (`shared/reference/uring-and-handoff.md`).
+#[derive(Debug)]
+pub struct Waker {
+    parked: AtomicBool,
+    fd: RawFd,
+    /// Eventfd writes made (wakeups actually delivered).
+    pub wakes: AtomicU64,
+}
+
+impl Waker {
+    /// Creates the eventfd. Errors: the OS refused an eventfd.
+    pub fn new() -> std::io::Result<Waker> {
+        // SAFETY: plain syscall, no pointers.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(Waker { parked: AtomicBool::new(false), fd, wakes: AtomicU64::new(0) })
+    }
+
+    /// The eventfd, for the owning IO thread to arm a read on.
+    pub fn fd(&self) -> RawFd {
+        self.fd
+    }
+
+    /// Called by the owner before it blocks; it must re-check its inbox after.
+    pub fn set_parked(&self, parked: bool) {
+        self.parked.store(parked, Ordering::SeqCst);
+    }
+
+    /// Called after sending to the owner: rings only if the owner is parked.
+    pub fn wake(&self) {
+        if self.parked.load(Ordering::SeqCst) && self.parked.swap(false, Ordering::SeqCst) {
+            let one: u64 = 1;
+            // SAFETY: writes 8 bytes from a live stack value to our eventfd.
+            unsafe { libc::write(self.fd, &one as *const u64 as *const libc::c_void, 8) };
+            self.wakes.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for Waker {
+    fn drop(&mut self) {
+        // SAFETY: we own the fd.
+        unsafe { libc::close(self.fd) };
+    }
+}

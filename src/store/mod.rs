@@ -1,0 +1,457 @@
+//! Data only: the keyspace of one shard, its values and their expiry.
+//!
+//! Owned and touched by exactly one shard engine thread; no locks, no
+//! protocol, no commands. Keys are hashed with [`crate::spec::key_hash`]
+//! (computed once in the IO stage and passed along).
+//!
+//! # Layout
+//!
+//! A database is split into 2^k segments, each its own `hashbrown`
+//! table, chosen by hash bits 40.. (hashbrown itself uses the low bits for
+//! buckets and the top 7 for its control tags, so these do not collide with
+//! either). When the average segment grows past [`SEG_TARGET`] entries
+//! the segment count doubles and every segment splits in two by the next hash
+//! bit. That shape gives SCAN Redis's guarantee: a cursor walks segment
+//! indices in reverse-binary order (Redis's `dictScan`), so every key present
+//! for a whole iteration is returned at least once even when segments double
+//! in between calls. Segments also bound the work of active expiry and are the
+//! unit a future fork-less snapshot will serialize.
+
+use bytes::Bytes;
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry as TableEntry;
+
+/// Average entries per segment above which the segment count doubles.
+pub const SEG_TARGET: usize = 256;
+/// Most segments a database splits into.
+pub const MAX_SEG_BITS: u32 = 16;
+const SEG_SHIFT: u32 = 40;
+
+/// A stored value. Collection types join this enum as they are built.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A string (Redis "raw"/"embstr" encodings).
+    Str(Bytes),
+    /// A string that is the decimal form of an `i64` (Redis "int" encoding),
+    /// kept as a number so INCR does not reparse and reallocate.
+    Int(i64),
+}
+
+impl Value {
+    /// The Redis type name TYPE reports.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) | Value::Int(_) => "string",
+        }
+    }
+
+    /// The Redis encoding name OBJECT ENCODING reports.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Int(_) => "int",
+            Value::Str(b) if b.len() <= 44 => "embstr",
+            Value::Str(_) => "raw",
+        }
+    }
+
+    /// A value from a client-sent string: integer-looking strings that
+    /// round-trip exactly are stored as `Int`, like Redis's shared integers.
+    pub fn from_bytes(s: &[u8]) -> Value {
+        if s.len() <= 20 {
+            if let Some(n) = crate::resp::parse::parse_i64(s) {
+                return Value::Int(n);
+            }
+        }
+        Value::Str(Bytes::copy_from_slice(s))
+    }
+
+    /// Approximate heap bytes used by the value, for INFO memory.
+    pub fn heap_size(&self) -> usize {
+        match self {
+            Value::Str(b) => b.len(),
+            Value::Int(_) => 0,
+        }
+    }
+}
+
+/// One key with its value and expiry deadline.
+#[derive(Debug)]
+pub struct Entry {
+    pub key: Bytes,
+    pub hash: u64,
+    pub value: Value,
+    /// Unix time in ms at which the key expires; 0 = no expiry. Changed
+    /// only through [`Db`] so TTL counts stay right.
+    expire_at: u64,
+}
+
+impl Entry {
+    /// Deadline in Unix ms, 0 if the key is persistent.
+    #[inline]
+    pub fn expire_at(&self) -> u64 {
+        self.expire_at
+    }
+
+    #[inline]
+    fn expired(&self, now_ms: u64) -> bool {
+        self.expire_at != 0 && self.expire_at <= now_ms
+    }
+}
+
+#[derive(Default)]
+struct Segment {
+    table: HashTable<Entry>,
+    /// Entries in this segment with a deadline.
+    ttl: u32,
+}
+
+/// One database (SELECT index) of one shard.
+pub struct Db {
+    segs: Vec<Segment>,
+    bits: u32,
+    len: usize,
+    ttl_len: usize,
+    /// Segment index where the next active-expiry step starts.
+    sweep: usize,
+}
+
+impl Default for Db {
+    fn default() -> Self {
+        Db::new()
+    }
+}
+
+impl Db {
+    pub fn new() -> Db {
+        Db { segs: vec![Segment::default()], bits: 0, len: 0, ttl_len: 0, sweep: 0 }
+    }
+
+    /// Number of keys, including expired keys not yet reclaimed.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Number of keys with a deadline.
+    pub fn expires_len(&self) -> usize {
+        self.ttl_len
+    }
+
+    #[inline]
+    fn seg_of(&self, hash: u64) -> usize {
+        ((hash >> SEG_SHIFT) as usize) & (self.segs.len() - 1)
+    }
+
+    /// The live entry for `key`, reclaiming it first if it has expired.
+    pub fn get_mut(&mut self, hash: u64, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        let s = self.seg_of(hash);
+        let seg = &mut self.segs[s];
+        match seg.table.find_entry(hash, |e| e.key == key) {
+            Ok(occ) if occ.get().expired(now_ms) => {
+                let (e, _) = occ.remove();
+                seg.ttl -= 1;
+                self.ttl_len -= 1;
+                self.len -= 1;
+                drop(e);
+                None
+            }
+            Ok(occ) => Some(occ.into_mut()),
+            Err(_) => None,
+        }
+    }
+
+    /// The live entry for `key`; an expired one is treated as absent (and
+    /// reclaimed).
+    pub fn get(&mut self, hash: u64, key: &[u8], now_ms: u64) -> Option<&Entry> {
+        self.get_mut(hash, key, now_ms).map(|e| &*e)
+    }
+
+    /// Whether a live entry exists, without reclaiming anything.
+    pub fn contains(&self, hash: u64, key: &[u8], now_ms: u64) -> bool {
+        let seg = &self.segs[self.seg_of(hash)];
+        seg.table.find(hash, |e| e.key == key).is_some_and(|e| !e.expired(now_ms))
+    }
+
+    /// Sets `key` to `value` with deadline `expire_at` (0 = none), replacing
+    /// whatever was there (keeping the key's allocation). Returns the old
+    /// live value, if any.
+    pub fn set(&mut self, hash: u64, key: &[u8], value: Value, expire_at: u64, now_ms: u64) -> Option<Value> {
+        let s = self.seg_of(hash);
+        let seg = &mut self.segs[s];
+        let old = match seg.table.entry(hash, |e| e.key == key, |e| e.hash) {
+            TableEntry::Occupied(mut occ) => {
+                let e = occ.get_mut();
+                let live = !e.expired(now_ms);
+                let old_value = std::mem::replace(&mut e.value, value);
+                let had_ttl = e.expire_at != 0;
+                e.expire_at = expire_at;
+                let has_ttl = expire_at != 0;
+                if had_ttl != has_ttl {
+                    if has_ttl {
+                        seg.ttl += 1;
+                        self.ttl_len += 1;
+                    } else {
+                        seg.ttl -= 1;
+                        self.ttl_len -= 1;
+                    }
+                }
+                return if live { Some(old_value) } else { None };
+            }
+            TableEntry::Vacant(v) => {
+                v.insert(Entry { key: Bytes::copy_from_slice(key), hash, value, expire_at });
+                None
+            }
+        };
+        if expire_at != 0 {
+            seg.ttl += 1;
+            self.ttl_len += 1;
+        }
+        self.len += 1;
+        self.maybe_grow();
+        old
+    }
+
+    /// Inserts an entry whose key is already an owned `Bytes` (RENAME, COPY);
+    /// replaces any existing entry.
+    pub fn set_owned(&mut self, key: Bytes, hash: u64, value: Value, expire_at: u64) {
+        self.remove_any(hash, &key);
+        let s = self.seg_of(hash);
+        let seg = &mut self.segs[s];
+        seg.table.insert_unique(hash, Entry { key, hash, value, expire_at }, |e| e.hash);
+        if expire_at != 0 {
+            seg.ttl += 1;
+            self.ttl_len += 1;
+        }
+        self.len += 1;
+        self.maybe_grow();
+    }
+
+    /// Removes `key`; returns the entry if it was live.
+    pub fn remove(&mut self, hash: u64, key: &[u8], now_ms: u64) -> Option<Entry> {
+        self.remove_any(hash, key).filter(|e| !e.expired(now_ms))
+    }
+
+    fn remove_any(&mut self, hash: u64, key: &[u8]) -> Option<Entry> {
+        let s = self.seg_of(hash);
+        let seg = &mut self.segs[s];
+        let (e, _) = seg.table.find_entry(hash, |e| e.key == key).ok()?.remove();
+        if e.expire_at != 0 {
+            seg.ttl -= 1;
+            self.ttl_len -= 1;
+        }
+        self.len -= 1;
+        Some(e)
+    }
+
+    /// Sets or clears (0) the deadline of a live key. Returns false if the
+    /// key does not exist.
+    pub fn set_expire(&mut self, hash: u64, key: &[u8], expire_at: u64, now_ms: u64) -> bool {
+        let s = self.seg_of(hash);
+        let Some(e) = self.get_mut(hash, key, now_ms) else { return false };
+        let had = e.expire_at != 0;
+        e.expire_at = expire_at;
+        let has = expire_at != 0;
+        if had != has {
+            let seg = &mut self.segs[s];
+            if has {
+                seg.ttl += 1;
+                self.ttl_len += 1;
+            } else {
+                seg.ttl -= 1;
+                self.ttl_len -= 1;
+            }
+        }
+        true
+    }
+
+    /// Drops every key.
+    pub fn clear(&mut self) {
+        *self = Db::new();
+    }
+
+    fn maybe_grow(&mut self) {
+        if self.len > self.segs.len() * SEG_TARGET && self.bits < MAX_SEG_BITS {
+            // Doubling splits segment i into i and i + n by the next hash bit.
+            // O(n) once per doubling, amortised like any table resize.
+            let n = self.segs.len();
+            let mut segs: Vec<Segment> = (0..2 * n).map(|_| Segment::default()).collect();
+            self.bits += 1;
+            let mask = 2 * n - 1;
+            for seg in std::mem::take(&mut self.segs) {
+                for e in seg.table.into_iter() {
+                    let i = ((e.hash >> SEG_SHIFT) as usize) & mask;
+                    if e.expire_at != 0 {
+                        segs[i].ttl += 1;
+                    }
+                    segs[i].table.insert_unique(e.hash, e, |e| e.hash);
+                }
+            }
+            self.segs = segs;
+            self.sweep = 0;
+        }
+    }
+
+    /// One SCAN step from `cursor`: calls `f` for every live entry of the
+    /// segments visited, stopping once at least `count` entries were seen or
+    /// `10 * count` segments were visited. Returns the next cursor (0 when
+    /// the iteration is complete). Cursor order is reverse-binary over
+    /// segment indices, so growth between calls loses nothing.
+    pub fn scan(&self, cursor: u64, count: usize, now_ms: u64, mut f: impl FnMut(&Entry)) -> u64 {
+        let mask = (self.segs.len() - 1) as u64;
+        let mut v = cursor;
+        let mut seen = 0;
+        let mut visited = 0;
+        let count = count.max(1);
+        loop {
+            let seg = &self.segs[(v & mask) as usize];
+            for e in seg.table.iter() {
+                if !e.expired(now_ms) {
+                    f(e);
+                }
+                seen += 1;
+            }
+            visited += 1;
+            v |= !mask;
+            v = v.reverse_bits().wrapping_add(1).reverse_bits();
+            if v == 0 || seen >= count || visited >= count * 10 {
+                return v;
+            }
+        }
+    }
+
+    /// Calls `f` for every live entry (KEYS).
+    pub fn for_each(&self, now_ms: u64, mut f: impl FnMut(&Entry)) {
+        for seg in &self.segs {
+            for e in seg.table.iter() {
+                if !e.expired(now_ms) {
+                    f(e);
+                }
+            }
+        }
+    }
+
+    /// A random live key, or None if there is none.
+    pub fn random_key(&self, now_ms: u64) -> Option<Bytes> {
+        if self.len == 0 {
+            return None;
+        }
+        // Random non-empty segment, then a random entry in it; fall back to a
+        // walk when most keys have expired.
+        for _ in 0..64 {
+            let seg = &self.segs[fastrand::usize(..self.segs.len())];
+            let n = seg.table.len();
+            if n == 0 {
+                continue;
+            }
+            let e = seg.table.iter().nth(fastrand::usize(..n))?;
+            if !e.expired(now_ms) {
+                return Some(e.key.clone());
+            }
+        }
+        let mut found = None;
+        self.for_each(now_ms, |e| {
+            if found.is_none() {
+                found = Some(e.key.clone())
+            }
+        });
+        found
+    }
+
+    /// One budgeted step of active expiry: walks segments from where the
+    /// last step stopped, skipping those with no deadlines, and reclaims
+    /// expired entries until about `budget` entries were examined. Returns
+    /// the number of keys reclaimed.
+    pub fn expire_step(&mut self, now_ms: u64, budget: usize) -> usize {
+        if self.ttl_len == 0 {
+            return 0;
+        }
+        let n = self.segs.len();
+        let mut examined = 0;
+        let mut reclaimed = 0;
+        for _ in 0..n {
+            let i = self.sweep % n;
+            self.sweep = (i + 1) % n;
+            let seg = &mut self.segs[i];
+            if seg.ttl == 0 {
+                examined += 1;
+                continue;
+            }
+            examined += seg.table.len();
+            let mut gone = 0u32;
+            seg.table.retain(|e| {
+                let dead = e.expired(now_ms);
+                gone += dead as u32;
+                !dead
+            });
+            seg.ttl -= gone;
+            self.ttl_len -= gone as usize;
+            self.len -= gone as usize;
+            reclaimed += gone as usize;
+            if examined >= budget {
+                break;
+            }
+        }
+        reclaimed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::key_hash;
+
+    fn set(db: &mut Db, k: &str, exp: u64) {
+        db.set(key_hash(k.as_bytes()), k.as_bytes(), Value::from_bytes(b"v"), exp, 1000);
+    }
+
+    #[test]
+    fn scan_survives_growth() {
+        let mut db = Db::new();
+        for i in 0..2000 {
+            set(&mut db, &format!("k{i}"), 0);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = 0;
+        let mut calls = 0;
+        loop {
+            cursor = db.scan(cursor, 10, 1000, |e| {
+                seen.insert(e.key.clone());
+            });
+            calls += 1;
+            // Grow the table in the middle of the iteration.
+            if calls == 3 {
+                for i in 2000..20000 {
+                    set(&mut db, &format!("k{i}"), 0);
+                }
+            }
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..2000 {
+            assert!(seen.contains(format!("k{i}").as_bytes()), "k{i} missing");
+        }
+    }
+
+    #[test]
+    fn expiry_lazy_and_active() {
+        let mut db = Db::new();
+        for i in 0..1000 {
+            set(&mut db, &format!("t{i}"), 1500);
+            set(&mut db, &format!("p{i}"), 0);
+        }
+        assert_eq!(db.expires_len(), 1000);
+        assert!(db.get(key_hash(b"t1"), b"t1", 2000).is_none());
+        assert_eq!(db.len(), 1999);
+        let mut total = 0;
+        for _ in 0..100 {
+            total += db.expire_step(2000, 100);
+        }
+        assert_eq!(total, 999);
+        assert_eq!(db.len(), 1000);
+        assert_eq!(db.expires_len(), 0);
+    }
+}
