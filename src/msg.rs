@@ -168,3 +168,13 @@ impl Drop for Waker {
         unsafe { libc::close(self.fd) };
     }
 }
+
+/// Synchronous execution for colocated mode: the IO thread hands a batch over
+/// and gets the reply batch back on the same thread.
+pub trait Executor: Send {
+    /// Executes `batch`, returning its replies (with its credit).
+    fn execute(&mut self, batch: RequestBatch) -> ReplyBatch;
+    /// Housekeeping between bursts (active expiry).
+    fn idle(&mut self);
+}
+

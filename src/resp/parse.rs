@@ -376,3 +376,55 @@ mod tests {
         assert_eq!(parse_i64(b"0"), Some(0));
     }
 }
+
+/// Length in bytes of the complete RESP value (any RESP2/RESP3 type) at the
+/// start of `buf`, or None if it is truncated or malformed. Used by the IO
+/// stage to split shard replies that it merges (MGET across shards).
+pub fn value_len(buf: &[u8]) -> Option<usize> {
+    let cr = line_end(buf, 1)?;
+    let head = &buf[1..cr];
+    let after = cr + 2;
+    match buf.first()? {
+        b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => Some(after),
+        b'$' | b'=' | b'!' => {
+            let n = parse_i64(head)?;
+            if n < 0 {
+                return Some(after);
+            }
+            let end = after + n as usize + 2;
+            (end <= buf.len()).then_some(end)
+        }
+        b'*' | b'~' | b'>' | b'%' | b'|' => {
+            let n = parse_i64(head)?;
+            if n < 0 {
+                return Some(after);
+            }
+            let mult = if matches!(buf[0], b'%' | b'|') { 2 } else { 1 };
+            let mut pos = after;
+            for _ in 0..n * mult {
+                pos += value_len(&buf[pos..])?;
+            }
+            Some(pos)
+        }
+        _ => None,
+    }
+}
+
+/// The element count and header length of an aggregate reply (`*3\r\n`),
+/// or None if `buf` does not start with one.
+pub fn aggregate_header(buf: &[u8]) -> Option<(u8, i64, usize)> {
+    if !matches!(buf.first()?, b'*' | b'~' | b'%' | b'>') {
+        return None;
+    }
+    let cr = line_end(buf, 1)?;
+    Some((buf[0], parse_i64(&buf[1..cr])?, cr + 2))
+}
+
+/// The value of an integer reply (`:12\r\n`), or None.
+pub fn integer_reply(buf: &[u8]) -> Option<i64> {
+    if buf.first()? != &b':' {
+        return None;
+    }
+    let cr = line_end(buf, 1)?;
+    parse_i64(&buf[1..cr])
+}

@@ -1,0 +1,266 @@
+//! Stage 2: the shard engine thread loop.
+//!
+//! One engine per shard, pinned to its own core, single owner of its part of
+//! every database (so no locks on data). It blocks only on its inbox: it
+//! spins for `spin-us` looking for work, then parks in the channel's receive
+//! with a timeout that paces active expiry (`hz`).
+//!
+//! # Design
+//!
+//! An [`Engine`] receives [`RequestBatch`]es (one per IO thread per loop turn)
+//! and [`Hop`]s (cross-shard steps from other engines). It executes every
+//! request of a batch in order against its [`Shard`], appending each reply to
+//! one buffer per destination IO thread, and after draining what is queued it
+//! sends each IO thread one [`ReplyBatch`] and rings that thread's doorbell
+//! only if it is parked. Hops produced while executing go out after the
+//! batch; hops addressed to this shard run at once. Between bursts the engine
+//! runs a budgeted active-expiry step, so expired keys are reclaimed even if
+//! never touched again.
+//!
+//! In colocated mode the IO thread drives the same engine synchronously
+//! through [`Executor`], with no channel and no thread.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+
+use crate::cmd::{self, Ctx, Handler, Shard};
+use crate::msg::{Executor, Hop, ReplyBatch, ReplyItem, ReplyTo, Request, RequestBatch, ToEngine, ToIo, Waker};
+use crate::resp::Reply;
+use crate::spec;
+
+/// Messages drained per wake before replies are flushed, so one busy IO
+/// thread cannot delay the others' replies indefinitely.
+const DRAIN_LIMIT: usize = 64;
+/// Entries examined per active-expiry step after a burst of work.
+const EXPIRE_BUDGET_BUSY: usize = 64;
+/// Entries examined per idle tick.
+const EXPIRE_BUDGET_IDLE: usize = 4096;
+
+/// Replies being collected for one IO thread.
+struct Outbox {
+    reply: Reply,
+    items: Vec<ReplyItem>,
+    credits: u16,
+}
+
+impl Outbox {
+    fn new() -> Outbox {
+        Outbox { reply: Reply::new(false), items: Vec::new(), credits: 0 }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.items.is_empty() && self.credits == 0
+    }
+
+    fn take(&mut self, shard: u16) -> ReplyBatch {
+        let cap = self.reply.buf.capacity().clamp(4096, 1 << 20);
+        let buf = std::mem::replace(&mut self.reply.buf, BytesMut::with_capacity(cap)).freeze();
+        ReplyBatch { buf, items: std::mem::take(&mut self.items), credits: std::mem::take(&mut self.credits), shard }
+    }
+}
+
+/// A link to one IO thread: its inbox and its doorbell.
+#[derive(Clone)]
+pub struct IoLink {
+    pub tx: Sender<ToIo>,
+    pub waker: Arc<Waker>,
+}
+
+/// One shard's engine. See the module docs for the loop.
+pub struct Engine {
+    sh: Shard,
+    handlers: Vec<Option<Handler>>,
+    out: Vec<Outbox>,
+    local_hops: VecDeque<Hop>,
+    /// Inboxes of every engine, indexed by shard (for hops).
+    peers: Vec<Sender<ToEngine>>,
+    spin: Duration,
+    tick: Duration,
+}
+
+impl Engine {
+    /// An engine for shard `id` of `count`, replying to `io_threads` IO threads.
+    pub fn new(id: u16, count: u16, io_threads: usize, databases: usize, max_bulk: u64, spin_us: u64, hz: u64) -> Engine {
+        Engine {
+            sh: Shard::new(id, count, databases, max_bulk),
+            handlers: cmd::handlers(),
+            out: (0..io_threads).map(|_| Outbox::new()).collect(),
+            local_hops: VecDeque::new(),
+            peers: Vec::new(),
+            spin: Duration::from_micros(spin_us),
+            tick: Duration::from_millis(1000 / hz.max(1)),
+        }
+    }
+
+    /// Runs the engine loop until [`ToEngine::Shutdown`] or every sender is gone.
+    pub fn run(mut self, inbox: Receiver<ToEngine>, peers: Vec<Sender<ToEngine>>, io: Vec<IoLink>) {
+        self.peers = peers;
+        loop {
+            let first = match self.wait(&inbox) {
+                Some(m) => m,
+                None => {
+                    self.sh.now_ms = cmd::now_ms();
+                    self.expire(EXPIRE_BUDGET_IDLE);
+                    continue;
+                }
+            };
+            self.sh.now_ms = cmd::now_ms();
+            let mut stop = self.handle(first);
+            for _ in 1..DRAIN_LIMIT {
+                match inbox.try_recv() {
+                    Ok(m) => stop |= self.handle(m),
+                    Err(_) => break,
+                }
+            }
+            self.run_hops();
+            self.flush(&io);
+            if stop {
+                return;
+            }
+            self.expire(EXPIRE_BUDGET_BUSY);
+        }
+    }
+
+    /// Spin for up to `spin`, then park until a message or the expiry tick.
+    fn wait(&mut self, inbox: &Receiver<ToEngine>) -> Option<ToEngine> {
+        if !self.spin.is_zero() {
+            let start = Instant::now();
+            let mut n = 0u32;
+            loop {
+                match inbox.try_recv() {
+                    Ok(m) => return Some(m),
+                    Err(TryRecvError::Disconnected) => return Some(ToEngine::Shutdown),
+                    Err(TryRecvError::Empty) => {}
+                }
+                n += 1;
+                if n % 64 == 0 {
+                    if start.elapsed() >= self.spin {
+                        break;
+                    }
+                    // Give the core away now and then: on small machines the
+                    // IO thread or the client may share it.
+                    std::thread::yield_now();
+                } else {
+                    std::hint::spin_loop();
+                }
+            }
+        }
+        match inbox.recv_timeout(self.tick) {
+            Ok(m) => Some(m),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => Some(ToEngine::Shutdown),
+        }
+    }
+
+    /// Returns true on shutdown.
+    fn handle(&mut self, m: ToEngine) -> bool {
+        match m {
+            ToEngine::Batch(b) => {
+                self.run_batch(b);
+                false
+            }
+            ToEngine::Hop(h) => {
+                (h.0)(&mut self.sh);
+                self.run_hops();
+                false
+            }
+            ToEngine::Shutdown => true,
+        }
+    }
+
+    fn run_batch(&mut self, batch: RequestBatch) {
+        let io = batch.io as usize;
+        for req in batch.items {
+            self.run_request(io, req);
+        }
+        self.out[io].credits += 1;
+    }
+
+    fn run_request(&mut self, io: usize, req: Request) {
+        let spec = spec::get(req.cmd);
+        let ob = &mut self.out[io];
+        ob.reply.resp3 = req.resp3;
+        let reply_to = ReplyTo { io: io as u16, conn: req.conn, seq: req.seq, part: req.part, resp3: req.resp3 };
+        match self.handlers[req.cmd as usize] {
+            Some(h) => {
+                let mut ctx = Ctx {
+                    sh: &mut self.sh,
+                    args: &req.args,
+                    db: req.db as usize,
+                    hash: req.hash,
+                    first_key: spec.first_key.max(0) as usize,
+                    out: &mut ob.reply,
+                    reply_to,
+                    deferred: false,
+                };
+                cmd::execute(h, &mut ctx);
+                if ctx.deferred {
+                    return;
+                }
+            }
+            None => ob.reply.error(&format!("ERR '{}' cannot run on a shard", spec.name)),
+        }
+        ob.items.push(ReplyItem { conn: req.conn, seq: req.seq, part: req.part, end: ob.reply.buf.len() as u32 });
+    }
+
+    /// Runs hops addressed to this shard, sends the others.
+    fn run_hops(&mut self) {
+        loop {
+            for (target, hop) in self.sh.hops_out.drain(..) {
+                if target == self.sh.id || self.peers.is_empty() {
+                    self.local_hops.push_back(hop);
+                } else {
+                    // Unbounded inbox: never blocks (see msg's backpressure notes).
+                    let _ = self.peers[target as usize].send(ToEngine::Hop(hop));
+                }
+            }
+            match self.local_hops.pop_front() {
+                Some(h) => (h.0)(&mut self.sh),
+                None => break,
+            }
+        }
+        for (to, bytes) in self.sh.replies_out.drain(..) {
+            let ob = &mut self.out[to.io as usize];
+            ob.reply.raw(&bytes);
+            ob.items.push(ReplyItem { conn: to.conn, seq: to.seq, part: to.part, end: ob.reply.buf.len() as u32 });
+        }
+    }
+
+    fn flush(&mut self, io: &[IoLink]) {
+        for (i, ob) in self.out.iter_mut().enumerate() {
+            if ob.is_empty() {
+                continue;
+            }
+            let batch = ob.take(self.sh.id);
+            if io[i].tx.send(ToIo::Replies(batch)).is_ok() {
+                io[i].waker.wake();
+            }
+        }
+    }
+
+    fn expire(&mut self, budget: usize) {
+        let now = self.sh.now_ms;
+        for db in self.sh.dbs.iter_mut() {
+            self.sh.expired += db.expire_step(now, budget) as u64;
+        }
+    }
+}
+
+impl Executor for Engine {
+    fn execute(&mut self, batch: RequestBatch) -> ReplyBatch {
+        self.sh.now_ms = cmd::now_ms();
+        let io = batch.io as usize;
+        self.run_batch(batch);
+        self.run_hops();
+        self.out[io].take(self.sh.id)
+    }
+
+    fn idle(&mut self) {
+        self.sh.now_ms = cmd::now_ms();
+        self.expire(EXPIRE_BUDGET_BUSY);
+    }
+}

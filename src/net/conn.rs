@@ -1,0 +1,194 @@
+//! Per-connection state on an IO thread: input accumulator, reply reorder
+//! window, gathers for commands split across shards, and the writer queue.
+//!
+//! Owned by one IO thread; never blocks.
+//!
+//! # Reply order
+//!
+//! Every command parsed from a connection gets the next sequence number.
+//! Replies arrive from shards in any order; [`Conn::complete`] puts each in
+//! its slot of the window and moves the finished prefix into `out`, so a
+//! pipeline spanning shards is answered strictly in request order.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::resp::Reply;
+use crate::spec::Gather;
+
+/// One pending reply.
+enum Slot {
+    /// Waiting for its shard.
+    Pending,
+    /// Finished, waiting for earlier replies.
+    Done(Bytes),
+    /// Waiting for several shards.
+    Gather(Box<GatherState>),
+}
+
+/// Parts of a split command collected so far.
+pub struct GatherState {
+    pub kind: Gather,
+    pub parts: Vec<Option<Bytes>>,
+    pub left: u16,
+    /// For `Interleave`: for each part, the original positions of its keys.
+    pub positions: Vec<Vec<u32>>,
+    /// For `Info`: formats the merged per-shard statistics into the reply.
+    pub finish: Option<Box<dyn FnOnce(Vec<i64>, bool) -> Bytes>>,
+}
+
+/// Why a connection is going away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Closing {
+    Open,
+    /// Write what is queued, then close (QUIT, protocol error).
+    AfterFlush,
+    /// Close now (error, EOF, killed).
+    Now,
+}
+
+pub struct Conn {
+    pub fd: i32,
+    /// Generation of this slot, so late replies for a closed connection are dropped.
+    pub gen: u32,
+    /// Client id (CLIENT ID), unique across the process.
+    pub id: u64,
+    pub input: BytesMut,
+    pub out: BytesMut,
+    /// Bytes handed to the kernel in the send in flight; untouched until it completes.
+    pub sending: BytesMut,
+    pub send_off: usize,
+    pub send_inflight: bool,
+    pub recv_armed: bool,
+    /// SQEs in flight that reference this connection (the slot is freed at 0).
+    pub ops: u32,
+    pub closing: Closing,
+    /// Parsing paused: too many replies pending or too much output queued.
+    pub paused: bool,
+    pub db: u16,
+    pub resp3: bool,
+    pub authed: bool,
+    pub next_seq: u64,
+    base_seq: u64,
+    window: VecDeque<Slot>,
+    pub last_active: Instant,
+}
+
+impl Conn {
+    pub fn new(fd: i32, gen: u32, id: u64, authed: bool) -> Conn {
+        Conn {
+            fd,
+            gen,
+            id,
+            input: BytesMut::with_capacity(16 * 1024),
+            out: BytesMut::with_capacity(16 * 1024),
+            sending: BytesMut::with_capacity(16 * 1024),
+            send_off: 0,
+            send_inflight: false,
+            recv_armed: false,
+            ops: 0,
+            closing: Closing::Open,
+            paused: false,
+            db: 0,
+            resp3: false,
+            authed,
+            next_seq: 0,
+            base_seq: 0,
+            window: VecDeque::new(),
+            last_active: Instant::now(),
+        }
+    }
+
+    /// Replies not yet handed to `out`.
+    pub fn pending(&self) -> usize {
+        self.window.len()
+    }
+
+    /// Bytes queued or in flight to the client.
+    pub fn out_bytes(&self) -> usize {
+        self.out.len() + self.sending.len() - self.send_off
+    }
+
+    /// Reserves the next sequence number for a command sent to a shard.
+    pub fn begin(&mut self) -> u64 {
+        let s = self.next_seq;
+        self.next_seq += 1;
+        self.window.push_back(Slot::Pending);
+        s
+    }
+
+    /// Reserves the next sequence number for a command split into parts.
+    pub fn begin_gather(&mut self, g: GatherState) -> u64 {
+        let s = self.next_seq;
+        self.next_seq += 1;
+        self.window.push_back(Slot::Gather(Box::new(g)));
+        s
+    }
+
+    /// Queues a reply produced on the IO thread itself, in order.
+    pub fn local_reply(&mut self, bytes: &[u8]) {
+        if self.window.is_empty() {
+            self.out.extend_from_slice(bytes);
+            self.next_seq += 1;
+            self.base_seq += 1;
+        } else {
+            self.next_seq += 1;
+            self.window.push_back(Slot::Done(Bytes::copy_from_slice(bytes)));
+        }
+    }
+
+    /// Records the reply (or one part of it) for `seq`; `bytes` is a slice of
+    /// a reply batch. Returns false if no such request is pending (a stale
+    /// reply), which callers ignore.
+    pub fn complete(&mut self, seq: u64, part: u16, bytes: Bytes) -> bool {
+        let Some(idx) = seq.checked_sub(self.base_seq) else { return false };
+        let idx = idx as usize;
+        if idx >= self.window.len() {
+            return false;
+        }
+        if idx == 0 && matches!(self.window[0], Slot::Pending) {
+            // Common case: the reply everyone waits for arrives first.
+            self.out.extend_from_slice(&bytes);
+            self.window.pop_front();
+            self.base_seq += 1;
+            self.drain_prefix();
+            return true;
+        }
+        match &mut self.window[idx] {
+            Slot::Pending => self.window[idx] = Slot::Done(bytes),
+            Slot::Gather(g) => {
+                if let Some(p) = g.parts.get_mut(part as usize) {
+                    if p.is_none() {
+                        *p = Some(bytes);
+                        g.left -= 1;
+                    }
+                }
+                if g.left == 0 {
+                    let merged = super::gather::merge(g, self.resp3);
+                    self.window[idx] = Slot::Done(merged);
+                }
+            }
+            Slot::Done(_) => return false,
+        }
+        self.drain_prefix();
+        true
+    }
+
+    fn drain_prefix(&mut self) {
+        while let Some(Slot::Done(_)) = self.window.front() {
+            if let Some(Slot::Done(b)) = self.window.pop_front() {
+                self.out.extend_from_slice(&b);
+            }
+            self.base_seq += 1;
+        }
+    }
+
+    /// Encodes a reply with this connection's protocol and queues it in order.
+    pub fn reply_with(&mut self, f: impl FnOnce(&mut Reply)) {
+        let mut r = Reply { buf: BytesMut::with_capacity(64), resp3: self.resp3 };
+        f(&mut r);
+        self.local_reply(&r.buf);
+    }
+}

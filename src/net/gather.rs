@@ -1,0 +1,89 @@
+//! Combining the replies of a command split across shards into the one
+//! reply the client expects (spec's [`Gather`] kinds).
+//!
+//! Runs on the IO thread when the last part arrives. Any part that is an
+//! error makes the whole reply that error (the first one, in part order).
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::conn::GatherState;
+use crate::resp::Reply;
+use crate::resp::parse::{aggregate_header, integer_reply, value_len};
+use crate::spec::Gather;
+
+/// Builds the final reply from every part of `g`.
+pub fn merge(g: &mut GatherState, resp3: bool) -> Bytes {
+    let parts: Vec<Bytes> = g.parts.iter_mut().map(|p| p.take().unwrap_or_default()).collect();
+    if let Some(err) = parts.iter().find(|p| p.first() == Some(&b'-')) {
+        return err.clone();
+    }
+    let mut r = Reply::new(resp3);
+    match g.kind {
+        Gather::Sum => {
+            let total: i64 = parts.iter().map(|p| integer_reply(p).unwrap_or(0)).sum();
+            r.int(total);
+        }
+        Gather::Ok => r.ok(),
+        Gather::Concat => {
+            let mut tag = b'*';
+            let mut count = 0;
+            let mut body = BytesMut::new();
+            for p in &parts {
+                if let Some((t, n, h)) = aggregate_header(p) {
+                    tag = t;
+                    count += n.max(0);
+                    body.put_slice(&p[h..]);
+                }
+            }
+            r.buf.put_u8(tag);
+            r.buf.put_slice(itoa::Buffer::new().format(count).as_bytes());
+            r.buf.put_slice(b"\r\n");
+            r.buf.put_slice(&body);
+        }
+        Gather::Interleave => {
+            let total: usize = g.positions.iter().map(|p| p.len()).sum();
+            let mut slots: Vec<&[u8]> = vec![b"$-1\r\n"; total];
+            for (p, positions) in parts.iter().zip(&g.positions) {
+                let Some((_, _, mut at)) = aggregate_header(p) else { continue };
+                for &pos in positions {
+                    let Some(len) = value_len(&p[at..]) else { break };
+                    slots[pos as usize] = &p[at..at + len];
+                    at += len;
+                }
+            }
+            r.array(total);
+            for s in slots {
+                if s == b"$-1\r\n" { r.null() } else { r.raw(s) }
+            }
+        }
+        Gather::Random => {
+            let live: Vec<&Bytes> = parts.iter().filter(|p| p.first() == Some(&b'$') && !p.starts_with(b"$-1")).collect();
+            if live.is_empty() {
+                r.null();
+            } else {
+                r.raw(live[fastrand::usize(..live.len())]);
+            }
+        }
+        Gather::Info => {
+            // Element-wise sum of every shard's statistics array.
+            let mut sums: Vec<i64> = Vec::new();
+            for p in &parts {
+                let Some((_, n, mut at)) = aggregate_header(p) else { continue };
+                for i in 0..n.max(0) as usize {
+                    let Some(len) = value_len(&p[at..]) else { break };
+                    let v = integer_reply(&p[at..at + len]).unwrap_or(0);
+                    if sums.len() <= i {
+                        sums.push(0);
+                    }
+                    sums[i] += v;
+                    at += len;
+                }
+            }
+            return match g.finish.take() {
+                Some(f) => f(sums, resp3),
+                None => Bytes::from_static(b"-ERR INFO without formatter\r\n"),
+            };
+        }
+    }
+    r.buf.freeze()
+}

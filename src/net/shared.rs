@@ -1,0 +1,102 @@
+//! Process-wide state the IO threads share: the live configuration, the
+//! client registry behind CLIENT LIST/KILL, server counters for INFO, and the
+//! shutdown flag.
+//!
+//! Touched by IO threads (and the server thread) only on rare events:
+//! connects, disconnects, CONFIG, CLIENT, INFO, once-per-turn counter adds.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::Instant;
+
+use crossbeam_channel::Sender;
+
+use crate::config::Config;
+use crate::msg::{ToIo, Waker};
+
+/// What CLIENT LIST shows about one connection.
+#[derive(Clone, Debug, Default)]
+pub struct ClientInfo {
+    pub id: u64,
+    pub addr: String,
+    pub laddr: String,
+    pub fd: i32,
+    pub name: String,
+    pub db: u16,
+    pub resp: u8,
+    pub lib_name: String,
+    pub lib_ver: String,
+    /// IO thread owning the connection.
+    pub io: u16,
+    pub created: Option<Instant>,
+}
+
+pub struct Shared {
+    pub config: RwLock<Config>,
+    /// Bumped by CONFIG SET; IO threads refresh their cached limits when it moves.
+    pub config_epoch: AtomicU64,
+    pub clients: Mutex<BTreeMap<u64, ClientInfo>>,
+    pub next_client_id: AtomicU64,
+    pub connected: AtomicUsize,
+    pub total_connections: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub total_commands: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+    pub shutdown: AtomicBool,
+    pub started: Instant,
+    /// Every IO thread's inbox and doorbell (for CLIENT KILL and shutdown).
+    pub io_links: OnceLock<Vec<(Sender<ToIo>, Arc<Waker>)>>,
+    /// The port actually bound.
+    pub port: u16,
+    /// Thread plan text for INFO (`io0:cpu0 shard0:cpu1`).
+    pub plan: String,
+    pub run_id: String,
+}
+
+impl Shared {
+    pub fn new(config: Config, port: u16, plan: String) -> Shared {
+        let run_id: String = (0..40).map(|_| char::from_digit(fastrand::u32(..16), 16).unwrap_or('0')).collect();
+        Shared {
+            config: RwLock::new(config),
+            config_epoch: AtomicU64::new(0),
+            clients: Mutex::new(BTreeMap::new()),
+            next_client_id: AtomicU64::new(1),
+            connected: AtomicUsize::new(0),
+            total_connections: AtomicU64::new(0),
+            rejected_connections: AtomicU64::new(0),
+            total_commands: AtomicU64::new(0),
+            net_input_bytes: AtomicU64::new(0),
+            net_output_bytes: AtomicU64::new(0),
+            shutdown: AtomicBool::new(false),
+            started: Instant::now(),
+            io_links: OnceLock::new(),
+            port,
+            plan,
+            run_id,
+        }
+    }
+
+    /// Asks every IO thread to stop (SHUTDOWN, signals).
+    pub fn request_shutdown(&self) {
+        self.shutdown.store(true, Ordering::SeqCst);
+        if let Some(links) = self.io_links.get() {
+            for (tx, w) in links {
+                let _ = tx.send(ToIo::Shutdown);
+                w.wake();
+            }
+        }
+    }
+
+    pub fn config(&self) -> std::sync::RwLockReadGuard<'_, Config> {
+        self.config.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn update_client(&self, id: u64, f: impl FnOnce(&mut ClientInfo)) {
+        let mut m = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = m.get_mut(&id) {
+            f(c);
+        }
+    }
+}
