@@ -18,8 +18,11 @@
 
 pub mod cmd;
 pub mod config;
+pub mod engine;
 pub mod glob;
 pub mod msg;
+pub mod net;
 pub mod resp;
+pub mod server;
 pub mod spec;
 pub mod store;

@@ -52,7 +52,7 @@ pub enum Closing {
 pub struct Conn {
     pub fd: i32,
     /// Generation of this slot, so late replies for a closed connection are dropped.
-    pub gen: u32,
+    pub generation: u32,
     /// Client id (CLIENT ID), unique across the process.
     pub id: u64,
     pub input: BytesMut,
@@ -62,6 +62,10 @@ pub struct Conn {
     pub send_off: usize,
     pub send_inflight: bool,
     pub recv_armed: bool,
+    /// A cancel of the multishot receive is in flight (input paused).
+    pub recv_cancelling: bool,
+    /// Queued in the IO thread's list of connections with output to send.
+    pub dirty: bool,
     /// SQEs in flight that reference this connection (the slot is freed at 0).
     pub ops: u32,
     pub closing: Closing,
@@ -77,10 +81,10 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn new(fd: i32, gen: u32, id: u64, authed: bool) -> Conn {
+    pub fn new(fd: i32, generation: u32, id: u64, authed: bool) -> Conn {
         Conn {
             fd,
-            gen,
+            generation,
             id,
             input: BytesMut::with_capacity(16 * 1024),
             out: BytesMut::with_capacity(16 * 1024),
@@ -88,6 +92,8 @@ impl Conn {
             send_off: 0,
             send_inflight: false,
             recv_armed: false,
+            recv_cancelling: false,
+            dirty: false,
             ops: 0,
             closing: Closing::Open,
             paused: false,
@@ -139,10 +145,11 @@ impl Conn {
         }
     }
 
-    /// Records the reply (or one part of it) for `seq`; `bytes` is a slice of
-    /// a reply batch. Returns false if no such request is pending (a stale
-    /// reply), which callers ignore.
-    pub fn complete(&mut self, seq: u64, part: u16, bytes: Bytes) -> bool {
+    /// Records the reply (or one part of it) for `seq`: `batch[start..end]`
+    /// of a reply batch. The common in-order case copies straight into
+    /// `out` without touching the batch's reference count. Returns false if
+    /// no such request is pending (a stale reply), which callers ignore.
+    pub fn complete(&mut self, seq: u64, part: u16, batch: &Bytes, start: usize, end: usize) -> bool {
         let Some(idx) = seq.checked_sub(self.base_seq) else { return false };
         let idx = idx as usize;
         if idx >= self.window.len() {
@@ -150,12 +157,13 @@ impl Conn {
         }
         if idx == 0 && matches!(self.window[0], Slot::Pending) {
             // Common case: the reply everyone waits for arrives first.
-            self.out.extend_from_slice(&bytes);
+            self.out.extend_from_slice(&batch[start..end]);
             self.window.pop_front();
             self.base_seq += 1;
             self.drain_prefix();
             return true;
         }
+        let bytes = batch.slice(start..end);
         match &mut self.window[idx] {
             Slot::Pending => self.window[idx] = Slot::Done(bytes),
             Slot::Gather(g) => {

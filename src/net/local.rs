@@ -1,0 +1,714 @@
+//! Commands the IO thread answers itself because they touch only the
+//! connection or the server, never the keyspace: PING ECHO HELLO AUTH QUIT
+//! RESET SELECT CLIENT COMMAND CONFIG TIME SHUTDOWN, and the IO-side half of
+//! INFO (the shards supply keyspace statistics, merged in [`info_finisher`]).
+//!
+//! Replies and error texts follow the redis.io page of each command (Redis
+//! 7.0). Runs on the IO thread that owns the connection; never blocks.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+
+use super::conn::Closing;
+use super::shared::{ClientInfo, Shared};
+use super::{IoThread, encode};
+use crate::msg::ToIo;
+use crate::resp::parse::parse_i64;
+use crate::resp::{Reply, errors};
+use crate::spec::{self, CmdId, flag};
+
+/// The Redis release whose behaviour tandem matches; clients and tools read
+/// it from HELLO and INFO.
+pub const REDIS_VERSION: &str = "7.0.15";
+
+type Res = Result<(), String>;
+
+/// Runs a [`spec::Route::Local`] command for the connection in `slot` and
+/// queues its reply in order.
+pub(super) fn run(io: &mut IoThread, slot: usize, id: CmdId, args: &[Bytes]) {
+    let name = spec::get(id).name;
+    let result = match name {
+        "ping" => ping(io, slot, args),
+        "echo" => reply(io, slot, |r| r.bulk(&args[1])),
+        "select" => select(io, slot, args),
+        "hello" => hello(io, slot, args),
+        "auth" => auth(io, slot, args),
+        "quit" => {
+            let _ = reply(io, slot, |r| r.ok());
+            io.close(slot, Closing::AfterFlush);
+            Ok(())
+        }
+        "reset" => reset(io, slot),
+        "client" => client(io, slot, args),
+        "command" => command(io, slot, args),
+        "config" => config(io, slot, args),
+        "time" => {
+            let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+            reply(io, slot, |r| {
+                r.array(2);
+                r.bulk_int(d.as_secs() as i64);
+                r.bulk_int(d.subsec_micros() as i64);
+            })
+        }
+        "shutdown" => shutdown(io, slot, args),
+        other => Err(format!("ERR '{other}' is not handled on the IO thread")),
+    };
+    if let Err(e) = result {
+        let _ = reply(io, slot, |r| r.error(&e));
+    }
+}
+
+fn reply(io: &mut IoThread, slot: usize, f: impl FnOnce(&mut Reply)) -> Res {
+    if let Some(c) = io.conns[slot].as_mut() {
+        c.reply_with(f);
+    }
+    Ok(())
+}
+
+fn lower(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).to_ascii_lowercase()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn ping(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
+    match args.len() {
+        1 => reply(io, slot, |r| r.simple("PONG")),
+        2 => reply(io, slot, |r| r.bulk(&args[1])),
+        _ => Err("ERR wrong number of arguments for 'ping' command".into()),
+    }
+}
+
+fn select(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
+    let n = parse_i64(&args[1]).ok_or(errors::NOT_INTEGER)?;
+    if n < 0 || n as usize >= io.limits.databases {
+        return Err(errors::DB_INDEX_OUT_OF_RANGE.into());
+    }
+    let c = io.conns[slot].as_mut().ok_or("ERR gone")?;
+    c.db = n as u16;
+    let id = c.id;
+    io.shared.update_client(id, |ci| ci.db = n as u16);
+    reply(io, slot, |r| r.ok())
+}
+
+/// Checks a password for the default user. Errors: WRONGPASS.
+fn check_password(io: &IoThread, user: Option<&[u8]>, pass: &[u8]) -> Res {
+    let user_ok = user.is_none_or(|u| u == b"default");
+    // With no requirepass the default user is "nopass": any password works.
+    let pass_ok = io.limits.password.is_empty() || io.limits.password.as_bytes() == pass;
+    if user_ok && pass_ok { Ok(()) } else { Err(errors::WRONGPASS.into()) }
+}
+
+fn auth(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
+    match args.len() {
+        2 => {
+            if io.limits.password.is_empty() {
+                return Err(errors::AUTH_NOT_CONFIGURED.into());
+            }
+            check_password(io, None, &args[1])?;
+        }
+        3 => check_password(io, Some(&args[1]), &args[2])?,
+        _ => return Err(errors::SYNTAX.into()),
+    }
+    if let Some(c) = io.conns[slot].as_mut() {
+        c.authed = true;
+    }
+    reply(io, slot, |r| r.ok())
+}
+
+/// HELLO [protover [AUTH username password] [SETNAME clientname]]
+/// (<https://redis.io/docs/latest/commands/hello/>).
+fn hello(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
+    let mut proto = None;
+    let mut i = 1;
+    if args.len() > 1 {
+        let v = parse_i64(&args[1]).ok_or("ERR Protocol version is not an integer or out of range")?;
+        if v != 2 && v != 3 {
+            return Err(errors::NOPROTO.into());
+        }
+        proto = Some(v == 3);
+        i = 2;
+    }
+    let mut name = None;
+    let mut authed_now = false;
+    while i < args.len() {
+        let opt = lower(&args[i]);
+        if opt == "auth" && i + 2 < args.len() {
+            check_password(io, Some(&args[i + 1]), &args[i + 2])?;
+            authed_now = true;
+            i += 3;
+        } else if opt == "setname" && i + 1 < args.len() {
+            validate_name(&args[i + 1])?;
+            name = Some(text(&args[i + 1]));
+            i += 2;
+        } else {
+            return Err(format!("ERR Syntax error in HELLO option '{}'", text(&args[i])));
+        }
+    }
+    let c = io.conns[slot].as_mut().ok_or("ERR gone")?;
+    if authed_now {
+        c.authed = true;
+    }
+    if !c.authed {
+        return Err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into());
+    }
+    if let Some(p) = proto {
+        c.resp3 = p;
+    }
+    let (id, resp3) = (c.id, c.resp3);
+    io.shared.update_client(id, |ci| {
+        ci.resp = if resp3 { 3 } else { 2 };
+        if let Some(n) = name {
+            ci.name = n;
+        }
+    });
+    reply(io, slot, |r| {
+        r.map(7);
+        r.bulk(b"server");
+        r.bulk(b"redis");
+        r.bulk(b"version");
+        r.bulk(REDIS_VERSION.as_bytes());
+        r.bulk(b"proto");
+        r.int(if resp3 { 3 } else { 2 });
+        r.bulk(b"id");
+        r.int(id as i64);
+        r.bulk(b"mode");
+        r.bulk(b"standalone");
+        r.bulk(b"role");
+        r.bulk(b"master");
+        r.bulk(b"modules");
+        r.array(0);
+    })
+}
+
+fn reset(io: &mut IoThread, slot: usize) -> Res {
+    let authed = io.limits.password.is_empty();
+    let c = io.conns[slot].as_mut().ok_or("ERR gone")?;
+    c.db = 0;
+    c.resp3 = false;
+    c.authed = authed;
+    let id = c.id;
+    io.shared.update_client(id, |ci| {
+        ci.db = 0;
+        ci.resp = 2;
+        ci.name.clear();
+    });
+    reply(io, slot, |r| r.simple("RESET"))
+}
+
+/// Redis refuses names with spaces, newlines or other special characters.
+fn validate_name(n: &[u8]) -> Res {
+    if n.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
+        return Err("ERR Client names cannot contain spaces, newlines or special characters.".into());
+    }
+    Ok(())
+}
+
+/// One CLIENT LIST / CLIENT INFO line, in Redis 7's field order.
+fn client_line(ci: &ClientInfo, out: &mut String) {
+    let age = ci.created.map(|t| t.elapsed().as_secs()).unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "id={} addr={} laddr={} fd={} name={} age={age} idle=0 flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=NULL user=default redir=-1 resp={} lib-name={} lib-ver={} io-thread={}",
+        ci.id, ci.addr, ci.laddr, ci.fd, ci.name, ci.db, ci.resp, ci.lib_name, ci.lib_ver, ci.io
+    );
+}
+
+const CLIENT_HELP: &[&str] = &[
+    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are: ID, ADDR, LADDR, USER, SKIPME (yes|no).",
+    "LIST [TYPE normal] [ID <id> [<id> ...]]",
+    "    Return information about client connections.",
+    "SETINFO <option> <value>",
+    "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "HELP",
+    "    Print this help.",
+];
+
+fn client(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
+    let sub = lower(&args[1]);
+    let my_id = io.conns[slot].as_ref().map(|c| c.id).unwrap_or(0);
+    let wrong_args = || format!("ERR wrong number of arguments for 'client|{sub}' command");
+    match sub.as_str() {
+        "id" if args.len() == 2 => reply(io, slot, |r| r.int(my_id as i64)),
+        "setname" if args.len() == 3 => {
+            validate_name(&args[2])?;
+            io.shared.update_client(my_id, |ci| ci.name = text(&args[2]));
+            reply(io, slot, |r| r.ok())
+        }
+        "getname" if args.len() == 2 => {
+            let name = io.shared.clients.lock().unwrap_or_else(|e| e.into_inner()).get(&my_id).map(|c| c.name.clone()).unwrap_or_default();
+            reply(io, slot, |r| if name.is_empty() { r.null() } else { r.bulk(name.as_bytes()) })
+        }
+        "setinfo" if args.len() == 4 => {
+            let attr = lower(&args[2]);
+            validate_name(&args[3]).map_err(|_| format!("ERR {} cannot contain spaces, newlines or special characters.", attr))?;
+            let v = text(&args[3]);
+            match attr.as_str() {
+                "lib-name" => io.shared.update_client(my_id, |ci| ci.lib_name = v),
+                "lib-ver" => io.shared.update_client(my_id, |ci| ci.lib_ver = v),
+                _ => return Err(format!("ERR Unrecognized option '{}'", text(&args[2]))),
+            }
+            reply(io, slot, |r| r.ok())
+        }
+        "info" if args.len() == 2 => {
+            let mut s = String::new();
+            if let Some(ci) = io.shared.clients.lock().unwrap_or_else(|e| e.into_inner()).get(&my_id) {
+                client_line(ci, &mut s);
+            }
+            reply(io, slot, |r| r.verbatim(s.as_bytes()))
+        }
+        "list" => {
+            let mut ids: Option<Vec<u64>> = None;
+            let mut i = 2;
+            while i < args.len() {
+                match lower(&args[i]).as_str() {
+                    "type" if i + 1 < args.len() => {
+                        let t = lower(&args[i + 1]);
+                        if !["normal", "master", "replica", "pubsub"].contains(&t.as_str()) {
+                            return Err(format!("ERR Unknown client type '{}'", text(&args[i + 1])));
+                        }
+                        if t != "normal" {
+                            ids = Some(Vec::new());
+                        }
+                        i += 2;
+                    }
+                    "id" if i + 1 < args.len() => {
+                        let mut v = Vec::new();
+                        for a in &args[i + 1..] {
+                            match parse_i64(a) {
+                                Some(n) if n > 0 => v.push(n as u64),
+                                _ => return Err("ERR Invalid client ID".into()),
+                            }
+                        }
+                        ids = Some(v);
+                        i = args.len();
+                    }
+                    _ => return Err(errors::SYNTAX.into()),
+                }
+            }
+            let mut s = String::new();
+            for ci in io.shared.clients.lock().unwrap_or_else(|e| e.into_inner()).values() {
+                if ids.as_ref().is_none_or(|v| v.contains(&ci.id)) {
+                    client_line(ci, &mut s);
+                }
+            }
+            reply(io, slot, |r| r.verbatim(s.as_bytes()))
+        }
+        "kill" if args.len() >= 3 => client_kill(io, slot, my_id, args),
+        "no-evict" | "no-touch" if args.len() == 3 => match lower(&args[2]).as_str() {
+            "on" | "off" => reply(io, slot, |r| r.ok()),
+            _ => Err(errors::SYNTAX.into()),
+        },
+        "help" if args.len() == 2 => reply(io, slot, |r| {
+            r.array(CLIENT_HELP.len());
+            for l in CLIENT_HELP {
+                r.simple(l);
+            }
+        }),
+        "id" | "setname" | "getname" | "setinfo" | "info" | "kill" | "help" | "no-evict" | "no-touch" => Err(wrong_args()),
+        _ => Err(format!("ERR unknown subcommand '{}'. Try CLIENT HELP.", text(&args[1]))),
+    }
+}
+
+/// CLIENT KILL ip:port (old form: +OK or an error) or CLIENT KILL with
+/// filters ID ADDR LADDR USER SKIPME (new form: the number killed).
+fn client_kill(io: &mut IoThread, slot: usize, my_id: u64, args: &[Bytes]) -> Res {
+    let old_form = args.len() == 3;
+    let (mut id, mut addr, mut laddr, mut user) = (None, None, None, None);
+    let mut skipme = true;
+    if old_form {
+        addr = Some(text(&args[2]));
+        skipme = false;
+    } else {
+        if args.len() % 2 != 0 {
+            return Err(errors::SYNTAX.into());
+        }
+        for pair in args[2..].chunks(2) {
+            let v = text(&pair[1]);
+            match lower(&pair[0]).as_str() {
+                "id" => id = Some(parse_i64(&pair[1]).filter(|&n| n > 0).ok_or("ERR client-id should be greater than 0")? as u64),
+                "addr" => addr = Some(v),
+                "laddr" => laddr = Some(v),
+                "user" => user = Some(v),
+                "skipme" => {
+                    skipme = match v.to_ascii_lowercase().as_str() {
+                        "yes" => true,
+                        "no" => false,
+                        _ => return Err(errors::SYNTAX.into()),
+                    }
+                }
+                "type" | "maxage" => {}
+                _ => return Err(errors::SYNTAX.into()),
+            }
+        }
+    }
+    let targets: Vec<(u64, u16)> = io
+        .shared
+        .clients
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .values()
+        .filter(|c| id.is_none_or(|i| i == c.id))
+        .filter(|c| addr.as_ref().is_none_or(|a| *a == c.addr))
+        .filter(|c| laddr.as_ref().is_none_or(|a| *a == c.laddr))
+        .filter(|_| user.as_ref().is_none_or(|u| u == "default"))
+        .filter(|c| !(skipme && c.id == my_id))
+        .map(|c| (c.id, c.io))
+        .collect();
+    let mut kill_self = false;
+    for &(cid, thread) in &targets {
+        if cid == my_id {
+            kill_self = true;
+        } else if thread == io.index {
+            if let Some(&s) = io.by_id.get(&cid) {
+                io.close(s, Closing::Now);
+                io.maybe_free(s);
+            }
+        } else if let Some(links) = io.shared.io_links.get() {
+            let (tx, w) = &links[thread as usize];
+            let _ = tx.send(ToIo::Kill(cid));
+            w.wake();
+        }
+    }
+    if old_form {
+        if targets.is_empty() {
+            return Err("ERR No such client".into());
+        }
+        reply(io, slot, |r| r.ok())?;
+    } else {
+        reply(io, slot, |r| r.int(targets.len() as i64))?;
+    }
+    if kill_self {
+        io.close(slot, Closing::AfterFlush);
+    }
+    Ok(())
+}
+
+/// ACL categories COMMAND INFO reports, derived from group and flags.
+fn acl_categories(s: &spec::CommandSpec) -> Vec<String> {
+    let mut v = Vec::new();
+    v.push(if s.is(flag::WRITE) { "@write" } else { "@read" }.to_string());
+    let group = match s.group {
+        "generic" => "@keyspace",
+        "string" => "@string",
+        "connection" => "@connection",
+        _ => "@admin",
+    };
+    v.push(group.to_string());
+    if s.is(flag::FAST) {
+        v.push("@fast".into());
+    } else {
+        v.push("@slow".into());
+    }
+    v
+}
+
+fn command_info(r: &mut Reply, s: &spec::CommandSpec) {
+    r.array(10);
+    r.bulk(s.name.as_bytes());
+    r.int(s.arity as i64);
+    let flags: Vec<&str> = flag::NAMES.iter().filter(|(f, _)| s.is(*f)).map(|(_, n)| *n).collect();
+    r.set(flags.len());
+    for f in flags {
+        r.simple(f);
+    }
+    r.int(s.first_key as i64);
+    r.int(s.last_key as i64);
+    r.int(s.step as i64);
+    let cats = acl_categories(s);
+    r.set(cats.len());
+    for c in cats {
+        r.simple(&c);
+    }
+    r.array(0); // tips
+    r.array(0); // key specs
+    r.array(0); // subcommands
+}
+
+fn command_docs(r: &mut Reply, s: &spec::CommandSpec) {
+    r.bulk(s.name.as_bytes());
+    r.map(3);
+    r.bulk(b"summary");
+    r.bulk(s.summary.as_bytes());
+    r.bulk(b"since");
+    r.bulk(s.since.as_bytes());
+    r.bulk(b"group");
+    r.bulk(s.group.as_bytes());
+}
+
+/// COMMAND [COUNT | INFO name... | DOCS name... | LIST [FILTERBY PATTERN p] |
+/// GETKEYS cmd args...], all generated from [`spec::TABLE`].
+fn command(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
+    let table = spec::TABLE;
+    if args.len() == 1 {
+        return reply(io, slot, |r| {
+            r.array(table.len());
+            for s in table {
+                command_info(r, s);
+            }
+        });
+    }
+    let sub = lower(&args[1]);
+    match sub.as_str() {
+        "count" if args.len() == 2 => reply(io, slot, |r| r.int(table.len() as i64)),
+        "info" => reply(io, slot, |r| {
+            if args.len() == 2 {
+                r.array(table.len());
+                table.iter().for_each(|s| command_info(r, s));
+            } else {
+                r.array(args.len() - 2);
+                for a in &args[2..] {
+                    match spec::lookup(a) {
+                        Some(id) => command_info(r, spec::get(id)),
+                        None => r.null_array(),
+                    }
+                }
+            }
+        }),
+        "docs" => reply(io, slot, |r| {
+            let chosen: Vec<&spec::CommandSpec> =
+                if args.len() == 2 { table.iter().collect() } else { args[2..].iter().filter_map(|a| spec::lookup(a)).map(spec::get).collect() };
+            r.map(chosen.len());
+            chosen.into_iter().for_each(|s| command_docs(r, s));
+        }),
+        "list" => {
+            let pattern = match args.len() {
+                2 => None,
+                5 if lower(&args[2]) == "filterby" && lower(&args[3]) == "pattern" => Some(args[4].clone()),
+                5 if lower(&args[2]) == "filterby" => Some(Bytes::new()),
+                _ => return Err(errors::SYNTAX.into()),
+            };
+            let names: Vec<&str> =
+                table.iter().map(|s| s.name).filter(|n| pattern.as_ref().is_none_or(|p| crate::glob::matches(p, n.as_bytes(), true))).collect();
+            reply(io, slot, |r| {
+                r.array(names.len());
+                names.iter().for_each(|n| r.bulk(n.as_bytes()));
+            })
+        }
+        "getkeys" if args.len() >= 3 => {
+            let id = spec::lookup(&args[2]).ok_or("ERR Invalid command specified")?;
+            let s = spec::get(id);
+            if !s.arity_ok(args.len() - 2) {
+                return Err("ERR Invalid number of arguments specified for command".into());
+            }
+            let keys: Vec<usize> = s.key_indices(args.len() - 2).collect();
+            if keys.is_empty() {
+                return Err("ERR The command has no key arguments".into());
+            }
+            reply(io, slot, |r| {
+                r.array(keys.len());
+                keys.iter().for_each(|&i| r.bulk(&args[i + 2]));
+            })
+        }
+        "count" | "getkeys" => Err(format!("ERR wrong number of arguments for 'command|{sub}' command")),
+        _ => Err(format!("ERR unknown subcommand '{}'. Try COMMAND HELP.", text(&args[1]))),
+    }
+}
+
+/// CONFIG GET pattern... | SET name value... | RESETSTAT | REWRITE.
+fn config(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
+    let sub = lower(&args[1]);
+    match sub.as_str() {
+        "get" if args.len() >= 3 => {
+            let mut found: Vec<(&'static str, String)> = Vec::new();
+            {
+                let cfg = io.shared.config();
+                for p in &args[2..] {
+                    for kv in cfg.get_matching(p) {
+                        if !found.iter().any(|(n, _)| *n == kv.0) {
+                            found.push(kv);
+                        }
+                    }
+                }
+            }
+            reply(io, slot, |r| {
+                r.map(found.len());
+                for (n, v) in &found {
+                    r.bulk(n.as_bytes());
+                    r.bulk(v.as_bytes());
+                }
+            })
+        }
+        "set" if args.len() >= 4 && args.len() % 2 == 0 => {
+            // All or nothing, as Redis 7: apply to a copy, commit if every pair is valid.
+            let mut next = io.shared.config().clone();
+            for pair in args[2..].chunks(2) {
+                next.set_runtime(&text(&pair[0]), &text(&pair[1])).map_err(|e| format!("ERR {e}"))?;
+            }
+            *io.shared.config.write().unwrap_or_else(|e| e.into_inner()) = next;
+            io.shared.config_epoch.fetch_add(1, Ordering::Release);
+            io.limits = super::Limits::load(&io.shared);
+            reply(io, slot, |r| r.ok())
+        }
+        "resetstat" if args.len() == 2 => {
+            io.shared.total_commands.store(0, Ordering::Relaxed);
+            io.shared.total_connections.store(0, Ordering::Relaxed);
+            io.shared.rejected_connections.store(0, Ordering::Relaxed);
+            io.shared.net_input_bytes.store(0, Ordering::Relaxed);
+            io.shared.net_output_bytes.store(0, Ordering::Relaxed);
+            reply(io, slot, |r| r.ok())
+        }
+        "rewrite" if args.len() == 2 => Err("ERR The server is running without a config file".into()),
+        "get" | "set" | "resetstat" | "rewrite" => Err(format!("ERR wrong number of arguments for 'config|{sub}' command")),
+        _ => Err(format!("ERR unknown subcommand '{}'. Try CONFIG HELP.", text(&args[1]))),
+    }
+}
+
+/// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]: stops the server; the
+/// connection closes without a reply, as in Redis.
+fn shutdown(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
+    for a in &args[1..] {
+        match lower(a).as_str() {
+            "nosave" | "save" | "now" | "force" => {}
+            "abort" => return Err("ERR No shutdown in progress.".into()),
+            _ => return Err(errors::SYNTAX.into()),
+        }
+    }
+    tracing::info!("User requested shutdown...");
+    io.shared.request_shutdown();
+    io.close(slot, Closing::Now);
+    Ok(())
+}
+
+/// Builds the closure that turns the shards' summed statistics into the
+/// INFO reply for the sections in `args` (server, clients, memory, stats,
+/// cpu, keyspace; `all`/`everything`/`default` or none for every one).
+///
+/// Shard statistics layout (see the shard's INFO handler): `[commands,
+/// expired, then keys and expires for each database]`.
+pub(super) fn info_finisher(io: &IoThread, _slot: usize, args: &[Bytes]) -> Box<dyn FnOnce(Vec<i64>, bool) -> Bytes> {
+    let shared = io.shared.clone();
+    let mut sections: Vec<String> = args[1..].iter().map(|a| lower(a)).collect();
+    if sections.is_empty() || sections.iter().any(|s| s == "all" || s == "everything" || s == "default") {
+        sections = ["server", "clients", "memory", "stats", "cpu", "keyspace"].iter().map(|s| s.to_string()).collect();
+    }
+    Box::new(move |sums: Vec<i64>, resp3: bool| {
+        let text = format_info(&shared, &sections, &sums);
+        encode(resp3, |r| r.verbatim(text.as_bytes()))
+    })
+}
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    // SAFETY: sysconf has no memory effects.
+    pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64
+}
+
+fn human(n: u64) -> String {
+    let f = n as f64;
+    if f >= 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2}G", f / (1024.0 * 1024.0 * 1024.0))
+    } else if f >= 1024.0 * 1024.0 {
+        format!("{:.2}M", f / (1024.0 * 1024.0))
+    } else if f >= 1024.0 {
+        format!("{:.2}K", f / 1024.0)
+    } else {
+        format!("{n}B")
+    }
+}
+
+fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
+    let mut s = String::new();
+    let stat = |i: usize| sums.get(i).copied().unwrap_or(0);
+    let cfg = sh.config().clone();
+    for sec in sections {
+        match sec.as_str() {
+            "server" => {
+                let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+                let up = sh.started.elapsed().as_secs();
+                let _ = write!(
+                    s,
+                    "# Server\r\nredis_version:{REDIS_VERSION}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:io_uring\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{up}\r\nuptime_in_days:{}\r\nhz:{}\r\nexecutable:{}\r\nconfig_file:\r\nio_threads_active:{}\r\ntandem_version:{}\r\ntandem_io_threads:{}\r\ntandem_shards:{}\r\ntandem_colocated:{}\r\ntandem_plan:{}\r\n\r\n",
+                    std::env::consts::OS,
+                    std::env::consts::ARCH,
+                    std::process::id(),
+                    sh.run_id,
+                    sh.port,
+                    now.as_micros(),
+                    up / 86400,
+                    cfg.hz,
+                    std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+                    (cfg.io_threads > 1) as u8,
+                    env!("CARGO_PKG_VERSION"),
+                    cfg.io_threads,
+                    cfg.shards,
+                    if cfg.colocated { "yes" } else { "no" },
+                    sh.plan,
+                );
+            }
+            "clients" => {
+                let _ = write!(
+                    s,
+                    "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n\r\n",
+                    sh.connected.load(Ordering::Relaxed),
+                    cfg.maxclients
+                );
+            }
+            "memory" => {
+                let rss = rss_bytes();
+                let _ = write!(
+                    s,
+                    "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{rss}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\nmem_allocator:libc\r\n\r\n",
+                    human(rss),
+                    human(rss)
+                );
+            }
+            "stats" => {
+                let _ = write!(
+                    s,
+                    "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\ntandem_shard_commands:{}\r\n\r\n",
+                    sh.total_connections.load(Ordering::Relaxed),
+                    sh.total_commands.load(Ordering::Relaxed),
+                    sh.net_input_bytes.load(Ordering::Relaxed),
+                    sh.net_output_bytes.load(Ordering::Relaxed),
+                    sh.rejected_connections.load(Ordering::Relaxed),
+                    stat(1),
+                    stat(0),
+                );
+            }
+            "cpu" => {
+                // SAFETY: getrusage fills the zeroed struct we pass.
+                let ru = unsafe {
+                    let mut ru: libc::rusage = std::mem::zeroed();
+                    libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+                    ru
+                };
+                let t = |tv: libc::timeval| format!("{}.{:06}", tv.tv_sec, tv.tv_usec);
+                let _ = write!(s, "# CPU\r\nused_cpu_sys:{}\r\nused_cpu_user:{}\r\n\r\n", t(ru.ru_stime), t(ru.ru_utime));
+            }
+            "keyspace" => {
+                s.push_str("# Keyspace\r\n");
+                for db in 0..cfg.databases {
+                    let (keys, expires) = (stat(2 + 2 * db), stat(3 + 2 * db));
+                    if keys > 0 {
+                        let _ = write!(s, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
+                    }
+                }
+                s.push_str("\r\n");
+            }
+            _ => {}
+        }
+    }
+    while s.ends_with("\r\n\r\n") {
+        s.truncate(s.len() - 2);
+    }
+    s
+}

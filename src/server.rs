@@ -1,0 +1,205 @@
+//! Process assembly: binds the listeners, plans and pins the threads (IO
+//! threads on the first cores of the plan, shard engines on the next),
+//! wires the channels, waits for SIGINT/SIGTERM or SHUTDOWN and stops
+//! everything in order (IO threads first, so in-flight replies are
+//! written, then the engines).
+
+use std::net::TcpListener;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::unbounded;
+
+use crate::config::Config;
+use crate::engine::{Engine, IoLink};
+use crate::msg::{Executor, ToEngine, ToIo, Waker};
+use crate::net::{self, IoSetup, shared::Shared};
+
+/// Which core each thread is pinned to: IO threads first, then shards, from
+/// `cpus` (or every core in order), wrapping around when there are more
+/// threads than cores.
+pub fn plan(cfg: &Config) -> (Vec<Option<usize>>, Vec<Option<usize>>) {
+    let cores: Vec<usize> = if cfg.cpus.is_empty() {
+        core_affinity::get_core_ids().map(|v| v.into_iter().map(|c| c.id).collect()).unwrap_or_default()
+    } else {
+        cfg.cpus.clone()
+    };
+    let pick = |i: usize| if cores.is_empty() { None } else { Some(cores[i % cores.len()]) };
+    let io = (0..cfg.io_threads).map(pick).collect();
+    let shards = if cfg.colocated { Vec::new() } else { (0..cfg.shards).map(|j| pick(cfg.io_threads + j)).collect() };
+    (io, shards)
+}
+
+fn pin(name: &str, core: Option<usize>) {
+    match core {
+        Some(id) => {
+            if !core_affinity::set_for_current(core_affinity::CoreId { id }) {
+                tracing::warn!("{name}: the OS refused pinning to cpu{id}; running unpinned");
+            }
+        }
+        None => tracing::warn!("{name}: no core list available; running unpinned"),
+    }
+}
+
+fn spawn<F: FnOnce() + Send + 'static>(name: String, f: F) -> Result<JoinHandle<()>, String> {
+    std::thread::Builder::new().name(name.clone()).spawn(f).map_err(|e| format!("cannot start thread {name}: {e}"))
+}
+
+/// Blocks SIGINT and SIGTERM in the calling thread (inherited by threads
+/// spawned after), so only the main thread takes them, via `sigtimedwait`.
+fn block_signals() -> libc::sigset_t {
+    // SAFETY: sigset manipulation on a local set; pthread_sigmask on our thread.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        set
+    }
+}
+
+/// Runs the server until SIGINT, SIGTERM or SHUTDOWN. Errors: a listener
+/// could not be bound, or a thread (or its io_uring ring) could not start.
+pub fn run(cfg: Config) -> Result<(), String> {
+    let sigs = block_signals();
+    let mut listeners = Vec::new();
+    let mut port = cfg.port;
+    for addr in &cfg.bind {
+        let host = match addr.trim_start_matches('-') {
+            "*" => "0.0.0.0",
+            "localhost" => "127.0.0.1",
+            a => a,
+        };
+        let l = TcpListener::bind((host, port)).map_err(|e| format!("Could not create server TCP listening socket {host}:{port}: {e}"))?;
+        port = l.local_addr().map(|a| a.port()).unwrap_or(port);
+        listeners.push(l);
+    }
+    let (io_cores, shard_cores) = plan(&cfg);
+    let fmt = |c: &Option<usize>| c.map(|c| format!("cpu{c}")).unwrap_or_else(|| "unpinned".into());
+    let mut plan_text = Vec::new();
+    for (i, c) in io_cores.iter().enumerate() {
+        plan_text.push(format!("{}{i}:{}", if cfg.colocated { "io+shard" } else { "io" }, fmt(c)));
+    }
+    for (j, c) in shard_cores.iter().enumerate() {
+        plan_text.push(format!("shard{j}:{}", fmt(c)));
+    }
+    let plan_text = plan_text.join(" ");
+    tracing::info!(
+        "tandem {} (Redis {} compatible) starting: port {port}, {} IO thread(s), {} shard(s){}",
+        env!("CARGO_PKG_VERSION"),
+        net::local::REDIS_VERSION,
+        cfg.io_threads,
+        cfg.shards,
+        if cfg.colocated { ", colocated" } else { "" }
+    );
+    tracing::info!("thread plan: {plan_text}");
+
+    let shared = Arc::new(Shared::new(cfg.clone(), port, plan_text));
+    let nio = cfg.io_threads;
+    let mut io_tx = Vec::new();
+    let mut io_rx = Vec::new();
+    let mut wakers = Vec::new();
+    for _ in 0..nio {
+        let (tx, rx) = unbounded::<ToIo>();
+        io_tx.push(tx);
+        io_rx.push(rx);
+        wakers.push(Arc::new(Waker::new().map_err(|e| format!("eventfd: {e}"))?));
+    }
+    let _ = shared.io_links.set(io_tx.iter().cloned().zip(wakers.iter().cloned()).collect());
+    let links: Vec<IoLink> = io_tx.iter().cloned().zip(wakers.iter().cloned()).map(|(tx, waker)| IoLink { tx, waker }).collect();
+
+    let mut shard_tx = Vec::new();
+    let mut engines = Vec::new();
+    if !cfg.colocated {
+        let mut rxs = Vec::new();
+        for _ in 0..cfg.shards {
+            let (tx, rx) = unbounded::<ToEngine>();
+            shard_tx.push(tx);
+            rxs.push(rx);
+        }
+        for (j, rx) in rxs.into_iter().enumerate() {
+            let (peers, io, core) = (shard_tx.clone(), links.clone(), shard_cores[j]);
+            let c = cfg.clone();
+            let name = format!("tandem-shard{j}");
+            engines.push(spawn(name.clone(), move || {
+                pin(&name, core);
+                let e = Engine::new(j as u16, c.shards as u16, c.io_threads, c.databases, c.proto_max_bulk_len, c.spin_us, c.hz);
+                e.run(rx, peers, io);
+            })?);
+        }
+    }
+    let fds: Vec<i32> = listeners.iter().map(|l| l.as_raw_fd()).collect();
+    let (ready_tx, ready_rx) = unbounded();
+    let mut ios = Vec::new();
+    for (i, inbox) in io_rx.into_iter().enumerate() {
+        let executor: Option<Box<dyn Executor>> = if cfg.colocated {
+            Some(Box::new(Engine::new(0, 1, 1, cfg.databases, cfg.proto_max_bulk_len, cfg.spin_us, cfg.hz)))
+        } else {
+            None
+        };
+        let setup = IoSetup {
+            index: i as u16,
+            listeners: fds.clone(),
+            inbox,
+            waker: wakers[i].clone(),
+            shards: shard_tx.clone(),
+            executor,
+            shared: shared.clone(),
+            ready: ready_tx.clone(),
+        };
+        let name = format!("tandem-io{i}");
+        let (core, sh) = (io_cores[i], shared.clone());
+        ios.push(spawn(name.clone(), move || {
+            pin(&name, core);
+            if let Err(e) = net::run(setup) {
+                tracing::error!("{name}: {e}");
+                sh.request_shutdown();
+            }
+        })?);
+    }
+    drop(ready_tx);
+    let mut failure = None;
+    for _ in 0..nio {
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => failure = Some(e),
+            Err(_) => failure = Some("an IO thread exited during start-up".into()),
+        }
+    }
+    if failure.is_none() {
+        tracing::info!("Ready to accept connections tcp on {}:{port}", cfg.bind.join(" "));
+    }
+
+    while failure.is_none() && !shared.shutdown.load(std::sync::atomic::Ordering::SeqCst) {
+        let ts = libc::timespec { tv_sec: 0, tv_nsec: 100_000_000 };
+        // SAFETY: waits on the blocked set with a live timespec.
+        let sig = unsafe { libc::sigtimedwait(&sigs, std::ptr::null_mut(), &ts) };
+        if sig == libc::SIGINT || sig == libc::SIGTERM {
+            tracing::info!("Received {} scheduling shutdown...", if sig == libc::SIGINT { "SIGINT" } else { "SIGTERM" });
+            break;
+        }
+    }
+    shared.request_shutdown();
+    for h in ios {
+        let _ = h.join();
+    }
+    for tx in &shard_tx {
+        let _ = tx.send(ToEngine::Shutdown);
+    }
+    for h in engines {
+        let _ = h.join();
+    }
+    drop(listeners);
+    std::thread::sleep(Duration::from_millis(1));
+    match failure {
+        Some(e) => Err(e),
+        None => {
+            tracing::info!("tandem is now ready to exit, bye bye...");
+            Ok(())
+        }
+    }
+}
