@@ -33,37 +33,187 @@ struct Directive {
     help: &'static str,
 }
 
-const fn d(name: &'static str, kind: Kind, mutable: bool, default: &'static str, help: &'static str) -> Directive {
-    Directive { name, kind, mutable, default, help }
+const fn d(
+    name: &'static str,
+    kind: Kind,
+    mutable: bool,
+    default: &'static str,
+    help: &'static str,
+) -> Directive {
+    Directive {
+        name,
+        kind,
+        mutable,
+        default,
+        help,
+    }
 }
 
 /// Default marker for directives whose default depends on the machine.
 const AUTO: &str = "auto";
 
 static DIRECTIVES: &[Directive] = &[
-    d("port", Kind::Int(0, 65535), false, "6379", "TCP port to listen on (0: pick a free one)"),
-    d("bind", Kind::Str, false, "127.0.0.1", "address(es) to listen on, space separated"),
-    d("io-threads", Kind::Int(1, 128), false, AUTO, "IO threads (io_uring rings); default fits the machine"),
-    d("shards", Kind::Int(1, 256), false, AUTO, "shard engine threads, each owning part of the keyspace"),
-    d("cpus", Kind::Cpus, false, "", "cores to pin to, e.g. 0-3: IO threads take the first, shards the next"),
-    d("colocated", Kind::Bool, false, "no", "one thread is both IO thread and shard, no channel"),
-    d("spin-us", Kind::Int(0, 1_000_000), true, "20", "microseconds a stage spins for new work before parking"),
-    d("maxclients", Kind::Int(1, 1_000_000), true, "10000", "most clients connected at once"),
-    d("timeout", Kind::Int(0, i32::MAX as i64), true, "0", "close a client idle this many seconds (0: never)"),
-    d("databases", Kind::Int(1, 65535), false, "16", "number of databases (SELECT index range)"),
-    d("proto-max-bulk-len", Kind::Mem, true, "512mb", "largest bulk string a client may send"),
-    d("client-query-buffer-limit", Kind::Mem, true, "1gb", "largest unparsed input a client may have queued"),
-    d("client-output-limit", Kind::Mem, true, "256mb", "unwritten reply bytes after which a client is disconnected"),
-    d("requirepass", Kind::Str, true, "", "password for the default user (empty: none)"),
-    d("loglevel", Kind::Str, true, "notice", "debug, verbose, notice or warning"),
-    d("save", Kind::Compat, true, "", "snapshot schedule (accepted; persistence comes later)"),
-    d("appendonly", Kind::Compat, true, "no", "append-only file (accepted; persistence comes later)"),
-    d("maxmemory", Kind::Compat, true, "0", "memory limit (accepted; eviction comes later)"),
-    d("maxmemory-policy", Kind::Compat, true, "noeviction", "eviction policy (accepted; eviction comes later)"),
-    d("dir", Kind::Compat, true, ".", "working directory for persistence files"),
-    d("dbfilename", Kind::Compat, true, "dump.rdb", "snapshot file name"),
-    d("appendfsync", Kind::Compat, true, "everysec", "fsync policy for the append-only file"),
-    d("hz", Kind::Int(1, 500), true, "10", "active expiry cycles per second when idle"),
+    d(
+        "port",
+        Kind::Int(0, 65535),
+        false,
+        "6379",
+        "TCP port to listen on (0: pick a free one)",
+    ),
+    d(
+        "bind",
+        Kind::Str,
+        false,
+        "127.0.0.1",
+        "address(es) to listen on, space separated",
+    ),
+    d(
+        "io-threads",
+        Kind::Int(1, 128),
+        false,
+        AUTO,
+        "IO threads (io_uring rings); default fits the machine",
+    ),
+    d(
+        "shards",
+        Kind::Int(1, 256),
+        false,
+        AUTO,
+        "shard engine threads, each owning part of the keyspace",
+    ),
+    d(
+        "cpus",
+        Kind::Cpus,
+        false,
+        "",
+        "cores to pin to, e.g. 0-3: IO threads take the first, shards the next",
+    ),
+    d(
+        "colocated",
+        Kind::Bool,
+        false,
+        "no",
+        "one thread is both IO thread and shard, no channel",
+    ),
+    d(
+        "spin-us",
+        Kind::Int(0, 1_000_000),
+        true,
+        "20",
+        "microseconds a stage spins for new work before parking",
+    ),
+    d(
+        "maxclients",
+        Kind::Int(1, 1_000_000),
+        true,
+        "10000",
+        "most clients connected at once",
+    ),
+    d(
+        "timeout",
+        Kind::Int(0, i32::MAX as i64),
+        true,
+        "0",
+        "close a client idle this many seconds (0: never)",
+    ),
+    d(
+        "databases",
+        Kind::Int(1, 65535),
+        false,
+        "16",
+        "number of databases (SELECT index range)",
+    ),
+    d(
+        "proto-max-bulk-len",
+        Kind::Mem,
+        true,
+        "512mb",
+        "largest bulk string a client may send",
+    ),
+    d(
+        "client-query-buffer-limit",
+        Kind::Mem,
+        true,
+        "1gb",
+        "largest unparsed input a client may have queued",
+    ),
+    d(
+        "client-output-limit",
+        Kind::Mem,
+        true,
+        "256mb",
+        "unwritten reply bytes after which a client is disconnected",
+    ),
+    d(
+        "requirepass",
+        Kind::Str,
+        true,
+        "",
+        "password for the default user (empty: none)",
+    ),
+    d(
+        "loglevel",
+        Kind::Str,
+        true,
+        "notice",
+        "debug, verbose, notice or warning",
+    ),
+    d(
+        "save",
+        Kind::Compat,
+        true,
+        "",
+        "snapshot schedule (accepted; persistence comes later)",
+    ),
+    d(
+        "appendonly",
+        Kind::Compat,
+        true,
+        "no",
+        "append-only file (accepted; persistence comes later)",
+    ),
+    d(
+        "maxmemory",
+        Kind::Compat,
+        true,
+        "0",
+        "memory limit (accepted; eviction comes later)",
+    ),
+    d(
+        "maxmemory-policy",
+        Kind::Compat,
+        true,
+        "noeviction",
+        "eviction policy (accepted; eviction comes later)",
+    ),
+    d(
+        "dir",
+        Kind::Compat,
+        true,
+        ".",
+        "working directory for persistence files",
+    ),
+    d(
+        "dbfilename",
+        Kind::Compat,
+        true,
+        "dump.rdb",
+        "snapshot file name",
+    ),
+    d(
+        "appendfsync",
+        Kind::Compat,
+        true,
+        "everysec",
+        "fsync policy for the append-only file",
+    ),
+    d(
+        "hz",
+        Kind::Int(1, 500),
+        true,
+        "10",
+        "active expiry cycles per second when idle",
+    ),
 ];
 
 /// The parsed configuration. Field meanings are the directives' help lines.
@@ -109,10 +259,18 @@ pub fn default_plan(cores: usize) -> (usize, usize) {
 /// bytes, or a number with b, k/kb, m/mb, g/gb (k=1000, kb=1024, ...).
 pub fn parse_mem(s: &str) -> Option<u64> {
     let l = s.to_ascii_lowercase();
-    let (num, mul) = [("gb", 1u64 << 30), ("mb", 1 << 20), ("kb", 1 << 10), ("g", 1_000_000_000), ("m", 1_000_000), ("k", 1000), ("b", 1)]
-        .iter()
-        .find_map(|(suf, mul)| l.strip_suffix(suf).map(|n| (n.to_string(), *mul)))
-        .unwrap_or((l.clone(), 1));
+    let (num, mul) = [
+        ("gb", 1u64 << 30),
+        ("mb", 1 << 20),
+        ("kb", 1 << 10),
+        ("g", 1_000_000_000),
+        ("m", 1_000_000),
+        ("k", 1000),
+        ("b", 1),
+    ]
+    .iter()
+    .find_map(|(suf, mul)| l.strip_suffix(suf).map(|n| (n.to_string(), *mul)))
+    .unwrap_or((l.clone(), 1));
     num.parse::<u64>().ok()?.checked_mul(mul)
 }
 
@@ -146,12 +304,16 @@ fn fmt_mem(n: u64) -> String {
 }
 
 fn directive(name: &str) -> Option<&'static Directive> {
-    DIRECTIVES.iter().find(|d| d.name.eq_ignore_ascii_case(name))
+    DIRECTIVES
+        .iter()
+        .find(|d| d.name.eq_ignore_ascii_case(name))
 }
 
 impl Default for Config {
     fn default() -> Self {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
         let (io, shards) = default_plan(cores);
         let mut c = Config {
             port: 6379,
@@ -194,10 +356,13 @@ impl Config {
             if !first.starts_with("--") {
                 let text = if first == "-" {
                     let mut s = String::new();
-                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| e.to_string())?;
+                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                        .map_err(|e| e.to_string())?;
                     s
                 } else {
-                    std::fs::read_to_string(first).map_err(|e| format!("Fatal error, can't open config file '{first}': {e}"))?
+                    std::fs::read_to_string(first).map_err(|e| {
+                        format!("Fatal error, can't open config file '{first}': {e}")
+                    })?
                 };
                 c.load_text(&text)?;
                 rest = &args[1..];
@@ -218,7 +383,8 @@ impl Config {
             let shown = line.join(" ");
             let name = &line[0];
             let value = line[1..].join(" ");
-            c.set_at_startup(name, &value).map_err(|e| fatal(&shown, &e))?;
+            c.set_at_startup(name, &value)
+                .map_err(|e| fatal(&shown, &e))?;
         }
         c.finish()?;
         Ok(c)
@@ -234,7 +400,13 @@ impl Config {
             }
             let (name, value) = t.split_once(char::is_whitespace).unwrap_or((t, ""));
             let value = value.trim().trim_matches('"');
-            self.set_at_startup(name, value).map_err(|e| format!("{}\nReading the configuration file, at line {}", fatal(t, &e), n + 1))?;
+            self.set_at_startup(name, value).map_err(|e| {
+                format!(
+                    "{}\nReading the configuration file, at line {}",
+                    fatal(t, &e),
+                    n + 1
+                )
+            })?;
         }
         Ok(())
     }
@@ -249,7 +421,10 @@ impl Config {
     fn finish(&mut self) -> Result<(), String> {
         if self.colocated {
             if self.explicit_threads && (self.io_threads != 1 || self.shards != 1) {
-                return Err(fatal("colocated yes", "colocated mode runs one thread: 'io-threads' and 'shards' must be 1"));
+                return Err(fatal(
+                    "colocated yes",
+                    "colocated mode runs one thread: 'io-threads' and 'shards' must be 1",
+                ));
             }
             self.io_threads = 1;
             self.shards = 1;
@@ -262,16 +437,20 @@ impl Config {
     /// Errors: `Bad directive or wrong number of arguments` for an unknown
     /// name, or the reason a value is invalid.
     fn apply(&mut self, name: &str, value: &str) -> Result<(), String> {
-        let d = directive(name).ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
+        let d = directive(name)
+            .ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
         let int = |lo: i64, hi: i64| -> Result<i64, String> {
-            let n: i64 = value.parse().map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+            let n: i64 = value
+                .parse()
+                .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
             if n < lo || n > hi {
                 return Err(format!("argument must be between {lo} and {hi} inclusive"));
             }
             Ok(n)
         };
         let mem = || parse_mem(value).ok_or_else(|| "argument must be a memory value".to_string());
-        let boolean = || parse_bool(value).ok_or_else(|| "argument must be 'yes' or 'no'".to_string());
+        let boolean =
+            || parse_bool(value).ok_or_else(|| "argument must be 'yes' or 'no'".to_string());
         match d.kind {
             Kind::Int(lo, hi) => {
                 let n = int(lo, hi)?;
@@ -337,7 +516,8 @@ impl Config {
                 _ => unreachable!("str directive {}", d.name),
             },
             Kind::Cpus => {
-                self.cpus = parse_cpus(value).ok_or_else(|| format!("Invalid core list '{value}' (expected e.g. 0-3,6)"))?;
+                self.cpus = parse_cpus(value)
+                    .ok_or_else(|| format!("Invalid core list '{value}' (expected e.g. 0-3,6)"))?;
             }
             Kind::Compat => {
                 if let Some(slot) = self.compat.iter_mut().find(|(n, _)| *n == d.name) {
@@ -356,7 +536,12 @@ impl Config {
             "bind" => self.bind.join(" "),
             "io-threads" => self.io_threads.to_string(),
             "shards" => self.shards.to_string(),
-            "cpus" => self.cpus.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(","),
+            "cpus" => self
+                .cpus
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
             "colocated" => if self.colocated { "yes" } else { "no" }.into(),
             "spin-us" => self.spin_us.to_string(),
             "maxclients" => self.maxclients.to_string(),
@@ -368,7 +553,12 @@ impl Config {
             "requirepass" => self.requirepass.clone(),
             "loglevel" => self.loglevel.clone(),
             "hz" => self.hz.to_string(),
-            _ => self.compat.iter().find(|(n, _)| *n == d.name).map(|(_, v)| v.clone()).unwrap_or_default(),
+            _ => self
+                .compat
+                .iter()
+                .find(|(n, _)| *n == d.name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default(),
         })
     }
 
@@ -389,12 +579,22 @@ impl Config {
     /// `CONFIG SET failed (possibly related to argument '<name>') - <reason>`.
     pub fn set_runtime(&mut self, name: &str, value: &str) -> Result<(), String> {
         let Some(d) = directive(name) else {
-            return Err(format!("Unknown option or number of arguments for CONFIG SET - '{name}'"));
+            return Err(format!(
+                "Unknown option or number of arguments for CONFIG SET - '{name}'"
+            ));
         };
         if !d.mutable {
-            return Err(format!("CONFIG SET failed (possibly related to argument '{}') - can't set immutable config", d.name));
+            return Err(format!(
+                "CONFIG SET failed (possibly related to argument '{}') - can't set immutable config",
+                d.name
+            ));
         }
-        self.apply(d.name, value).map_err(|e| format!("CONFIG SET failed (possibly related to argument '{}') - {e}", d.name))
+        self.apply(d.name, value).map_err(|e| {
+            format!(
+                "CONFIG SET failed (possibly related to argument '{}') - {e}",
+                d.name
+            )
+        })
     }
 
     /// The `--help` text: usage and every directive with its default.
@@ -403,7 +603,11 @@ impl Config {
             "Usage: tandem [/path/to/tandem.conf] [--directive value ...]\n       tandem --help | --version\n\nDirectives (Redis names where Redis has one):\n",
         );
         for d in DIRECTIVES {
-            let def = if d.default.is_empty() { "\"\"" } else { d.default };
+            let def = if d.default.is_empty() {
+                "\"\""
+            } else {
+                d.default
+            };
             let _ = writeln!(s, "  --{:<27} {} (default: {def})", d.name, d.help);
         }
         s.push_str("\nExamples:\n  tandem --port 7000 --shards 2\n  tandem /etc/tandem.conf --loglevel verbose\n");
@@ -412,7 +616,10 @@ impl Config {
 }
 
 fn fatal(line: &str, reason: &str) -> String {
-    format!("\n*** FATAL CONFIG FILE ERROR (tandem {}) ***\n>>> '{line}'\n{reason}", env!("CARGO_PKG_VERSION"))
+    format!(
+        "\n*** FATAL CONFIG FILE ERROR (tandem {}) ***\n>>> '{line}'\n{reason}",
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 #[cfg(test)]
@@ -425,13 +632,28 @@ mod tests {
 
     #[test]
     fn parses_and_rejects() {
-        let c = Config::from_args(&args("--port 7000 --shards 2 --io-threads 1 --proto-max-bulk-len 2mb --cpus 0-1,3")).unwrap();
+        let c = Config::from_args(&args(
+            "--port 7000 --shards 2 --io-threads 1 --proto-max-bulk-len 2mb --cpus 0-1,3",
+        ))
+        .unwrap();
         assert_eq!((c.port, c.shards, c.io_threads), (7000, 2, 1));
         assert_eq!(c.proto_max_bulk_len, 2 << 20);
         assert_eq!(c.cpus, vec![0, 1, 3]);
-        assert!(Config::from_args(&args("--port abc")).unwrap_err().contains("'port abc'"));
-        assert!(Config::from_args(&args("--nosuch 1")).unwrap_err().contains("Bad directive"));
-        assert!(Config::from_args(&args("--port 70000")).unwrap_err().contains("between"));
+        assert!(
+            Config::from_args(&args("--port abc"))
+                .unwrap_err()
+                .contains("'port abc'")
+        );
+        assert!(
+            Config::from_args(&args("--nosuch 1"))
+                .unwrap_err()
+                .contains("Bad directive")
+        );
+        assert!(
+            Config::from_args(&args("--port 70000"))
+                .unwrap_err()
+                .contains("between")
+        );
         assert!(Config::from_args(&args("--colocated yes --shards 2")).is_err());
         let c = Config::from_args(&args("--colocated yes")).unwrap();
         assert_eq!((c.io_threads, c.shards), (1, 1));
@@ -442,8 +664,16 @@ mod tests {
         let mut c = Config::default();
         assert!(c.set_runtime("timeout", "5").is_ok());
         assert_eq!(c.get("timeout").unwrap(), "5");
-        assert!(c.set_runtime("port", "1").unwrap_err().contains("immutable"));
-        assert!(c.set_runtime("foo", "1").unwrap_err().contains("Unknown option"));
+        assert!(
+            c.set_runtime("port", "1")
+                .unwrap_err()
+                .contains("immutable")
+        );
+        assert!(
+            c.set_runtime("foo", "1")
+                .unwrap_err()
+                .contains("Unknown option")
+        );
         assert_eq!(c.get_matching(b"client-*").len(), 2);
         assert_eq!(parse_mem("1gb"), Some(1 << 30));
         assert_eq!(parse_mem("100k"), Some(100_000));

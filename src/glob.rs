@@ -10,7 +10,11 @@ pub fn matches(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
 }
 
 fn eq(a: u8, b: u8, nocase: bool) -> bool {
-    if nocase { a.eq_ignore_ascii_case(&b) } else { a == b }
+    if nocase {
+        a.eq_ignore_ascii_case(&b)
+    } else {
+        a == b
+    }
 }
 
 fn match_at(mut p: &[u8], mut s: &[u8], nocase: bool, depth: u32) -> bool {
@@ -61,7 +65,11 @@ fn match_at(mut p: &[u8], mut s: &[u8], nocase: bool, depth: u32) -> bool {
                         }
                         let c = s[0];
                         let in_range = if nocase {
-                            let (st, en, c) = (start.to_ascii_lowercase(), end.to_ascii_lowercase(), c.to_ascii_lowercase());
+                            let (st, en, c) = (
+                                start.to_ascii_lowercase(),
+                                end.to_ascii_lowercase(),
+                                c.to_ascii_lowercase(),
+                            );
                             c >= st && c <= en
                         } else {
                             c >= start && c <= end

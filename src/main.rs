@@ -10,7 +10,11 @@ fn main() {
         return;
     }
     if args.iter().any(|a| a == "--version" || a == "-v") {
-        println!("tandem v{} (Redis {} compatible)", env!("CARGO_PKG_VERSION"), tandem::net::local::REDIS_VERSION);
+        println!(
+            "tandem v{} (Redis {} compatible)",
+            env!("CARGO_PKG_VERSION"),
+            tandem::net::local::REDIS_VERSION
+        );
         return;
     }
     let cfg = match Config::from_args(&args) {
@@ -26,8 +30,13 @@ fn main() {
         "warning" => "warn",
         _ => "error",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TANDEM_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())).init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TANDEM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .init();
     if let Err(e) = tandem::server::run(cfg) {
         tracing::error!("{e}");
         std::process::exit(1);

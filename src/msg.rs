@@ -138,7 +138,11 @@ impl Waker {
         if fd < 0 {
             return Err(std::io::Error::last_os_error());
         }
-        Ok(Waker { parked: AtomicBool::new(false), fd, wakes: AtomicU64::new(0) })
+        Ok(Waker {
+            parked: AtomicBool::new(false),
+            fd,
+            wakes: AtomicU64::new(0),
+        })
     }
 
     /// The eventfd, for the owning IO thread to arm a read on.
@@ -177,4 +181,3 @@ pub trait Executor: Send {
     /// Housekeeping between bursts (active expiry).
     fn idle(&mut self);
 }
-

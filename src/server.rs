@@ -22,13 +22,25 @@ use crate::net::{self, IoSetup, shared::Shared};
 /// threads than cores.
 pub fn plan(cfg: &Config) -> (Vec<Option<usize>>, Vec<Option<usize>>) {
     let cores: Vec<usize> = if cfg.cpus.is_empty() {
-        core_affinity::get_core_ids().map(|v| v.into_iter().map(|c| c.id).collect()).unwrap_or_default()
+        core_affinity::get_core_ids()
+            .map(|v| v.into_iter().map(|c| c.id).collect())
+            .unwrap_or_default()
     } else {
         cfg.cpus.clone()
     };
-    let pick = |i: usize| if cores.is_empty() { None } else { Some(cores[i % cores.len()]) };
+    let pick = |i: usize| {
+        if cores.is_empty() {
+            None
+        } else {
+            Some(cores[i % cores.len()])
+        }
+    };
     let io = (0..cfg.io_threads).map(pick).collect();
-    let shards = if cfg.colocated { Vec::new() } else { (0..cfg.shards).map(|j| pick(cfg.io_threads + j)).collect() };
+    let shards = if cfg.colocated {
+        Vec::new()
+    } else {
+        (0..cfg.shards).map(|j| pick(cfg.io_threads + j)).collect()
+    };
     (io, shards)
 }
 
@@ -44,7 +56,10 @@ fn pin(name: &str, core: Option<usize>) {
 }
 
 fn spawn<F: FnOnce() + Send + 'static>(name: String, f: F) -> Result<JoinHandle<()>, String> {
-    std::thread::Builder::new().name(name.clone()).spawn(f).map_err(|e| format!("cannot start thread {name}: {e}"))
+    std::thread::Builder::new()
+        .name(name.clone())
+        .spawn(f)
+        .map_err(|e| format!("cannot start thread {name}: {e}"))
 }
 
 /// Blocks SIGINT and SIGTERM in the calling thread (inherited by threads
@@ -74,15 +89,24 @@ pub fn run(cfg: Config) -> Result<(), String> {
             "localhost" => "127.0.0.1",
             a => a,
         };
-        let l = TcpListener::bind((host, port)).map_err(|e| format!("Could not create server TCP listening socket {host}:{port}: {e}"))?;
+        let l = TcpListener::bind((host, port)).map_err(|e| {
+            format!("Could not create server TCP listening socket {host}:{port}: {e}")
+        })?;
         port = l.local_addr().map(|a| a.port()).unwrap_or(port);
         listeners.push(l);
     }
     let (io_cores, shard_cores) = plan(&cfg);
-    let fmt = |c: &Option<usize>| c.map(|c| format!("cpu{c}")).unwrap_or_else(|| "unpinned".into());
+    let fmt = |c: &Option<usize>| {
+        c.map(|c| format!("cpu{c}"))
+            .unwrap_or_else(|| "unpinned".into())
+    };
     let mut plan_text = Vec::new();
     for (i, c) in io_cores.iter().enumerate() {
-        plan_text.push(format!("{}{i}:{}", if cfg.colocated { "io+shard" } else { "io" }, fmt(c)));
+        plan_text.push(format!(
+            "{}{i}:{}",
+            if cfg.colocated { "io+shard" } else { "io" },
+            fmt(c)
+        ));
     }
     for (j, c) in shard_cores.iter().enumerate() {
         plan_text.push(format!("shard{j}:{}", fmt(c)));
@@ -109,8 +133,15 @@ pub fn run(cfg: Config) -> Result<(), String> {
         io_rx.push(rx);
         wakers.push(Arc::new(Waker::new().map_err(|e| format!("eventfd: {e}"))?));
     }
-    let _ = shared.io_links.set(io_tx.iter().cloned().zip(wakers.iter().cloned()).collect());
-    let links: Vec<IoLink> = io_tx.iter().cloned().zip(wakers.iter().cloned()).map(|(tx, waker)| IoLink { tx, waker }).collect();
+    let _ = shared
+        .io_links
+        .set(io_tx.iter().cloned().zip(wakers.iter().cloned()).collect());
+    let links: Vec<IoLink> = io_tx
+        .iter()
+        .cloned()
+        .zip(wakers.iter().cloned())
+        .map(|(tx, waker)| IoLink { tx, waker })
+        .collect();
 
     let mut shard_tx = Vec::new();
     let mut engines = Vec::new();
@@ -127,7 +158,15 @@ pub fn run(cfg: Config) -> Result<(), String> {
             let name = format!("tandem-shard{j}");
             engines.push(spawn(name.clone(), move || {
                 pin(&name, core);
-                let e = Engine::new(j as u16, c.shards as u16, c.io_threads, c.databases, c.proto_max_bulk_len, c.spin_us, c.hz);
+                let e = Engine::new(
+                    j as u16,
+                    c.shards as u16,
+                    c.io_threads,
+                    c.databases,
+                    c.proto_max_bulk_len,
+                    c.spin_us,
+                    c.hz,
+                );
                 e.run(rx, peers, io);
             })?);
         }
@@ -137,7 +176,15 @@ pub fn run(cfg: Config) -> Result<(), String> {
     let mut ios = Vec::new();
     for (i, inbox) in io_rx.into_iter().enumerate() {
         let executor: Option<Box<dyn Executor>> = if cfg.colocated {
-            Some(Box::new(Engine::new(0, 1, 1, cfg.databases, cfg.proto_max_bulk_len, cfg.spin_us, cfg.hz)))
+            Some(Box::new(Engine::new(
+                0,
+                1,
+                1,
+                cfg.databases,
+                cfg.proto_max_bulk_len,
+                cfg.spin_us,
+                cfg.hz,
+            )))
         } else {
             None
         };
@@ -171,15 +218,28 @@ pub fn run(cfg: Config) -> Result<(), String> {
         }
     }
     if failure.is_none() {
-        tracing::info!("Ready to accept connections tcp on {}:{port}", cfg.bind.join(" "));
+        tracing::info!(
+            "Ready to accept connections tcp on {}:{port}",
+            cfg.bind.join(" ")
+        );
     }
 
     while failure.is_none() && !shared.shutdown.load(std::sync::atomic::Ordering::SeqCst) {
-        let ts = libc::timespec { tv_sec: 0, tv_nsec: 100_000_000 };
+        let ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 100_000_000,
+        };
         // SAFETY: waits on the blocked set with a live timespec.
         let sig = unsafe { libc::sigtimedwait(&sigs, std::ptr::null_mut(), &ts) };
         if sig == libc::SIGINT || sig == libc::SIGTERM {
-            tracing::info!("Received {} scheduling shutdown...", if sig == libc::SIGINT { "SIGINT" } else { "SIGTERM" });
+            tracing::info!(
+                "Received {} scheduling shutdown...",
+                if sig == libc::SIGINT {
+                    "SIGINT"
+                } else {
+                    "SIGTERM"
+                }
+            );
             break;
         }
     }

@@ -104,7 +104,11 @@ impl CommandSpec {
     /// Whether `argc` arguments (name included) satisfy the arity.
     #[inline]
     pub fn arity_ok(&self, argc: usize) -> bool {
-        if self.arity >= 0 { argc == self.arity as usize } else { argc >= (-self.arity) as usize }
+        if self.arity >= 0 {
+            argc == self.arity as usize
+        } else {
+            argc >= (-self.arity) as usize
+        }
     }
 
     /// Indices of the key arguments for a command with `argc` arguments.
@@ -118,7 +122,9 @@ impl CommandSpec {
             (self.last_key as usize).min(argc.saturating_sub(1))
         };
         let step = self.step.max(1) as usize;
-        (first..=last).step_by(step).filter(move |&i| first > 0 && i < argc)
+        (first..=last)
+            .step_by(step)
+            .filter(move |&i| first > 0 && i < argc)
     }
 
     pub fn is(&self, f: u32) -> bool {
@@ -126,9 +132,9 @@ impl CommandSpec {
     }
 }
 
-use flag::*;
 use Gather as G;
 use Route as R;
+use flag::*;
 
 macro_rules! cmd {
     ($name:literal, $arity:expr, $flags:expr, $fk:expr, $lk:expr, $st:expr, $group:literal, $since:literal, $route:expr, $sum:literal) => {
@@ -150,68 +156,728 @@ macro_rules! cmd {
 /// The command table. Order is irrelevant; [`lookup`] finds by name.
 pub static TABLE: &[CommandSpec] = &[
     // strings
-    cmd!("get", 2, READONLY | FAST, 1, 1, 1, "string", "1.0.0", R::Key, "Returns the string value of a key."),
-    cmd!("set", -3, WRITE | DENYOOM, 1, 1, 1, "string", "1.0.0", R::Key, "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist."),
-    cmd!("setnx", 3, WRITE | DENYOOM | FAST, 1, 1, 1, "string", "1.0.0", R::Key, "Set the string value of a key only when the key doesn't exist."),
-    cmd!("setex", 4, WRITE | DENYOOM, 1, 1, 1, "string", "2.0.0", R::Key, "Sets the string value and expiration time of a key. Creates the key if it doesn't exist."),
-    cmd!("psetex", 4, WRITE | DENYOOM, 1, 1, 1, "string", "2.6.0", R::Key, "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist."),
-    cmd!("getset", 3, WRITE | DENYOOM | FAST, 1, 1, 1, "string", "1.0.0", R::Key, "Returns the previous string value of a key after setting it to a new value."),
-    cmd!("getdel", 2, WRITE | FAST, 1, 1, 1, "string", "6.2.0", R::Key, "Returns the string value of a key after deleting the key."),
-    cmd!("getex", -2, WRITE | FAST, 1, 1, 1, "string", "6.2.0", R::Key, "Returns the string value of a key after setting its expiration time."),
-    cmd!("mget", -2, READONLY | FAST, 1, -1, 1, "string", "1.0.0", R::Keys(G::Interleave), "Atomically returns the string values of one or more keys."),
-    cmd!("mset", -3, WRITE | DENYOOM, 1, -1, 2, "string", "1.0.1", R::Keys(G::Ok), "Atomically creates or modifies the string values of one or more keys."),
-    cmd!("msetnx", -3, WRITE | DENYOOM, 1, -1, 2, "string", "1.0.1", R::Coord, "Atomically modifies the string values of one or more keys only when all keys don't exist."),
-    cmd!("incr", 2, WRITE | DENYOOM | FAST, 1, 1, 1, "string", "1.0.0", R::Key, "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
-    cmd!("decr", 2, WRITE | DENYOOM | FAST, 1, 1, 1, "string", "1.0.0", R::Key, "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
-    cmd!("incrby", 3, WRITE | DENYOOM | FAST, 1, 1, 1, "string", "1.0.0", R::Key, "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist."),
-    cmd!("decrby", 3, WRITE | DENYOOM | FAST, 1, 1, 1, "string", "1.0.0", R::Key, "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist."),
-    cmd!("incrbyfloat", 3, WRITE | DENYOOM | FAST, 1, 1, 1, "string", "2.6.0", R::Key, "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist."),
-    cmd!("append", 3, WRITE | DENYOOM | FAST, 1, 1, 1, "string", "2.0.0", R::Key, "Appends a string to the value of a key. Creates the key if it doesn't exist."),
-    cmd!("strlen", 2, READONLY | FAST, 1, 1, 1, "string", "2.2.0", R::Key, "Returns the length of a string value."),
-    cmd!("getrange", 4, READONLY, 1, 1, 1, "string", "2.4.0", R::Key, "Returns a substring of the string stored at a key."),
-    cmd!("substr", 4, READONLY, 1, 1, 1, "string", "1.0.0", R::Key, "Returns a substring from a string value."),
-    cmd!("setrange", 4, WRITE | DENYOOM, 1, 1, 1, "string", "2.2.0", R::Key, "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist."),
-    cmd!("lcs", -3, READONLY, 1, 2, 1, "string", "7.0.0", R::Coord, "Finds the longest common substring."),
+    cmd!(
+        "get",
+        2,
+        READONLY | FAST,
+        1,
+        1,
+        1,
+        "string",
+        "1.0.0",
+        R::Key,
+        "Returns the string value of a key."
+    ),
+    cmd!(
+        "set",
+        -3,
+        WRITE | DENYOOM,
+        1,
+        1,
+        1,
+        "string",
+        "1.0.0",
+        R::Key,
+        "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist."
+    ),
+    cmd!(
+        "setnx",
+        3,
+        WRITE | DENYOOM | FAST,
+        1,
+        1,
+        1,
+        "string",
+        "1.0.0",
+        R::Key,
+        "Set the string value of a key only when the key doesn't exist."
+    ),
+    cmd!(
+        "setex",
+        4,
+        WRITE | DENYOOM,
+        1,
+        1,
+        1,
+        "string",
+        "2.0.0",
+        R::Key,
+        "Sets the string value and expiration time of a key. Creates the key if it doesn't exist."
+    ),
+    cmd!(
+        "psetex",
+        4,
+        WRITE | DENYOOM,
+        1,
+        1,
+        1,
+        "string",
+        "2.6.0",
+        R::Key,
+        "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist."
+    ),
+    cmd!(
+        "getset",
+        3,
+        WRITE | DENYOOM | FAST,
+        1,
+        1,
+        1,
+        "string",
+        "1.0.0",
+        R::Key,
+        "Returns the previous string value of a key after setting it to a new value."
+    ),
+    cmd!(
+        "getdel",
+        2,
+        WRITE | FAST,
+        1,
+        1,
+        1,
+        "string",
+        "6.2.0",
+        R::Key,
+        "Returns the string value of a key after deleting the key."
+    ),
+    cmd!(
+        "getex",
+        -2,
+        WRITE | FAST,
+        1,
+        1,
+        1,
+        "string",
+        "6.2.0",
+        R::Key,
+        "Returns the string value of a key after setting its expiration time."
+    ),
+    cmd!(
+        "mget",
+        -2,
+        READONLY | FAST,
+        1,
+        -1,
+        1,
+        "string",
+        "1.0.0",
+        R::Keys(G::Interleave),
+        "Atomically returns the string values of one or more keys."
+    ),
+    cmd!(
+        "mset",
+        -3,
+        WRITE | DENYOOM,
+        1,
+        -1,
+        2,
+        "string",
+        "1.0.1",
+        R::Keys(G::Ok),
+        "Atomically creates or modifies the string values of one or more keys."
+    ),
+    cmd!(
+        "msetnx",
+        -3,
+        WRITE | DENYOOM,
+        1,
+        -1,
+        2,
+        "string",
+        "1.0.1",
+        R::Coord,
+        "Atomically modifies the string values of one or more keys only when all keys don't exist."
+    ),
+    cmd!(
+        "incr",
+        2,
+        WRITE | DENYOOM | FAST,
+        1,
+        1,
+        1,
+        "string",
+        "1.0.0",
+        R::Key,
+        "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."
+    ),
+    cmd!(
+        "decr",
+        2,
+        WRITE | DENYOOM | FAST,
+        1,
+        1,
+        1,
+        "string",
+        "1.0.0",
+        R::Key,
+        "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."
+    ),
+    cmd!(
+        "incrby",
+        3,
+        WRITE | DENYOOM | FAST,
+        1,
+        1,
+        1,
+        "string",
+        "1.0.0",
+        R::Key,
+        "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist."
+    ),
+    cmd!(
+        "decrby",
+        3,
+        WRITE | DENYOOM | FAST,
+        1,
+        1,
+        1,
+        "string",
+        "1.0.0",
+        R::Key,
+        "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist."
+    ),
+    cmd!(
+        "incrbyfloat",
+        3,
+        WRITE | DENYOOM | FAST,
+        1,
+        1,
+        1,
+        "string",
+        "2.6.0",
+        R::Key,
+        "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist."
+    ),
+    cmd!(
+        "append",
+        3,
+        WRITE | DENYOOM | FAST,
+        1,
+        1,
+        1,
+        "string",
+        "2.0.0",
+        R::Key,
+        "Appends a string to the value of a key. Creates the key if it doesn't exist."
+    ),
+    cmd!(
+        "strlen",
+        2,
+        READONLY | FAST,
+        1,
+        1,
+        1,
+        "string",
+        "2.2.0",
+        R::Key,
+        "Returns the length of a string value."
+    ),
+    cmd!(
+        "getrange",
+        4,
+        READONLY,
+        1,
+        1,
+        1,
+        "string",
+        "2.4.0",
+        R::Key,
+        "Returns a substring of the string stored at a key."
+    ),
+    cmd!(
+        "substr",
+        4,
+        READONLY,
+        1,
+        1,
+        1,
+        "string",
+        "1.0.0",
+        R::Key,
+        "Returns a substring from a string value."
+    ),
+    cmd!(
+        "setrange",
+        4,
+        WRITE | DENYOOM,
+        1,
+        1,
+        1,
+        "string",
+        "2.2.0",
+        R::Key,
+        "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist."
+    ),
+    cmd!(
+        "lcs",
+        -3,
+        READONLY,
+        1,
+        2,
+        1,
+        "string",
+        "7.0.0",
+        R::Coord,
+        "Finds the longest common substring."
+    ),
     // keyspace
-    cmd!("del", -2, WRITE, 1, -1, 1, "generic", "1.0.0", R::Keys(G::Sum), "Deletes one or more keys."),
-    cmd!("unlink", -2, WRITE | FAST, 1, -1, 1, "generic", "4.0.0", R::Keys(G::Sum), "Asynchronously deletes one or more keys."),
-    cmd!("exists", -2, READONLY | FAST, 1, -1, 1, "generic", "1.0.0", R::Keys(G::Sum), "Determines whether one or more keys exist."),
-    cmd!("touch", -2, READONLY | FAST, 1, -1, 1, "generic", "3.2.1", R::Keys(G::Sum), "Returns the number of existing keys out of those specified after updating the time they were last accessed."),
-    cmd!("type", 2, READONLY | FAST, 1, 1, 1, "generic", "1.0.0", R::Key, "Determines the type of value stored at a key."),
-    cmd!("expire", -3, WRITE | FAST, 1, 1, 1, "generic", "1.0.0", R::Key, "Sets the expiration time of a key in seconds."),
-    cmd!("pexpire", -3, WRITE | FAST, 1, 1, 1, "generic", "2.6.0", R::Key, "Sets the expiration time of a key in milliseconds."),
-    cmd!("expireat", -3, WRITE | FAST, 1, 1, 1, "generic", "1.2.0", R::Key, "Sets the expiration time of a key to a Unix timestamp."),
-    cmd!("pexpireat", -3, WRITE | FAST, 1, 1, 1, "generic", "2.6.0", R::Key, "Sets the expiration time of a key to a Unix milliseconds timestamp."),
-    cmd!("ttl", 2, READONLY | FAST, 1, 1, 1, "generic", "1.0.0", R::Key, "Returns the expiration time in seconds of a key."),
-    cmd!("pttl", 2, READONLY | FAST, 1, 1, 1, "generic", "2.6.0", R::Key, "Returns the expiration time in milliseconds of a key."),
-    cmd!("expiretime", 2, READONLY | FAST, 1, 1, 1, "generic", "7.0.0", R::Key, "Returns the expiration time of a key as a Unix timestamp."),
-    cmd!("pexpiretime", 2, READONLY | FAST, 1, 1, 1, "generic", "7.0.0", R::Key, "Returns the expiration time of a key as a Unix milliseconds timestamp."),
-    cmd!("persist", 2, WRITE | FAST, 1, 1, 1, "generic", "2.2.0", R::Key, "Removes the expiration time of a key."),
-    cmd!("object", -2, READONLY, 2, 2, 1, "generic", "2.2.3", R::Key, "A container for object introspection commands."),
-    cmd!("keys", 2, READONLY, 0, 0, 0, "generic", "1.0.0", R::All(G::Concat), "Returns all key names that match a pattern."),
-    cmd!("scan", -2, READONLY, 0, 0, 0, "generic", "2.8.0", R::Scan, "Iterates over the key names in the database."),
-    cmd!("randomkey", 1, READONLY, 0, 0, 0, "generic", "1.0.0", R::All(G::Random), "Returns a random key name from the database."),
-    cmd!("rename", 3, WRITE, 1, 2, 1, "generic", "1.0.0", R::Coord, "Renames a key and overwrites the destination."),
-    cmd!("renamenx", 3, WRITE | FAST, 1, 2, 1, "generic", "1.0.0", R::Coord, "Renames a key only when the target key name doesn't exist."),
-    cmd!("copy", -3, WRITE | DENYOOM, 1, 2, 1, "generic", "6.2.0", R::Coord, "Copies the value of a key to a new key."),
-    cmd!("dbsize", 1, READONLY | FAST, 0, 0, 0, "server", "1.0.0", R::All(G::Sum), "Returns the number of keys in the database."),
-    cmd!("flushdb", -1, WRITE, 0, 0, 0, "server", "1.0.0", R::All(G::Ok), "Remove all keys from the current database."),
-    cmd!("flushall", -1, WRITE, 0, 0, 0, "server", "1.0.0", R::All(G::Ok), "Removes all keys from all databases."),
-    cmd!("swapdb", 3, WRITE | FAST, 0, 0, 0, "server", "4.0.0", R::All(G::Ok), "Swaps two Redis databases."),
-    cmd!("select", 2, LOADING | STALE | FAST, 0, 0, 0, "connection", "1.0.0", R::Local, "Changes the selected database."),
+    cmd!(
+        "del",
+        -2,
+        WRITE,
+        1,
+        -1,
+        1,
+        "generic",
+        "1.0.0",
+        R::Keys(G::Sum),
+        "Deletes one or more keys."
+    ),
+    cmd!(
+        "unlink",
+        -2,
+        WRITE | FAST,
+        1,
+        -1,
+        1,
+        "generic",
+        "4.0.0",
+        R::Keys(G::Sum),
+        "Asynchronously deletes one or more keys."
+    ),
+    cmd!(
+        "exists",
+        -2,
+        READONLY | FAST,
+        1,
+        -1,
+        1,
+        "generic",
+        "1.0.0",
+        R::Keys(G::Sum),
+        "Determines whether one or more keys exist."
+    ),
+    cmd!(
+        "touch",
+        -2,
+        READONLY | FAST,
+        1,
+        -1,
+        1,
+        "generic",
+        "3.2.1",
+        R::Keys(G::Sum),
+        "Returns the number of existing keys out of those specified after updating the time they were last accessed."
+    ),
+    cmd!(
+        "type",
+        2,
+        READONLY | FAST,
+        1,
+        1,
+        1,
+        "generic",
+        "1.0.0",
+        R::Key,
+        "Determines the type of value stored at a key."
+    ),
+    cmd!(
+        "expire",
+        -3,
+        WRITE | FAST,
+        1,
+        1,
+        1,
+        "generic",
+        "1.0.0",
+        R::Key,
+        "Sets the expiration time of a key in seconds."
+    ),
+    cmd!(
+        "pexpire",
+        -3,
+        WRITE | FAST,
+        1,
+        1,
+        1,
+        "generic",
+        "2.6.0",
+        R::Key,
+        "Sets the expiration time of a key in milliseconds."
+    ),
+    cmd!(
+        "expireat",
+        -3,
+        WRITE | FAST,
+        1,
+        1,
+        1,
+        "generic",
+        "1.2.0",
+        R::Key,
+        "Sets the expiration time of a key to a Unix timestamp."
+    ),
+    cmd!(
+        "pexpireat",
+        -3,
+        WRITE | FAST,
+        1,
+        1,
+        1,
+        "generic",
+        "2.6.0",
+        R::Key,
+        "Sets the expiration time of a key to a Unix milliseconds timestamp."
+    ),
+    cmd!(
+        "ttl",
+        2,
+        READONLY | FAST,
+        1,
+        1,
+        1,
+        "generic",
+        "1.0.0",
+        R::Key,
+        "Returns the expiration time in seconds of a key."
+    ),
+    cmd!(
+        "pttl",
+        2,
+        READONLY | FAST,
+        1,
+        1,
+        1,
+        "generic",
+        "2.6.0",
+        R::Key,
+        "Returns the expiration time in milliseconds of a key."
+    ),
+    cmd!(
+        "expiretime",
+        2,
+        READONLY | FAST,
+        1,
+        1,
+        1,
+        "generic",
+        "7.0.0",
+        R::Key,
+        "Returns the expiration time of a key as a Unix timestamp."
+    ),
+    cmd!(
+        "pexpiretime",
+        2,
+        READONLY | FAST,
+        1,
+        1,
+        1,
+        "generic",
+        "7.0.0",
+        R::Key,
+        "Returns the expiration time of a key as a Unix milliseconds timestamp."
+    ),
+    cmd!(
+        "persist",
+        2,
+        WRITE | FAST,
+        1,
+        1,
+        1,
+        "generic",
+        "2.2.0",
+        R::Key,
+        "Removes the expiration time of a key."
+    ),
+    cmd!(
+        "object",
+        -2,
+        READONLY,
+        2,
+        2,
+        1,
+        "generic",
+        "2.2.3",
+        R::Key,
+        "A container for object introspection commands."
+    ),
+    cmd!(
+        "keys",
+        2,
+        READONLY,
+        0,
+        0,
+        0,
+        "generic",
+        "1.0.0",
+        R::All(G::Concat),
+        "Returns all key names that match a pattern."
+    ),
+    cmd!(
+        "scan",
+        -2,
+        READONLY,
+        0,
+        0,
+        0,
+        "generic",
+        "2.8.0",
+        R::Scan,
+        "Iterates over the key names in the database."
+    ),
+    cmd!(
+        "randomkey",
+        1,
+        READONLY,
+        0,
+        0,
+        0,
+        "generic",
+        "1.0.0",
+        R::All(G::Random),
+        "Returns a random key name from the database."
+    ),
+    cmd!(
+        "rename",
+        3,
+        WRITE,
+        1,
+        2,
+        1,
+        "generic",
+        "1.0.0",
+        R::Coord,
+        "Renames a key and overwrites the destination."
+    ),
+    cmd!(
+        "renamenx",
+        3,
+        WRITE | FAST,
+        1,
+        2,
+        1,
+        "generic",
+        "1.0.0",
+        R::Coord,
+        "Renames a key only when the target key name doesn't exist."
+    ),
+    cmd!(
+        "copy",
+        -3,
+        WRITE | DENYOOM,
+        1,
+        2,
+        1,
+        "generic",
+        "6.2.0",
+        R::Coord,
+        "Copies the value of a key to a new key."
+    ),
+    cmd!(
+        "dbsize",
+        1,
+        READONLY | FAST,
+        0,
+        0,
+        0,
+        "server",
+        "1.0.0",
+        R::All(G::Sum),
+        "Returns the number of keys in the database."
+    ),
+    cmd!(
+        "flushdb",
+        -1,
+        WRITE,
+        0,
+        0,
+        0,
+        "server",
+        "1.0.0",
+        R::All(G::Ok),
+        "Remove all keys from the current database."
+    ),
+    cmd!(
+        "flushall",
+        -1,
+        WRITE,
+        0,
+        0,
+        0,
+        "server",
+        "1.0.0",
+        R::All(G::Ok),
+        "Removes all keys from all databases."
+    ),
+    cmd!(
+        "swapdb",
+        3,
+        WRITE | FAST,
+        0,
+        0,
+        0,
+        "server",
+        "4.0.0",
+        R::All(G::Ok),
+        "Swaps two Redis databases."
+    ),
+    cmd!(
+        "select",
+        2,
+        LOADING | STALE | FAST,
+        0,
+        0,
+        0,
+        "connection",
+        "1.0.0",
+        R::Local,
+        "Changes the selected database."
+    ),
     // connection and server
-    cmd!("ping", -1, FAST, 0, 0, 0, "connection", "1.0.0", R::Local, "Returns the server's liveliness response."),
-    cmd!("echo", 2, FAST, 0, 0, 0, "connection", "1.0.0", R::Local, "Returns the given string."),
-    cmd!("hello", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, 0, 0, 0, "connection", "6.0.0", R::Local, "Handshakes with the Redis server."),
-    cmd!("auth", -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, 0, 0, 0, "connection", "1.0.0", R::Local, "Authenticates the connection."),
-    cmd!("quit", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, 0, 0, 0, "connection", "1.0.0", R::Local, "Closes the connection."),
-    cmd!("reset", 1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, 0, 0, 0, "connection", "6.2.0", R::Local, "Resets the connection."),
-    cmd!("client", -2, NOSCRIPT | LOADING | STALE, 0, 0, 0, "connection", "2.4.0", R::Local, "A container for client connection commands."),
-    cmd!("command", -1, LOADING | STALE, 0, 0, 0, "server", "2.8.13", R::Local, "Returns detailed information about all commands."),
-    cmd!("info", -1, LOADING | STALE, 0, 0, 0, "server", "1.0.0", R::All(G::Info), "Returns information and statistics about the server."),
-    cmd!("config", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", "2.0.0", R::Local, "A container for server configuration commands."),
-    cmd!("time", 1, LOADING | STALE | FAST, 0, 0, 0, "server", "2.6.0", R::Local, "Returns the server time."),
-    cmd!("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", "1.0.0", R::Local, "Synchronously saves the database(s) to disk and shuts down the Redis server."),
+    cmd!(
+        "ping",
+        -1,
+        FAST,
+        0,
+        0,
+        0,
+        "connection",
+        "1.0.0",
+        R::Local,
+        "Returns the server's liveliness response."
+    ),
+    cmd!(
+        "echo",
+        2,
+        FAST,
+        0,
+        0,
+        0,
+        "connection",
+        "1.0.0",
+        R::Local,
+        "Returns the given string."
+    ),
+    cmd!(
+        "hello",
+        -1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH,
+        0,
+        0,
+        0,
+        "connection",
+        "6.0.0",
+        R::Local,
+        "Handshakes with the Redis server."
+    ),
+    cmd!(
+        "auth",
+        -2,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH,
+        0,
+        0,
+        0,
+        "connection",
+        "1.0.0",
+        R::Local,
+        "Authenticates the connection."
+    ),
+    cmd!(
+        "quit",
+        -1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH,
+        0,
+        0,
+        0,
+        "connection",
+        "1.0.0",
+        R::Local,
+        "Closes the connection."
+    ),
+    cmd!(
+        "reset",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH,
+        0,
+        0,
+        0,
+        "connection",
+        "6.2.0",
+        R::Local,
+        "Resets the connection."
+    ),
+    cmd!(
+        "client",
+        -2,
+        NOSCRIPT | LOADING | STALE,
+        0,
+        0,
+        0,
+        "connection",
+        "2.4.0",
+        R::Local,
+        "A container for client connection commands."
+    ),
+    cmd!(
+        "command",
+        -1,
+        LOADING | STALE,
+        0,
+        0,
+        0,
+        "server",
+        "2.8.13",
+        R::Local,
+        "Returns detailed information about all commands."
+    ),
+    cmd!(
+        "info",
+        -1,
+        LOADING | STALE,
+        0,
+        0,
+        0,
+        "server",
+        "1.0.0",
+        R::All(G::Info),
+        "Returns information and statistics about the server."
+    ),
+    cmd!(
+        "config",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        0,
+        0,
+        0,
+        "server",
+        "2.0.0",
+        R::Local,
+        "A container for server configuration commands."
+    ),
+    cmd!(
+        "time",
+        1,
+        LOADING | STALE | FAST,
+        0,
+        0,
+        0,
+        "server",
+        "2.6.0",
+        R::Local,
+        "Returns the server time."
+    ),
+    cmd!(
+        "shutdown",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        0,
+        0,
+        0,
+        "server",
+        "1.0.0",
+        R::Local,
+        "Synchronously saves the database(s) to disk and shuts down the Redis server."
+    ),
 ];
 
 /// Longest command name in the table, for allocation-free lookups.
@@ -219,7 +885,13 @@ const MAX_NAME: usize = 32;
 
 fn index() -> &'static HashMap<&'static [u8], CmdId> {
     static INDEX: OnceLock<HashMap<&'static [u8], CmdId>> = OnceLock::new();
-    INDEX.get_or_init(|| TABLE.iter().enumerate().map(|(i, c)| (c.name.as_bytes(), i as CmdId)).collect())
+    INDEX.get_or_init(|| {
+        TABLE
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.as_bytes(), i as CmdId))
+            .collect()
+    })
 }
 
 /// Finds a command by name, case-insensitively, without allocating.
@@ -265,7 +937,11 @@ pub fn slot_shard(slot: u16, shards: usize) -> usize {
 /// The shard owning `key`.
 #[inline]
 pub fn key_shard(key: &[u8], shards: usize) -> usize {
-    if shards == 1 { 0 } else { slot_shard(key_slot(key), shards) }
+    if shards == 1 {
+        0
+    } else {
+        slot_shard(key_slot(key), shards)
+    }
 }
 
 #[cfg(test)]
@@ -275,7 +951,10 @@ mod tests {
     #[test]
     fn slots_match_redis() {
         assert_eq!(key_slot(b"foo"), 12182);
-        assert_eq!(key_slot(b"{user1000}.following"), key_slot(b"{user1000}.followers"));
+        assert_eq!(
+            key_slot(b"{user1000}.following"),
+            key_slot(b"{user1000}.followers")
+        );
         assert_eq!(key_slot(b"foo{}{bar}"), key_slot(b"foo{}{bar}"));
         assert_ne!(key_slot(b"foo{}{bar}"), key_slot(b"bar"));
         assert_eq!(key_slot(b"foo{{bar}}zap"), key_slot(b"{bar"));
@@ -287,7 +966,12 @@ mod tests {
         let s = get(id);
         assert_eq!(s.name, "mset");
         assert_eq!(s.key_indices(5).collect::<Vec<_>>(), vec![1, 3]);
-        assert_eq!(get(lookup(b"del").unwrap()).key_indices(4).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(
+            get(lookup(b"del").unwrap())
+                .key_indices(4)
+                .collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
         assert_eq!(get(lookup(b"ping").unwrap()).key_indices(2).count(), 0);
         assert!(lookup(b"nosuch").is_none());
         let names: std::collections::HashSet<_> = TABLE.iter().map(|c| c.name).collect();
@@ -304,5 +988,7 @@ mod tests {
 pub fn key_hash(key: &[u8]) -> u64 {
     use std::hash::BuildHasher;
     static STATE: OnceLock<foldhash::fast::FixedState> = OnceLock::new();
-    STATE.get_or_init(|| foldhash::fast::FixedState::with_seed(fastrand::u64(..))).hash_one(key)
+    STATE
+        .get_or_init(|| foldhash::fast::FixedState::with_seed(fastrand::u64(..)))
+        .hash_one(key)
 }

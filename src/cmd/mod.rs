@@ -102,7 +102,9 @@ impl Shard {
         self.hops_out.push((
             target,
             Hop(Box::new(move |any: &mut dyn Any| {
-                let sh = any.downcast_mut::<Shard>().expect("hop delivered to a shard engine");
+                let sh = any
+                    .downcast_mut::<Shard>()
+                    .expect("hop delivered to a shard engine");
                 f(sh)
             })),
         ));
@@ -110,7 +112,10 @@ impl Shard {
 
     /// Answers a deferred command: `write` encodes the reply.
     pub fn reply_later(&mut self, to: ReplyTo, write: impl FnOnce(&mut Reply)) {
-        let mut r = Reply { buf: BytesMut::with_capacity(64), resp3: to.resp3 };
+        let mut r = Reply {
+            buf: BytesMut::with_capacity(64),
+            resp3: to.resp3,
+        };
         write(&mut r);
         self.replies_out.push((to, r.buf.freeze()));
     }
@@ -123,7 +128,10 @@ impl Shard {
 
 /// Unix time in milliseconds.
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// Everything a handler needs for one command.
@@ -165,7 +173,11 @@ impl<'a> Ctx<'a> {
     /// first key argument.
     #[inline]
     pub fn key_hash(&self, i: usize) -> u64 {
-        if i == self.first_key && self.hash != 0 { self.hash } else { spec::key_hash(&self.args[i]) }
+        if i == self.first_key && self.hash != 0 {
+            self.hash
+        } else {
+            spec::key_hash(&self.args[i])
+        }
     }
 
     /// Argument `i` as an integer (Redis `string2ll` rules).
@@ -186,7 +198,8 @@ impl<'a> Ctx<'a> {
 pub fn handlers() -> Vec<Option<Handler>> {
     let mut t: Vec<Option<Handler>> = vec![None; spec::TABLE.len()];
     for (name, h) in string::HANDLERS.iter().chain(keys::HANDLERS.iter()) {
-        let id = spec::lookup(name.as_bytes()).unwrap_or_else(|| panic!("handler for unknown command {name}"));
+        let id = spec::lookup(name.as_bytes())
+            .unwrap_or_else(|| panic!("handler for unknown command {name}"));
         t[id as usize] = Some(*h);
     }
     t
@@ -217,7 +230,11 @@ pub mod testing {
 
     impl Default for Harness {
         fn default() -> Self {
-            Harness { sh: Shard::new(0, 1, 16, 512 << 20), table: handlers(), resp3: false }
+            Harness {
+                sh: Shard::new(0, 1, 16, 512 << 20),
+                table: handlers(),
+                resp3: false,
+            }
         }
     }
 
@@ -228,11 +245,18 @@ pub mod testing {
         }
 
         pub fn run_db(&mut self, db: usize, args: &[&str]) -> String {
-            let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+            let args: Vec<Bytes> = args
+                .iter()
+                .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+                .collect();
             let id = spec::lookup(&args[0]).expect("known command");
             let s = spec::get(id);
             assert!(s.arity_ok(args.len()), "arity");
-            let hash = if s.first_key > 0 && args.len() > s.first_key as usize { spec::key_hash(&args[s.first_key as usize]) } else { 0 };
+            let hash = if s.first_key > 0 && args.len() > s.first_key as usize {
+                spec::key_hash(&args[s.first_key as usize])
+            } else {
+                0
+            };
             let mut out = Reply::new(self.resp3);
             let h = self.table[id as usize].expect("engine-side command");
             let mut ctx = Ctx {
@@ -242,7 +266,13 @@ pub mod testing {
                 hash,
                 first_key: s.first_key.max(0) as usize,
                 out: &mut out,
-                reply_to: ReplyTo { io: 0, conn: 0, seq: 0, part: 0, resp3: self.resp3 },
+                reply_to: ReplyTo {
+                    io: 0,
+                    conn: 0,
+                    seq: 0,
+                    part: 0,
+                    resp3: self.resp3,
+                },
                 deferred: false,
             };
             execute(h, &mut ctx);

@@ -28,7 +28,9 @@ use bytes::BytesMut;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
 use crate::cmd::{self, Ctx, Handler, Shard};
-use crate::msg::{Executor, Hop, ReplyBatch, ReplyItem, ReplyTo, Request, RequestBatch, ToEngine, ToIo, Waker};
+use crate::msg::{
+    Executor, Hop, ReplyBatch, ReplyItem, ReplyTo, Request, RequestBatch, ToEngine, ToIo, Waker,
+};
 use crate::resp::Reply;
 use crate::spec;
 
@@ -49,7 +51,11 @@ struct Outbox {
 
 impl Outbox {
     fn new() -> Outbox {
-        Outbox { reply: Reply::new(false), items: Vec::new(), credits: 0 }
+        Outbox {
+            reply: Reply::new(false),
+            items: Vec::new(),
+            credits: 0,
+        }
     }
 
     fn is_empty(&self) -> bool {
@@ -59,7 +65,12 @@ impl Outbox {
     fn take(&mut self, shard: u16) -> ReplyBatch {
         let cap = self.reply.buf.capacity().clamp(4096, 1 << 20);
         let buf = std::mem::replace(&mut self.reply.buf, BytesMut::with_capacity(cap)).freeze();
-        ReplyBatch { buf, items: std::mem::take(&mut self.items), credits: std::mem::take(&mut self.credits), shard }
+        ReplyBatch {
+            buf,
+            items: std::mem::take(&mut self.items),
+            credits: std::mem::take(&mut self.credits),
+            shard,
+        }
     }
 }
 
@@ -84,7 +95,15 @@ pub struct Engine {
 
 impl Engine {
     /// An engine for shard `id` of `count`, replying to `io_threads` IO threads.
-    pub fn new(id: u16, count: u16, io_threads: usize, databases: usize, max_bulk: u64, spin_us: u64, hz: u64) -> Engine {
+    pub fn new(
+        id: u16,
+        count: u16,
+        io_threads: usize,
+        databases: usize,
+        max_bulk: u64,
+        spin_us: u64,
+        hz: u64,
+    ) -> Engine {
         Engine {
             sh: Shard::new(id, count, databases, max_bulk),
             handlers: cmd::handlers(),
@@ -184,7 +203,13 @@ impl Engine {
         let spec = spec::get(req.cmd);
         let ob = &mut self.out[io];
         ob.reply.resp3 = req.resp3;
-        let reply_to = ReplyTo { io: io as u16, conn: req.conn, seq: req.seq, part: req.part, resp3: req.resp3 };
+        let reply_to = ReplyTo {
+            io: io as u16,
+            conn: req.conn,
+            seq: req.seq,
+            part: req.part,
+            resp3: req.resp3,
+        };
         match self.handlers[req.cmd as usize] {
             Some(h) => {
                 let mut ctx = Ctx {
@@ -202,9 +227,16 @@ impl Engine {
                     return;
                 }
             }
-            None => ob.reply.error(&format!("ERR '{}' cannot run on a shard", spec.name)),
+            None => ob
+                .reply
+                .error(&format!("ERR '{}' cannot run on a shard", spec.name)),
         }
-        ob.items.push(ReplyItem { conn: req.conn, seq: req.seq, part: req.part, end: ob.reply.buf.len() as u32 });
+        ob.items.push(ReplyItem {
+            conn: req.conn,
+            seq: req.seq,
+            part: req.part,
+            end: ob.reply.buf.len() as u32,
+        });
     }
 
     /// Runs hops addressed to this shard, sends the others.
@@ -226,7 +258,12 @@ impl Engine {
         for (to, bytes) in self.sh.replies_out.drain(..) {
             let ob = &mut self.out[to.io as usize];
             ob.reply.raw(&bytes);
-            ob.items.push(ReplyItem { conn: to.conn, seq: to.seq, part: to.part, end: ob.reply.buf.len() as u32 });
+            ob.items.push(ReplyItem {
+                conn: to.conn,
+                seq: to.seq,
+                part: to.part,
+                end: ob.reply.buf.len() as u32,
+            });
         }
     }
 

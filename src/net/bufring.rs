@@ -32,7 +32,14 @@ impl BufRing {
         let ring_bytes = entries as usize * std::mem::size_of::<BufRingEntry>();
         // SAFETY: anonymous private mapping; checked for MAP_FAILED below.
         let ptr = unsafe {
-            libc::mmap(std::ptr::null_mut(), ring_bytes, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+            libc::mmap(
+                std::ptr::null_mut(),
+                ring_bytes,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
         };
         if ptr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
@@ -48,7 +55,10 @@ impl BufRing {
         };
         // SAFETY: the mapping lives as long as `br`, which the IO thread keeps
         // alive as long as the ring (it is dropped after the ring's last use).
-        unsafe { ring.submitter().register_buf_ring_with_flags(ptr as u64, entries, BGID, 0)? };
+        unsafe {
+            ring.submitter()
+                .register_buf_ring_with_flags(ptr as u64, entries, BGID, 0)?
+        };
         for bid in 0..entries {
             br.give_back(bid);
         }

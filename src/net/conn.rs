@@ -141,7 +141,8 @@ impl Conn {
             self.base_seq += 1;
         } else {
             self.next_seq += 1;
-            self.window.push_back(Slot::Done(Bytes::copy_from_slice(bytes)));
+            self.window
+                .push_back(Slot::Done(Bytes::copy_from_slice(bytes)));
         }
     }
 
@@ -149,8 +150,17 @@ impl Conn {
     /// of a reply batch. The common in-order case copies straight into
     /// `out` without touching the batch's reference count. Returns false if
     /// no such request is pending (a stale reply), which callers ignore.
-    pub fn complete(&mut self, seq: u64, part: u16, batch: &Bytes, start: usize, end: usize) -> bool {
-        let Some(idx) = seq.checked_sub(self.base_seq) else { return false };
+    pub fn complete(
+        &mut self,
+        seq: u64,
+        part: u16,
+        batch: &Bytes,
+        start: usize,
+        end: usize,
+    ) -> bool {
+        let Some(idx) = seq.checked_sub(self.base_seq) else {
+            return false;
+        };
         let idx = idx as usize;
         if idx >= self.window.len() {
             return false;
@@ -195,7 +205,10 @@ impl Conn {
 
     /// Encodes a reply with this connection's protocol and queues it in order.
     pub fn reply_with(&mut self, f: impl FnOnce(&mut Reply)) {
-        let mut r = Reply { buf: BytesMut::with_capacity(64), resp3: self.resp3 };
+        let mut r = Reply {
+            buf: BytesMut::with_capacity(64),
+            resp3: self.resp3,
+        };
         f(&mut r);
         self.local_reply(&r.buf);
     }

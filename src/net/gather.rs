@@ -13,7 +13,11 @@ use crate::spec::Gather;
 
 /// Builds the final reply from every part of `g`.
 pub fn merge(g: &mut GatherState, resp3: bool) -> Bytes {
-    let parts: Vec<Bytes> = g.parts.iter_mut().map(|p| p.take().unwrap_or_default()).collect();
+    let parts: Vec<Bytes> = g
+        .parts
+        .iter_mut()
+        .map(|p| p.take().unwrap_or_default())
+        .collect();
     if let Some(err) = parts.iter().find(|p| p.first() == Some(&b'-')) {
         return err.clone();
     }
@@ -36,7 +40,8 @@ pub fn merge(g: &mut GatherState, resp3: bool) -> Bytes {
                 }
             }
             r.buf.put_u8(tag);
-            r.buf.put_slice(itoa::Buffer::new().format(count).as_bytes());
+            r.buf
+                .put_slice(itoa::Buffer::new().format(count).as_bytes());
             r.buf.put_slice(b"\r\n");
             r.buf.put_slice(&body);
         }
@@ -44,9 +49,13 @@ pub fn merge(g: &mut GatherState, resp3: bool) -> Bytes {
             let total: usize = g.positions.iter().map(|p| p.len()).sum();
             let mut slots: Vec<&[u8]> = vec![b"$-1\r\n"; total];
             for (p, positions) in parts.iter().zip(&g.positions) {
-                let Some((_, _, mut at)) = aggregate_header(p) else { continue };
+                let Some((_, _, mut at)) = aggregate_header(p) else {
+                    continue;
+                };
                 for &pos in positions {
-                    let Some(len) = value_len(&p[at..]) else { break };
+                    let Some(len) = value_len(&p[at..]) else {
+                        break;
+                    };
                     slots[pos as usize] = &p[at..at + len];
                     at += len;
                 }
@@ -57,7 +66,10 @@ pub fn merge(g: &mut GatherState, resp3: bool) -> Bytes {
             }
         }
         Gather::Random => {
-            let live: Vec<&Bytes> = parts.iter().filter(|p| p.first() == Some(&b'$') && !p.starts_with(b"$-1")).collect();
+            let live: Vec<&Bytes> = parts
+                .iter()
+                .filter(|p| p.first() == Some(&b'$') && !p.starts_with(b"$-1"))
+                .collect();
             if live.is_empty() {
                 r.null();
             } else {
@@ -68,9 +80,13 @@ pub fn merge(g: &mut GatherState, resp3: bool) -> Bytes {
             // Element-wise sum of every shard's statistics array.
             let mut sums: Vec<i64> = Vec::new();
             for p in &parts {
-                let Some((_, n, mut at)) = aggregate_header(p) else { continue };
+                let Some((_, n, mut at)) = aggregate_header(p) else {
+                    continue;
+                };
                 for i in 0..n.max(0) as usize {
-                    let Some(len) = value_len(&p[at..]) else { break };
+                    let Some(len) = value_len(&p[at..]) else {
+                        break;
+                    };
                     let v = integer_reply(&p[at..at + len]).unwrap_or(0);
                     if sums.len() <= i {
                         sums.push(0);

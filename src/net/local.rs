@@ -46,7 +46,9 @@ pub(super) fn run(io: &mut IoThread, slot: usize, id: CmdId, args: &[Bytes]) {
         "command" => command(io, slot, args),
         "config" => config(io, slot, args),
         "time" => {
-            let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+            let d = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default();
             reply(io, slot, |r| {
                 r.array(2);
                 r.bulk_int(d.as_secs() as i64);
@@ -101,7 +103,11 @@ fn check_password(io: &IoThread, user: Option<&[u8]>, pass: &[u8]) -> Res {
     let user_ok = user.is_none_or(|u| u == b"default");
     // With no requirepass the default user is "nopass": any password works.
     let pass_ok = io.limits.password.is_empty() || io.limits.password.as_bytes() == pass;
-    if user_ok && pass_ok { Ok(()) } else { Err(errors::WRONGPASS.into()) }
+    if user_ok && pass_ok {
+        Ok(())
+    } else {
+        Err(errors::WRONGPASS.into())
+    }
 }
 
 fn auth(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
@@ -127,7 +133,8 @@ fn hello(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
     let mut proto = None;
     let mut i = 1;
     if args.len() > 1 {
-        let v = parse_i64(&args[1]).ok_or("ERR Protocol version is not an integer or out of range")?;
+        let v =
+            parse_i64(&args[1]).ok_or("ERR Protocol version is not an integer or out of range")?;
         if v != 2 && v != 3 {
             return Err(errors::NOPROTO.into());
         }
@@ -147,7 +154,10 @@ fn hello(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
             name = Some(text(&args[i + 1]));
             i += 2;
         } else {
-            return Err(format!("ERR Syntax error in HELLO option '{}'", text(&args[i])));
+            return Err(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                text(&args[i])
+            ));
         }
     }
     let c = io.conns[slot].as_mut().ok_or("ERR gone")?;
@@ -204,7 +214,9 @@ fn reset(io: &mut IoThread, slot: usize) -> Res {
 /// Redis refuses names with spaces, newlines or other special characters.
 fn validate_name(n: &[u8]) -> Res {
     if n.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
-        return Err("ERR Client names cannot contain spaces, newlines or special characters.".into());
+        return Err(
+            "ERR Client names cannot contain spaces, newlines or special characters.".into(),
+        );
     }
     Ok(())
 }
@@ -249,16 +261,35 @@ fn client(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
         "id" if args.len() == 2 => reply(io, slot, |r| r.int(my_id as i64)),
         "setname" if args.len() == 3 => {
             validate_name(&args[2])?;
-            io.shared.update_client(my_id, |ci| ci.name = text(&args[2]));
+            io.shared
+                .update_client(my_id, |ci| ci.name = text(&args[2]));
             reply(io, slot, |r| r.ok())
         }
         "getname" if args.len() == 2 => {
-            let name = io.shared.clients.lock().unwrap_or_else(|e| e.into_inner()).get(&my_id).map(|c| c.name.clone()).unwrap_or_default();
-            reply(io, slot, |r| if name.is_empty() { r.null() } else { r.bulk(name.as_bytes()) })
+            let name = io
+                .shared
+                .clients
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&my_id)
+                .map(|c| c.name.clone())
+                .unwrap_or_default();
+            reply(io, slot, |r| {
+                if name.is_empty() {
+                    r.null()
+                } else {
+                    r.bulk(name.as_bytes())
+                }
+            })
         }
         "setinfo" if args.len() == 4 => {
             let attr = lower(&args[2]);
-            validate_name(&args[3]).map_err(|_| format!("ERR {} cannot contain spaces, newlines or special characters.", attr))?;
+            validate_name(&args[3]).map_err(|_| {
+                format!(
+                    "ERR {} cannot contain spaces, newlines or special characters.",
+                    attr
+                )
+            })?;
             let v = text(&args[3]);
             match attr.as_str() {
                 "lib-name" => io.shared.update_client(my_id, |ci| ci.lib_name = v),
@@ -269,7 +300,13 @@ fn client(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
         }
         "info" if args.len() == 2 => {
             let mut s = String::new();
-            if let Some(ci) = io.shared.clients.lock().unwrap_or_else(|e| e.into_inner()).get(&my_id) {
+            if let Some(ci) = io
+                .shared
+                .clients
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&my_id)
+            {
                 client_line(ci, &mut s);
             }
             reply(io, slot, |r| r.verbatim(s.as_bytes()))
@@ -282,7 +319,10 @@ fn client(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
                     "type" if i + 1 < args.len() => {
                         let t = lower(&args[i + 1]);
                         if !["normal", "master", "replica", "pubsub"].contains(&t.as_str()) {
-                            return Err(format!("ERR Unknown client type '{}'", text(&args[i + 1])));
+                            return Err(format!(
+                                "ERR Unknown client type '{}'",
+                                text(&args[i + 1])
+                            ));
                         }
                         if t != "normal" {
                             ids = Some(Vec::new());
@@ -304,7 +344,13 @@ fn client(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
                 }
             }
             let mut s = String::new();
-            for ci in io.shared.clients.lock().unwrap_or_else(|e| e.into_inner()).values() {
+            for ci in io
+                .shared
+                .clients
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .values()
+            {
                 if ids.as_ref().is_none_or(|v| v.contains(&ci.id)) {
                     client_line(ci, &mut s);
                 }
@@ -322,8 +368,12 @@ fn client(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
                 r.simple(l);
             }
         }),
-        "id" | "setname" | "getname" | "setinfo" | "info" | "kill" | "help" | "no-evict" | "no-touch" => Err(wrong_args()),
-        _ => Err(format!("ERR unknown subcommand '{}'. Try CLIENT HELP.", text(&args[1]))),
+        "id" | "setname" | "getname" | "setinfo" | "info" | "kill" | "help" | "no-evict"
+        | "no-touch" => Err(wrong_args()),
+        _ => Err(format!(
+            "ERR unknown subcommand '{}'. Try CLIENT HELP.",
+            text(&args[1])
+        )),
     }
 }
 
@@ -343,7 +393,14 @@ fn client_kill(io: &mut IoThread, slot: usize, my_id: u64, args: &[Bytes]) -> Re
         for pair in args[2..].chunks(2) {
             let v = text(&pair[1]);
             match lower(&pair[0]).as_str() {
-                "id" => id = Some(parse_i64(&pair[1]).filter(|&n| n > 0).ok_or("ERR client-id should be greater than 0")? as u64),
+                "id" => {
+                    id = Some(
+                        parse_i64(&pair[1])
+                            .filter(|&n| n > 0)
+                            .ok_or("ERR client-id should be greater than 0")?
+                            as u64,
+                    )
+                }
                 "addr" => addr = Some(v),
                 "laddr" => laddr = Some(v),
                 "user" => user = Some(v),
@@ -424,7 +481,11 @@ fn command_info(r: &mut Reply, s: &spec::CommandSpec) {
     r.array(10);
     r.bulk(s.name.as_bytes());
     r.int(s.arity as i64);
-    let flags: Vec<&str> = flag::NAMES.iter().filter(|(f, _)| s.is(*f)).map(|(_, n)| *n).collect();
+    let flags: Vec<&str> = flag::NAMES
+        .iter()
+        .filter(|(f, _)| s.is(*f))
+        .map(|(_, n)| *n)
+        .collect();
     r.set(flags.len());
     for f in flags {
         r.simple(f);
@@ -483,20 +544,36 @@ fn command(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
             }
         }),
         "docs" => reply(io, slot, |r| {
-            let chosen: Vec<&spec::CommandSpec> =
-                if args.len() == 2 { table.iter().collect() } else { args[2..].iter().filter_map(|a| spec::lookup(a)).map(spec::get).collect() };
+            let chosen: Vec<&spec::CommandSpec> = if args.len() == 2 {
+                table.iter().collect()
+            } else {
+                args[2..]
+                    .iter()
+                    .filter_map(|a| spec::lookup(a))
+                    .map(spec::get)
+                    .collect()
+            };
             r.map(chosen.len());
             chosen.into_iter().for_each(|s| command_docs(r, s));
         }),
         "list" => {
             let pattern = match args.len() {
                 2 => None,
-                5 if lower(&args[2]) == "filterby" && lower(&args[3]) == "pattern" => Some(args[4].clone()),
+                5 if lower(&args[2]) == "filterby" && lower(&args[3]) == "pattern" => {
+                    Some(args[4].clone())
+                }
                 5 if lower(&args[2]) == "filterby" => Some(Bytes::new()),
                 _ => return Err(errors::SYNTAX.into()),
             };
-            let names: Vec<&str> =
-                table.iter().map(|s| s.name).filter(|n| pattern.as_ref().is_none_or(|p| crate::glob::matches(p, n.as_bytes(), true))).collect();
+            let names: Vec<&str> = table
+                .iter()
+                .map(|s| s.name)
+                .filter(|n| {
+                    pattern
+                        .as_ref()
+                        .is_none_or(|p| crate::glob::matches(p, n.as_bytes(), true))
+                })
+                .collect();
             reply(io, slot, |r| {
                 r.array(names.len());
                 names.iter().for_each(|n| r.bulk(n.as_bytes()));
@@ -517,8 +594,13 @@ fn command(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
                 keys.iter().for_each(|&i| r.bulk(&args[i + 2]));
             })
         }
-        "count" | "getkeys" => Err(format!("ERR wrong number of arguments for 'command|{sub}' command")),
-        _ => Err(format!("ERR unknown subcommand '{}'. Try COMMAND HELP.", text(&args[1]))),
+        "count" | "getkeys" => Err(format!(
+            "ERR wrong number of arguments for 'command|{sub}' command"
+        )),
+        _ => Err(format!(
+            "ERR unknown subcommand '{}'. Try COMMAND HELP.",
+            text(&args[1])
+        )),
     }
 }
 
@@ -550,7 +632,8 @@ fn config(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
             // All or nothing, as Redis 7: apply to a copy, commit if every pair is valid.
             let mut next = io.shared.config().clone();
             for pair in args[2..].chunks(2) {
-                next.set_runtime(&text(&pair[0]), &text(&pair[1])).map_err(|e| format!("ERR {e}"))?;
+                next.set_runtime(&text(&pair[0]), &text(&pair[1]))
+                    .map_err(|e| format!("ERR {e}"))?;
             }
             *io.shared.config.write().unwrap_or_else(|e| e.into_inner()) = next;
             io.shared.config_epoch.fetch_add(1, Ordering::Release);
@@ -565,9 +648,16 @@ fn config(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
             io.shared.net_output_bytes.store(0, Ordering::Relaxed);
             reply(io, slot, |r| r.ok())
         }
-        "rewrite" if args.len() == 2 => Err("ERR The server is running without a config file".into()),
-        "get" | "set" | "resetstat" | "rewrite" => Err(format!("ERR wrong number of arguments for 'config|{sub}' command")),
-        _ => Err(format!("ERR unknown subcommand '{}'. Try CONFIG HELP.", text(&args[1]))),
+        "rewrite" if args.len() == 2 => {
+            Err("ERR The server is running without a config file".into())
+        }
+        "get" | "set" | "resetstat" | "rewrite" => Err(format!(
+            "ERR wrong number of arguments for 'config|{sub}' command"
+        )),
+        _ => Err(format!(
+            "ERR unknown subcommand '{}'. Try CONFIG HELP.",
+            text(&args[1])
+        )),
     }
 }
 
@@ -593,11 +683,22 @@ fn shutdown(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
 ///
 /// Shard statistics layout (see the shard's INFO handler): `[commands,
 /// expired, then keys and expires for each database]`.
-pub(super) fn info_finisher(io: &IoThread, _slot: usize, args: &[Bytes]) -> Box<dyn FnOnce(Vec<i64>, bool) -> Bytes> {
+pub(super) fn info_finisher(
+    io: &IoThread,
+    _slot: usize,
+    args: &[Bytes],
+) -> Box<dyn FnOnce(Vec<i64>, bool) -> Bytes> {
     let shared = io.shared.clone();
     let mut sections: Vec<String> = args[1..].iter().map(|a| lower(a)).collect();
-    if sections.is_empty() || sections.iter().any(|s| s == "all" || s == "everything" || s == "default") {
-        sections = ["server", "clients", "memory", "stats", "cpu", "keyspace"].iter().map(|s| s.to_string()).collect();
+    if sections.is_empty()
+        || sections
+            .iter()
+            .any(|s| s == "all" || s == "everything" || s == "default")
+    {
+        sections = ["server", "clients", "memory", "stats", "cpu", "keyspace"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
     }
     Box::new(move |sums: Vec<i64>, resp3: bool| {
         let text = format_info(&shared, &sections, &sums);
@@ -607,7 +708,11 @@ pub(super) fn info_finisher(io: &IoThread, _slot: usize, args: &[Bytes]) -> Box<
 
 fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     // SAFETY: sysconf has no memory effects.
     pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64
 }
@@ -632,7 +737,9 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
     for sec in sections {
         match sec.as_str() {
             "server" => {
-                let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default();
                 let up = sh.started.elapsed().as_secs();
                 let _ = write!(
                     s,
@@ -645,7 +752,9 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
                     now.as_micros(),
                     up / 86400,
                     cfg.hz,
-                    std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+                    std::env::current_exe()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default(),
                     (cfg.io_threads > 1) as u8,
                     env!("CARGO_PKG_VERSION"),
                     cfg.io_threads,
@@ -692,7 +801,12 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
                     ru
                 };
                 let t = |tv: libc::timeval| format!("{}.{:06}", tv.tv_sec, tv.tv_usec);
-                let _ = write!(s, "# CPU\r\nused_cpu_sys:{}\r\nused_cpu_user:{}\r\n\r\n", t(ru.ru_stime), t(ru.ru_utime));
+                let _ = write!(
+                    s,
+                    "# CPU\r\nused_cpu_sys:{}\r\nused_cpu_user:{}\r\n\r\n",
+                    t(ru.ru_stime),
+                    t(ru.ru_utime)
+                );
             }
             "keyspace" => {
                 s.push_str("# Keyspace\r\n");

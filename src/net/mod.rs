@@ -131,7 +131,10 @@ impl Limits {
         let c = shared.config();
         Limits {
             epoch,
-            parse: ParseLimits { max_bulk: c.proto_max_bulk_len, ..ParseLimits::default() },
+            parse: ParseLimits {
+                max_bulk: c.proto_max_bulk_len,
+                ..ParseLimits::default()
+            },
             query_limit: c.client_query_buffer_limit as usize,
             output_limit: c.client_output_limit as usize,
             timeout: Duration::from_secs(c.timeout),
@@ -206,9 +209,17 @@ impl IoThread {
             .setup_defer_taskrun()
             .setup_cqsize(SQ_ENTRIES * 4)
             .build(SQ_ENTRIES)
-            .or_else(|_| IoUring::builder().setup_cqsize(SQ_ENTRIES * 4).build(SQ_ENTRIES))?;
+            .or_else(|_| {
+                IoUring::builder()
+                    .setup_cqsize(SQ_ENTRIES * 4)
+                    .build(SQ_ENTRIES)
+            })?;
         let bufs = BufRing::new(&ring, RECV_BUFS, RECV_BUF_SIZE)?;
-        let nshards = if s.executor.is_some() { 1 } else { s.shards.len() };
+        let nshards = if s.executor.is_some() {
+            1
+        } else {
+            s.shards.len()
+        };
         let limits = Limits::load(&s.shared);
         let spin = limits.spin;
         let mut t = IoThread {
@@ -278,24 +289,33 @@ impl IoThread {
 
     fn arm_accept(&mut self, i: usize) {
         let fd = self.listeners[i];
-        let e = opcode::AcceptMulti::new(types::Fd(fd)).flags(libc::SOCK_CLOEXEC).build().user_data(user_data(OP_ACCEPT, 0, i));
+        let e = opcode::AcceptMulti::new(types::Fd(fd))
+            .flags(libc::SOCK_CLOEXEC)
+            .build()
+            .user_data(user_data(OP_ACCEPT, 0, i));
         self.push(e);
     }
 
     fn arm_wake(&mut self) {
         let ptr = self.wake_buf.as_mut_ptr();
-        let e = opcode::Read::new(types::Fd(self.waker.fd()), ptr, 8).build().user_data(user_data(OP_WAKE, 0, 0));
+        let e = opcode::Read::new(types::Fd(self.waker.fd()), ptr, 8)
+            .build()
+            .user_data(user_data(OP_WAKE, 0, 0));
         self.push(e);
     }
 
     fn arm_recv(&mut self, slot: usize) {
-        let Some(c) = self.conns[slot].as_mut() else { return };
+        let Some(c) = self.conns[slot].as_mut() else {
+            return;
+        };
         if c.recv_armed || c.closing != Closing::Open {
             return;
         }
         c.recv_armed = true;
         c.ops += 1;
-        let e = opcode::RecvMulti::new(types::Fd(c.fd), bufring::BGID).build().user_data(user_data(OP_RECV, c.generation, slot));
+        let e = opcode::RecvMulti::new(types::Fd(c.fd), bufring::BGID)
+            .build()
+            .user_data(user_data(OP_RECV, c.generation, slot));
         self.push(e);
     }
 
@@ -355,11 +375,15 @@ impl IoThread {
     /// Blocks in the kernel until a completion, the doorbell or the park timeout.
     fn park(&mut self) {
         self.waker.set_parked(true);
-        if !self.inbox.is_empty() || self.shared.shutdown.load(Ordering::Relaxed) && self.stopping.is_none() {
+        if !self.inbox.is_empty()
+            || self.shared.shutdown.load(Ordering::Relaxed) && self.stopping.is_none()
+        {
             self.waker.set_parked(false);
             return;
         }
-        let ts = types::Timespec::new().sec(PARK.as_secs()).nsec(PARK.subsec_nanos());
+        let ts = types::Timespec::new()
+            .sec(PARK.as_secs())
+            .nsec(PARK.subsec_nanos());
         let args = types::SubmitArgs::new().timespec(&ts);
         if let Err(e) = self.ring.submitter().submit_with_args(1, &args) {
             match e.raw_os_error() {
@@ -434,7 +458,13 @@ impl IoThread {
         let one: libc::c_int = 1;
         // SAFETY: setsockopt with a live int.
         unsafe {
-            libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, &one as *const _ as *const libc::c_void, 4);
+            libc::setsockopt(
+                fd,
+                libc::IPPROTO_TCP,
+                libc::TCP_NODELAY,
+                &one as *const _ as *const libc::c_void,
+                4,
+            );
         }
         let slot = match self.free.pop() {
             Some(s) => s,
@@ -461,7 +491,11 @@ impl IoThread {
             resp: 2,
             ..Default::default()
         };
-        shared.clients.lock().unwrap_or_else(|e| e.into_inner()).insert(id, info);
+        shared
+            .clients
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, info);
         self.arm_recv(slot);
     }
 
@@ -490,7 +524,9 @@ impl IoThread {
             self.bufs.give_back(bid);
         }
         let query_limit = self.limits.query_limit;
-        let Some(c) = self.conn_mut(slot, generation) else { return };
+        let Some(c) = self.conn_mut(slot, generation) else {
+            return;
+        };
         if !more {
             c.recv_armed = false;
             c.recv_cancelling = false;
@@ -499,7 +535,10 @@ impl IoThread {
         let (paused, over) = (c.paused, c.input.len() > query_limit);
         if res > 0 {
             if over {
-                tracing::info!("closing client {}: query buffer over client-query-buffer-limit", c.id);
+                tracing::info!(
+                    "closing client {}: query buffer over client-query-buffer-limit",
+                    c.id
+                );
                 self.close(slot, Closing::Now);
             } else if !paused {
                 self.to_parse.push(slot);
@@ -526,7 +565,9 @@ impl IoThread {
         if res > 0 {
             self.out_bytes += res as u64;
         }
-        let Some(c) = self.conn_mut(slot, generation) else { return };
+        let Some(c) = self.conn_mut(slot, generation) else {
+            return;
+        };
         c.ops -= 1;
         c.send_inflight = false;
         if res < 0 {
@@ -546,7 +587,9 @@ impl IoThread {
     /// Starts a close. `Now` shuts the socket down so in-flight operations
     /// finish; the slot is freed when the last one completes.
     fn close(&mut self, slot: usize, how: Closing) {
-        let Some(Some(c)) = self.conns.get_mut(slot) else { return };
+        let Some(Some(c)) = self.conns.get_mut(slot) else {
+            return;
+        };
         if c.closing == Closing::Now {
             return;
         }
@@ -562,17 +605,25 @@ impl IoThread {
 
     /// Frees the slot of a closed connection once no operation refers to it.
     fn maybe_free(&mut self, slot: usize) {
-        let Some(Some(c)) = self.conns.get(slot) else { return };
+        let Some(Some(c)) = self.conns.get(slot) else {
+            return;
+        };
         if c.closing != Closing::Now || c.ops > 0 {
             return;
         }
-        let Some(c) = self.conns[slot].take() else { return };
+        let Some(c) = self.conns[slot].take() else {
+            return;
+        };
         // SAFETY: no operation refers to the fd any more.
         unsafe { libc::close(c.fd) };
         self.by_id.remove(&c.id);
         self.free.push(slot);
         self.shared.connected.fetch_sub(1, Ordering::Relaxed);
-        self.shared.clients.lock().unwrap_or_else(|e| e.into_inner()).remove(&c.id);
+        self.shared
+            .clients
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&c.id);
     }
 
     fn drain_inbox(&mut self) -> bool {
@@ -602,7 +653,9 @@ impl IoThread {
         }
         self.stopping = Some(Instant::now());
         for i in 0..self.listeners.len() {
-            let e = opcode::AsyncCancel::new(user_data(OP_ACCEPT, 0, i)).build().user_data(user_data(OP_CANCEL, 0, 0));
+            let e = opcode::AsyncCancel::new(user_data(OP_ACCEPT, 0, i))
+                .build()
+                .user_data(user_data(OP_CANCEL, 0, 0));
             self.push(e);
         }
     }
@@ -611,7 +664,11 @@ impl IoThread {
     fn drained(&self) -> bool {
         self.credits.iter().all(|&c| c == CREDITS)
             && self.batches.iter().all(|b| b.is_empty())
-            && self.conns.iter().flatten().all(|c| c.out_bytes() == 0 || c.closing == Closing::Now)
+            && self
+                .conns
+                .iter()
+                .flatten()
+                .all(|c| c.out_bytes() == 0 || c.closing == Closing::Now)
     }
 
     fn close_all(&mut self) {
@@ -620,7 +677,11 @@ impl IoThread {
                 // SAFETY: our sockets; the ring is dropped right after.
                 unsafe { libc::close(c.fd) };
                 self.shared.connected.fetch_sub(1, Ordering::Relaxed);
-                self.shared.clients.lock().unwrap_or_else(|e| e.into_inner()).remove(&c.id);
+                self.shared
+                    .clients
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&c.id);
             }
         }
     }
@@ -661,7 +722,9 @@ impl IoThread {
             return;
         }
         let limits = self.limits.parse;
-        let Some(Some(c)) = self.conns.get_mut(slot) else { return };
+        let Some(Some(c)) = self.conns.get_mut(slot) else {
+            return;
+        };
         if c.closing != Closing::Open || c.paused || c.input.is_empty() {
             return;
         }
@@ -732,10 +795,14 @@ impl IoThread {
 
     /// Stops receiving for a paused connection so TCP pushes back on it.
     fn pause_input(&mut self, slot: usize) {
-        let Some(Some(c)) = self.conns.get_mut(slot) else { return };
+        let Some(Some(c)) = self.conns.get_mut(slot) else {
+            return;
+        };
         if c.recv_armed && !c.recv_cancelling {
             c.recv_cancelling = true;
-            let e = opcode::AsyncCancel::new(user_data(OP_RECV, c.generation, slot)).build().user_data(user_data(OP_CANCEL, 0, 0));
+            let e = opcode::AsyncCancel::new(user_data(OP_RECV, c.generation, slot))
+                .build()
+                .user_data(user_data(OP_CANCEL, 0, 0));
             self.push(e);
         }
     }
@@ -743,7 +810,9 @@ impl IoThread {
     /// Runs one parsed command: checks, then local execution or routing.
     fn dispatch(&mut self, slot: usize, args: Vec<Bytes>) {
         self.commands += 1;
-        let Some(c) = self.conns[slot].as_mut() else { return };
+        let Some(c) = self.conns[slot].as_mut() else {
+            return;
+        };
         let Some(id) = spec::lookup(&args[0]) else {
             c.reply_with(|r| r.error(&unknown_command(&args)));
             return;
@@ -752,11 +821,18 @@ impl IoThread {
         let argc_ok = s.arity_ok(args.len())
             && match s.route {
                 // MSET-style pairs: Redis reports a wrong argument count.
-                Route::Keys(_) if s.step > 1 => (args.len() - s.first_key as usize) % s.step as usize == 0,
+                Route::Keys(_) if s.step > 1 => {
+                    (args.len() - s.first_key as usize) % s.step as usize == 0
+                }
                 _ => true,
             };
         if !argc_ok {
-            c.reply_with(|r| r.error(&format!("ERR wrong number of arguments for '{}' command", s.name)));
+            c.reply_with(|r| {
+                r.error(&format!(
+                    "ERR wrong number of arguments for '{}' command",
+                    s.name
+                ))
+            });
             return;
         }
         if !c.authed && !s.is(spec::flag::NO_AUTH) {
@@ -775,7 +851,9 @@ impl IoThread {
             }
             Route::Scan => {
                 let n = self.nshards as u64;
-                let shard = parse_i64(&args[1]).map(|c| (c as u64 % n) as usize).unwrap_or(0);
+                let shard = parse_i64(&args[1])
+                    .map(|c| (c as u64 % n) as usize)
+                    .unwrap_or(0);
                 self.send_one(slot, shard, id, 0, args);
             }
             Route::Keys(g) => self.send_split(slot, id, g, args),
@@ -783,13 +861,32 @@ impl IoThread {
         }
     }
 
-    fn request(&self, slot: usize, seq: u64, part: u16, id: CmdId, hash: u64, args: Vec<Bytes>) -> Request {
+    fn request(
+        &self,
+        slot: usize,
+        seq: u64,
+        part: u16,
+        id: CmdId,
+        hash: u64,
+        args: Vec<Bytes>,
+    ) -> Request {
         let c = self.conns[slot].as_ref().expect("live connection");
-        Request { conn: conn_token(c.generation, slot), seq, part, db: c.db, resp3: c.resp3, cmd: id, hash, args }
+        Request {
+            conn: conn_token(c.generation, slot),
+            seq,
+            part,
+            db: c.db,
+            resp3: c.resp3,
+            cmd: id,
+            hash,
+            args,
+        }
     }
 
     fn send_one(&mut self, slot: usize, shard: usize, id: CmdId, hash: u64, args: Vec<Bytes>) {
-        let Some(c) = self.conns[slot].as_mut() else { return };
+        let Some(c) = self.conns[slot].as_mut() else {
+            return;
+        };
         let seq = c.begin();
         let req = self.request(slot, seq, 0, id, hash, args);
         self.batches[shard].push(req);
@@ -803,7 +900,9 @@ impl IoThread {
         let n = self.nshards;
         let first = s.first_key as usize;
         let first_shard = spec::key_shard(&args[first], n);
-        let single = n == 1 || s.key_indices(args.len()).all(|i| spec::key_shard(&args[i], n) == first_shard);
+        let single = n == 1
+            || s.key_indices(args.len())
+                .all(|i| spec::key_shard(&args[i], n) == first_shard);
         if single {
             let hash = spec::key_hash(&args[first]);
             self.send_one(slot, first_shard, id, hash, args);
@@ -823,9 +922,21 @@ impl IoThread {
             parts[p].1.extend_from_slice(&args[i..i + step]);
             parts[p].2.push(k as u32);
         }
-        let positions = if g == Gather::Interleave { parts.iter().map(|p| p.2.clone()).collect() } else { Vec::new() };
-        let g = GatherState { kind: g, parts: vec![None; parts.len()], left: parts.len() as u16, positions, finish: None };
-        let Some(c) = self.conns[slot].as_mut() else { return };
+        let positions = if g == Gather::Interleave {
+            parts.iter().map(|p| p.2.clone()).collect()
+        } else {
+            Vec::new()
+        };
+        let g = GatherState {
+            kind: g,
+            parts: vec![None; parts.len()],
+            left: parts.len() as u16,
+            positions,
+            finish: None,
+        };
+        let Some(c) = self.conns[slot].as_mut() else {
+            return;
+        };
         let seq = c.begin_gather(g);
         for (p, (shard, sub, _)) in parts.into_iter().enumerate() {
             let hash = spec::key_hash(&sub[1]);
@@ -838,13 +949,25 @@ impl IoThread {
     /// every shard and gathers the answers.
     fn send_all(&mut self, slot: usize, id: CmdId, g: Gather, args: Vec<Bytes>) {
         let n = self.nshards;
-        let finish = if g == Gather::Info { Some(local::info_finisher(self, slot, &args)) } else { None };
+        let finish = if g == Gather::Info {
+            Some(local::info_finisher(self, slot, &args))
+        } else {
+            None
+        };
         if n == 1 && finish.is_none() {
             self.send_one(slot, 0, id, 0, args);
             return;
         }
-        let g = GatherState { kind: g, parts: vec![None; n], left: n as u16, positions: Vec::new(), finish };
-        let Some(c) = self.conns[slot].as_mut() else { return };
+        let g = GatherState {
+            kind: g,
+            parts: vec![None; n],
+            left: n as u16,
+            positions: Vec::new(),
+            finish,
+        };
+        let Some(c) = self.conns[slot].as_mut() else {
+            return;
+        };
         let seq = c.begin_gather(g);
         for shard in 0..n {
             let req = self.request(slot, seq, shard as u16, id, 0, args.clone());
@@ -860,7 +983,10 @@ impl IoThread {
                 continue;
             }
             let items = std::mem::replace(&mut self.batches[shard], Vec::with_capacity(64));
-            let batch = RequestBatch { io: self.index, items };
+            let batch = RequestBatch {
+                io: self.index,
+                items,
+            };
             self.credits[shard] -= 1;
             if let Some(ex) = self.executor.as_mut() {
                 let replies = ex.execute(batch);
@@ -878,7 +1004,9 @@ impl IoThread {
         let mut list = std::mem::take(&mut self.dirty);
         for &slot in &list {
             let output_limit = self.limits.output_limit;
-            let Some(Some(c)) = self.conns.get_mut(slot) else { continue };
+            let Some(Some(c)) = self.conns.get_mut(slot) else {
+                continue;
+            };
             c.dirty = false;
             if c.closing == Closing::Now {
                 continue;
@@ -898,10 +1026,15 @@ impl IoThread {
                 let len = (c.sending.len() - c.send_off).min(u32::MAX as usize) as u32;
                 c.send_inflight = true;
                 c.ops += 1;
-                let e = opcode::Send::new(types::Fd(c.fd), ptr, len).flags(libc::MSG_NOSIGNAL).build().user_data(user_data(OP_SEND, c.generation, slot));
+                let e = opcode::Send::new(types::Fd(c.fd), ptr, len)
+                    .flags(libc::MSG_NOSIGNAL)
+                    .build()
+                    .user_data(user_data(OP_SEND, c.generation, slot));
                 self.push(e);
             }
-            let Some(c) = self.conns[slot].as_mut() else { continue };
+            let Some(c) = self.conns[slot].as_mut() else {
+                continue;
+            };
             if c.closing == Closing::AfterFlush && c.pending() == 0 && c.out_bytes() == 0 {
                 self.close(slot, Closing::Now);
                 self.maybe_free(slot);
@@ -925,13 +1058,19 @@ impl IoThread {
     /// (about every 100 ms) idle timeouts and colocated active expiry.
     fn end_turn(&mut self) {
         if self.commands > 0 {
-            self.shared.total_commands.fetch_add(std::mem::take(&mut self.commands), Ordering::Relaxed);
+            self.shared
+                .total_commands
+                .fetch_add(std::mem::take(&mut self.commands), Ordering::Relaxed);
         }
         if self.in_bytes > 0 {
-            self.shared.net_input_bytes.fetch_add(std::mem::take(&mut self.in_bytes), Ordering::Relaxed);
+            self.shared
+                .net_input_bytes
+                .fetch_add(std::mem::take(&mut self.in_bytes), Ordering::Relaxed);
         }
         if self.out_bytes > 0 {
-            self.shared.net_output_bytes.fetch_add(std::mem::take(&mut self.out_bytes), Ordering::Relaxed);
+            self.shared
+                .net_output_bytes
+                .fetch_add(std::mem::take(&mut self.out_bytes), Ordering::Relaxed);
         }
         if self.shared.config_epoch.load(Ordering::Acquire) != self.limits.epoch {
             self.limits = Limits::load(&self.shared);
@@ -949,7 +1088,11 @@ impl IoThread {
                 .conns
                 .iter()
                 .enumerate()
-                .filter_map(|(i, c)| c.as_ref().filter(|c| c.pending() == 0 && c.last_active.elapsed() > timeout).map(|_| i))
+                .filter_map(|(i, c)| {
+                    c.as_ref()
+                        .filter(|c| c.pending() == 0 && c.last_active.elapsed() > timeout)
+                        .map(|_| i)
+                })
                 .collect();
             for slot in idle {
                 self.close(slot, Closing::Now);
@@ -982,7 +1125,11 @@ fn sock_addr(fd: i32, peer: bool) -> String {
         let mut ss: libc::sockaddr_storage = std::mem::zeroed();
         let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
         let p = &mut ss as *mut _ as *mut libc::sockaddr;
-        let r = if peer { libc::getpeername(fd, p, &mut len) } else { libc::getsockname(fd, p, &mut len) };
+        let r = if peer {
+            libc::getpeername(fd, p, &mut len)
+        } else {
+            libc::getsockname(fd, p, &mut len)
+        };
         if r != 0 {
             return String::new();
         }
@@ -1004,7 +1151,10 @@ fn sock_addr(fd: i32, peer: bool) -> String {
 
 /// A reply encoded on the IO thread for a connection's protocol.
 fn encode(resp3: bool, f: impl FnOnce(&mut Reply)) -> Bytes {
-    let mut r = Reply { buf: bytes::BytesMut::with_capacity(64), resp3 };
+    let mut r = Reply {
+        buf: bytes::BytesMut::with_capacity(64),
+        resp3,
+    };
     f(&mut r);
     r.buf.freeze()
 }

@@ -57,7 +57,9 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(config: Config, port: u16, plan: String) -> Shared {
-        let run_id: String = (0..40).map(|_| char::from_digit(fastrand::u32(..16), 16).unwrap_or('0')).collect();
+        let run_id: String = (0..40)
+            .map(|_| char::from_digit(fastrand::u32(..16), 16).unwrap_or('0'))
+            .collect();
         Shared {
             config: RwLock::new(config),
             config_epoch: AtomicU64::new(0),

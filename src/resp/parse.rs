@@ -26,7 +26,10 @@ pub struct ParseLimits {
 
 impl Default for ParseLimits {
     fn default() -> Self {
-        ParseLimits { max_bulk: 512 * 1024 * 1024, max_multibulk: i32::MAX as u64 }
+        ParseLimits {
+            max_bulk: 512 * 1024 * 1024,
+            max_multibulk: i32::MAX as u64,
+        }
     }
 }
 
@@ -63,19 +66,25 @@ pub enum ParseError {
 }
 
 impl ParseError {
-    pub const INVALID_MULTIBULK_LEN: ParseError = ParseError::Msg("Protocol error: invalid multibulk length");
+    pub const INVALID_MULTIBULK_LEN: ParseError =
+        ParseError::Msg("Protocol error: invalid multibulk length");
     pub const INVALID_BULK_LEN: ParseError = ParseError::Msg("Protocol error: invalid bulk length");
-    pub const BIG_MBULK_COUNT: ParseError = ParseError::Msg("Protocol error: too big mbulk count string");
-    pub const BIG_BULK_COUNT: ParseError = ParseError::Msg("Protocol error: too big bulk count string");
+    pub const BIG_MBULK_COUNT: ParseError =
+        ParseError::Msg("Protocol error: too big mbulk count string");
+    pub const BIG_BULK_COUNT: ParseError =
+        ParseError::Msg("Protocol error: too big bulk count string");
     pub const BIG_INLINE: ParseError = ParseError::Msg("Protocol error: too big inline request");
-    pub const UNBALANCED_QUOTES: ParseError = ParseError::Msg("Protocol error: unbalanced quotes in request");
+    pub const UNBALANCED_QUOTES: ParseError =
+        ParseError::Msg("Protocol error: unbalanced quotes in request");
 
     /// The error reply text without the leading `-`, e.g.
     /// `ERR Protocol error: expected '$', got '+'`.
     pub fn text(&self) -> String {
         match self {
             ParseError::Msg(m) => format!("ERR {m}"),
-            ParseError::ExpectedDollar(c) => format!("ERR Protocol error: expected '$', got '{}'", *c as char),
+            ParseError::ExpectedDollar(c) => {
+                format!("ERR Protocol error: expected '$', got '{}'", *c as char)
+            }
         }
     }
 }
@@ -92,7 +101,11 @@ impl ParseError {
 /// generic text), `too big mbulk count string` / `too big bulk count string`
 /// / `too big inline request` (a header or inline line over 64 KiB without
 /// CRLF), `unbalanced quotes in request`.
-pub fn parse_command(buf: &[u8], limits: &ParseLimits, args: &mut Vec<Span>) -> Result<Parsed, ParseError> {
+pub fn parse_command(
+    buf: &[u8],
+    limits: &ParseLimits,
+    args: &mut Vec<Span>,
+) -> Result<Parsed, ParseError> {
     match buf.first() {
         None => Ok(Parsed::Incomplete { need: 0 }),
         Some(b'*') => parse_multibulk(buf, limits, args),
@@ -106,7 +119,11 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
     if s.is_empty() || s.len() > 20 {
         return None;
     }
-    let (neg, digits) = if s[0] == b'-' { (true, &s[1..]) } else { (false, s) };
+    let (neg, digits) = if s[0] == b'-' {
+        (true, &s[1..])
+    } else {
+        (false, s)
+    };
     if digits.is_empty() || (digits[0] == b'0' && digits.len() > 1) || (neg && digits == b"0") {
         return None;
     }
@@ -118,7 +135,11 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
         v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
     }
     if neg {
-        if v > i64::MAX as u64 + 1 { None } else { Some((v as i64).wrapping_neg()) }
+        if v > i64::MAX as u64 + 1 {
+            None
+        } else {
+            Some((v as i64).wrapping_neg())
+        }
     } else if v > i64::MAX as u64 {
         None
     } else {
@@ -141,7 +162,11 @@ fn line_end(buf: &[u8], from: usize) -> Option<usize> {
     }
 }
 
-fn parse_multibulk(buf: &[u8], limits: &ParseLimits, args: &mut Vec<Span>) -> Result<Parsed, ParseError> {
+fn parse_multibulk(
+    buf: &[u8],
+    limits: &ParseLimits,
+    args: &mut Vec<Span>,
+) -> Result<Parsed, ParseError> {
     let mark = args.len();
     let result = parse_multibulk_inner(buf, limits, args);
     if !matches!(result, Ok(Parsed::Command { .. })) {
@@ -150,7 +175,11 @@ fn parse_multibulk(buf: &[u8], limits: &ParseLimits, args: &mut Vec<Span>) -> Re
     result
 }
 
-fn parse_multibulk_inner(buf: &[u8], limits: &ParseLimits, args: &mut Vec<Span>) -> Result<Parsed, ParseError> {
+fn parse_multibulk_inner(
+    buf: &[u8],
+    limits: &ParseLimits,
+    args: &mut Vec<Span>,
+) -> Result<Parsed, ParseError> {
     let Some(cr) = line_end(buf, 1) else {
         if buf.len() > INLINE_MAX {
             return Err(ParseError::BIG_MBULK_COUNT);
@@ -343,27 +372,62 @@ mod tests {
             assert!(first.len() <= 2);
         }
         let all = parse_all(msg).unwrap();
-        assert_eq!(all, vec![vec![b"SET".to_vec(), b"k".to_vec(), b"hello".to_vec()], vec![b"PING".to_vec()]]);
+        assert_eq!(
+            all,
+            vec![
+                vec![b"SET".to_vec(), b"k".to_vec(), b"hello".to_vec()],
+                vec![b"PING".to_vec()]
+            ]
+        );
     }
 
     #[test]
     fn inline_quotes() {
         let all = parse_all(b"set \"a b\" 'c\\'d' \"\\x41\\n\"\r\n\r\nping\n").unwrap();
-        assert_eq!(all[0], vec![b"set".to_vec(), b"a b".to_vec(), b"c'd".to_vec(), b"A\n".to_vec()]);
+        assert_eq!(
+            all[0],
+            vec![
+                b"set".to_vec(),
+                b"a b".to_vec(),
+                b"c'd".to_vec(),
+                b"A\n".to_vec()
+            ]
+        );
         assert!(all[1].is_empty());
         assert_eq!(all[2], vec![b"ping".to_vec()]);
-        assert_eq!(parse_all(b"set \"abc\n"), Err(ParseError::UNBALANCED_QUOTES));
+        assert_eq!(
+            parse_all(b"set \"abc\n"),
+            Err(ParseError::UNBALANCED_QUOTES)
+        );
     }
 
     #[test]
     fn limits() {
         assert_eq!(parse_all(b"*-1\r\n").unwrap(), vec![Vec::<Vec<u8>>::new()]);
-        assert_eq!(parse_all(b"*abc\r\n"), Err(ParseError::INVALID_MULTIBULK_LEN));
-        assert_eq!(parse_all(b"*1\r\n$-5\r\n"), Err(ParseError::INVALID_BULK_LEN));
-        assert_eq!(parse_all(b"*1\r\n$999999999999\r\n"), Err(ParseError::INVALID_BULK_LEN));
-        assert_eq!(parse_all(b"*1\r\n+x\r\n"), Err(ParseError::ExpectedDollar(b'+')));
-        assert_eq!(parse_all(b"*99999999999\r\n"), Err(ParseError::INVALID_MULTIBULK_LEN));
-        assert_eq!(parse_all(&vec![b'a'; INLINE_MAX + 1]), Err(ParseError::BIG_INLINE));
+        assert_eq!(
+            parse_all(b"*abc\r\n"),
+            Err(ParseError::INVALID_MULTIBULK_LEN)
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n$-5\r\n"),
+            Err(ParseError::INVALID_BULK_LEN)
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n$999999999999\r\n"),
+            Err(ParseError::INVALID_BULK_LEN)
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n+x\r\n"),
+            Err(ParseError::ExpectedDollar(b'+'))
+        );
+        assert_eq!(
+            parse_all(b"*99999999999\r\n"),
+            Err(ParseError::INVALID_MULTIBULK_LEN)
+        );
+        assert_eq!(
+            parse_all(&vec![b'a'; INLINE_MAX + 1]),
+            Err(ParseError::BIG_INLINE)
+        );
     }
 
     #[test]
@@ -381,6 +445,9 @@ mod tests {
 /// start of `buf`, or None if it is truncated or malformed. Used by the IO
 /// stage to split shard replies that it merges (MGET across shards).
 pub fn value_len(buf: &[u8]) -> Option<usize> {
+    if buf.len() < 3 {
+        return None;
+    }
     let cr = line_end(buf, 1)?;
     let head = &buf[1..cr];
     let after = cr + 2;
@@ -402,7 +469,7 @@ pub fn value_len(buf: &[u8]) -> Option<usize> {
             let mult = if matches!(buf[0], b'%' | b'|') { 2 } else { 1 };
             let mut pos = after;
             for _ in 0..n * mult {
-                pos += value_len(&buf[pos..])?;
+                pos += value_len(buf.get(pos..)?)?;
             }
             Some(pos)
         }
@@ -413,7 +480,7 @@ pub fn value_len(buf: &[u8]) -> Option<usize> {
 /// The element count and header length of an aggregate reply (`*3\r\n`),
 /// or None if `buf` does not start with one.
 pub fn aggregate_header(buf: &[u8]) -> Option<(u8, i64, usize)> {
-    if !matches!(buf.first()?, b'*' | b'~' | b'%' | b'>') {
+    if buf.len() < 3 || !matches!(buf.first()?, b'*' | b'~' | b'%' | b'>') {
         return None;
     }
     let cr = line_end(buf, 1)?;
@@ -422,7 +489,7 @@ pub fn aggregate_header(buf: &[u8]) -> Option<(u8, i64, usize)> {
 
 /// The value of an integer reply (`:12\r\n`), or None.
 pub fn integer_reply(buf: &[u8]) -> Option<i64> {
-    if buf.first()? != &b':' {
+    if buf.len() < 3 || buf[0] != b':' {
         return None;
     }
     let cr = line_end(buf, 1)?;

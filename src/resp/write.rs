@@ -19,7 +19,10 @@ pub struct Reply {
 
 impl Reply {
     pub fn new(resp3: bool) -> Self {
-        Reply { buf: BytesMut::with_capacity(4096), resp3 }
+        Reply {
+            buf: BytesMut::with_capacity(4096),
+            resp3,
+        }
     }
 
     #[inline]
@@ -52,7 +55,8 @@ impl Reply {
         self.buf.reserve(s.len() + 3);
         self.buf.put_u8(b'-');
         for &c in s.as_bytes() {
-            self.buf.put_u8(if c == b'\r' || c == b'\n' { b' ' } else { c });
+            self.buf
+                .put_u8(if c == b'\r' || c == b'\n' { b' ' } else { c });
         }
         self.buf.put_slice(b"\r\n");
     }
@@ -82,12 +86,14 @@ impl Reply {
     /// Null bulk string: RESP2 `$-1`, RESP3 `_`.
     #[inline]
     pub fn null(&mut self) {
-        self.buf.put_slice(if self.resp3 { b"_\r\n" } else { b"$-1\r\n" });
+        self.buf
+            .put_slice(if self.resp3 { b"_\r\n" } else { b"$-1\r\n" });
     }
 
     /// Null array: RESP2 `*-1`, RESP3 `_`.
     pub fn null_array(&mut self) {
-        self.buf.put_slice(if self.resp3 { b"_\r\n" } else { b"*-1\r\n" });
+        self.buf
+            .put_slice(if self.resp3 { b"_\r\n" } else { b"*-1\r\n" });
     }
 
     /// Array header for `n` elements.
@@ -98,17 +104,29 @@ impl Reply {
 
     /// Map header for `n` key/value pairs (RESP2: array of `2n`).
     pub fn map(&mut self, n: usize) {
-        if self.resp3 { self.header(b'%', n as i64) } else { self.header(b'*', 2 * n as i64) }
+        if self.resp3 {
+            self.header(b'%', n as i64)
+        } else {
+            self.header(b'*', 2 * n as i64)
+        }
     }
 
     /// Set header for `n` members (RESP2: array).
     pub fn set(&mut self, n: usize) {
-        if self.resp3 { self.header(b'~', n as i64) } else { self.header(b'*', n as i64) }
+        if self.resp3 {
+            self.header(b'~', n as i64)
+        } else {
+            self.header(b'*', n as i64)
+        }
     }
 
     /// Push header for `n` elements (RESP2: array), for pub/sub messages.
     pub fn push(&mut self, n: usize) {
-        if self.resp3 { self.header(b'>', n as i64) } else { self.header(b'*', n as i64) }
+        if self.resp3 {
+            self.header(b'>', n as i64)
+        } else {
+            self.header(b'*', n as i64)
+        }
     }
 
     /// Double: RESP3 `,<d>`, RESP2 bulk string; formatted by [`fmt_double`].

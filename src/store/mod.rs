@@ -123,7 +123,13 @@ impl Default for Db {
 
 impl Db {
     pub fn new() -> Db {
-        Db { segs: vec![Segment::default()], bits: 0, len: 0, ttl_len: 0, sweep: 0 }
+        Db {
+            segs: vec![Segment::default()],
+            bits: 0,
+            len: 0,
+            ttl_len: 0,
+            sweep: 0,
+        }
     }
 
     /// Number of keys, including expired keys not yet reclaimed.
@@ -172,13 +178,22 @@ impl Db {
     /// Whether a live entry exists, without reclaiming anything.
     pub fn contains(&self, hash: u64, key: &[u8], now_ms: u64) -> bool {
         let seg = &self.segs[self.seg_of(hash)];
-        seg.table.find(hash, |e| e.key == key).is_some_and(|e| !e.expired(now_ms))
+        seg.table
+            .find(hash, |e| e.key == key)
+            .is_some_and(|e| !e.expired(now_ms))
     }
 
     /// Sets `key` to `value` with deadline `expire_at` (0 = none), replacing
     /// whatever was there (keeping the key's allocation). Returns the old
     /// live value, if any.
-    pub fn set(&mut self, hash: u64, key: &[u8], value: Value, expire_at: u64, now_ms: u64) -> Option<Value> {
+    pub fn set(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        value: Value,
+        expire_at: u64,
+        now_ms: u64,
+    ) -> Option<Value> {
         let s = self.seg_of(hash);
         let seg = &mut self.segs[s];
         let old = match seg.table.entry(hash, |e| e.key == key, |e| e.hash) {
@@ -201,7 +216,12 @@ impl Db {
                 return if live { Some(old_value) } else { None };
             }
             TableEntry::Vacant(v) => {
-                v.insert(Entry { key: Bytes::copy_from_slice(key), hash, value, expire_at });
+                v.insert(Entry {
+                    key: Bytes::copy_from_slice(key),
+                    hash,
+                    value,
+                    expire_at,
+                });
                 None
             }
         };
@@ -220,7 +240,16 @@ impl Db {
         self.remove_any(hash, &key);
         let s = self.seg_of(hash);
         let seg = &mut self.segs[s];
-        seg.table.insert_unique(hash, Entry { key, hash, value, expire_at }, |e| e.hash);
+        seg.table.insert_unique(
+            hash,
+            Entry {
+                key,
+                hash,
+                value,
+                expire_at,
+            },
+            |e| e.hash,
+        );
         if expire_at != 0 {
             seg.ttl += 1;
             self.ttl_len += 1;
@@ -250,7 +279,9 @@ impl Db {
     /// key does not exist.
     pub fn set_expire(&mut self, hash: u64, key: &[u8], expire_at: u64, now_ms: u64) -> bool {
         let s = self.seg_of(hash);
-        let Some(e) = self.get_mut(hash, key, now_ms) else { return false };
+        let Some(e) = self.get_mut(hash, key, now_ms) else {
+            return false;
+        };
         let had = e.expire_at != 0;
         e.expire_at = expire_at;
         let has = expire_at != 0;
@@ -404,7 +435,13 @@ mod tests {
     use crate::spec::key_hash;
 
     fn set(db: &mut Db, k: &str, exp: u64) {
-        db.set(key_hash(k.as_bytes()), k.as_bytes(), Value::from_bytes(b"v"), exp, 1000);
+        db.set(
+            key_hash(k.as_bytes()),
+            k.as_bytes(),
+            Value::from_bytes(b"v"),
+            exp,
+            1000,
+        );
     }
 
     #[test]

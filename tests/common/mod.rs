@@ -1,0 +1,238 @@
+//! Test harness: starts the real `tandem` binary on an ephemeral port,
+//! waits until it accepts connections, and stops it (SIGTERM, then SIGKILL)
+//! when dropped. Every wait is bounded.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The thread layouts every behaviour test runs under.
+pub const MODES: &[&[&str]] = &[
+    &["--io-threads", "1", "--shards", "2"],
+    &["--colocated", "yes"],
+];
+
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Server {
+    /// Starts tandem with extra directives; panics if it is not accepting
+    /// connections within 10 s.
+    pub fn start(extra: &[&str]) -> Server {
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+                .args(["--port", &port.to_string(), "--spin-us", "5"])
+                .args(extra)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start tandem");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // port taken by someone else: try another
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Server { child, port };
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("tandem did not start");
+    }
+
+    pub fn sharded() -> Server {
+        Server::start(MODES[0])
+    }
+
+    pub fn colocated() -> Server {
+        Server::start(MODES[1])
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn client(&self) -> redis::Client {
+        redis::Client::open(self.url()).unwrap()
+    }
+
+    pub fn conn(&self) -> redis::Connection {
+        let c = self
+            .client()
+            .get_connection_with_timeout(Duration::from_secs(5))
+            .expect("connect");
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        c
+    }
+
+    pub fn raw(&self) -> Raw {
+        let s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.set_nodelay(true).unwrap();
+        Raw { s }
+    }
+
+    /// Sends SIGTERM and waits up to 10 s; returns the exit code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return st.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Waits up to 10 s for the process to exit by itself.
+    pub fn wait_exit(&mut self) -> Option<i32> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return st.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Asserts the server still answers PING on a fresh connection.
+    pub fn assert_alive(&self) {
+        let mut r = self.raw();
+        r.send(b"PING\r\n");
+        assert_eq!(r.read_reply(), "+PONG\r\n");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            if self.terminate().is_none() {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+            }
+        }
+    }
+}
+
+/// A raw TCP client for protocol edges.
+pub struct Raw {
+    pub s: TcpStream,
+}
+
+impl Raw {
+    pub fn send(&mut self, b: &[u8]) {
+        self.s.write_all(b).unwrap();
+    }
+
+    /// Reads exactly `n` bytes (10 s timeout).
+    pub fn read_exact(&mut self, n: usize) -> Vec<u8> {
+        let mut v = vec![0; n];
+        self.s.read_exact(&mut v).unwrap();
+        v
+    }
+
+    /// Reads one complete RESP value as text.
+    pub fn read_reply(&mut self) -> String {
+        let mut buf = Vec::new();
+        loop {
+            if let Some(n) = tandem::resp::parse::value_len(&buf) {
+                assert_eq!(n, buf.len(), "read more than one reply");
+                return String::from_utf8_lossy(&buf).into_owned();
+            }
+            let mut b = [0u8; 1];
+            let got = self.s.read(&mut b).unwrap();
+            assert!(
+                got > 0,
+                "connection closed while reading a reply (have {:?})",
+                String::from_utf8_lossy(&buf)
+            );
+            buf.push(b[0]);
+        }
+    }
+
+    /// Reads `count` replies into one buffer, efficiently.
+    pub fn read_replies(&mut self, count: usize) -> Vec<String> {
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        let mut pos = 0;
+        while out.len() < count {
+            while out.len() < count {
+                match tandem::resp::parse::value_len(&buf[pos..]) {
+                    Some(n) => {
+                        out.push(String::from_utf8_lossy(&buf[pos..pos + n]).into_owned());
+                        pos += n;
+                    }
+                    None => break,
+                }
+            }
+            if out.len() == count {
+                break;
+            }
+            let got = self.s.read(&mut chunk).unwrap();
+            assert!(got > 0, "connection closed after {} replies", out.len());
+            buf.extend_from_slice(&chunk[..got]);
+        }
+        out
+    }
+
+    /// True if the server closed the connection (EOF) within 10 s.
+    pub fn closed(&mut self) -> bool {
+        let mut b = [0u8; 4096];
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            match self.s.read(&mut b) {
+                Ok(0) => return true,
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut =>
+                {
+                    return false;
+                }
+                Err(_) => return true,
+            }
+        }
+        false
+    }
+}
+
+/// Encodes a command as a RESP multibulk frame.
+pub fn frame(args: &[&[u8]]) -> Vec<u8> {
+    let mut v = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        v.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        v.extend_from_slice(a);
+        v.extend_from_slice(b"\r\n");
+    }
+    v
+}
+
+/// Runs `f` against a fresh server in every mode.
+pub fn each_mode(f: impl Fn(&Server)) {
+    for m in MODES {
+        let s = Server::start(m);
+        f(&s);
+    }
+}
