@@ -1,0 +1,233 @@
+//! Keyspace commands through the `redis` crate against the real server, in
+//! both thread layouts: expiry (lazy and active), SCAN's guarantee across
+//! shards and table growth, RENAME/COPY across shards, databases.
+
+mod common;
+use common::*;
+use redis::cmd;
+use std::collections::HashSet;
+
+fn q<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> redis::RedisResult<T> {
+    let mut k = cmd(args[0]);
+    for a in &args[1..] {
+        k.arg(*a);
+    }
+    k.query(c)
+}
+
+#[test]
+fn expire_family() {
+    each_mode(|s| {
+        let mut c = s.conn();
+        q::<()>(&mut c, &["SET", "k", "v"]).unwrap();
+        assert_eq!(q::<i64>(&mut c, &["EXPIRE", "k", "100", "XX"]).unwrap(), 0);
+        assert_eq!(q::<i64>(&mut c, &["EXPIRE", "k", "100", "NX"]).unwrap(), 1);
+        assert_eq!(q::<i64>(&mut c, &["EXPIRE", "k", "50", "GT"]).unwrap(), 0);
+        assert_eq!(q::<i64>(&mut c, &["EXPIRE", "k", "200", "GT"]).unwrap(), 1);
+        assert_eq!(
+            q::<i64>(&mut c, &["PEXPIRE", "k", "5000", "LT"]).unwrap(),
+            1
+        );
+        assert!(q::<i64>(&mut c, &["PTTL", "k"]).unwrap() <= 5000);
+        let at: i64 = q(&mut c, &["EXPIRETIME", "k"]).unwrap();
+        let pat: i64 = q(&mut c, &["PEXPIRETIME", "k"]).unwrap();
+        assert_eq!(at, pat / 1000);
+        assert_eq!(q::<i64>(&mut c, &["PERSIST", "k"]).unwrap(), 1);
+        assert_eq!(q::<i64>(&mut c, &["TTL", "k"]).unwrap(), -1);
+        assert_eq!(q::<i64>(&mut c, &["TTL", "missing"]).unwrap(), -2);
+        assert_eq!(q::<i64>(&mut c, &["EXPIREAT", "k", "1"]).unwrap(), 1);
+        assert_eq!(q::<i64>(&mut c, &["EXISTS", "k"]).unwrap(), 0);
+        let e = q::<i64>(&mut c, &["EXPIRE", "k", "1", "NX", "XX"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("NX and XX, GT or LT options at the same time are not compatible"),
+            "{e}"
+        );
+        assert!(
+            q::<i64>(&mut c, &["EXPIRE", "k", "1", "FOO"])
+                .unwrap_err()
+                .to_string()
+                .contains("Unsupported option FOO")
+        );
+    });
+}
+
+/// Keys with a short TTL that are never touched again are reclaimed by the
+/// active sweep (DBSIZE counts unreclaimed keys, as in Redis).
+#[test]
+fn active_expiry_reclaims_untouched_keys() {
+    each_mode(|s| {
+        let mut c = s.conn();
+        for i in 0..2000 {
+            q::<()>(&mut c, &["SET", &format!("tmp{i}"), "v", "PX", "50"]).unwrap();
+        }
+        q::<()>(&mut c, &["SET", "keep", "v"]).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let n: i64 = q(&mut c, &["DBSIZE"]).unwrap();
+            if n == 1 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "expired keys not reclaimed: dbsize {n}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let info: String = q(&mut c, &["INFO", "stats"]).unwrap();
+        assert!(info.contains("expired_keys:2000"), "{info}");
+    });
+}
+
+/// Every key present for the whole iteration is returned at least once,
+/// even when the keyspace grows (segments split) between SCAN calls.
+#[test]
+fn scan_guarantee_across_shards_and_growth() {
+    each_mode(|s| {
+        let mut c = s.conn();
+        let n = 3000;
+        for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+            let mut m = cmd("MSET");
+            for i in chunk {
+                m.arg(format!("s:{i}")).arg("v");
+            }
+            let _: () = m.query(&mut c).unwrap();
+        }
+        let mut seen = HashSet::new();
+        let mut cursor = "0".to_string();
+        let mut added = 0;
+        for round in 0..100_000 {
+            let (next, keys): (String, Vec<String>) =
+                q(&mut c, &["SCAN", &cursor, "COUNT", "50"]).unwrap();
+            seen.extend(keys);
+            // Grow the keyspace a lot mid-iteration.
+            if round % 3 == 0 && added < 20_000 {
+                let mut m = cmd("MSET");
+                for j in 0..1000 {
+                    m.arg(format!("grow:{}", added + j)).arg("v");
+                }
+                let _: () = m.query(&mut c).unwrap();
+                added += 1000;
+            }
+            cursor = next;
+            if cursor == "0" {
+                break;
+            }
+        }
+        assert_eq!(cursor, "0", "SCAN did not finish");
+        for i in 0..n {
+            assert!(seen.contains(&format!("s:{i}")), "SCAN missed s:{i}");
+        }
+        let (_, only): (String, Vec<String>) =
+            q(&mut c, &["SCAN", "0", "MATCH", "s:1?", "COUNT", "100000"]).unwrap();
+        assert!(only.iter().all(|k| k.starts_with("s:1") && k.len() == 4));
+        let (_, typed): (String, Vec<String>) =
+            q(&mut c, &["SCAN", "0", "TYPE", "list", "COUNT", "100000"]).unwrap();
+        assert!(typed.is_empty());
+        assert!(
+            q::<redis::Value>(&mut c, &["SCAN", "notanumber"])
+                .unwrap_err()
+                .to_string()
+                .contains("invalid cursor")
+        );
+        let mut keys: Vec<String> = q(&mut c, &["KEYS", "s:2??"]).unwrap();
+        keys.sort();
+        assert_eq!(keys.len(), 100);
+        assert_eq!(q::<i64>(&mut c, &["DBSIZE"]).unwrap(), (n + added) as i64);
+    });
+}
+
+#[test]
+fn rename_copy_across_shards() {
+    each_mode(|s| {
+        let mut c = s.conn();
+        for i in 0..10 {
+            let (src, dst) = (format!("src{i}"), format!("dst{i}"));
+            q::<()>(&mut c, &["SET", &src, &format!("v{i}"), "EX", "1000"]).unwrap();
+            assert_eq!(q::<String>(&mut c, &["RENAME", &src, &dst]).unwrap(), "OK");
+            assert_eq!(q::<i64>(&mut c, &["EXISTS", &src]).unwrap(), 0);
+            assert_eq!(
+                q::<String>(&mut c, &["GET", &dst]).unwrap(),
+                format!("v{i}")
+            );
+            assert!(
+                q::<i64>(&mut c, &["TTL", &dst]).unwrap() > 900,
+                "RENAME keeps the TTL"
+            );
+            let cp = format!("copy{i}");
+            assert_eq!(q::<i64>(&mut c, &["COPY", &dst, &cp]).unwrap(), 1);
+            assert_eq!(q::<i64>(&mut c, &["COPY", &dst, &cp]).unwrap(), 0);
+            assert_eq!(
+                q::<i64>(&mut c, &["COPY", &dst, &cp, "REPLACE"]).unwrap(),
+                1
+            );
+            assert_eq!(q::<String>(&mut c, &["GET", &cp]).unwrap(), format!("v{i}"));
+            assert_eq!(q::<i64>(&mut c, &["RENAMENX", &dst, &cp]).unwrap(), 0);
+            let nx = format!("nx{i}");
+            assert_eq!(q::<i64>(&mut c, &["RENAMENX", &dst, &nx]).unwrap(), 1);
+            assert_eq!(q::<String>(&mut c, &["GET", &nx]).unwrap(), format!("v{i}"));
+        }
+        assert!(
+            q::<String>(&mut c, &["RENAME", "nosuch", "x"])
+                .unwrap_err()
+                .to_string()
+                .contains("no such key")
+        );
+        assert_eq!(
+            q::<i64>(&mut c, &["COPY", "nx0", "nx0db5", "DB", "5"]).unwrap(),
+            1
+        );
+        q::<()>(&mut c, &["SELECT", "5"]).unwrap();
+        assert_eq!(q::<String>(&mut c, &["GET", "nx0db5"]).unwrap(), "v0");
+        q::<()>(&mut c, &["SELECT", "0"]).unwrap();
+    });
+}
+
+#[test]
+fn databases_and_flush() {
+    each_mode(|s| {
+        let mut c = s.conn();
+        let mut other = s.conn();
+        q::<()>(&mut c, &["SET", "a", "db0"]).unwrap();
+        q::<()>(&mut c, &["SELECT", "1"]).unwrap();
+        q::<()>(&mut c, &["SET", "a", "db1"]).unwrap();
+        q::<()>(&mut c, &["SET", "b", "db1"]).unwrap();
+        assert_eq!(q::<i64>(&mut c, &["DBSIZE"]).unwrap(), 2);
+        assert_eq!(q::<String>(&mut other, &["GET", "a"]).unwrap(), "db0");
+        assert_eq!(q::<String>(&mut c, &["SWAPDB", "0", "1"]).unwrap(), "OK");
+        assert_eq!(q::<String>(&mut other, &["GET", "a"]).unwrap(), "db1");
+        assert_eq!(q::<String>(&mut c, &["TYPE", "a"]).unwrap(), "string");
+        assert_eq!(q::<String>(&mut c, &["TYPE", "zz"]).unwrap(), "none");
+        let info: String = q(&mut c, &["INFO", "keyspace"]).unwrap();
+        assert!(
+            info.contains("db0:keys=2,expires=0") && info.contains("db1:keys=1,expires=0"),
+            "{info}"
+        );
+        let rk: String = q(&mut other, &["RANDOMKEY"]).unwrap();
+        assert!(rk == "a" || rk == "b");
+        assert_eq!(q::<String>(&mut c, &["FLUSHDB"]).unwrap(), "OK");
+        assert_eq!(q::<i64>(&mut c, &["DBSIZE"]).unwrap(), 0);
+        assert_eq!(q::<i64>(&mut other, &["DBSIZE"]).unwrap(), 2);
+        assert_eq!(q::<String>(&mut c, &["FLUSHALL", "ASYNC"]).unwrap(), "OK");
+        assert_eq!(q::<i64>(&mut other, &["DBSIZE"]).unwrap(), 0);
+        assert_eq!(
+            q::<Option<String>>(&mut other, &["RANDOMKEY"]).unwrap(),
+            None
+        );
+        assert!(
+            q::<String>(&mut c, &["FLUSHALL", "BOGUS"])
+                .unwrap_err()
+                .to_string()
+                .contains("syntax error")
+        );
+        q::<()>(&mut c, &["SET", "t", "1"]).unwrap();
+        assert_eq!(q::<i64>(&mut c, &["TOUCH", "t", "u", "t"]).unwrap(), 2);
+        assert_eq!(q::<i64>(&mut c, &["UNLINK", "t", "u"]).unwrap(), 1);
+        q::<()>(&mut c, &["SET", "o", "12345"]).unwrap();
+        assert_eq!(
+            q::<String>(&mut c, &["OBJECT", "ENCODING", "o"]).unwrap(),
+            "int"
+        );
+    });
+}

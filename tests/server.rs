@@ -1,0 +1,298 @@
+//! The server as a process and with Redis's own tools: start-up flags and
+//! errors, clean shutdown, connection and server commands, redis-cli and a
+//! short redis-benchmark run whose every request must succeed.
+
+mod common;
+use common::*;
+use redis::cmd;
+use std::process::Command;
+
+fn tandem(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn help_and_bad_config() {
+    let out = tandem(&["--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for d in [
+        "--port",
+        "--bind",
+        "--io-threads",
+        "--shards",
+        "--cpus",
+        "--colocated",
+        "--maxclients",
+        "--timeout",
+        "--databases",
+        "--proto-max-bulk-len",
+        "--client-query-buffer-limit",
+    ] {
+        assert!(help.contains(d), "--help lacks {d}");
+    }
+    let out = tandem(&["--port", "notaport"]);
+    assert_eq!(out.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("FATAL CONFIG FILE ERROR") && e.contains("'port notaport'"),
+        "{e}"
+    );
+    let out = tandem(&["--no-such-directive", "1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-directive"));
+    let dir = std::env::temp_dir().join(format!("tandem-conf-{}", std::process::id()));
+    std::fs::write(&dir, "# comment\nport 1\nbogus yes\n").unwrap();
+    let out = tandem(&[dir.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&dir);
+    assert_eq!(out.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("'bogus yes'") && e.contains("line 3"), "{e}");
+}
+
+#[test]
+fn signals_and_shutdown_exit_cleanly() {
+    for m in MODES {
+        let mut s = Server::start(m);
+        let mut c = s.conn();
+        let _: () = cmd("SET").arg("k").arg("v").query(&mut c).unwrap();
+        assert_eq!(s.terminate(), Some(0), "SIGTERM exit code");
+    }
+    let mut s = Server::sharded();
+    let mut r = s.raw();
+    r.send(&frame(&[b"SHUTDOWN", b"NOSAVE"]));
+    assert!(r.closed());
+    assert_eq!(s.wait_exit(), Some(0), "SHUTDOWN exit code");
+    let mut s = Server::colocated();
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(s.child.id() as i32, libc::SIGINT) };
+    assert_eq!(s.wait_exit(), Some(0), "SIGINT exit code");
+}
+
+#[test]
+fn client_and_config_commands() {
+    each_mode(|s| {
+        let mut a = s.conn();
+        let mut b = s.conn();
+        let id: i64 = cmd("CLIENT").arg("ID").query(&mut a).unwrap();
+        let _: () = cmd("CLIENT")
+            .arg("SETNAME")
+            .arg("alpha")
+            .query(&mut a)
+            .unwrap();
+        let name: String = cmd("CLIENT").arg("GETNAME").query(&mut a).unwrap();
+        assert_eq!(name, "alpha");
+        assert!(
+            cmd("CLIENT")
+                .arg("SETNAME")
+                .arg("has space")
+                .query::<()>(&mut a)
+                .is_err()
+        );
+        let list: String = cmd("CLIENT").arg("LIST").query(&mut b).unwrap();
+        assert!(
+            list.contains(&format!("id={id} ")) && list.contains("name=alpha"),
+            "{list}"
+        );
+        let info: String = cmd("CLIENT").arg("INFO").query(&mut a).unwrap();
+        assert!(info.starts_with(&format!("id={id} ")));
+        let killed: i64 = cmd("CLIENT")
+            .arg("KILL")
+            .arg("ID")
+            .arg(id)
+            .query(&mut b)
+            .unwrap();
+        assert_eq!(killed, 1);
+        assert!(
+            cmd("PING").query::<String>(&mut a).is_err(),
+            "killed client still served"
+        );
+        let timeout: Vec<String> = cmd("CONFIG")
+            .arg("GET")
+            .arg("timeout")
+            .query(&mut b)
+            .unwrap();
+        assert_eq!(timeout, vec!["timeout", "0"]);
+        let _: () = cmd("CONFIG")
+            .arg("SET")
+            .arg("timeout")
+            .arg("1")
+            .query(&mut b)
+            .unwrap();
+        let e = cmd("CONFIG")
+            .arg("SET")
+            .arg("port")
+            .arg("1")
+            .query::<()>(&mut b)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("can't set immutable config"), "{e}");
+        let e = cmd("CONFIG")
+            .arg("SET")
+            .arg("maxclients")
+            .arg("abc")
+            .query::<()>(&mut b)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("maxclients"), "{e}");
+        // timeout 1: an idle client is closed within a few seconds.
+        let mut idle = s.raw();
+        assert!(
+            idle.closed(),
+            "idle client not closed after CONFIG SET timeout 1"
+        );
+        let _: () = cmd("CONFIG")
+            .arg("SET")
+            .arg("timeout")
+            .arg("0")
+            .query(&mut b)
+            .unwrap();
+        let n: i64 = cmd("COMMAND").arg("COUNT").query(&mut b).unwrap();
+        assert!(n > 60);
+        let docs: redis::Value = cmd("COMMAND").arg("DOCS").arg("get").query(&mut b).unwrap();
+        assert!(format!("{docs:?}").contains("Returns the string value of a key."));
+        let info: redis::Value = cmd("COMMAND")
+            .arg("INFO")
+            .arg("mset")
+            .query(&mut b)
+            .unwrap();
+        assert!(format!("{info:?}").contains("mset"));
+        let keys: Vec<String> = cmd("COMMAND")
+            .arg("GETKEYS")
+            .arg("MSET")
+            .arg("a")
+            .arg("1")
+            .arg("b")
+            .arg("2")
+            .query(&mut b)
+            .unwrap();
+        assert_eq!(keys, vec!["a", "b"]);
+        let (secs, _micros): (String, String) = cmd("TIME").query(&mut b).unwrap();
+        assert!(secs.parse::<u64>().unwrap() > 1_700_000_000);
+        let info: String = cmd("INFO").query(&mut b).unwrap();
+        for sec in [
+            "# Server",
+            "# Clients",
+            "# Memory",
+            "# Stats",
+            "# CPU",
+            "# Keyspace",
+            "redis_version:7.0.15",
+            "connected_clients:",
+        ] {
+            assert!(info.contains(sec), "INFO lacks {sec}");
+        }
+    });
+}
+
+#[test]
+fn maxclients_rejects_extra_clients() {
+    let s = Server::start(&["--colocated", "yes", "--maxclients", "2"]);
+    let _a = s.raw();
+    let mut b = s.raw();
+    b.send(b"PING\r\n");
+    assert_eq!(b.read_reply(), "+PONG\r\n");
+    let mut c = s.raw();
+    assert_eq!(c.read_reply(), "-ERR max number of clients reached\r\n");
+}
+
+fn tool(name: &str, args: &[String]) -> String {
+    let out = Command::new(name)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{name} not installed ({e}); .ci/run installs redis-tools"));
+    assert!(
+        out.status.success(),
+        "{name} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn redis_cli_works() {
+    each_mode(|s| {
+        let p = s.port.to_string();
+        let cli = |a: &[&str]| {
+            let mut v = vec!["-p".to_string(), p.clone()];
+            v.extend(a.iter().map(|s| s.to_string()));
+            tool("redis-cli", &v)
+        };
+        assert_eq!(cli(&["PING"]).trim(), "PONG");
+        assert_eq!(cli(&["SET", "cli", "hello"]).trim(), "OK");
+        assert_eq!(cli(&["GET", "cli"]).trim(), "hello");
+        assert_eq!(cli(&["MGET", "cli", "nope"]), "hello\n\n");
+        assert!(cli(&["INFO", "server"]).contains("redis_version:7.0.15"));
+        assert_eq!(
+            cli(&["--no-raw", "INCR", "cli"]).trim(),
+            "(error) ERR value is not an integer or out of range"
+        );
+        // redis-cli's own start-up probes (COMMAND DOCS) and pipe mode.
+        let out = Command::new("redis-cli")
+            .args(["-p", &p, "--pipe"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut ch| {
+                use std::io::Write;
+                let mut input = Vec::new();
+                for i in 0..1000 {
+                    input.extend(frame(&[b"SET", format!("pipe{i}").as_bytes(), b"x"]));
+                }
+                ch.stdin.take().unwrap().write_all(&input)?;
+                ch.wait_with_output()
+            })
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("errors: 0, replies: 1000"), "{text}");
+    });
+}
+
+#[test]
+fn redis_benchmark_every_request_succeeds() {
+    each_mode(|s| {
+        let p = s.port.to_string();
+        let args: Vec<String> = [
+            "-p",
+            &p,
+            "-t",
+            "set,get,incr,mset",
+            "-n",
+            "20000",
+            "-c",
+            "20",
+            "-P",
+            "16",
+            "-r",
+            "1000",
+            "-d",
+            "64",
+            "--csv",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let out = tool("redis-benchmark", &args);
+        for t in ["\"SET\"", "\"GET\"", "\"INCR\"", "\"MSET (10 keys)\""] {
+            assert!(out.contains(t), "benchmark output lacks {t}: {out}");
+        }
+        let mut c = s.conn();
+        let info: String = cmd("INFO").arg("stats").query(&mut c).unwrap();
+        let total: u64 = info
+            .lines()
+            .find_map(|l| l.strip_prefix("total_commands_processed:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(total >= 80_000, "server processed {total} commands");
+        // Every SET landed: the keyspace holds exactly the benchmark's key range.
+        let n: i64 = cmd("DBSIZE").query(&mut c).unwrap();
+        assert!(n > 900 && n <= 1003, "dbsize {n}");
+        let v: Vec<u8> = cmd("GET").arg("key:000000000042").query(&mut c).unwrap();
+        assert_eq!(v.len(), 64);
+    });
+}

@@ -1,0 +1,203 @@
+//! String commands through the `redis` crate against the real server, in
+//! both thread layouts. Multi-key commands use keys that land on different
+//! shards (and `{hashtag}` keys that land together).
+
+mod common;
+use common::*;
+use redis::{Value, cmd};
+
+fn q<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> redis::RedisResult<T> {
+    let mut k = cmd(args[0]);
+    for a in &args[1..] {
+        k.arg(*a);
+    }
+    k.query(c)
+}
+
+fn err(c: &mut redis::Connection, args: &[&str]) -> String {
+    match q::<Value>(c, args) {
+        Err(e) => e.to_string(),
+        Ok(v) => panic!("expected an error from {args:?}, got {v:?}"),
+    }
+}
+
+#[test]
+fn set_get_options() {
+    each_mode(|s| {
+        let mut c = s.conn();
+        assert_eq!(q::<String>(&mut c, &["SET", "a", "1"]).unwrap(), "OK");
+        assert_eq!(
+            q::<Option<String>>(&mut c, &["SET", "a", "2", "NX"]).unwrap(),
+            None
+        );
+        assert_eq!(
+            q::<Option<String>>(&mut c, &["SET", "b", "2", "XX"]).unwrap(),
+            None
+        );
+        assert_eq!(
+            q::<Option<String>>(&mut c, &["SET", "a", "3", "GET"])
+                .unwrap()
+                .as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            q::<String>(&mut c, &["SET", "a", "4", "EX", "100"]).unwrap(),
+            "OK"
+        );
+        let ttl: i64 = q(&mut c, &["TTL", "a"]).unwrap();
+        assert!((99..=100).contains(&ttl));
+        assert_eq!(
+            q::<String>(&mut c, &["SET", "a", "5", "KEEPTTL"]).unwrap(),
+            "OK"
+        );
+        assert!(q::<i64>(&mut c, &["PTTL", "a"]).unwrap() > 90_000);
+        assert_eq!(q::<String>(&mut c, &["SET", "a", "6"]).unwrap(), "OK");
+        assert_eq!(q::<i64>(&mut c, &["TTL", "a"]).unwrap(), -1);
+        assert_eq!(
+            q::<String>(&mut c, &["SET", "p", "v", "PX", "30"]).unwrap(),
+            "OK"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(60));
+        assert_eq!(q::<Option<String>>(&mut c, &["GET", "p"]).unwrap(), None);
+        assert!(
+            err(&mut c, &["SET", "a", "1", "EX", "0"])
+                .contains("invalid expire time in 'set' command")
+        );
+        assert!(err(&mut c, &["SET", "a", "1", "NX", "XX"]).contains("syntax error"));
+        assert!(err(&mut c, &["SET", "a", "1", "EX", "abc"]).contains("not an integer"));
+        assert_eq!(q::<String>(&mut c, &["GETSET", "a", "7"]).unwrap(), "6");
+        assert_eq!(q::<String>(&mut c, &["GETDEL", "a"]).unwrap(), "7");
+        assert_eq!(q::<i64>(&mut c, &["EXISTS", "a"]).unwrap(), 0);
+        assert_eq!(q::<i64>(&mut c, &["SETNX", "a", "x"]).unwrap(), 1);
+        assert_eq!(q::<i64>(&mut c, &["SETNX", "a", "y"]).unwrap(), 0);
+        assert_eq!(
+            q::<String>(&mut c, &["SETEX", "e", "10", "v"]).unwrap(),
+            "OK"
+        );
+        assert_eq!(
+            q::<String>(&mut c, &["PSETEX", "e", "10000", "v"]).unwrap(),
+            "OK"
+        );
+        assert!(q::<i64>(&mut c, &["PTTL", "e"]).unwrap() > 9000);
+        assert_eq!(
+            q::<String>(&mut c, &["GETEX", "e", "PERSIST"]).unwrap(),
+            "v"
+        );
+        assert_eq!(q::<i64>(&mut c, &["TTL", "e"]).unwrap(), -1);
+        assert_eq!(
+            q::<String>(&mut c, &["GETEX", "e", "EX", "50"]).unwrap(),
+            "v"
+        );
+        assert!(q::<i64>(&mut c, &["TTL", "e"]).unwrap() > 40);
+    });
+}
+
+#[test]
+fn counters_and_ranges() {
+    each_mode(|s| {
+        let mut c = s.conn();
+        assert_eq!(q::<i64>(&mut c, &["INCR", "n"]).unwrap(), 1);
+        assert_eq!(q::<i64>(&mut c, &["INCRBY", "n", "41"]).unwrap(), 42);
+        assert_eq!(q::<i64>(&mut c, &["DECR", "n"]).unwrap(), 41);
+        assert_eq!(q::<i64>(&mut c, &["DECRBY", "n", "-9"]).unwrap(), 50);
+        assert_eq!(q::<String>(&mut c, &["GET", "n"]).unwrap(), "50");
+        assert_eq!(
+            q::<String>(&mut c, &["INCRBYFLOAT", "f", "10.5"]).unwrap(),
+            "10.5"
+        );
+        assert_eq!(
+            q::<String>(&mut c, &["INCRBYFLOAT", "f", "0.1"]).unwrap(),
+            "10.6"
+        );
+        assert_eq!(
+            q::<String>(&mut c, &["INCRBYFLOAT", "n", "-50"]).unwrap(),
+            "0"
+        );
+        assert!(err(&mut c, &["INCRBYFLOAT", "f", "abc"]).contains("not a valid float"));
+        q::<()>(&mut c, &["SET", "m", "-9223372036854775808"]).unwrap();
+        assert!(err(&mut c, &["DECR", "m"]).contains("overflow"));
+        assert_eq!(q::<i64>(&mut c, &["APPEND", "s", "Hello"]).unwrap(), 5);
+        assert_eq!(q::<i64>(&mut c, &["APPEND", "s", " World"]).unwrap(), 11);
+        assert_eq!(q::<i64>(&mut c, &["STRLEN", "s"]).unwrap(), 11);
+        assert_eq!(
+            q::<String>(&mut c, &["GETRANGE", "s", "0", "4"]).unwrap(),
+            "Hello"
+        );
+        assert_eq!(
+            q::<String>(&mut c, &["GETRANGE", "s", "-5", "-1"]).unwrap(),
+            "World"
+        );
+        assert_eq!(
+            q::<String>(&mut c, &["SUBSTR", "s", "6", "100"]).unwrap(),
+            "World"
+        );
+        assert_eq!(
+            q::<i64>(&mut c, &["SETRANGE", "s", "6", "Redis"]).unwrap(),
+            11
+        );
+        assert_eq!(q::<String>(&mut c, &["GET", "s"]).unwrap(), "Hello Redis");
+        assert_eq!(q::<i64>(&mut c, &["SETRANGE", "z", "3", "x"]).unwrap(), 4);
+        assert_eq!(q::<Vec<u8>>(&mut c, &["GET", "z"]).unwrap(), b"\0\0\0x");
+        assert!(err(&mut c, &["SETRANGE", "z", "-1", "x"]).contains("offset is out of range"));
+        assert!(
+            err(&mut c, &["SETRANGE", "z", "536870912", "x"])
+                .contains("string exceeds maximum allowed size")
+        );
+    });
+}
+
+#[test]
+fn multi_key_across_shards() {
+    each_mode(|s| {
+        let mut c = s.conn();
+        let keys: Vec<String> = (0..20).map(|i| format!("mk{i}")).collect();
+        let mut mset = vec!["MSET"];
+        let vals: Vec<String> = (0..20).map(|i| format!("val{i}")).collect();
+        for i in 0..20 {
+            mset.push(&keys[i]);
+            mset.push(&vals[i]);
+        }
+        assert_eq!(q::<String>(&mut c, &mset).unwrap(), "OK");
+        let mut mget = vec!["MGET", "absent"];
+        mget.extend(keys.iter().map(|s| s.as_str()));
+        let got: Vec<Option<String>> = q(&mut c, &mget).unwrap();
+        assert_eq!(got[0], None);
+        for i in 0..20 {
+            assert_eq!(got[i + 1].as_deref(), Some(vals[i].as_str()));
+        }
+        assert_eq!(
+            q::<i64>(&mut c, &["MSETNX", "mk0", "x", "fresh1", "y"]).unwrap(),
+            0
+        );
+        assert_eq!(q::<i64>(&mut c, &["EXISTS", "fresh1"]).unwrap(), 0);
+        assert_eq!(
+            q::<i64>(
+                &mut c,
+                &["MSETNX", "fresh1", "x", "fresh2", "y", "fresh3", "z"]
+            )
+            .unwrap(),
+            1
+        );
+        assert_eq!(
+            q::<Vec<String>>(&mut c, &["MGET", "fresh1", "fresh2", "fresh3"]).unwrap(),
+            vec!["x", "y", "z"]
+        );
+        let mut del = vec!["DEL", "absent"];
+        del.extend(keys.iter().map(|s| s.as_str()));
+        assert_eq!(q::<i64>(&mut c, &del).unwrap(), 20);
+        q::<()>(&mut c, &["MSET", "{t}a", "ohmytext", "{t}b", "mynewtext"]).unwrap();
+        assert_eq!(
+            q::<String>(&mut c, &["LCS", "{t}a", "{t}b"]).unwrap(),
+            "mytext"
+        );
+        q::<()>(&mut c, &["MSET", "lcs1", "ohmytext", "lcs2", "mynewtext"]).unwrap();
+        assert_eq!(
+            q::<String>(&mut c, &["LCS", "lcs1", "lcs2"]).unwrap(),
+            "mytext"
+        );
+        assert_eq!(
+            q::<i64>(&mut c, &["LCS", "lcs1", "lcs2", "LEN"]).unwrap(),
+            6
+        );
+    });
+}
