@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark of tandem against Debian's redis-server.
+
+Starts each server in turn on this machine, drives it with redis-benchmark
+through the issue's workloads, and reports requests/s, p50/p99 latency and
+server CPU time per request (utime+stime of the server process over the
+run, from /proc/PID/stat), each as a ratio to redis-server in the same run.
+
+    python3 tools/bench.py                 # all workloads, all servers
+    python3 tools/bench.py --quick         # 10x fewer requests
+    python3 tools/bench.py --workloads W2 --servers redis,tandem
+
+Writes a Markdown table to stdout (paste it into BENCHMARKS.md) and the raw
+rows as CSV to target/bench.csv.
+"""
+import argparse
+import csv
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TICK = os.sysconf("SC_CLK_TCK")
+
+WORKLOADS = {
+    "W1": ("set,get", "-n 1000000 -c 50 -P 1 -d 16"),
+    "W2": ("set,get", "-n 3000000 -c 200 -P 16 -d 1024 --threads 2 -r 100000"),
+    "W3": ("set,get,incr", "-n 3000000 -c 100 -P 32 -d 16 --threads 2 -r 1000000"),
+}
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_port(port, proc, timeout=15):
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server did not start")
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # utime and stime are fields 14 and 15 of stat(5); index 11, 12 after ')'.
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+SERVERS = {
+    "redis": lambda port: ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no", "--protected-mode", "no"],
+    "tandem": lambda port: [os.path.join(ROOT, "target/release/tandem"), "--port", str(port)],
+    "tandem-colocated": lambda port: [os.path.join(ROOT, "target/release/tandem"), "--port", str(port), "--colocated", "yes"],
+}
+
+
+def run_test(port, pid, test, opts):
+    cmd = ["redis-benchmark", "-p", str(port), "-t", test, "--csv", "-q"] + opts.split()
+    before = cpu_seconds(pid)
+    t0 = time.time()
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    wall = time.time() - t0
+    cpu = cpu_seconds(pid) - before
+    rows = list(csv.reader(line for line in out.splitlines() if line.startswith('"')))
+    header, data = rows[0], rows[1]
+    rec = dict(zip(header, data))
+    n = int(opts.split("-n ")[1].split()[0])
+    return {
+        "rps": float(rec["rps"]),
+        "p50": float(rec["p50_latency_ms"]),
+        "p99": float(rec["p99_latency_ms"]),
+        "cpu_us": cpu / n * 1e6,
+        "wall": wall,
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--workloads", default="W1,W2,W3")
+    ap.add_argument("--servers", default="redis,tandem,tandem-colocated")
+    ap.add_argument("--quick", action="store_true", help="10x fewer requests")
+    ap.add_argument("--extra", default="", help="extra tandem directives, e.g. '--spin-us 0'")
+    args = ap.parse_args()
+    if not shutil.which("redis-benchmark") or not shutil.which("redis-server"):
+        sys.exit("needs redis-benchmark and redis-server: apt-get install -y redis-tools redis-server")
+    if not os.path.exists(SERVERS["tandem"](0)[0]):
+        subprocess.run(["cargo", "build", "--release"], cwd=ROOT, check=True)
+    results = []
+    for w in args.workloads.split(","):
+        tests, opts = WORKLOADS[w]
+        if args.quick:
+            n = int(opts.split("-n ")[1].split()[0])
+            opts = opts.replace(f"-n {n}", f"-n {n // 10}")
+        for name in args.servers.split(","):
+            port = free_port()
+            cmd = SERVERS[name](port) + (args.extra.split() if name.startswith("tandem") else [])
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                wait_port(port, proc)
+                for t in tests.split(","):
+                    r = run_test(port, proc.pid, t, opts)
+                    r.update(workload=w, server=name, test=t)
+                    results.append(r)
+                    print(f"{w} {name:17} {t:5} {r['rps']:>12,.0f} rps  p50 {r['p50']:.3f} ms  p99 {r['p99']:.3f} ms  cpu {r['cpu_us']:.2f} us/req", file=sys.stderr)
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+    os.makedirs(os.path.join(ROOT, "target"), exist_ok=True)
+    with open(os.path.join(ROOT, "target/bench.csv"), "w", newline="") as f:
+        wr = csv.DictWriter(f, fieldnames=["workload", "server", "test", "rps", "p50", "p99", "cpu_us", "wall"])
+        wr.writeheader()
+        wr.writerows(results)
+    base = {(r["workload"], r["test"]): r for r in results if r["server"] == "redis"}
+    print("| workload | server | test | requests/s | ×redis | p50 ms | p99 ms | CPU µs/req | ×redis |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        b = base.get((r["workload"], r["test"]))
+        rr = f"{r['rps'] / b['rps']:.2f}" if b else "-"
+        cr = f"{r['cpu_us'] / b['cpu_us']:.2f}" if b and b["cpu_us"] > 0 else "-"
+        print(f"| {r['workload']} | {r['server']} | {r['test']} | {r['rps']:,.0f} | {rr} | {r['p50']:.3f} | {r['p99']:.3f} | {r['cpu_us']:.2f} | {cr} |")
+
+
+if __name__ == "__main__":
+    main()
