@@ -291,7 +291,10 @@ fn redis_benchmark_every_request_succeeds() {
         assert!(total >= 80_000, "server processed {total} commands");
         // Every SET landed: the keyspace holds exactly the benchmark's key range.
         let n: i64 = cmd("DBSIZE").query(&mut c).unwrap();
-        assert!(n > 1900 && n <= 2000, "dbsize {n}: key:* and counter:* ranges");
+        assert!(
+            n > 1900 && n <= 2000,
+            "dbsize {n}: key:* and counter:* ranges"
+        );
         let v: Vec<u8> = cmd("GET").arg("key:000000000042").query(&mut c).unwrap();
         assert_eq!(v.len(), 64);
     });

@@ -175,6 +175,7 @@ pub struct IoThread {
     batches: Vec<Vec<Request>>,
     credits: Vec<u16>,
 
+    cqes: Vec<cqueue::Entry>,
     spans: Vec<Span>,
     cmds: Vec<(usize, usize, usize)>,
     spin_budget: Duration,
@@ -243,6 +244,7 @@ impl IoThread {
             to_parse: Vec::new(),
             batches: (0..nshards).map(|_| Vec::new()).collect(),
             credits: vec![CREDITS; nshards],
+            cqes: Vec::with_capacity(256),
             spans: Vec::new(),
             cmds: Vec::new(),
             spin_budget: spin,
@@ -397,14 +399,17 @@ impl IoThread {
     /// Processes every available completion. Returns true if any arrived.
     fn reap(&mut self) -> bool {
         let mut any = false;
+        let mut batch = std::mem::take(&mut self.cqes);
         loop {
-            let batch: Vec<cqueue::Entry> = self.ring.completion().take(256).collect();
+            batch.clear();
+            batch.extend(self.ring.completion().take(256));
             if batch.is_empty() {
+                self.cqes = batch;
                 return any;
             }
             any = true;
-            for cqe in batch {
-                self.on_cqe(cqe);
+            for cqe in batch.iter() {
+                self.on_cqe(cqe.clone());
             }
         }
     }
