@@ -458,6 +458,7 @@ impl IoThread {
                 libc::close(fd);
             }
             shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
+            tracing::info!("rejected a client: maxclients reached");
             return;
         }
         let one: libc::c_int = 1;
@@ -561,6 +562,10 @@ impl IoThread {
             }
         } else if res != -libc::ECANCELED {
             // ECANCELED: paused on purpose, re-armed when the connection drains.
+            tracing::debug!(
+                "receive failed on slot {slot}: {}",
+                io::Error::from_raw_os_error(-res)
+            );
             self.close(slot, Closing::Now);
         }
         self.maybe_free(slot);
@@ -576,6 +581,10 @@ impl IoThread {
         c.ops -= 1;
         c.send_inflight = false;
         if res < 0 {
+            tracing::debug!(
+                "send failed on slot {slot}: {}",
+                io::Error::from_raw_os_error(-res)
+            );
             self.close(slot, Closing::Now);
             self.maybe_free(slot);
             return;

@@ -34,11 +34,22 @@ impl Server {
     pub fn start(extra: &[&str]) -> Server {
         for _ in 0..5 {
             let port = free_port();
+            // Server logs go to target/test-logs/<port>.log for post-mortems.
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-logs");
+            let _ = std::fs::create_dir_all(&dir);
+            let log = std::fs::File::create(dir.join(format!("{port}.log"))).unwrap();
             let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
-                .args(["--port", &port.to_string(), "--spin-us", "5"])
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--spin-us",
+                    "5",
+                    "--loglevel",
+                    "debug",
+                ])
                 .args(extra)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stdout(Stdio::from(log.try_clone().unwrap()))
+                .stderr(Stdio::from(log))
                 .spawn()
                 .expect("start tandem");
             let deadline = Instant::now() + Duration::from_secs(10);
