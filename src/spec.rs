@@ -7,7 +7,6 @@
 //! and key positions follow Redis 7's `src/commands/*.json` (arity N means
 //! exactly N arguments including the name, -N means at least N).
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// Index of a command in [`TABLE`].
@@ -883,8 +882,9 @@ pub static TABLE: &[CommandSpec] = &[
 /// Longest command name in the table, for allocation-free lookups.
 const MAX_NAME: usize = 32;
 
-fn index() -> &'static HashMap<&'static [u8], CmdId> {
-    static INDEX: OnceLock<HashMap<&'static [u8], CmdId>> = OnceLock::new();
+fn index() -> &'static hashbrown::HashMap<&'static [u8], CmdId> {
+    // hashbrown's default hasher (foldhash): command lookup is on the hot path.
+    static INDEX: OnceLock<hashbrown::HashMap<&'static [u8], CmdId>> = OnceLock::new();
     INDEX.get_or_init(|| {
         TABLE
             .iter()

@@ -16,7 +16,7 @@ use super::{CmdError, CmdResult, Ctx, Handler, Shard};
 use crate::msg::ReplyTo;
 use crate::resp::errors;
 use crate::spec::key_hash;
-use crate::store::Value;
+use crate::store::{Str, Value};
 
 /// (name, handler) pairs registered in the handler table.
 pub static HANDLERS: &[(&str, Handler)] = &[
@@ -276,7 +276,7 @@ fn keys(ctx: &mut Ctx) -> CmdResult {
     let now = ctx.now();
     let pat = &ctx.args[1];
     let all = pat.as_ref() == b"*";
-    let mut found: Vec<Bytes> = Vec::new();
+    let mut found: Vec<Str> = Vec::new();
     ctx.sh.dbs[ctx.db].for_each(now, |e| {
         if all || crate::glob::matches(pat, &e.key, false) {
             found.push(e.key.clone());
@@ -327,7 +327,7 @@ fn scan(ctx: &mut Ctx) -> CmdResult {
     let shards = ctx.sh.count as u64;
     let inner = cursor / shards;
     let now = ctx.now();
-    let mut found: Vec<Bytes> = Vec::new();
+    let mut found: Vec<Str> = Vec::new();
     let next = ctx.sh.dbs[ctx.db].scan(inner, count, now, |e| {
         if pattern.is_some_and(|p| !crate::glob::matches(p, &e.key, false)) {
             return;

@@ -16,7 +16,7 @@ use super::{CmdError, CmdResult, Ctx, Handler, Shard};
 use crate::msg::ReplyTo;
 use crate::resp::{Reply, errors};
 use crate::spec::key_hash;
-use crate::store::Value;
+use crate::store::{Str, Value};
 
 /// (name, handler) pairs registered in the handler table.
 pub static HANDLERS: &[(&str, Handler)] = &[
@@ -542,7 +542,7 @@ fn append(ctx: &mut Ctx) -> CmdResult {
             let mut v = Vec::with_capacity(total);
             v.extend_from_slice(&cur);
             v.extend_from_slice(&args[2]);
-            e.value = Value::Str(Bytes::from(v));
+            e.value = Value::Str(Str::from(v));
             total
         }
         None => {
@@ -638,9 +638,9 @@ fn setrange(ctx: &mut Ctx) -> CmdResult {
     s[off as usize..end].copy_from_slice(val);
     let len = s.len();
     match db.get_mut(h, &args[1], now) {
-        Some(e) => e.value = Value::Str(Bytes::from(s)),
+        Some(e) => e.value = Value::Str(Str::from(s)),
         None => {
-            db.set(h, &args[1], Value::Str(Bytes::from(s)), 0, now);
+            db.set(h, &args[1], Value::Str(Str::from(s)), 0, now);
         }
     }
     ctx.out.int(len as i64);

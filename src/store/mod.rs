@@ -27,11 +27,116 @@ pub const SEG_TARGET: usize = 256;
 pub const MAX_SEG_BITS: u32 = 16;
 const SEG_SHIFT: u32 = 40;
 
+/// Longest byte string kept inline in a [`Str`].
+pub const INLINE_MAX: usize = 38;
+
+/// A byte string as the keyspace stores it (keys and string values): short
+/// ones (up to [`INLINE_MAX`] bytes, most keys and small values) inline in
+/// the entry, so a lookup compares keys without another cache miss and a
+/// small SET allocates nothing; longer ones as shared [`Bytes`].
+#[derive(Clone)]
+pub enum Str {
+    Inline(u8, [u8; INLINE_MAX]),
+    Heap(Bytes),
+}
+
+impl Str {
+    /// Copies `s` (inline when short).
+    #[inline]
+    pub fn copy_from(s: &[u8]) -> Str {
+        if s.len() <= INLINE_MAX {
+            let mut buf = [0u8; INLINE_MAX];
+            buf[..s.len()].copy_from_slice(s);
+            Str::Inline(s.len() as u8, buf)
+        } else {
+            Str::Heap(Bytes::copy_from_slice(s))
+        }
+    }
+
+    /// A `Bytes` with the same contents (a copy when inline).
+    pub fn to_bytes(&self) -> Bytes {
+        match self {
+            Str::Inline(..) => Bytes::copy_from_slice(self),
+            Str::Heap(b) => b.clone(),
+        }
+    }
+}
+
+impl std::ops::Deref for Str {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            Str::Inline(n, buf) => &buf[..*n as usize],
+            Str::Heap(b) => b,
+        }
+    }
+}
+
+impl AsRef<[u8]> for Str {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+impl PartialEq for Str {
+    fn eq(&self, o: &Str) -> bool {
+        **self == **o
+    }
+}
+
+impl Eq for Str {}
+
+impl std::hash::Hash for Str {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        (**self).hash(h)
+    }
+}
+
+impl PartialEq<[u8]> for Str {
+    #[inline]
+    fn eq(&self, o: &[u8]) -> bool {
+        **self == *o
+    }
+}
+
+impl std::fmt::Debug for Str {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self))
+    }
+}
+
+impl From<Bytes> for Str {
+    fn from(b: Bytes) -> Str {
+        if b.len() <= INLINE_MAX {
+            Str::copy_from(&b)
+        } else {
+            Str::Heap(b)
+        }
+    }
+}
+
+impl From<Vec<u8>> for Str {
+    fn from(v: Vec<u8>) -> Str {
+        if v.len() <= INLINE_MAX {
+            Str::copy_from(&v)
+        } else {
+            Str::Heap(Bytes::from(v))
+        }
+    }
+}
+
+impl From<&[u8]> for Str {
+    fn from(s: &[u8]) -> Str {
+        Str::copy_from(s)
+    }
+}
+
 /// A stored value. Collection types join this enum as they are built.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     /// A string (Redis "raw"/"embstr" encodings).
-    Str(Bytes),
+    Str(Str),
     /// A string that is the decimal form of an `i64` (Redis "int" encoding),
     /// kept as a number so INCR does not reparse and reallocate.
     Int(i64),
@@ -62,13 +167,14 @@ impl Value {
                 return Value::Int(n);
             }
         }
-        Value::Str(Bytes::copy_from_slice(s))
+        Value::Str(Str::copy_from(s))
     }
 
     /// Approximate heap bytes used by the value, for INFO memory.
     pub fn heap_size(&self) -> usize {
         match self {
-            Value::Str(b) => b.len(),
+            Value::Str(Str::Heap(b)) => b.len(),
+            Value::Str(Str::Inline(..)) => 0,
             Value::Int(_) => 0,
         }
     }
@@ -77,7 +183,7 @@ impl Value {
 /// One key with its value and expiry deadline.
 #[derive(Debug)]
 pub struct Entry {
-    pub key: Bytes,
+    pub key: Str,
     pub hash: u64,
     pub value: Value,
     /// Unix time in ms at which the key expires; 0 = no expiry. Changed
@@ -155,7 +261,7 @@ impl Db {
     pub fn get_mut(&mut self, hash: u64, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
         let s = self.seg_of(hash);
         let seg = &mut self.segs[s];
-        match seg.table.find_entry(hash, |e| e.key == key) {
+        match seg.table.find_entry(hash, |e| e.key == *key) {
             Ok(occ) if occ.get().expired(now_ms) => {
                 let (e, _) = occ.remove();
                 seg.ttl -= 1;
@@ -179,7 +285,7 @@ impl Db {
     pub fn contains(&self, hash: u64, key: &[u8], now_ms: u64) -> bool {
         let seg = &self.segs[self.seg_of(hash)];
         seg.table
-            .find(hash, |e| e.key == key)
+            .find(hash, |e| e.key == *key)
             .is_some_and(|e| !e.expired(now_ms))
     }
 
@@ -196,7 +302,7 @@ impl Db {
     ) -> Option<Value> {
         let s = self.seg_of(hash);
         let seg = &mut self.segs[s];
-        let old = match seg.table.entry(hash, |e| e.key == key, |e| e.hash) {
+        let old = match seg.table.entry(hash, |e| e.key == *key, |e| e.hash) {
             TableEntry::Occupied(mut occ) => {
                 let e = occ.get_mut();
                 let live = !e.expired(now_ms);
@@ -217,7 +323,7 @@ impl Db {
             }
             TableEntry::Vacant(v) => {
                 v.insert(Entry {
-                    key: Bytes::copy_from_slice(key),
+                    key: Str::copy_from(key),
                     hash,
                     value,
                     expire_at,
@@ -238,6 +344,7 @@ impl Db {
     /// replaces any existing entry.
     pub fn set_owned(&mut self, key: Bytes, hash: u64, value: Value, expire_at: u64) {
         self.remove_any(hash, &key);
+        let key = Str::from(key);
         let s = self.seg_of(hash);
         let seg = &mut self.segs[s];
         seg.table.insert_unique(
@@ -266,7 +373,7 @@ impl Db {
     fn remove_any(&mut self, hash: u64, key: &[u8]) -> Option<Entry> {
         let s = self.seg_of(hash);
         let seg = &mut self.segs[s];
-        let (e, _) = seg.table.find_entry(hash, |e| e.key == key).ok()?.remove();
+        let (e, _) = seg.table.find_entry(hash, |e| e.key == *key).ok()?.remove();
         if e.expire_at != 0 {
             seg.ttl -= 1;
             self.ttl_len -= 1;
@@ -365,7 +472,7 @@ impl Db {
     }
 
     /// A random live key, or None if there is none.
-    pub fn random_key(&self, now_ms: u64) -> Option<Bytes> {
+    pub fn random_key(&self, now_ms: u64) -> Option<Str> {
         if self.len == 0 {
             return None;
         }
@@ -469,7 +576,10 @@ mod tests {
             }
         }
         for i in 0..2000 {
-            assert!(seen.contains(format!("k{i}").as_bytes()), "k{i} missing");
+            assert!(
+                seen.contains(&Str::copy_from(format!("k{i}").as_bytes())),
+                "k{i} missing"
+            );
         }
     }
 
