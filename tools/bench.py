@@ -88,12 +88,34 @@ def run_test(port, pid, test, opts):
     }
 
 
+def run_server(name, extra, w, tests, opts, rep):
+    """Starts one server, runs each test of workload `w` against it, stops it."""
+    port = free_port()
+    proc = subprocess.Popen(SERVERS[name](port) + extra, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rows = []
+    try:
+        wait_port(port, proc)
+        for t in tests.split(","):
+            r = run_test(port, proc.pid, t, opts)
+            r.update(workload=w, server=name, test=t, rep=rep)
+            rows.append(r)
+            print(f"{w} {name:17} {t:5} {r['rps']:>12,.0f} rps  p50 {r['p50']:.3f} ms  p99 {r['p99']:.3f} ms  cpu {r['cpu_us']:.2f} us/req", file=sys.stderr)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--workloads", default="W1,W2,W3")
     ap.add_argument("--servers", default="redis,tandem,tandem-colocated")
     ap.add_argument("--quick", action="store_true", help="10x fewer requests")
     ap.add_argument("--extra", default="", help="extra tandem directives, e.g. '--spin-us 0'")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per test, servers alternating; the median is reported")
     args = ap.parse_args()
     if not shutil.which("redis-benchmark") or not shutil.which("redis-server"):
         sys.exit("needs redis-benchmark and redis-server: apt-get install -y redis-tools redis-server")
@@ -105,28 +127,21 @@ def main():
         if args.quick:
             n = int(opts.split("-n ")[1].split()[0])
             opts = opts.replace(f"-n {n}", f"-n {n // 10}")
-        for name in args.servers.split(","):
-            port = free_port()
-            cmd = SERVERS[name](port) + (args.extra.split() if name.startswith("tandem") else [])
-            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                wait_port(port, proc)
-                for t in tests.split(","):
-                    r = run_test(port, proc.pid, t, opts)
-                    r.update(workload=w, server=name, test=t)
-                    results.append(r)
-                    print(f"{w} {name:17} {t:5} {r['rps']:>12,.0f} rps  p50 {r['p50']:.3f} ms  p99 {r['p99']:.3f} ms  cpu {r['cpu_us']:.2f} us/req", file=sys.stderr)
-            finally:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        for rep in range(args.repeat):
+            for name in args.servers.split(","):
+                extra = args.extra.split() if name.startswith("tandem") else []
+                results += run_server(name, extra, w, tests, opts, rep)
     os.makedirs(os.path.join(ROOT, "target"), exist_ok=True)
     with open(os.path.join(ROOT, "target/bench.csv"), "w", newline="") as f:
-        wr = csv.DictWriter(f, fieldnames=["workload", "server", "test", "rps", "p50", "p99", "cpu_us", "wall"])
+        wr = csv.DictWriter(f, fieldnames=["workload", "server", "test", "rep", "rps", "p50", "p99", "cpu_us", "wall"])
         wr.writeheader()
         wr.writerows(results)
+    # Median over repetitions of each (workload, server, test).
+    groups = {}
+    for r in results:
+        groups.setdefault((r["workload"], r["server"], r["test"]), []).append(r)
+    med = lambda rs, k: sorted(x[k] for x in rs)[len(rs) // 2]
+    results = [dict(workload=w, server=sv, test=t, **{k: med(rs, k) for k in ("rps", "p50", "p99", "cpu_us", "wall")}) for (w, sv, t), rs in groups.items()]
     base = {(r["workload"], r["test"]): r for r in results if r["server"] == "redis"}
     print("| workload | server | test | requests/s | ×redis | p50 ms | p99 ms | CPU µs/req | ×redis |")
     print("|---|---|---|---:|---:|---:|---:|---:|---:|")
