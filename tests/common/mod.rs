@@ -8,10 +8,13 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The thread layouts every behaviour test runs under.
+/// The thread layouts every behaviour test runs under: the split
+/// (1 IO thread, 2 shards), colocated, and several IO threads feeding
+/// three shards (connections spread over rings, keys over shards).
 pub const MODES: &[&[&str]] = &[
     &["--io-threads", "1", "--shards", "2"],
     &["--colocated", "yes"],
+    &["--io-threads", "2", "--shards", "3"],
 ];
 
 pub struct Server {
