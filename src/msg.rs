@@ -47,8 +47,8 @@ pub struct Request {
     /// [`crate::spec::key_hash`] of the first key argument (0 if keyless),
     /// computed once by the IO thread.
     pub hash: u64,
-    /// The arguments, name first; slices of the connection's input buffer.
-    pub args: Vec<Bytes>,
+    /// The arguments, name first: a range of [`RequestBatch::args`].
+    pub args: std::ops::Range<u32>,
 }
 
 /// Requests from one IO thread to one shard, collected over one loop turn.
@@ -57,6 +57,8 @@ pub struct RequestBatch {
     /// Index of the sending IO thread (where replies go).
     pub io: u16,
     pub items: Vec<Request>,
+    /// Every request's arguments back to back (slices of one arena).
+    pub args: Vec<Bytes>,
 }
 
 /// Where one reply lives in a [`ReplyBatch`] buffer.

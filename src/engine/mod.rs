@@ -24,6 +24,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use bytes::BytesMut;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
@@ -193,13 +194,14 @@ impl Engine {
 
     fn run_batch(&mut self, batch: RequestBatch) {
         let io = batch.io as usize;
-        for req in batch.items {
-            self.run_request(io, req);
+        for req in &batch.items {
+            let args = &batch.args[req.args.start as usize..req.args.end as usize];
+            self.run_request(io, req, args);
         }
         self.out[io].credits += 1;
     }
 
-    fn run_request(&mut self, io: usize, req: Request) {
+    fn run_request(&mut self, io: usize, req: &Request, args: &[Bytes]) {
         let spec = spec::get(req.cmd);
         let ob = &mut self.out[io];
         ob.reply.resp3 = req.resp3;
@@ -214,7 +216,7 @@ impl Engine {
             Some(h) => {
                 let mut ctx = Ctx {
                     sh: &mut self.sh,
-                    args: &req.args,
+                    args,
                     db: req.db as usize,
                     hash: req.hash,
                     first_key: spec.first_key.max(0) as usize,

@@ -28,7 +28,7 @@ type Res = Result<(), String>;
 
 /// Runs a [`spec::Route::Local`] command for the connection in `slot` and
 /// queues its reply in order.
-pub(super) fn run(io: &mut IoThread, slot: usize, id: CmdId, args: &[Bytes]) {
+pub(super) fn run(io: &mut IoThread, slot: usize, id: CmdId, args: &[&[u8]]) {
     let name = spec::get(id).name;
     let result = match name {
         "ping" => ping(io, slot, args),
@@ -78,7 +78,7 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn ping(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
+fn ping(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
     match args.len() {
         1 => reply(io, slot, |r| r.simple("PONG")),
         2 => reply(io, slot, |r| r.bulk(&args[1])),
@@ -86,7 +86,7 @@ fn ping(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
     }
 }
 
-fn select(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
+fn select(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
     let n = parse_i64(&args[1]).ok_or(errors::NOT_INTEGER)?;
     if n < 0 || n as usize >= io.limits.databases {
         return Err(errors::DB_INDEX_OUT_OF_RANGE.into());
@@ -110,7 +110,7 @@ fn check_password(io: &IoThread, user: Option<&[u8]>, pass: &[u8]) -> Res {
     }
 }
 
-fn auth(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
+fn auth(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
     match args.len() {
         2 => {
             if io.limits.password.is_empty() {
@@ -129,7 +129,7 @@ fn auth(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
 
 /// HELLO [protover [AUTH username password] [SETNAME clientname]]
 /// (<https://redis.io/docs/latest/commands/hello/>).
-fn hello(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
+fn hello(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
     let mut proto = None;
     let mut i = 1;
     if args.len() > 1 {
@@ -253,7 +253,7 @@ const CLIENT_HELP: &[&str] = &[
     "    Print this help.",
 ];
 
-fn client(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
+fn client(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
     let sub = lower(&args[1]);
     let my_id = io.conns[slot].as_ref().map(|c| c.id).unwrap_or(0);
     let wrong_args = || format!("ERR wrong number of arguments for 'client|{sub}' command");
@@ -379,7 +379,7 @@ fn client(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
 
 /// CLIENT KILL ip:port (old form: +OK or an error) or CLIENT KILL with
 /// filters ID ADDR LADDR USER SKIPME (new form: the number killed).
-fn client_kill(io: &mut IoThread, slot: usize, my_id: u64, args: &[Bytes]) -> Res {
+fn client_kill(io: &mut IoThread, slot: usize, my_id: u64, args: &[&[u8]]) -> Res {
     let old_form = args.len() == 3;
     let (mut id, mut addr, mut laddr, mut user) = (None, None, None, None);
     let mut skipme = true;
@@ -516,7 +516,7 @@ fn command_docs(r: &mut Reply, s: &spec::CommandSpec) {
 
 /// COMMAND [COUNT | INFO name... | DOCS name... | LIST [FILTERBY PATTERN p] |
 /// GETKEYS cmd args...], all generated from [`spec::TABLE`].
-fn command(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
+fn command(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
     let table = spec::TABLE;
     if args.len() == 1 {
         return reply(io, slot, |r| {
@@ -559,10 +559,8 @@ fn command(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
         "list" => {
             let pattern = match args.len() {
                 2 => None,
-                5 if lower(&args[2]) == "filterby" && lower(&args[3]) == "pattern" => {
-                    Some(args[4].clone())
-                }
-                5 if lower(&args[2]) == "filterby" => Some(Bytes::new()),
+                5 if lower(&args[2]) == "filterby" && lower(&args[3]) == "pattern" => Some(args[4]),
+                5 if lower(&args[2]) == "filterby" => Some(&b""[..]),
                 _ => return Err(errors::SYNTAX.into()),
             };
             let names: Vec<&str> = table
@@ -605,7 +603,7 @@ fn command(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
 }
 
 /// CONFIG GET pattern... | SET name value... | RESETSTAT | REWRITE.
-fn config(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
+fn config(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
     let sub = lower(&args[1]);
     match sub.as_str() {
         "get" if args.len() >= 3 => {
@@ -663,7 +661,7 @@ fn config(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
 
 /// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]: stops the server; the
 /// connection closes without a reply, as in Redis.
-fn shutdown(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
+fn shutdown(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
     for a in &args[1..] {
         match lower(a).as_str() {
             "nosave" | "save" | "now" | "force" => {}
@@ -686,7 +684,7 @@ fn shutdown(io: &mut IoThread, slot: usize, args: &[Bytes]) -> Res {
 pub(super) fn info_finisher(
     io: &IoThread,
     _slot: usize,
-    args: &[Bytes],
+    args: &[&[u8]],
 ) -> Box<dyn FnOnce(Vec<i64>, bool) -> Bytes> {
     let shared = io.shared.clone();
     let mut sections: Vec<String> = args[1..].iter().map(|a| lower(a)).collect();

@@ -45,7 +45,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use crossbeam_channel::{Receiver, Sender};
 use io_uring::{IoUring, cqueue, opcode, squeue, types};
 
@@ -146,6 +146,35 @@ impl Limits {
     }
 }
 
+/// Requests collected for one shard during a loop turn. Their arguments
+/// are copied into one arena per batch, so the shard frees a batch's
+/// arguments with one buffer and no reference count is shared between an IO
+/// thread's input buffers and a shard.
+#[derive(Default)]
+struct Outgoing {
+    items: Vec<Request>,
+    arena: BytesMut,
+    /// (offset, length) of each argument in `arena`.
+    spans: Vec<(u32, u32)>,
+}
+
+impl Outgoing {
+    fn take(&mut self, io: u16) -> RequestBatch {
+        let cap = self.arena.capacity().clamp(4096, 1 << 20);
+        let data = std::mem::replace(&mut self.arena, BytesMut::with_capacity(cap)).freeze();
+        let args = self
+            .spans
+            .drain(..)
+            .map(|(o, l)| data.slice(o as usize..(o + l) as usize))
+            .collect();
+        RequestBatch {
+            io,
+            items: std::mem::take(&mut self.items),
+            args,
+        }
+    }
+}
+
 /// One IO thread's state. Built and run on its own thread by [`run`].
 pub struct IoThread {
     index: u16,
@@ -172,7 +201,7 @@ pub struct IoThread {
     to_parse: Vec<usize>,
 
     /// Requests collected this turn, per shard.
-    batches: Vec<Vec<Request>>,
+    batches: Vec<Outgoing>,
     credits: Vec<u16>,
 
     cqes: Vec<cqueue::Entry>,
@@ -242,7 +271,7 @@ impl IoThread {
             by_id: hashbrown::HashMap::new(),
             dirty: Vec::new(),
             to_parse: Vec::new(),
-            batches: (0..nshards).map(|_| Vec::new()).collect(),
+            batches: (0..nshards).map(|_| Outgoing::default()).collect(),
             credits: vec![CREDITS; nshards],
             cqes: Vec::with_capacity(256),
             spans: Vec::new(),
@@ -677,7 +706,7 @@ impl IoThread {
     /// True when every request sent to a shard is answered and every reply written.
     fn drained(&self) -> bool {
         self.credits.iter().all(|&c| c == CREDITS)
-            && self.batches.iter().all(|b| b.is_empty())
+            && self.batches.iter().all(|b| b.items.is_empty())
             && self
                 .conns
                 .iter()
@@ -769,19 +798,27 @@ impl IoThread {
             }
         }
         let paused = c.paused;
-        let frozen = c.input.split_to(pos).freeze();
-        if error.is_some() {
-            c.input.clear();
-        }
+        // Arguments are borrowed from the input buffer while dispatching
+        // (copied once into the target shard's batch arena), so no reference
+        // count on the input is shared with the shards.
+        let mut input = std::mem::take(&mut c.input);
+        let mut args: Vec<&[u8]> = Vec::with_capacity(8);
         for &(base, a, b) in &cmds {
-            let args: Vec<Bytes> = spans[a..b]
-                .iter()
-                .map(|s| match s {
-                    Span::At(x, y) => frozen.slice(base + x..base + y),
-                    Span::Owned(o) => o.clone(),
-                })
-                .collect();
-            self.dispatch(slot, args);
+            args.clear();
+            args.extend(spans[a..b].iter().map(|s| match s {
+                Span::At(x, y) => &input[base + x..base + y],
+                Span::Owned(o) => &o[..],
+            }));
+            self.dispatch(slot, &args);
+        }
+        drop(args);
+        if error.is_some() {
+            input.clear();
+        } else {
+            bytes::Buf::advance(&mut input, pos);
+        }
+        if let Some(c) = self.conns[slot].as_mut() {
+            c.input = input;
         }
         self.spans = spans;
         self.cmds = cmds;
@@ -822,13 +859,13 @@ impl IoThread {
     }
 
     /// Runs one parsed command: checks, then local execution or routing.
-    fn dispatch(&mut self, slot: usize, args: Vec<Bytes>) {
+    fn dispatch(&mut self, slot: usize, args: &[&[u8]]) {
         self.commands += 1;
         let Some(c) = self.conns[slot].as_mut() else {
             return;
         };
         let Some(id) = spec::lookup(&args[0]) else {
-            c.reply_with(|r| r.error(&unknown_command(&args)));
+            c.reply_with(|r| r.error(&unknown_command(args)));
             return;
         };
         let s = spec::get(id);
@@ -854,7 +891,7 @@ impl IoThread {
             return;
         }
         match s.route {
-            Route::Local => local::run(self, slot, id, &args),
+            Route::Local => local::run(self, slot, id, args),
             Route::Key | Route::Coord => {
                 let fk = s.first_key as usize;
                 let (shard, hash) = match args.get(fk) {
@@ -875,17 +912,28 @@ impl IoThread {
         }
     }
 
-    fn request(
-        &self,
+    /// Queues a request for `shard`, copying its arguments into that
+    /// shard's batch arena.
+    #[allow(clippy::too_many_arguments)]
+    fn push_request(
+        &mut self,
         slot: usize,
+        shard: usize,
         seq: u64,
         part: u16,
         id: CmdId,
         hash: u64,
-        args: Vec<Bytes>,
-    ) -> Request {
+        args: &[&[u8]],
+    ) {
         let c = self.conns[slot].as_ref().expect("live connection");
-        Request {
+        let out = &mut self.batches[shard];
+        let start = out.spans.len() as u32;
+        for a in args {
+            out.spans.push((out.arena.len() as u32, a.len() as u32));
+            out.arena.extend_from_slice(a);
+        }
+        let end = out.spans.len() as u32;
+        out.items.push(Request {
             conn: conn_token(c.generation, slot),
             seq,
             part,
@@ -893,22 +941,21 @@ impl IoThread {
             resp3: c.resp3,
             cmd: id,
             hash,
-            args,
-        }
+            args: start..end,
+        });
     }
 
-    fn send_one(&mut self, slot: usize, shard: usize, id: CmdId, hash: u64, args: Vec<Bytes>) {
+    fn send_one(&mut self, slot: usize, shard: usize, id: CmdId, hash: u64, args: &[&[u8]]) {
         let Some(c) = self.conns[slot].as_mut() else {
             return;
         };
         let seq = c.begin();
-        let req = self.request(slot, seq, 0, id, hash, args);
-        self.batches[shard].push(req);
+        self.push_request(slot, shard, seq, 0, id, hash, args);
     }
 
     /// Splits a multi-key command (MGET, MSET, DEL, ...) into one
     /// sub-command per shard, with the same name and that shard's keys.
-    fn send_split(&mut self, slot: usize, id: CmdId, g: Gather, args: Vec<Bytes>) {
+    fn send_split(&mut self, slot: usize, id: CmdId, g: Gather, args: &[&[u8]]) {
         let s = spec::get(id);
         let step = s.step.max(1) as usize;
         let n = self.nshards;
@@ -923,13 +970,13 @@ impl IoThread {
             return;
         }
         // (shard, sub-command arguments, original key positions)
-        let mut parts: Vec<(usize, Vec<Bytes>, Vec<u32>)> = Vec::new();
+        let mut parts: Vec<(usize, Vec<&[u8]>, Vec<u32>)> = Vec::new();
         for (k, i) in s.key_indices(args.len()).enumerate() {
             let shard = spec::key_shard(&args[i], n);
             let p = match parts.iter().position(|p| p.0 == shard) {
                 Some(p) => p,
                 None => {
-                    parts.push((shard, vec![args[0].clone()], Vec::new()));
+                    parts.push((shard, vec![args[0]], Vec::new()));
                     parts.len() - 1
                 }
             };
@@ -953,18 +1000,17 @@ impl IoThread {
         };
         let seq = c.begin_gather(g);
         for (p, (shard, sub, _)) in parts.into_iter().enumerate() {
-            let hash = spec::key_hash(&sub[1]);
-            let req = self.request(slot, seq, p as u16, id, hash, sub);
-            self.batches[shard].push(req);
+            let hash = spec::key_hash(sub[1]);
+            self.push_request(slot, shard, seq, p as u16, id, hash, &sub);
         }
     }
 
     /// Sends a keyspace-wide command (KEYS, DBSIZE, FLUSHALL, INFO, ...) to
     /// every shard and gathers the answers.
-    fn send_all(&mut self, slot: usize, id: CmdId, g: Gather, args: Vec<Bytes>) {
+    fn send_all(&mut self, slot: usize, id: CmdId, g: Gather, args: &[&[u8]]) {
         let n = self.nshards;
         let finish = if g == Gather::Info {
-            Some(local::info_finisher(self, slot, &args))
+            Some(local::info_finisher(self, slot, args))
         } else {
             None
         };
@@ -984,8 +1030,7 @@ impl IoThread {
         };
         let seq = c.begin_gather(g);
         for shard in 0..n {
-            let req = self.request(slot, seq, shard as u16, id, 0, args.clone());
-            self.batches[shard].push(req);
+            self.push_request(slot, shard, seq, shard as u16, id, 0, args);
         }
     }
 
@@ -993,14 +1038,10 @@ impl IoThread {
     /// mode runs it at once on this thread.
     fn flush_batches(&mut self) {
         for shard in 0..self.nshards {
-            if self.batches[shard].is_empty() || self.credits[shard] == 0 {
+            if self.batches[shard].items.is_empty() || self.credits[shard] == 0 {
                 continue;
             }
-            let items = std::mem::replace(&mut self.batches[shard], Vec::with_capacity(64));
-            let batch = RequestBatch {
-                io: self.index,
-                items,
-            };
+            let batch = self.batches[shard].take(self.index);
             self.credits[shard] -= 1;
             if let Some(ex) = self.executor.as_mut() {
                 let replies = ex.execute(batch);
@@ -1118,7 +1159,7 @@ impl IoThread {
 
 /// Redis 7's unknown-command error: the name and up to the first arguments,
 /// each quoted (`networking.c`, `processCommand`).
-fn unknown_command(args: &[Bytes]) -> String {
+fn unknown_command(args: &[&[u8]]) -> String {
     let name = String::from_utf8_lossy(&args[0][..args[0].len().min(128)]);
     let mut s = format!("ERR unknown command '{name}', with args beginning with: ");
     for a in args[1..].iter() {
