@@ -146,16 +146,27 @@ impl Limits {
     }
 }
 
-/// Requests collected for one shard during a loop turn. Their arguments
-/// are copied into one arena per batch, so the shard frees a batch's
-/// arguments with one buffer and no reference count is shared between an IO
-/// thread's input buffers and a shard.
+/// Arguments at least this long travel zero-copy as slices of the
+/// connection's input buffer; shorter ones are copied into the batch arena,
+/// which is cheaper than a reference count the IO thread and the shard
+/// would both touch for every argument.
+const ZERO_COPY_MIN: usize = 256;
+
+/// Where one argument of a queued request lives.
+enum Arg {
+    /// `(offset, length)` in the batch arena.
+    Arena(u32, u32),
+    /// A slice of the connection's input buffer.
+    Shared(Bytes),
+}
+
+/// Requests collected for one shard during a loop turn, with their short
+/// arguments copied into one arena per batch (see [`ZERO_COPY_MIN`]).
 #[derive(Default)]
 struct Outgoing {
     items: Vec<Request>,
     arena: BytesMut,
-    /// (offset, length) of each argument in `arena`.
-    spans: Vec<(u32, u32)>,
+    args: Vec<Arg>,
 }
 
 impl Outgoing {
@@ -163,9 +174,12 @@ impl Outgoing {
         let cap = self.arena.capacity().clamp(4096, 1 << 20);
         let data = std::mem::replace(&mut self.arena, BytesMut::with_capacity(cap)).freeze();
         let args = self
-            .spans
+            .args
             .drain(..)
-            .map(|(o, l)| data.slice(o as usize..(o + l) as usize))
+            .map(|a| match a {
+                Arg::Arena(o, l) => data.slice(o as usize..(o + l) as usize),
+                Arg::Shared(b) => b,
+            })
             .collect();
         RequestBatch {
             io,
@@ -205,6 +219,8 @@ pub struct IoThread {
     credits: Vec<u16>,
 
     cqes: Vec<cqueue::Entry>,
+    /// The input being dispatched (frozen), for zero-copy long arguments.
+    parsed: Bytes,
     spans: Vec<Span>,
     cmds: Vec<(usize, usize, usize)>,
     spin_budget: Duration,
@@ -274,6 +290,7 @@ impl IoThread {
             batches: (0..nshards).map(|_| Outgoing::default()).collect(),
             credits: vec![CREDITS; nshards],
             cqes: Vec::with_capacity(256),
+            parsed: Bytes::new(),
             spans: Vec::new(),
             cmds: Vec::new(),
             spin_budget: spin,
@@ -798,28 +815,24 @@ impl IoThread {
             }
         }
         let paused = c.paused;
-        // Arguments are borrowed from the input buffer while dispatching
-        // (copied once into the target shard's batch arena), so no reference
-        // count on the input is shared with the shards.
-        let mut input = std::mem::take(&mut c.input);
+        // The parsed prefix is frozen once; arguments are borrowed from it
+        // while dispatching (see `push_request` for how they travel).
+        let frozen = c.input.split_to(pos).freeze();
+        if error.is_some() {
+            c.input.clear();
+        }
+        self.parsed = frozen.clone();
         let mut args: Vec<&[u8]> = Vec::with_capacity(8);
         for &(base, a, b) in &cmds {
             args.clear();
             args.extend(spans[a..b].iter().map(|s| match s {
-                Span::At(x, y) => &input[base + x..base + y],
+                Span::At(x, y) => &frozen[base + x..base + y],
                 Span::Owned(o) => &o[..],
             }));
             self.dispatch(slot, &args);
         }
         drop(args);
-        if error.is_some() {
-            input.clear();
-        } else {
-            bytes::Buf::advance(&mut input, pos);
-        }
-        if let Some(c) = self.conns[slot].as_mut() {
-            c.input = input;
-        }
+        self.parsed = Bytes::new();
         self.spans = spans;
         self.cmds = cmds;
         if let Some(e) = error {
@@ -927,12 +940,18 @@ impl IoThread {
     ) {
         let c = self.conns[slot].as_ref().expect("live connection");
         let out = &mut self.batches[shard];
-        let start = out.spans.len() as u32;
+        let start = out.args.len() as u32;
+        let parsed = self.parsed.as_ptr_range();
         for a in args {
-            out.spans.push((out.arena.len() as u32, a.len() as u32));
-            out.arena.extend_from_slice(a);
+            if a.len() >= ZERO_COPY_MIN && parsed.contains(&a.as_ptr()) {
+                out.args.push(Arg::Shared(self.parsed.slice_ref(a)));
+            } else {
+                out.args
+                    .push(Arg::Arena(out.arena.len() as u32, a.len() as u32));
+                out.arena.extend_from_slice(a);
+            }
         }
-        let end = out.spans.len() as u32;
+        let end = out.args.len() as u32;
         out.items.push(Request {
             conn: conn_token(c.generation, slot),
             seq,
