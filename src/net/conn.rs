@@ -205,11 +205,7 @@ impl Conn {
 
     /// Encodes a reply with this connection's protocol and queues it in order.
     pub fn reply_with(&mut self, f: impl FnOnce(&mut Reply)) {
-        let mut r = Reply {
-            buf: BytesMut::with_capacity(64),
-            resp3: self.resp3,
-        };
-        f(&mut r);
-        self.local_reply(&r.buf);
+        let bytes = super::encode(self.resp3, f);
+        self.local_reply(&bytes);
     }
 }

@@ -315,14 +315,14 @@ impl IoThread {
             if unsafe { self.ring.submission().push(&e) }.is_ok() {
                 return;
             }
-            self.enter(false);
+            self.enter();
         }
     }
 
     /// Submits queued entries and flushes completions into the CQ, without
     /// blocking. EBUSY (completion queue overflowing) and EINTR just mean
     /// "reap and come back".
-    fn enter(&mut self, _wait: bool) {
+    fn enter(&mut self) {
         let len = self.ring.submission().len() as u32;
         let sub = self.ring.submitter();
         // SAFETY: plain io_uring_enter with no extended argument.
@@ -369,7 +369,7 @@ impl IoThread {
 
     fn main_loop(&mut self) -> io::Result<()> {
         loop {
-            self.enter(false);
+            self.enter();
             let mut busy = self.reap();
             busy |= self.drain_inbox();
             self.parse_pending();
@@ -406,7 +406,7 @@ impl IoThread {
             if !self.inbox.is_empty() {
                 break;
             }
-            self.enter(false);
+            self.enter();
             if !self.ring.completion().is_empty() {
                 break;
             }

@@ -31,6 +31,20 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// True when the process on `port` answers PING with +PONG: proves the port
+/// is ours and the server is serving, not just that something accepts.
+fn answers_ping(port: u16) -> bool {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(b"PING\r\n").is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 7];
+    s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+}
+
 impl Server {
     /// Starts tandem with extra directives; panics if it is not accepting
     /// connections within 10 s.
@@ -60,7 +74,7 @@ impl Server {
                 if let Ok(Some(_)) = child.try_wait() {
                     break; // port taken by someone else: try another
                 }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                if answers_ping(port) {
                     return Server { child, port };
                 }
                 std::thread::sleep(Duration::from_millis(20));
@@ -91,7 +105,12 @@ impl Server {
         let c = self
             .client()
             .get_connection_with_timeout(Duration::from_secs(5))
-            .expect("connect");
+            .unwrap_or_else(|e| {
+                panic!(
+                    "connect to tandem on port {0}: {e} (server log: target/test-logs/{0}.log)",
+                    self.port
+                )
+            });
         c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         c
     }
