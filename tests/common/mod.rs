@@ -31,8 +31,9 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// True when the process on `port` answers PING with +PONG: proves the port
-/// is ours and the server is serving, not just that something accepts.
+/// True when the process on `port` answers PING with a RESP reply (+PONG, or
+/// -NOAUTH under requirepass): proves the server is serving, not just that
+/// something accepts on the port.
 fn answers_ping(port: u16) -> bool {
     let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
@@ -42,7 +43,7 @@ fn answers_ping(port: u16) -> bool {
         return false;
     }
     let mut buf = [0u8; 7];
-    s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+    s.read_exact(&mut buf).is_ok() && (&buf == b"+PONG\r\n" || &buf == b"-NOAUTH")
 }
 
 impl Server {
