@@ -7,6 +7,7 @@
 //! value ...]`, memory sizes like `512mb`, booleans `yes`/`no`.
 
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// The value kinds a directive can take.
 #[derive(Clone, Copy, Debug)]
@@ -208,6 +209,62 @@ static DIRECTIVES: &[Directive] = &[
         "fsync policy for the append-only file",
     ),
     d(
+        "list-max-listpack-size",
+        Kind::Int(-5, i32::MAX as i64),
+        true,
+        "-2",
+        "small-list limit: N > 0 entries, or -1..-5 for 4..64 KB of encoding",
+    ),
+    d(
+        "hash-max-listpack-entries",
+        Kind::Int(0, i32::MAX as i64),
+        true,
+        "128",
+        "fields up to which a hash stays compact (listpack)",
+    ),
+    d(
+        "hash-max-listpack-value",
+        Kind::Int(0, i32::MAX as i64),
+        true,
+        "64",
+        "longest field or value (bytes) a compact hash holds",
+    ),
+    d(
+        "set-max-intset-entries",
+        Kind::Int(0, i32::MAX as i64),
+        true,
+        "512",
+        "members up to which an all-integer set stays an intset",
+    ),
+    d(
+        "set-max-listpack-entries",
+        Kind::Int(0, i32::MAX as i64),
+        true,
+        "128",
+        "members up to which a set stays compact (listpack)",
+    ),
+    d(
+        "set-max-listpack-value",
+        Kind::Int(0, i32::MAX as i64),
+        true,
+        "64",
+        "longest member (bytes) a compact set holds",
+    ),
+    d(
+        "zset-max-listpack-entries",
+        Kind::Int(0, i32::MAX as i64),
+        true,
+        "128",
+        "members up to which a sorted set stays compact (listpack)",
+    ),
+    d(
+        "zset-max-listpack-value",
+        Kind::Int(0, i32::MAX as i64),
+        true,
+        "64",
+        "longest member (bytes) a compact sorted set holds",
+    ),
+    d(
         "hz",
         Kind::Int(1, 500),
         true,
@@ -239,6 +296,8 @@ pub struct Config {
     pub requirepass: String,
     pub loglevel: String,
     pub hz: u64,
+    /// Compact-encoding thresholds of collections.
+    pub enc: Encodings,
     /// Compat directives, stored verbatim for CONFIG GET.
     compat: Vec<(&'static str, String)>,
     explicit_threads: bool,
@@ -303,10 +362,126 @@ fn fmt_mem(n: u64) -> String {
     n.to_string()
 }
 
+/// Redis's older names for the listpack thresholds (ziplist, Redis < 7),
+/// still accepted by Redis 7 as aliases.
+const ALIASES: &[(&str, &str)] = &[
+    ("list-max-ziplist-size", "list-max-listpack-size"),
+    ("hash-max-ziplist-entries", "hash-max-listpack-entries"),
+    ("hash-max-ziplist-value", "hash-max-listpack-value"),
+    ("zset-max-ziplist-entries", "zset-max-listpack-entries"),
+    ("zset-max-ziplist-value", "zset-max-listpack-value"),
+];
+
 fn directive(name: &str) -> Option<&'static Directive> {
+    let name = ALIASES
+        .iter()
+        .find(|(old, _)| old.eq_ignore_ascii_case(name))
+        .map_or(name, |(_, new)| new);
     DIRECTIVES
         .iter()
         .find(|d| d.name.eq_ignore_ascii_case(name))
+}
+
+/// Thresholds below which collections keep their compact encoding
+/// (Redis's `*-max-listpack-*` / `set-max-intset-entries` directives).
+/// Entries are counts; values are bytes. `list_max_listpack_size` is
+/// Redis's: N > 0 entries, or -1..-5 for 4, 8, 16, 32, 64 KB of encoding.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Encodings {
+    pub list_max_listpack_size: i64,
+    pub hash_max_listpack_entries: usize,
+    pub hash_max_listpack_value: usize,
+    pub set_max_intset_entries: usize,
+    pub set_max_listpack_entries: usize,
+    pub set_max_listpack_value: usize,
+    pub zset_max_listpack_entries: usize,
+    pub zset_max_listpack_value: usize,
+}
+
+impl Default for Encodings {
+    fn default() -> Self {
+        Encodings {
+            list_max_listpack_size: -2,
+            hash_max_listpack_entries: 128,
+            hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            set_max_listpack_entries: 128,
+            set_max_listpack_value: 64,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
+        }
+    }
+}
+
+impl Encodings {
+    /// Whether a compact list of `entries` elements and `bytes` of
+    /// encoding is within `list-max-listpack-size`.
+    pub fn list_fits(&self, entries: usize, bytes: usize) -> bool {
+        match self.list_max_listpack_size {
+            n if n > 0 => entries <= n as usize,
+            n => bytes <= 4096usize << ((-n).clamp(1, 5) - 1),
+        }
+    }
+}
+
+/// The settings shard engines read while running, updated in place by
+/// CONFIG SET (relaxed atomics: a shard sees a change from its next
+/// command on).
+#[derive(Debug)]
+pub struct Tunables {
+    proto_max_bulk_len: AtomicU64,
+    enc: [AtomicI64; 8],
+}
+
+impl Tunables {
+    pub fn new(c: &Config) -> Tunables {
+        let t = Tunables {
+            proto_max_bulk_len: AtomicU64::new(0),
+            enc: Default::default(),
+        };
+        t.store(c);
+        t
+    }
+
+    /// Publishes `c`'s run-time settings.
+    pub fn store(&self, c: &Config) {
+        self.proto_max_bulk_len
+            .store(c.proto_max_bulk_len, Ordering::Relaxed);
+        let e = &c.enc;
+        let v = [
+            e.list_max_listpack_size,
+            e.hash_max_listpack_entries as i64,
+            e.hash_max_listpack_value as i64,
+            e.set_max_intset_entries as i64,
+            e.set_max_listpack_entries as i64,
+            e.set_max_listpack_value as i64,
+            e.zset_max_listpack_entries as i64,
+            e.zset_max_listpack_value as i64,
+        ];
+        for (a, v) in self.enc.iter().zip(v) {
+            a.store(v, Ordering::Relaxed);
+        }
+    }
+
+    /// `proto-max-bulk-len` in bytes.
+    #[inline]
+    pub fn proto_max_bulk_len(&self) -> u64 {
+        self.proto_max_bulk_len.load(Ordering::Relaxed)
+    }
+
+    pub fn encodings(&self) -> Encodings {
+        let g = |i: usize| self.enc[i].load(Ordering::Relaxed);
+        Encodings {
+            list_max_listpack_size: g(0),
+            hash_max_listpack_entries: g(1) as usize,
+            hash_max_listpack_value: g(2) as usize,
+            set_max_intset_entries: g(3) as usize,
+            set_max_listpack_entries: g(4) as usize,
+            set_max_listpack_value: g(5) as usize,
+            zset_max_listpack_entries: g(6) as usize,
+            zset_max_listpack_value: g(7) as usize,
+        }
+    }
 }
 
 impl Default for Config {
@@ -332,6 +507,7 @@ impl Default for Config {
             requirepass: String::new(),
             loglevel: "notice".into(),
             hz: 10,
+            enc: Encodings::default(),
             compat: Vec::new(),
             explicit_threads: false,
         };
@@ -463,6 +639,14 @@ impl Config {
                     "timeout" => self.timeout = n as u64,
                     "databases" => self.databases = n as usize,
                     "hz" => self.hz = n as u64,
+                    "list-max-listpack-size" => self.enc.list_max_listpack_size = n,
+                    "hash-max-listpack-entries" => self.enc.hash_max_listpack_entries = n as usize,
+                    "hash-max-listpack-value" => self.enc.hash_max_listpack_value = n as usize,
+                    "set-max-intset-entries" => self.enc.set_max_intset_entries = n as usize,
+                    "set-max-listpack-entries" => self.enc.set_max_listpack_entries = n as usize,
+                    "set-max-listpack-value" => self.enc.set_max_listpack_value = n as usize,
+                    "zset-max-listpack-entries" => self.enc.zset_max_listpack_entries = n as usize,
+                    "zset-max-listpack-value" => self.enc.zset_max_listpack_value = n as usize,
                     _ => unreachable!("int directive {}", d.name),
                 }
             }
@@ -553,6 +737,14 @@ impl Config {
             "requirepass" => self.requirepass.clone(),
             "loglevel" => self.loglevel.clone(),
             "hz" => self.hz.to_string(),
+            "list-max-listpack-size" => self.enc.list_max_listpack_size.to_string(),
+            "hash-max-listpack-entries" => self.enc.hash_max_listpack_entries.to_string(),
+            "hash-max-listpack-value" => self.enc.hash_max_listpack_value.to_string(),
+            "set-max-intset-entries" => self.enc.set_max_intset_entries.to_string(),
+            "set-max-listpack-entries" => self.enc.set_max_listpack_entries.to_string(),
+            "set-max-listpack-value" => self.enc.set_max_listpack_value.to_string(),
+            "zset-max-listpack-entries" => self.enc.zset_max_listpack_entries.to_string(),
+            "zset-max-listpack-value" => self.enc.zset_max_listpack_value.to_string(),
             _ => self
                 .compat
                 .iter()

@@ -155,6 +155,7 @@ pub fn run(cfg: Config) -> Result<(), String> {
         for (j, rx) in rxs.into_iter().enumerate() {
             let (peers, io, core) = (shard_tx.clone(), links.clone(), shard_cores[j]);
             let c = cfg.clone();
+            let tunables = shared.tunables.clone();
             let name = format!("tandem-shard{j}");
             engines.push(spawn(name.clone(), move || {
                 pin(&name, core);
@@ -163,7 +164,7 @@ pub fn run(cfg: Config) -> Result<(), String> {
                     c.shards as u16,
                     c.io_threads,
                     c.databases,
-                    c.proto_max_bulk_len,
+                    tunables.clone(),
                     c.spin_us,
                     c.hz,
                 );
@@ -181,7 +182,7 @@ pub fn run(cfg: Config) -> Result<(), String> {
                 1,
                 1,
                 cfg.databases,
-                cfg.proto_max_bulk_len,
+                shared.tunables.clone(),
                 cfg.spin_us,
                 cfg.hz,
             )))

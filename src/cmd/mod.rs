@@ -15,9 +15,11 @@ pub mod keys;
 pub mod string;
 
 use std::any::Any;
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 
+use crate::config::{Encodings, Tunables};
 use crate::msg::{Hop, ReplyTo};
 use crate::resp::{Reply, errors};
 use crate::spec;
@@ -70,8 +72,8 @@ pub struct Shard {
     pub count: u16,
     /// Unix time in ms, read once per batch.
     pub now_ms: u64,
-    /// Largest string value a command may build (`proto-max-bulk-len`), bytes.
-    pub max_bulk: u64,
+    /// Run-time settings (`proto-max-bulk-len`, encoding thresholds).
+    pub tun: Arc<Tunables>,
     /// Hops to send to other shards (target shard, work), drained by the engine.
     pub hops_out: Vec<(u16, Hop)>,
     /// Replies produced outside a batch (by hops), drained by the engine.
@@ -83,13 +85,13 @@ pub struct Shard {
 }
 
 impl Shard {
-    pub fn new(id: u16, count: u16, databases: usize, max_bulk: u64) -> Shard {
+    pub fn new(id: u16, count: u16, databases: usize, tun: Arc<Tunables>) -> Shard {
         Shard {
             dbs: (0..databases).map(|_| Db::new()).collect(),
             id,
             count,
             now_ms: now_ms(),
-            max_bulk,
+            tun,
             hops_out: Vec::new(),
             replies_out: Vec::new(),
             commands: 0,
@@ -118,6 +120,18 @@ impl Shard {
         };
         write(&mut r);
         self.replies_out.push((to, r.buf.freeze()));
+    }
+
+    /// Largest string value a command may build (`proto-max-bulk-len`), bytes.
+    #[inline]
+    pub fn max_bulk(&self) -> u64 {
+        self.tun.proto_max_bulk_len()
+    }
+
+    /// Compact-encoding thresholds, as CONFIG SET last left them.
+    #[inline]
+    pub fn enc(&self) -> Encodings {
+        self.tun.encodings()
     }
 
     /// The shard owning `key`.
@@ -231,7 +245,12 @@ pub mod testing {
     impl Default for Harness {
         fn default() -> Self {
             Harness {
-                sh: Shard::new(0, 1, 16, 512 << 20),
+                sh: Shard::new(
+                    0,
+                    1,
+                    16,
+                    Arc::new(Tunables::new(&crate::config::Config::default())),
+                ),
                 table: handlers(),
                 resp3: false,
             }

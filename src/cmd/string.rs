@@ -57,6 +57,9 @@ pub fn string_bytes(v: &Value) -> Result<Cow<'_, [u8]>, CmdError> {
         Value::Int(n) => Ok(Cow::Owned(
             itoa::Buffer::new().format(*n).as_bytes().to_vec(),
         )),
+        Value::List(_) | Value::Hash(_) | Value::Set(_) | Value::ZSet(_) => {
+            Err(CmdError::WrongType)
+        }
     }
 }
 
@@ -65,6 +68,9 @@ fn write_string(out: &mut Reply, v: &Value) -> CmdResult {
     match v {
         Value::Str(b) => out.bulk(b),
         Value::Int(n) => out.bulk_int(*n),
+        Value::List(_) | Value::Hash(_) | Value::Set(_) | Value::ZSet(_) => {
+            return Err(CmdError::WrongType);
+        }
     }
     Ok(())
 }
@@ -434,6 +440,7 @@ fn incr_by(ctx: &mut Ctx, by: i64) -> CmdResult {
             let cur = match &e.value {
                 Value::Int(n) => *n,
                 Value::Str(s) => crate::resp::parse::parse_i64(s).ok_or(CmdError::NotInteger)?,
+                _ => return Err(CmdError::WrongType),
             };
             let n = cur.checked_add(by).ok_or(CmdError::Overflow)?;
             e.value = Value::Int(n);
@@ -509,6 +516,7 @@ fn incrbyfloat(ctx: &mut Ctx) -> CmdResult {
             let cur = match &e.value {
                 Value::Int(n) => *n as f64,
                 Value::Str(s) => parse_float(s).ok_or(CmdError::NotFloat)?,
+                _ => return Err(CmdError::WrongType),
             };
             (cur, e.expire_at())
         }
@@ -529,7 +537,7 @@ fn incrbyfloat(ctx: &mut Ctx) -> CmdResult {
 fn append(ctx: &mut Ctx) -> CmdResult {
     let h = ctx.key_hash(1);
     let now = ctx.now();
-    let max = ctx.sh.max_bulk;
+    let max = ctx.sh.max_bulk();
     let args = ctx.args;
     let db = &mut ctx.sh.dbs[ctx.db];
     let len = match db.get_mut(h, &args[1], now) {
@@ -615,7 +623,7 @@ fn setrange(ctx: &mut Ctx) -> CmdResult {
     let off = off as u64;
     let h = ctx.key_hash(1);
     let now = ctx.now();
-    let max = ctx.sh.max_bulk;
+    let max = ctx.sh.max_bulk();
     let args = ctx.args;
     let val = &args[3];
     let db = &mut ctx.sh.dbs[ctx.db];
@@ -699,13 +707,13 @@ fn lcs(ctx: &mut Ctx) -> CmdResult {
             Some(e) => string_bytes(&e.value)?.into_owned(),
             None => Vec::new(),
         };
-        return lcs_reply(ctx.out, &a, &b, o, ctx.sh.max_bulk);
+        return lcs_reply(ctx.out, &a, &b, o, ctx.sh.max_bulk());
     }
     ctx.deferred = true;
     let (db, to, key2) = (ctx.db, ctx.reply_to, args[2].clone());
     ctx.sh.hop(target, move |sh| {
         let now = sh.now_ms;
-        let max = sh.max_bulk;
+        let max = sh.max_bulk();
         let b = match sh.dbs[db].get(key_hash(&key2), &key2, now) {
             Some(e) => string_bytes(&e.value).map(|c| c.into_owned()),
             None => Ok(Vec::new()),

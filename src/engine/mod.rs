@@ -29,6 +29,7 @@ use bytes::BytesMut;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
 use crate::cmd::{self, Ctx, Handler, Shard};
+use crate::config::Tunables;
 use crate::msg::{
     Executor, Hop, ReplyBatch, ReplyItem, ReplyTo, Request, RequestBatch, ToEngine, ToIo, Waker,
 };
@@ -101,12 +102,12 @@ impl Engine {
         count: u16,
         io_threads: usize,
         databases: usize,
-        max_bulk: u64,
+        tunables: Arc<Tunables>,
         spin_us: u64,
         hz: u64,
     ) -> Engine {
         Engine {
-            sh: Shard::new(id, count, databases, max_bulk),
+            sh: Shard::new(id, count, databases, tunables),
             handlers: cmd::handlers(),
             out: (0..io_threads).map(|_| Outbox::new()).collect(),
             local_hops: VecDeque::new(),

@@ -633,6 +633,7 @@ fn config(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
                 next.set_runtime(&text(&pair[0]), &text(&pair[1]))
                     .map_err(|e| format!("ERR {e}"))?;
             }
+            io.shared.tunables.store(&next);
             *io.shared.config.write().unwrap_or_else(|e| e.into_inner()) = next;
             io.shared.config_epoch.fetch_add(1, Ordering::Release);
             io.limits = super::Limits::load(&io.shared);

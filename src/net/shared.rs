@@ -36,6 +36,8 @@ pub struct Shared {
     pub config: RwLock<Config>,
     /// Bumped by CONFIG SET; IO threads refresh their cached limits when it moves.
     pub config_epoch: AtomicU64,
+    /// Settings shards read at run time; CONFIG SET republishes them.
+    pub tunables: Arc<crate::config::Tunables>,
     pub clients: Mutex<BTreeMap<u64, ClientInfo>>,
     pub next_client_id: AtomicU64,
     pub connected: AtomicUsize,
@@ -61,6 +63,7 @@ impl Shared {
             .map(|_| char::from_digit(fastrand::u32(..16), 16).unwrap_or('0'))
             .collect();
         Shared {
+            tunables: Arc::new(crate::config::Tunables::new(&config)),
             config: RwLock::new(config),
             config_epoch: AtomicU64::new(0),
             clients: Mutex::new(BTreeMap::new()),

@@ -17,9 +17,21 @@
 //! in between calls. Segments also bound the work of active expiry and are the
 //! unit a future fork-less snapshot will serialize.
 
+pub mod dense;
+pub mod hash;
+pub mod list;
+pub mod pack;
+pub mod set;
+pub mod zset;
+
 use bytes::Bytes;
 use hashbrown::HashTable;
+
+pub use hash::Hash;
 use hashbrown::hash_table::Entry as TableEntry;
+pub use list::{End, List};
+pub use set::Set;
+pub use zset::ZSet;
 
 /// Average entries per segment above which the segment count doubles.
 pub const SEG_TARGET: usize = 256;
@@ -126,14 +138,19 @@ impl From<&[u8]> for Str {
     }
 }
 
-/// A stored value. Collection types join this enum as they are built.
-#[derive(Debug, Clone, PartialEq)]
+/// A stored value. Collections are boxed so a value stays 24 bytes and an
+/// [`Entry`] one cache line.
+#[derive(Debug, Clone)]
 pub enum Value {
     /// A string (Redis "raw"/"embstr" encodings).
     Str(Str),
     /// A string that is the decimal form of an `i64` (Redis "int" encoding),
     /// kept as a number so INCR does not reparse and reallocate.
     Int(i64),
+    List(Box<List>),
+    Hash(Box<Hash>),
+    Set(Box<Set>),
+    ZSet(Box<ZSet>),
 }
 
 impl Value {
@@ -141,6 +158,10 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) | Value::Int(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -150,6 +171,10 @@ impl Value {
             Value::Int(_) => "int",
             Value::Str(b) if b.len() <= 44 => "embstr",
             Value::Str(_) => "raw",
+            Value::List(l) => l.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 
@@ -170,6 +195,10 @@ impl Value {
             Value::Str(Str::Heap(b)) => b.len(),
             Value::Str(Str::Inline(..)) => 0,
             Value::Int(_) => 0,
+            Value::List(l) => l.heap_size(),
+            Value::Hash(h) => h.heap_size(),
+            Value::Set(s) => s.heap_size(),
+            Value::ZSet(z) => z.heap_size(),
         }
     }
 }
