@@ -90,6 +90,9 @@ pub struct CommandSpec {
     pub last_key: i16,
     /// Distance between keys.
     pub step: i16,
+    /// Index of the `numkeys` argument of movable-key commands (LMPOP,
+    /// ZUNIONSTORE, ...), 0 if the key positions are fixed.
+    pub numkeys: i16,
     /// Redis command group (string, generic, connection, server, ...).
     pub group: &'static str,
     /// Redis version that introduced it.
@@ -111,8 +114,14 @@ impl CommandSpec {
     }
 
     /// Indices of the key arguments for a command with `argc` arguments.
-    pub fn key_indices(&self, argc: usize) -> impl Iterator<Item = usize> {
-        let first = self.first_key.max(0) as usize;
+    /// Empty for movable-key commands, whose positions depend on their
+    /// `numkeys` argument: see [`CommandSpec::keys_in`].
+    pub fn key_indices(&self, argc: usize) -> impl Iterator<Item = usize> + use<> {
+        let first = if self.numkeys > 0 {
+            0
+        } else {
+            self.first_key.max(0) as usize
+        };
         let last = if self.first_key <= 0 {
             0
         } else if self.last_key < 0 {
@@ -124,6 +133,26 @@ impl CommandSpec {
         (first..=last)
             .step_by(step)
             .filter(move |&i| first > 0 && i < argc)
+    }
+
+    /// Key positions given the arguments (name first); handles `numkeys`.
+    /// Returns `None` when `numkeys` is not a positive integer or exceeds
+    /// the arguments.
+    pub fn keys_in(&self, args: &[&[u8]]) -> Option<Vec<usize>> {
+        if self.numkeys <= 0 {
+            return Some(self.key_indices(args.len()).collect());
+        }
+        let nk = self.numkeys as usize;
+        let n = crate::resp::parse::parse_i64(args.get(nk)?)?;
+        if n <= 0 || nk + n as usize >= args.len() {
+            return None;
+        }
+        let mut v = Vec::new();
+        if self.first_key > 0 && (self.first_key as usize) < nk {
+            v.push(self.first_key as usize);
+        }
+        v.extend(nk + 1..=nk + n as usize);
+        Some(v)
     }
 
     pub fn is(&self, f: u32) -> bool {
@@ -144,6 +173,25 @@ macro_rules! cmd {
             first_key: $fk,
             last_key: $lk,
             step: $st,
+            numkeys: 0,
+            group: $group,
+            since: $since,
+            route: $route,
+            summary: $sum,
+        }
+    };
+}
+
+macro_rules! cmdn {
+    ($name:literal, $arity:expr, $flags:expr, $fk:expr, $lk:expr, $st:expr, $nk:expr, $group:literal, $since:literal, $route:expr, $sum:literal) => {
+        CommandSpec {
+            name: $name,
+            arity: $arity,
+            flags: $flags,
+            first_key: $fk,
+            last_key: $lk,
+            step: $st,
+            numkeys: $nk,
             group: $group,
             since: $since,
             route: $route,
@@ -153,6 +201,7 @@ macro_rules! cmd {
 }
 
 /// The command table. Order is irrelevant; [`lookup`] finds by name.
+#[rustfmt::skip]
 pub static TABLE: &[CommandSpec] = &[
     // strings
     cmd!(
@@ -877,6 +926,89 @@ pub static TABLE: &[CommandSpec] = &[
         R::Local,
         "Synchronously saves the database(s) to disk and shuts down the Redis server."
     ),
+    // collections (lists, hashes, sets, sorted sets)
+    cmdn!("lpush", -3, WRITE | DENYOOM | FAST, 1, 1, 1, 0, "list", "1.0.0", R::Key, "Prepends one or more elements to a list. Creates the key if it doesn't exist."),
+    cmdn!("rpush", -3, WRITE | DENYOOM | FAST, 1, 1, 1, 0, "list", "1.0.0", R::Key, "Appends one or more elements to a list. Creates the key if it doesn't exist."),
+    cmdn!("lpushx", -3, WRITE | DENYOOM | FAST, 1, 1, 1, 0, "list", "2.2.0", R::Key, "Prepends one or more elements to a list only when the list exists."),
+    cmdn!("rpushx", -3, WRITE | DENYOOM | FAST, 1, 1, 1, 0, "list", "2.2.0", R::Key, "Appends an element to a list only when the list exists."),
+    cmdn!("lpop", -2, WRITE | FAST, 1, 1, 1, 0, "list", "1.0.0", R::Key, "Returns the first elements in a list after removing it. Deletes the list if the last element was popped."),
+    cmdn!("rpop", -2, WRITE | FAST, 1, 1, 1, 0, "list", "1.0.0", R::Key, "Returns and removes the last elements of a list. Deletes the list if the last element was popped."),
+    cmdn!("llen", 2, READONLY | FAST, 1, 1, 1, 0, "list", "1.0.0", R::Key, "Returns the length of a list."),
+    cmdn!("lrange", 4, READONLY, 1, 1, 1, 0, "list", "1.0.0", R::Key, "Returns a range of elements from a list."),
+    cmdn!("lindex", 3, READONLY, 1, 1, 1, 0, "list", "1.0.0", R::Key, "Returns an element from a list by its index."),
+    cmdn!("lset", 4, WRITE | DENYOOM, 1, 1, 1, 0, "list", "1.0.0", R::Key, "Sets the value of an element in a list by its index."),
+    cmdn!("linsert", 5, WRITE | DENYOOM, 1, 1, 1, 0, "list", "2.2.0", R::Key, "Inserts an element before or after another element in a list."),
+    cmdn!("lrem", 4, WRITE, 1, 1, 1, 0, "list", "1.0.0", R::Key, "Removes elements from a list. Deletes the list if the last element was removed."),
+    cmdn!("ltrim", 4, WRITE, 1, 1, 1, 0, "list", "1.0.0", R::Key, "Removes elements from both ends a list. Deletes the list if all elements were trimmed."),
+    cmdn!("lpos", -3, READONLY, 1, 1, 1, 0, "list", "6.0.6", R::Key, "Returns the index of matching elements in a list."),
+    cmdn!("lmove", 5, WRITE | DENYOOM, 1, 2, 1, 0, "list", "6.2.0", R::Coord, "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved."),
+    cmdn!("rpoplpush", 3, WRITE | DENYOOM, 1, 2, 1, 0, "list", "1.2.0", R::Coord, "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped."),
+    cmdn!("lmpop", -4, WRITE | MOVABLEKEYS, 2, -1, 1, 1, "list", "7.0.0", R::Coord, "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped."),
+    cmdn!("hset", -4, WRITE | DENYOOM | FAST, 1, 1, 1, 0, "hash", "2.0.0", R::Key, "Creates or modifies the value of a field in a hash."),
+    cmdn!("hsetnx", 4, WRITE | DENYOOM | FAST, 1, 1, 1, 0, "hash", "2.0.0", R::Key, "Sets the value of a field in a hash only when the field doesn't exist."),
+    cmdn!("hget", 3, READONLY | FAST, 1, 1, 1, 0, "hash", "2.0.0", R::Key, "Returns the value of a field in a hash."),
+    cmdn!("hmget", -3, READONLY | FAST, 1, 1, 1, 0, "hash", "2.0.0", R::Key, "Returns the values of all fields in a hash."),
+    cmdn!("hmset", -4, WRITE | DENYOOM | FAST, 1, 1, 1, 0, "hash", "2.0.0", R::Key, "Sets the values of multiple fields."),
+    cmdn!("hgetall", 2, READONLY, 1, 1, 1, 0, "hash", "2.0.0", R::Key, "Returns all fields and values in a hash."),
+    cmdn!("hdel", -3, WRITE | FAST, 1, 1, 1, 0, "hash", "2.0.0", R::Key, "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain."),
+    cmdn!("hexists", 3, READONLY | FAST, 1, 1, 1, 0, "hash", "2.0.0", R::Key, "Determines whether a field exists in a hash."),
+    cmdn!("hlen", 2, READONLY | FAST, 1, 1, 1, 0, "hash", "2.0.0", R::Key, "Returns the number of fields in a hash."),
+    cmdn!("hstrlen", 3, READONLY | FAST, 1, 1, 1, 0, "hash", "3.2.0", R::Key, "Returns the length of the value of a field."),
+    cmdn!("hkeys", 2, READONLY, 1, 1, 1, 0, "hash", "2.0.0", R::Key, "Returns all fields in a hash."),
+    cmdn!("hvals", 2, READONLY, 1, 1, 1, 0, "hash", "2.0.0", R::Key, "Returns all values in a hash."),
+    cmdn!("hincrby", 4, WRITE | DENYOOM | FAST, 1, 1, 1, 0, "hash", "2.0.0", R::Key, "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist."),
+    cmdn!("hincrbyfloat", 4, WRITE | DENYOOM | FAST, 1, 1, 1, 0, "hash", "2.6.0", R::Key, "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist."),
+    cmdn!("hrandfield", -2, READONLY, 1, 1, 1, 0, "hash", "6.2.0", R::Key, "Returns one or more random fields from a hash."),
+    cmdn!("hscan", -3, READONLY, 1, 1, 1, 0, "hash", "2.8.0", R::Key, "Iterates over fields and values of a hash."),
+    cmdn!("sadd", -3, WRITE | DENYOOM | FAST, 1, 1, 1, 0, "set", "1.0.0", R::Key, "Adds one or more members to a set. Creates the key if it doesn't exist."),
+    cmdn!("srem", -3, WRITE | FAST, 1, 1, 1, 0, "set", "1.0.0", R::Key, "Removes one or more members from a set. Deletes the set if the last member was removed."),
+    cmdn!("smembers", 2, READONLY, 1, 1, 1, 0, "set", "1.0.0", R::Key, "Returns all members of a set."),
+    cmdn!("sismember", 3, READONLY | FAST, 1, 1, 1, 0, "set", "1.0.0", R::Key, "Determines whether a member belongs to a set."),
+    cmdn!("smismember", -3, READONLY | FAST, 1, 1, 1, 0, "set", "6.2.0", R::Key, "Determines whether multiple members belong to a set."),
+    cmdn!("scard", 2, READONLY | FAST, 1, 1, 1, 0, "set", "1.0.0", R::Key, "Returns the number of members in a set."),
+    cmdn!("spop", -2, WRITE | FAST, 1, 1, 1, 0, "set", "1.0.0", R::Key, "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped."),
+    cmdn!("srandmember", -2, READONLY, 1, 1, 1, 0, "set", "1.0.0", R::Key, "Get one or multiple random members from a set"),
+    cmdn!("smove", 4, WRITE | FAST, 1, 2, 1, 0, "set", "1.0.0", R::Coord, "Moves a member from one set to another."),
+    cmdn!("sinter", -2, READONLY, 1, -1, 1, 0, "set", "1.0.0", R::Coord, "Returns the intersect of multiple sets."),
+    cmdn!("sintercard", -3, READONLY | MOVABLEKEYS, 2, -1, 1, 1, "set", "7.0.0", R::Coord, "Returns the number of members of the intersect of multiple sets."),
+    cmdn!("sunion", -2, READONLY, 1, -1, 1, 0, "set", "1.0.0", R::Coord, "Returns the union of multiple sets."),
+    cmdn!("sdiff", -2, READONLY, 1, -1, 1, 0, "set", "1.0.0", R::Coord, "Returns the difference of multiple sets."),
+    cmdn!("sinterstore", -3, WRITE | DENYOOM, 1, -1, 1, 0, "set", "1.0.0", R::Coord, "Stores the intersect of multiple sets in a key."),
+    cmdn!("sunionstore", -3, WRITE | DENYOOM, 1, -1, 1, 0, "set", "1.0.0", R::Coord, "Stores the union of multiple sets in a key."),
+    cmdn!("sdiffstore", -3, WRITE | DENYOOM, 1, -1, 1, 0, "set", "1.0.0", R::Coord, "Stores the difference of multiple sets in a key."),
+    cmdn!("sscan", -3, READONLY, 1, 1, 1, 0, "set", "2.8.0", R::Key, "Iterates over members of a set."),
+    cmdn!("zadd", -4, WRITE | DENYOOM | FAST, 1, 1, 1, 0, "sorted_set", "1.2.0", R::Key, "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist."),
+    cmdn!("zincrby", 4, WRITE | DENYOOM | FAST, 1, 1, 1, 0, "sorted_set", "1.2.0", R::Key, "Increments the score of a member in a sorted set."),
+    cmdn!("zrem", -3, WRITE | FAST, 1, 1, 1, 0, "sorted_set", "1.2.0", R::Key, "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed."),
+    cmdn!("zscore", 3, READONLY | FAST, 1, 1, 1, 0, "sorted_set", "1.2.0", R::Key, "Returns the score of a member in a sorted set."),
+    cmdn!("zmscore", -3, READONLY | FAST, 1, 1, 1, 0, "sorted_set", "6.2.0", R::Key, "Returns the score of one or more members in a sorted set."),
+    cmdn!("zcard", 2, READONLY | FAST, 1, 1, 1, 0, "sorted_set", "1.2.0", R::Key, "Returns the number of members in a sorted set."),
+    cmdn!("zcount", 4, READONLY | FAST, 1, 1, 1, 0, "sorted_set", "2.0.0", R::Key, "Returns the count of members in a sorted set that have scores within a range."),
+    cmdn!("zlexcount", 4, READONLY | FAST, 1, 1, 1, 0, "sorted_set", "2.8.9", R::Key, "Returns the number of members in a sorted set within a lexicographical range."),
+    cmdn!("zrank", -3, READONLY | FAST, 1, 1, 1, 0, "sorted_set", "2.0.0", R::Key, "Returns the index of a member in a sorted set ordered by ascending scores."),
+    cmdn!("zrevrank", -3, READONLY | FAST, 1, 1, 1, 0, "sorted_set", "2.0.0", R::Key, "Returns the index of a member in a sorted set ordered by descending scores."),
+    cmdn!("zrange", -4, READONLY, 1, 1, 1, 0, "sorted_set", "1.2.0", R::Key, "Returns members in a sorted set within a range of indexes."),
+    cmdn!("zrangestore", -5, WRITE | DENYOOM, 1, 2, 1, 0, "sorted_set", "6.2.0", R::Coord, "Stores a range of members from sorted set in a key."),
+    cmdn!("zrangebyscore", -4, READONLY, 1, 1, 1, 0, "sorted_set", "1.0.5", R::Key, "Returns members in a sorted set within a range of scores."),
+    cmdn!("zrevrangebyscore", -4, READONLY, 1, 1, 1, 0, "sorted_set", "2.2.0", R::Key, "Returns members in a sorted set within a range of scores in reverse order."),
+    cmdn!("zrangebylex", -4, READONLY, 1, 1, 1, 0, "sorted_set", "2.8.9", R::Key, "Returns members in a sorted set within a lexicographical range."),
+    cmdn!("zrevrangebylex", -4, READONLY, 1, 1, 1, 0, "sorted_set", "2.8.9", R::Key, "Returns members in a sorted set within a lexicographical range in reverse order."),
+    cmdn!("zrevrange", -4, READONLY, 1, 1, 1, 0, "sorted_set", "1.2.0", R::Key, "Returns members in a sorted set within a range of indexes in reverse order."),
+    cmdn!("zremrangebyrank", 4, WRITE, 1, 1, 1, 0, "sorted_set", "2.0.0", R::Key, "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed."),
+    cmdn!("zremrangebyscore", 4, WRITE, 1, 1, 1, 0, "sorted_set", "1.2.0", R::Key, "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed."),
+    cmdn!("zremrangebylex", 4, WRITE, 1, 1, 1, 0, "sorted_set", "2.8.9", R::Key, "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed."),
+    cmdn!("zpopmin", -2, WRITE | FAST, 1, 1, 1, 0, "sorted_set", "5.0.0", R::Key, "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."),
+    cmdn!("zpopmax", -2, WRITE | FAST, 1, 1, 1, 0, "sorted_set", "5.0.0", R::Key, "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."),
+    cmdn!("zmpop", -4, WRITE | MOVABLEKEYS, 2, -1, 1, 1, "sorted_set", "7.0.0", R::Coord, "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped."),
+    cmdn!("zrandmember", -2, READONLY, 1, 1, 1, 0, "sorted_set", "6.2.0", R::Key, "Returns one or more random members from a sorted set."),
+    cmdn!("zunion", -3, READONLY | MOVABLEKEYS, 2, -1, 1, 1, "sorted_set", "6.2.0", R::Coord, "Returns the union of multiple sorted sets."),
+    cmdn!("zinter", -3, READONLY | MOVABLEKEYS, 2, -1, 1, 1, "sorted_set", "6.2.0", R::Coord, "Returns the intersect of multiple sorted sets."),
+    cmdn!("zdiff", -3, READONLY | MOVABLEKEYS, 2, -1, 1, 1, "sorted_set", "6.2.0", R::Coord, "Returns the difference between multiple sorted sets."),
+    cmdn!("zunionstore", -4, WRITE | DENYOOM | MOVABLEKEYS, 1, 1, 1, 2, "sorted_set", "2.0.0", R::Coord, "Stores the union of multiple sorted sets in a key."),
+    cmdn!("zinterstore", -4, WRITE | DENYOOM | MOVABLEKEYS, 1, 1, 1, 2, "sorted_set", "2.0.0", R::Coord, "Stores the intersect of multiple sorted sets in a key."),
+    cmdn!("zdiffstore", -4, WRITE | DENYOOM | MOVABLEKEYS, 1, 1, 1, 2, "sorted_set", "6.2.0", R::Coord, "Stores the difference of multiple sorted sets in a key."),
+    cmdn!("zintercard", -3, READONLY | MOVABLEKEYS, 2, -1, 1, 1, "sorted_set", "7.0.0", R::Coord, "Returns the number of members of the intersect of multiple sorted sets."),
+    cmdn!("zscan", -3, READONLY, 1, 1, 1, 0, "sorted_set", "2.8.0", R::Key, "Iterates over members and scores of a sorted set."),
 ];
 
 /// Longest command name in the table, for allocation-free lookups.

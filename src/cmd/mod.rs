@@ -11,8 +11,12 @@
 //! Error strings live in [`crate::resp::errors`]; [`CmdError`] maps onto them
 //! in one place ([`CmdError::text`]).
 
+pub mod hash;
 pub mod keys;
+pub mod list;
+pub mod set;
 pub mod string;
+pub mod zset;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -23,7 +27,7 @@ use crate::config::{Encodings, Tunables};
 use crate::msg::{Hop, ReplyTo};
 use crate::resp::{Reply, errors};
 use crate::spec;
-use crate::store::Db;
+use crate::store::{Db, Hash, List, Set, Value, ZSet};
 
 /// A command failure, turned into one RESP error reply by the engine.
 #[derive(Debug, Clone, PartialEq)]
@@ -134,6 +138,13 @@ impl Shard {
         self.tun.encodings()
     }
 
+    /// Notes that `key` in database `db` may now hold elements for clients
+    /// blocked on it (a push). Free when nobody waits on the key.
+    #[inline]
+    pub fn key_ready(&mut self, db: usize, key: &[u8]) {
+        let _ = (db, key);
+    }
+
     /// The shard owning `key`.
     pub fn shard_of(&self, key: &[u8]) -> u16 {
         spec::key_shard(key, self.count as usize) as u16
@@ -200,6 +211,12 @@ impl<'a> Ctx<'a> {
         crate::resp::parse::parse_i64(&self.args[i]).ok_or(CmdError::NotInteger)
     }
 
+    /// The selected database and the reply, borrowed together.
+    #[inline]
+    pub fn parts(&mut self) -> (&mut Db, &mut Reply) {
+        (&mut self.sh.dbs[self.db], &mut *self.out)
+    }
+
     /// Case-insensitive comparison of argument `i` with an option name.
     #[inline]
     pub fn arg_is(&self, i: usize, word: &str) -> bool {
@@ -207,11 +224,102 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// A collection type as handlers see it inside a [`Value`].
+pub trait Coll: Sized {
+    fn of(v: &Value) -> Option<&Self>;
+    fn of_mut(v: &mut Value) -> Option<&mut Self>;
+    fn wrap(self) -> Value;
+    fn empty(&self) -> bool;
+}
+
+macro_rules! coll {
+    ($t:ty, $v:ident) => {
+        impl Coll for $t {
+            #[inline]
+            fn of(v: &Value) -> Option<&Self> {
+                match v {
+                    Value::$v(x) => Some(x),
+                    _ => None,
+                }
+            }
+            #[inline]
+            fn of_mut(v: &mut Value) -> Option<&mut Self> {
+                match v {
+                    Value::$v(x) => Some(x),
+                    _ => None,
+                }
+            }
+            fn wrap(self) -> Value {
+                Value::$v(Box::new(self))
+            }
+            fn empty(&self) -> bool {
+                self.is_empty()
+            }
+        }
+    };
+}
+coll!(List, List);
+coll!(Hash, Hash);
+coll!(Set, Set);
+coll!(ZSet, ZSet);
+
+/// The collection of type `T` at `key`: `Ok(None)` if the key is missing,
+/// WRONGTYPE if it holds another type.
+#[inline]
+pub fn typed<'d, T: Coll>(
+    db: &'d mut Db,
+    hash: u64,
+    key: &[u8],
+    now: u64,
+) -> Result<Option<&'d mut T>, CmdError> {
+    match db.get_mut(hash, key, now) {
+        None => Ok(None),
+        Some(e) => T::of_mut(&mut e.value).map(Some).ok_or(CmdError::WrongType),
+    }
+}
+
+/// The collection of type `T` at `key`, created by `make` if missing.
+/// Errors: WRONGTYPE.
+#[inline]
+pub fn typed_or_new<'d, T: Coll>(
+    db: &'d mut Db,
+    hash: u64,
+    key: &[u8],
+    now: u64,
+    make: impl FnOnce() -> T,
+) -> Result<&'d mut T, CmdError> {
+    let e = db.get_or_insert_with(hash, key, now, || make().wrap());
+    T::of_mut(&mut e.value).ok_or(CmdError::WrongType)
+}
+
+/// Deletes `key` if it holds an empty collection (Redis never keeps empty
+/// aggregates).
+pub fn drop_if_empty(db: &mut Db, hash: u64, key: &[u8], now: u64) {
+    let empty = match db.get(hash, key, now).map(|e| &e.value) {
+        Some(Value::List(x)) => x.is_empty(),
+        Some(Value::Hash(x)) => x.is_empty(),
+        Some(Value::Set(x)) => x.is_empty(),
+        Some(Value::ZSet(x)) => x.is_empty(),
+        _ => false,
+    };
+    if empty {
+        db.remove(hash, key, now);
+    }
+}
+
 /// The handler table, indexed by [`CmdId`]; `None` for commands the IO
 /// stage runs itself ([`spec::Route::Local`]).
 pub fn handlers() -> Vec<Option<Handler>> {
     let mut t: Vec<Option<Handler>> = vec![None; spec::TABLE.len()];
-    for (name, h) in string::HANDLERS.iter().chain(keys::HANDLERS.iter()) {
+    let families = [
+        string::HANDLERS,
+        keys::HANDLERS,
+        list::HANDLERS,
+        hash::HANDLERS,
+        set::HANDLERS,
+        zset::HANDLERS,
+    ];
+    for (name, h) in families.iter().flat_map(|f| f.iter()) {
         let id = spec::lookup(name.as_bytes())
             .unwrap_or_else(|| panic!("handler for unknown command {name}"));
         t[id as usize] = Some(*h);

@@ -497,7 +497,7 @@ pub fn parse_float(s: &[u8]) -> Option<f64> {
 
 /// Formats an INCRBYFLOAT result like Redis's human long-double form:
 /// fixed-point, no exponent, trailing zeros trimmed (`3`, `10.6`).
-fn fmt_human(v: f64) -> String {
+pub fn fmt_human(v: f64) -> String {
     // Rust's shortest round-trip Display never uses an exponent.
     format!("{v}")
 }

@@ -583,7 +583,7 @@ fn command(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
             if !s.arity_ok(args.len() - 2) {
                 return Err("ERR Invalid number of arguments specified for command".into());
             }
-            let keys: Vec<usize> = s.key_indices(args.len() - 2).collect();
+            let keys = s.keys_in(&args[2..]).unwrap_or_default();
             if keys.is_empty() {
                 return Err("ERR The command has no key arguments".into());
             }

@@ -366,6 +366,45 @@ impl Db {
         old
     }
 
+    /// The live entry for `key`, created with `make()` and no deadline if
+    /// missing (or expired). One table probe on the hot path.
+    pub fn get_or_insert_with(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        now_ms: u64,
+        make: impl FnOnce() -> Value,
+    ) -> &mut Entry {
+        // Grow first: growth moves entries, so it cannot follow the insert.
+        if self.len + 1 > self.segs.len() * SEG_TARGET {
+            self.maybe_grow_for(self.len + 1);
+        }
+        let s = self.seg_of(hash);
+        let seg = &mut self.segs[s];
+        match seg.table.entry(hash, |e| e.key == *key, |e| e.hash) {
+            TableEntry::Occupied(occ) => {
+                let e = occ.into_mut();
+                if e.expired(now_ms) {
+                    e.value = make();
+                    e.expire_at = 0;
+                    seg.ttl -= 1;
+                    self.ttl_len -= 1;
+                }
+                e
+            }
+            TableEntry::Vacant(v) => {
+                self.len += 1;
+                v.insert(Entry {
+                    key: Str::copy_from(key),
+                    hash,
+                    value: make(),
+                    expire_at: 0,
+                })
+                .into_mut()
+            }
+        }
+    }
+
     /// Inserts an entry whose key is already an owned `Bytes` (RENAME, COPY);
     /// replaces any existing entry.
     pub fn set_owned(&mut self, key: Bytes, hash: u64, value: Value, expire_at: u64) {
@@ -437,7 +476,11 @@ impl Db {
     }
 
     fn maybe_grow(&mut self) {
-        if self.len > self.segs.len() * SEG_TARGET && self.bits < MAX_SEG_BITS {
+        self.maybe_grow_for(self.len);
+    }
+
+    fn maybe_grow_for(&mut self, len: usize) {
+        if len > self.segs.len() * SEG_TARGET && self.bits < MAX_SEG_BITS {
             // Doubling splits segment i into i and i + n by the next hash bit.
             // O(n) once per doubling, amortised like any table resize.
             let n = self.segs.len();
