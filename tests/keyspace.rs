@@ -7,14 +7,6 @@ use common::*;
 use redis::cmd;
 use std::collections::HashSet;
 
-fn q<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> redis::RedisResult<T> {
-    let mut k = cmd(args[0]);
-    for a in &args[1..] {
-        k.arg(*a);
-    }
-    k.query(c)
-}
-
 #[test]
 fn expire_family() {
     each_mode(|s| {

@@ -6,21 +6,6 @@ mod common;
 use common::*;
 use redis::{Value, cmd};
 
-fn q<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> redis::RedisResult<T> {
-    let mut k = cmd(args[0]);
-    for a in &args[1..] {
-        k.arg(*a);
-    }
-    k.query(c)
-}
-
-fn err(c: &mut redis::Connection, args: &[&str]) -> String {
-    match q::<Value>(c, args) {
-        Err(e) => e.to_string(),
-        Ok(v) => panic!("expected an error from {args:?}, got {v:?}"),
-    }
-}
-
 #[test]
 fn set_get_options() {
     each_mode(|s| {

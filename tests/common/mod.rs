@@ -270,3 +270,23 @@ pub fn each_mode(f: impl Fn(&Server)) {
         f(&s);
     }
 }
+
+/// Runs one command through the `redis` crate.
+pub fn q<T: redis::FromRedisValue>(
+    c: &mut redis::Connection,
+    args: &[&str],
+) -> redis::RedisResult<T> {
+    let mut k = redis::cmd(args[0]);
+    for a in &args[1..] {
+        k.arg(*a);
+    }
+    k.query(c)
+}
+
+/// Runs a command that must fail; returns the error text.
+pub fn err(c: &mut redis::Connection, args: &[&str]) -> String {
+    match q::<redis::Value>(c, args) {
+        Err(e) => e.to_string(),
+        Ok(v) => panic!("expected an error from {args:?}, got {v:?}"),
+    }
+}
