@@ -138,8 +138,10 @@ impl Shard {
         self.tun.encodings()
     }
 
-    /// Notes that `key` in database `db` may now hold elements for clients
-    /// blocked on it (a push). Free when nobody waits on the key.
+    /// Marks `key` in database `db` as pushed to (LPUSH, LINSERT, ZADD,
+    /// LMOVE's destination, ...). This is where blocking pops (BLPOP,
+    /// BZPOPMIN, ...; not built yet, issue #3) will wake their waiters;
+    /// until then nothing waits and it does nothing.
     #[inline]
     pub fn key_ready(&mut self, db: usize, key: &[u8]) {
         let _ = (db, key);
