@@ -117,7 +117,10 @@ fn edits_and_errors() {
             &["LLEN", "str"],
             &["LPOP", "str"],
         ] {
-            assert!(err(&mut c, args).contains("wrong kind of value"), "{args:?}");
+            assert!(
+                err(&mut c, args).contains("wrong kind of value"),
+                "{args:?}"
+            );
         }
         assert!(err(&mut c, &["LPUSH", "l"]).contains("wrong number of arguments"));
     });
