@@ -27,13 +27,6 @@ pub static HANDLERS: &[(&str, Handler)] = &[
     ("hscan", hscan),
 ];
 
-/// The hash at key argument 1, `None` if missing. Errors: WRONGTYPE.
-fn read<'c>(ctx: &'c mut Ctx) -> Result<Option<&'c mut Hash>, CmdError> {
-    let h = ctx.key_hash(1);
-    let now = ctx.now();
-    typed::<Hash>(&mut ctx.sh.dbs[ctx.db], h, &ctx.args[1], now)
-}
-
 /// The hash at key argument 1, created if missing. Errors: WRONGTYPE.
 fn write<'c>(ctx: &'c mut Ctx) -> Result<&'c mut Hash, CmdError> {
     let h = ctx.key_hash(1);
@@ -183,14 +176,16 @@ fn hdel(ctx: &mut Ctx) -> CmdResult {
 /// HEXISTS key field: 1 or 0.
 fn hexists(ctx: &mut Ctx) -> CmdResult {
     let args = ctx.args;
-    let n = read(ctx)?.is_some_and(|x| x.get(&args[2]).is_some());
+    let n = ctx
+        .coll::<Hash>()?
+        .is_some_and(|x| x.get(&args[2]).is_some());
     ctx.out.int(n as i64);
     Ok(())
 }
 
 /// HLEN key: the number of fields.
 fn hlen(ctx: &mut Ctx) -> CmdResult {
-    let n = read(ctx)?.map_or(0, |x| x.len());
+    let n = ctx.coll::<Hash>()?.map_or(0, |x| x.len());
     ctx.out.int(n as i64);
     Ok(())
 }
@@ -198,7 +193,9 @@ fn hlen(ctx: &mut Ctx) -> CmdResult {
 /// HSTRLEN key field: the value's length, 0 if missing.
 fn hstrlen(ctx: &mut Ctx) -> CmdResult {
     let args = ctx.args;
-    let n = read(ctx)?.and_then(|x| x.get(&args[2]).map(|v| v.len()));
+    let n = ctx
+        .coll::<Hash>()?
+        .and_then(|x| x.get(&args[2]).map(|v| v.len()));
     ctx.out.int(n.unwrap_or(0) as i64);
     Ok(())
 }
@@ -404,7 +401,7 @@ pub fn write_scan(out: &mut Reply, next: u64, items: &[Vec<u8>]) {
 fn hscan(ctx: &mut Ctx) -> CmdResult {
     let a = parse_scan(ctx)?;
     let mut items = Vec::new();
-    let next = match read(ctx)? {
+    let next = match ctx.coll::<Hash>()? {
         Some(hash) => hash.scan(a.cursor, a.count, |k, v| {
             if a.pattern.is_none_or(|p| crate::glob::matches(p, k, false)) {
                 items.push(k.to_vec());

@@ -36,7 +36,6 @@ pub static HANDLERS: &[(&str, Handler)] = &[
     ("lmpop", lmpop),
 ];
 
-pub const MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
 const INDEX_OUT_OF_RANGE: &str = "ERR index out of range";
 pub const NUMKEYS_POSITIVE: &str = "ERR numkeys should be greater than 0";
 pub const COUNT_POSITIVE: &str = "ERR count should be greater than 0";
@@ -160,16 +159,7 @@ fn pop(ctx: &mut Ctx, end: End) -> CmdResult {
     if ctx.args.len() > 3 {
         return Err(CmdError::Syntax);
     }
-    let count = match ctx.args.get(2) {
-        Some(a) => {
-            let n = crate::resp::parse::parse_i64(a).ok_or(CmdError::Msg(MUST_BE_POSITIVE))?;
-            if n < 0 {
-                return Err(CmdError::Msg(MUST_BE_POSITIVE));
-            }
-            Some(n as usize)
-        }
-        None => None,
-    };
+    let count = ctx.pop_count(2)?;
     let h = ctx.key_hash(1);
     let db = ctx.db;
     // Redis replies with an empty array for count 0 before touching the list
@@ -210,16 +200,9 @@ fn rpop(ctx: &mut Ctx) -> CmdResult {
     pop(ctx, End::Right)
 }
 
-/// The list at key argument 1 for reading, `None` if missing.
-fn read<'c>(ctx: &'c mut Ctx) -> Result<Option<&'c mut List>, CmdError> {
-    let h = ctx.key_hash(1);
-    let now = ctx.now();
-    typed::<List>(&mut ctx.sh.dbs[ctx.db], h, &ctx.args[1], now)
-}
-
 /// LLEN key: the length, 0 if missing. Errors: WRONGTYPE.
 fn llen(ctx: &mut Ctx) -> CmdResult {
-    let n = read(ctx)?.map_or(0, |l| l.len());
+    let n = ctx.coll::<List>()?.map_or(0, |l| l.len());
     ctx.out.int(n as i64);
     Ok(())
 }
@@ -273,7 +256,7 @@ fn lset(ctx: &mut Ctx) -> CmdResult {
     let i = ctx.int_arg(2)?;
     let enc = ctx.sh.enc();
     let args = ctx.args;
-    let l = read(ctx)?.ok_or(CmdError::NoSuchKey)?;
+    let l = ctx.coll::<List>()?.ok_or(CmdError::NoSuchKey)?;
     let i = norm_index(i, l.len()).ok_or(CmdError::Msg(INDEX_OUT_OF_RANGE))?;
     l.set(i, &args[3], &enc);
     ctx.out.ok();
@@ -293,7 +276,7 @@ fn linsert(ctx: &mut Ctx) -> CmdResult {
     let enc = ctx.sh.enc();
     let args = ctx.args;
     let db = ctx.db;
-    let Some(l) = read(ctx)? else {
+    let Some(l) = ctx.coll::<List>()? else {
         ctx.out.int(0);
         return Ok(());
     };

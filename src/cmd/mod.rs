@@ -213,6 +213,28 @@ impl<'a> Ctx<'a> {
         crate::resp::parse::parse_i64(&self.args[i]).ok_or(CmdError::NotInteger)
     }
 
+    /// The collection of type `T` at key argument 1, `None` if the key is
+    /// missing. Errors: WRONGTYPE.
+    #[inline]
+    pub fn coll<T: Coll>(&mut self) -> Result<Option<&mut T>, CmdError> {
+        let h = self.key_hash(1);
+        let now = self.now();
+        typed::<T>(&mut self.sh.dbs[self.db], h, &self.args[1], now)
+    }
+
+    /// The optional `count` argument at `i` of LPOP/RPOP/SPOP/ZPOPMIN/
+    /// ZPOPMAX. Errors: `value is out of range, must be positive` (also for
+    /// a non-integer, as Redis).
+    pub fn pop_count(&self, i: usize) -> Result<Option<usize>, CmdError> {
+        match self.args.get(i) {
+            None => Ok(None),
+            Some(a) => match crate::resp::parse::parse_i64(a) {
+                Some(n) if n >= 0 => Ok(Some(n as usize)),
+                _ => Err(CmdError::Msg(errors::MUST_BE_POSITIVE)),
+            },
+        }
+    }
+
     /// The selected database and the reply, borrowed together.
     #[inline]
     pub fn parts(&mut self) -> (&mut Db, &mut Reply) {

@@ -10,7 +10,6 @@
 use bytes::Bytes;
 
 use super::hash::{parse_scan, random_picks, write_scan};
-use super::list::MUST_BE_POSITIVE;
 use super::{CmdError, CmdResult, Ctx, Handler, Shard, drop_if_empty, typed, typed_or_new};
 use crate::msg::ReplyTo;
 use crate::resp::{Reply, errors};
@@ -37,12 +36,6 @@ pub static HANDLERS: &[(&str, Handler)] = &[
     ("sdiffstore", algebra),
     ("sscan", sscan),
 ];
-
-fn read<'c>(ctx: &'c mut Ctx) -> Result<Option<&'c mut Set>, CmdError> {
-    let h = ctx.key_hash(1);
-    let now = ctx.now();
-    typed::<Set>(&mut ctx.sh.dbs[ctx.db], h, &ctx.args[1], now)
-}
 
 /// Writes members as a set reply (RESP3 `~`, RESP2 array).
 fn write_members<'a>(out: &mut Reply, n: usize, items: impl Iterator<Item = &'a [u8]>) {
@@ -105,7 +98,7 @@ fn smembers(ctx: &mut Ctx) -> CmdResult {
 /// SISMEMBER key member: 1 or 0.
 fn sismember(ctx: &mut Ctx) -> CmdResult {
     let args = ctx.args;
-    let n = read(ctx)?.is_some_and(|s| s.contains(&args[2]));
+    let n = ctx.coll::<Set>()?.is_some_and(|s| s.contains(&args[2]));
     ctx.out.int(n as i64);
     Ok(())
 }
@@ -126,7 +119,7 @@ fn smismember(ctx: &mut Ctx) -> CmdResult {
 
 /// SCARD key: the number of members.
 fn scard(ctx: &mut Ctx) -> CmdResult {
-    let n = read(ctx)?.map_or(0, |s| s.len());
+    let n = ctx.coll::<Set>()?.map_or(0, |s| s.len());
     ctx.out.int(n as i64);
     Ok(())
 }
@@ -136,19 +129,10 @@ fn scard(ctx: &mut Ctx) -> CmdResult {
 /// in RESP3; empty when the key is missing). O(1) per member. Errors:
 /// `value is out of range, must be positive`, WRONGTYPE.
 fn spop(ctx: &mut Ctx) -> CmdResult {
-    let count = match ctx.args.len() {
-        2 => None,
-        3 => {
-            let n = ctx
-                .int_arg(2)
-                .map_err(|_| CmdError::Msg(MUST_BE_POSITIVE))?;
-            if n < 0 {
-                return Err(CmdError::Msg(MUST_BE_POSITIVE));
-            }
-            Some(n as usize)
-        }
-        _ => return Err(CmdError::Syntax),
-    };
+    if ctx.args.len() > 3 {
+        return Err(CmdError::Syntax);
+    }
+    let count = ctx.pop_count(2)?;
     let args = ctx.args;
     let h = ctx.key_hash(1);
     let now = ctx.now();
@@ -494,7 +478,7 @@ fn algebra(ctx: &mut Ctx) -> CmdResult {
 fn sscan(ctx: &mut Ctx) -> CmdResult {
     let a = parse_scan(ctx)?;
     let mut items = Vec::new();
-    let next = match read(ctx)? {
+    let next = match ctx.coll::<Set>()? {
         Some(set) => set.scan(a.cursor, a.count, |m| {
             if a.pattern.is_none_or(|p| crate::glob::matches(p, m, false)) {
                 items.push(m.to_vec());

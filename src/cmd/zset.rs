@@ -15,7 +15,7 @@
 use bytes::Bytes;
 
 use super::hash::{parse_scan, random_picks, write_scan};
-use super::list::{MUST_BE_POSITIVE, clamp_range, parse_mpop};
+use super::list::{clamp_range, parse_mpop};
 use super::set::{Got, gather};
 use super::{CmdError, CmdResult, Ctx, Handler, Shard, drop_if_empty, typed, typed_or_new};
 use crate::msg::ReplyTo;
@@ -198,12 +198,6 @@ pub fn write_range(out: &mut Reply, items: &[(Str, f64)], scores: bool) {
     }
 }
 
-fn read<'c>(ctx: &'c mut Ctx) -> Result<Option<&'c mut ZSet>, CmdError> {
-    let h = ctx.key_hash(1);
-    let now = ctx.now();
-    typed::<ZSet>(&mut ctx.sh.dbs[ctx.db], h, &ctx.args[1], now)
-}
-
 /// ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]
 /// (<https://redis.io/docs/latest/commands/zadd/>): the number of members
 /// added (changed with CH); with INCR the new score, or null when a
@@ -362,7 +356,7 @@ fn zrem(ctx: &mut Ctx) -> CmdResult {
 /// ZSCORE key member: the score (a double) or null.
 fn zscore(ctx: &mut Ctx) -> CmdResult {
     let args = ctx.args;
-    let s = read(ctx)?.and_then(|z| z.score(&args[2]));
+    let s = ctx.coll::<ZSet>()?.and_then(|z| z.score(&args[2]));
     match s {
         Some(s) => ctx.out.double(s),
         None => ctx.out.null(),
@@ -389,7 +383,7 @@ fn zmscore(ctx: &mut Ctx) -> CmdResult {
 
 /// ZCARD key: the number of members.
 fn zcard(ctx: &mut Ctx) -> CmdResult {
-    let n = read(ctx)?.map_or(0, |z| z.len());
+    let n = ctx.coll::<ZSet>()?.map_or(0, |z| z.len());
     ctx.out.int(n as i64);
     Ok(())
 }
@@ -401,7 +395,7 @@ fn zcount(ctx: &mut Ctx) -> CmdResult {
         parse_score_bound(&ctx.args[2])?,
         parse_score_bound(&ctx.args[3])?,
     );
-    let n = read(ctx)?.map_or(0, |z| {
+    let n = ctx.coll::<ZSet>()?.map_or(0, |z| {
         let (lo, hi) = rank_interval(z, &r, false);
         hi - lo
     });
@@ -416,7 +410,7 @@ fn zlexcount(ctx: &mut Ctx) -> CmdResult {
         parse_lex_bound(&ctx.args[2])?,
         parse_lex_bound(&ctx.args[3])?,
     );
-    let n = read(ctx)?.map_or(0, |z| {
+    let n = ctx.coll::<ZSet>()?.map_or(0, |z| {
         let (lo, hi) = rank_interval(z, &r, false);
         hi - lo
     });
@@ -542,7 +536,7 @@ fn parse_query(name: &str, args: &[Bytes], at: usize) -> Result<Query, CmdError>
 fn zrange(ctx: &mut Ctx) -> CmdResult {
     let name = String::from_utf8_lossy(&ctx.args[0]).to_ascii_lowercase();
     let q = parse_query(&name, ctx.args, 2)?;
-    let items = match read(ctx)? {
+    let items = match ctx.coll::<ZSet>()? {
         Some(z) => select(z, &q.range, q.rev, q.limit),
         None => Vec::new(),
     };
@@ -667,19 +661,10 @@ pub fn pop_members(
 /// `value is out of range, must be positive`, WRONGTYPE.
 fn zpop(ctx: &mut Ctx) -> CmdResult {
     let min = ctx.arg_is(0, "zpopmin");
-    let count = match ctx.args.len() {
-        2 => None,
-        3 => {
-            let n = ctx
-                .int_arg(2)
-                .map_err(|_| CmdError::Msg(MUST_BE_POSITIVE))?;
-            if n < 0 {
-                return Err(CmdError::Msg(MUST_BE_POSITIVE));
-            }
-            Some(n as usize)
-        }
-        _ => return Err(CmdError::Syntax),
-    };
+    if ctx.args.len() > 3 {
+        return Err(CmdError::Syntax);
+    }
+    let count = ctx.pop_count(2)?;
     let key = ctx.args[1].clone();
     let items = pop_members(ctx.sh, ctx.db, &key, min, count.unwrap_or(1))?.unwrap_or_default();
     let out = &mut *ctx.out;
@@ -796,7 +781,7 @@ fn zrandmember(ctx: &mut Ctx) -> CmdResult {
 fn zscan(ctx: &mut Ctx) -> CmdResult {
     let a = parse_scan(ctx)?;
     let mut items = Vec::new();
-    let next = match read(ctx)? {
+    let next = match ctx.coll::<ZSet>()? {
         Some(z) => z.scan(a.cursor, a.count, |m, s| {
             if a.pattern.is_none_or(|p| crate::glob::matches(p, m, false)) {
                 items.push(m.to_vec());

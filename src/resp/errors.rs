@@ -21,3 +21,4 @@ pub const NOPROTO: &str = "NOPROTO unsupported protocol version";
 pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
 pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
 pub const BIT_OFFSET: &str = "ERR bit offset is not an integer or out of range";
+pub const MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
