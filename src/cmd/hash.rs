@@ -3,7 +3,7 @@
 //! HVALS HINCRBY HINCRBYFLOAT HRANDFIELD HSCAN. Every command touches one
 //! key and runs on its shard.
 
-use super::{CmdError, CmdResult, Ctx, Handler, drop_if_empty, typed, typed_or_new};
+use super::{CmdError, CmdResult, Ctx, Handler, typed_or_new};
 use crate::resp::{Reply, errors};
 use crate::store::Hash;
 
@@ -85,10 +85,8 @@ fn hsetnx(ctx: &mut Ctx) -> CmdResult {
 /// HGET key field: the value or null. Errors: WRONGTYPE.
 fn hget(ctx: &mut Ctx) -> CmdResult {
     let args = ctx.args;
-    let h = ctx.key_hash(1);
-    let now = ctx.now();
-    let (db, out) = ctx.parts();
-    match typed::<Hash>(db, h, &args[1], now)?.and_then(|x| x.get(&args[2])) {
+    let (found, out) = ctx.coll_out::<Hash>()?;
+    match found.and_then(|x| x.get(&args[2])) {
         Some(v) => out.bulk(v),
         None => out.null(),
     }
@@ -98,10 +96,8 @@ fn hget(ctx: &mut Ctx) -> CmdResult {
 /// HMGET key field...: an array of values (null for missing fields).
 fn hmget(ctx: &mut Ctx) -> CmdResult {
     let args = ctx.args;
-    let h = ctx.key_hash(1);
-    let now = ctx.now();
-    let (db, out) = ctx.parts();
-    let hash = typed::<Hash>(db, h, &args[1], now)?;
+    let (found, out) = ctx.coll_out::<Hash>()?;
+    let hash = found;
     out.array(args.len() - 2);
     for f in &args[2..] {
         match hash.as_ref().and_then(|x| x.get(f)) {
@@ -114,11 +110,8 @@ fn hmget(ctx: &mut Ctx) -> CmdResult {
 
 /// HGETALL key: field, value pairs (a map in RESP3). Errors: WRONGTYPE.
 fn hgetall(ctx: &mut Ctx) -> CmdResult {
-    let args = ctx.args;
-    let h = ctx.key_hash(1);
-    let now = ctx.now();
-    let (db, out) = ctx.parts();
-    match typed::<Hash>(db, h, &args[1], now)? {
+    let (found, out) = ctx.coll_out::<Hash>()?;
+    match found {
         Some(hash) => {
             out.map(hash.len());
             hash.for_each(|k, v| {
@@ -133,11 +126,8 @@ fn hgetall(ctx: &mut Ctx) -> CmdResult {
 
 /// HKEYS / HVALS: every field, or every value.
 fn keys_or_vals(ctx: &mut Ctx, keys: bool) -> CmdResult {
-    let args = ctx.args;
-    let h = ctx.key_hash(1);
-    let now = ctx.now();
-    let (db, out) = ctx.parts();
-    match typed::<Hash>(db, h, &args[1], now)? {
+    let (found, out) = ctx.coll_out::<Hash>()?;
+    match found {
         Some(hash) => {
             out.array(hash.len());
             hash.for_each(|k, v| out.bulk(if keys { k } else { v }));
@@ -158,17 +148,7 @@ fn hvals(ctx: &mut Ctx) -> CmdResult {
 /// HDEL key field...: how many fields were removed; the key goes when
 /// empty. Errors: WRONGTYPE.
 fn hdel(ctx: &mut Ctx) -> CmdResult {
-    let args = ctx.args;
-    let h = ctx.key_hash(1);
-    let now = ctx.now();
-    let d = &mut ctx.sh.dbs[ctx.db];
-    let mut n = 0;
-    if let Some(hash) = typed::<Hash>(d, h, &args[1], now)? {
-        for f in &args[2..] {
-            n += hash.remove(f) as i64;
-        }
-        drop_if_empty(d, h, &args[1], now);
-    }
+    let n = ctx.remove_each::<Hash>(|h, f| h.remove(f))?;
     ctx.out.int(n);
     Ok(())
 }
@@ -260,11 +240,8 @@ fn hrandfield(ctx: &mut Ctx) -> CmdResult {
             return Err(CmdError::Msg("ERR value is out of range"));
         }
     }
-    let args = ctx.args;
-    let h = ctx.key_hash(1);
-    let now = ctx.now();
-    let (db, out) = ctx.parts();
-    let hash = typed::<Hash>(db, h, &args[1], now)?;
+    let (found, out) = ctx.coll_out::<Hash>()?;
+    let hash = found;
     let Some(hash) = hash else {
         match count {
             None => out.null(),

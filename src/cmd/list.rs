@@ -212,11 +212,8 @@ fn llen(ctx: &mut Ctx) -> CmdResult {
 /// Errors: not-an-integer, WRONGTYPE.
 fn lrange(ctx: &mut Ctx) -> CmdResult {
     let (start, stop) = (ctx.int_arg(2)?, ctx.int_arg(3)?);
-    let args = ctx.args;
-    let h = ctx.key_hash(1);
-    let now = ctx.now();
-    let (db, out) = ctx.parts();
-    let Some(l) = typed::<List>(db, h, &args[1], now)? else {
+    let (found, out) = ctx.coll_out::<List>()?;
+    let Some(l) = found else {
         out.array(0);
         return Ok(());
     };
@@ -236,11 +233,8 @@ fn lrange(ctx: &mut Ctx) -> CmdResult {
 /// LINDEX key index: the element or null. Errors: not-an-integer, WRONGTYPE.
 fn lindex(ctx: &mut Ctx) -> CmdResult {
     let i = ctx.int_arg(2)?;
-    let args = ctx.args;
-    let h = ctx.key_hash(1);
-    let now = ctx.now();
-    let (db, out) = ctx.parts();
-    match typed::<List>(db, h, &args[1], now)? {
+    let (found, out) = ctx.coll_out::<List>()?;
+    match found {
         Some(l) => match norm_index(i, l.len()).and_then(|i| l.get(i)) {
             Some(v) => out.bulk(v),
             None => out.null(),
@@ -368,10 +362,8 @@ fn lpos(ctx: &mut Ctx) -> CmdResult {
         i += 2;
     }
     let args = ctx.args;
-    let h = ctx.key_hash(1);
-    let now = ctx.now();
-    let (db, out) = ctx.parts();
-    let l = typed::<List>(db, h, &args[1], now)?;
+    let (found, out) = ctx.coll_out::<List>()?;
+    let l = found;
     let want = match count {
         Some(0) => usize::MAX,
         Some(n) => n,
@@ -571,31 +563,37 @@ fn lmpop(ctx: &mut Ctx) -> CmdResult {
     let (keys, left, count) = parse_mpop(ctx.args, 1, ("LEFT", "RIGHT"))?;
     let end = if left { End::Left } else { End::Right };
     ctx.deferred = true;
-    mpop_chain(ctx.sh, ctx.reply_to, ctx.db, keys, 0, end, count);
+    let pop =
+        move |sh: &mut Shard, db: usize, k: &[u8]| pop_values(sh, db, k, key_hash(k), end, count);
+    pop_first_nonempty(ctx.sh, ctx.reply_to, ctx.db, keys, 0, pop, write_mpop);
     Ok(())
 }
 
-/// Tries `keys[i..]` in order, hopping to each key's shard; answers with
-/// the first non-empty list's elements, or a null array.
-fn mpop_chain(
+/// Tries `keys[i..]` in key order, hopping to each key's shard: `pop`
+/// takes from one key (`None` or an empty vec when there is nothing) and
+/// the first non-empty result is answered with `write(key, items)`; a null
+/// array when every key is empty. Shared by LMPOP and ZMPOP.
+pub fn pop_first_nonempty<T, P>(
     sh: &mut Shard,
     to: ReplyTo,
     db: usize,
     keys: Vec<Bytes>,
     i: usize,
-    end: End,
-    count: usize,
-) {
+    pop: P,
+    write: fn(&mut Reply, &[u8], &[T]),
+) where
+    T: Send + 'static,
+    P: Fn(&mut Shard, usize, &[u8]) -> Result<Option<Vec<T>>, CmdError> + Send + 'static,
+{
     let target = sh.shard_of(&keys[i]);
     sh.hop(target, move |sh| {
         let mut i = i;
         while i < keys.len() && sh.shard_of(&keys[i]) == sh.id {
-            let k = &keys[i];
-            match pop_values(sh, db, k, key_hash(k), end, count) {
+            match pop(sh, db, &keys[i]) {
                 Err(e) => return sh.reply_later(to, |r| r.error(e.text())),
                 Ok(Some(v)) if !v.is_empty() => {
-                    let k = k.clone();
-                    return sh.reply_later(to, |r| write_mpop(r, &k, &v));
+                    let k = keys[i].clone();
+                    return sh.reply_later(to, |r| write(r, &k, &v));
                 }
                 Ok(_) => i += 1,
             }
@@ -603,7 +601,7 @@ fn mpop_chain(
         if i == keys.len() {
             sh.reply_later(to, |r| r.null_array());
         } else {
-            mpop_chain(sh, to, db, keys, i, end, count);
+            pop_first_nonempty(sh, to, db, keys, i, pop, write);
         }
     });
 }

@@ -222,6 +222,37 @@ impl<'a> Ctx<'a> {
         typed::<T>(&mut self.sh.dbs[self.db], h, &self.args[1], now)
     }
 
+    /// [`Ctx::coll`] together with the reply, for handlers that write while
+    /// reading the collection.
+    #[inline]
+    pub fn coll_out<T: Coll>(&mut self) -> Result<(Option<&mut T>, &mut Reply), CmdError> {
+        let h = self.key_hash(1);
+        let now = self.now();
+        let found = typed::<T>(&mut self.sh.dbs[self.db], h, &self.args[1], now)?;
+        Ok((found, &mut *self.out))
+    }
+
+    /// Removes each of arguments 2.. from the collection at key 1 with
+    /// `remove` (HDEL, SREM, ZREM), deleting the key when it empties;
+    /// returns how many were removed. Errors: WRONGTYPE.
+    pub fn remove_each<T: Coll>(
+        &mut self,
+        remove: impl Fn(&mut T, &[u8]) -> bool,
+    ) -> Result<i64, CmdError> {
+        let args = self.args;
+        let h = self.key_hash(1);
+        let now = self.now();
+        let d = &mut self.sh.dbs[self.db];
+        let mut n = 0;
+        if let Some(c) = typed::<T>(d, h, &args[1], now)? {
+            for m in &args[2..] {
+                n += remove(c, m) as i64;
+            }
+            drop_if_empty(d, h, &args[1], now);
+        }
+        Ok(n)
+    }
+
     /// The optional `count` argument at `i` of LPOP/RPOP/SPOP/ZPOPMIN/
     /// ZPOPMAX. Errors: `value is out of range, must be positive` (also for
     /// a non-integer, as Redis).
@@ -233,12 +264,6 @@ impl<'a> Ctx<'a> {
                 _ => Err(CmdError::Msg(errors::MUST_BE_POSITIVE)),
             },
         }
-    }
-
-    /// The selected database and the reply, borrowed together.
-    #[inline]
-    pub fn parts(&mut self) -> (&mut Db, &mut Reply) {
-        (&mut self.sh.dbs[self.db], &mut *self.out)
     }
 
     /// Case-insensitive comparison of argument `i` with an option name.

@@ -64,28 +64,15 @@ fn sadd(ctx: &mut Ctx) -> CmdResult {
 
 /// SREM key member...: how many were removed; the key goes when empty.
 fn srem(ctx: &mut Ctx) -> CmdResult {
-    let args = ctx.args;
-    let h = ctx.key_hash(1);
-    let now = ctx.now();
-    let d = &mut ctx.sh.dbs[ctx.db];
-    let mut n = 0;
-    if let Some(set) = typed::<Set>(d, h, &args[1], now)? {
-        for m in &args[2..] {
-            n += set.remove(m) as i64;
-        }
-        drop_if_empty(d, h, &args[1], now);
-    }
+    let n = ctx.remove_each::<Set>(|s, m| s.remove(m))?;
     ctx.out.int(n);
     Ok(())
 }
 
 /// SMEMBERS key: every member (a set in RESP3). Errors: WRONGTYPE.
 fn smembers(ctx: &mut Ctx) -> CmdResult {
-    let args = ctx.args;
-    let h = ctx.key_hash(1);
-    let now = ctx.now();
-    let (db, out) = ctx.parts();
-    match typed::<Set>(db, h, &args[1], now)? {
+    let (found, out) = ctx.coll_out::<Set>()?;
+    match found {
         Some(set) => {
             out.set(set.len());
             set.for_each(|m| out.bulk(m));
@@ -106,10 +93,8 @@ fn sismember(ctx: &mut Ctx) -> CmdResult {
 /// SMISMEMBER key member...: an array of 1/0.
 fn smismember(ctx: &mut Ctx) -> CmdResult {
     let args = ctx.args;
-    let h = ctx.key_hash(1);
-    let now = ctx.now();
-    let (db, out) = ctx.parts();
-    let set = typed::<Set>(db, h, &args[1], now)?;
+    let (found, out) = ctx.coll_out::<Set>()?;
+    let set = found;
     out.array(args.len() - 2);
     for m in &args[2..] {
         out.int(set.as_ref().is_some_and(|s| s.contains(m)) as i64);
@@ -174,11 +159,8 @@ fn srandmember(ctx: &mut Ctx) -> CmdResult {
         }
         _ => return Err(CmdError::Syntax),
     };
-    let args = ctx.args;
-    let h = ctx.key_hash(1);
-    let now = ctx.now();
-    let (db, out) = ctx.parts();
-    let Some(set) = typed::<Set>(db, h, &args[1], now)? else {
+    let (found, out) = ctx.coll_out::<Set>()?;
+    let Some(set) = found else {
         match count {
             None => out.null(),
             Some(_) => out.array(0),

@@ -15,7 +15,7 @@
 use bytes::Bytes;
 
 use super::hash::{parse_scan, random_picks, write_scan};
-use super::list::{clamp_range, parse_mpop};
+use super::list::{clamp_range, parse_mpop, pop_first_nonempty};
 use super::set::{Got, gather};
 use super::{CmdError, CmdResult, Ctx, Handler, Shard, drop_if_empty, typed, typed_or_new};
 use crate::msg::ReplyTo;
@@ -33,7 +33,7 @@ pub static HANDLERS: &[(&str, Handler)] = &[
     ("zmscore", zmscore),
     ("zcard", zcard),
     ("zcount", zcount),
-    ("zlexcount", zlexcount),
+    ("zlexcount", zcount),
     ("zrank", zrank),
     ("zrevrank", zrank),
     ("zrange", zrange),
@@ -338,17 +338,7 @@ fn zincrby(ctx: &mut Ctx) -> CmdResult {
 
 /// ZREM key member...: how many were removed.
 fn zrem(ctx: &mut Ctx) -> CmdResult {
-    let args = ctx.args;
-    let h = ctx.key_hash(1);
-    let now = ctx.now();
-    let d = &mut ctx.sh.dbs[ctx.db];
-    let mut n = 0;
-    if let Some(z) = typed::<ZSet>(d, h, &args[1], now)? {
-        for m in &args[2..] {
-            n += z.remove(m).is_some() as i64;
-        }
-        drop_if_empty(d, h, &args[1], now);
-    }
+    let n = ctx.remove_each::<ZSet>(|z, m| z.remove(m).is_some())?;
     ctx.out.int(n);
     Ok(())
 }
@@ -367,10 +357,8 @@ fn zscore(ctx: &mut Ctx) -> CmdResult {
 /// ZMSCORE key member...: an array of scores or nulls.
 fn zmscore(ctx: &mut Ctx) -> CmdResult {
     let args = ctx.args;
-    let h = ctx.key_hash(1);
-    let now = ctx.now();
-    let (db, out) = ctx.parts();
-    let z = typed::<ZSet>(db, h, &args[1], now)?;
+    let (found, out) = ctx.coll_out::<ZSet>()?;
+    let z = found;
     out.array(args.len() - 2);
     for m in &args[2..] {
         match z.as_ref().and_then(|z| z.score(m)) {
@@ -388,28 +376,21 @@ fn zcard(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// ZCOUNT key min max: members with scores in the range. O(log n).
-/// Errors: `min or max is not a float`, WRONGTYPE.
+/// ZCOUNT key min max (a score range) / ZLEXCOUNT key min max (a lex
+/// range): how many members the range holds. O(log n). Errors: `min or max
+/// is not a float`, `min or max not valid string range item`, WRONGTYPE.
 fn zcount(ctx: &mut Ctx) -> CmdResult {
-    let r = Range::Score(
-        parse_score_bound(&ctx.args[2])?,
-        parse_score_bound(&ctx.args[3])?,
-    );
-    let n = ctx.coll::<ZSet>()?.map_or(0, |z| {
-        let (lo, hi) = rank_interval(z, &r, false);
-        hi - lo
-    });
-    ctx.out.int(n as i64);
-    Ok(())
-}
-
-/// ZLEXCOUNT key min max: members in the lex range. Errors: `min or max not
-/// valid string range item`, WRONGTYPE.
-fn zlexcount(ctx: &mut Ctx) -> CmdResult {
-    let r = Range::Lex(
-        parse_lex_bound(&ctx.args[2])?,
-        parse_lex_bound(&ctx.args[3])?,
-    );
+    let r = if ctx.arg_is(0, "zlexcount") {
+        Range::Lex(
+            parse_lex_bound(&ctx.args[2])?,
+            parse_lex_bound(&ctx.args[3])?,
+        )
+    } else {
+        Range::Score(
+            parse_score_bound(&ctx.args[2])?,
+            parse_score_bound(&ctx.args[3])?,
+        )
+    };
     let n = ctx.coll::<ZSet>()?.map_or(0, |z| {
         let (lo, hi) = rank_interval(z, &r, false);
         hi - lo
@@ -429,10 +410,8 @@ fn zrank(ctx: &mut Ctx) -> CmdResult {
         _ => return Err(CmdError::Syntax),
     };
     let args = ctx.args;
-    let h = ctx.key_hash(1);
-    let now = ctx.now();
-    let (db, out) = ctx.parts();
-    let found = typed::<ZSet>(db, h, &args[1], now)?.and_then(|z| {
+    let (found, out) = ctx.coll_out::<ZSet>()?;
+    let found = found.and_then(|z| {
         let r = z.rank(&args[2])?;
         let s = z.score(&args[2])?;
         Some((if rev { z.len() - 1 - r } else { r }, s))
@@ -704,38 +683,9 @@ pub fn write_zmpop(r: &mut Reply, key: &[u8], items: &[(Str, f64)]) {
 fn zmpop(ctx: &mut Ctx) -> CmdResult {
     let (keys, min, count) = parse_mpop(ctx.args, 1, ("MIN", "MAX"))?;
     ctx.deferred = true;
-    zmpop_chain(ctx.sh, ctx.reply_to, ctx.db, keys, 0, min, count);
+    let pop = move |sh: &mut Shard, db: usize, k: &[u8]| pop_members(sh, db, k, min, count);
+    pop_first_nonempty(ctx.sh, ctx.reply_to, ctx.db, keys, 0, pop, write_zmpop);
     Ok(())
-}
-
-fn zmpop_chain(
-    sh: &mut Shard,
-    to: ReplyTo,
-    db: usize,
-    keys: Vec<Bytes>,
-    i: usize,
-    min: bool,
-    count: usize,
-) {
-    let target = sh.shard_of(&keys[i]);
-    sh.hop(target, move |sh| {
-        let mut i = i;
-        while i < keys.len() && sh.shard_of(&keys[i]) == sh.id {
-            match pop_members(sh, db, &keys[i], min, count) {
-                Err(e) => return sh.reply_later(to, |r| r.error(e.text())),
-                Ok(Some(v)) if !v.is_empty() => {
-                    let k = keys[i].clone();
-                    return sh.reply_later(to, |r| write_zmpop(r, &k, &v));
-                }
-                Ok(_) => i += 1,
-            }
-        }
-        if i == keys.len() {
-            sh.reply_later(to, |r| r.null_array());
-        } else {
-            zmpop_chain(sh, to, db, keys, i, min, count);
-        }
-    });
 }
 
 /// ZRANDMEMBER key [count [WITHSCORES]]: one random member (or null); a
@@ -752,11 +702,8 @@ fn zrandmember(ctx: &mut Ctx) -> CmdResult {
     if count.is_some_and(|c| !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&c)) {
         return Err(CmdError::Msg("ERR value is out of range"));
     }
-    let args = ctx.args;
-    let h = ctx.key_hash(1);
-    let now = ctx.now();
-    let (db, out) = ctx.parts();
-    let Some(z) = typed::<ZSet>(db, h, &args[1], now)? else {
+    let (found, out) = ctx.coll_out::<ZSet>()?;
+    let Some(z) = found else {
         match count {
             None => out.null(),
             Some(_) => out.array(0),
