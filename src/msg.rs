@@ -23,6 +23,7 @@
 
 use std::any::Any;
 use std::os::fd::RawFd;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bytes::Bytes;
@@ -49,6 +50,32 @@ pub struct Request {
     pub hash: u64,
     /// The arguments, name first: a range of [`RequestBatch::args`].
     pub args: std::ops::Range<u32>,
+    /// For blocking commands (BLPOP, BZPOPMIN, ...): the client's claim,
+    /// shared with its IO thread. `None` for every other command.
+    pub claim: Option<Arc<Claim>>,
+}
+
+/// The one-shot token of a client blocked on keys (BLPOP and friends),
+/// shared by its IO thread and every shard where it waits: whoever takes it
+/// first answers the client: the shard that serves it a pushed element,
+/// the one whose timer fires, or the IO thread when the client disconnects
+/// (which then answers nobody). So a client waiting on keys of several
+/// shards is served exactly once and a gone client consumes nothing.
+#[derive(Debug, Default)]
+pub struct Claim(AtomicBool);
+
+impl Claim {
+    /// Takes the token; true for exactly one caller.
+    #[inline]
+    pub fn take(&self) -> bool {
+        !self.0.swap(true, Ordering::AcqRel)
+    }
+
+    /// Whether someone already took it.
+    #[inline]
+    pub fn taken(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
 }
 
 /// Requests from one IO thread to one shard, collected over one loop turn.
@@ -108,6 +135,12 @@ impl std::fmt::Debug for Hop {
 pub enum ToEngine {
     Batch(RequestBatch),
     Hop(Hop),
+    /// A blocked client of IO thread `io` with this connection token went
+    /// away (its [`Claim`] is already taken): drop its waits.
+    Unblock {
+        io: u16,
+        conn: u64,
+    },
     Shutdown,
 }
 
@@ -182,4 +215,11 @@ pub trait Executor: Send {
     fn execute(&mut self, batch: RequestBatch) -> ReplyBatch;
     /// Housekeeping between bursts (active expiry).
     fn idle(&mut self);
+    /// Unix time in ms of the earliest blocked-client timeout, if any.
+    fn next_deadline(&self) -> Option<u64>;
+    /// Answers the blocked clients whose timeout has passed; the batch
+    /// holds no credit.
+    fn fire_timeouts(&mut self) -> ReplyBatch;
+    /// Drops the waits of a blocked client that went away.
+    fn unblock(&mut self, io: u16, conn: u64);
 }

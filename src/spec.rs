@@ -24,6 +24,9 @@ pub mod flag {
     pub const STALE: u32 = 1 << 7;
     pub const NO_AUTH: u32 = 1 << 8;
     pub const MOVABLEKEYS: u32 = 1 << 9;
+    /// May block the client until a key is pushed to (BLPOP, BZPOPMIN, ...):
+    /// the IO stage runs nothing else from that client until it is answered.
+    pub const BLOCKING: u32 = 1 << 10;
     /// Every flag with its COMMAND INFO name.
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -36,6 +39,7 @@ pub mod flag {
         (STALE, "stale"),
         (NO_AUTH, "no_auth"),
         (MOVABLEKEYS, "movablekeys"),
+        (BLOCKING, "blocking"),
     ];
 }
 
@@ -944,6 +948,11 @@ pub static TABLE: &[CommandSpec] = &[
     cmdn!("lmove", 5, WRITE | DENYOOM, 1, 2, 1, 0, "list", "6.2.0", R::Coord, "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved."),
     cmdn!("rpoplpush", 3, WRITE | DENYOOM, 1, 2, 1, 0, "list", "1.2.0", R::Coord, "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped."),
     cmdn!("lmpop", -4, WRITE | MOVABLEKEYS, 2, -1, 1, 1, "list", "7.0.0", R::Coord, "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped."),
+    cmdn!("blpop", -3, WRITE | BLOCKING, 1, -2, 1, 0, "list", "2.0.0", R::Coord, "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+    cmdn!("brpop", -3, WRITE | BLOCKING, 1, -2, 1, 0, "list", "2.0.0", R::Coord, "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+    cmdn!("brpoplpush", 4, WRITE | DENYOOM | BLOCKING, 1, 2, 1, 0, "list", "2.2.0", R::Coord, "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped."),
+    cmdn!("blmove", 6, WRITE | DENYOOM | BLOCKING, 1, 2, 1, 0, "list", "6.2.0", R::Coord, "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved."),
+    cmdn!("blmpop", -5, WRITE | BLOCKING | MOVABLEKEYS, 3, -1, 1, 2, "list", "7.0.0", R::Coord, "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
     cmdn!("hset", -4, WRITE | DENYOOM | FAST, 1, 1, 1, 0, "hash", "2.0.0", R::Key, "Creates or modifies the value of a field in a hash."),
     cmdn!("hsetnx", 4, WRITE | DENYOOM | FAST, 1, 1, 1, 0, "hash", "2.0.0", R::Key, "Sets the value of a field in a hash only when the field doesn't exist."),
     cmdn!("hget", 3, READONLY | FAST, 1, 1, 1, 0, "hash", "2.0.0", R::Key, "Returns the value of a field in a hash."),
@@ -1000,6 +1009,9 @@ pub static TABLE: &[CommandSpec] = &[
     cmdn!("zpopmin", -2, WRITE | FAST, 1, 1, 1, 0, "sorted_set", "5.0.0", R::Key, "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."),
     cmdn!("zpopmax", -2, WRITE | FAST, 1, 1, 1, 0, "sorted_set", "5.0.0", R::Key, "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."),
     cmdn!("zmpop", -4, WRITE | MOVABLEKEYS, 2, -1, 1, 1, "sorted_set", "7.0.0", R::Coord, "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped."),
+    cmdn!("bzpopmin", -3, WRITE | FAST | BLOCKING, 1, -2, 1, 0, "sorted_set", "5.0.0", R::Coord, "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."),
+    cmdn!("bzpopmax", -3, WRITE | FAST | BLOCKING, 1, -2, 1, 0, "sorted_set", "5.0.0", R::Coord, "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise. Deletes the sorted set if the last element was popped."),
+    cmdn!("bzmpop", -5, WRITE | BLOCKING | MOVABLEKEYS, 3, -1, 1, 2, "sorted_set", "7.0.0", R::Coord, "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."),
     cmdn!("zrandmember", -2, READONLY, 1, 1, 1, 0, "sorted_set", "6.2.0", R::Key, "Returns one or more random members from a sorted set."),
     cmdn!("zunion", -3, READONLY | MOVABLEKEYS, 2, -1, 1, 1, "sorted_set", "6.2.0", R::Coord, "Returns the union of multiple sorted sets."),
     cmdn!("zinter", -3, READONLY | MOVABLEKEYS, 2, -1, 1, 1, "sorted_set", "6.2.0", R::Coord, "Returns the intersect of multiple sorted sets."),

@@ -413,7 +413,8 @@ fn lpos(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-fn parse_end(a: &[u8]) -> Option<End> {
+/// Parses a LEFT|RIGHT argument.
+pub fn parse_end(a: &[u8]) -> Option<End> {
     if a.eq_ignore_ascii_case(b"LEFT") {
         Some(End::Left)
     } else if a.eq_ignore_ascii_case(b"RIGHT") {
@@ -447,21 +448,38 @@ fn move_element(ctx: &mut Ctx, from: End, to: End) -> CmdResult {
         ctx.out.null();
         return Ok(());
     }
-    let target = ctx.sh.shard_of(&dst);
-    if target == ctx.sh.id {
-        let hd = key_hash(&dst);
-        typed::<List>(&mut ctx.sh.dbs[db], hd, &dst, now)?;
-        let v = pop_values(ctx.sh, db, &src, hs, from, 1)?
-            .and_then(|mut v| v.pop())
-            .ok_or(CmdError::WrongType)?;
-        push_values(ctx.sh, db, &dst, hd, to, &[&v[..]], false)?;
-        ctx.out.bulk(&v);
+    if ctx.sh.shard_of(&dst) == ctx.sh.id {
+        match move_here(ctx.sh, db, &src, &dst, from, to)? {
+            Some(v) => ctx.out.bulk(&v),
+            None => ctx.out.null(),
+        }
         return Ok(());
     }
     ctx.deferred = true;
     let reply_to = ctx.reply_to;
     move_across(ctx.sh, reply_to, db, src, dst, from, to);
     Ok(())
+}
+
+/// LMOVE when both keys live on this shard: checks the destination's type,
+/// pops from `src`, pushes onto `dst`; the moved element, or `None` when
+/// `src` is missing. Errors: WRONGTYPE (nothing moved).
+pub fn move_here(
+    sh: &mut Shard,
+    db: usize,
+    src: &[u8],
+    dst: &[u8],
+    from: End,
+    to: End,
+) -> Result<Option<Str>, CmdError> {
+    let hd = key_hash(dst);
+    let now = sh.now_ms;
+    typed::<List>(&mut sh.dbs[db], hd, dst, now)?;
+    let Some(v) = pop_values(sh, db, src, key_hash(src), from, 1)?.and_then(|mut v| v.pop()) else {
+        return Ok(None);
+    };
+    push_values(sh, db, dst, hd, to, &[&v[..]], false)?;
+    Ok(Some(v))
 }
 
 /// Cross-shard LMOVE: check the destination's type on its shard, pop on the

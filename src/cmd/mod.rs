@@ -11,6 +11,7 @@
 //! Error strings live in [`crate::resp::errors`]; [`CmdError`] maps onto them
 //! in one place ([`CmdError::text`]).
 
+pub mod block;
 pub mod hash;
 pub mod keys;
 pub mod list;
@@ -24,7 +25,7 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 
 use crate::config::{Encodings, Tunables};
-use crate::msg::{Hop, ReplyTo};
+use crate::msg::{Claim, Hop, ReplyTo};
 use crate::resp::{Reply, errors};
 use crate::spec;
 use crate::store::{Db, Hash, List, Set, Value, ZSet};
@@ -86,6 +87,8 @@ pub struct Shard {
     pub commands: u64,
     /// Keys reclaimed by expiry, for INFO stats.
     pub expired: u64,
+    /// Clients blocked on keys of this shard ([`block`]).
+    pub waits: block::Waits,
 }
 
 impl Shard {
@@ -100,10 +103,12 @@ impl Shard {
             replies_out: Vec::new(),
             commands: 0,
             expired: 0,
+            waits: block::Waits::new(databases),
         }
     }
 
-    /// Queues `f` to run on shard `target`'s thread (possibly this one).
+    /// Queues `f` to run on shard `target`'s thread (possibly this one);
+    /// clients it wakes by pushing are served right after it.
     pub fn hop(&mut self, target: u16, f: impl FnOnce(&mut Shard) + Send + 'static) {
         self.hops_out.push((
             target,
@@ -111,7 +116,10 @@ impl Shard {
                 let sh = any
                     .downcast_mut::<Shard>()
                     .expect("hop delivered to a shard engine");
-                f(sh)
+                f(sh);
+                if sh.waits.pending() {
+                    sh.serve_ready();
+                }
             })),
         ));
     }
@@ -139,12 +147,11 @@ impl Shard {
     }
 
     /// Marks `key` in database `db` as pushed to (LPUSH, LINSERT, ZADD,
-    /// LMOVE's destination, ...). This is where blocking pops (BLPOP,
-    /// BZPOPMIN, ...; not built yet, issue #3) will wake their waiters;
-    /// until then nothing waits and it does nothing.
+    /// LMOVE's destination, ...) so the clients blocked on it are served
+    /// after the current command ([`Shard::serve_ready`]).
     #[inline]
     pub fn key_ready(&mut self, db: usize, key: &[u8]) {
-        let _ = (db, key);
+        self.waits.mark(db, key);
     }
 
     /// The shard owning `key`.
@@ -177,6 +184,8 @@ pub struct Ctx<'a> {
     pub reply_to: ReplyTo,
     /// Set by a handler that answers later through a hop.
     pub deferred: bool,
+    /// The client's claim, for blocking commands only.
+    pub claim: Option<&'a Arc<Claim>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -364,6 +373,7 @@ pub fn handlers() -> Vec<Option<Handler>> {
         string::HANDLERS,
         keys::HANDLERS,
         list::HANDLERS,
+        block::HANDLERS,
         hash::HANDLERS,
         set::HANDLERS,
         zset::HANDLERS,
@@ -385,6 +395,9 @@ pub fn execute(h: Handler, ctx: &mut Ctx) {
         ctx.out.error(e.text());
     }
     ctx.sh.commands += 1;
+    if ctx.sh.waits.pending() {
+        ctx.sh.serve_ready();
+    }
 }
 
 #[cfg(test)]
@@ -450,6 +463,7 @@ pub mod testing {
                     resp3: self.resp3,
                 },
                 deferred: false,
+                claim: None,
             };
             execute(h, &mut ctx);
             assert!(!ctx.deferred, "single-shard harness cannot defer");

@@ -3,7 +3,8 @@
 //! One engine per shard, pinned to its own core, single owner of its part of
 //! every database (so no locks on data). It blocks only on its inbox: it
 //! spins for `spin-us` looking for work, then parks in the channel's receive
-//! with a timeout that paces active expiry (`hz`).
+//! with a timeout that paces active expiry (`hz`) and is cut short by the
+//! earliest blocked-client timeout ([`crate::cmd::block`]).
 //!
 //! # Design
 //!
@@ -121,28 +122,31 @@ impl Engine {
     pub fn run(mut self, inbox: Receiver<ToEngine>, peers: Vec<Sender<ToEngine>>, io: Vec<IoLink>) {
         self.peers = peers;
         loop {
-            let first = match self.wait(&inbox) {
-                Some(m) => m,
-                None => {
-                    self.sh.now_ms = cmd::now_ms();
-                    self.expire(EXPIRE_BUDGET_IDLE);
-                    continue;
-                }
-            };
+            let first = self.wait(&inbox);
             self.sh.now_ms = cmd::now_ms();
-            let mut stop = self.handle(first);
-            for _ in 1..DRAIN_LIMIT {
-                match inbox.try_recv() {
-                    Ok(m) => stop |= self.handle(m),
-                    Err(_) => break,
+            let busy = first.is_some();
+            let mut stop = false;
+            match first {
+                Some(m) => {
+                    stop = self.handle(m);
+                    for _ in 1..DRAIN_LIMIT {
+                        match inbox.try_recv() {
+                            Ok(m) => stop |= self.handle(m),
+                            Err(_) => break,
+                        }
+                    }
                 }
+                None => self.expire(EXPIRE_BUDGET_IDLE),
             }
+            self.sh.fire_timeouts();
             self.run_hops();
             self.flush(&io);
             if stop {
                 return;
             }
-            self.expire(EXPIRE_BUDGET_BUSY);
+            if busy {
+                self.expire(EXPIRE_BUDGET_BUSY);
+            }
         }
     }
 
@@ -170,7 +174,12 @@ impl Engine {
                 }
             }
         }
-        match inbox.recv_timeout(self.tick) {
+        // Park until the expiry tick or the earliest blocked-client timeout.
+        let park = match self.sh.waits.next_deadline() {
+            Some(d) => Duration::from_millis(d.saturating_sub(cmd::now_ms())).min(self.tick),
+            None => self.tick,
+        };
+        match inbox.recv_timeout(park) {
             Ok(m) => Some(m),
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => Some(ToEngine::Shutdown),
@@ -187,6 +196,10 @@ impl Engine {
             ToEngine::Hop(h) => {
                 (h.0)(&mut self.sh);
                 self.run_hops();
+                false
+            }
+            ToEngine::Unblock { io, conn } => {
+                self.sh.unblock(io, conn);
                 false
             }
             ToEngine::Shutdown => true,
@@ -224,6 +237,7 @@ impl Engine {
                     out: &mut ob.reply,
                     reply_to,
                     deferred: false,
+                    claim: req.claim.as_ref(),
                 };
                 cmd::execute(h, &mut ctx);
                 if ctx.deferred {
@@ -302,5 +316,21 @@ impl Executor for Engine {
     fn idle(&mut self) {
         self.sh.now_ms = cmd::now_ms();
         self.expire(EXPIRE_BUDGET_BUSY);
+    }
+
+    fn next_deadline(&self) -> Option<u64> {
+        self.sh.waits.next_deadline()
+    }
+
+    fn fire_timeouts(&mut self) -> ReplyBatch {
+        self.sh.now_ms = cmd::now_ms();
+        self.sh.fire_timeouts();
+        self.run_hops();
+        // Colocated engines serve exactly one IO thread.
+        self.out[0].take(self.sh.id)
+    }
+
+    fn unblock(&mut self, io: u16, conn: u64) {
+        self.sh.unblock(io, conn);
     }
 }

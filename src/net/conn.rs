@@ -11,10 +11,12 @@
 //! pipeline spanning shards is answered strictly in request order.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 
+use crate::msg::Claim;
 use crate::resp::Reply;
 use crate::spec::Gather;
 
@@ -75,6 +77,9 @@ pub struct Conn {
     pub resp3: bool,
     pub authed: bool,
     pub next_seq: u64,
+    /// The blocking command (BLPOP, ...) this client waits on: its sequence
+    /// number and claim. Nothing more is parsed until it is answered.
+    pub blocked: Option<(u64, Arc<Claim>)>,
     base_seq: u64,
     window: VecDeque<Slot>,
     pub last_active: Instant,
@@ -101,6 +106,7 @@ impl Conn {
             resp3: false,
             authed,
             next_seq: 0,
+            blocked: None,
             base_seq: 0,
             window: VecDeque::new(),
             last_active: Instant::now(),

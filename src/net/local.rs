@@ -765,9 +765,10 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
             "clients" => {
                 let _ = write!(
                     s,
-                    "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n\r\n",
+                    "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n\r\n",
                     sh.connected.load(Ordering::Relaxed),
-                    cfg.maxclients
+                    cfg.maxclients,
+                    sh.blocked_clients.load(Ordering::Relaxed),
                 );
             }
             "memory" => {

@@ -32,6 +32,14 @@
 //! stops being parsed and its receive is cancelled, so TCP pushes back on the
 //! client; past `client-output-limit` it is disconnected. Input beyond
 //! `client-query-buffer-limit` disconnects too, as in Redis.
+//!
+//! # Blocked clients
+//!
+//! A blocking command (BLPOP, BZPOPMIN, ...) goes to its first key's shard
+//! with a fresh [`Claim`]; the connection then parses nothing more (its
+//! pipelined commands wait behind it, as in Redis) until that command's
+//! reply arrives. A blocked client that disconnects takes its claim, so no
+//! shard pops for it, and the shards are told to drop its waits.
 
 pub mod bufring;
 pub mod conn;
@@ -49,7 +57,7 @@ use bytes::{Bytes, BytesMut};
 use crossbeam_channel::{Receiver, Sender};
 use io_uring::{IoUring, cqueue, opcode, squeue, types};
 
-use crate::msg::{Executor, ReplyBatch, Request, RequestBatch, ToEngine, ToIo, Waker};
+use crate::msg::{Claim, Executor, ReplyBatch, Request, RequestBatch, ToEngine, ToIo, Waker};
 use crate::resp::parse::{ParseLimits, Parsed, Span, parse_command, parse_i64};
 use crate::resp::{Reply, errors};
 use crate::spec::{self, CmdId, Gather, Route};
@@ -372,6 +380,7 @@ impl IoThread {
             self.enter();
             let mut busy = self.reap();
             busy |= self.drain_inbox();
+            self.colocated_timeouts();
             self.parse_pending();
             self.flush_batches();
             self.flush_sends();
@@ -383,7 +392,7 @@ impl IoThread {
                     return Ok(());
                 }
             }
-            if busy {
+            if busy || !self.to_parse.is_empty() {
                 continue;
             }
             if !self.spin() {
@@ -429,9 +438,14 @@ impl IoThread {
             self.waker.set_parked(false);
             return;
         }
+        // Colocated: wake for the earliest blocked-client timeout too.
+        let park = match self.executor.as_ref().and_then(|ex| ex.next_deadline()) {
+            Some(d) => Duration::from_millis(d.saturating_sub(crate::cmd::now_ms())).min(PARK),
+            None => PARK,
+        };
         let ts = types::Timespec::new()
-            .sec(PARK.as_secs())
-            .nsec(PARK.subsec_nanos());
+            .sec(park.as_secs())
+            .nsec(park.subsec_nanos());
         let args = types::SubmitArgs::new().timespec(&ts);
         if let Err(e) = self.ring.submitter().submit_with_args(1, &args) {
             match e.raw_os_error() {
@@ -654,6 +668,12 @@ impl IoThread {
             return;
         }
         c.closing = how;
+        if c.blocked.is_some() {
+            self.unblock(slot, true);
+        }
+        let Some(Some(c)) = self.conns.get_mut(slot) else {
+            return;
+        };
         if how == Closing::Now {
             // SAFETY: shutting down our own socket; the fd stays open until freed.
             unsafe { libc::shutdown(c.fd, libc::SHUT_RDWR) };
@@ -756,12 +776,30 @@ impl IoThread {
             let slot = (it.conn & 0xFFFF_FFFF) as usize;
             let generation = (it.conn >> 32) as u32;
             if let Some(c) = self.conn_mut(slot, generation) {
+                let woke = c.blocked.as_ref().is_some_and(|(seq, _)| *seq == it.seq);
                 if c.complete(it.seq, it.part, &b.buf, start, end) && !c.dirty {
                     c.dirty = true;
                     self.dirty.push(slot);
                 }
+                if woke {
+                    self.unblock(slot, false);
+                }
             }
             start = end;
+        }
+    }
+
+    /// Colocated: answers the blocked clients whose timeout has passed.
+    fn colocated_timeouts(&mut self) {
+        let Some(ex) = self.executor.as_mut() else {
+            return;
+        };
+        if ex
+            .next_deadline()
+            .is_some_and(|d| d <= crate::cmd::now_ms())
+        {
+            let replies = ex.fire_timeouts();
+            self.on_replies(replies);
         }
     }
 
@@ -818,18 +856,34 @@ impl IoThread {
         // The parsed prefix is frozen once; arguments are borrowed from it
         // while dispatching (see `push_request` for how they travel).
         let frozen = c.input.split_to(pos).freeze();
-        if error.is_some() {
-            c.input.clear();
-        }
         self.parsed = frozen.clone();
         let mut args: Vec<&[u8]> = Vec::with_capacity(8);
-        for &(base, a, b) in &cmds {
+        for (n, &(base, a, b)) in cmds.iter().enumerate() {
             args.clear();
             args.extend(spans[a..b].iter().map(|s| match s {
                 Span::At(x, y) => &frozen[base + x..base + y],
                 Span::Owned(o) => &o[..],
             }));
             self.dispatch(slot, &args);
+            let Some(c) = self.conns[slot].as_mut() else {
+                break;
+            };
+            if c.blocked.is_some() {
+                // A blocked client runs nothing else: what follows (even a
+                // protocol error) is parsed again once it is answered.
+                if let Some(&(next, _, _)) = cmds.get(n + 1) {
+                    let mut rest = BytesMut::from(&frozen[next..]);
+                    rest.extend_from_slice(&c.input);
+                    c.input = rest;
+                }
+                error = None;
+                break;
+            }
+        }
+        if error.is_some() {
+            if let Some(c) = self.conns[slot].as_mut() {
+                c.input.clear();
+            }
         }
         drop(args);
         self.parsed = Bytes::new();
@@ -912,6 +966,9 @@ impl IoThread {
                     _ => (0, 0),
                 };
                 self.send_one(slot, shard, id, hash, args);
+                if s.is(spec::flag::BLOCKING) {
+                    self.block(slot, shard);
+                }
             }
             Route::Scan => {
                 let n = self.nshards as u64;
@@ -961,6 +1018,7 @@ impl IoThread {
             cmd: id,
             hash,
             args: start..end,
+            claim: None,
         });
     }
 
@@ -970,6 +1028,52 @@ impl IoThread {
         };
         let seq = c.begin();
         self.push_request(slot, shard, seq, 0, id, hash, args);
+    }
+
+    /// Marks the client blocked on the command just queued for `shard` and
+    /// hands that request the client's [`Claim`]: the connection parses
+    /// nothing more until it is answered, as Redis does with blocked clients.
+    fn block(&mut self, slot: usize, shard: usize) {
+        let claim = Arc::new(Claim::default());
+        if let Some(req) = self.batches[shard].items.last_mut() {
+            req.claim = Some(claim.clone());
+        }
+        let Some(c) = self.conns[slot].as_mut() else {
+            return;
+        };
+        c.blocked = Some((c.next_seq - 1, claim));
+        self.shared.blocked_clients.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Ends a client's wait: its blocking command was answered (`gone` =
+    /// false) or the client is going away, in which case its claim is taken
+    /// so no shard pops for it and the shards drop its waits.
+    fn unblock(&mut self, slot: usize, gone: bool) {
+        let Some(c) = self.conns[slot].as_mut() else {
+            return;
+        };
+        let Some((_, claim)) = c.blocked.take() else {
+            return;
+        };
+        self.shared.blocked_clients.fetch_sub(1, Ordering::Relaxed);
+        if !gone {
+            self.to_parse.push(slot);
+            return;
+        }
+        if !claim.take() {
+            // Already served or timed out; the reply is dropped with the client.
+            return;
+        }
+        let conn = conn_token(c.generation, slot);
+        let io = self.index;
+        if let Some(ex) = self.executor.as_mut() {
+            ex.unblock(io, conn);
+        } else {
+            for tx in &self.shards {
+                // Unbounded inbox: never blocks.
+                let _ = tx.send(ToEngine::Unblock { io, conn });
+            }
+        }
     }
 
     /// Splits a multi-key command (MGET, MSET, DEL, ...) into one

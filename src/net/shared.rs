@@ -41,6 +41,8 @@ pub struct Shared {
     pub clients: Mutex<BTreeMap<u64, ClientInfo>>,
     pub next_client_id: AtomicU64,
     pub connected: AtomicUsize,
+    /// Clients waiting on a blocking command (BLPOP, ...), for INFO clients.
+    pub blocked_clients: AtomicUsize,
     pub total_connections: AtomicU64,
     pub rejected_connections: AtomicU64,
     pub total_commands: AtomicU64,
@@ -69,6 +71,7 @@ impl Shared {
             clients: Mutex::new(BTreeMap::new()),
             next_client_id: AtomicU64::new(1),
             connected: AtomicUsize::new(0),
+            blocked_clients: AtomicUsize::new(0),
             total_connections: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
             total_commands: AtomicU64::new(0),

@@ -1,0 +1,475 @@
+//! Blocking pops (<https://redis.io/docs/latest/commands/blpop/> and
+//! friends): BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX BZMPOP,
+//! and the per-shard wait queues that serve them.
+//!
+//! # How a client blocks across shards
+//!
+//! The IO stage sends a blocking command to its first key's shard with the
+//! client's [`Claim`] and runs nothing else from that client until it is
+//! answered (Redis's blocked-client rule). The command then visits its keys
+//! in order, hopping to each key's shard. On each shard it either finds the
+//! first non-empty key, takes the claim and is served, or appends itself to
+//! that key's FIFO queue before moving on, so a push that lands between two
+//! hops still finds it (no missed wakeup). The first key's shard also keeps
+//! the timeout. Whoever takes the claim first answers: the shard serving a
+//! pushed element, the one whose timer fires, or the IO thread when the
+//! client disconnects; the client's other queue entries are then dead and
+//! are purged by a hop to each of their shards.
+//!
+//! Pushes mark keys with waiters through [`Shard::key_ready`]; the marked
+//! keys are served right after the command (or hop) that pushed, oldest
+//! waiter first, as Redis does after each command.
+//!
+//! Served waiters re-run the pop against the key that woke them (Redis 7.2's
+//! model); a key that holds another type when it wakes them keeps them
+//! waiting. Cross-shard BLMOVE pops before it knows the destination's type
+//! only when served by a push: it then uses LMOVE's hop chain, which is not
+//! atomic across shards (as LMOVE).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use hashbrown::HashMap;
+
+use super::list::{move_across, move_here, parse_mpop, pop_values, write_mpop};
+use super::string::parse_float;
+use super::zset::{pop_members, write_zmpop};
+use super::{CmdError, CmdResult, Ctx, Handler, Shard, typed};
+use crate::msg::{Claim, ReplyTo};
+use crate::resp::Reply;
+use crate::spec::key_hash;
+use crate::store::{End, List, ZSet};
+
+/// (name, handler) pairs registered in the handler table.
+pub static HANDLERS: &[(&str, Handler)] = &[
+    ("blpop", blpop),
+    ("brpop", brpop),
+    ("brpoplpush", brpoplpush),
+    ("blmove", blmove),
+    ("blmpop", blmpop),
+    ("bzpopmin", bzpop),
+    ("bzpopmax", bzpop),
+    ("bzmpop", bzmpop),
+];
+
+const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
+const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
+const TIMEOUT_RANGE: &str = "ERR timeout is out of range";
+
+/// What serving a blocked client does with the key that has data.
+#[derive(Debug)]
+enum Op {
+    /// BLPOP/BRPOP: `[key, element]`.
+    Pop(End),
+    /// BLMPOP: `[key, [element...]]`, up to `count`.
+    MPop(End, usize),
+    /// BLMOVE/BRPOPLPUSH: the moved element.
+    Move { dst: Bytes, from: End, to: End },
+    /// BZPOPMIN (`true`)/BZPOPMAX: `[key, member, score]`.
+    ZPop(bool),
+    /// BZMPOP: `[key, [[member, score]...]]`, up to `count`.
+    ZMPop(bool, usize),
+}
+
+impl Op {
+    /// Whether `key` can serve this op now: it holds the op's type (it is
+    /// then non-empty). `Ok(false)` when missing. Errors: WRONGTYPE.
+    fn ready(&self, sh: &mut Shard, db: usize, key: &[u8]) -> Result<bool, CmdError> {
+        let (h, now) = (key_hash(key), sh.now_ms);
+        let d = &mut sh.dbs[db];
+        Ok(match self {
+            Op::Pop(_) | Op::MPop(..) | Op::Move { .. } => typed::<List>(d, h, key, now)?.is_some(),
+            Op::ZPop(_) | Op::ZMPop(..) => typed::<ZSet>(d, h, key, now)?.is_some(),
+        })
+    }
+
+    /// The reply when the timeout passes: a null array (BLPOP, BZPOPMIN,
+    /// BLMPOP, ...) or a null bulk string (BLMOVE, BRPOPLPUSH).
+    fn timed_out(&self, r: &mut Reply) {
+        match self {
+            Op::Move { .. } => r.null(),
+            _ => r.null_array(),
+        }
+    }
+}
+
+/// One blocked client, shared by its entries in every key queue.
+#[derive(Debug)]
+struct Blocked {
+    claim: Arc<Claim>,
+    to: ReplyTo,
+    db: usize,
+    keys: Vec<Bytes>,
+    /// Unix time in ms; 0 waits forever.
+    deadline: u64,
+    /// Unique on the first key's shard, which holds the timer.
+    id: u64,
+    op: Op,
+}
+
+/// A shard's blocked clients: a FIFO queue per key, the keys pushed to
+/// since the last serve, and the timeouts of clients whose first key lives
+/// here.
+#[derive(Debug)]
+pub struct Waits {
+    /// Per database: key → waiters, oldest first.
+    queues: Vec<HashMap<Bytes, VecDeque<Arc<Blocked>>>>,
+    ready: Vec<(usize, Bytes)>,
+    /// (deadline ms, id) → waiter.
+    timers: BTreeMap<(u64, u64), Arc<Blocked>>,
+    next_id: u64,
+}
+
+impl Waits {
+    pub fn new(databases: usize) -> Waits {
+        Waits {
+            queues: (0..databases).map(|_| HashMap::new()).collect(),
+            ready: Vec::new(),
+            timers: BTreeMap::new(),
+            next_id: 0,
+        }
+    }
+
+    /// Notes a push to `key`: one branch when nobody waits in `db`.
+    #[inline]
+    pub fn mark(&mut self, db: usize, key: &[u8]) {
+        let q = &self.queues[db];
+        if !q.is_empty()
+            && q.contains_key(key)
+            && self.ready.last().is_none_or(|(d, k)| *d != db || k != key)
+        {
+            self.ready.push((db, Bytes::copy_from_slice(key)));
+        }
+    }
+
+    /// Whether a push since the last serve may wake someone.
+    #[inline]
+    pub fn pending(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
+    /// Unix time in ms of the earliest timeout held here.
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.timers.keys().next().map(|k| k.0)
+    }
+
+    /// Drops the dead entries (claim taken) of `key`'s queue.
+    fn purge(&mut self, db: usize, key: &[u8]) {
+        if let Some(q) = self.queues[db].get_mut(key) {
+            q.retain(|w| !w.claim.taken());
+            if q.is_empty() {
+                self.queues[db].remove(key);
+            }
+        }
+    }
+}
+
+impl Shard {
+    /// Serves the clients blocked on keys pushed to since the last call,
+    /// oldest waiter first per key, while the key has data. Called after
+    /// every command and hop.
+    pub fn serve_ready(&mut self) {
+        while let Some((db, key)) = self.waits.ready.pop() {
+            while let Some(q) = self.waits.queues[db].get_mut(&key) {
+                let Some(w) = q.front().cloned() else {
+                    self.waits.queues[db].remove(&key);
+                    break;
+                };
+                let live = !w.claim.taken();
+                if live && !matches!(w.op.ready(self, db, &key), Ok(true)) {
+                    break;
+                }
+                let q = self.waits.queues[db]
+                    .get_mut(&key)
+                    .expect("queue seen above");
+                q.pop_front();
+                if q.is_empty() {
+                    self.waits.queues[db].remove(&key);
+                }
+                if live && w.claim.take() {
+                    let i = w.keys.iter().position(|k| *k == key).unwrap_or(0);
+                    serve(self, &w, i);
+                    release(self, &w, Some(i));
+                }
+            }
+        }
+    }
+
+    /// Answers (null) the blocked clients whose timeout has passed.
+    pub fn fire_timeouts(&mut self) {
+        let now = self.now_ms;
+        while let Some(e) = self.waits.timers.first_entry() {
+            if e.key().0 > now {
+                break;
+            }
+            let w = e.remove();
+            if w.claim.take() {
+                self.reply_later(w.to, |r| w.op.timed_out(r));
+                release(self, &w, None);
+            }
+        }
+    }
+
+    /// Drops every wait of connection `conn` of IO thread `io` (it went away;
+    /// its claim is already taken).
+    pub fn unblock(&mut self, io: u16, conn: u64) {
+        let gone = |w: &Arc<Blocked>| w.to.io == io && w.to.conn == conn;
+        for q in self.waits.queues.iter_mut() {
+            q.retain(|_, ws| {
+                ws.retain(|w| !gone(w));
+                !ws.is_empty()
+            });
+        }
+        self.waits.timers.retain(|_, w| !gone(w));
+    }
+}
+
+/// Tries `w.keys[i..]` in order, hopping to each key's shard: serves the
+/// first key with data, queues `w` on each empty one.
+fn attempt(sh: &mut Shard, w: Arc<Blocked>, mut i: usize) {
+    while i < w.keys.len() {
+        let target = sh.shard_of(&w.keys[i]);
+        if target != sh.id {
+            sh.hop(target, move |sh| attempt(sh, w, i));
+            return;
+        }
+        if w.claim.taken() {
+            // Served on an earlier key's shard, timed out, or gone.
+            return;
+        }
+        match w.op.ready(sh, w.db, &w.keys[i]) {
+            Err(e) => {
+                if w.claim.take() {
+                    sh.reply_later(w.to, |r| r.error(e.text()));
+                    release(sh, &w, Some(i));
+                }
+                return;
+            }
+            Ok(true) => {
+                if w.claim.take() {
+                    serve(sh, &w, i);
+                    release(sh, &w, Some(i));
+                }
+                return;
+            }
+            Ok(false) => {
+                if i == 0 && w.deadline > 0 {
+                    sh.waits.timers.insert((w.deadline, w.id), w.clone());
+                }
+                sh.waits.queues[w.db]
+                    .entry(w.keys[i].clone())
+                    .or_default()
+                    .push_back(w.clone());
+                i += 1;
+            }
+        }
+    }
+}
+
+/// Pops for `w` from its key `i` (known ready, claim taken) and answers.
+fn serve(sh: &mut Shard, w: &Blocked, i: usize) {
+    let (db, key, to) = (w.db, &w.keys[i], w.to);
+    let h = key_hash(key);
+    let res = match &w.op {
+        Op::Pop(end) => pop_values(sh, db, key, h, *end, 1).map(|v| {
+            let v = v.unwrap_or_default();
+            sh.reply_later(to, |r| {
+                r.array(2);
+                r.bulk(key);
+                r.bulk(&v[0]);
+            })
+        }),
+        Op::MPop(end, count) => pop_values(sh, db, key, h, *end, *count)
+            .map(|v| sh.reply_later(to, |r| write_mpop(r, key, &v.unwrap_or_default()))),
+        Op::ZPop(min) => pop_members(sh, db, key, *min, 1).map(|v| {
+            let v = v.unwrap_or_default();
+            sh.reply_later(to, |r| {
+                r.array(3);
+                r.bulk(key);
+                r.bulk(&v[0].0);
+                r.double(v[0].1);
+            })
+        }),
+        Op::ZMPop(min, count) => pop_members(sh, db, key, *min, *count)
+            .map(|v| sh.reply_later(to, |r| write_zmpop(r, key, &v.unwrap_or_default()))),
+        Op::Move { dst, from, to: end } => {
+            if sh.shard_of(dst) == sh.id {
+                move_here(sh, db, key, dst, *from, *end).map(|v| {
+                    sh.reply_later(to, |r| match v {
+                        Some(v) => r.bulk(&v),
+                        None => r.null(),
+                    })
+                })
+            } else {
+                move_across(sh, to, db, key.clone(), dst.clone(), *from, *end);
+                Ok(())
+            }
+        }
+    };
+    if let Err(e) = res {
+        sh.reply_later(to, |r| r.error(e.text()));
+    }
+}
+
+/// After `w`'s claim was taken: drops its other queue entries (all but key
+/// `served`, whose entry the server already removed) and its timer, here and
+/// on the other shards of its keys.
+fn release(sh: &mut Shard, w: &Arc<Blocked>, served: Option<usize>) {
+    let mut shards: Vec<u16> = Vec::new();
+    for (j, k) in w.keys.iter().enumerate() {
+        let s = sh.shard_of(k);
+        if Some(j) != served && !shards.contains(&s) {
+            shards.push(s);
+        }
+    }
+    let first = sh.shard_of(&w.keys[0]);
+    if w.deadline > 0 && !shards.contains(&first) {
+        shards.push(first);
+    }
+    for s in shards {
+        let w = w.clone();
+        let purge = move |sh: &mut Shard| {
+            for (j, k) in w.keys.iter().enumerate() {
+                if Some(j) != served && sh.shard_of(k) == sh.id {
+                    sh.waits.purge(w.db, k);
+                }
+            }
+            if sh.shard_of(&w.keys[0]) == sh.id {
+                sh.waits.timers.remove(&(w.deadline, w.id));
+            }
+        };
+        if s == sh.id {
+            purge(sh);
+        } else {
+            sh.hop(s, purge);
+        }
+    }
+}
+
+/// Parses a blocking timeout in seconds (fractions allowed) into an
+/// absolute unix deadline in ms, 0 for "forever" (Redis
+/// `getTimeoutFromObjectOrReply`, rounding up to whole ms). Errors:
+/// `timeout is not a float or out of range`, `timeout is negative`,
+/// `timeout is out of range`.
+fn parse_timeout(a: &[u8], now: u64) -> Result<u64, CmdError> {
+    let secs = parse_float(a).ok_or(CmdError::Msg(TIMEOUT_NOT_FLOAT))?;
+    let ms = (secs * 1000.0).ceil();
+    if ms > i64::MAX as f64 {
+        return Err(CmdError::Msg(TIMEOUT_RANGE));
+    }
+    if ms < 0.0 {
+        return Err(CmdError::Msg(TIMEOUT_NEGATIVE));
+    }
+    let ms = ms as u64;
+    if ms == 0 {
+        return Ok(0);
+    }
+    if ms > i64::MAX as u64 - now {
+        return Err(CmdError::Msg(TIMEOUT_RANGE));
+    }
+    Ok(now + ms)
+}
+
+/// The deadline of timeout argument `i` (see [`parse_timeout`]).
+fn deadline(ctx: &Ctx, i: usize) -> Result<u64, CmdError> {
+    parse_timeout(ctx.arg(i), ctx.now())
+}
+
+/// Serves `ctx`'s client from the first of `keys` with data or blocks it
+/// there until `deadline` (unix ms, 0 = forever).
+fn block_on(ctx: &mut Ctx, keys: Vec<Bytes>, deadline: u64, op: Op) -> CmdResult {
+    let id = ctx.sh.waits.next_id;
+    ctx.sh.waits.next_id += 1;
+    let w = Arc::new(Blocked {
+        // Without an IO thread (the unit-test harness) nobody else holds it.
+        claim: ctx.claim.cloned().unwrap_or_default(),
+        to: ctx.reply_to,
+        db: ctx.db,
+        keys,
+        deadline,
+        id,
+        op,
+    });
+    ctx.deferred = true;
+    attempt(ctx.sh, w, 0);
+    Ok(())
+}
+
+/// BLPOP key... timeout (<https://redis.io/docs/latest/commands/blpop/>):
+/// `[key, element]` from the first non-empty list in key order, else waits
+/// up to `timeout` seconds (0 = forever) and replies a null array. Errors:
+/// `timeout is not a float or out of range`, `timeout is negative`,
+/// WRONGTYPE (a key of another type before any list with data).
+fn blpop(ctx: &mut Ctx) -> CmdResult {
+    let n = ctx.args.len() - 1;
+    let d = deadline(ctx, n)?;
+    block_on(ctx, ctx.args[1..n].to_vec(), d, Op::Pop(End::Left))
+}
+
+/// BRPOP key... timeout: BLPOP from the tail.
+fn brpop(ctx: &mut Ctx) -> CmdResult {
+    let n = ctx.args.len() - 1;
+    let d = deadline(ctx, n)?;
+    block_on(ctx, ctx.args[1..n].to_vec(), d, Op::Pop(End::Right))
+}
+
+/// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout
+/// (<https://redis.io/docs/latest/commands/blmove/>): LMOVE that waits for
+/// the source; a null bulk string on timeout. Errors: syntax error, the
+/// timeout errors of BLPOP, WRONGTYPE.
+fn blmove(ctx: &mut Ctx) -> CmdResult {
+    let from = super::list::parse_end(&ctx.args[3]).ok_or(CmdError::Syntax)?;
+    let to = super::list::parse_end(&ctx.args[4]).ok_or(CmdError::Syntax)?;
+    let d = deadline(ctx, 5)?;
+    let dst = ctx.args[2].clone();
+    block_on(
+        ctx,
+        vec![ctx.args[1].clone()],
+        d,
+        Op::Move { dst, from, to },
+    )
+}
+
+/// BRPOPLPUSH source destination timeout: BLMOVE source destination RIGHT LEFT.
+fn brpoplpush(ctx: &mut Ctx) -> CmdResult {
+    let d = deadline(ctx, 3)?;
+    let op = Op::Move {
+        dst: ctx.args[2].clone(),
+        from: End::Right,
+        to: End::Left,
+    };
+    block_on(ctx, vec![ctx.args[1].clone()], d, op)
+}
+
+/// BLMPOP timeout numkeys key... LEFT|RIGHT [COUNT count]
+/// (<https://redis.io/docs/latest/commands/blmpop/>): LMPOP that waits;
+/// a null array on timeout. Errors: the timeout errors of BLPOP, then those
+/// of LMPOP.
+fn blmpop(ctx: &mut Ctx) -> CmdResult {
+    let d = deadline(ctx, 1)?;
+    let (keys, left, count) = parse_mpop(ctx.args, 2, ("LEFT", "RIGHT"))?;
+    let end = if left { End::Left } else { End::Right };
+    block_on(ctx, keys, d, Op::MPop(end, count))
+}
+
+/// BZPOPMIN/BZPOPMAX key... timeout
+/// (<https://redis.io/docs/latest/commands/bzpopmin/>): `[key, member,
+/// score]` from the first non-empty sorted set, else waits; a null array
+/// on timeout. Errors: as BLPOP.
+fn bzpop(ctx: &mut Ctx) -> CmdResult {
+    let n = ctx.args.len() - 1;
+    let d = deadline(ctx, n)?;
+    let min = ctx.arg_is(0, "bzpopmin");
+    block_on(ctx, ctx.args[1..n].to_vec(), d, Op::ZPop(min))
+}
+
+/// BZMPOP timeout numkeys key... MIN|MAX [COUNT count]
+/// (<https://redis.io/docs/latest/commands/bzmpop/>): ZMPOP that waits; a
+/// null array on timeout. Errors: the timeout errors of BLPOP, then those of
+/// ZMPOP.
+fn bzmpop(ctx: &mut Ctx) -> CmdResult {
+    let d = deadline(ctx, 1)?;
+    let (keys, min, count) = parse_mpop(ctx.args, 2, ("MIN", "MAX"))?;
+    block_on(ctx, keys, d, Op::ZMPop(min, count))
+}
