@@ -33,30 +33,6 @@ fn split_keys(s: &Server, a: &str, b: &str) -> (String, String) {
     (first, other)
 }
 
-/// Waits (up to 5 s) until INFO reports `n` blocked clients.
-fn wait_blocked(s: &Server, n: usize) {
-    let mut c = s.conn();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let info: String = q(&mut c, &["INFO", "clients"]).unwrap();
-        let now: usize = info
-            .lines()
-            .find_map(|l| l.strip_prefix("blocked_clients:"))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        if now == n {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "blocked_clients stayed {now}, want {n}"
-        );
-        thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// Runs `args` on a fresh connection in a thread.
 fn spawn_cmd(s: &Server, args: &[&str]) -> thread::JoinHandle<redis::RedisResult<Value>> {
     let mut c = s.conn();
@@ -107,7 +83,7 @@ fn serves_at_once_in_key_order_and_times_out() {
         assert_eq!(v, Value::Nil);
         let v: Value = q(&mut c, &["BZMPOP", "0.05", "1", "z", "MIN"]).unwrap();
         assert_eq!(v, Value::Nil);
-        wait_blocked(s, 0);
+        s.wait_blocked(0);
 
         // The connection works normally afterwards.
         assert_eq!(q::<String>(&mut c, &["PING"]).unwrap(), "PONG");
@@ -173,7 +149,7 @@ fn errors() {
         );
         assert!(err(&mut c, &["BZMPOP", "1", "1", "k", "LEFT"]).contains("syntax error"));
         assert!(err(&mut c, &["BLPOP", "k"]).contains("wrong number of arguments for 'blpop'"));
-        wait_blocked(s, 0);
+        s.wait_blocked(0);
     });
 }
 
@@ -183,11 +159,11 @@ fn push_wakes_waiter_across_shards() {
         let (k1, k2) = split_keys(s, "wa", "wb");
         let mut c = s.conn();
         let waiter = spawn_cmd(s, &["BLPOP", &k1, &k2, "5"]);
-        wait_blocked(s, 1);
+        s.wait_blocked(1);
         q::<i64>(&mut c, &["RPUSH", &k2, "x", "y"]).unwrap();
         let got = items(waiter.join().unwrap().unwrap());
         assert_eq!((bulk(&got[0]), bulk(&got[1])), (k2.clone(), "x".into()));
-        wait_blocked(s, 0);
+        s.wait_blocked(0);
         // The waiter's other key no longer has a (dead) waiter.
         q::<i64>(&mut c, &["RPUSH", &k1, "z"]).unwrap();
         assert_eq!(q::<i64>(&mut c, &["LLEN", &k1]).unwrap(), 1);
@@ -196,7 +172,7 @@ fn push_wakes_waiter_across_shards() {
         // Sorted sets: ZADD wakes BZPOPMAX, BZMPOP.
         let (z1, z2) = split_keys(s, "za", "zb");
         let waiter = spawn_cmd(s, &["BZPOPMAX", &z1, &z2, "5"]);
-        wait_blocked(s, 1);
+        s.wait_blocked(1);
         q::<i64>(&mut c, &["ZADD", &z1, "1", "m", "5", "n"]).unwrap();
         let got = items(waiter.join().unwrap().unwrap());
         assert_eq!(bulk(&got[0]), z1);
@@ -206,7 +182,7 @@ fn push_wakes_waiter_across_shards() {
             s,
             &["BZMPOP", "5", "2", &z2, "nothing", "MIN", "COUNT", "3"],
         );
-        wait_blocked(s, 1);
+        s.wait_blocked(1);
         q::<i64>(&mut c, &["ZADD", &z2, "2", "p", "1", "o"]).unwrap();
         let got = items(waiter.join().unwrap().unwrap());
         assert_eq!(bulk(&got[0]), z2);
@@ -214,11 +190,11 @@ fn push_wakes_waiter_across_shards() {
 
         // BLMPOP woken by LPUSH takes up to COUNT from the pushed end.
         let waiter = spawn_cmd(s, &["BLMPOP", "5", "2", "none", &k2, "LEFT", "COUNT", "2"]);
-        wait_blocked(s, 0); // k2 still holds "y": served at once
+        s.wait_blocked(0); // k2 still holds "y": served at once
         let got = items(waiter.join().unwrap().unwrap());
         assert_eq!(bulk(&got[0]), k2);
         let waiter = spawn_cmd(s, &["BLMPOP", "5", "1", &k2, "LEFT", "COUNT", "2"]);
-        wait_blocked(s, 1);
+        s.wait_blocked(1);
         q::<i64>(&mut c, &["LPUSH", &k2, "1", "2", "3"]).unwrap();
         let got = items(waiter.join().unwrap().unwrap());
         let vals: Vec<String> = items(got[1].clone()).iter().map(bulk).collect();
@@ -232,13 +208,13 @@ fn blmove_to_another_shard() {
         let (src, dst) = split_keys(s, "src", "dst");
         let mut c = s.conn();
         let waiter = spawn_cmd(s, &["BLMOVE", &src, &dst, "RIGHT", "LEFT", "5"]);
-        wait_blocked(s, 1);
+        s.wait_blocked(1);
         q::<i64>(&mut c, &["RPUSH", &src, "a", "b"]).unwrap();
         assert_eq!(bulk(&waiter.join().unwrap().unwrap()), "b");
         let d: Vec<String> = q(&mut c, &["LRANGE", &dst, "0", "-1"]).unwrap();
         assert_eq!(d, ["b"]);
         let waiter = spawn_cmd(s, &["BRPOPLPUSH", "emptysrc", &dst, "5"]);
-        wait_blocked(s, 1);
+        s.wait_blocked(1);
         q::<i64>(&mut c, &["LPUSH", "emptysrc", "c"]).unwrap();
         assert_eq!(bulk(&waiter.join().unwrap().unwrap()), "c");
         let d: Vec<String> = q(&mut c, &["LRANGE", &dst, "0", "-1"]).unwrap();
@@ -257,7 +233,7 @@ fn waiters_are_served_fifo() {
         let mut waiters = Vec::new();
         for i in 0..3 {
             waiters.push(spawn_cmd(s, &["BRPOP", "fifo", "5"]));
-            wait_blocked(s, i + 1);
+            s.wait_blocked(i + 1);
         }
         q::<i64>(&mut c, &["LPUSH", "fifo", "a", "b", "c"]).unwrap();
         let got: Vec<String> = waiters
@@ -269,9 +245,9 @@ fn waiters_are_served_fifo() {
 
         // One push of one element wakes exactly one of two waiters.
         let w1 = spawn_cmd(s, &["BLPOP", "one", "5"]);
-        wait_blocked(s, 1);
+        s.wait_blocked(1);
         let w2 = spawn_cmd(s, &["BLPOP", "one", "0.5"]);
-        wait_blocked(s, 2);
+        s.wait_blocked(2);
         q::<i64>(&mut c, &["RPUSH", "one", "only"]).unwrap();
         assert_eq!(bulk(&items(w1.join().unwrap().unwrap())[1]), "only");
         assert_eq!(w2.join().unwrap().unwrap(), Value::Nil);
@@ -286,7 +262,7 @@ fn pipelined_commands_wait_behind_a_blocked_one() {
         pipe.extend(frame(&[b"RPUSH", b"pq", b"mine"]));
         pipe.extend(frame(&[b"PING"]));
         r.send(&pipe);
-        wait_blocked(s, 1);
+        s.wait_blocked(1);
         // Nothing after the BLPOP ran: its own RPUSH did not serve it.
         let mut c = s.conn();
         assert_eq!(q::<i64>(&mut c, &["EXISTS", "pq"]).unwrap(), 0);
@@ -295,7 +271,7 @@ fn pipelined_commands_wait_behind_a_blocked_one() {
         assert_eq!(got[0], "*2\r\n$2\r\npq\r\n$6\r\ntheirs\r\n");
         assert_eq!(got[1], ":1\r\n");
         assert_eq!(got[2], "+PONG\r\n");
-        wait_blocked(s, 0);
+        s.wait_blocked(0);
 
         // RESP3: doubles for scores, null on timeout.
         r.send(&frame(&[b"HELLO", b"3"]));
@@ -316,9 +292,9 @@ fn disconnected_waiter_is_removed() {
         {
             let mut r = s.raw();
             r.send(&frame(&[b"BLPOP", k1.as_bytes(), k2.as_bytes(), b"0"]));
-            wait_blocked(s, 1);
+            s.wait_blocked(1);
         } // dropped: the socket closes
-        wait_blocked(s, 0);
+        s.wait_blocked(0);
         let mut c = s.conn();
         q::<i64>(&mut c, &["RPUSH", &k1, "kept"]).unwrap();
         q::<i64>(&mut c, &["RPUSH", &k2, "kept"]).unwrap();

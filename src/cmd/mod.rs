@@ -16,6 +16,7 @@ pub mod hash;
 pub mod keys;
 pub mod list;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod zset;
 
@@ -377,6 +378,7 @@ pub fn handlers() -> Vec<Option<Handler>> {
         hash::HANDLERS,
         set::HANDLERS,
         zset::HANDLERS,
+        sort::HANDLERS,
     ];
     for (name, h) in families.iter().flat_map(|f| f.iter()) {
         let id = spec::lookup(name.as_bytes())

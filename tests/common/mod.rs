@@ -116,6 +116,30 @@ impl Server {
         c
     }
 
+    /// Waits (up to 5 s) until INFO reports `n` blocked clients.
+    pub fn wait_blocked(&self, n: usize) {
+        let mut c = self.conn();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let info: String = q(&mut c, &["INFO", "clients"]).unwrap();
+            let now: usize = info
+                .lines()
+                .find_map(|l| l.strip_prefix("blocked_clients:"))
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            if now == n {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "blocked_clients stayed {now}, want {n}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     pub fn raw(&self) -> Raw {
         let s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();

@@ -1,0 +1,145 @@
+//! SORT and SORT_RO through the `redis` crate against the real server in
+//! every thread layout: numeric and ALPHA order, DESC, LIMIT clamping, BY
+//! and GET patterns (string keys and hash fields, which land on other
+//! shards), BY nosort, STORE, and the error replies. Expected replies are
+//! those of redis-server 7.0 for the same commands.
+
+mod common;
+use common::*;
+
+fn load(c: &mut redis::Connection) {
+    q::<i64>(c, &["RPUSH", "l", "3", "1", "2", "10", "-5", "1.5"]).unwrap();
+    q::<i64>(c, &["SADD", "s", "c", "a", "b", "3"]).unwrap();
+    q::<i64>(c, &["ZADD", "z", "3", "c", "1", "a", "2", "b"]).unwrap();
+    let w = [
+        "w_a", "30", "w_b", "10", "w_c", "20", "w_3", "5", "w_1", "7", "w_2", "1", "w_10", "0",
+    ];
+    let mut mset = vec!["MSET"];
+    mset.extend(w);
+    q::<String>(c, &mset).unwrap();
+    q::<i64>(c, &["HSET", "h_a", "f", "9", "name", "alice"]).unwrap();
+    q::<i64>(c, &["HSET", "h_b", "f", "1", "name", "bob"]).unwrap();
+    q::<i64>(c, &["HSET", "h_c", "f", "5"]).unwrap();
+    q::<i64>(c, &["RPUSH", "words", "banana", "apple", "Cherry"]).unwrap();
+    q::<String>(c, &["SET", "str", "x"]).unwrap();
+}
+
+fn sorted(c: &mut redis::Connection, args: &str) -> Vec<Option<String>> {
+    let a: Vec<&str> = args.split(' ').collect();
+    q(c, &a).unwrap()
+}
+
+fn some(v: &[&str]) -> Vec<Option<String>> {
+    v.iter()
+        .map(|s| (!s.is_empty()).then(|| s.to_string()))
+        .collect()
+}
+
+#[test]
+fn orders_limits_and_patterns() {
+    each_mode(|s| {
+        let mut c = s.conn();
+        load(&mut c);
+        let cases: &[(&str, &[&str])] = &[
+            ("SORT l", &["-5", "1", "1.5", "2", "3", "10"]),
+            ("SORT l DESC", &["10", "3", "2", "1.5", "1", "-5"]),
+            ("SORT l LIMIT 1 2", &["1", "1.5"]),
+            ("SORT l LIMIT 2 -1", &["1.5", "2", "3", "10"]),
+            ("SORT l LIMIT -1 2", &["-5", "1"]),
+            ("SORT l LIMIT 10 2", &[]),
+            ("SORT l LIMIT 0 0", &[]),
+            ("SORT s ALPHA", &["3", "a", "b", "c"]),
+            ("SORT words ALPHA", &["Cherry", "apple", "banana"]),
+            ("SORT words ALPHA DESC LIMIT 0 2", &["banana", "apple"]),
+            ("SORT z BY w_*", &["b", "c", "a"]),
+            ("SORT z BY w_* DESC", &["a", "c", "b"]),
+            ("SORT z BY nosort", &["a", "b", "c"]),
+            ("SORT z BY nosort DESC LIMIT 1 5", &["b", "a"]),
+            ("SORT missing", &[]),
+            ("SORT_RO l DESC LIMIT 0 1", &["10"]),
+        ];
+        for (cmd, want) in cases {
+            assert_eq!(sorted(&mut c, cmd), some(want), "{cmd}");
+        }
+        // GET: "#" is the element, missing keys and fields are null.
+        assert_eq!(
+            sorted(&mut c, "SORT z BY h_*->f GET # GET h_*->name GET w_*"),
+            some(&["b", "bob", "10", "c", "", "20", "a", "alice", "30"])
+        );
+        assert_eq!(
+            sorted(&mut c, "SORT l BY w_* GET # GET w_*"),
+            some(&["-5", "", "1.5", "", "10", "0", "2", "1", "3", "5", "1", "7"])
+        );
+        // A missing BY key weighs 0: ties fall back to the elements.
+        assert_eq!(
+            sorted(&mut c, "SORT l BY nokey_*"),
+            some(&["-5", "1", "1.5", "10", "2", "3"])
+        );
+    });
+}
+
+#[test]
+fn store_and_errors() {
+    each_mode(|s| {
+        let mut c = s.conn();
+        load(&mut c);
+        assert_eq!(q::<i64>(&mut c, &["SORT", "l", "STORE", "dst"]).unwrap(), 6);
+        let l: Vec<String> = q(&mut c, &["LRANGE", "dst", "0", "-1"]).unwrap();
+        assert_eq!(l, ["-5", "1", "1.5", "2", "3", "10"]);
+        // BY nosort on a set with STORE sorts ALPHA (deterministic, as Redis).
+        assert_eq!(
+            q::<i64>(&mut c, &["SORT", "s", "BY", "nosort", "STORE", "dst2"]).unwrap(),
+            4
+        );
+        let l: Vec<String> = q(&mut c, &["LRANGE", "dst2", "0", "-1"]).unwrap();
+        assert_eq!(l, ["3", "a", "b", "c"]);
+        // Missing GET values are stored as empty strings.
+        let n: i64 = q(
+            &mut c,
+            &[
+                "SORT",
+                "z",
+                "BY",
+                "nosort",
+                "GET",
+                "h_*->name",
+                "STORE",
+                "dst3",
+            ],
+        )
+        .unwrap();
+        assert_eq!(n, 3);
+        let l: Vec<String> = q(&mut c, &["LRANGE", "dst3", "0", "-1"]).unwrap();
+        assert_eq!(l, ["alice", "bob", ""]);
+        // An empty result deletes the destination, whatever it held.
+        assert_eq!(
+            q::<i64>(&mut c, &["SORT", "missing", "STORE", "str"]).unwrap(),
+            0
+        );
+        assert_eq!(q::<i64>(&mut c, &["EXISTS", "str"]).unwrap(), 0);
+        // A client blocked on the destination is served by the store.
+        let mut b = s.conn();
+        let t = std::thread::spawn(move || {
+            q::<Vec<String>>(&mut b, &["BLPOP", "sorted", "5"]).unwrap()
+        });
+        s.wait_blocked(1);
+        q::<i64>(&mut c, &["SORT", "l", "DESC", "STORE", "sorted"]).unwrap();
+        assert_eq!(t.join().unwrap(), ["sorted", "10"]);
+
+        q::<String>(&mut c, &["SET", "str", "x"]).unwrap();
+        assert!(err(&mut c, &["SORT", "str"]).contains("wrong kind of value"));
+        assert!(err(&mut c, &["SORT", "s"]).contains("can't be converted into double"));
+        assert!(
+            err(
+                &mut c,
+                &["SORT", "l", "BY", "w_*", "GET", "#", "ALPHA", "BAD"]
+            )
+            .contains("syntax error")
+        );
+        assert!(err(&mut c, &["SORT_RO", "l", "STORE", "x"]).contains("syntax error"));
+        assert!(err(&mut c, &["SORT", "l", "LIMIT", "1"]).contains("syntax error"));
+        assert!(err(&mut c, &["SORT", "l", "LIMIT", "a", "1"]).contains("not an integer"));
+        assert!(err(&mut c, &["SORT", "l", "GET"]).contains("syntax error"));
+        assert!(err(&mut c, &["SORT"]).contains("wrong number of arguments for 'sort'"));
+    });
+}
