@@ -9,6 +9,7 @@ run, from /proc/PID/stat), each as a ratio to redis-server in the same run.
     python3 tools/bench.py                 # all workloads, all servers
     python3 tools/bench.py --quick         # 10x fewer requests
     python3 tools/bench.py --workloads W2 --servers redis,tandem
+    python3 tools/bench.py --memory        # RSS after loading collections
 
 Writes a Markdown table to stdout (paste it into BENCHMARKS.md) and the raw
 rows as CSV to target/bench.csv.
@@ -30,6 +31,10 @@ WORKLOADS = {
     "W1": ("set,get", "-n 1000000 -c 50 -P 1 -d 16"),
     "W2": ("set,get", "-n 3000000 -c 200 -P 16 -d 1024 --threads 2 -r 100000"),
     "W3": ("set,get,incr", "-n 3000000 -c 100 -P 32 -d 16 --threads 2 -r 1000000"),
+    # Collections (issue #3). redis-benchmark runs an LPUSH fill before
+    # lrange_100, so that row's CPU time covers the fill too (both servers).
+    "W4": ("lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100",
+           "-n 2000000 -c 100 -P 32 --threads 2 -r 1000000"),
 }
 
 
@@ -76,7 +81,8 @@ def run_test(port, pid, test, opts):
     wall = time.time() - t0
     cpu = cpu_seconds(pid) - before
     rows = list(csv.reader(line for line in out.splitlines() if line.startswith('"')))
-    header, data = rows[0], rows[1]
+    # The last row is the test itself (lrange_100 is preceded by its fill).
+    header, data = rows[0], rows[-1]
     rec = dict(zip(header, data))
     n = int(opts.split("-n ")[1].split()[0])
     return {
@@ -109,21 +115,102 @@ def run_server(name, extra, w, tests, opts, rep):
     return rows
 
 
+MEMORY_LOAD = "1,000,000 hashes x 10 fields, 1,000,000 sets x 10 members, one 1,000,000-member sorted set"
+
+
+def memory_load_file():
+    """Writes (once) the RESP commands of MEMORY_LOAD to target/memload.resp."""
+    path = os.path.join(ROOT, "target/memload.resp")
+    if os.path.exists(path):
+        return path
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+
+    def frame(*args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        return b"".join(out)
+
+    with open(path + ".tmp", "wb") as f:
+        for i in range(1_000_000):
+            args = ["HSET", f"hash:{i}"]
+            for j in range(10):
+                args += [f"field{j}", f"v{i % 1000}_{j}"]
+            f.write(frame(*args))
+        for i in range(1_000_000):
+            f.write(frame("SADD", f"set:{i}", *[f"member{j}" for j in range(10)]))
+        for c in range(1000):
+            args = ["ZADD", "zset"]
+            for j in range(1000):
+                n = c * 1000 + j
+                args += [str(n % 9973), f"m{n}"]
+            f.write(frame(*args))
+    os.rename(path + ".tmp", path)
+    return path
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def run_memory(servers):
+    """Loads MEMORY_LOAD into each server with redis-cli --pipe; reports RSS."""
+    path = memory_load_file()
+    rows = []
+    for name in servers:
+        port = free_port()
+        proc = subprocess.Popen(SERVERS[name](port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_port(port, proc)
+            before = rss_kib(proc.pid)
+            with open(path, "rb") as f:
+                subprocess.run(["redis-cli", "-p", str(port), "--pipe"], stdin=f, check=True, stdout=subprocess.DEVNULL)
+            time.sleep(1)
+            keys = subprocess.run(["redis-cli", "-p", str(port), "DBSIZE"], capture_output=True, text=True).stdout.strip()
+            rss = rss_kib(proc.pid)
+            rows.append((name, before, rss, keys))
+            print(f"{name:17} keys {keys}  RSS {before / 1024:.0f} -> {rss / 1024:.0f} MiB", file=sys.stderr)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    base = next((r for r in rows if r[0] == "redis"), None)
+    print(f"Memory: {MEMORY_LOAD}")
+    print("| server | keys | RSS before MiB | RSS after MiB | ×redis |")
+    print("|---|---:|---:|---:|---:|")
+    for name, before, rss, keys in rows:
+        ratio = f"{rss / base[2]:.2f}" if base else "-"
+        print(f"| {name} | {keys} | {before / 1024:.0f} | {rss / 1024:.0f} | {ratio} |")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--workloads", default="W1,W2,W3")
+    ap.add_argument("--workloads", default="W1,W2,W3,W4")
     ap.add_argument("--servers", default="redis,tandem,tandem-colocated")
     ap.add_argument("--quick", action="store_true", help="10x fewer requests")
     ap.add_argument("--extra", default="", help="extra tandem directives, e.g. '--spin-us 0'")
     ap.add_argument("--repeat", type=int, default=1, help="runs per test, servers alternating; the median is reported")
+    ap.add_argument("--tests", default="", help="only these tests of each workload, e.g. zadd,spop")
+    ap.add_argument("--memory", action="store_true", help="RSS after loading collections instead of throughput")
     args = ap.parse_args()
     if not shutil.which("redis-benchmark") or not shutil.which("redis-server"):
         sys.exit("needs redis-benchmark and redis-server: apt-get install -y redis-tools redis-server")
     if not os.path.exists(SERVERS["tandem"](0)[0]):
         subprocess.run(["cargo", "build", "--release"], cwd=ROOT, check=True)
+    if args.memory:
+        return run_memory(args.servers.split(","))
     results = []
     for w in args.workloads.split(","):
         tests, opts = WORKLOADS[w]
+        if args.tests:
+            tests = ",".join(t for t in tests.split(",") if t in args.tests.split(","))
         if args.quick:
             n = int(opts.split("-n ")[1].split()[0])
             opts = opts.replace(f"-n {n}", f"-n {n // 10}")

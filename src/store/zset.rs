@@ -21,19 +21,39 @@ use crate::spec::key_hash;
 const NIL: u32 = u32::MAX;
 const MAX_LEVEL: usize = 32;
 
+/// One forward link. Links live in one arena (`SkipList::lv`), each node's
+/// levels contiguous, and a link also carries where the next node's levels
+/// start and the next node's score: a search step then reads one run of
+/// the arena (one cache miss, as Redis's inline level array) and touches
+/// the node itself only on a score tie.
 #[derive(Clone, Copy, Debug)]
 struct Level {
+    /// Next node at this level, NIL at the end.
     next: u32,
+    /// Start of the next node's levels in the arena.
+    next_lv: u32,
     /// Elements skipped by following `next` (to the end if `next` is NIL).
     span: u32,
+    /// The next node's score.
+    score: f64,
 }
+
+const END: Level = Level {
+    next: NIL,
+    next_lv: NIL,
+    span: 0,
+    score: 0.0,
+};
 
 #[derive(Clone, Debug)]
 struct Node {
     member: Str,
     score: f64,
     back: u32,
-    levels: Box<[Level]>,
+    /// Start of this node's levels in the arena.
+    lv: u32,
+    /// Number of levels; 0 marks a free slot.
+    height: u8,
 }
 
 /// `(score, member)` order: true when `a` sorts before `b`.
@@ -42,12 +62,17 @@ fn before(sa: f64, ma: &[u8], sb: f64, mb: &[u8]) -> bool {
     sa < sb || (sa == sb && ma < mb)
 }
 
-/// The large sorted-set encoding. Node 0 is the header. Nodes never move,
-/// so ZSCAN walks node slots with Redis's guarantee.
+/// The large sorted-set encoding. Node 0 is the header (levels at arena
+/// offset 0). Nodes never move, so ZSCAN walks node slots with Redis's
+/// guarantee.
 #[derive(Clone, Debug)]
 pub struct SkipList {
     nodes: Vec<Node>,
     free: Vec<u32>,
+    /// Every node's levels, back to back.
+    lv: Vec<Level>,
+    /// Freed level runs by height, for reuse.
+    free_lv: Vec<Vec<u32>>,
     tail: u32,
     len: u32,
     level: usize,
@@ -74,11 +99,14 @@ impl SkipList {
             member: Str::copy_from(b""),
             score: 0.0,
             back: NIL,
-            levels: vec![Level { next: NIL, span: 0 }; MAX_LEVEL].into_boxed_slice(),
+            lv: 0,
+            height: MAX_LEVEL as u8,
         };
         SkipList {
             nodes: vec![head],
             free: Vec::new(),
+            lv: vec![END; MAX_LEVEL],
+            free_lv: vec![Vec::new(); MAX_LEVEL + 1],
             tail: NIL,
             len: 0,
             level: 1,
@@ -105,41 +133,80 @@ impl SkipList {
         self.find(member).map(|i| self.nodes[i as usize].score)
     }
 
-    /// Adds a member that is not present.
-    pub fn insert(&mut self, member: &[u8], score: f64) {
+    /// Whether the node `l` links to sorts before `(score, member)`.
+    #[inline]
+    fn link_before(&self, l: &Level, score: f64, member: &[u8]) -> bool {
+        l.next != NIL
+            && (l.score < score
+                || (l.score == score && &*self.nodes[l.next as usize].member < member))
+    }
+
+    /// For each level, the last node (and its levels' start) before
+    /// `(score, member)`, with its rank when `ranks` is given.
+    fn search(
+        &self,
+        score: f64,
+        member: &[u8],
+        mut ranks: Option<&mut [u32; MAX_LEVEL]>,
+    ) -> ([u32; MAX_LEVEL], [u32; MAX_LEVEL]) {
         let mut update = [0u32; MAX_LEVEL];
-        let mut rank = [0u32; MAX_LEVEL];
-        let mut x = 0u32;
+        let mut update_lv = [0u32; MAX_LEVEL];
+        let (mut x, mut xl, mut rank) = (0u32, 0u32, 0u32);
         for i in (0..self.level).rev() {
-            rank[i] = if i == self.level - 1 { 0 } else { rank[i + 1] };
             loop {
-                let l = self.nodes[x as usize].levels[i];
-                if l.next == NIL {
+                let l = self.lv[(xl as usize) + i];
+                if !self.link_before(&l, score, member) {
                     break;
                 }
-                let n = &self.nodes[l.next as usize];
-                if !before(n.score, &n.member, score, member) {
-                    break;
-                }
-                rank[i] += l.span;
+                rank += l.span;
                 x = l.next;
+                xl = l.next_lv;
             }
             update[i] = x;
+            update_lv[i] = xl;
+            if let Some(r) = ranks.as_deref_mut() {
+                r[i] = rank;
+            }
         }
+        (update, update_lv)
+    }
+
+    /// A run of `h` levels in the arena.
+    fn alloc_levels(&mut self, h: usize) -> u32 {
+        match self.free_lv[h].pop() {
+            Some(at) => {
+                self.lv[at as usize..at as usize + h].fill(END);
+                at
+            }
+            None => {
+                let at = self.lv.len() as u32;
+                self.lv.resize(self.lv.len() + h, END);
+                at
+            }
+        }
+    }
+
+    /// Adds a member that is not present.
+    pub fn insert(&mut self, member: &[u8], score: f64) {
+        let mut rank = [0u32; MAX_LEVEL];
+        let (mut update, mut update_lv) = self.search(score, member, Some(&mut rank));
         let lvl = random_level();
         if lvl > self.level {
             for i in self.level..lvl {
                 rank[i] = 0;
                 update[i] = 0;
-                self.nodes[0].levels[i].span = self.len;
+                update_lv[i] = 0;
+                self.lv[i].span = self.len;
             }
             self.level = lvl;
         }
+        let nl = self.alloc_levels(lvl);
         let node = Node {
             member: Str::copy_from(member),
             score,
             back: if update[0] == 0 { NIL } else { update[0] },
-            levels: vec![Level { next: NIL, span: 0 }; lvl].into_boxed_slice(),
+            lv: nl,
+            height: lvl as u8,
         };
         let id = match self.free.pop() {
             Some(id) => {
@@ -152,21 +219,23 @@ impl SkipList {
             }
         };
         for i in 0..lvl {
-            let u = update[i] as usize;
-            let ul = self.nodes[u].levels[i];
-            self.nodes[id as usize].levels[i] = Level {
-                next: ul.next,
+            let u = update_lv[i] as usize + i;
+            let ul = self.lv[u];
+            self.lv[nl as usize + i] = Level {
                 span: ul.span - (rank[0] - rank[i]),
+                ..ul
             };
-            self.nodes[u].levels[i] = Level {
+            self.lv[u] = Level {
                 next: id,
+                next_lv: nl,
                 span: rank[0] - rank[i] + 1,
+                score,
             };
         }
         for i in lvl..self.level {
-            self.nodes[update[i] as usize].levels[i].span += 1;
+            self.lv[update_lv[i] as usize + i].span += 1;
         }
-        let next = self.nodes[id as usize].levels[0].next;
+        let next = self.lv[nl as usize].next;
         if next != NIL {
             self.nodes[next as usize].back = id;
         } else {
@@ -182,42 +251,32 @@ impl SkipList {
     /// Removes `member`; returns its score.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
         let id = self.find(member)?;
-        let score = self.nodes[id as usize].score;
-        let mut update = [0u32; MAX_LEVEL];
-        let mut x = 0u32;
-        for i in (0..self.level).rev() {
-            loop {
-                let next = self.nodes[x as usize].levels[i].next;
-                if next == NIL {
-                    break;
-                }
-                let n = &self.nodes[next as usize];
-                if !before(n.score, &n.member, score, member) {
-                    break;
-                }
-                x = next;
-            }
-            update[i] = x;
-        }
+        let (score, xl, height) = {
+            let n = &self.nodes[id as usize];
+            (n.score, n.lv, n.height as usize)
+        };
+        let (_, update_lv) = self.search(score, member, None);
         for i in 0..self.level {
-            let u = update[i] as usize;
-            if self.nodes[u].levels[i].next == id {
-                let xl = self.nodes[id as usize].levels[i];
-                let ul = &mut self.nodes[u].levels[i];
-                ul.span = ul.span + xl.span - 1;
-                ul.next = xl.next;
+            let u = update_lv[i] as usize + i;
+            if self.lv[u].next == id {
+                let xl = self.lv[xl as usize + i];
+                let ul = &mut self.lv[u];
+                *ul = Level {
+                    span: ul.span + xl.span - 1,
+                    ..xl
+                };
             } else {
-                self.nodes[u].levels[i].span -= 1;
+                self.lv[u].span -= 1;
             }
         }
-        let next = self.nodes[id as usize].levels[0].next;
+        let next = self.lv[xl as usize].next;
         let back = self.nodes[id as usize].back;
         if next != NIL {
             self.nodes[next as usize].back = back;
         } else {
             self.tail = back;
         }
-        while self.level > 1 && self.nodes[0].levels[self.level - 1].next == NIL {
+        while self.level > 1 && self.lv[self.level - 1].next == NIL {
             self.level -= 1;
         }
         self.len -= 1;
@@ -227,7 +286,8 @@ impl SkipList {
         occ.remove();
         let n = &mut self.nodes[id as usize];
         n.member = Str::copy_from(b"");
-        n.levels = Box::new([]);
+        n.height = 0;
+        self.free_lv[height].push(xl);
         self.free.push(id);
         Some(score)
     }
@@ -235,20 +295,15 @@ impl SkipList {
     /// Number of leading elements for which `pred(score, member)` holds
     /// (`pred` must be true on a prefix of the order).
     pub fn count_below(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
-        let mut x = 0u32;
-        let mut rank = 0u32;
+        let (mut xl, mut rank) = (0u32, 0u32);
         for i in (0..self.level).rev() {
             loop {
-                let l = self.nodes[x as usize].levels[i];
-                if l.next == NIL {
-                    break;
-                }
-                let n = &self.nodes[l.next as usize];
-                if !pred(n.score, &n.member) {
+                let l = self.lv[xl as usize + i];
+                if l.next == NIL || !pred(l.score, &self.nodes[l.next as usize].member) {
                     break;
                 }
                 rank += l.span;
-                x = l.next;
+                xl = l.next_lv;
             }
         }
         rank as usize
@@ -257,16 +312,16 @@ impl SkipList {
     /// Node at 0-based `rank`.
     fn node_at(&self, rank: usize) -> u32 {
         let target = rank as u32 + 1;
-        let mut x = 0u32;
-        let mut traversed = 0u32;
+        let (mut x, mut xl, mut traversed) = (0u32, 0u32, 0u32);
         for i in (0..self.level).rev() {
             loop {
-                let l = self.nodes[x as usize].levels[i];
+                let l = self.lv[xl as usize + i];
                 if l.next == NIL || traversed + l.span > target {
                     break;
                 }
                 traversed += l.span;
                 x = l.next;
+                xl = l.next_lv;
             }
             if traversed == target {
                 return x;
@@ -288,7 +343,11 @@ impl SkipList {
             }
             let n = &self.nodes[x as usize];
             f(&n.member, n.score);
-            x = if rev { n.back } else { n.levels[0].next };
+            x = if rev {
+                n.back
+            } else {
+                self.lv[n.lv as usize].next
+            };
         }
     }
 
@@ -305,7 +364,7 @@ impl SkipList {
         while i > 1 && seen < count.max(1) {
             i -= 1;
             let n = &self.nodes[i];
-            if !n.levels.is_empty() {
+            if n.height > 0 {
                 f(&n.member, n.score);
                 seen += 1;
             }
@@ -316,7 +375,7 @@ impl SkipList {
     /// Approximate heap bytes.
     pub fn heap_size(&self) -> usize {
         self.nodes.capacity() * std::mem::size_of::<Node>()
-            + self.len as usize * 16
+            + self.lv.capacity() * std::mem::size_of::<Level>()
             + self.index.capacity() * 5
     }
 }
