@@ -273,6 +273,18 @@ fn pipelined_commands_wait_behind_a_blocked_one() {
         assert_eq!(got[2], "+PONG\r\n");
         s.wait_blocked(0);
 
+        // Commands sent later, while blocked, wait too.
+        r.send(&frame(&[b"BLPOP", b"pq2", b"0"]));
+        s.wait_blocked(1);
+        r.send(&frame(&[b"SET", b"later", b"1"]));
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(q::<i64>(&mut c, &["EXISTS", "later"]).unwrap(), 0);
+        q::<i64>(&mut c, &["RPUSH", "pq2", "v"]).unwrap();
+        let got = r.read_replies(2);
+        assert_eq!(got[0], "*2\r\n$3\r\npq2\r\n$1\r\nv\r\n");
+        assert_eq!(got[1], "+OK\r\n");
+        assert_eq!(q::<i64>(&mut c, &["EXISTS", "later"]).unwrap(), 1);
+
         // RESP3: doubles for scores, null on timeout.
         r.send(&frame(&[b"HELLO", b"3"]));
         let _ = r.read_reply();

@@ -823,7 +823,7 @@ impl IoThread {
         let Some(Some(c)) = self.conns.get_mut(slot) else {
             return;
         };
-        if c.closing != Closing::Open || c.paused || c.input.is_empty() {
+        if c.closing != Closing::Open || c.paused || c.blocked.is_some() || c.input.is_empty() {
             return;
         }
         let mut spans = std::mem::take(&mut self.spans);
