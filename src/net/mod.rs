@@ -620,8 +620,14 @@ impl IoThread {
             if !more && !paused {
                 self.arm_recv(slot);
             }
-        } else if res != -libc::ECANCELED {
-            // ECANCELED: paused on purpose, re-armed when the connection drains.
+        } else if res == -libc::ECANCELED {
+            // Paused on purpose; re-armed when the connection drains. If it
+            // drained while the cancel was in flight, that re-arm found the
+            // old receive still armed and did nothing: arm it now.
+            if !more && !paused {
+                self.arm_recv(slot);
+            }
+        } else {
             tracing::debug!(
                 "receive failed on slot {slot}: {}",
                 io::Error::from_raw_os_error(-res)
