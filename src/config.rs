@@ -104,6 +104,20 @@ static DIRECTIVES: &[Directive] = &[
         "microseconds a stage spins for new work before parking",
     ),
     d(
+        "latency-tracking",
+        Kind::Bool,
+        true,
+        "yes",
+        "time sampled requests per stage and per command (INFO latencystats, INFO tandem)",
+    ),
+    d(
+        "latency-sample-every",
+        Kind::Int(1, 1 << 30),
+        true,
+        "1024",
+        "with latency-tracking, time one request in this many per IO thread",
+    ),
+    d(
         "maxclients",
         Kind::Int(1, 1_000_000),
         true,
@@ -283,6 +297,8 @@ pub struct Config {
     pub cpus: Vec<usize>,
     pub colocated: bool,
     pub spin_us: u64,
+    pub latency_tracking: bool,
+    pub latency_sample_every: u64,
     pub maxclients: usize,
     /// Idle timeout in seconds, 0 = none.
     pub timeout: u64,
@@ -497,6 +513,8 @@ impl Default for Config {
             shards,
             cpus: Vec::new(),
             colocated: false,
+            latency_tracking: true,
+            latency_sample_every: 1024,
             spin_us: 20,
             maxclients: 10000,
             timeout: 0,
@@ -519,6 +537,16 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Requests timed per IO thread: one in this many, 0 when
+    /// `latency-tracking` is off.
+    pub fn sample_every(&self) -> u64 {
+        if self.latency_tracking {
+            self.latency_sample_every
+        } else {
+            0
+        }
+    }
+
     /// Builds the configuration from redis-server style arguments (program
     /// name excluded): an optional config file path first, then
     /// `--directive value...` pairs that override it.
@@ -635,6 +663,7 @@ impl Config {
                     "io-threads" => self.io_threads = n as usize,
                     "shards" => self.shards = n as usize,
                     "spin-us" => self.spin_us = n as u64,
+                    "latency-sample-every" => self.latency_sample_every = n as u64,
                     "maxclients" => self.maxclients = n as usize,
                     "timeout" => self.timeout = n as u64,
                     "databases" => self.databases = n as usize,
@@ -673,6 +702,7 @@ impl Config {
                 let b = boolean()?;
                 match d.name {
                     "colocated" => self.colocated = b,
+                    "latency-tracking" => self.latency_tracking = b,
                     _ => unreachable!("bool directive {}", d.name),
                 }
             }
@@ -728,6 +758,8 @@ impl Config {
                 .join(","),
             "colocated" => if self.colocated { "yes" } else { "no" }.into(),
             "spin-us" => self.spin_us.to_string(),
+            "latency-tracking" => if self.latency_tracking { "yes" } else { "no" }.into(),
+            "latency-sample-every" => self.latency_sample_every.to_string(),
             "maxclients" => self.maxclients.to_string(),
             "timeout" => self.timeout.to_string(),
             "databases" => self.databases.to_string(),

@@ -20,6 +20,7 @@ pub mod cmd;
 pub mod config;
 pub mod engine;
 pub mod glob;
+pub mod metrics;
 pub mod msg;
 pub mod net;
 pub mod resp;

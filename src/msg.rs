@@ -53,6 +53,9 @@ pub struct Request {
     /// For blocking commands (BLPOP, BZPOPMIN, ...): the client's claim,
     /// shared with its IO thread. `None` for every other command.
     pub claim: Option<Arc<Claim>>,
+    /// For a request sampled for latency ([`crate::metrics`]): when its
+    /// batch was sent, in [`crate::metrics::now_ns`]; 0 otherwise.
+    pub stamp: u64,
 }
 
 /// The one-shot token of a client blocked on keys (BLPOP and friends),
@@ -97,6 +100,9 @@ pub struct ReplyItem {
     /// End offset of this reply in the batch buffer; it starts where the
     /// previous item ended (or at 0).
     pub end: u32,
+    /// For a sampled request: when the shard finished it
+    /// ([`crate::metrics::now_ns`]); 0 otherwise.
+    pub stamp: u64,
 }
 
 /// Serialized replies for one IO thread, back to back in one buffer.

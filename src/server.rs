@@ -156,6 +156,7 @@ pub fn run(cfg: Config) -> Result<(), String> {
             let (peers, io, core) = (shard_tx.clone(), links.clone(), shard_cores[j]);
             let c = cfg.clone();
             let tunables = shared.tunables.clone();
+            let stats = shared.metrics.register(format!("shard{j}"));
             let name = format!("tandem-shard{j}");
             engines.push(spawn(name.clone(), move || {
                 pin(&name, core);
@@ -167,6 +168,7 @@ pub fn run(cfg: Config) -> Result<(), String> {
                     tunables.clone(),
                     c.spin_us,
                     c.hz,
+                    stats,
                 );
                 e.run(rx, peers, io);
             })?);
@@ -185,6 +187,7 @@ pub fn run(cfg: Config) -> Result<(), String> {
                 shared.tunables.clone(),
                 cfg.spin_us,
                 cfg.hz,
+                shared.metrics.register(format!("shard{i}")),
             )))
         } else {
             None

@@ -304,3 +304,67 @@ fn redis_benchmark_every_request_succeeds() {
         assert_eq!(v.len(), 64);
     });
 }
+
+/// The `name:value` line of an INFO text.
+fn info_field(info: &str, name: &str) -> Option<String> {
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .map(|v| v.trim().to_string())
+}
+
+#[test]
+fn latency_stats_per_stage_and_command() {
+    each_mode(|s| {
+        let mut c = s.conn();
+        q::<String>(&mut c, &["CONFIG", "SET", "latency-sample-every", "1"]).unwrap();
+        for i in 0..200 {
+            q::<String>(&mut c, &["SET", &format!("k{i}"), "v"]).unwrap();
+            q::<Option<String>>(&mut c, &["GET", &format!("k{i}")]).unwrap();
+        }
+        q::<i64>(&mut c, &["RPUSH", "l", "a"]).unwrap();
+        let info: String = q(&mut c, &["INFO", "latencystats"]).unwrap();
+        assert!(info.starts_with("# Latencystats"), "{info}");
+        for cmd in ["get", "set", "rpush"] {
+            let line = info_field(&info, &format!("latency_percentiles_usec_{cmd}"))
+                .unwrap_or_else(|| panic!("no {cmd} line in {info}"));
+            // p50=<µs>,p99=<µs>,p99.9=<µs>, each a non-negative number.
+            let parts: Vec<&str> = line.split(',').collect();
+            assert_eq!(parts.len(), 3, "{line}");
+            for (p, want) in parts.iter().zip(["p50=", "p99=", "p99.9="]) {
+                let v: f64 = p.strip_prefix(want).unwrap().parse().unwrap();
+                assert!(v >= 0.0, "{line}");
+            }
+        }
+        let t: String = q(&mut c, &["INFO", "tandem"]).unwrap();
+        assert_eq!(info_field(&t, "latency_sample_every").as_deref(), Some("1"));
+        for stage in ["parse", "batch", "queue", "execute", "handback", "write"] {
+            let line = info_field(&t, &format!("stage_{stage}_usec")).unwrap();
+            let samples: u64 = line.rsplit("samples=").next().unwrap().parse().unwrap();
+            assert!(samples >= 300, "{stage}: {line}");
+        }
+        assert!(info_field(&t, "io0_parks").is_some(), "{t}");
+        assert!(info_field(&t, "io0_eventfd_writes").is_some(), "{t}");
+        assert!(info_field(&t, "shard0_batch_size").is_some(), "{t}");
+        // INFO everything has both sections; the default INFO has neither.
+        let all: String = q(&mut c, &["INFO", "everything"]).unwrap();
+        assert!(all.contains("# Latencystats") && all.contains("# Tandem"));
+        let default: String = q(&mut c, &["INFO"]).unwrap();
+        assert!(!default.contains("# Latencystats"));
+
+        // CONFIG RESETSTAT clears them; latency-tracking no stops sampling.
+        q::<String>(&mut c, &["CONFIG", "SET", "latency-tracking", "no"]).unwrap();
+        q::<String>(&mut c, &["CONFIG", "RESETSTAT"]).unwrap();
+        q::<String>(&mut c, &["SET", "x", "1"]).unwrap();
+        let info: String = q(&mut c, &["INFO", "latencystats"]).unwrap();
+        assert!(!info.contains("latency_percentiles_usec_"), "{info}");
+        let t: String = q(&mut c, &["INFO", "tandem"]).unwrap();
+        assert_eq!(info_field(&t, "latency_sample_every").as_deref(), Some("0"));
+        assert!(
+            info_field(&t, "stage_execute_usec")
+                .unwrap()
+                .ends_with("samples=0")
+        );
+        let v: Vec<String> = q(&mut c, &["CONFIG", "GET", "latency-tracking"]).unwrap();
+        assert_eq!(v, ["latency-tracking", "no"]);
+    });
+}

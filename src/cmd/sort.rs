@@ -101,6 +101,15 @@ fn pattern_key(pattern: &[u8], elem: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)
     Some((key, field))
 }
 
+/// A pattern key to read: its shard, the slot in `Job::found` its value
+/// goes to, the key and the hash field (`->field`).
+struct Read {
+    shard: u16,
+    slot: usize,
+    key: Vec<u8>,
+    field: Option<Vec<u8>>,
+}
+
 /// A SORT in progress, carried across the shards it reads from.
 struct Job {
     o: Opts,
@@ -109,9 +118,8 @@ struct Job {
     /// names keys) then one per GET pattern.
     row: usize,
     found: Vec<Option<Bytes>>,
-    /// Keys to read, in shard order: (shard, slot in `found`, key, hash
-    /// field); those before `next` are done.
-    reads: Vec<(u16, usize, Vec<u8>, Option<Vec<u8>>)>,
+    /// Keys to read, in shard order; those before `next` are done.
+    reads: Vec<Read>,
     next: usize,
     /// Sorting a set without BY order for STORE: alphabetical (Redis does
     /// this so the stored result is deterministic).
@@ -155,11 +163,17 @@ fn sort(ctx: &mut Ctx) -> CmdResult {
             if &p[..] == b"#" {
                 found[slot] = Some(e.clone());
             } else if let Some((key, field)) = pattern_key(p, e) {
-                reads.push((ctx.sh.shard_of(&key), slot, key, field));
+                let shard = ctx.sh.shard_of(&key);
+                reads.push(Read {
+                    shard,
+                    slot,
+                    key,
+                    field,
+                });
             }
         }
     }
-    reads.sort_by_key(|r| r.0);
+    reads.sort_by_key(|r| r.shard);
     let job = Job {
         force_alpha: o.dontsort && is_set && o.store.is_some(),
         zset_order: o.dontsort && is_zset,
@@ -181,16 +195,16 @@ fn sort(ctx: &mut Ctx) -> CmdResult {
 /// reads, or finishes.
 fn read_step(sh: &mut Shard, mut job: Job) {
     let now = sh.now_ms;
-    while let Some((s, slot, key, field)) = job.reads.get(job.next) {
-        if *s != sh.id {
-            let target = *s;
+    while let Some(r) = job.reads.get(job.next) {
+        if r.shard != sh.id {
+            let target = r.shard;
             sh.hop(target, move |sh| read_step(sh, job));
             return;
         }
         let v = sh.dbs[job.db]
-            .get(key_hash(key), key, now)
+            .get(key_hash(&r.key), &r.key, now)
             .map(|e| &e.value);
-        job.found[*slot] = match (v, field) {
+        job.found[r.slot] = match (v, &r.field) {
             (Some(Value::Str(s)), None) => Some(Bytes::copy_from_slice(s)),
             (Some(Value::Int(n)), None) => Some(Bytes::from(n.to_string())),
             (Some(Value::Hash(h)), Some(f)) => h.get(f).map(Bytes::copy_from_slice),

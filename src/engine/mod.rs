@@ -31,6 +31,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
 use crate::cmd::{self, Ctx, Handler, Shard};
 use crate::config::Tunables;
+use crate::metrics::{ThreadStats, now_ns};
 use crate::msg::{
     Executor, Hop, ReplyBatch, ReplyItem, ReplyTo, Request, RequestBatch, ToEngine, ToIo, Waker,
 };
@@ -94,10 +95,14 @@ pub struct Engine {
     peers: Vec<Sender<ToEngine>>,
     spin: Duration,
     tick: Duration,
+    /// This engine's latency histograms and wakeup counters.
+    stats: Arc<ThreadStats>,
 }
 
 impl Engine {
-    /// An engine for shard `id` of `count`, replying to `io_threads` IO threads.
+    /// An engine for shard `id` of `count`, replying to `io_threads` IO
+    /// threads, recording its latency samples into `stats`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         id: u16,
         count: u16,
@@ -106,6 +111,7 @@ impl Engine {
         tunables: Arc<Tunables>,
         spin_us: u64,
         hz: u64,
+        stats: Arc<ThreadStats>,
     ) -> Engine {
         Engine {
             sh: Shard::new(id, count, databases, tunables),
@@ -115,6 +121,7 @@ impl Engine {
             peers: Vec::new(),
             spin: Duration::from_micros(spin_us),
             tick: Duration::from_millis(1000 / hz.max(1)),
+            stats,
         }
     }
 
@@ -157,7 +164,10 @@ impl Engine {
             let mut n = 0u32;
             loop {
                 match inbox.try_recv() {
-                    Ok(m) => return Some(m),
+                    Ok(m) => {
+                        ThreadStats::count(&self.stats.spin_wins);
+                        return Some(m);
+                    }
                     Err(TryRecvError::Disconnected) => return Some(ToEngine::Shutdown),
                     Err(TryRecvError::Empty) => {}
                 }
@@ -179,6 +189,7 @@ impl Engine {
             Some(d) => Duration::from_millis(d.saturating_sub(cmd::now_ms())).min(self.tick),
             None => self.tick,
         };
+        ThreadStats::count(&self.stats.parks);
         match inbox.recv_timeout(park) {
             Ok(m) => Some(m),
             Err(RecvTimeoutError::Timeout) => None,
@@ -207,6 +218,7 @@ impl Engine {
     }
 
     fn run_batch(&mut self, batch: RequestBatch) {
+        self.stats.batch(batch.items.len());
         let io = batch.io as usize;
         for req in &batch.items {
             let args = &batch.args[req.args.start as usize..req.args.end as usize];
@@ -226,6 +238,7 @@ impl Engine {
             part: req.part,
             resp3: req.resp3,
         };
+        let start = if req.stamp != 0 { now_ns() } else { 0 };
         match self.handlers[req.cmd as usize] {
             Some(h) => {
                 let mut ctx = Ctx {
@@ -248,11 +261,20 @@ impl Engine {
                 .reply
                 .error(&format!("ERR '{}' cannot run on a shard", spec.name)),
         }
+        let stamp = if start != 0 {
+            let done = now_ns();
+            self.stats
+                .executed(spec.name, start.saturating_sub(req.stamp), done - start);
+            done
+        } else {
+            0
+        };
         ob.items.push(ReplyItem {
             conn: req.conn,
             seq: req.seq,
             part: req.part,
             end: ob.reply.buf.len() as u32,
+            stamp,
         });
     }
 
@@ -280,6 +302,7 @@ impl Engine {
                 seq: to.seq,
                 part: to.part,
                 end: ob.reply.buf.len() as u32,
+                stamp: 0,
             });
         }
     }

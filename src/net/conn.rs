@@ -80,6 +80,10 @@ pub struct Conn {
     /// The blocking command (BLPOP, ...) this client waits on: its sequence
     /// number and claim. Nothing more is parsed until it is answered.
     pub blocked: Option<(u64, Arc<Claim>)>,
+    /// A sampled reply queued in `out` (when the IO thread took it, ns).
+    pub timed_reply: Option<u64>,
+    /// A sampled reply in the send in flight (when the IO thread took it, ns).
+    pub timed_send: Option<u64>,
     base_seq: u64,
     window: VecDeque<Slot>,
     pub last_active: Instant,
@@ -107,6 +111,8 @@ impl Conn {
             authed,
             next_seq: 0,
             blocked: None,
+            timed_reply: None,
+            timed_send: None,
             base_seq: 0,
             window: VecDeque::new(),
             last_active: Instant::now(),

@@ -15,6 +15,7 @@ use bytes::Bytes;
 use super::conn::Closing;
 use super::shared::{ClientInfo, Shared};
 use super::{IoThread, encode};
+use crate::metrics;
 use crate::msg::ToIo;
 use crate::resp::parse::parse_i64;
 use crate::resp::{Reply, errors};
@@ -634,6 +635,10 @@ fn config(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
                     .map_err(|e| format!("ERR {e}"))?;
             }
             io.shared.tunables.store(&next);
+            io.shared
+                .metrics
+                .sample_every
+                .store(next.sample_every(), Ordering::Relaxed);
             *io.shared.config.write().unwrap_or_else(|e| e.into_inner()) = next;
             io.shared.config_epoch.fetch_add(1, Ordering::Release);
             io.limits = super::Limits::load(&io.shared);
@@ -645,6 +650,7 @@ fn config(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
             io.shared.rejected_connections.store(0, Ordering::Relaxed);
             io.shared.net_input_bytes.store(0, Ordering::Relaxed);
             io.shared.net_output_bytes.store(0, Ordering::Relaxed);
+            io.shared.metrics.reset();
             reply(io, slot, |r| r.ok())
         }
         "rewrite" if args.len() == 2 => {
@@ -689,20 +695,78 @@ pub(super) fn info_finisher(
 ) -> Box<dyn FnOnce(Vec<i64>, bool) -> Bytes> {
     let shared = io.shared.clone();
     let mut sections: Vec<String> = args[1..].iter().map(|a| lower(a)).collect();
-    if sections.is_empty()
-        || sections
-            .iter()
-            .any(|s| s == "all" || s == "everything" || s == "default")
-    {
-        sections = ["server", "clients", "memory", "stats", "cpu", "keyspace"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+    let all = sections.iter().any(|s| s == "all" || s == "everything");
+    if all || sections.is_empty() || sections.iter().any(|s| s == "default") {
+        // As Redis 7: latencystats only with `all`/`everything`.
+        let mut list = vec!["server", "clients", "memory", "stats", "cpu", "keyspace"];
+        if all {
+            list.extend(["latencystats", "tandem"]);
+        }
+        sections = list.iter().map(|s| s.to_string()).collect();
     }
     Box::new(move |sums: Vec<i64>, resp3: bool| {
         let text = format_info(&shared, &sections, &sums);
         encode(resp3, |r| r.verbatim(text.as_bytes()))
     })
+}
+
+/// `INFO tandem`: per-stage latency percentiles of sampled requests (see
+/// [`crate::metrics`]), batch sizes per shard, and per-thread parks, spin
+/// wins and doorbell (eventfd) writes.
+fn format_tandem(sh: &Shared, s: &mut String) {
+    let (threads, merged) = sh.metrics.snapshot();
+    let _ = write!(
+        s,
+        "# Tandem\r\nlatency_sample_every:{}\r\n",
+        sh.metrics.sample_every.load(Ordering::Relaxed)
+    );
+    for (name, h) in metrics::STAGES.iter().zip(&merged.stages) {
+        let _ = write!(
+            s,
+            "stage_{name}_usec:{},samples={}\r\n",
+            metrics::percentiles_usec(h),
+            h.len()
+        );
+    }
+    let wakes: Vec<u64> = sh
+        .io_links
+        .get()
+        .map(|l| {
+            l.iter()
+                .map(|(_, w)| w.wakes.load(Ordering::Relaxed))
+                .collect()
+        })
+        .unwrap_or_default();
+    for t in &threads {
+        let name = &t.name;
+        let _ = write!(
+            s,
+            "{name}_parks:{}\r\n{name}_spin_wins:{}\r\n",
+            t.parks, t.spin_wins
+        );
+        if let Some(i) = name
+            .strip_prefix("io")
+            .and_then(|i| i.parse::<usize>().ok())
+        {
+            let _ = write!(
+                s,
+                "{name}_eventfd_writes:{}\r\n",
+                wakes.get(i).copied().unwrap_or(0)
+            );
+        }
+        let b = &t.batch_size;
+        if !b.is_empty() {
+            let _ = write!(
+                s,
+                "{name}_batch_size:p50={},p99={},max={},batches={}\r\n",
+                b.value_at_quantile(0.5),
+                b.value_at_quantile(0.99),
+                b.max(),
+                b.len()
+            );
+        }
+    }
+    s.push_str("\r\n");
 }
 
 fn rss_bytes() -> u64 {
@@ -818,6 +882,22 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
                 }
                 s.push_str("\r\n");
             }
+            "latencystats" => {
+                // Redis 7's format, from sampled requests' shard execute time.
+                let (_, merged) = sh.metrics.snapshot();
+                s.push_str("# Latencystats\r\n");
+                let mut cmds: Vec<_> = merged.commands.iter().collect();
+                cmds.sort_by_key(|(name, _)| **name);
+                for (name, h) in cmds {
+                    let _ = write!(
+                        s,
+                        "latency_percentiles_usec_{name}:{}\r\n",
+                        metrics::percentiles_usec(h)
+                    );
+                }
+                s.push_str("\r\n");
+            }
+            "tandem" => format_tandem(sh, &mut s),
             _ => {}
         }
     }

@@ -57,6 +57,7 @@ use bytes::{Bytes, BytesMut};
 use crossbeam_channel::{Receiver, Sender};
 use io_uring::{IoUring, cqueue, opcode, squeue, types};
 
+use crate::metrics::{ThreadStats, now_ns, stage};
 use crate::msg::{Claim, Executor, ReplyBatch, Request, RequestBatch, ToEngine, ToIo, Waker};
 use crate::resp::parse::{ParseLimits, Parsed, Span, parse_command, parse_i64};
 use crate::resp::{Reply, errors};
@@ -131,6 +132,8 @@ struct Limits {
     spin: Duration,
     maxclients: usize,
     databases: usize,
+    /// Time one request in this many (0: off), see [`crate::metrics`].
+    sample_every: u64,
 }
 
 impl Limits {
@@ -138,6 +141,7 @@ impl Limits {
         let epoch = shared.config_epoch.load(Ordering::Acquire);
         let c = shared.config();
         Limits {
+            sample_every: shared.metrics.sample_every.load(Ordering::Relaxed),
             epoch,
             parse: ParseLimits {
                 max_bulk: c.proto_max_bulk_len,
@@ -175,6 +179,8 @@ struct Outgoing {
     items: Vec<Request>,
     arena: BytesMut,
     args: Vec<Arg>,
+    /// Requests in `items` sampled for latency.
+    sampled: u32,
 }
 
 impl Outgoing {
@@ -238,6 +244,12 @@ pub struct IoThread {
     in_bytes: u64,
     out_bytes: u64,
     last_tick: Instant,
+    /// This thread's latency histograms and wakeup counters.
+    stats: Arc<ThreadStats>,
+    /// Requests sent to shards since the last sampled one.
+    since_sample: u64,
+    /// When this loop turn's completions were reaped (ns, sampling on only).
+    turn_ns: u64,
 }
 
 /// Runs one IO thread until shutdown. Errors: the ring or its buffers could
@@ -287,6 +299,9 @@ impl IoThread {
             shards: s.shards,
             nshards,
             executor: s.executor,
+            stats: s.shared.metrics.register(format!("io{}", s.index)),
+            since_sample: 0,
+            turn_ns: 0,
             shared: s.shared,
             limits,
             conns: Vec::new(),
@@ -379,6 +394,9 @@ impl IoThread {
         loop {
             self.enter();
             let mut busy = self.reap();
+            if self.limits.sample_every > 0 {
+                self.turn_ns = now_ns();
+            }
             busy |= self.drain_inbox();
             self.colocated_timeouts();
             self.parse_pending();
@@ -426,6 +444,7 @@ impl IoThread {
             std::hint::spin_loop();
         }
         self.spin_budget = (self.spin_budget * 2).min(self.limits.spin);
+        ThreadStats::count(&self.stats.spin_wins);
         true
     }
 
@@ -438,6 +457,7 @@ impl IoThread {
             self.waker.set_parked(false);
             return;
         }
+        ThreadStats::count(&self.stats.parks);
         // Colocated: wake for the earliest blocked-client timeout too.
         let park = match self.executor.as_ref().and_then(|ex| ex.next_deadline()) {
             Some(d) => Duration::from_millis(d.saturating_sub(crate::cmd::now_ms())).min(PARK),
@@ -656,9 +676,14 @@ impl IoThread {
             return;
         }
         c.send_off += res as usize;
+        let mut timed = None;
         if c.send_off >= c.sending.len() {
             c.sending.clear();
             c.send_off = 0;
+            timed = c.timed_send.take();
+        }
+        if let Some(t) = timed {
+            self.stats.stage(stage::WRITE, now_ns().saturating_sub(t));
         }
         self.mark_dirty(slot);
         self.maybe_free(slot);
@@ -781,6 +806,14 @@ impl IoThread {
             let end = it.end as usize;
             let slot = (it.conn & 0xFFFF_FFFF) as usize;
             let generation = (it.conn >> 32) as u32;
+            if it.stamp != 0 {
+                let now = now_ns();
+                self.stats
+                    .stage(stage::HANDBACK, now.saturating_sub(it.stamp));
+                if let Some(c) = self.conn_mut(slot, generation) {
+                    c.timed_reply.get_or_insert(now);
+                }
+            }
             if let Some(c) = self.conn_mut(slot, generation) {
                 let woke = c.blocked.as_ref().is_some_and(|(seq, _)| *seq == it.seq);
                 if c.complete(it.seq, it.part, &b.buf, start, end) && !c.dirty {
@@ -1025,6 +1058,7 @@ impl IoThread {
             hash,
             args: start..end,
             claim: None,
+            stamp: 0,
         });
     }
 
@@ -1034,6 +1068,29 @@ impl IoThread {
         };
         let seq = c.begin();
         self.push_request(slot, shard, seq, 0, id, hash, args);
+        self.maybe_sample(shard);
+    }
+
+    /// Marks the request just queued for `shard` as sampled, one in
+    /// `latency-sample-every`, and records its parse stage.
+    #[inline]
+    fn maybe_sample(&mut self, shard: usize) {
+        if self.limits.sample_every == 0 {
+            return;
+        }
+        self.since_sample += 1;
+        if self.since_sample < self.limits.sample_every {
+            return;
+        }
+        self.since_sample = 0;
+        let now = now_ns();
+        self.stats
+            .stage(stage::PARSE, now.saturating_sub(self.turn_ns));
+        let out = &mut self.batches[shard];
+        if let Some(req) = out.items.last_mut() {
+            req.stamp = now;
+            out.sampled += 1;
+        }
     }
 
     /// Marks the client blocked on the command just queued for `shard` and
@@ -1170,6 +1227,15 @@ impl IoThread {
             if self.batches[shard].items.is_empty() || self.credits[shard] == 0 {
                 continue;
             }
+            if self.batches[shard].sampled > 0 {
+                let out = &mut self.batches[shard];
+                out.sampled = 0;
+                let now = now_ns();
+                for req in out.items.iter_mut().filter(|r| r.stamp != 0) {
+                    self.stats.stage(stage::BATCH, now - req.stamp);
+                    req.stamp = now;
+                }
+            }
             let batch = self.batches[shard].take(self.index);
             self.credits[shard] -= 1;
             if let Some(ex) = self.executor.as_mut() {
@@ -1204,6 +1270,9 @@ impl IoThread {
             if !c.send_inflight && c.sending.is_empty() && !c.out.is_empty() {
                 std::mem::swap(&mut c.out, &mut c.sending);
                 c.send_off = 0;
+                if c.timed_send.is_none() {
+                    c.timed_send = c.timed_reply.take();
+                }
             }
             if !c.send_inflight && c.send_off < c.sending.len() {
                 let ptr = c.sending[c.send_off..].as_ptr();

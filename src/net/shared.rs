@@ -57,6 +57,8 @@ pub struct Shared {
     /// Thread plan text for INFO (`io0:cpu0 shard0:cpu1`).
     pub plan: String,
     pub run_id: String,
+    /// Every thread's latency histograms and wakeup counters.
+    pub metrics: Arc<crate::metrics::Registry>,
 }
 
 impl Shared {
@@ -65,6 +67,7 @@ impl Shared {
             .map(|_| char::from_digit(fastrand::u32(..16), 16).unwrap_or('0'))
             .collect();
         Shared {
+            metrics: Arc::new(crate::metrics::Registry::new(config.sample_every())),
             tunables: Arc::new(crate::config::Tunables::new(&config)),
             config: RwLock::new(config),
             config_epoch: AtomicU64::new(0),
