@@ -70,6 +70,9 @@ SERVERS = {
     "redis": lambda port: ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no", "--protected-mode", "no"],
     "tandem": lambda port: [os.path.join(ROOT, "target/release/tandem"), "--port", str(port)],
     "tandem-colocated": lambda port: [os.path.join(ROOT, "target/release/tandem"), "--port", str(port), "--colocated", "yes"],
+    # Instrumentation overhead (issue #4): the same without latency sampling.
+    "tandem-notrack": lambda port: [os.path.join(ROOT, "target/release/tandem"), "--port", str(port), "--latency-tracking", "no"],
+    "tandem-colocated-notrack": lambda port: [os.path.join(ROOT, "target/release/tandem"), "--port", str(port), "--colocated", "yes", "--latency-tracking", "no"],
 }
 
 
