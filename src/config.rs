@@ -90,6 +90,13 @@ static DIRECTIVES: &[Directive] = &[
         "cores to pin to, e.g. 0-3: IO threads take the first, shards the next",
     ),
     d(
+        "pin",
+        Kind::Bool,
+        false,
+        "yes",
+        "pin each thread to its core of 'cpus' (no: the OS places and moves them)",
+    ),
+    d(
         "colocated",
         Kind::Bool,
         false,
@@ -295,6 +302,7 @@ pub struct Config {
     pub io_threads: usize,
     pub shards: usize,
     pub cpus: Vec<usize>,
+    pub pin: bool,
     pub colocated: bool,
     pub spin_us: u64,
     pub latency_tracking: bool,
@@ -512,6 +520,7 @@ impl Default for Config {
             io_threads: io,
             shards,
             cpus: Vec::new(),
+            pin: true,
             colocated: false,
             latency_tracking: true,
             latency_sample_every: 1024,
@@ -702,6 +711,7 @@ impl Config {
                 let b = boolean()?;
                 match d.name {
                     "colocated" => self.colocated = b,
+                    "pin" => self.pin = b,
                     "latency-tracking" => self.latency_tracking = b,
                     _ => unreachable!("bool directive {}", d.name),
                 }
@@ -757,6 +767,7 @@ impl Config {
                 .collect::<Vec<_>>()
                 .join(","),
             "colocated" => if self.colocated { "yes" } else { "no" }.into(),
+            "pin" => if self.pin { "yes" } else { "no" }.into(),
             "spin-us" => self.spin_us.to_string(),
             "latency-tracking" => if self.latency_tracking { "yes" } else { "no" }.into(),
             "latency-sample-every" => self.latency_sample_every.to_string(),

@@ -19,9 +19,11 @@ use crate::net::{self, IoSetup, shared::Shared};
 
 /// Which core each thread is pinned to: IO threads first, then shards, from
 /// `cpus` (or every core in order), wrapping around when there are more
-/// threads than cores.
+/// threads than cores. None everywhere under `pin no`.
 pub fn plan(cfg: &Config) -> (Vec<Option<usize>>, Vec<Option<usize>>) {
-    let cores: Vec<usize> = if cfg.cpus.is_empty() {
+    let cores: Vec<usize> = if !cfg.pin {
+        Vec::new()
+    } else if cfg.cpus.is_empty() {
         core_affinity::get_core_ids()
             .map(|v| v.into_iter().map(|c| c.id).collect())
             .unwrap_or_default()
@@ -44,14 +46,17 @@ pub fn plan(cfg: &Config) -> (Vec<Option<usize>>, Vec<Option<usize>>) {
     (io, shards)
 }
 
-fn pin(name: &str, core: Option<usize>) {
+/// Pins the calling thread to `core`; None means unpinned (`pin no`, or no
+/// core list from the OS, which is worth a warning).
+fn pin(name: &str, core: Option<usize>, wanted: bool) {
     match core {
         Some(id) => {
             if !core_affinity::set_for_current(core_affinity::CoreId { id }) {
                 tracing::warn!("{name}: the OS refused pinning to cpu{id}; running unpinned");
             }
         }
-        None => tracing::warn!("{name}: no core list available; running unpinned"),
+        None if wanted => tracing::warn!("{name}: no core list available; running unpinned"),
+        None => {}
     }
 }
 
@@ -96,6 +101,7 @@ pub fn run(cfg: Config) -> Result<(), String> {
         listeners.push(l);
     }
     let (io_cores, shard_cores) = plan(&cfg);
+    let wanted = cfg.pin;
     let fmt = |c: &Option<usize>| {
         c.map(|c| format!("cpu{c}"))
             .unwrap_or_else(|| "unpinned".into())
@@ -159,7 +165,7 @@ pub fn run(cfg: Config) -> Result<(), String> {
             let stats = shared.metrics.register(format!("shard{j}"));
             let name = format!("tandem-shard{j}");
             engines.push(spawn(name.clone(), move || {
-                pin(&name, core);
+                pin(&name, core, wanted);
                 let e = Engine::new(
                     j as u16,
                     c.shards as u16,
@@ -205,7 +211,7 @@ pub fn run(cfg: Config) -> Result<(), String> {
         let name = format!("tandem-io{i}");
         let (core, sh) = (io_cores[i], shared.clone());
         ios.push(spawn(name.clone(), move || {
-            pin(&name, core);
+            pin(&name, core, wanted);
             if let Err(e) = net::run(setup) {
                 tracing::error!("{name}: {e}");
                 sh.request_shutdown();

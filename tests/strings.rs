@@ -4,7 +4,6 @@
 
 mod common;
 use common::*;
-use redis::{Value, cmd};
 
 #[test]
 fn set_get_options() {
