@@ -21,7 +21,11 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 #[derive(Parser, Debug)]
-#[command(name = "tandem-report", version, about = "Plots of a tandem latency sweep (tools/sweep.py CSV) as an HTML page and PNGs")]
+#[command(
+    name = "tandem-report",
+    version,
+    about = "Plots of a tandem latency sweep (tools/sweep.py CSV) as an HTML page and PNGs"
+)]
 struct Args {
     /// The sweep's CSV.
     csv: PathBuf,
@@ -111,7 +115,12 @@ impl Scale {
         match self {
             Scale::Linear => {
                 let pad = ((b - a) * 0.05).max(b.abs() * 0.05).max(1e-9);
-                ((a - pad).min(0.0).max(if a >= 0.0 { 0.0 } else { f64::MIN }), b + pad)
+                (
+                    (a - pad)
+                        .min(0.0)
+                        .max(if a >= 0.0 { 0.0 } else { f64::MIN }),
+                    b + pad,
+                )
             }
             Scale::Log10 => (a.floor(), b.ceil().max(a.floor() + 1.0)),
             // Pipeline depths: half a power of two of room on each side.
@@ -207,14 +216,24 @@ fn draw_machine<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, machine: &str
     .map_err(err)
 }
 
-fn draw_lines<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, c: &LineChart, machine: &str) -> DrawResult {
+fn draw_lines<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    c: &LineChart,
+    machine: &str,
+) -> DrawResult {
     root.fill(&WHITE).map_err(err)?;
-    let all: Vec<(f64, f64)> = c.series.iter().flat_map(|s| s.points.iter().copied()).collect();
+    let all: Vec<(f64, f64)> = c
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().copied())
+        .collect();
     let fold = |f: fn(&(f64, f64)) -> f64| {
         all.iter()
             .map(f)
             .filter(|v| v.is_finite())
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)))
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                (a.min(v), b.max(v))
+            })
     };
     let (mut xlo, mut xhi) = fold(|p| p.0);
     let (mut ylo, mut yhi) = fold(|p| p.1);
@@ -263,7 +282,9 @@ fn draw_lines<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, c: &LineChart, m
                     .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
                     .map_err(err)?
                     .label(s.name.as_str())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                    });
                 chart
                     .draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))
                     .map_err(err)?;
@@ -289,7 +310,11 @@ fn draw_lines<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, c: &LineChart, m
     root.present().map_err(err)
 }
 
-fn draw_stages<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, c: &StageChart, machine: &str) -> DrawResult {
+fn draw_stages<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    c: &StageChart,
+    machine: &str,
+) -> DrawResult {
     root.fill(&WHITE).map_err(err)?;
     let total = c
         .values
@@ -335,7 +360,10 @@ fn draw_stages<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, c: &StageChart,
             .map(|(ci, v)| {
                 let start: f64 = v[..si].iter().sum();
                 let y = ci as f64;
-                Rectangle::new([(start, y - 0.35), (start + v[si], y + 0.35)], color.filled())
+                Rectangle::new(
+                    [(start, y - 0.35), (start + v[si], y + 0.35)],
+                    color.filled(),
+                )
             })
             .collect();
         chart
@@ -398,14 +426,28 @@ fn read_rows(path: &Path) -> Result<Vec<Row>, String> {
     let mut rows = Vec::new();
     for rec in rd.records() {
         let rec = rec.map_err(|e| format!("{}: {e}", path.display()))?;
-        rows.push(Row(headers.iter().zip(rec.iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect()));
+        rows.push(Row(headers
+            .iter()
+            .zip(rec.iter())
+            .map(|(h, v)| (h.to_string(), v.to_string()))
+            .collect()));
     }
     if rows.is_empty() {
         return Err(format!("{}: no runs in it", path.display()));
     }
-    for col in ["config", "server", "tool", "pipeline", "achieved_rps", "machine"] {
+    for col in [
+        "config",
+        "server",
+        "tool",
+        "pipeline",
+        "achieved_rps",
+        "machine",
+    ] {
         if !rows[0].0.contains_key(col) {
-            return Err(format!("{}: no '{col}' column; is it a tools/sweep.py CSV?", path.display()));
+            return Err(format!(
+                "{}: no '{col}' column; is it a tools/sweep.py CSV?",
+                path.display()
+            ));
         }
     }
     Ok(rows)
@@ -433,14 +475,20 @@ fn run(a: &Args) -> Result<(), String> {
         }
     }
     let color = |name: &str| -> RGBColor {
-        if rows.iter().any(|r| r.s("config") == name && r.s("server") == "redis") {
+        if rows
+            .iter()
+            .any(|r| r.s("config") == name && r.s("server") == "redis")
+        {
             BLACK
         } else {
             let i = configs.iter().position(|c| c == name).unwrap_or(0);
             PALETTE[i % PALETTE.len()]
         }
     };
-    let pipelines: BTreeSet<u64> = rows.iter().filter_map(|r| r.s("pipeline").parse().ok()).collect();
+    let pipelines: BTreeSet<u64> = rows
+        .iter()
+        .filter_map(|r| r.s("pipeline").parse().ok())
+        .collect();
     let conns = rows[0].s("connections").to_string();
     let mut plots = Vec::new();
 
@@ -483,12 +531,19 @@ fn run(a: &Args) -> Result<(), String> {
 
         // The fixed load: given, or the highest rate every configuration
         // sustained (achieved ≥ 95% of offered, nothing timed out).
-        let rates: BTreeSet<u64> = open.iter().filter_map(|r| r.f("offered_rps")).map(|v| v as u64).collect();
+        let rates: BTreeSet<u64> = open
+            .iter()
+            .filter_map(|r| r.f("offered_rps"))
+            .map(|v| v as u64)
+            .collect();
         let sustained = |rate: u64| {
             configs.iter().all(|c| {
                 open.iter()
                     .filter(|r| r.s("config") == c && r.f("offered_rps") == Some(rate as f64))
-                    .all(|r| r.f("achieved_rps").unwrap_or(0.0) >= 0.95 * rate as f64 && r.s("timeouts") == "0")
+                    .all(|r| {
+                        r.f("achieved_rps").unwrap_or(0.0) >= 0.95 * rate as f64
+                            && r.s("timeouts") == "0"
+                    })
             })
         };
         let rate = match a.rate {
@@ -523,7 +578,12 @@ fn run(a: &Args) -> Result<(), String> {
                         Some((p.parse().ok()?, v.parse().ok()?))
                     })
                     .collect();
-                (!points.is_empty()).then(|| Series { name: c.clone(), color: color(c), mark: Mark::Line, points })
+                (!points.is_empty()).then(|| Series {
+                    name: c.clone(),
+                    color: color(c),
+                    mark: Mark::Line,
+                    points,
+                })
             })
             .collect();
         plots.push(Plot {
@@ -544,7 +604,10 @@ fn run(a: &Args) -> Result<(), String> {
         let mut stage_names: Vec<String> = Vec::new();
         let mut bars: Vec<(String, BTreeMap<String, f64>)> = Vec::new();
         for c in &configs {
-            let Some(r) = at_rate.iter().find(|r| r.s("config") == c && !r.s("stages").is_empty()) else {
+            let Some(r) = at_rate
+                .iter()
+                .find(|r| r.s("config") == c && !r.s("stages").is_empty())
+            else {
                 continue;
             };
             let mut m = BTreeMap::new();
@@ -596,7 +659,12 @@ fn run(a: &Args) -> Result<(), String> {
                     Mark::Line => Mark::Line,
                     Mark::Cross => Mark::Cross,
                 };
-                series.push(Series { name: format!("{c}{suffix}"), color: color(c), mark, points });
+                series.push(Series {
+                    name: format!("{c}{suffix}"),
+                    color: color(c),
+                    mark,
+                    points,
+                });
             }
         }
     }
@@ -619,11 +687,19 @@ fn run(a: &Args) -> Result<(), String> {
     let mut figures = String::new();
     for p in &plots {
         let mut svg = String::new();
-        draw(SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area(), p, &machine)
-            .map_err(|e| format!("plot {}: {e}", p.id))?;
+        draw(
+            SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area(),
+            p,
+            &machine,
+        )
+        .map_err(|e| format!("plot {}: {e}", p.id))?;
         let png = out.join(format!("{}.png", p.id));
-        draw(BitMapBackend::new(&png, (WIDTH, HEIGHT)).into_drawing_area(), p, &machine)
-            .map_err(|e| format!("plot {}: {e}", p.id))?;
+        draw(
+            BitMapBackend::new(&png, (WIDTH, HEIGHT)).into_drawing_area(),
+            p,
+            &machine,
+        )
+        .map_err(|e| format!("plot {}: {e}", p.id))?;
         figures += &format!(
             "<figure class=\"plot\" id=\"{id}\">\n{svg}\n<figcaption>{cap} <a href=\"{id}.png\">PNG</a></figcaption>\n</figure>\n",
             id = p.id,
@@ -638,7 +714,10 @@ fn run(a: &Args) -> Result<(), String> {
 }
 
 fn html(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn page(machine: &str, rows: &[Row], configs: &[String], figures: &str, csv: &Path) -> String {
@@ -647,7 +726,20 @@ fn page(machine: &str, rows: &[Row], configs: &[String], figures: &str, csv: &Pa
     );
     for r in rows {
         table += "<tr>";
-        for k in ["config", "pipeline", "tool", "offered_rps", "achieved_rps", "p50_us", "p99_us", "p99.9_us", "max_us", "server_cpu_us_per_req", "errors", "timeouts"] {
+        for k in [
+            "config",
+            "pipeline",
+            "tool",
+            "offered_rps",
+            "achieved_rps",
+            "p50_us",
+            "p99_us",
+            "p99.9_us",
+            "max_us",
+            "server_cpu_us_per_req",
+            "errors",
+            "timeouts",
+        ] {
             table += &format!("<td>{}</td>", html(r.s(k)));
         }
         table += "</tr>\n";
