@@ -368,3 +368,65 @@ fn latency_stats_per_stage_and_command() {
         assert_eq!(v, ["latency-tracking", "no"]);
     });
 }
+
+/// Cpus_allowed_list of each of the server's threads, by thread name.
+fn thread_affinity(pid: u32) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let status = std::fs::read_to_string(task.unwrap().path().join("status")).unwrap();
+        let field = |k: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(k))
+                .map(|v| v.trim().to_string())
+                .unwrap_or_default()
+        };
+        out.push((field("Name:"), field("Cpus_allowed_list:")));
+    }
+    out
+}
+
+/// `cpus` pins each stage thread to its core; `pin no` leaves them all on
+/// every core the process may use (the sweep's "unpinned" plan).
+#[test]
+fn cpus_and_pin_place_the_threads() {
+    let pinned = Server::start(&["--io-threads", "1", "--shards", "1", "--cpus", "1,0"]);
+    let threads = thread_affinity(pinned.child.id());
+    let of = |threads: &[(String, String)], name: &str| {
+        threads
+            .iter()
+            .find(|t| t.0 == name)
+            .unwrap_or_else(|| panic!("no thread {name} in {threads:?}"))
+            .1
+            .clone()
+    };
+    assert_eq!(of(&threads, "tandem-io0"), "1");
+    assert_eq!(of(&threads, "tandem-shard0"), "0");
+
+    let free = Server::start(&[
+        "--io-threads",
+        "1",
+        "--shards",
+        "1",
+        "--cpus",
+        "1,0",
+        "--pin",
+        "no",
+    ]);
+    let mut c = free.conn();
+    let v: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("pin")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(v, ["pin", "no"]);
+    let threads = thread_affinity(free.child.id());
+    let main = thread_affinity(free.child.id())
+        .into_iter()
+        .find(|t| t.0 == "tandem")
+        .map(|t| t.1)
+        .unwrap();
+    assert_eq!(of(&threads, "tandem-io0"), main);
+    assert_eq!(of(&threads, "tandem-shard0"), main);
+    let _: String = redis::cmd("SET").arg("k").arg("v").query(&mut c).unwrap();
+}

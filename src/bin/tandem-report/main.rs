@@ -155,6 +155,7 @@ struct Axis {
     scale: Scale,
 }
 
+#[derive(Clone, Copy)]
 enum Mark {
     /// Line through circles.
     Line,
@@ -655,10 +656,6 @@ fn run(a: &Args) -> Result<(), String> {
                 .filter_map(|r| Some((r.f("pipeline")?, r.f("achieved_rps")?)))
                 .collect();
             if !points.is_empty() {
-                let mark = match mark {
-                    Mark::Line => Mark::Line,
-                    Mark::Cross => Mark::Cross,
-                };
                 series.push(Series {
                     name: format!("{c}{suffix}"),
                     color: color(c),
