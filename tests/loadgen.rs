@@ -20,13 +20,14 @@ use common::Server;
 /// The tests here measure; one at a time, so neither loads the other's CPU.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// Runs the load generator with `args` and returns its JSON summary.
-fn loadgen(port: u16, args: &[&str]) -> serde_json::Value {
+/// Runs the load generator with `args` (split at spaces) and returns its
+/// JSON summary.
+fn loadgen(port: u16, args: &str) -> serde_json::Value {
     let dir = tempdir();
     let json = dir.join(format!("loadgen-{port}-{}.json", fastrand::u64(..)));
     let out = Command::new(env!("CARGO_BIN_EXE_tandem-loadgen"))
         .args(["-p", &port.to_string(), "--json", json.to_str().unwrap()])
-        .args(args)
+        .args(args.split_whitespace())
         .output()
         .expect("run tandem-loadgen");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -56,9 +57,9 @@ struct Bench {
     max_ms: f64,
 }
 
-/// Runs redis-benchmark (full output: it prints the latency distribution,
-/// from which p99.9 is read) and parses it.
-fn redis_benchmark(port: u16, pin: Option<&str>, args: &[&str]) -> Bench {
+/// Runs redis-benchmark with `args` (split at spaces; full output: it
+/// prints the latency distribution, from which p99.9 is read) and parses it.
+fn redis_benchmark(port: u16, pin: Option<&str>, args: &str) -> Bench {
     let mut cmd = match pin {
         Some(cpu) => {
             let mut c = Command::new("taskset");
@@ -69,7 +70,7 @@ fn redis_benchmark(port: u16, pin: Option<&str>, args: &[&str]) -> Bench {
     };
     let out = cmd
         .args(["-p", &port.to_string()])
-        .args(args)
+        .args(args.split_whitespace())
         .output()
         .expect("redis-benchmark must be installed (apt-get install redis-tools)");
     assert!(out.status.success(), "redis-benchmark failed");
@@ -145,53 +146,18 @@ fn closed_loop_throughput_agrees_with_redis_benchmark() {
     for _ in 0..3 {
         let v = loadgen(
             srv.port,
-            &[
-                "--closed-loop",
-                "-c",
-                "50",
-                "-P",
-                "16",
-                "--mix",
-                "set:1",
-                "-r",
-                "100000",
-                "-d",
-                "1024",
-                "--warmup",
-                "0",
-                "--duration",
-                "3",
-                "--cpus",
-                "1",
-            ],
+            "--closed-loop -c 50 -P 16 --mix set:1 -r 100000 -d 1024 --warmup 0 --duration 3 --cpus 1",
         );
         assert_eq!(v["errors"], 0);
         assert_eq!(v["lost_connections"], 0);
         ours.push(v["achieved_rps"].as_f64().unwrap());
         // About the same number of requests as the loadgen just completed,
         // so both runs last about as long.
-        let n = (v["completed"].as_u64().unwrap() / 16 * 16)
-            .max(100_000)
-            .to_string();
+        let n = (v["completed"].as_u64().unwrap() / 16 * 16).max(100_000);
         let b = redis_benchmark(
             srv.port,
             Some("1"),
-            &[
-                "-t",
-                "set",
-                "-c",
-                "50",
-                "-P",
-                "16",
-                "-r",
-                "100000",
-                "-d",
-                "1024",
-                "-n",
-                &n,
-                "--threads",
-                "1",
-            ],
+            &format!("-t set -c 50 -P 16 -r 100000 -d 1024 -n {n} --threads 1"),
         );
         theirs.push(b.rps);
     }
@@ -340,20 +306,7 @@ fn open_loop_p999_shows_a_stall_that_redis_benchmark_hides() {
     // request scheduled during one waits for its end, ~10% of them.
     let v = loadgen(
         fixture.port,
-        &[
-            "--rate",
-            "5000",
-            "-c",
-            "10",
-            "-P",
-            "1",
-            "--mix",
-            "set:1",
-            "--warmup",
-            "0.2",
-            "--duration",
-            "3",
-        ],
+        "--rate 5000 -c 10 -P 1 --mix set:1 --warmup 0.2 --duration 3",
     );
     assert_eq!(v["errors"], 0);
     assert_eq!(v["timeouts"], 0);
@@ -362,11 +315,7 @@ fn open_loop_p999_shows_a_stall_that_redis_benchmark_hides() {
     // Closed loop, the same 10 connections: during a stall only the 10
     // requests in flight wait; the clients send nothing else, so those are
     // a tiny share of all requests.
-    let theirs = redis_benchmark(
-        fixture.port,
-        None,
-        &["-t", "set", "-c", "10", "-P", "1", "-n", "200000"],
-    );
+    let theirs = redis_benchmark(fixture.port, None, "-t set -c 10 -P 1 -n 200000");
     eprintln!(
         "stall fixture: loadgen p50 {ours_p50:.3} ms p99.9 {ours:.3} ms; redis-benchmark {theirs:?}"
     );

@@ -28,14 +28,15 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import cpu_seconds, free_port, wait_port  # noqa: E402  (tools/bench.py)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TICK = os.sysconf("SC_CLK_TCK")
 # The binaries (`cargo build --release`); the environment may point
 # elsewhere (tests/report.rs passes cargo's own paths).
 TANDEM = os.environ.get("TANDEM_BIN", os.path.join(ROOT, "target/release/tandem"))
@@ -100,20 +101,6 @@ def machine():
     return f"{os.cpu_count()}-core {model}, Linux {platform.release()}"
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
 class Server:
     """One server process on an ephemeral port; stopped on exit."""
 
@@ -121,17 +108,11 @@ class Server:
         self.port = free_port()
         self.proc = subprocess.Popen(argv_for_port(self.port), stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
-        end = time.time() + 15
-        while time.time() < end:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}: {argv_for_port(self.port)}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("server did not start")
+        try:
+            wait_port(self.port, self.proc)
+        except RuntimeError:
+            self.stop()
+            raise
 
     def command(self, *args):
         """Sends one command with redis-cli, returns its text output."""

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 #[derive(Parser, Debug)]
@@ -217,6 +218,45 @@ fn draw_machine<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, machine: &str
     .map_err(err)
 }
 
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The chart area of a plot: title on top, room for the axis labels
+/// (`y_label_width` px for the y labels), plotted ranges `x` and `y`.
+fn chart<'a, DB: DrawingBackend + 'a>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    y_label_width: u32,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+) -> Result<Chart<'a, DB>, String> {
+    ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 20))
+        .x_label_area_size(45)
+        .y_label_area_size(y_label_width)
+        .build_cartesian_2d(x, y)
+        .map_err(err)
+}
+
+/// Legend at `pos`, the machine line under the chart, and out to the
+/// backend.
+fn finish<'a, DB: DrawingBackend + 'a>(
+    mut chart: Chart<'a, DB>,
+    pos: SeriesLabelPosition,
+    root: &DrawingArea<DB, Shift>,
+    machine: &str,
+) -> DrawResult {
+    chart
+        .configure_series_labels()
+        .position(pos)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .label_font(("sans-serif", 12))
+        .draw()
+        .map_err(err)?;
+    draw_machine(root, machine)?;
+    root.present().map_err(err)
+}
+
 fn draw_lines<DB: DrawingBackend>(
     root: DrawingArea<DB, Shift>,
     c: &LineChart,
@@ -244,12 +284,7 @@ fn draw_lines<DB: DrawingBackend>(
     let (x0, x1) = c.x.scale.range(xlo, xhi);
     let (y0, y1) = c.y.scale.range(ylo, yhi);
     let area = root.margin(10, 30, 10, 45);
-    let mut chart = ChartBuilder::on(&area)
-        .caption(&c.title, ("sans-serif", 20))
-        .x_label_area_size(45)
-        .y_label_area_size(75)
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(err)?;
+    let mut chart = chart(&area, &c.title, 75, x0..x1, y0..y1)?;
     let (xs, ys) = (c.x.scale, c.y.scale);
     let integral = |s: Scale, a: f64, b: f64| match s {
         Scale::Linear => 10,
@@ -299,16 +334,7 @@ fn draw_lines<DB: DrawingBackend>(
             }
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(200, 200, 200))
-        .label_font(("sans-serif", 12))
-        .draw()
-        .map_err(err)?;
-    draw_machine(&root, machine)?;
-    root.present().map_err(err)
+    finish(chart, SeriesLabelPosition::UpperLeft, &root, machine)
 }
 
 fn draw_stages<DB: DrawingBackend>(
@@ -326,12 +352,13 @@ fn draw_stages<DB: DrawingBackend>(
     let n = c.configs.len().max(1);
     let area = root.margin(10, 30, 10, 20);
     let configs = c.configs.clone();
-    let mut chart = ChartBuilder::on(&area)
-        .caption(&c.title, ("sans-serif", 20))
-        .x_label_area_size(45)
-        .y_label_area_size(230)
-        .build_cartesian_2d(0.0..total * 1.25, -0.5..(n as f64 - 0.5))
-        .map_err(err)?;
+    let mut chart = chart(
+        &area,
+        &c.title,
+        230,
+        0.0..total * 1.25,
+        -0.5..(n as f64 - 0.5),
+    )?;
     chart
         .configure_mesh()
         .x_desc("latency, p50 of each stage, stacked (µs)")
@@ -373,16 +400,7 @@ fn draw_stages<DB: DrawingBackend>(
             .label(stage.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled()));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(200, 200, 200))
-        .label_font(("sans-serif", 12))
-        .draw()
-        .map_err(err)?;
-    draw_machine(&root, machine)?;
-    root.present().map_err(err)
+    finish(chart, SeriesLabelPosition::UpperRight, &root, machine)
 }
 
 fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, p: &Plot, machine: &str) -> DrawResult {
