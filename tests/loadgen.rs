@@ -173,6 +173,53 @@ fn closed_loop_throughput_agrees_with_redis_benchmark() {
     srv.assert_alive();
 }
 
+/// Every command of the mix goes out well-formed (no error replies from a
+/// real server), keys are named as redis-benchmark names them, and the
+/// flags are checked.
+#[test]
+fn every_mix_command_is_served() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let srv = Server::start(&["--io-threads", "1", "--shards", "2"]);
+    let v = loadgen(
+        srv.port,
+        "--closed-loop -c 4 -P 8 -r 1000 -d 32 --warmup 0 --duration 0.5 \
+         --mix ping:1,set:1,get:1,incr:1,lpush:1,rpush:1,lpop:1,rpop:1,sadd:1,hset:1,zadd:1",
+    );
+    assert_eq!(v["errors"], 0, "{v}");
+    assert_eq!(v["lost_connections"], 0);
+    assert!(v["completed"].as_u64().unwrap() > 1000, "{v}");
+    let mut c = srv.conn();
+    for (pattern, kind) in [
+        ("key:*", "string"),
+        ("counter:*", "string"),
+        ("set:*", "set"),
+        ("hash:*", "hash"),
+        ("zset:*", "zset"),
+    ] {
+        let keys: Vec<String> = redis::cmd("KEYS").arg(pattern).query(&mut c).unwrap();
+        assert!(!keys.is_empty(), "no {pattern} keys");
+        for k in keys.iter().take(5) {
+            let digits = k.split_once(':').unwrap().1;
+            assert!(
+                digits.len() == 12 && digits.bytes().all(|b| b.is_ascii_digit()),
+                "{k}"
+            );
+            assert!(
+                digits.parse::<u64>().unwrap() < 1000,
+                "{k} outside the keyspace"
+            );
+            let t: String = redis::cmd("TYPE").arg(k).query(&mut c).unwrap();
+            assert_eq!(t, kind, "{k}");
+        }
+    }
+    let bad = Command::new(env!("CARGO_BIN_EXE_tandem-loadgen"))
+        .args(["-p", &srv.port.to_string(), "--mix", "flushall:1"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown command 'flushall'"));
+}
+
 /// A RESP server fixture that stops answering for `stall` at the start of
 /// every `period` (measured from its start), like a server with a periodic
 /// 100 ms pause (a fork, a big DEL, a page-fault storm). It answers every

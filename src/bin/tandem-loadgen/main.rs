@@ -169,32 +169,62 @@ impl Encoder {
             .map(|m| m.0)
             .unwrap_or(Cmd::Ping);
         let n = self.rng.u64(0..self.keyspace.max(1));
-        let key = |prefix: &str| -> Vec<u8> {
-            let mut k = prefix.as_bytes().to_vec();
-            let digits = format!("{n:012}");
-            k.extend_from_slice(digits.as_bytes());
+        // `prefix` + the key number as 12 zero-padded digits, on the stack
+        // (no allocation per request).
+        let key = |prefix: &str| -> Key {
+            let mut k = Key {
+                bytes: [b'0'; 24],
+                len: prefix.len() + 12,
+            };
+            k.bytes[..prefix.len()].copy_from_slice(prefix.as_bytes());
+            let mut v = n;
+            for d in k.bytes[prefix.len()..k.len].iter_mut().rev() {
+                *d = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
             k
         };
         let value = self.value.as_slice();
         match cmd {
             Cmd::Ping => array(buf, &[b"PING"]),
-            Cmd::Set => array(buf, &[b"SET", &key("key:"), value]),
-            Cmd::Get => array(buf, &[b"GET", &key("key:")]),
-            Cmd::Incr => array(buf, &[b"INCR", &key("counter:")]),
-            Cmd::Lpush => array(buf, &[b"LPUSH", &key("list:"), value]),
-            Cmd::Rpush => array(buf, &[b"RPUSH", &key("list:"), value]),
-            Cmd::Lpop => array(buf, &[b"LPOP", &key("list:")]),
-            Cmd::Rpop => array(buf, &[b"RPOP", &key("list:")]),
-            Cmd::Sadd => array(buf, &[b"SADD", &key("set:"), &key("element:")]),
-            Cmd::Hset => array(buf, &[b"HSET", &key("hash:"), &key("field:"), value]),
+            Cmd::Set => array(buf, &[b"SET", key("key:").get(), value]),
+            Cmd::Get => array(buf, &[b"GET", key("key:").get()]),
+            Cmd::Incr => array(buf, &[b"INCR", key("counter:").get()]),
+            Cmd::Lpush => array(buf, &[b"LPUSH", key("list:").get(), value]),
+            Cmd::Rpush => array(buf, &[b"RPUSH", key("list:").get(), value]),
+            Cmd::Lpop => array(buf, &[b"LPOP", key("list:").get()]),
+            Cmd::Rpop => array(buf, &[b"RPOP", key("list:").get()]),
+            Cmd::Sadd => array(buf, &[b"SADD", key("set:").get(), key("element:").get()]),
+            Cmd::Hset => array(
+                buf,
+                &[b"HSET", key("hash:").get(), key("field:").get(), value],
+            ),
             Cmd::Zadd => {
-                let score = self.rng.u32(0..1_000_000).to_string();
+                let mut score = itoa::Buffer::new();
+                let score = score.format(self.rng.u32(0..1_000_000));
                 array(
                     buf,
-                    &[b"ZADD", &key("zset:"), score.as_bytes(), &key("member:")],
+                    &[
+                        b"ZADD",
+                        key("zset:").get(),
+                        score.as_bytes(),
+                        key("member:").get(),
+                    ],
                 )
             }
         }
+    }
+}
+
+/// A generated key name (prefix of at most 12 bytes + 12 digits).
+struct Key {
+    bytes: [u8; 24],
+    len: usize,
+}
+
+impl Key {
+    fn get(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 
@@ -581,6 +611,9 @@ fn run(a: Args) -> Result<(), String> {
     }
     if !a.closed_loop && !(a.rate > 0.0 && a.rate.is_finite()) {
         return Err("--rate must be a positive number of requests/s".into());
+    }
+    if a.keyspace == 0 || a.keyspace > 1_000_000_000_000 {
+        return Err("--keyspace must be 1 to 10^12 (keys carry 12 digits)".into());
     }
     if !(a.duration > 0.0) || a.warmup < 0.0 || a.drain < 0.0 {
         return Err("--duration must be positive, --warmup and --drain not negative".into());
