@@ -806,15 +806,17 @@ impl IoThread {
             let end = it.end as usize;
             let slot = (it.conn & 0xFFFF_FFFF) as usize;
             let generation = (it.conn >> 32) as u32;
-            if it.stamp != 0 {
+            // A sampled reply: its handback ends now, its write starts.
+            let handed = (it.stamp != 0).then(|| {
                 let now = now_ns();
                 self.stats
                     .stage(stage::HANDBACK, now.saturating_sub(it.stamp));
-                if let Some(c) = self.conn_mut(slot, generation) {
+                now
+            });
+            if let Some(c) = self.conn_mut(slot, generation) {
+                if let Some(now) = handed {
                     c.timed_reply.get_or_insert(now);
                 }
-            }
-            if let Some(c) = self.conn_mut(slot, generation) {
                 let woke = c.blocked.as_ref().is_some_and(|(seq, _)| *seq == it.seq);
                 if c.complete(it.seq, it.part, &b.buf, start, end) && !c.dirty {
                     c.dirty = true;
