@@ -651,6 +651,11 @@ fn config(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
             io.shared.net_input_bytes.store(0, Ordering::Relaxed);
             io.shared.net_output_bytes.store(0, Ordering::Relaxed);
             io.shared.metrics.reset();
+            if let Some(links) = io.shared.io_links.get() {
+                for (_, w) in links.iter() {
+                    w.wakes.store(0, Ordering::Relaxed);
+                }
+            }
             reply(io, slot, |r| r.ok())
         }
         "rewrite" if args.len() == 2 => {
