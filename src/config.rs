@@ -450,10 +450,13 @@ impl Encodings {
 
 /// The settings shard engines read while running, updated in place by
 /// CONFIG SET (relaxed atomics: a shard sees a change from its next
-/// command on).
+/// command or loop turn on).
 #[derive(Debug)]
 pub struct Tunables {
     proto_max_bulk_len: AtomicU64,
+    client_output_limit: AtomicU64,
+    spin_us: AtomicU64,
+    hz: AtomicU64,
     enc: [AtomicI64; 8],
 }
 
@@ -461,6 +464,9 @@ impl Tunables {
     pub fn new(c: &Config) -> Tunables {
         let t = Tunables {
             proto_max_bulk_len: AtomicU64::new(0),
+            client_output_limit: AtomicU64::new(0),
+            spin_us: AtomicU64::new(0),
+            hz: AtomicU64::new(10),
             enc: Default::default(),
         };
         t.store(c);
@@ -471,6 +477,10 @@ impl Tunables {
     pub fn store(&self, c: &Config) {
         self.proto_max_bulk_len
             .store(c.proto_max_bulk_len, Ordering::Relaxed);
+        self.client_output_limit
+            .store(c.client_output_limit, Ordering::Relaxed);
+        self.spin_us.store(c.spin_us, Ordering::Relaxed);
+        self.hz.store(c.hz, Ordering::Relaxed);
         let e = &c.enc;
         let v = [
             e.list_max_listpack_size,
@@ -493,6 +503,31 @@ impl Tunables {
         self.proto_max_bulk_len.load(Ordering::Relaxed)
     }
 
+    /// The most bytes one reply may take (`client-output-limit`; a client
+    /// whose unsent output passes it is disconnected anyway), so commands
+    /// whose reply size a client chooses (SRANDMEMBER with a negative
+    /// count, ...) stop building there. 0 (no limit) gives
+    /// [`REPLY_HARD_LIMIT`].
+    #[inline]
+    pub fn reply_limit(&self) -> u64 {
+        match self.client_output_limit.load(Ordering::Relaxed) {
+            0 => REPLY_HARD_LIMIT,
+            n => n.min(REPLY_HARD_LIMIT),
+        }
+    }
+
+    /// `spin-us`: how long a stage spins for work before parking, µs.
+    #[inline]
+    pub fn spin_us(&self) -> u64 {
+        self.spin_us.load(Ordering::Relaxed)
+    }
+
+    /// `hz`: active-expiry ticks per second when idle.
+    #[inline]
+    pub fn hz(&self) -> u64 {
+        self.hz.load(Ordering::Relaxed).max(1)
+    }
+
     pub fn encodings(&self) -> Encodings {
         let g = |i: usize| self.enc[i].load(Ordering::Relaxed);
         Encodings {
@@ -507,6 +542,10 @@ impl Tunables {
         }
     }
 }
+
+/// The largest single reply a command builds even with no
+/// `client-output-limit` (bytes): 4 GiB.
+pub const REPLY_HARD_LIMIT: u64 = 4 << 30;
 
 impl Default for Config {
     fn default() -> Self {

@@ -3,6 +3,7 @@
 //! HVALS HINCRBY HINCRBYFLOAT HRANDFIELD HSCAN. Every command touches one
 //! key and runs on its shard.
 
+use super::random::{distinct_picks, parse_with, write_repeats};
 use super::{CmdError, CmdResult, Ctx, Handler, typed_or_new};
 use crate::resp::{Reply, errors};
 use crate::store::Hash;
@@ -226,23 +227,14 @@ fn hincrbyfloat(ctx: &mut Ctx) -> CmdResult {
 /// (<https://redis.io/docs/latest/commands/hrandfield/>): one field (or
 /// null); with a positive count up to count distinct fields, with a
 /// negative count |count| fields that may repeat; WITHVALUES adds values
-/// (pairs in RESP3). Errors: not-an-integer, `value is out of range`,
-/// syntax error, WRONGTYPE.
+/// (pairs in RESP3). Errors: not-an-integer, `value is out of range`
+/// (see [`parse_with`]), syntax error, WRONGTYPE, and
+/// [`super::random::REPLY_TOO_BIG`] past the reply limit.
 fn hrandfield(ctx: &mut Ctx) -> CmdResult {
-    let (count, with) = match ctx.args.len() {
-        2 => (None, false),
-        3 => (Some(ctx.int_arg(2)?), false),
-        4 if ctx.arg_is(3, "WITHVALUES") => (Some(ctx.int_arg(2)?), true),
-        _ => return Err(CmdError::Syntax),
-    };
-    if let Some(c) = count {
-        if with && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&c) {
-            return Err(CmdError::Msg("ERR value is out of range"));
-        }
-    }
+    let (count, with) = parse_with(ctx.args, "WITHVALUES")?;
+    let reply_limit = ctx.sh.tun.reply_limit();
     let (found, out) = ctx.coll_out::<Hash>()?;
-    let hash = found;
-    let Some(hash) = hash else {
+    let Some(hash) = found else {
         match count {
             None => out.null(),
             Some(_) => out.array(0),
@@ -250,13 +242,43 @@ fn hrandfield(ctx: &mut Ctx) -> CmdResult {
         return Ok(());
     };
     let len = hash.len();
-    let picks = random_picks(len, count.unwrap_or(1));
-    if count.is_none() {
-        out.bulk(hash.nth(picks[0]).0);
+    let Some(c) = count else {
+        out.bulk(hash.nth(fastrand::usize(..len)).0);
+        return Ok(());
+    };
+    if c >= 0 {
+        let picks = distinct_picks(len, c as u64);
+        write_fields(out, with, picks.iter().map(|&i| hash.nth(i)));
         return Ok(());
     }
-    write_fields(out, with, picks.iter().map(|&i| hash.nth(i)));
-    Ok(())
+    // Repeats allowed: |count| picks (pairs with WITHVALUES), written as
+    // they go; a listpack is listed once since its positions walk it.
+    let mark = out.buf.len();
+    let n = c.unsigned_abs();
+    match (with, out.resp3) {
+        (true, false) => out.array(n as usize * 2),
+        _ => out.array(n as usize),
+    }
+    let pairs: Vec<(&[u8], &[u8])> = match hash {
+        Hash::Pack(_) => (0..len).map(|i| hash.nth(i)).collect(),
+        Hash::Table(_) => Vec::new(),
+    };
+    let at = |i: usize| pairs.get(i).copied().unwrap_or_else(|| hash.nth(i));
+    write_repeats(out, mark, reply_limit, len, n, |o, i| {
+        let (k, v) = at(i);
+        match (with, o.resp3) {
+            (false, _) => o.bulk(k),
+            (true, true) => {
+                o.array(2);
+                o.bulk(k);
+                o.bulk(v);
+            }
+            (true, false) => {
+                o.bulk(k);
+                o.bulk(v);
+            }
+        }
+    })
 }
 
 fn write_fields<'a>(
@@ -284,41 +306,6 @@ fn write_fields<'a>(
             out.bulk(k);
         }
     }
-}
-
-/// Positions for a random pick of `count` from `len` (Redis's HRANDFIELD /
-/// SRANDMEMBER / ZRANDMEMBER rules): positive = distinct (all when count
-/// >= len, in position order), negative = |count| independent picks. O(1)
-/// per pick, plus O(count) for distinctness.
-pub fn random_picks(len: usize, count: i64) -> Vec<usize> {
-    if len == 0 || count == 0 {
-        return Vec::new();
-    }
-    if count < 0 {
-        return (0..count.unsigned_abs())
-            .map(|_| fastrand::usize(..len))
-            .collect();
-    }
-    let count = count as usize;
-    if count >= len {
-        return (0..len).collect();
-    }
-    if count * 3 > len {
-        // Dense pick: shuffle positions and take a prefix.
-        let mut all: Vec<usize> = (0..len).collect();
-        fastrand::shuffle(&mut all);
-        all.truncate(count);
-        return all;
-    }
-    let mut seen = hashbrown::HashSet::with_capacity(count);
-    let mut out = Vec::with_capacity(count);
-    while out.len() < count {
-        let i = fastrand::usize(..len);
-        if seen.insert(i) {
-            out.push(i);
-        }
-    }
-    out
 }
 
 /// Parsed `cursor [MATCH pattern] [COUNT count]` of HSCAN/SSCAN/ZSCAN.
@@ -353,7 +340,9 @@ pub fn parse_scan<'a>(ctx: &Ctx<'a>) -> Result<ScanArgs<'a>, CmdError> {
             }
             a.count = n as usize;
         } else if ctx.arg_is(i, "MATCH") {
-            a.pattern = Some(&args[i + 1]);
+            // A lone `*` matches everything, the empty string too (Redis's
+            // `use_pattern` in `scanGenericCommand`).
+            a.pattern = Some(&args[i + 1][..]).filter(|p| *p != b"*");
         } else {
             return Err(CmdError::Syntax);
         }

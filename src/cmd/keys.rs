@@ -316,7 +316,9 @@ fn scan(ctx: &mut Ctx) -> CmdResult {
             }
             count = n as usize;
         } else if ctx.arg_is(i, "MATCH") {
-            pattern = Some(&ctx.args[i + 1]);
+            // A lone `*` matches everything, the empty key too (Redis's
+            // `use_pattern` in `scanGenericCommand`).
+            pattern = Some(&ctx.args[i + 1][..]).filter(|p| *p != b"*");
         } else if ctx.arg_is(i, "TYPE") {
             kind = Some(String::from_utf8_lossy(&ctx.args[i + 1]).to_ascii_lowercase());
         } else {

@@ -15,6 +15,7 @@ pub mod block;
 pub mod hash;
 pub mod keys;
 pub mod list;
+pub mod random;
 pub mod set;
 pub mod sort;
 pub mod string;
@@ -395,6 +396,14 @@ pub fn execute(h: Handler, ctx: &mut Ctx) {
     if let Err(e) = h(ctx) {
         ctx.out.buf.truncate(mark);
         ctx.out.error(e.text());
+        // A handler that created its collection and then failed (say
+        // `HINCRBYFLOAT new f inf`) must not leave it behind empty: Redis
+        // never keeps empty aggregates.
+        if ctx.first_key > 0 && ctx.first_key < ctx.args.len() {
+            let h = ctx.key_hash(ctx.first_key);
+            let now = ctx.now();
+            drop_if_empty(&mut ctx.sh.dbs[ctx.db], h, &ctx.args[ctx.first_key], now);
+        }
     }
     ctx.sh.commands += 1;
     if ctx.sh.waits.pending() {

@@ -9,7 +9,8 @@
 
 use bytes::Bytes;
 
-use super::hash::{parse_scan, random_picks, write_scan};
+use super::hash::{parse_scan, write_scan};
+use super::random::{distinct_picks, parse_count, write_repeats};
 use super::{CmdError, CmdResult, Ctx, Handler, Shard, drop_if_empty, typed, typed_or_new};
 use crate::msg::ReplyTo;
 use crate::resp::{Reply, errors};
@@ -146,19 +147,16 @@ fn spop(ctx: &mut Ctx) -> CmdResult {
 
 /// SRANDMEMBER key [count]: one random member (or null); positive count =
 /// distinct members, negative = |count| picks that may repeat; O(1) per
-/// pick. Errors: not-an-integer, `value is out of range`, WRONGTYPE.
+/// pick. Errors: not-an-integer, `value is out of range, value must
+/// between ...`, syntax error, WRONGTYPE, and
+/// [`super::random::REPLY_TOO_BIG`] past the reply limit.
 fn srandmember(ctx: &mut Ctx) -> CmdResult {
     let count = match ctx.args.len() {
         2 => None,
-        3 => {
-            let n = ctx.int_arg(2)?;
-            if n == i64::MIN {
-                return Err(CmdError::Msg("ERR value is out of range"));
-            }
-            Some(n)
-        }
+        3 => Some(parse_count(&ctx.args[2])?),
         _ => return Err(CmdError::Syntax),
     };
+    let reply_limit = ctx.sh.tun.reply_limit();
     let (found, out) = ctx.coll_out::<Set>()?;
     let Some(set) = found else {
         match count {
@@ -167,23 +165,34 @@ fn srandmember(ctx: &mut Ctx) -> CmdResult {
         }
         return Ok(());
     };
-    let picks = random_picks(set.len(), count.unwrap_or(1));
-    match count {
-        None => out.bulk(&set.nth(picks[0])),
-        Some(c) => {
-            // Redis replies to a negative count with an array (repeats allowed)
-            // and to a positive one with a set.
-            if c < 0 {
-                out.array(picks.len());
-            } else {
-                out.set(picks.len());
-            }
-            for i in picks {
-                out.bulk(&set.nth(i));
-            }
+    let Some(c) = count else {
+        out.bulk(&set.nth(fastrand::usize(..set.len())));
+        return Ok(());
+    };
+    if c >= 0 {
+        // Distinct members: Redis replies with a set.
+        let picks = distinct_picks(set.len(), c as u64);
+        out.set(picks.len());
+        for i in picks {
+            out.bulk(&set.nth(i));
         }
+        return Ok(());
     }
-    Ok(())
+    // Repeats allowed: an array of |count| picks, written as it goes.
+    let mark = out.buf.len();
+    let n = c.unsigned_abs();
+    out.array(n as usize);
+    let limit = reply_limit;
+    match set {
+        // Position lookups in a listpack walk it: list the members once.
+        Set::Pack(_) => {
+            let members = set.members();
+            write_repeats(out, mark, limit, members.len(), n, |o, i| {
+                o.bulk(&members[i])
+            })
+        }
+        _ => write_repeats(out, mark, limit, set.len(), n, |o, i| o.bulk(&set.nth(i))),
+    }
 }
 
 /// SMOVE source destination member: 1 if moved, 0 if not a member of the

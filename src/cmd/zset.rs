@@ -14,8 +14,9 @@
 
 use bytes::Bytes;
 
-use super::hash::{parse_scan, random_picks, write_scan};
+use super::hash::{parse_scan, write_scan};
 use super::list::{clamp_range, parse_mpop, pop_first_nonempty};
+use super::random::{distinct_picks, parse_with, write_repeats};
 use super::set::{Got, gather};
 use super::{CmdError, CmdResult, Ctx, Handler, Shard, drop_if_empty, typed, typed_or_new};
 use crate::msg::ReplyTo;
@@ -690,18 +691,12 @@ fn zmpop(ctx: &mut Ctx) -> CmdResult {
 
 /// ZRANDMEMBER key [count [WITHSCORES]]: one random member (or null); a
 /// positive count gives distinct members, a negative one |count| picks that
-/// may repeat. Errors: not-an-integer, `value is out of range`, syntax
-/// error, WRONGTYPE.
+/// may repeat. Errors: not-an-integer, `value is out of range` (see
+/// [`parse_with`]), syntax error, WRONGTYPE, and
+/// [`super::random::REPLY_TOO_BIG`] past the reply limit.
 fn zrandmember(ctx: &mut Ctx) -> CmdResult {
-    let (count, with) = match ctx.args.len() {
-        2 => (None, false),
-        3 => (Some(ctx.int_arg(2)?), false),
-        4 if ctx.arg_is(3, "WITHSCORES") => (Some(ctx.int_arg(2)?), true),
-        _ => return Err(CmdError::Syntax),
-    };
-    if count.is_some_and(|c| !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&c)) {
-        return Err(CmdError::Msg("ERR value is out of range"));
-    }
+    let (count, with) = parse_with(ctx.args, "WITHSCORES")?;
+    let reply_limit = ctx.sh.tun.reply_limit();
     let (found, out) = ctx.coll_out::<ZSet>()?;
     let Some(z) = found else {
         match count {
@@ -710,17 +705,61 @@ fn zrandmember(ctx: &mut Ctx) -> CmdResult {
         }
         return Ok(());
     };
-    let picks = random_picks(z.len(), count.unwrap_or(1));
+    let len = z.len();
     // Each pick is a rank: O(log n) on the skiplist.
-    let items: Vec<(Str, f64)> = picks
-        .iter()
-        .flat_map(|&r| z.range(r, r + 1, false))
-        .collect();
-    match count {
-        None => out.bulk(&items[0].0),
-        Some(_) => write_range(out, &items, with),
+    let Some(c) = count else {
+        let r = fastrand::usize(..len);
+        if let Some((m, _)) = z.range(r, r + 1, false).first() {
+            out.bulk(m);
+        }
+        return Ok(());
+    };
+    if c >= 0 {
+        let items: Vec<(Str, f64)> = distinct_picks(len, c as u64)
+            .iter()
+            .flat_map(|&r| z.range(r, r + 1, false))
+            .collect();
+        write_range(out, &items, with);
+        return Ok(());
     }
-    Ok(())
+    // Repeats allowed: |count| picks, written as they go; a small set is
+    // listed once instead of walking a listpack per pick.
+    let mark = out.buf.len();
+    let n = c.unsigned_abs();
+    match (with, out.resp3) {
+        (true, false) => out.array(n as usize * 2),
+        _ => out.array(n as usize),
+    }
+    let listed = if len <= 1024 {
+        z.range(0, len, false)
+    } else {
+        Vec::new()
+    };
+    write_repeats(out, mark, reply_limit, len, n, |o, r| {
+        let one;
+        let (m, s) = match listed.get(r) {
+            Some(item) => item,
+            None => {
+                one = z.range(r, r + 1, false);
+                match one.first() {
+                    Some(item) => item,
+                    None => return o.null(),
+                }
+            }
+        };
+        match (with, o.resp3) {
+            (false, _) => o.bulk(m),
+            (true, true) => {
+                o.array(2);
+                o.bulk(m);
+                o.double(*s);
+            }
+            (true, false) => {
+                o.bulk(m);
+                o.double(*s);
+            }
+        }
+    })
 }
 
 /// ZSCAN key cursor [MATCH pattern] [COUNT count]: `[cursor, [member,

@@ -523,7 +523,7 @@ impl Db {
             visited += 1;
             v |= !mask;
             v = v.reverse_bits().wrapping_add(1).reverse_bits();
-            if v == 0 || seen >= count || visited >= count * 10 {
+            if v == 0 || seen >= count || visited >= count.saturating_mul(10) {
                 return v;
             }
         }
