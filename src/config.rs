@@ -164,7 +164,7 @@ static DIRECTIVES: &[Directive] = &[
         Kind::Mem,
         true,
         "256mb",
-        "unwritten reply bytes after which a client is disconnected",
+        "unwritten reply bytes after which a client is disconnected (0: no limit)",
     ),
     d(
         "requirepass",

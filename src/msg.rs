@@ -49,7 +49,7 @@ pub struct Request {
     /// computed once by the IO thread.
     pub hash: u64,
     /// The arguments, name first: a range of [`RequestBatch::args`].
-    pub args: std::ops::Range<u32>,
+    pub args: std::ops::Range<usize>,
     /// For blocking commands (BLPOP, BZPOPMIN, ...): the client's claim,
     /// shared with its IO thread. `None` for every other command.
     pub claim: Option<Arc<Claim>>,
@@ -98,8 +98,9 @@ pub struct ReplyItem {
     pub seq: u64,
     pub part: u16,
     /// End offset of this reply in the batch buffer; it starts where the
-    /// previous item ended (or at 0).
-    pub end: u32,
+    /// previous item ended (or at 0). A `usize`: one batch may exceed 4 GiB
+    /// (a 512 MB value read nine times in a pipeline).
+    pub end: usize,
     /// For a sampled request: when the shard finished it
     /// ([`crate::metrics::now_ns`]); 0 otherwise.
     pub stamp: u64,

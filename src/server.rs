@@ -82,6 +82,80 @@ fn block_signals() -> libc::sigset_t {
     }
 }
 
+/// Backlog of pending connections, as Redis's `tcp-backlog` default.
+const BACKLOG: i32 = 511;
+
+/// A listening socket on `host:port` with SO_REUSEADDR set, so a restart
+/// binds at once while the previous run's connections sit in TIME_WAIT
+/// (redis-server does the same, `anetSetReuseAddr`). Errors: the address
+/// does not parse, or socket/bind/listen failed.
+fn listen(host: &str, port: u16) -> std::io::Result<TcpListener> {
+    use std::net::{SocketAddr, ToSocketAddrs};
+    use std::os::fd::FromRawFd;
+    let addr: SocketAddr = (host, port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::other("no address"))?;
+    let (family, sa, len) = sockaddr(&addr);
+    // SAFETY: plain socket calls on a descriptor we own; `sa` is a live
+    // sockaddr of `len` bytes. The fd is closed on every error path.
+    unsafe {
+        let fd = libc::socket(family, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let one: libc::c_int = 1;
+        let ok = libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_REUSEADDR,
+            &one as *const _ as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        ) == 0
+            && libc::bind(fd, &sa as *const _ as *const libc::sockaddr, len) == 0
+            && libc::listen(fd, BACKLOG) == 0;
+        if !ok {
+            let e = std::io::Error::last_os_error();
+            libc::close(fd);
+            return Err(e);
+        }
+        Ok(TcpListener::from_raw_fd(fd))
+    }
+}
+
+/// `addr` as a C sockaddr: family, storage, length.
+fn sockaddr(addr: &std::net::SocketAddr) -> (i32, libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: an all-zero sockaddr_storage is valid; we fill one variant.
+    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    match addr {
+        std::net::SocketAddr::V4(a) => {
+            // SAFETY: sockaddr_storage is large and aligned enough for sockaddr_in.
+            let sin = unsafe { &mut *(&mut ss as *mut _ as *mut libc::sockaddr_in) };
+            sin.sin_family = libc::AF_INET as libc::sa_family_t;
+            sin.sin_port = a.port().to_be();
+            sin.sin_addr.s_addr = u32::from(*a.ip()).to_be();
+            (
+                libc::AF_INET,
+                ss,
+                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+            )
+        }
+        std::net::SocketAddr::V6(a) => {
+            // SAFETY: sockaddr_storage is large and aligned enough for sockaddr_in6.
+            let sin6 = unsafe { &mut *(&mut ss as *mut _ as *mut libc::sockaddr_in6) };
+            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sin6.sin6_port = a.port().to_be();
+            sin6.sin6_addr.s6_addr = a.ip().octets();
+            sin6.sin6_scope_id = a.scope_id();
+            (
+                libc::AF_INET6,
+                ss,
+                std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+            )
+        }
+    }
+}
+
 /// Runs the server until SIGINT, SIGTERM or SHUTDOWN. Errors: a listener
 /// could not be bound, or a thread (or its io_uring ring) could not start.
 pub fn run(cfg: Config) -> Result<(), String> {
@@ -94,7 +168,7 @@ pub fn run(cfg: Config) -> Result<(), String> {
             "localhost" => "127.0.0.1",
             a => a,
         };
-        let l = TcpListener::bind((host, port)).map_err(|e| {
+        let l = listen(host, port).map_err(|e| {
             format!("Could not create server TCP listening socket {host}:{port}: {e}")
         })?;
         port = l.local_addr().map(|a| a.port()).unwrap_or(port);

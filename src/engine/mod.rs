@@ -221,7 +221,7 @@ impl Engine {
         self.stats.batch(batch.items.len());
         let io = batch.io as usize;
         for req in &batch.items {
-            let args = &batch.args[req.args.start as usize..req.args.end as usize];
+            let args = &batch.args[req.args.start..req.args.end];
             self.run_request(io, req, args);
         }
         self.out[io].credits += 1;
@@ -273,7 +273,7 @@ impl Engine {
             conn: req.conn,
             seq: req.seq,
             part: req.part,
-            end: ob.reply.buf.len() as u32,
+            end: ob.reply.buf.len(),
             stamp,
         });
     }
@@ -301,7 +301,7 @@ impl Engine {
                 conn: to.conn,
                 seq: to.seq,
                 part: to.part,
-                end: ob.reply.buf.len() as u32,
+                end: ob.reply.buf.len(),
                 stamp: 0,
             });
         }

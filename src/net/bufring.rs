@@ -53,8 +53,8 @@ impl BufRing {
             tail: 0,
             dirty: false,
         };
-        // SAFETY: the mapping lives as long as `br`, which the IO thread keeps
-        // alive as long as the ring (it is dropped after the ring's last use).
+        // SAFETY: the mapping lives as long as `br`, which [`super::ring::Ring`]
+        // drops only after the ring, and only once no receive is in flight.
         unsafe {
             ring.submitter()
                 .register_buf_ring_with_flags(ptr as u64, entries, BGID, 0)?
@@ -103,8 +103,8 @@ impl BufRing {
 
 impl Drop for BufRing {
     fn drop(&mut self) {
-        // SAFETY: unmapping our own mapping; the ring using it is gone or
-        // unregistered by then (IoThread drops the ring first).
+        // SAFETY: unmapping our own mapping; `Ring` drops the ring first and
+        // drops this only when no operation is in flight.
         unsafe { libc::munmap(self.ring as *mut libc::c_void, self.ring_bytes) };
     }
 }

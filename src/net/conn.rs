@@ -18,6 +18,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::msg::Claim;
 use crate::resp::Reply;
+use crate::resp::parse::Resume;
 use crate::spec::Gather;
 
 /// One pending reply.
@@ -58,6 +59,9 @@ pub struct Conn {
     /// Client id (CLIENT ID), unique across the process.
     pub id: u64,
     pub input: BytesMut,
+    /// Where parsing of the unfinished request at the front of `input`
+    /// stopped (see [`crate::resp::parse::Resume`]).
+    pub resume: Resume,
     pub out: BytesMut,
     /// Bytes handed to the kernel in the send in flight; untouched until it completes.
     pub sending: BytesMut,
@@ -71,6 +75,9 @@ pub struct Conn {
     /// SQEs in flight that reference this connection (the slot is freed at 0).
     pub ops: u32,
     pub closing: Closing,
+    /// The client shut its sending side (EOF on receive): what it sent
+    /// before is still parsed and answered, then the connection closes.
+    pub eof: bool,
     /// Parsing paused: too many replies pending or too much output queued.
     pub paused: bool,
     pub db: u16,
@@ -96,6 +103,7 @@ impl Conn {
             generation,
             id,
             input: BytesMut::with_capacity(16 * 1024),
+            resume: Resume::default(),
             out: BytesMut::with_capacity(16 * 1024),
             sending: BytesMut::with_capacity(16 * 1024),
             send_off: 0,
@@ -105,6 +113,7 @@ impl Conn {
             dirty: false,
             ops: 0,
             closing: Closing::Open,
+            eof: false,
             paused: false,
             db: 0,
             resp3: false,

@@ -45,6 +45,7 @@ pub mod bufring;
 pub mod conn;
 pub mod gather;
 pub mod local;
+pub mod ring;
 pub mod shared;
 
 use std::io;
@@ -55,22 +56,18 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use crossbeam_channel::{Receiver, Sender};
-use io_uring::{IoUring, cqueue, opcode, squeue, types};
+use io_uring::{cqueue, opcode, squeue, types};
 
 use crate::metrics::{ThreadStats, now_ns, stage};
 use crate::msg::{Claim, Executor, ReplyBatch, Request, RequestBatch, ToEngine, ToIo, Waker};
-use crate::resp::parse::{ParseLimits, Parsed, Span, parse_command, parse_i64};
+use crate::resp::parse::{ParseLimits, Parsed, Span, parse_command, parse_i64, parse_resumable};
 use crate::resp::{Reply, errors};
 use crate::spec::{self, CmdId, Gather, Route};
-use bufring::BufRing;
 use conn::{Closing, Conn, GatherState};
+use ring::Ring;
 use shared::{ClientInfo, Shared};
 
 // Operation kinds in the top byte of a completion's user data.
-/// `IORING_ENTER_GETEVENTS` (linux/io_uring.h): flush completions (and run
-/// deferred task work) during `io_uring_enter`.
-const IORING_ENTER_GETEVENTS: u32 = 1;
-
 const OP_ACCEPT: u64 = 1;
 const OP_RECV: u64 = 2;
 const OP_SEND: u64 = 3;
@@ -90,8 +87,13 @@ const MAX_PENDING: usize = 4096;
 const PAUSE_OUT: usize = 4 << 20;
 /// How long a parked IO thread sleeps at most, for timers and active expiry.
 const PARK: Duration = Duration::from_millis(100);
+/// Most bytes handed to one send (1 GiB; the kernel refuses over INT_MAX).
+const MAX_SEND: usize = 1 << 30;
 /// How long shutdown waits for in-flight replies to be written.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(2);
+/// How long shutdown then waits for the kernel to finish the operations of
+/// closed sockets before leaking their buffers instead of freeing them.
+const QUIESCE_DEADLINE: Duration = Duration::from_secs(1);
 
 #[inline]
 fn user_data(op: u64, generation: u32, slot: usize) -> u64 {
@@ -167,7 +169,7 @@ const ZERO_COPY_MIN: usize = 256;
 /// Where one argument of a queued request lives.
 enum Arg {
     /// `(offset, length)` in the batch arena.
-    Arena(u32, u32),
+    Arena(usize, usize),
     /// A slice of the connection's input buffer.
     Shared(Bytes),
 }
@@ -191,7 +193,7 @@ impl Outgoing {
             .args
             .drain(..)
             .map(|a| match a {
-                Arg::Arena(o, l) => data.slice(o as usize..(o + l) as usize),
+                Arg::Arena(o, l) => data.slice(o..o + l),
                 Arg::Shared(b) => b,
             })
             .collect();
@@ -206,12 +208,14 @@ impl Outgoing {
 /// One IO thread's state. Built and run on its own thread by [`run`].
 pub struct IoThread {
     index: u16,
-    ring: IoUring,
-    bufs: BufRing,
+    ring: Ring,
+    /// Multishot accepts armed (one per listener while running).
+    accepts_armed: usize,
+    /// The doorbell read is armed.
+    wake_armed: bool,
     listeners: Vec<RawFd>,
     inbox: Receiver<ToIo>,
     waker: Arc<Waker>,
-    wake_buf: Box<[u8; 8]>,
     shards: Vec<Sender<ToEngine>>,
     nshards: usize,
     executor: Option<Box<dyn Executor>>,
@@ -270,17 +274,7 @@ pub fn run(setup: IoSetup) -> io::Result<()> {
 
 impl IoThread {
     fn new(s: IoSetup) -> io::Result<IoThread> {
-        let ring = IoUring::builder()
-            .setup_single_issuer()
-            .setup_defer_taskrun()
-            .setup_cqsize(SQ_ENTRIES * 4)
-            .build(SQ_ENTRIES)
-            .or_else(|_| {
-                IoUring::builder()
-                    .setup_cqsize(SQ_ENTRIES * 4)
-                    .build(SQ_ENTRIES)
-            })?;
-        let bufs = BufRing::new(&ring, RECV_BUFS, RECV_BUF_SIZE)?;
+        let ring = Ring::new(SQ_ENTRIES, RECV_BUFS, RECV_BUF_SIZE)?;
         let nshards = if s.executor.is_some() {
             1
         } else {
@@ -291,11 +285,11 @@ impl IoThread {
         let mut t = IoThread {
             index: s.index,
             ring,
-            bufs,
+            accepts_armed: 0,
+            wake_armed: false,
             listeners: s.listeners,
             inbox: s.inbox,
             waker: s.waker,
-            wake_buf: Box::new([0; 8]),
             shards: s.shards,
             nshards,
             executor: s.executor,
@@ -331,31 +325,15 @@ impl IoThread {
     }
 
     fn push(&mut self, e: squeue::Entry) {
-        loop {
-            // SAFETY: every buffer an entry points at (connection buffers,
-            // the wake buffer) stays alive and unmoved until its completion:
-            // connection slots are freed only when their op count is zero.
-            if unsafe { self.ring.submission().push(&e) }.is_ok() {
-                return;
-            }
-            self.enter();
-        }
+        // SAFETY: every buffer an entry points at stays alive and unmoved
+        // until its completion: connection buffers until the slot's op
+        // count is zero (`maybe_free`, `close_all`), the ring's own
+        // buffers until the ring is dropped quiet (see `ring`).
+        unsafe { self.ring.push(&e) }
     }
 
-    /// Submits queued entries and flushes completions into the CQ, without
-    /// blocking. EBUSY (completion queue overflowing) and EINTR just mean
-    /// "reap and come back".
     fn enter(&mut self) {
-        let len = self.ring.submission().len() as u32;
-        let sub = self.ring.submitter();
-        // SAFETY: plain io_uring_enter with no extended argument.
-        let r = unsafe { sub.enter::<libc::sigset_t>(len, 0, IORING_ENTER_GETEVENTS, None) };
-        if let Err(e) = r {
-            match e.raw_os_error() {
-                Some(libc::EBUSY) | Some(libc::EINTR) | Some(libc::EAGAIN) => {}
-                _ => tracing::warn!("io_uring_enter: {e}"),
-            }
-        }
+        self.ring.enter();
     }
 
     fn arm_accept(&mut self, i: usize) {
@@ -364,14 +342,16 @@ impl IoThread {
             .flags(libc::SOCK_CLOEXEC)
             .build()
             .user_data(user_data(OP_ACCEPT, 0, i));
+        self.accepts_armed += 1;
         self.push(e);
     }
 
     fn arm_wake(&mut self) {
-        let ptr = self.wake_buf.as_mut_ptr();
+        let ptr = self.ring.wake_ptr();
         let e = opcode::Read::new(types::Fd(self.waker.fd()), ptr, 8)
             .build()
             .user_data(user_data(OP_WAKE, 0, 0));
+        self.wake_armed = true;
         self.push(e);
     }
 
@@ -379,7 +359,7 @@ impl IoThread {
         let Some(c) = self.conns[slot].as_mut() else {
             return;
         };
-        if c.recv_armed || c.closing != Closing::Open {
+        if c.recv_armed || c.eof || c.closing != Closing::Open {
             return;
         }
         c.recv_armed = true;
@@ -402,7 +382,7 @@ impl IoThread {
             self.parse_pending();
             self.flush_batches();
             self.flush_sends();
-            self.bufs.commit();
+            self.ring.bufs().commit();
             self.end_turn();
             if let Some(since) = self.stopping {
                 if self.drained() || since.elapsed() > DRAIN_DEADLINE {
@@ -434,7 +414,7 @@ impl IoThread {
                 break;
             }
             self.enter();
-            if !self.ring.completion().is_empty() {
+            if self.ring.has_completions() {
                 break;
             }
             if start.elapsed() >= self.spin_budget {
@@ -463,16 +443,7 @@ impl IoThread {
             Some(d) => Duration::from_millis(d.saturating_sub(crate::cmd::now_ms())).min(PARK),
             None => PARK,
         };
-        let ts = types::Timespec::new()
-            .sec(park.as_secs())
-            .nsec(park.subsec_nanos());
-        let args = types::SubmitArgs::new().timespec(&ts);
-        if let Err(e) = self.ring.submitter().submit_with_args(1, &args) {
-            match e.raw_os_error() {
-                Some(libc::ETIME) | Some(libc::EINTR) | Some(libc::EBUSY) | Some(libc::EAGAIN) => {}
-                _ => tracing::warn!("io_uring_enter (park): {e}"),
-            }
-        }
+        self.ring.wait(park);
         self.waker.set_parked(false);
     }
 
@@ -482,7 +453,7 @@ impl IoThread {
         let mut batch = std::mem::take(&mut self.cqes);
         loop {
             batch.clear();
-            batch.extend(self.ring.completion().take(256));
+            self.ring.reap_into(&mut batch, 256);
             if batch.is_empty() {
                 self.cqes = batch;
                 return any;
@@ -503,6 +474,9 @@ impl IoThread {
         let flags = cqe.flags();
         match op {
             OP_ACCEPT => {
+                if !cqueue::more(flags) {
+                    self.accepts_armed -= 1;
+                }
                 if res >= 0 {
                     self.on_accept(res);
                 } else if res != -libc::ECANCELED {
@@ -513,7 +487,8 @@ impl IoThread {
                 }
             }
             OP_WAKE => {
-                if self.stopping.is_none() || res >= 0 {
+                self.wake_armed = false;
+                if self.stopping.is_none() {
                     self.arm_wake();
                 }
             }
@@ -598,7 +573,7 @@ impl IoThread {
             if res > 0 {
                 let n = res as usize;
                 // Split borrows: the buffer ring and the connection table.
-                let data = self.bufs.data(bid, n);
+                let data = self.ring.bufs().data(bid, n);
                 if let Some(Some(c)) = self.conns.get_mut(slot) {
                     if c.generation == generation {
                         c.input.extend_from_slice(data);
@@ -607,7 +582,7 @@ impl IoThread {
                 }
                 self.in_bytes += n as u64;
             }
-            self.bufs.give_back(bid);
+            self.ring.bufs().give_back(bid);
         }
         let query_limit = self.limits.query_limit;
         let Some(c) = self.conn_mut(slot, generation) else {
@@ -633,8 +608,18 @@ impl IoThread {
                 }
             }
         } else if res == 0 {
-            // EOF: the client closed its side. Replies already owed are dropped.
-            self.close(slot, Closing::Now);
+            // EOF: the client shut its sending side. As redis-server does,
+            // every command it sent before is still answered (a half-closed
+            // socket can read), then the connection closes (`flush_sends`).
+            // A blocked client would wait for nothing: Redis frees it at
+            // once, and so do we.
+            c.eof = true;
+            if c.blocked.is_some() {
+                self.close(slot, Closing::Now);
+            } else {
+                self.to_parse.push(slot);
+                self.mark_dirty(slot);
+            }
         } else if res == -libc::ENOBUFS {
             // Out of provided buffers: they come back at the end of this turn.
             if !more && !paused {
@@ -782,19 +767,59 @@ impl IoThread {
                 .all(|c| c.out_bytes() == 0 || c.closing == Closing::Now)
     }
 
+    /// Closes every connection at shutdown. Sockets are shut down first
+    /// so the kernel completes their receives and sends; the thread then
+    /// reaps for up to [`QUIESCE_DEADLINE`], freeing each connection whose
+    /// operations are done. One still holding an operation after that is
+    /// leaked rather than freed, and so are the ring's buffers (see
+    /// [`ring`]): no buffer the kernel may touch is ever freed.
     fn close_all(&mut self) {
         for slot in 0..self.conns.len() {
+            self.close(slot, Closing::Now);
+            self.maybe_free(slot);
+        }
+        if self.wake_armed {
+            let e = opcode::AsyncCancel::new(user_data(OP_WAKE, 0, 0))
+                .build()
+                .user_data(user_data(OP_CANCEL, 0, 0));
+            self.push(e);
+        }
+        let deadline = Instant::now() + QUIESCE_DEADLINE;
+        while self.in_flight() > 0 && Instant::now() < deadline {
+            self.ring.wait(Duration::from_millis(10));
+            self.reap();
+        }
+        for slot in 0..self.conns.len() {
             if let Some(c) = self.conns[slot].take() {
-                // SAFETY: our sockets; the ring is dropped right after.
-                unsafe { libc::close(c.fd) };
+                tracing::warn!(
+                    "client {}: {} operation(s) still in flight at shutdown; leaking its buffers",
+                    c.id,
+                    c.ops
+                );
                 self.shared.connected.fetch_sub(1, Ordering::Relaxed);
                 self.shared
                     .clients
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .remove(&c.id);
+                std::mem::forget(c);
             }
         }
+        if self.in_flight() == 0 {
+            self.ring.set_quiet();
+        }
+    }
+
+    /// Submitted operations whose completion has not been reaped yet.
+    fn in_flight(&self) -> usize {
+        self.accepts_armed
+            + self.wake_armed as usize
+            + self
+                .conns
+                .iter()
+                .flatten()
+                .map(|c| c.ops as usize)
+                .sum::<usize>()
     }
 
     fn on_replies(&mut self, b: ReplyBatch) {
@@ -803,7 +828,7 @@ impl IoThread {
         }
         let mut start = 0usize;
         for it in &b.items {
-            let end = it.end as usize;
+            let end = it.end;
             let slot = (it.conn & 0xFFFF_FFFF) as usize;
             let generation = (it.conn >> 32) as u32;
             // A sampled reply: its handback ends now, its write starts.
@@ -860,13 +885,17 @@ impl IoThread {
         if self.stopping.is_some() {
             return;
         }
-        let limits = self.limits.parse;
+        let mut limits = self.limits.parse;
         let Some(Some(c)) = self.conns.get_mut(slot) else {
             return;
         };
         if c.closing != Closing::Open || c.paused || c.blocked.is_some() || c.input.is_empty() {
             return;
         }
+        // Before AUTH, Redis's tighter request limits apply, and commands
+        // are parsed one at a time: the limits lift for what follows a
+        // successful AUTH in the same packet.
+        limits.auth_required = !c.authed;
         let mut spans = std::mem::take(&mut self.spans);
         let mut cmds = std::mem::take(&mut self.cmds);
         spans.clear();
@@ -879,12 +908,15 @@ impl IoThread {
                 break;
             }
             let first = spans.len();
-            match parse_command(&c.input[pos..], &limits, &mut spans) {
+            match parse_resumable(&c.input[pos..], &limits, &mut spans, &mut c.resume) {
                 Ok(Parsed::Command { consumed }) => {
                     if spans.len() > first {
                         cmds.push((pos, first, spans.len()));
                     }
                     pos += consumed;
+                    if limits.auth_required && !cmds.is_empty() {
+                        break;
+                    }
                 }
                 Ok(Parsed::Incomplete { .. }) => break,
                 Err(e) => {
@@ -909,6 +941,13 @@ impl IoThread {
             let Some(c) = self.conns[slot].as_mut() else {
                 break;
             };
+            if c.blocked.is_some() && c.eof {
+                // Blocked after sending EOF: nobody is left to answer
+                // (Redis frees such a client when it reads the EOF).
+                error = None;
+                self.close(slot, Closing::Now);
+                break;
+            }
             if c.blocked.is_some() {
                 // A blocked client runs nothing else: what follows (even a
                 // protocol error) is parsed again once it is answered.
@@ -916,14 +955,19 @@ impl IoThread {
                     let mut rest = BytesMut::from(&frozen[next..]);
                     rest.extend_from_slice(&c.input);
                     c.input = rest;
+                    c.resume.clear();
                 }
                 error = None;
                 break;
             }
         }
-        if error.is_some() {
-            if let Some(c) = self.conns[slot].as_mut() {
+        if let Some(c) = self.conns[slot].as_mut() {
+            if error.is_some() {
                 c.input.clear();
+                c.resume.clear();
+            } else if limits.auth_required && !c.input.is_empty() && c.blocked.is_none() {
+                // Parsed one command before AUTH: the next waits a turn.
+                self.to_parse.push(slot);
             }
         }
         drop(args);
@@ -1038,18 +1082,17 @@ impl IoThread {
     ) {
         let c = self.conns[slot].as_ref().expect("live connection");
         let out = &mut self.batches[shard];
-        let start = out.args.len() as u32;
+        let start = out.args.len();
         let parsed = self.parsed.as_ptr_range();
         for a in args {
             if a.len() >= ZERO_COPY_MIN && parsed.contains(&a.as_ptr()) {
                 out.args.push(Arg::Shared(self.parsed.slice_ref(a)));
             } else {
-                out.args
-                    .push(Arg::Arena(out.arena.len() as u32, a.len() as u32));
+                out.args.push(Arg::Arena(out.arena.len(), a.len()));
                 out.arena.extend_from_slice(a);
             }
         }
-        let end = out.args.len() as u32;
+        let end = out.args.len();
         out.items.push(Request {
             conn: conn_token(c.generation, slot),
             seq,
@@ -1253,6 +1296,7 @@ impl IoThread {
     /// Starts a send for every connection with output and none in flight;
     /// closes finished or over-limit connections; resumes paused ones.
     fn flush_sends(&mut self) {
+        let limits = self.limits.parse;
         let mut list = std::mem::take(&mut self.dirty);
         for &slot in &list {
             let output_limit = self.limits.output_limit;
@@ -1263,7 +1307,7 @@ impl IoThread {
             if c.closing == Closing::Now {
                 continue;
             }
-            if c.out_bytes() > output_limit {
+            if output_limit > 0 && c.out_bytes() > output_limit {
                 tracing::info!("closing client {}: output over client-output-limit", c.id);
                 self.close(slot, Closing::Now);
                 self.maybe_free(slot);
@@ -1278,7 +1322,9 @@ impl IoThread {
             }
             if !c.send_inflight && c.send_off < c.sending.len() {
                 let ptr = c.sending[c.send_off..].as_ptr();
-                let len = (c.sending.len() - c.send_off).min(u32::MAX as usize) as u32;
+                // The kernel caps one send at INT_MAX bytes (EINVAL above):
+                // a bigger output goes out in several sends.
+                let len = (c.sending.len() - c.send_off).min(MAX_SEND) as u32;
                 c.send_inflight = true;
                 c.ops += 1;
                 let e = opcode::Send::new(types::Fd(c.fd), ptr, len)
@@ -1290,7 +1336,8 @@ impl IoThread {
             let Some(c) = self.conns[slot].as_mut() else {
                 continue;
             };
-            if c.closing == Closing::AfterFlush && c.pending() == 0 && c.out_bytes() == 0 {
+            let finished = c.pending() == 0 && c.out_bytes() == 0;
+            if finished && (c.closing == Closing::AfterFlush || c.eof && !has_command(c, &limits)) {
                 self.close(slot, Closing::Now);
                 self.maybe_free(slot);
                 continue;
@@ -1355,6 +1402,17 @@ impl IoThread {
             }
         }
     }
+}
+
+/// Whether a connection's unparsed input still holds a whole command (or a
+/// protocol error to report), so a half-closed connection is not closed
+/// before it is parsed. Rare path: called only for connections at EOF.
+fn has_command(c: &Conn, limits: &ParseLimits) -> bool {
+    let mut spans = Vec::new();
+    !matches!(
+        parse_command(&c.input, limits, &mut spans),
+        Ok(Parsed::Incomplete { .. })
+    )
 }
 
 /// Redis 7's unknown-command error: the name and up to the first arguments,

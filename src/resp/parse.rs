@@ -22,14 +22,61 @@ pub struct ParseLimits {
     pub max_bulk: u64,
     /// Largest accepted multibulk element count (Redis: `INT_MAX`).
     pub max_multibulk: u64,
+    /// The client must still authenticate: Redis then accepts at most
+    /// [`UNAUTH_MAX_MULTIBULK`] elements and bulk strings of at most
+    /// [`UNAUTH_MAX_BULK`] bytes (`networking.c`, since 6.2.6), so an
+    /// unauthenticated client cannot make the server buffer much.
+    pub auth_required: bool,
 }
+
+/// Most elements of a request before AUTH (Redis: 10).
+pub const UNAUTH_MAX_MULTIBULK: i64 = 10;
+/// Longest bulk string of a request before AUTH, in bytes (Redis: 16384).
+pub const UNAUTH_MAX_BULK: i64 = 16384;
 
 impl Default for ParseLimits {
     fn default() -> Self {
         ParseLimits {
             max_bulk: 512 * 1024 * 1024,
             max_multibulk: i32::MAX as u64,
+            auth_required: false,
         }
+    }
+}
+
+/// Where an unfinished request left off, kept by the connection between
+/// receives so the next parse resumes there instead of starting again from
+/// the request's first byte: a multibulk of N arguments arriving in many
+/// packets costs O(N) in all, not O(N²). Offsets are relative to the start
+/// of the unfinished request, which stays at the front of the input
+/// buffer. [`Resume::clear`] it whenever the buffer is rebuilt otherwise.
+#[derive(Debug, Default)]
+pub struct Resume {
+    state: Option<Partial>,
+}
+
+#[derive(Debug)]
+enum Partial {
+    /// A multibulk: the offset of its next element's `$` line, how many
+    /// elements are still to come, and the spans of those already parsed.
+    Multibulk {
+        pos: usize,
+        left: i64,
+        spans: Vec<Span>,
+    },
+    /// An inline command without its newline yet: bytes already searched.
+    Inline { scanned: usize },
+}
+
+impl Resume {
+    /// Forgets the unfinished request (its bytes will be parsed afresh).
+    pub fn clear(&mut self) {
+        self.state = None;
+    }
+
+    /// Whether a request is half parsed.
+    pub fn active(&self) -> bool {
+        self.state.is_some()
     }
 }
 
@@ -76,6 +123,10 @@ impl ParseError {
     pub const BIG_INLINE: ParseError = ParseError::Msg("Protocol error: too big inline request");
     pub const UNBALANCED_QUOTES: ParseError =
         ParseError::Msg("Protocol error: unbalanced quotes in request");
+    pub const UNAUTH_MULTIBULK: ParseError =
+        ParseError::Msg("Protocol error: unauthenticated multibulk length");
+    pub const UNAUTH_BULK: ParseError =
+        ParseError::Msg("Protocol error: unauthenticated bulk length");
 
     /// The error reply text without the leading `-`, e.g.
     /// `ERR Protocol error: expected '$', got '+'`.
@@ -100,17 +151,34 @@ impl ParseError {
 /// `proto-max-bulk-len`), `expected '$', got '<c>'` (reported with a
 /// generic text), `too big mbulk count string` / `too big bulk count string`
 /// / `too big inline request` (a header or inline line over 64 KiB without
-/// CRLF), `unbalanced quotes in request`.
+/// CRLF), `unbalanced quotes in request`, and before AUTH
+/// `unauthenticated multibulk length` / `unauthenticated bulk length`.
 pub fn parse_command(
     buf: &[u8],
     limits: &ParseLimits,
     args: &mut Vec<Span>,
 ) -> Result<Parsed, ParseError> {
-    match buf.first() {
+    parse_resumable(buf, limits, args, &mut Resume::default())
+}
+
+/// [`parse_command`] that picks up an unfinished request where `resume`
+/// left it (see [`Resume`]) and records where it stops when the request is
+/// still incomplete. `buf` must start at that request's first byte.
+pub fn parse_resumable(
+    buf: &[u8],
+    limits: &ParseLimits,
+    args: &mut Vec<Span>,
+    resume: &mut Resume,
+) -> Result<Parsed, ParseError> {
+    let r = match buf.first() {
         None => Ok(Parsed::Incomplete { need: 0 }),
-        Some(b'*') => parse_multibulk(buf, limits, args),
-        Some(_) => parse_inline(buf, args),
+        Some(b'*') => parse_multibulk(buf, limits, args, resume),
+        Some(_) => parse_inline(buf, args, resume),
+    };
+    if !matches!(r, Ok(Parsed::Incomplete { .. })) {
+        resume.clear();
     }
+    r
 }
 
 /// Parses a decimal `i64` the way Redis's `string2ll` does: optional `-`,
@@ -166,25 +234,55 @@ fn parse_multibulk(
     buf: &[u8],
     limits: &ParseLimits,
     args: &mut Vec<Span>,
+    resume: &mut Resume,
 ) -> Result<Parsed, ParseError> {
     let mark = args.len();
-    let result = parse_multibulk_inner(buf, limits, args);
-    if !matches!(result, Ok(Parsed::Command { .. })) {
-        args.truncate(mark);
+    let (pos, left) = match resume.state.take() {
+        Some(Partial::Multibulk { pos, left, spans }) => {
+            args.extend(spans);
+            (pos, left)
+        }
+        _ => match parse_multibulk_header(buf, limits)? {
+            Header::Incomplete => return Ok(Parsed::Incomplete { need: 0 }),
+            Header::Count { count, pos } if count <= 0 => {
+                return Ok(Parsed::Command { consumed: pos });
+            }
+            Header::Count { count, pos } => (pos, count),
+        },
+    };
+    let result = parse_elements(buf, limits, args, pos, left);
+    match result {
+        Ok(Step::Done(consumed)) => Ok(Parsed::Command { consumed }),
+        Ok(Step::More { pos, left, need }) => {
+            resume.state = Some(Partial::Multibulk {
+                pos,
+                left,
+                spans: args.drain(mark..).collect(),
+            });
+            Ok(Parsed::Incomplete { need })
+        }
+        Err(e) => {
+            args.truncate(mark);
+            Err(e)
+        }
     }
-    result
 }
 
-fn parse_multibulk_inner(
-    buf: &[u8],
-    limits: &ParseLimits,
-    args: &mut Vec<Span>,
-) -> Result<Parsed, ParseError> {
+enum Header {
+    Incomplete,
+    /// The element count and the offset just past the header line.
+    Count {
+        count: i64,
+        pos: usize,
+    },
+}
+
+fn parse_multibulk_header(buf: &[u8], limits: &ParseLimits) -> Result<Header, ParseError> {
     let Some(cr) = line_end(buf, 1) else {
         if buf.len() > INLINE_MAX {
             return Err(ParseError::BIG_MBULK_COUNT);
         }
-        return Ok(Parsed::Incomplete { need: 0 });
+        return Ok(Header::Incomplete);
     };
     if cr > INLINE_MAX {
         return Err(ParseError::BIG_MBULK_COUNT);
@@ -193,13 +291,30 @@ fn parse_multibulk_inner(
         Some(n) if n <= limits.max_multibulk as i64 => n,
         _ => return Err(ParseError::INVALID_MULTIBULK_LEN),
     };
-    let mut pos = cr + 2;
-    if count <= 0 {
-        return Ok(Parsed::Command { consumed: pos });
+    if limits.auth_required && count > UNAUTH_MAX_MULTIBULK {
+        return Err(ParseError::UNAUTH_MULTIBULK);
     }
-    for _ in 0..count {
+    Ok(Header::Count { count, pos: cr + 2 })
+}
+
+enum Step {
+    /// The request is whole; it took this many bytes.
+    Done(usize),
+    /// More bytes are needed from `pos` on, for `left` elements.
+    More { pos: usize, left: i64, need: usize },
+}
+
+/// Parses `left` bulk-string elements from `pos` on.
+fn parse_elements(
+    buf: &[u8],
+    limits: &ParseLimits,
+    args: &mut Vec<Span>,
+    mut pos: usize,
+    mut left: i64,
+) -> Result<Step, ParseError> {
+    while left > 0 {
         if pos >= buf.len() {
-            return Ok(Parsed::Incomplete { need: 0 });
+            return Ok(Step::More { pos, left, need: 0 });
         }
         if buf[pos] != b'$' {
             return Err(ParseError::ExpectedDollar(buf[pos]));
@@ -208,31 +323,48 @@ fn parse_multibulk_inner(
             if buf.len() - pos > INLINE_MAX {
                 return Err(ParseError::BIG_BULK_COUNT);
             }
-            return Ok(Parsed::Incomplete { need: 0 });
+            return Ok(Step::More { pos, left, need: 0 });
         };
         if cr - pos > INLINE_MAX {
             return Err(ParseError::BIG_BULK_COUNT);
         }
         let len = match parse_i64(&buf[pos + 1..cr]) {
-            Some(n) if n >= 0 && (n as u64) <= limits.max_bulk => n as usize,
+            Some(n) if n >= 0 && (n as u64) <= limits.max_bulk => n,
             _ => return Err(ParseError::INVALID_BULK_LEN),
         };
+        if limits.auth_required && len > UNAUTH_MAX_BULK {
+            return Err(ParseError::UNAUTH_BULK);
+        }
         let start = cr + 2;
-        let end = start + len;
+        let end = start + len as usize;
         if end + 2 > buf.len() {
-            return Ok(Parsed::Incomplete { need: end + 2 });
+            return Ok(Step::More {
+                pos,
+                left,
+                need: end + 2,
+            });
         }
         args.push(Span::At(start, end));
         pos = end + 2;
+        left -= 1;
     }
-    Ok(Parsed::Command { consumed: pos })
+    Ok(Step::Done(pos))
 }
 
-fn parse_inline(buf: &[u8], args: &mut Vec<Span>) -> Result<Parsed, ParseError> {
-    let Some(nl) = memchr(b'\n', buf) else {
+fn parse_inline(
+    buf: &[u8],
+    args: &mut Vec<Span>,
+    resume: &mut Resume,
+) -> Result<Parsed, ParseError> {
+    let from = match resume.state.take() {
+        Some(Partial::Inline { scanned }) => scanned.min(buf.len()),
+        _ => 0,
+    };
+    let Some(nl) = memchr(b'\n', &buf[from..]).map(|i| i + from) else {
         if buf.len() > INLINE_MAX {
             return Err(ParseError::BIG_INLINE);
         }
+        resume.state = Some(Partial::Inline { scanned: buf.len() });
         return Ok(Parsed::Incomplete { need: 0 });
     };
     if nl > INLINE_MAX {
@@ -428,6 +560,67 @@ mod tests {
             parse_all(&vec![b'a'; INLINE_MAX + 1]),
             Err(ParseError::BIG_INLINE)
         );
+    }
+
+    /// A request fed a few bytes at a time through one [`Resume`] parses
+    /// to the same arguments as in one piece, and resumes where it stopped.
+    #[test]
+    fn resumes_across_receives() {
+        let mut msg = b"*1000\r\n".to_vec();
+        for i in 0..1000 {
+            let a = format!("arg{i}");
+            msg.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+        }
+        msg.extend_from_slice(b"PING\r\n");
+        let limits = ParseLimits::default();
+        for step in [1, 3, 7, 64, 1000] {
+            let mut resume = Resume::default();
+            let mut spans = Vec::new();
+            let mut fed = 0;
+            let consumed = loop {
+                fed = (fed + step).min(msg.len());
+                match parse_resumable(&msg[..fed], &limits, &mut spans, &mut resume).unwrap() {
+                    Parsed::Command { consumed } => break consumed,
+                    Parsed::Incomplete { .. } => {
+                        assert!(spans.is_empty(), "spans stay in the resume state");
+                        assert!(fed < msg.len());
+                    }
+                }
+            };
+            assert!(!resume.active());
+            assert_eq!(spans.len(), 1000);
+            assert_eq!(spans[999], Span::At(consumed - 8, consumed - 2));
+            // The inline command after it, fed byte by byte.
+            let rest = &msg[consumed..];
+            let mut spans = Vec::new();
+            for cut in 1..=rest.len() {
+                let r = parse_resumable(&rest[..cut], &limits, &mut spans, &mut resume).unwrap();
+                if cut < rest.len() {
+                    assert_eq!(r, Parsed::Incomplete { need: 0 });
+                } else {
+                    assert_eq!(r, Parsed::Command { consumed: 6 });
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unauthenticated_limits() {
+        let limits = ParseLimits {
+            auth_required: true,
+            ..ParseLimits::default()
+        };
+        let mut spans = Vec::new();
+        assert_eq!(
+            parse_command(b"*11\r\n", &limits, &mut spans),
+            Err(ParseError::UNAUTH_MULTIBULK)
+        );
+        assert!(parse_command(b"*10\r\n", &limits, &mut spans).is_ok());
+        assert_eq!(
+            parse_command(b"*1\r\n$16385\r\n", &limits, &mut spans),
+            Err(ParseError::UNAUTH_BULK)
+        );
+        assert!(parse_command(b"*1\r\n$16384\r\n", &limits, &mut spans).is_ok());
     }
 
     #[test]
