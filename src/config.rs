@@ -20,8 +20,11 @@ enum Kind {
     Str,
     /// Core list, e.g. `0-3,6`.
     Cpus,
-    /// Accepted for compatibility with Redis tools and config files; no effect yet.
-    Compat,
+    /// A Redis directive for a feature tandem does not have yet
+    /// (persistence, eviction): only the value that describes what tandem
+    /// actually does is accepted, so no setting can claim a feature that is
+    /// not there. Any other value is refused at start-up and by CONFIG SET.
+    Unsupported(&'static [&'static str]),
 }
 
 /// One directive: name, kind, whether CONFIG SET may change it at run time,
@@ -182,52 +185,52 @@ static DIRECTIVES: &[Directive] = &[
     ),
     d(
         "save",
-        Kind::Compat,
+        Kind::Unsupported(&[""]),
         true,
         "",
-        "snapshot schedule (accepted; persistence comes later)",
+        "snapshot schedule; only \"\" (no snapshots: tandem has no persistence yet)",
     ),
     d(
         "appendonly",
-        Kind::Compat,
+        Kind::Unsupported(&["no"]),
         true,
         "no",
-        "append-only file (accepted; persistence comes later)",
-    ),
-    d(
-        "maxmemory",
-        Kind::Compat,
-        true,
-        "0",
-        "memory limit (accepted; eviction comes later)",
-    ),
-    d(
-        "maxmemory-policy",
-        Kind::Compat,
-        true,
-        "noeviction",
-        "eviction policy (accepted; eviction comes later)",
-    ),
-    d(
-        "dir",
-        Kind::Compat,
-        true,
-        ".",
-        "working directory for persistence files",
-    ),
-    d(
-        "dbfilename",
-        Kind::Compat,
-        true,
-        "dump.rdb",
-        "snapshot file name",
+        "append-only file; only no (tandem has no persistence yet)",
     ),
     d(
         "appendfsync",
-        Kind::Compat,
+        Kind::Unsupported(&["everysec"]),
         true,
         "everysec",
-        "fsync policy for the append-only file",
+        "fsync policy of the append-only file; only the default (no AOF yet)",
+    ),
+    d(
+        "maxmemory",
+        Kind::Unsupported(&["0"]),
+        true,
+        "0",
+        "memory limit; only 0 (no limit: eviction comes later)",
+    ),
+    d(
+        "maxmemory-policy",
+        Kind::Unsupported(&["noeviction"]),
+        true,
+        "noeviction",
+        "eviction policy; only noeviction (eviction comes later)",
+    ),
+    d(
+        "dir",
+        Kind::Str,
+        false,
+        ".",
+        "working directory (tandem changes into it at start-up, as redis-server)",
+    ),
+    d(
+        "dbfilename",
+        Kind::Unsupported(&["dump.rdb"]),
+        false,
+        "dump.rdb",
+        "snapshot file name; only the default (no snapshots yet)",
     ),
     d(
         "list-max-listpack-size",
@@ -240,7 +243,7 @@ static DIRECTIVES: &[Directive] = &[
         "hash-max-listpack-entries",
         Kind::Int(0, i32::MAX as i64),
         true,
-        "128",
+        "512",
         "fields up to which a hash stays compact (listpack)",
     ),
     d(
@@ -319,11 +322,14 @@ pub struct Config {
     pub client_output_limit: u64,
     pub requirepass: String,
     pub loglevel: String,
+    /// Working directory (`dir`), entered at start-up.
+    pub dir: String,
     pub hz: u64,
     /// Compact-encoding thresholds of collections.
     pub enc: Encodings,
-    /// Compat directives, stored verbatim for CONFIG GET.
-    compat: Vec<(&'static str, String)>,
+    /// Values of the [`Kind::Unsupported`] directives (always their one
+    /// accepted value), for CONFIG GET.
+    unsupported: Vec<(&'static str, String)>,
     explicit_threads: bool,
 }
 
@@ -426,7 +432,8 @@ impl Default for Encodings {
     fn default() -> Self {
         Encodings {
             list_max_listpack_size: -2,
-            hash_max_listpack_entries: 128,
+            // Redis 7.0's compiled-in default (not 128 like the zset one).
+            hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,
             set_max_listpack_entries: 128,
@@ -572,13 +579,17 @@ impl Default for Config {
             client_output_limit: 256 << 20,
             requirepass: String::new(),
             loglevel: "notice".into(),
+            dir: ".".into(),
             hz: 10,
             enc: Encodings::default(),
-            compat: Vec::new(),
+            unsupported: Vec::new(),
             explicit_threads: false,
         };
-        for d in DIRECTIVES.iter().filter(|d| matches!(d.kind, Kind::Compat)) {
-            c.compat.push((d.name, d.default.to_string()));
+        for d in DIRECTIVES
+            .iter()
+            .filter(|d| matches!(d.kind, Kind::Unsupported(_)))
+        {
+            c.unsupported.push((d.name, d.default.to_string()));
         }
         c
     }
@@ -770,6 +781,12 @@ impl Config {
                     self.bind = addrs;
                 }
                 "requirepass" => self.requirepass = value.to_string(),
+                "dir" => {
+                    if !std::path::Path::new(value).is_dir() {
+                        return Err(format!("No such directory: '{value}'"));
+                    }
+                    self.dir = value.to_string()
+                }
                 "loglevel" => {
                     if !["debug", "verbose", "notice", "warning", "nothing"].contains(&value) {
                         return Err("argument(s) must be one of the following: debug, verbose, notice, warning, nothing".into());
@@ -782,9 +799,21 @@ impl Config {
                 self.cpus = parse_cpus(value)
                     .ok_or_else(|| format!("Invalid core list '{value}' (expected e.g. 0-3,6)"))?;
             }
-            Kind::Compat => {
-                if let Some(slot) = self.compat.iter_mut().find(|(n, _)| *n == d.name) {
-                    slot.1 = value.to_string();
+            Kind::Unsupported(accepted) => {
+                // `save` takes several words; compare them normalized.
+                let v = value.split_whitespace().collect::<Vec<_>>().join(" ");
+                if !accepted.iter().any(|a| a.eq_ignore_ascii_case(&v)) {
+                    let shown: Vec<String> = accepted.iter().map(|a| format!("'{a}'")).collect();
+                    return Err(format!(
+                        "'{} {value}' is not supported yet: tandem has no {}; only {} is accepted",
+                        d.name,
+                        if d.name.starts_with("maxmemory") {
+                            "eviction"
+                        } else {
+                            "persistence"
+                        },
+                        shown.join(" or ")
+                    ));
                 }
             }
         }
@@ -818,6 +847,7 @@ impl Config {
             "client-output-limit" => fmt_mem(self.client_output_limit),
             "requirepass" => self.requirepass.clone(),
             "loglevel" => self.loglevel.clone(),
+            "dir" => self.dir.clone(),
             "hz" => self.hz.to_string(),
             "list-max-listpack-size" => self.enc.list_max_listpack_size.to_string(),
             "hash-max-listpack-entries" => self.enc.hash_max_listpack_entries.to_string(),
@@ -828,7 +858,7 @@ impl Config {
             "zset-max-listpack-entries" => self.enc.zset_max_listpack_entries.to_string(),
             "zset-max-listpack-value" => self.enc.zset_max_listpack_value.to_string(),
             _ => self
-                .compat
+                .unsupported
                 .iter()
                 .find(|(n, _)| *n == d.name)
                 .map(|(_, v)| v.clone())
@@ -836,12 +866,26 @@ impl Config {
         })
     }
 
-    /// Every directive name matching a CONFIG GET glob pattern, with its value.
-    pub fn get_matching(&self, pattern: &[u8]) -> Vec<(&'static str, String)> {
-        DIRECTIVES
+    /// CONFIG GET of one pattern, as Redis 7.0 answers it (`config.c`,
+    /// `configGetCommand`): a name without glob characters is looked up
+    /// (an old alias too) and reported under the name as asked; a glob
+    /// is matched against every name and alias, each reported under the
+    /// name that matched.
+    pub fn get_matching(&self, pattern: &[u8]) -> Vec<(String, String)> {
+        if !pattern.iter().any(|b| matches!(b, b'*' | b'?' | b'[')) {
+            let name = String::from_utf8_lossy(pattern).into_owned();
+            return match self.get(&name) {
+                Some(v) => vec![(name, v)],
+                None => Vec::new(),
+            };
+        }
+        let names = DIRECTIVES
             .iter()
-            .filter(|d| crate::glob::matches(pattern, d.name.as_bytes(), true))
-            .map(|d| (d.name, self.get(d.name).unwrap_or_default()))
+            .map(|d| d.name)
+            .chain(ALIASES.iter().map(|(old, _)| *old));
+        names
+            .filter(|n| crate::glob::matches(pattern, n.as_bytes(), true))
+            .filter_map(|n| Some((n.to_string(), self.get(n)?)))
             .collect()
     }
 
@@ -858,8 +902,14 @@ impl Config {
             ));
         };
         if !d.mutable {
+            // Redis 7 protects the file locations from CONFIG SET.
+            let what = if matches!(d.name, "dir" | "dbfilename") {
+                "protected"
+            } else {
+                "immutable"
+            };
             return Err(format!(
-                "CONFIG SET failed (possibly related to argument '{}') - can't set immutable config",
+                "CONFIG SET failed (possibly related to argument '{}') - can't set {what} config",
                 d.name
             ));
         }

@@ -12,14 +12,15 @@
 //!
 //! Modules in data-flow order: [`config`] → [`server`] (threads) → [`net`]
 //! (stage 1: [`resp`], [`spec`]) → [`msg`] → [`engine`] (stage 2: [`cmd`],
-//! [`store`]). `resp`, `spec`, `store`, `glob` and `config` are leaves; `net`
-//! never imports `engine`, `cmd` or `store`, and `engine`/`cmd` never import
-//! `net`.
+//! [`store`]). `resp`, `spec`, `store`, `glob`, `logging` and `config` are
+//! leaves; `net` never imports `engine`, `cmd` or `store`, and
+//! `engine`/`cmd` never import `net`.
 
 pub mod cmd;
 pub mod config;
 pub mod engine;
 pub mod glob;
+pub mod logging;
 pub mod metrics;
 pub mod msg;
 pub mod net;

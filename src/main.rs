@@ -24,19 +24,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let level = match cfg.loglevel.as_str() {
-        "debug" => "debug",
-        "verbose" | "notice" => "info",
-        "warning" => "warn",
-        _ => "error",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TANDEM_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .init();
+    tandem::logging::init(&cfg.loglevel);
     if let Err(e) = tandem::server::run(cfg) {
         tracing::error!("{e}");
         std::process::exit(1);

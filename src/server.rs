@@ -160,6 +160,9 @@ fn sockaddr(addr: &std::net::SocketAddr) -> (i32, libc::sockaddr_storage, libc::
 /// could not be bound, or a thread (or its io_uring ring) could not start.
 pub fn run(cfg: Config) -> Result<(), String> {
     let sigs = block_signals();
+    // As redis-server: relative paths (future persistence files) live in `dir`.
+    std::env::set_current_dir(&cfg.dir)
+        .map_err(|e| format!("Can't chdir to '{}': {e}", cfg.dir))?;
     let mut listeners = Vec::new();
     let mut port = cfg.port;
     for addr in &cfg.bind {
@@ -246,8 +249,6 @@ pub fn run(cfg: Config) -> Result<(), String> {
                     c.io_threads,
                     c.databases,
                     tunables.clone(),
-                    c.spin_us,
-                    c.hz,
                     stats,
                 );
                 e.run(rx, peers, io);
@@ -265,8 +266,6 @@ pub fn run(cfg: Config) -> Result<(), String> {
                 1,
                 cfg.databases,
                 shared.tunables.clone(),
-                cfg.spin_us,
-                cfg.hz,
                 shared.metrics.register(format!("shard{i}")),
             )))
         } else {

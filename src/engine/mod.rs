@@ -93,34 +93,35 @@ pub struct Engine {
     local_hops: VecDeque<Hop>,
     /// Inboxes of every engine, indexed by shard (for hops).
     peers: Vec<Sender<ToEngine>>,
-    spin: Duration,
-    tick: Duration,
+    /// How long the next wait spins before parking: doubles (up to
+    /// `spin-us`) when spinning found work, halves when it did not, as the
+    /// IO threads' budget does, so an idle shard stops burning a core.
+    spin_budget: Duration,
     /// This engine's latency histograms and wakeup counters.
     stats: Arc<ThreadStats>,
 }
 
 impl Engine {
     /// An engine for shard `id` of `count`, replying to `io_threads` IO
-    /// threads, recording its latency samples into `stats`.
-    #[allow(clippy::too_many_arguments)]
+    /// threads, recording its latency samples into `stats`. `spin-us` and
+    /// `hz` are read from `tunables` on every wait, so CONFIG SET applies
+    /// at once.
     pub fn new(
         id: u16,
         count: u16,
         io_threads: usize,
         databases: usize,
         tunables: Arc<Tunables>,
-        spin_us: u64,
-        hz: u64,
         stats: Arc<ThreadStats>,
     ) -> Engine {
+        let spin_budget = Duration::from_micros(tunables.spin_us());
         Engine {
             sh: Shard::new(id, count, databases, tunables),
             handlers: cmd::handlers(),
             out: (0..io_threads).map(|_| Outbox::new()).collect(),
             local_hops: VecDeque::new(),
             peers: Vec::new(),
-            spin: Duration::from_micros(spin_us),
-            tick: Duration::from_millis(1000 / hz.max(1)),
+            spin_budget,
             stats,
         }
     }
@@ -157,15 +158,22 @@ impl Engine {
         }
     }
 
-    /// Spin for up to `spin`, then park until a message or the expiry tick.
+    /// Spin for up to the adaptive budget, then park until a message or
+    /// the expiry tick (`1000 / hz` ms).
     fn wait(&mut self, inbox: &Receiver<ToEngine>) -> Option<ToEngine> {
-        if !self.spin.is_zero() {
+        let spin = Duration::from_micros(self.sh.tun.spin_us());
+        let tick = Duration::from_millis(1000 / self.sh.tun.hz());
+        if self.spin_budget.is_zero() {
+            // Spinning is off, or it stopped paying: try a little again.
+            self.spin_budget = Duration::from_micros(1).min(spin);
+        } else {
             let start = Instant::now();
             let mut n = 0u32;
             loop {
                 match inbox.try_recv() {
                     Ok(m) => {
                         ThreadStats::count(&self.stats.spin_wins);
+                        self.spin_budget = (self.spin_budget * 2).min(spin);
                         return Some(m);
                     }
                     Err(TryRecvError::Disconnected) => return Some(ToEngine::Shutdown),
@@ -173,7 +181,8 @@ impl Engine {
                 }
                 n += 1;
                 if n % 64 == 0 {
-                    if start.elapsed() >= self.spin {
+                    if start.elapsed() >= self.spin_budget {
+                        self.spin_budget = (self.spin_budget / 2).min(spin);
                         break;
                     }
                     // Give the core away now and then: on small machines the
@@ -186,8 +195,8 @@ impl Engine {
         }
         // Park until the expiry tick or the earliest blocked-client timeout.
         let park = match self.sh.waits.next_deadline() {
-            Some(d) => Duration::from_millis(d.saturating_sub(cmd::now_ms())).min(self.tick),
-            None => self.tick,
+            Some(d) => Duration::from_millis(d.saturating_sub(cmd::now_ms())).min(tick),
+            None => tick,
         };
         ThreadStats::count(&self.stats.parks);
         match inbox.recv_timeout(park) {

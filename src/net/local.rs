@@ -608,7 +608,7 @@ fn config(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
     let sub = lower(&args[1]);
     match sub.as_str() {
         "get" if args.len() >= 3 => {
-            let mut found: Vec<(&'static str, String)> = Vec::new();
+            let mut found: Vec<(String, String)> = Vec::new();
             {
                 let cfg = io.shared.config();
                 for p in &args[2..] {
@@ -639,6 +639,7 @@ fn config(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
                 .metrics
                 .sample_every
                 .store(next.sample_every(), Ordering::Relaxed);
+            crate::logging::set_level(&next.loglevel);
             *io.shared.config.write().unwrap_or_else(|e| e.into_inner()) = next;
             io.shared.config_epoch.fetch_add(1, Ordering::Release);
             io.limits = super::Limits::load(&io.shared);
@@ -703,7 +704,17 @@ pub(super) fn info_finisher(
     let all = sections.iter().any(|s| s == "all" || s == "everything");
     if all || sections.is_empty() || sections.iter().any(|s| s == "default") {
         // As Redis 7: latencystats only with `all`/`everything`.
-        let mut list = vec!["server", "clients", "memory", "stats", "cpu", "keyspace"];
+        let mut list = vec![
+            "server",
+            "clients",
+            "memory",
+            "persistence",
+            "stats",
+            "replication",
+            "cpu",
+            "cluster",
+            "keyspace",
+        ];
         if all {
             list.extend(["latencystats", "tandem"]);
         }
@@ -861,6 +872,29 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
                     stat(1),
                     stat(0),
                 );
+            }
+            "persistence" => {
+                // No persistence yet: nothing loads, saves or rewrites.
+                let started = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_secs()
+                    .saturating_sub(sh.started.elapsed().as_secs());
+                let _ = write!(
+                    s,
+                    "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{started}\r\nrdb_last_bgsave_status:ok\r\nrdb_saves:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\n\r\n"
+                );
+            }
+            "replication" => {
+                let _ = write!(
+                    s,
+                    "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n\r\n",
+                    sh.run_id
+                );
+            }
+            "cluster" => {
+                // Client libraries read this at start-up to pick cluster mode.
+                s.push_str("# Cluster\r\ncluster_enabled:0\r\n\r\n");
             }
             "cpu" => {
                 // SAFETY: getrusage fills the zeroed struct we pass.

@@ -85,8 +85,6 @@ const CREDITS: u16 = 4;
 const MAX_PENDING: usize = 4096;
 /// Unsent output bytes after which parsing pauses.
 const PAUSE_OUT: usize = 4 << 20;
-/// How long a parked IO thread sleeps at most, for timers and active expiry.
-const PARK: Duration = Duration::from_millis(100);
 /// Most bytes handed to one send (1 GiB; the kernel refuses over INT_MAX).
 const MAX_SEND: usize = 1 << 30;
 /// How long shutdown waits for in-flight replies to be written.
@@ -132,6 +130,9 @@ struct Limits {
     timeout: Duration,
     password: String,
     spin: Duration,
+    /// Housekeeping period (`1000 / hz` ms): idle timeouts, colocated
+    /// active expiry, and the longest park.
+    tick: Duration,
     maxclients: usize,
     databases: usize,
     /// Time one request in this many (0: off), see [`crate::metrics`].
@@ -154,6 +155,7 @@ impl Limits {
             timeout: Duration::from_secs(c.timeout),
             password: c.requirepass.clone(),
             spin: Duration::from_micros(c.spin_us),
+            tick: Duration::from_millis(1000 / c.hz.max(1)),
             maxclients: c.maxclients,
             databases: c.databases,
         }
@@ -440,8 +442,9 @@ impl IoThread {
         ThreadStats::count(&self.stats.parks);
         // Colocated: wake for the earliest blocked-client timeout too.
         let park = match self.executor.as_ref().and_then(|ex| ex.next_deadline()) {
-            Some(d) => Duration::from_millis(d.saturating_sub(crate::cmd::now_ms())).min(PARK),
-            None => PARK,
+            Some(d) => Duration::from_millis(d.saturating_sub(crate::cmd::now_ms()))
+                .min(self.limits.tick),
+            None => self.limits.tick,
         };
         self.ring.wait(park);
         self.waker.set_parked(false);
@@ -1357,7 +1360,7 @@ impl IoThread {
     }
 
     /// Once-per-turn bookkeeping: counters, configuration refresh, and
-    /// (about every 100 ms) idle timeouts and colocated active expiry.
+    /// (every `1000 / hz` ms) idle timeouts and colocated active expiry.
     fn end_turn(&mut self) {
         if self.commands > 0 {
             self.shared
@@ -1377,7 +1380,7 @@ impl IoThread {
         if self.shared.config_epoch.load(Ordering::Acquire) != self.limits.epoch {
             self.limits = Limits::load(&self.shared);
         }
-        if self.last_tick.elapsed() < PARK {
+        if self.last_tick.elapsed() < self.limits.tick {
             return;
         }
         self.last_tick = Instant::now();
