@@ -158,11 +158,15 @@ fn sockaddr(addr: &std::net::SocketAddr) -> (i32, libc::sockaddr_storage, libc::
 
 /// Runs the server until SIGINT, SIGTERM or SHUTDOWN. Errors: a listener
 /// could not be bound, or a thread (or its io_uring ring) could not start.
-pub fn run(cfg: Config) -> Result<(), String> {
+pub fn run(mut cfg: Config) -> Result<(), String> {
     let sigs = block_signals();
-    // As redis-server: relative paths (future persistence files) live in `dir`.
+    // As redis-server: relative paths (future persistence files) live in
+    // `dir`, and CONFIG GET dir shows the absolute working directory.
     std::env::set_current_dir(&cfg.dir)
         .map_err(|e| format!("Can't chdir to '{}': {e}", cfg.dir))?;
+    if let Ok(cwd) = std::env::current_dir() {
+        cfg.dir = cwd.display().to_string();
+    }
     let mut listeners = Vec::new();
     let mut port = cfg.port;
     for addr in &cfg.bind {

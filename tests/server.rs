@@ -183,6 +183,10 @@ fn client_and_config_commands() {
             "# Stats",
             "# CPU",
             "# Keyspace",
+            "# Persistence\r\nloading:0",
+            "# Replication\r\nrole:master",
+            // Client libraries read it at start-up to choose cluster mode.
+            "# Cluster\r\ncluster_enabled:0",
             "redis_version:7.0.15",
             "connected_clients:",
         ] {

@@ -442,8 +442,9 @@ impl IoThread {
         ThreadStats::count(&self.stats.parks);
         // Colocated: wake for the earliest blocked-client timeout too.
         let park = match self.executor.as_ref().and_then(|ex| ex.next_deadline()) {
-            Some(d) => Duration::from_millis(d.saturating_sub(crate::cmd::now_ms()))
-                .min(self.limits.tick),
+            Some(d) => {
+                Duration::from_millis(d.saturating_sub(crate::cmd::now_ms())).min(self.limits.tick)
+            }
             None => self.limits.tick,
         };
         self.ring.wait(park);

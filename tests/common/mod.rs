@@ -50,6 +50,12 @@ impl Server {
     /// Starts tandem with extra directives; panics if it is not accepting
     /// connections within 10 s.
     pub fn start(extra: &[&str]) -> Server {
+        Server::start_with_file(None, extra)
+    }
+
+    /// [`Server::start`] with a config file, which redis-server style
+    /// comes first on the command line.
+    pub fn start_with_file(file: Option<&str>, extra: &[&str]) -> Server {
         for _ in 0..5 {
             let port = free_port();
             // Server logs go to target/test-logs/<port>.log for post-mortems.
@@ -57,6 +63,7 @@ impl Server {
             let _ = std::fs::create_dir_all(&dir);
             let log = std::fs::File::create(dir.join(format!("{port}.log"))).unwrap();
             let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+                .args(file)
                 .args([
                     "--port",
                     &port.to_string(),
