@@ -27,6 +27,9 @@ pub mod flag {
     /// May block the client until a key is pushed to (BLPOP, BZPOPMIN, ...):
     /// the IO stage runs nothing else from that client until it is answered.
     pub const BLOCKING: u32 = 1 << 10;
+    /// Has subcommands (CLIENT, CONFIG, COMMAND, OBJECT): CLIENT LIST shows
+    /// `name|sub`. Not a COMMAND INFO flag.
+    pub const CONTAINER: u32 = 1 << 11;
     /// Every flag with its COMMAND INFO name.
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -644,7 +647,7 @@ pub static TABLE: &[CommandSpec] = &[
     cmd!(
         "object",
         -2,
-        READONLY,
+        READONLY | CONTAINER,
         2,
         2,
         1,
@@ -863,7 +866,7 @@ pub static TABLE: &[CommandSpec] = &[
     cmd!(
         "client",
         -2,
-        NOSCRIPT | LOADING | STALE,
+        NOSCRIPT | LOADING | STALE | CONTAINER,
         0,
         0,
         0,
@@ -875,7 +878,7 @@ pub static TABLE: &[CommandSpec] = &[
     cmd!(
         "command",
         -1,
-        LOADING | STALE,
+        LOADING | STALE | CONTAINER,
         0,
         0,
         0,
@@ -899,7 +902,7 @@ pub static TABLE: &[CommandSpec] = &[
     cmd!(
         "config",
         -2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
+        ADMIN | NOSCRIPT | LOADING | STALE | CONTAINER,
         0,
         0,
         0,

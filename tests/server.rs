@@ -438,3 +438,156 @@ fn cpus_and_pin_place_the_threads() {
     assert_eq!(of(&threads, "tandem-shard0"), main);
     let _: String = redis::cmd("SET").arg("k").arg("v").query(&mut c).unwrap();
 }
+
+/// The `field=value` of client `id`'s line in a CLIENT LIST text.
+fn client_field(list: &str, id: i64, field: &str) -> Option<String> {
+    let line = list.lines().find(|l| l.starts_with(&format!("id={id} ")))?;
+    line.split(' ')
+        .find_map(|kv| kv.strip_prefix(&format!("{field}=")))
+        .map(String::from)
+}
+
+/// Polls CLIENT LIST (up to 5 s: another IO thread publishes its clients
+/// once per tick) until `ok` holds for client `id`'s `field`.
+fn wait_client_field(c: &mut redis::Connection, id: i64, field: &str, ok: impl Fn(&str) -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let list: String = q(c, &["CLIENT", "LIST"]).unwrap();
+        let v = client_field(&list, id, field);
+        if v.as_deref().is_some_and(&ok) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "client {id} {field}={v:?} in {list}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// CLIENT LIST shows each connection's real state: the last command, its
+/// database, unparsed input, queued output, idle seconds and the blocked
+/// flag, also for clients of another IO thread.
+#[test]
+fn client_list_reports_live_fields() {
+    each_mode(|s| {
+        let mut obs = s.conn();
+        let mut a = s.conn();
+        let a_id: i64 = q(&mut a, &["CLIENT", "ID"]).unwrap();
+        let _: () = q(&mut a, &["SELECT", "3"]).unwrap();
+        let _: () = q(&mut a, &["SET", "k", "v"]).unwrap();
+        wait_client_field(&mut obs, a_id, "cmd", |v| v == "set");
+        wait_client_field(&mut obs, a_id, "db", |v| v == "3");
+        let info: String = q(&mut a, &["CLIENT", "INFO"]).unwrap();
+        assert!(info.contains(" cmd=client|info "), "{info}");
+        assert!(info.contains(" flags=N "), "{info}");
+        // Half a command waits in the input buffer.
+        let mut r = s.raw();
+        r.send(&frame(&[b"CLIENT", b"ID"]));
+        let r_id: i64 = r.read_reply()[1..].trim().parse().unwrap();
+        r.send(b"*2\r\n$3\r\nGET\r\n$10\r\nabc");
+        wait_client_field(&mut obs, r_id, "qbuf", |v| v.parse::<u64>().unwrap() > 0);
+        // A client that never reads keeps output queued.
+        let mut big = s.conn();
+        let _: () = q(&mut big, &["SET", "big", &"x".repeat(1 << 20)]).unwrap();
+        let mut lazy = s.raw();
+        lazy.send(&frame(&[b"CLIENT", b"ID"]));
+        let lazy_id: i64 = lazy.read_reply()[1..].trim().parse().unwrap();
+        let mut gets = Vec::new();
+        for _ in 0..40 {
+            gets.extend(frame(&[b"GET", b"big"]));
+        }
+        lazy.send(&gets);
+        wait_client_field(&mut obs, lazy_id, "omem", |v| v.parse::<u64>().unwrap() > 0);
+        wait_client_field(&mut obs, lazy_id, "tot-mem", |v| {
+            v.parse::<u64>().unwrap() > 1 << 20
+        });
+        // Blocked, then idle for over a second.
+        let mut b = s.raw();
+        b.send(&frame(&[b"CLIENT", b"ID"]));
+        let b_id: i64 = b.read_reply()[1..].trim().parse().unwrap();
+        b.send(&frame(&[b"BLPOP", b"nothing", b"0"]));
+        wait_client_field(&mut obs, b_id, "flags", |v| v == "b");
+        wait_client_field(&mut obs, b_id, "cmd", |v| v == "blpop");
+        wait_client_field(&mut obs, b_id, "idle", |v| v.parse::<u64>().unwrap() >= 1);
+        let age = client_field(
+            &q::<String>(&mut obs, &["CLIENT", "LIST"]).unwrap(),
+            b_id,
+            "age",
+        );
+        assert!(age.unwrap().parse::<u64>().unwrap() >= 1);
+    });
+}
+
+/// CLIENT KILL filters as redis.io documents them: TYPE, USER, ADDR,
+/// LADDR, ID, SKIPME, MAXAGE; every filter must match. `MAXAGE 3600`
+/// used to kill every other client.
+#[test]
+fn client_kill_filters() {
+    each_mode(|s| {
+        let mut me = s.conn();
+        let my_id: i64 = q(&mut me, &["CLIENT", "ID"]).unwrap();
+        let mut others: Vec<_> = (0..3).map(|_| s.raw()).collect();
+        for o in &mut others {
+            o.send(b"PING\r\n");
+            assert_eq!(o.read_reply(), "+PONG\r\n");
+        }
+        let n: i64 = q(&mut me, &["CLIENT", "KILL", "MAXAGE", "3600"]).unwrap();
+        assert_eq!(n, 0, "MAXAGE 3600 kills nobody this young");
+        let n: i64 = q(&mut me, &["CLIENT", "KILL", "TYPE", "pubsub"]).unwrap();
+        assert_eq!(n, 0);
+        let n: i64 = q(&mut me, &["CLIENT", "KILL", "TYPE", "master"]).unwrap();
+        assert_eq!(n, 0);
+        for o in &mut others {
+            o.send(b"PING\r\n");
+            assert_eq!(o.read_reply(), "+PONG\r\n", "a client was killed");
+        }
+        assert!(
+            err(&mut me, &["CLIENT", "KILL", "TYPE", "foo"]).contains("Unknown client type 'foo'")
+        );
+        assert!(
+            err(&mut me, &["CLIENT", "KILL", "USER", "nobody"]).contains("No such user 'nobody'")
+        );
+        assert!(err(&mut me, &["CLIENT", "KILL", "ID", "abc"]).contains("greater than 0"));
+        assert!(err(&mut me, &["CLIENT", "KILL", "SKIPME", "maybe"]).contains("syntax error"));
+        assert!(err(&mut me, &["CLIENT", "KILL", "MAXAGE", "x"]).contains("syntax error"));
+        assert!(err(&mut me, &["CLIENT", "KILL", "NOSUCH", "x"]).contains("syntax error"));
+        assert!(err(&mut me, &["CLIENT", "KILL", "1.2.3.4:5"]).contains("No such client"));
+        // ADDR of one client kills exactly it; ID and ADDR must both match.
+        let addr = others[0].s.local_addr().unwrap().to_string();
+        let n: i64 = q(&mut me, &["CLIENT", "KILL", "ADDR", &addr, "ID", "999999"]).unwrap();
+        assert_eq!(n, 0);
+        let n: i64 = q(&mut me, &["CLIENT", "KILL", "ADDR", &addr]).unwrap();
+        assert_eq!(n, 1);
+        assert!(others[0].closed());
+        // TYPE normal USER default: everyone else, not me (SKIPME yes).
+        let laddr = others[1].s.peer_addr().unwrap().to_string();
+        let n: i64 = q(
+            &mut me,
+            &[
+                "CLIENT", "KILL", "TYPE", "normal", "USER", "default", "LADDR", &laddr,
+            ],
+        )
+        .unwrap();
+        assert_eq!(n, 2);
+        assert!(others[1].closed() && others[2].closed());
+        let _: () = q(&mut me, &["PING"]).unwrap();
+        // MAXAGE 0 SKIPME no: me too.
+        let n: i64 = q(
+            &mut me,
+            &[
+                "CLIENT",
+                "KILL",
+                "MAXAGE",
+                "0",
+                "SKIPME",
+                "no",
+                "ID",
+                &my_id.to_string(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(n, 1);
+        assert!(q::<String>(&mut me, &["PING"]).is_err());
+    });
+}

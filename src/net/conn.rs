@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 
+use super::shared::ClientInfo;
 use crate::msg::Claim;
 use crate::resp::Reply;
 use crate::resp::parse::Resume;
@@ -94,6 +95,9 @@ pub struct Conn {
     base_seq: u64,
     window: VecDeque<Slot>,
     pub last_active: Instant,
+    /// The last command dispatched, as CLIENT LIST's `cmd` shows it: the
+    /// command's static name, or `name|sub` for container commands.
+    pub last_cmd: std::borrow::Cow<'static, str>,
 }
 
 impl Conn {
@@ -125,6 +129,7 @@ impl Conn {
             base_seq: 0,
             window: VecDeque::new(),
             last_active: Instant::now(),
+            last_cmd: std::borrow::Cow::Borrowed("NULL"),
         }
     }
 
@@ -221,6 +226,25 @@ impl Conn {
                 self.out.extend_from_slice(&b);
             }
             self.base_seq += 1;
+        }
+    }
+
+    /// What CLIENT LIST shows of this connection's live state, copied into
+    /// its shared [`ClientInfo`] entry.
+    pub fn publish(&self, ci: &mut ClientInfo) {
+        ci.last_active = Some(self.last_active);
+        ci.flags = if self.blocked.is_some() { "b" } else { "N" };
+        ci.qbuf = self.input.len();
+        ci.qbuf_free = self.input.capacity() - self.input.len();
+        ci.omem = self.out_bytes();
+        ci.tot_mem = std::mem::size_of::<Conn>()
+            + self.input.capacity()
+            + self.out.capacity()
+            + self.sending.capacity()
+            + self.window.capacity() * std::mem::size_of::<Slot>();
+        if ci.cmd != self.last_cmd {
+            ci.cmd.clear();
+            ci.cmd.push_str(&self.last_cmd);
         }
     }
 

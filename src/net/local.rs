@@ -222,13 +222,35 @@ fn validate_name(n: &[u8]) -> Res {
     Ok(())
 }
 
-/// One CLIENT LIST / CLIENT INFO line, in Redis 7's field order.
+/// One CLIENT LIST / CLIENT INFO line, in Redis 7's field order
+/// (`networking.c`, `catClientInfoString`). `age` and `idle` are seconds;
+/// `qbuf`, `omem` and `tot-mem` bytes. Fields tandem has no counterpart for
+/// yet (Pub/Sub counts, MULTI, the static reply buffer) show Redis's idle
+/// values.
 fn client_line(ci: &ClientInfo, out: &mut String) {
-    let age = ci.created.map(|t| t.elapsed().as_secs()).unwrap_or(0);
+    let secs = |t: Option<std::time::Instant>| t.map(|t| t.elapsed().as_secs()).unwrap_or(0);
     let _ = writeln!(
         out,
-        "id={} addr={} laddr={} fd={} name={} age={age} idle=0 flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=NULL user=default redir=-1 resp={} lib-name={} lib-ver={} io-thread={}",
-        ci.id, ci.addr, ci.laddr, ci.fd, ci.name, ci.db, ci.resp, ci.lib_name, ci.lib_ver, ci.io
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={} io-thread={}",
+        ci.id,
+        ci.addr,
+        ci.laddr,
+        ci.fd,
+        ci.name,
+        secs(ci.created),
+        secs(ci.last_active),
+        ci.flags,
+        ci.db,
+        ci.qbuf,
+        ci.qbuf_free,
+        ci.qbuf + ci.qbuf_free,
+        ci.omem,
+        ci.tot_mem,
+        ci.cmd,
+        ci.resp,
+        ci.lib_name,
+        ci.lib_ver,
+        ci.io
     );
 }
 
@@ -243,7 +265,21 @@ const CLIENT_HELP: &[&str] = &[
     "KILL <ip:port>",
     "    Kill connection made from <ip:port>.",
     "KILL <option> <value> [<option> <value> [...]]",
-    "    Kill connections. Options are: ID, ADDR, LADDR, USER, SKIPME (yes|no).",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "    * ID <client-id>",
+    "      Kill connections by client id.",
+    "    * MAXAGE <maxage>",
+    "      Kill connections older than the specified age.",
     "LIST [TYPE normal] [ID <id> [<id> ...]]",
     "    Return information about client connections.",
     "SETINFO <option> <value>",
@@ -256,6 +292,10 @@ const CLIENT_HELP: &[&str] = &[
 
 fn client(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
     let sub = lower(&args[1]);
+    if matches!(sub.as_str(), "list" | "info" | "kill") {
+        // This thread's clients with their values of this very moment.
+        io.publish_clients();
+    }
     let my_id = io.conns[slot].as_ref().map(|c| c.id).unwrap_or(0);
     let wrong_args = || format!("ERR wrong number of arguments for 'client|{sub}' command");
     match sub.as_str() {
@@ -378,11 +418,17 @@ fn client(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
     }
 }
 
-/// CLIENT KILL ip:port (old form: +OK or an error) or CLIENT KILL with
-/// filters ID ADDR LADDR USER SKIPME (new form: the number killed).
+/// CLIENT KILL ip:port (old form: +OK or `No such client`) or CLIENT KILL
+/// with filters (new form: the number killed), every given filter having to
+/// match (<https://redis.io/docs/latest/commands/client-kill/>): ID, TYPE
+/// (normal, master, replica/slave, pubsub), USER, ADDR, LADDR, SKIPME
+/// (yes by default), and MAXAGE (seconds; Redis 7.4's filter: clients at
+/// least that old). Errors: syntax error, `client-id should be greater
+/// than 0`, `Unknown client type`, `No such user`.
 fn client_kill(io: &mut IoThread, slot: usize, my_id: u64, args: &[&[u8]]) -> Res {
     let old_form = args.len() == 3;
-    let (mut id, mut addr, mut laddr, mut user) = (None, None, None, None);
+    let (mut id, mut addr, mut laddr, mut maxage) = (None, None, None, None);
+    let mut normal = true;
     let mut skipme = true;
     if old_form {
         addr = Some(text(&args[2]));
@@ -402,9 +448,23 @@ fn client_kill(io: &mut IoThread, slot: usize, my_id: u64, args: &[&[u8]]) -> Re
                             as u64,
                     )
                 }
+                "type" => {
+                    // Every tandem client is a normal one (no replicas or
+                    // Pub/Sub yet): any other type matches nobody.
+                    normal = match v.to_ascii_lowercase().as_str() {
+                        "normal" => true,
+                        "master" | "replica" | "slave" | "pubsub" => false,
+                        _ => return Err(format!("ERR Unknown client type '{v}'")),
+                    }
+                }
                 "addr" => addr = Some(v),
                 "laddr" => laddr = Some(v),
-                "user" => user = Some(v),
+                "user" => {
+                    // The default user is the only one until ACLs exist.
+                    if v != "default" {
+                        return Err(format!("ERR No such user '{v}'"));
+                    }
+                }
                 "skipme" => {
                     skipme = match v.to_ascii_lowercase().as_str() {
                         "yes" => true,
@@ -412,7 +472,13 @@ fn client_kill(io: &mut IoThread, slot: usize, my_id: u64, args: &[&[u8]]) -> Re
                         _ => return Err(errors::SYNTAX.into()),
                     }
                 }
-                "type" | "maxage" => {}
+                "maxage" => {
+                    maxage = Some(
+                        parse_i64(&pair[1])
+                            .filter(|&n| n >= 0)
+                            .ok_or(errors::SYNTAX)? as u64,
+                    )
+                }
                 _ => return Err(errors::SYNTAX.into()),
             }
         }
@@ -423,10 +489,11 @@ fn client_kill(io: &mut IoThread, slot: usize, my_id: u64, args: &[&[u8]]) -> Re
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .values()
+        .filter(|_| normal)
         .filter(|c| id.is_none_or(|i| i == c.id))
         .filter(|c| addr.as_ref().is_none_or(|a| *a == c.addr))
         .filter(|c| laddr.as_ref().is_none_or(|a| *a == c.laddr))
-        .filter(|_| user.as_ref().is_none_or(|u| u == "default"))
+        .filter(|c| maxage.is_none_or(|m| c.created.is_some_and(|t| t.elapsed().as_secs() >= m)))
         .filter(|c| !(skipme && c.id == my_id))
         .map(|c| (c.id, c.io))
         .collect();

@@ -553,7 +553,10 @@ impl IoThread {
             fd,
             io: self.index,
             created: Some(Instant::now()),
+            last_active: Some(Instant::now()),
             resp: 2,
+            flags: "N",
+            cmd: "NULL".into(),
             ..Default::default()
         };
         shared
@@ -814,6 +817,24 @@ impl IoThread {
         }
     }
 
+    /// Copies every connection's live state into the shared client
+    /// registry (one lock for all), for CLIENT LIST / INFO / KILL.
+    pub(super) fn publish_clients(&self) {
+        if self.by_id.is_empty() {
+            return;
+        }
+        let mut m = self
+            .shared
+            .clients
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for c in self.conns.iter().flatten() {
+            if let Some(ci) = m.get_mut(&c.id) {
+                c.publish(ci);
+            }
+        }
+    }
+
     /// Submitted operations whose completion has not been reaped yet.
     fn in_flight(&self) -> usize {
         self.accepts_armed
@@ -1025,6 +1046,13 @@ impl IoThread {
             return;
         };
         let s = spec::get(id);
+        c.last_cmd = if s.is(spec::flag::CONTAINER) && args.len() > 1 {
+            // Container commands show their subcommand (`client|list`).
+            let sub = String::from_utf8_lossy(&args[1][..args[1].len().min(32)]);
+            format!("{}|{}", s.name, sub.to_ascii_lowercase()).into()
+        } else {
+            s.name.into()
+        };
         let argc_ok = s.arity_ok(args.len())
             && match s.route {
                 // MSET-style pairs: Redis reports a wrong argument count.
@@ -1385,6 +1413,7 @@ impl IoThread {
             return;
         }
         self.last_tick = Instant::now();
+        self.publish_clients();
         if let Some(ex) = self.executor.as_mut() {
             ex.idle();
         }

@@ -30,6 +30,24 @@ pub struct ClientInfo {
     /// IO thread owning the connection.
     pub io: u16,
     pub created: Option<Instant>,
+    /// The fields below are a snapshot the owning IO thread publishes every
+    /// housekeeping tick (`1000 / hz` ms) and right before it answers
+    /// CLIENT LIST / INFO / KILL itself, so another thread's clients may
+    /// show values up to one tick old.
+    ///
+    /// Last time the client sent something.
+    pub last_active: Option<Instant>,
+    /// Redis's flag letters (`N` normal, `b` blocked).
+    pub flags: &'static str,
+    /// Unparsed input bytes, and the free room of the input buffer.
+    pub qbuf: usize,
+    pub qbuf_free: usize,
+    /// Reply bytes queued or being sent.
+    pub omem: usize,
+    /// Memory the connection's buffers hold, bytes.
+    pub tot_mem: usize,
+    /// The last command run (`get`, `client|list`), or `NULL`.
+    pub cmd: String,
 }
 
 pub struct Shared {
