@@ -465,6 +465,8 @@ pub struct Tunables {
     spin_us: AtomicU64,
     hz: AtomicU64,
     enc: [AtomicI64; 8],
+    /// Bumped by CONFIG RESETSTAT: shards start their counters over.
+    stats_epoch: AtomicU64,
 }
 
 impl Tunables {
@@ -475,6 +477,7 @@ impl Tunables {
             spin_us: AtomicU64::new(0),
             hz: AtomicU64::new(10),
             enc: Default::default(),
+            stats_epoch: AtomicU64::new(0),
         };
         t.store(c);
         t
@@ -527,6 +530,17 @@ impl Tunables {
     #[inline]
     pub fn spin_us(&self) -> u64 {
         self.spin_us.load(Ordering::Relaxed)
+    }
+
+    /// The CONFIG RESETSTAT generation.
+    #[inline]
+    pub fn stats_epoch(&self) -> u64 {
+        self.stats_epoch.load(Ordering::Relaxed)
+    }
+
+    /// CONFIG RESETSTAT: asks every shard to start its counters over.
+    pub fn reset_stats(&self) {
+        self.stats_epoch.fetch_add(1, Ordering::Relaxed);
     }
 
     /// `hz`: active-expiry ticks per second when idle.

@@ -1128,11 +1128,20 @@ mod tests {
     }
 }
 
+/// Bits 16..40 of every [`key_hash`], always zero, so a keyspace entry can
+/// keep its access clock there beside the hash (see `crate::store::Entry`).
+/// Tables index buckets with the low bits (a segment's table stays far
+/// below 2^16 buckets), segments use bits 40..56 and the table's tags the
+/// top 7: none of them read these.
+pub const HASH_SPARE_BITS: u64 = 0xFF_FFFF << HASH_SPARE_SHIFT;
+/// Position of [`HASH_SPARE_BITS`].
+pub const HASH_SPARE_SHIFT: u32 = 16;
+
 /// The 64-bit keyspace hash of a key, the same on every thread of the
 /// process (foldhash with a per-process random seed, so keys chosen by a
-/// client cannot be made to collide). IO threads compute it once per key and
-/// shards use it for their tables; the shard index comes from the hash slot,
-/// not from these bits.
+/// client cannot be made to collide), with [`HASH_SPARE_BITS`] cleared. IO
+/// threads compute it once per key and shards use it for their tables; the
+/// shard index comes from the hash slot, not from these bits.
 #[inline]
 pub fn key_hash(key: &[u8]) -> u64 {
     use std::hash::BuildHasher;
@@ -1140,4 +1149,5 @@ pub fn key_hash(key: &[u8]) -> u64 {
     STATE
         .get_or_init(|| foldhash::fast::FixedState::with_seed(fastrand::u64(..)))
         .hash_one(key)
+        & !HASH_SPARE_BITS
 }

@@ -72,9 +72,10 @@ fn serves_at_once_in_key_order_and_times_out() {
         let t = Instant::now();
         let v: Value = q(&mut c, &["BLPOP", "none1", "none2", "0.2"]).unwrap();
         assert_eq!(v, Value::Nil);
+        // Not before its timeout (a slow machine can only make it later;
+        // the connection's read timeout catches one that never fires).
         let took = t.elapsed();
         assert!(took >= Duration::from_millis(190), "{took:?}");
-        assert!(took < Duration::from_secs(3), "{took:?}");
         let v: Value = q(&mut c, &["BRPOPLPUSH", "none1", "d", "0.05"]).unwrap();
         assert_eq!(v, Value::Nil);
         let v: Value = q(&mut c, &["BZPOPMAX", "z1", "0.05"]).unwrap();
@@ -273,17 +274,18 @@ fn pipelined_commands_wait_behind_a_blocked_one() {
         assert_eq!(got[2], "+PONG\r\n");
         s.wait_blocked(0);
 
-        // Commands sent later, while blocked, wait too.
+        // Commands sent later, while blocked, wait too: had its own later
+        // RPUSH run, the BLPOP would have been served "mine". (The pause
+        // only gives that RPUSH time to arrive; nothing is asserted about
+        // time, so a slow machine cannot make this fail.)
         r.send(&frame(&[b"BLPOP", b"pq2", b"0"]));
         s.wait_blocked(1);
-        r.send(&frame(&[b"SET", b"later", b"1"]));
+        r.send(&frame(&[b"RPUSH", b"pq2", b"mine"]));
         std::thread::sleep(Duration::from_millis(50));
-        assert_eq!(q::<i64>(&mut c, &["EXISTS", "later"]).unwrap(), 0);
         q::<i64>(&mut c, &["RPUSH", "pq2", "v"]).unwrap();
         let got = r.read_replies(2);
         assert_eq!(got[0], "*2\r\n$3\r\npq2\r\n$1\r\nv\r\n");
-        assert_eq!(got[1], "+OK\r\n");
-        assert_eq!(q::<i64>(&mut c, &["EXISTS", "later"]).unwrap(), 1);
+        assert_eq!(got[1], ":1\r\n");
 
         // RESP3: doubles for scores, null on timeout.
         r.send(&frame(&[b"HELLO", b"3"]));

@@ -198,9 +198,20 @@ fn client_and_config_commands() {
 #[test]
 fn maxclients_rejects_extra_clients() {
     let s = Server::start(&["--colocated", "yes", "--maxclients", "2"]);
-    // Let the harness's start-up probe connection be reaped.
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let _a = s.raw();
+    // Wait until the harness's start-up probe connection is gone (bounded).
+    let mut a = s.raw();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        a.send(&frame(&[b"INFO", b"clients"]));
+        if a.read_reply().contains("connected_clients:1\r\n") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "probe connection not reaped"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let mut b = s.raw();
     b.send(b"PING\r\n");
     assert_eq!(b.read_reply(), "+PONG\r\n");
@@ -590,4 +601,123 @@ fn client_kill_filters() {
         assert_eq!(n, 1);
         assert!(q::<String>(&mut me, &["PING"]).is_err());
     });
+}
+
+/// INFO's statistics carry real values: keyspace hits and misses of read
+/// commands, expired keys (lazy and active), the command rate, memory from
+/// the allocator with its peak; CONFIG RESETSTAT starts them over on every
+/// shard.
+#[test]
+fn info_stats_are_real() {
+    each_mode(|s| {
+        let mut c = s.conn();
+        let stats = |c: &mut redis::Connection, f: &str| -> u64 {
+            let info: String = q(c, &["INFO", "stats"]).unwrap();
+            info_field(&info, f).unwrap().parse().unwrap()
+        };
+        let _: () = q(&mut c, &["SET", "a", "1"]).unwrap();
+        let _: () = q(&mut c, &["RPUSH", "l", "x"]).unwrap();
+        let _: Option<String> = q(&mut c, &["GET", "a"]).unwrap();
+        let _: Option<String> = q(&mut c, &["GET", "missing"]).unwrap();
+        let _: Vec<Option<String>> = q(&mut c, &["MGET", "a", "b", "c"]).unwrap();
+        let _: Vec<String> = q(&mut c, &["LRANGE", "l", "0", "-1"]).unwrap();
+        assert_eq!(stats(&mut c, "keyspace_hits"), 3);
+        assert_eq!(stats(&mut c, "keyspace_misses"), 3);
+        // Writes do not count, as in Redis (lookupKeyWrite).
+        let _: () = q(&mut c, &["SET", "a", "2"]).unwrap();
+        let _: i64 = q(&mut c, &["INCR", "n"]).unwrap();
+        assert_eq!(stats(&mut c, "keyspace_hits"), 3);
+        // One key expires lazily (read after its deadline), the others by
+        // the active sweep (never touched again).
+        let _: () = q(&mut c, &["SET", "gone", "v", "PX", "1"]).unwrap();
+        for i in 0..50 {
+            let _: () = q(&mut c, &["SET", &format!("sweep{i}"), "v", "PX", "1"]).unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let _: Option<String> = q(&mut c, &["GET", "gone"]).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while stats(&mut c, "expired_keys") < 51 {
+            assert!(std::time::Instant::now() < deadline, "expired_keys stuck");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert_eq!(stats(&mut c, "expired_keys"), 51);
+        // Memory: 20 000 values of 1 KB show in used_memory.
+        let mem = |c: &mut redis::Connection, f: &str| -> u64 {
+            let info: String = q(c, &["INFO", "memory"]).unwrap();
+            info_field(&info, f).unwrap().parse().unwrap()
+        };
+        let before = mem(&mut c, "used_memory");
+        let mut p = redis::pipe();
+        for i in 0..20_000 {
+            p.cmd("SET")
+                .arg(format!("m{i}"))
+                .arg(vec![b'x'; 1024])
+                .ignore();
+        }
+        let _: () = p.query(&mut c).unwrap();
+        let after = mem(&mut c, "used_memory");
+        assert!(
+            after >= before + 20_000 * 1024,
+            "used_memory {before} -> {after}"
+        );
+        assert!(mem(&mut c, "used_memory_peak") >= after);
+        // The command rate, while another client works.
+        let url = s.url();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let bg = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+                while !stop.load(std::sync::atomic::Ordering::Relaxed)
+                    && std::time::Instant::now() < deadline
+                {
+                    let _: () = q(&mut c, &["PING"]).unwrap();
+                }
+            })
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while stats(&mut c, "instantaneous_ops_per_sec") == 0 {
+            assert!(std::time::Instant::now() < deadline, "no command rate");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        bg.join().unwrap();
+        // RESETSTAT: every counter Redis resets starts over, on every shard.
+        let _: () = q(&mut c, &["CONFIG", "RESETSTAT"]).unwrap();
+        let _: Option<String> = q(&mut c, &["GET", "missing"]).unwrap();
+        assert_eq!(stats(&mut c, "keyspace_hits"), 0);
+        assert_eq!(stats(&mut c, "keyspace_misses"), 1);
+        assert_eq!(stats(&mut c, "expired_keys"), 0);
+        assert!(stats(&mut c, "total_commands_processed") <= 10);
+        assert!(stats(&mut c, "total_connections_received") <= 1);
+    });
+}
+
+/// OBJECT IDLETIME is the seconds since the key was last touched: reads
+/// and writes touch it, EXISTS, TYPE, TTL and OBJECT itself do not, TOUCH
+/// does. OBJECT FREQ answers Redis's error under the noeviction policy.
+#[test]
+fn object_idletime_and_freq() {
+    let s = Server::sharded();
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["SET", "k", "v"]).unwrap();
+    let _: () = q(&mut c, &["SET", "t", "v"]).unwrap();
+    let idle =
+        |c: &mut redis::Connection, k: &str| -> i64 { q(c, &["OBJECT", "IDLETIME", k]).unwrap() };
+    assert!(idle(&mut c, "k") <= 1);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let _: i64 = q(&mut c, &["EXISTS", "k"]).unwrap();
+    let _: String = q(&mut c, &["TYPE", "k"]).unwrap();
+    let _: i64 = q(&mut c, &["TTL", "k"]).unwrap();
+    assert!(idle(&mut c, "k") >= 2, "peeks must not touch");
+    let _: Option<String> = q(&mut c, &["GET", "k"]).unwrap();
+    assert!(idle(&mut c, "k") <= 1, "GET touches");
+    let _: i64 = q(&mut c, &["TOUCH", "t"]).unwrap();
+    assert!(idle(&mut c, "t") <= 1, "TOUCH touches");
+    let v: Option<i64> = q(&mut c, &["OBJECT", "IDLETIME", "missing"]).unwrap();
+    assert_eq!(v, None);
+    assert!(
+        err(&mut c, &["OBJECT", "FREQ", "k"]).contains("An LFU maxmemory policy is not selected")
+    );
 }

@@ -72,11 +72,19 @@ fn del(ctx: &mut Ctx) -> CmdResult {
 /// EXISTS / TOUCH key...: how many of the keys exist (repeats counted).
 fn exists(ctx: &mut Ctx) -> CmdResult {
     let now = ctx.now();
+    // TOUCH updates the keys' access clocks; EXISTS leaves them alone
+    // (Redis's LOOKUP_NOTOUCH).
+    let touch = ctx.arg_is(0, "touch");
     let mut n = 0;
     for i in 1..ctx.args.len() {
         let h = ctx.key_hash(i);
         let args = ctx.args;
-        n += ctx.sh.dbs[ctx.db].get(h, &args[i], now).is_some() as i64;
+        let db = &mut ctx.sh.dbs[ctx.db];
+        n += if touch {
+            db.get(h, &args[i], now).is_some()
+        } else {
+            db.peek(h, &args[i], now).is_some()
+        } as i64;
     }
     ctx.out.int(n);
     Ok(())
@@ -88,7 +96,7 @@ fn type_(ctx: &mut Ctx) -> CmdResult {
     let now = ctx.now();
     let args = ctx.args;
     let t = ctx.sh.dbs[ctx.db]
-        .get(h, &args[1], now)
+        .peek(h, &args[1], now)
         .map(|e| e.value.type_name())
         .unwrap_or("none");
     ctx.out.simple(t);
@@ -182,7 +190,7 @@ fn ttl(ctx: &mut Ctx) -> CmdResult {
     let h = ctx.key_hash(1);
     let now = ctx.now();
     let args = ctx.args;
-    let v = match ctx.sh.dbs[ctx.db].get(h, &args[1], now) {
+    let v = match ctx.sh.dbs[ctx.db].peek(h, &args[1], now) {
         None => -2,
         Some(e) if e.expire_at() == 0 => -1,
         Some(e) => {
@@ -258,14 +266,17 @@ fn object(ctx: &mut Ctx) -> CmdResult {
     let h = ctx.key_hash(2);
     let now = ctx.now();
     let args = ctx.args;
-    let Some(e) = ctx.sh.dbs[ctx.db].get(h, &args[2], now) else {
+    // OBJECT looks without touching (Redis's LOOKUP_NOTOUCH).
+    let Some(e) = ctx.sh.dbs[ctx.db].peek(h, &args[2], now) else {
         ctx.out.null();
         return Ok(());
     };
     match sub.as_str() {
         "encoding" => ctx.out.bulk(e.value.encoding().as_bytes()),
         "refcount" => ctx.out.int(1),
-        "idletime" => ctx.out.int(0),
+        "idletime" => ctx.out.int(e.idle_secs(now) as i64),
+        // The only maxmemory-policy tandem has is noeviction, under which
+        // Redis tracks the access clock but no access frequency.
         _ => return Err(CmdError::Msg(NO_LFU)),
     }
     Ok(())
@@ -408,14 +419,18 @@ fn swapdb(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// INFO, shard side: `[commands executed, keys expired, then for each
-/// database: keys, keys with a deadline]` as integers; the IO stage sums
-/// them over shards and formats the reply.
+/// INFO, shard side: `[commands executed, keys expired, keyspace hits,
+/// keyspace misses, then for each database: keys, keys with a deadline]`
+/// as integers; the IO stage sums them over shards and formats the reply
+/// (`net::local::info_finisher`, which reads this layout).
 fn info(ctx: &mut Ctx) -> CmdResult {
     let dbs = ctx.sh.dbs.len();
-    ctx.out.array(2 + 2 * dbs);
+    ctx.out.array(4 + 2 * dbs);
+    let total = ctx.sh.db_stats();
     ctx.out.int(ctx.sh.commands as i64);
-    ctx.out.int(ctx.sh.expired as i64);
+    ctx.out.int(total.expired as i64);
+    ctx.out.int(total.hits as i64);
+    ctx.out.int(total.misses as i64);
     for d in &ctx.sh.dbs {
         ctx.out.int(d.len() as i64);
         ctx.out.int(d.expires_len() as i64);
@@ -433,7 +448,7 @@ fn put(sh: &mut Shard, db: usize, dst: &Bytes, value: Value, at: u64, nx: bool) 
         return false;
     }
     d.remove(h, dst, now);
-    d.set_owned(dst.clone(), h, value, at);
+    d.set_owned(dst.clone(), h, value, at, now);
     true
 }
 

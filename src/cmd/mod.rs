@@ -30,7 +30,7 @@ use crate::config::{Encodings, Tunables};
 use crate::msg::{Claim, Hop, ReplyTo};
 use crate::resp::{Reply, errors};
 use crate::spec;
-use crate::store::{Db, Hash, List, Set, Value, ZSet};
+use crate::store::{Db, DbStats, Hash, List, Set, Value, ZSet};
 
 /// A command failure, turned into one RESP error reply by the engine.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,8 +87,9 @@ pub struct Shard {
     pub replies_out: Vec<(ReplyTo, Bytes)>,
     /// Commands executed, for INFO stats.
     pub commands: u64,
-    /// Keys reclaimed by expiry, for INFO stats.
-    pub expired: u64,
+    /// The CONFIG RESETSTAT generation these statistics belong to
+    /// ([`Tunables::stats_epoch`]).
+    pub stats_epoch: u64,
     /// Clients blocked on keys of this shard ([`block`]).
     pub waits: block::Waits,
 }
@@ -104,7 +105,7 @@ impl Shard {
             hops_out: Vec::new(),
             replies_out: Vec::new(),
             commands: 0,
-            expired: 0,
+            stats_epoch: 0,
             waits: block::Waits::new(databases),
         }
     }
@@ -154,6 +155,30 @@ impl Shard {
     #[inline]
     pub fn key_ready(&mut self, db: usize, key: &[u8]) {
         self.waits.mark(db, key);
+    }
+
+    /// Hits, misses and expired keys over every database of the shard.
+    pub fn db_stats(&self) -> DbStats {
+        self.dbs.iter().fold(DbStats::default(), |t, d| DbStats {
+            hits: t.hits + d.stats.hits,
+            misses: t.misses + d.stats.misses,
+            expired: t.expired + d.stats.expired,
+        })
+    }
+
+    /// Starts the statistics over if CONFIG RESETSTAT ran since they began
+    /// (one relaxed load; called before each batch, so every command sent
+    /// after RESETSTAT's reply counts from zero).
+    #[inline]
+    pub fn check_resetstat(&mut self) {
+        let epoch = self.tun.stats_epoch();
+        if epoch != self.stats_epoch {
+            self.stats_epoch = epoch;
+            self.commands = 0;
+            for d in &mut self.dbs {
+                d.stats = DbStats::default();
+            }
+        }
     }
 
     /// The shard owning `key`.
@@ -390,10 +415,14 @@ pub fn handlers() -> Vec<Option<Handler>> {
 }
 
 /// Runs one command. Writes the reply (or its error) into `ctx.out` unless
-/// the handler deferred it.
-pub fn execute(h: Handler, ctx: &mut Ctx) {
+/// the handler deferred it. `read` marks a read-only command, whose key
+/// lookups count as keyspace hits and misses (INFO stats).
+pub fn execute(h: Handler, ctx: &mut Ctx, read: bool) {
     let mark = ctx.out.buf.len();
-    if let Err(e) = h(ctx) {
+    ctx.sh.dbs[ctx.db].count_reads = read;
+    let result = h(ctx);
+    ctx.sh.dbs[ctx.db].count_reads = false;
+    if let Err(e) = result {
         ctx.out.buf.truncate(mark);
         ctx.out.error(e.text());
         // A handler that created its collection and then failed (say
@@ -476,7 +505,7 @@ pub mod testing {
                 deferred: false,
                 claim: None,
             };
-            execute(h, &mut ctx);
+            execute(h, &mut ctx, s.is(spec::flag::READONLY));
             assert!(!ctx.deferred, "single-shard harness cannot defer");
             String::from_utf8_lossy(&out.buf).into_owned()
         }

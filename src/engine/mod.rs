@@ -228,6 +228,7 @@ impl Engine {
 
     fn run_batch(&mut self, batch: RequestBatch) {
         self.stats.batch(batch.items.len());
+        self.sh.check_resetstat();
         let io = batch.io as usize;
         for req in &batch.items {
             let args = &batch.args[req.args.start..req.args.end];
@@ -261,7 +262,7 @@ impl Engine {
                     deferred: false,
                     claim: req.claim.as_ref(),
                 };
-                cmd::execute(h, &mut ctx);
+                cmd::execute(h, &mut ctx, spec.is(spec::flag::READONLY));
                 if ctx.deferred {
                     return;
                 }
@@ -331,7 +332,7 @@ impl Engine {
     fn expire(&mut self, budget: usize) {
         let now = self.sh.now_ms;
         for db in self.sh.dbs.iter_mut() {
-            self.sh.expired += db.expire_step(now, budget) as u64;
+            db.expire_step(now, budget);
         }
     }
 }

@@ -713,6 +713,17 @@ fn config(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
             reply(io, slot, |r| r.ok())
         }
         "resetstat" if args.len() == 2 => {
+            // Shards start their counters (hits, misses, expired, commands)
+            // over before their next batch.
+            io.shared.tunables.reset_stats();
+            io.shared
+                .ops_meter
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
+            io.shared
+                .mem_peak
+                .store(super::shared::allocated_bytes(), Ordering::Relaxed);
             io.shared.total_commands.store(0, Ordering::Relaxed);
             io.shared.total_connections.store(0, Ordering::Relaxed);
             io.shared.rejected_connections.store(0, Ordering::Relaxed);
@@ -755,12 +766,19 @@ fn shutdown(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
     Ok(())
 }
 
+// Positions in a shard's INFO statistics array (see the shard's INFO
+// handler, `cmd::keys`): four totals, then keys and expires per database.
+const SHARD_COMMANDS: usize = 0;
+const SHARD_EXPIRED: usize = 1;
+const SHARD_HITS: usize = 2;
+const SHARD_MISSES: usize = 3;
+const SHARD_KEYSPACE: usize = 4;
+
 /// Builds the closure that turns the shards' summed statistics into the
 /// INFO reply for the sections in `args` (server, clients, memory, stats,
 /// cpu, keyspace; `all`/`everything`/`default` or none for every one).
 ///
-/// Shard statistics layout (see the shard's INFO handler): `[commands,
-/// expired, then keys and expires for each database]`.
+/// Shard statistics layout: see `SHARD_COMMANDS` and the constants after it.
 pub(super) fn info_finisher(
     io: &IoThread,
     _slot: usize,
@@ -920,24 +938,34 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
             }
             "memory" => {
                 let rss = rss_bytes();
+                let used = super::shared::allocated_bytes();
+                let peak = sh.mem_peak.fetch_max(used, Ordering::Relaxed).max(used);
                 let _ = write!(
                     s,
-                    "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{rss}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\nmem_allocator:libc\r\n\r\n",
+                    "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:libc\r\n\r\n",
+                    human(used),
                     human(rss),
-                    human(rss)
+                    human(peak),
+                    rss as f64 / used.max(1) as f64,
                 );
             }
             "stats" => {
                 let _ = write!(
                     s,
-                    "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\ntandem_shard_commands:{}\r\n\r\n",
+                    "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\ntandem_shard_commands:{}\r\n\r\n",
                     sh.total_connections.load(Ordering::Relaxed),
                     sh.total_commands.load(Ordering::Relaxed),
+                    sh.ops_meter
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .per_sec(),
                     sh.net_input_bytes.load(Ordering::Relaxed),
                     sh.net_output_bytes.load(Ordering::Relaxed),
                     sh.rejected_connections.load(Ordering::Relaxed),
-                    stat(1),
-                    stat(0),
+                    stat(SHARD_EXPIRED),
+                    stat(SHARD_HITS),
+                    stat(SHARD_MISSES),
+                    stat(SHARD_COMMANDS),
                 );
             }
             "persistence" => {
@@ -981,7 +1009,10 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
             "keyspace" => {
                 s.push_str("# Keyspace\r\n");
                 for db in 0..cfg.databases {
-                    let (keys, expires) = (stat(2 + 2 * db), stat(3 + 2 * db));
+                    let (keys, expires) = (
+                        stat(SHARD_KEYSPACE + 2 * db),
+                        stat(SHARD_KEYSPACE + 1 + 2 * db),
+                    );
                     if keys > 0 {
                         let _ = write!(s, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
                     }

@@ -1414,6 +1414,9 @@ impl IoThread {
         }
         self.last_tick = Instant::now();
         self.publish_clients();
+        if self.index == 0 {
+            self.shared.sample_stats();
+        }
         if let Some(ex) = self.executor.as_mut() {
             ex.idle();
         }

@@ -77,6 +77,53 @@ pub struct Shared {
     pub run_id: String,
     /// Every thread's latency histograms and wakeup counters.
     pub metrics: Arc<crate::metrics::Registry>,
+    /// Samples of `total_commands` for INFO's `instantaneous_ops_per_sec`.
+    pub ops_meter: Mutex<OpsMeter>,
+    /// Highest `used_memory` seen (INFO `used_memory_peak`), bytes.
+    pub mem_peak: AtomicU64,
+}
+
+/// Recent samples of the command counter, taken every housekeeping tick by
+/// IO thread 0, for `instantaneous_ops_per_sec` (Redis samples every 100 ms
+/// and averages the last 16, `trackInstantaneousMetric`).
+#[derive(Debug, Default)]
+pub struct OpsMeter {
+    samples: std::collections::VecDeque<(Instant, u64)>,
+}
+
+impl OpsMeter {
+    const WINDOW: usize = 16;
+
+    /// Records the command count `total` now.
+    pub fn sample(&mut self, total: u64) {
+        if self.samples.len() == Self::WINDOW {
+            self.samples.pop_front();
+        }
+        self.samples.push_back((Instant::now(), total));
+    }
+
+    /// Commands per second over the sampled window.
+    pub fn per_sec(&self) -> u64 {
+        match (self.samples.front(), self.samples.back()) {
+            (Some(&(t0, n0)), Some(&(t1, n1))) if t1 > t0 => {
+                (n1.saturating_sub(n0) as f64 / (t1 - t0).as_secs_f64()) as u64
+            }
+            _ => 0,
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.samples.clear();
+    }
+}
+
+/// Bytes the allocator has handed out and not taken back (glibc's
+/// `mallinfo2`: in-use arena chunks plus mmapped blocks): INFO's
+/// `used_memory`, as Redis reports its allocator's figure rather than RSS.
+pub fn allocated_bytes() -> u64 {
+    // SAFETY: mallinfo2 only reads the allocator's statistics.
+    let mi = unsafe { libc::mallinfo2() };
+    (mi.uordblks + mi.hblkhd) as u64
 }
 
 impl Shared {
@@ -104,6 +151,8 @@ impl Shared {
             port,
             plan,
             run_id,
+            ops_meter: Mutex::new(OpsMeter::default()),
+            mem_peak: AtomicU64::new(0),
         }
     }
 
@@ -120,6 +169,18 @@ impl Shared {
 
     pub fn config(&self) -> std::sync::RwLockReadGuard<'_, Config> {
         self.config.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes the periodic samples (IO thread 0, every tick): the command
+    /// rate and the memory peak.
+    pub fn sample_stats(&self) {
+        let total = self.total_commands.load(Ordering::Relaxed);
+        self.ops_meter
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .sample(total);
+        self.mem_peak
+            .fetch_max(allocated_bytes(), Ordering::Relaxed);
     }
 
     pub fn update_client(&self, id: u64, f: impl FnOnce(&mut ClientInfo)) {

@@ -27,6 +27,8 @@ pub mod zset;
 use bytes::Bytes;
 use hashbrown::HashTable;
 
+use crate::spec::{HASH_SPARE_BITS, HASH_SPARE_SHIFT};
+
 pub use hash::Hash;
 use hashbrown::hash_table::Entry as TableEntry;
 pub use list::{End, List};
@@ -203,14 +205,28 @@ impl Value {
     }
 }
 
+/// The access clock entries carry (Redis's `LRU_CLOCK`): Unix seconds
+/// modulo 2^24, so it wraps every 194 days, as Redis's does.
+pub const LRU_CLOCK_MAX: u64 = (1 << 24) - 1;
+
+/// The access clock at `now_ms`.
+#[inline]
+pub fn lru_clock(now_ms: u64) -> u64 {
+    (now_ms / 1000) & LRU_CLOCK_MAX
+}
+
 /// One key with its value and expiry deadline: 64 bytes, one cache line,
 /// so a lookup that finds its key costs one miss for the control bytes and
-/// one for the entry.
+/// one for the entry. The access clock (OBJECT IDLETIME, and later LRU
+/// eviction) lives in the hash word's spare bits
+/// ([`crate::spec::HASH_SPARE_BITS`]) so the entry stays one line.
 #[derive(Debug)]
 #[repr(align(64))]
 pub struct Entry {
     pub key: Str,
-    pub hash: u64,
+    /// The key's hash with the access clock in its spare bits: read it
+    /// through [`Entry::hash`] and [`Entry::lru`].
+    hash_lru: u64,
     pub value: Value,
     /// Unix time in ms at which the key expires; 0 = no expiry. Changed
     /// only through [`Db`] so TTL counts stay right.
@@ -218,6 +234,46 @@ pub struct Entry {
 }
 
 impl Entry {
+    fn new(key: Str, hash: u64, value: Value, expire_at: u64, now_ms: u64) -> Entry {
+        let mut e = Entry {
+            key,
+            hash_lru: hash,
+            value,
+            expire_at,
+        };
+        e.touch(now_ms);
+        e
+    }
+
+    /// The key's hash ([`crate::spec::key_hash`]).
+    #[inline]
+    pub fn hash(&self) -> u64 {
+        self.hash_lru & !HASH_SPARE_BITS
+    }
+
+    /// The access clock of the last touch ([`lru_clock`]).
+    #[inline]
+    pub fn lru(&self) -> u64 {
+        (self.hash_lru & HASH_SPARE_BITS) >> HASH_SPARE_SHIFT
+    }
+
+    /// Seconds since the last touch, allowing for one wrap of the clock
+    /// (Redis's `estimateObjectIdleTime`).
+    pub fn idle_secs(&self, now_ms: u64) -> u64 {
+        let (now, then) = (lru_clock(now_ms), self.lru());
+        if now >= then {
+            now - then
+        } else {
+            now + (LRU_CLOCK_MAX - then)
+        }
+    }
+
+    /// Records an access at `now_ms`.
+    #[inline]
+    fn touch(&mut self, now_ms: u64) {
+        self.hash_lru = self.hash() | (lru_clock(now_ms) << HASH_SPARE_SHIFT);
+    }
+
     /// Deadline in Unix ms, 0 if the key is persistent.
     #[inline]
     pub fn expire_at(&self) -> u64 {
@@ -237,6 +293,15 @@ struct Segment {
     ttl: u32,
 }
 
+/// Key lookups of read commands, for INFO's `keyspace_hits` and
+/// `keyspace_misses`, and keys reclaimed by expiry (`expired_keys`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DbStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub expired: u64,
+}
+
 /// One database (SELECT index) of one shard.
 pub struct Db {
     segs: Vec<Segment>,
@@ -245,6 +310,16 @@ pub struct Db {
     ttl_len: usize,
     /// Segment index where the next active-expiry step starts.
     sweep: usize,
+    /// Set while a read command runs (Redis counts hits and misses in
+    /// `lookupKeyRead`, not in writes' lookups).
+    pub count_reads: bool,
+    pub stats: DbStats,
+}
+
+/// The hash a table rehashes an entry by.
+#[inline]
+fn table_hash(e: &Entry) -> u64 {
+    e.hash()
 }
 
 impl Default for Db {
@@ -261,6 +336,8 @@ impl Db {
             len: 0,
             ttl_len: 0,
             sweep: 0,
+            count_reads: false,
+            stats: DbStats::default(),
         }
     }
 
@@ -284,21 +361,45 @@ impl Db {
     }
 
     /// The live entry for `key`, reclaiming it first if it has expired.
+    /// Touches it (its access clock) and, during a read command, counts
+    /// the hit or miss.
     pub fn get_mut(&mut self, hash: u64, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
         let s = self.seg_of(hash);
         let seg = &mut self.segs[s];
-        match seg.table.find_entry(hash, |e| e.key == *key) {
+        let found = match seg.table.find_entry(hash, |e| e.key == *key) {
             Ok(occ) if occ.get().expired(now_ms) => {
                 let (e, _) = occ.remove();
                 seg.ttl -= 1;
                 self.ttl_len -= 1;
                 self.len -= 1;
+                self.stats.expired += 1;
                 drop(e);
                 None
             }
-            Ok(occ) => Some(occ.into_mut()),
+            Ok(occ) => {
+                let e = occ.into_mut();
+                e.touch(now_ms);
+                Some(e)
+            }
             Err(_) => None,
+        };
+        if self.count_reads {
+            if found.is_some() {
+                self.stats.hits += 1;
+            } else {
+                self.stats.misses += 1;
+            }
         }
+        found
+    }
+
+    /// The live entry for `key` without touching or reclaiming anything
+    /// (OBJECT, EXISTS-like peeks: Redis's `LOOKUP_NOTOUCH`).
+    pub fn peek(&self, hash: u64, key: &[u8], now_ms: u64) -> Option<&Entry> {
+        self.segs[self.seg_of(hash)]
+            .table
+            .find(hash, |e| e.key == *key)
+            .filter(|e| !e.expired(now_ms))
     }
 
     /// The live entry for `key`; an expired one is treated as absent (and
@@ -328,9 +429,10 @@ impl Db {
     ) -> Option<Value> {
         let s = self.seg_of(hash);
         let seg = &mut self.segs[s];
-        let old = match seg.table.entry(hash, |e| e.key == *key, |e| e.hash) {
+        let old = match seg.table.entry(hash, |e| e.key == *key, table_hash) {
             TableEntry::Occupied(mut occ) => {
                 let e = occ.get_mut();
+                e.touch(now_ms);
                 let live = !e.expired(now_ms);
                 let old_value = std::mem::replace(&mut e.value, value);
                 let had_ttl = e.expire_at != 0;
@@ -348,12 +450,13 @@ impl Db {
                 return if live { Some(old_value) } else { None };
             }
             TableEntry::Vacant(v) => {
-                v.insert(Entry {
-                    key: Str::copy_from(key),
+                v.insert(Entry::new(
+                    Str::copy_from(key),
                     hash,
                     value,
                     expire_at,
-                });
+                    now_ms,
+                ));
                 None
             }
         };
@@ -381,7 +484,7 @@ impl Db {
         }
         let s = self.seg_of(hash);
         let seg = &mut self.segs[s];
-        match seg.table.entry(hash, |e| e.key == *key, |e| e.hash) {
+        match seg.table.entry(hash, |e| e.key == *key, table_hash) {
             TableEntry::Occupied(occ) => {
                 let e = occ.into_mut();
                 if e.expired(now_ms) {
@@ -389,38 +492,30 @@ impl Db {
                     e.expire_at = 0;
                     seg.ttl -= 1;
                     self.ttl_len -= 1;
+                    self.stats.expired += 1;
                 }
+                e.touch(now_ms);
                 e
             }
             TableEntry::Vacant(v) => {
                 self.len += 1;
-                v.insert(Entry {
-                    key: Str::copy_from(key),
-                    hash,
-                    value: make(),
-                    expire_at: 0,
-                })
-                .into_mut()
+                v.insert(Entry::new(Str::copy_from(key), hash, make(), 0, now_ms))
+                    .into_mut()
             }
         }
     }
 
     /// Inserts an entry whose key is already an owned `Bytes` (RENAME, COPY);
     /// replaces any existing entry.
-    pub fn set_owned(&mut self, key: Bytes, hash: u64, value: Value, expire_at: u64) {
+    pub fn set_owned(&mut self, key: Bytes, hash: u64, value: Value, expire_at: u64, now_ms: u64) {
         self.remove_any(hash, &key);
         let key = Str::from(key);
         let s = self.seg_of(hash);
         let seg = &mut self.segs[s];
         seg.table.insert_unique(
             hash,
-            Entry {
-                key,
-                hash,
-                value,
-                expire_at,
-            },
-            |e| e.hash,
+            Entry::new(key, hash, value, expire_at, now_ms),
+            table_hash,
         );
         if expire_at != 0 {
             seg.ttl += 1;
@@ -470,9 +565,11 @@ impl Db {
         true
     }
 
-    /// Drops every key.
+    /// Drops every key (statistics stay).
     pub fn clear(&mut self) {
+        let stats = self.stats;
         *self = Db::new();
+        self.stats = stats;
     }
 
     fn maybe_grow(&mut self) {
@@ -489,11 +586,11 @@ impl Db {
             let mask = 2 * n - 1;
             for seg in std::mem::take(&mut self.segs) {
                 for e in seg.table.into_iter() {
-                    let i = ((e.hash >> SEG_SHIFT) as usize) & mask;
+                    let i = ((e.hash() >> SEG_SHIFT) as usize) & mask;
                     if e.expire_at != 0 {
                         segs[i].ttl += 1;
                     }
-                    segs[i].table.insert_unique(e.hash, e, |e| e.hash);
+                    segs[i].table.insert_unique(e.hash(), e, table_hash);
                 }
             }
             self.segs = segs;
@@ -596,6 +693,7 @@ impl Db {
             seg.ttl -= gone;
             self.ttl_len -= gone as usize;
             self.len -= gone as usize;
+            self.stats.expired += gone as u64;
             reclaimed += gone as usize;
             if examined >= budget {
                 break;
