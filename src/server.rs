@@ -82,6 +82,23 @@ fn block_signals() -> libc::sigset_t {
     }
 }
 
+/// Fixes glibc malloc's thresholds so memory freed after a burst goes
+/// back to the OS. By default glibc raises its mmap threshold to the size
+/// of the largest block freed (up to 32 MiB) and its trim threshold to
+/// twice that: after a client's big reply buffer is freed, later big
+/// buffers come from the arenas, whose free tops are kept up to 64 MiB
+/// each, and the RSS stays at its high-water mark. Fixed values turn that
+/// adjustment off: blocks of 256 KiB and more are mmapped (and unmapped
+/// when freed), and an arena's free top is trimmed past 1 MiB.
+fn tune_allocator() {
+    // SAFETY: mallopt only changes allocator parameters; called before any
+    // other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 10);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 20);
+    }
+}
+
 /// Backlog of pending connections, as Redis's `tcp-backlog` default.
 const BACKLOG: i32 = 511;
 
@@ -160,6 +177,7 @@ fn sockaddr(addr: &std::net::SocketAddr) -> (i32, libc::sockaddr_storage, libc::
 /// could not be bound, or a thread (or its io_uring ring) could not start.
 pub fn run(mut cfg: Config) -> Result<(), String> {
     let sigs = block_signals();
+    tune_allocator();
     // As redis-server: relative paths (future persistence files) live in
     // `dir`, and CONFIG GET dir shows the absolute working directory.
     std::env::set_current_dir(&cfg.dir)

@@ -44,12 +44,21 @@ impl BufRing {
         if ptr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
+        // Fault every page in now: the pool is in use from the first
+        // receives on, and the process's RSS should show it from the start
+        // rather than creep up as the kernel first fills each buffer.
+        let mut mem = vec![0u8; entries as usize * buf_size];
+        for page in mem.chunks_mut(4096) {
+            // SAFETY: a volatile write of a byte inside the buffer, so the
+            // store (and the page fault) is not optimized away.
+            unsafe { std::ptr::write_volatile(page.as_mut_ptr(), 0) };
+        }
         let mut br = BufRing {
             ring: ptr as *mut BufRingEntry,
             ring_bytes,
             entries,
             buf_size,
-            mem: vec![0u8; entries as usize * buf_size],
+            mem,
             tail: 0,
             dirty: false,
         };

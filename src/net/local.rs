@@ -870,17 +870,6 @@ fn format_tandem(sh: &Shared, s: &mut String) {
     s.push_str("\r\n");
 }
 
-fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    // SAFETY: sysconf has no memory effects.
-    pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64
-}
-
 fn human(n: u64) -> String {
     let f = n as f64;
     if f >= 1024.0 * 1024.0 * 1024.0 {
@@ -937,7 +926,7 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
                 );
             }
             "memory" => {
-                let rss = rss_bytes();
+                let rss = super::shared::rss_bytes();
                 let used = super::shared::allocated_bytes();
                 let peak = sh.mem_peak.fetch_max(used, Ordering::Relaxed).max(used);
                 let _ = write!(

@@ -81,6 +81,8 @@ pub struct Shared {
     pub ops_meter: Mutex<OpsMeter>,
     /// Highest `used_memory` seen (INFO `used_memory_peak`), bytes.
     pub mem_peak: AtomicU64,
+    /// When freed memory was last handed back to the OS ([`Shared::sample_stats`]).
+    last_trim: Mutex<Instant>,
 }
 
 /// Recent samples of the command counter, taken every housekeeping tick by
@@ -115,6 +117,18 @@ impl OpsMeter {
     pub fn clear(&mut self) {
         self.samples.clear();
     }
+}
+
+/// Resident set size of the process, bytes (`/proc/self/statm`).
+pub fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    // SAFETY: sysconf has no memory effects.
+    pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64
 }
 
 /// Bytes the allocator has handed out and not taken back (glibc's
@@ -153,6 +167,7 @@ impl Shared {
             run_id,
             ops_meter: Mutex::new(OpsMeter::default()),
             mem_peak: AtomicU64::new(0),
+            last_trim: Mutex::new(Instant::now()),
         }
     }
 
@@ -172,15 +187,36 @@ impl Shared {
     }
 
     /// Takes the periodic samples (IO thread 0, every tick): the command
-    /// rate and the memory peak.
+    /// rate and the memory peak. Also hands freed memory back to the OS
+    /// when the process holds much more than it uses (after a burst of
+    /// big client buffers, say): glibc keeps freed chunks inside its
+    /// arenas, so without this the RSS would stay at its high-water mark.
+    /// At most once a second, and only when RSS exceeds what is allocated
+    /// by a sixteenth plus 4 MiB. (Redis's jemalloc purges in the
+    /// background the same way.)
     pub fn sample_stats(&self) {
         let total = self.total_commands.load(Ordering::Relaxed);
         self.ops_meter
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .sample(total);
-        self.mem_peak
-            .fetch_max(allocated_bytes(), Ordering::Relaxed);
+        let used = allocated_bytes();
+        self.mem_peak.fetch_max(used, Ordering::Relaxed);
+        let rss = rss_bytes();
+        if rss > used + used / 16 + (4 << 20) {
+            let mut last = self.last_trim.lock().unwrap_or_else(|e| e.into_inner());
+            if last.elapsed() >= std::time::Duration::from_secs(1) {
+                *last = Instant::now();
+                // SAFETY: malloc_trim only returns free pages to the OS.
+                unsafe { libc::malloc_trim(0) };
+                tracing::debug!(
+                    "memory: {} KiB allocated, RSS {} KiB, {} KiB after returning free pages",
+                    used >> 10,
+                    rss >> 10,
+                    rss_bytes() >> 10
+                );
+            }
+        }
     }
 
     pub fn update_client(&self, id: u64, f: impl FnOnce(&mut ClientInfo)) {
