@@ -7,14 +7,16 @@
 //! 7.0). Runs on the IO thread that owns the connection; never blocks.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
 use super::conn::Closing;
+use super::conn::Conn;
 use super::shared::{ClientInfo, Shared};
-use super::{IoThread, encode};
+use super::{Limits, encode};
 use crate::metrics;
 use crate::msg::ToIo;
 use crate::resp::parse::parse_i64;
@@ -27,47 +29,80 @@ pub const REDIS_VERSION: &str = "7.0.15";
 
 type Res = Result<(), String>;
 
-/// Runs a [`spec::Route::Local`] command for the connection in `slot` and
+/// What a connection-level command may touch: its own connection, the
+/// process-wide shared state and its IO thread's cached limits. Anything
+/// else it asks of the IO thread through [`After`], applied once the
+/// command returns.
+pub(super) struct Local<'a> {
+    pub conn: &'a mut Conn,
+    pub shared: &'a Arc<Shared>,
+    pub limits: &'a Limits,
+    /// Index of the IO thread running the command.
+    pub io_index: u16,
+    pub after: After,
+}
+
+/// Follow-ups a connection-level command asks its IO thread for.
+#[derive(Default)]
+pub(super) struct After {
+    /// Close the command's own connection (QUIT, SHUTDOWN, a self-kill).
+    pub close: Option<Closing>,
+    /// Close these clients of this IO thread (CLIENT KILL).
+    pub kill: Vec<u64>,
+    /// CONFIG SET changed the live configuration.
+    pub reload_limits: bool,
+}
+
+/// Whether the command needs every client's state of this very moment
+/// (CLIENT LIST / INFO / KILL), which the IO thread publishes first.
+pub(super) fn reads_clients(id: CmdId, args: &[&[u8]]) -> bool {
+    spec::get(id).name == "client"
+        && args.get(1).is_some_and(|a| {
+            [&b"list"[..], b"info", b"kill"]
+                .iter()
+                .any(|s| a.eq_ignore_ascii_case(s))
+        })
+}
+
+/// Runs a [`spec::Route::Local`] command for the connection in `l` and
 /// queues its reply in order.
-pub(super) fn run(io: &mut IoThread, slot: usize, id: CmdId, args: &[&[u8]]) {
+pub(super) fn run(l: &mut Local, id: CmdId, args: &[&[u8]]) {
     let name = spec::get(id).name;
     let result = match name {
-        "ping" => ping(io, slot, args),
-        "echo" => reply(io, slot, |r| r.bulk(&args[1])),
-        "select" => select(io, slot, args),
-        "hello" => hello(io, slot, args),
-        "auth" => auth(io, slot, args),
+        "ping" => ping(l, args),
+        "echo" => reply(l, |r| r.bulk(&args[1])),
+        "select" => select(l, args),
+        "hello" => hello(l, args),
+        "auth" => auth(l, args),
         "quit" => {
-            let _ = reply(io, slot, |r| r.ok());
-            io.close(slot, Closing::AfterFlush);
+            let _ = reply(l, |r| r.ok());
+            l.after.close = Some(Closing::AfterFlush);
             Ok(())
         }
-        "reset" => reset(io, slot),
-        "client" => client(io, slot, args),
-        "command" => command(io, slot, args),
-        "config" => config(io, slot, args),
+        "reset" => reset(l),
+        "client" => client(l, args),
+        "command" => command(l, args),
+        "config" => config(l, args),
         "time" => {
             let d = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default();
-            reply(io, slot, |r| {
+            reply(l, |r| {
                 r.array(2);
                 r.bulk_int(d.as_secs() as i64);
                 r.bulk_int(d.subsec_micros() as i64);
             })
         }
-        "shutdown" => shutdown(io, slot, args),
+        "shutdown" => shutdown(l, args),
         other => Err(format!("ERR '{other}' is not handled on the IO thread")),
     };
     if let Err(e) = result {
-        let _ = reply(io, slot, |r| r.error(&e));
+        let _ = reply(l, |r| r.error(&e));
     }
 }
 
-fn reply(io: &mut IoThread, slot: usize, f: impl FnOnce(&mut Reply)) -> Res {
-    if let Some(c) = io.conns[slot].as_mut() {
-        c.reply_with(f);
-    }
+fn reply(l: &mut Local, f: impl FnOnce(&mut Reply)) -> Res {
+    l.conn.reply_with(f);
     Ok(())
 }
 
@@ -79,31 +114,31 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn ping(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
+fn ping(l: &mut Local, args: &[&[u8]]) -> Res {
     match args.len() {
-        1 => reply(io, slot, |r| r.simple("PONG")),
-        2 => reply(io, slot, |r| r.bulk(&args[1])),
+        1 => reply(l, |r| r.simple("PONG")),
+        2 => reply(l, |r| r.bulk(&args[1])),
         _ => Err("ERR wrong number of arguments for 'ping' command".into()),
     }
 }
 
-fn select(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
+fn select(l: &mut Local, args: &[&[u8]]) -> Res {
     let n = parse_i64(&args[1]).ok_or(errors::NOT_INTEGER)?;
-    if n < 0 || n as usize >= io.limits.databases {
+    if n < 0 || n as usize >= l.limits.databases {
         return Err(errors::DB_INDEX_OUT_OF_RANGE.into());
     }
-    let c = io.conns[slot].as_mut().ok_or("ERR gone")?;
+    let c = &mut *l.conn;
     c.db = n as u16;
     let id = c.id;
-    io.shared.update_client(id, |ci| ci.db = n as u16);
-    reply(io, slot, |r| r.ok())
+    l.shared.update_client(id, |ci| ci.db = n as u16);
+    reply(l, |r| r.ok())
 }
 
 /// Checks a password for the default user. Errors: WRONGPASS.
-fn check_password(io: &IoThread, user: Option<&[u8]>, pass: &[u8]) -> Res {
+fn check_password(l: &Local, user: Option<&[u8]>, pass: &[u8]) -> Res {
     let user_ok = user.is_none_or(|u| u == b"default");
     // With no requirepass the default user is "nopass": any password works.
-    let pass_ok = io.limits.password.is_empty() || io.limits.password.as_bytes() == pass;
+    let pass_ok = l.limits.password.is_empty() || l.limits.password.as_bytes() == pass;
     if user_ok && pass_ok {
         Ok(())
     } else {
@@ -111,26 +146,24 @@ fn check_password(io: &IoThread, user: Option<&[u8]>, pass: &[u8]) -> Res {
     }
 }
 
-fn auth(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
+fn auth(l: &mut Local, args: &[&[u8]]) -> Res {
     match args.len() {
         2 => {
-            if io.limits.password.is_empty() {
+            if l.limits.password.is_empty() {
                 return Err(errors::AUTH_NOT_CONFIGURED.into());
             }
-            check_password(io, None, &args[1])?;
+            check_password(l, None, &args[1])?;
         }
-        3 => check_password(io, Some(&args[1]), &args[2])?,
+        3 => check_password(l, Some(&args[1]), &args[2])?,
         _ => return Err(errors::SYNTAX.into()),
     }
-    if let Some(c) = io.conns[slot].as_mut() {
-        c.authed = true;
-    }
-    reply(io, slot, |r| r.ok())
+    l.conn.authed = true;
+    reply(l, |r| r.ok())
 }
 
 /// HELLO [protover [AUTH username password] [SETNAME clientname]]
 /// (<https://redis.io/docs/latest/commands/hello/>).
-fn hello(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
+fn hello(l: &mut Local, args: &[&[u8]]) -> Res {
     let mut proto = None;
     let mut i = 1;
     if args.len() > 1 {
@@ -147,7 +180,7 @@ fn hello(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
     while i < args.len() {
         let opt = lower(&args[i]);
         if opt == "auth" && i + 2 < args.len() {
-            check_password(io, Some(&args[i + 1]), &args[i + 2])?;
+            check_password(l, Some(&args[i + 1]), &args[i + 2])?;
             authed_now = true;
             i += 3;
         } else if opt == "setname" && i + 1 < args.len() {
@@ -161,7 +194,7 @@ fn hello(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
             ));
         }
     }
-    let c = io.conns[slot].as_mut().ok_or("ERR gone")?;
+    let c = &mut *l.conn;
     if authed_now {
         c.authed = true;
     }
@@ -172,13 +205,13 @@ fn hello(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
         c.resp3 = p;
     }
     let (id, resp3) = (c.id, c.resp3);
-    io.shared.update_client(id, |ci| {
+    l.shared.update_client(id, |ci| {
         ci.resp = if resp3 { 3 } else { 2 };
         if let Some(n) = name {
             ci.name = n;
         }
     });
-    reply(io, slot, |r| {
+    reply(l, |r| {
         r.map(7);
         r.bulk(b"server");
         r.bulk(b"redis");
@@ -197,19 +230,19 @@ fn hello(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
     })
 }
 
-fn reset(io: &mut IoThread, slot: usize) -> Res {
-    let authed = io.limits.password.is_empty();
-    let c = io.conns[slot].as_mut().ok_or("ERR gone")?;
+fn reset(l: &mut Local) -> Res {
+    let authed = l.limits.password.is_empty();
+    let c = &mut *l.conn;
     c.db = 0;
     c.resp3 = false;
     c.authed = authed;
     let id = c.id;
-    io.shared.update_client(id, |ci| {
+    l.shared.update_client(id, |ci| {
         ci.db = 0;
         ci.resp = 2;
         ci.name.clear();
     });
-    reply(io, slot, |r| r.simple("RESET"))
+    reply(l, |r| r.simple("RESET"))
 }
 
 /// Redis refuses names with spaces, newlines or other special characters.
@@ -290,24 +323,19 @@ const CLIENT_HELP: &[&str] = &[
     "    Print this help.",
 ];
 
-fn client(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
+fn client(l: &mut Local, args: &[&[u8]]) -> Res {
     let sub = lower(&args[1]);
-    if matches!(sub.as_str(), "list" | "info" | "kill") {
-        // This thread's clients with their values of this very moment.
-        io.publish_clients();
-    }
-    let my_id = io.conns[slot].as_ref().map(|c| c.id).unwrap_or(0);
+    let my_id = l.conn.id;
     let wrong_args = || format!("ERR wrong number of arguments for 'client|{sub}' command");
     match sub.as_str() {
-        "id" if args.len() == 2 => reply(io, slot, |r| r.int(my_id as i64)),
+        "id" if args.len() == 2 => reply(l, |r| r.int(my_id as i64)),
         "setname" if args.len() == 3 => {
             validate_name(&args[2])?;
-            io.shared
-                .update_client(my_id, |ci| ci.name = text(&args[2]));
-            reply(io, slot, |r| r.ok())
+            l.shared.update_client(my_id, |ci| ci.name = text(&args[2]));
+            reply(l, |r| r.ok())
         }
         "getname" if args.len() == 2 => {
-            let name = io
+            let name = l
                 .shared
                 .clients
                 .lock()
@@ -315,7 +343,7 @@ fn client(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
                 .get(&my_id)
                 .map(|c| c.name.clone())
                 .unwrap_or_default();
-            reply(io, slot, |r| {
+            reply(l, |r| {
                 if name.is_empty() {
                     r.null()
                 } else {
@@ -333,15 +361,15 @@ fn client(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
             })?;
             let v = text(&args[3]);
             match attr.as_str() {
-                "lib-name" => io.shared.update_client(my_id, |ci| ci.lib_name = v),
-                "lib-ver" => io.shared.update_client(my_id, |ci| ci.lib_ver = v),
+                "lib-name" => l.shared.update_client(my_id, |ci| ci.lib_name = v),
+                "lib-ver" => l.shared.update_client(my_id, |ci| ci.lib_ver = v),
                 _ => return Err(format!("ERR Unrecognized option '{}'", text(&args[2]))),
             }
-            reply(io, slot, |r| r.ok())
+            reply(l, |r| r.ok())
         }
         "info" if args.len() == 2 => {
             let mut s = String::new();
-            if let Some(ci) = io
+            if let Some(ci) = l
                 .shared
                 .clients
                 .lock()
@@ -350,7 +378,7 @@ fn client(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
             {
                 client_line(ci, &mut s);
             }
-            reply(io, slot, |r| r.verbatim(s.as_bytes()))
+            reply(l, |r| r.verbatim(s.as_bytes()))
         }
         "list" => {
             let mut ids: Option<Vec<u64>> = None;
@@ -385,7 +413,7 @@ fn client(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
                 }
             }
             let mut s = String::new();
-            for ci in io
+            for ci in l
                 .shared
                 .clients
                 .lock()
@@ -396,14 +424,14 @@ fn client(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
                     client_line(ci, &mut s);
                 }
             }
-            reply(io, slot, |r| r.verbatim(s.as_bytes()))
+            reply(l, |r| r.verbatim(s.as_bytes()))
         }
-        "kill" if args.len() >= 3 => client_kill(io, slot, my_id, args),
+        "kill" if args.len() >= 3 => client_kill(l, my_id, args),
         "no-evict" | "no-touch" if args.len() == 3 => match lower(&args[2]).as_str() {
-            "on" | "off" => reply(io, slot, |r| r.ok()),
+            "on" | "off" => reply(l, |r| r.ok()),
             _ => Err(errors::SYNTAX.into()),
         },
-        "help" if args.len() == 2 => reply(io, slot, |r| {
+        "help" if args.len() == 2 => reply(l, |r| {
             r.array(CLIENT_HELP.len());
             for l in CLIENT_HELP {
                 r.simple(l);
@@ -425,7 +453,7 @@ fn client(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
 /// (yes by default), and MAXAGE (seconds; Redis 7.4's filter: clients at
 /// least that old). Errors: syntax error, `client-id should be greater
 /// than 0`, `Unknown client type`, `No such user`.
-fn client_kill(io: &mut IoThread, slot: usize, my_id: u64, args: &[&[u8]]) -> Res {
+fn client_kill(l: &mut Local, my_id: u64, args: &[&[u8]]) -> Res {
     let old_form = args.len() == 3;
     let (mut id, mut addr, mut laddr, mut maxage) = (None, None, None, None);
     let mut normal = true;
@@ -483,7 +511,7 @@ fn client_kill(io: &mut IoThread, slot: usize, my_id: u64, args: &[&[u8]]) -> Re
             }
         }
     }
-    let targets: Vec<(u64, u16)> = io
+    let targets: Vec<(u64, u16)> = l
         .shared
         .clients
         .lock()
@@ -501,12 +529,9 @@ fn client_kill(io: &mut IoThread, slot: usize, my_id: u64, args: &[&[u8]]) -> Re
     for &(cid, thread) in &targets {
         if cid == my_id {
             kill_self = true;
-        } else if thread == io.index {
-            if let Some(&s) = io.by_id.get(&cid) {
-                io.close(s, Closing::Now);
-                io.maybe_free(s);
-            }
-        } else if let Some(links) = io.shared.io_links.get() {
+        } else if thread == l.io_index {
+            l.after.kill.push(cid);
+        } else if let Some(links) = l.shared.io_links.get() {
             let (tx, w) = &links[thread as usize];
             let _ = tx.send(ToIo::Kill(cid));
             w.wake();
@@ -516,12 +541,12 @@ fn client_kill(io: &mut IoThread, slot: usize, my_id: u64, args: &[&[u8]]) -> Re
         if targets.is_empty() {
             return Err("ERR No such client".into());
         }
-        reply(io, slot, |r| r.ok())?;
+        reply(l, |r| r.ok())?;
     } else {
-        reply(io, slot, |r| r.int(targets.len() as i64))?;
+        reply(l, |r| r.int(targets.len() as i64))?;
     }
     if kill_self {
-        io.close(slot, Closing::AfterFlush);
+        l.after.close = Some(Closing::AfterFlush);
     }
     Ok(())
 }
@@ -584,10 +609,10 @@ fn command_docs(r: &mut Reply, s: &spec::CommandSpec) {
 
 /// COMMAND [COUNT | INFO name... | DOCS name... | LIST [FILTERBY PATTERN p] |
 /// GETKEYS cmd args...], all generated from [`spec::TABLE`].
-fn command(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
+fn command(l: &mut Local, args: &[&[u8]]) -> Res {
     let table = spec::TABLE;
     if args.len() == 1 {
-        return reply(io, slot, |r| {
+        return reply(l, |r| {
             r.array(table.len());
             for s in table {
                 command_info(r, s);
@@ -596,8 +621,8 @@ fn command(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
     }
     let sub = lower(&args[1]);
     match sub.as_str() {
-        "count" if args.len() == 2 => reply(io, slot, |r| r.int(table.len() as i64)),
-        "info" => reply(io, slot, |r| {
+        "count" if args.len() == 2 => reply(l, |r| r.int(table.len() as i64)),
+        "info" => reply(l, |r| {
             if args.len() == 2 {
                 r.array(table.len());
                 table.iter().for_each(|s| command_info(r, s));
@@ -611,7 +636,7 @@ fn command(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
                 }
             }
         }),
-        "docs" => reply(io, slot, |r| {
+        "docs" => reply(l, |r| {
             let chosen: Vec<&spec::CommandSpec> = if args.len() == 2 {
                 table.iter().collect()
             } else {
@@ -640,7 +665,7 @@ fn command(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
                         .is_none_or(|p| crate::glob::matches(p, n.as_bytes(), true))
                 })
                 .collect();
-            reply(io, slot, |r| {
+            reply(l, |r| {
                 r.array(names.len());
                 names.iter().for_each(|n| r.bulk(n.as_bytes()));
             })
@@ -655,7 +680,7 @@ fn command(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
             if keys.is_empty() {
                 return Err("ERR The command has no key arguments".into());
             }
-            reply(io, slot, |r| {
+            reply(l, |r| {
                 r.array(keys.len());
                 keys.iter().for_each(|&i| r.bulk(&args[i + 2]));
             })
@@ -671,13 +696,13 @@ fn command(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
 }
 
 /// CONFIG GET pattern... | SET name value... | RESETSTAT | REWRITE.
-fn config(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
+fn config(l: &mut Local, args: &[&[u8]]) -> Res {
     let sub = lower(&args[1]);
     match sub.as_str() {
         "get" if args.len() >= 3 => {
             let mut found: Vec<(String, String)> = Vec::new();
             {
-                let cfg = io.shared.config();
+                let cfg = l.shared.config();
                 for p in &args[2..] {
                     for kv in cfg.get_matching(p) {
                         if !found.iter().any(|(n, _)| *n == kv.0) {
@@ -686,7 +711,7 @@ fn config(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
                     }
                 }
             }
-            reply(io, slot, |r| {
+            reply(l, |r| {
                 r.map(found.len());
                 for (n, v) in &found {
                     r.bulk(n.as_bytes());
@@ -696,46 +721,46 @@ fn config(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
         }
         "set" if args.len() >= 4 && args.len() % 2 == 0 => {
             // All or nothing, as Redis 7: apply to a copy, commit if every pair is valid.
-            let mut next = io.shared.config().clone();
+            let mut next = l.shared.config().clone();
             for pair in args[2..].chunks(2) {
                 next.set_runtime(&text(&pair[0]), &text(&pair[1]))
                     .map_err(|e| format!("ERR {e}"))?;
             }
-            io.shared.tunables.store(&next);
-            io.shared
+            l.shared.tunables.store(&next);
+            l.shared
                 .metrics
                 .sample_every
                 .store(next.sample_every(), Ordering::Relaxed);
             crate::logging::set_level(&next.loglevel);
-            *io.shared.config.write().unwrap_or_else(|e| e.into_inner()) = next;
-            io.shared.config_epoch.fetch_add(1, Ordering::Release);
-            io.limits = super::Limits::load(&io.shared);
-            reply(io, slot, |r| r.ok())
+            *l.shared.config.write().unwrap_or_else(|e| e.into_inner()) = next;
+            l.shared.config_epoch.fetch_add(1, Ordering::Release);
+            l.after.reload_limits = true;
+            reply(l, |r| r.ok())
         }
         "resetstat" if args.len() == 2 => {
             // Shards start their counters (hits, misses, expired, commands)
             // over before their next batch.
-            io.shared.tunables.reset_stats();
-            io.shared
+            l.shared.tunables.reset_stats();
+            l.shared
                 .ops_meter
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .clear();
-            io.shared
+            l.shared
                 .mem_peak
                 .store(super::shared::allocated_bytes(), Ordering::Relaxed);
-            io.shared.total_commands.store(0, Ordering::Relaxed);
-            io.shared.total_connections.store(0, Ordering::Relaxed);
-            io.shared.rejected_connections.store(0, Ordering::Relaxed);
-            io.shared.net_input_bytes.store(0, Ordering::Relaxed);
-            io.shared.net_output_bytes.store(0, Ordering::Relaxed);
-            io.shared.metrics.reset();
-            if let Some(links) = io.shared.io_links.get() {
+            l.shared.total_commands.store(0, Ordering::Relaxed);
+            l.shared.total_connections.store(0, Ordering::Relaxed);
+            l.shared.rejected_connections.store(0, Ordering::Relaxed);
+            l.shared.net_input_bytes.store(0, Ordering::Relaxed);
+            l.shared.net_output_bytes.store(0, Ordering::Relaxed);
+            l.shared.metrics.reset();
+            if let Some(links) = l.shared.io_links.get() {
                 for (_, w) in links.iter() {
                     w.wakes.store(0, Ordering::Relaxed);
                 }
             }
-            reply(io, slot, |r| r.ok())
+            reply(l, |r| r.ok())
         }
         "rewrite" if args.len() == 2 => {
             Err("ERR The server is running without a config file".into())
@@ -752,7 +777,7 @@ fn config(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
 
 /// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]: stops the server; the
 /// connection closes without a reply, as in Redis.
-fn shutdown(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
+fn shutdown(l: &mut Local, args: &[&[u8]]) -> Res {
     for a in &args[1..] {
         match lower(a).as_str() {
             "nosave" | "save" | "now" | "force" => {}
@@ -761,8 +786,8 @@ fn shutdown(io: &mut IoThread, slot: usize, args: &[&[u8]]) -> Res {
         }
     }
     tracing::info!("User requested shutdown...");
-    io.shared.request_shutdown();
-    io.close(slot, Closing::Now);
+    l.shared.request_shutdown();
+    l.after.close = Some(Closing::Now);
     Ok(())
 }
 
@@ -780,11 +805,10 @@ const SHARD_KEYSPACE: usize = 4;
 ///
 /// Shard statistics layout: see `SHARD_COMMANDS` and the constants after it.
 pub(super) fn info_finisher(
-    io: &IoThread,
-    _slot: usize,
+    shared: &Arc<Shared>,
     args: &[&[u8]],
 ) -> Box<dyn FnOnce(Vec<i64>, bool) -> Bytes> {
-    let shared = io.shared.clone();
+    let shared = shared.clone();
     let mut sections: Vec<String> = args[1..].iter().map(|a| lower(a)).collect();
     let all = sections.iter().any(|s| s == "all" || s == "everything");
     if all || sections.is_empty() || sections.iter().any(|s| s == "default") {

@@ -1,0 +1,460 @@
+//! Routing on an IO thread: each parsed command is checked (table lookup,
+//! arity, auth) and run locally, sent to the shard owning its key, split
+//! over shards and gathered back, or sent to every shard; batches go out
+//! once per shard per loop turn, within credits; reply batches come back
+//! into the connections' reorder windows.
+//!
+//! Runs on its IO thread; never blocks (the shard inboxes are unbounded,
+//! and credits bound what is in flight).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use bytes::{Bytes, BytesMut};
+
+use super::conn::{Closing, GatherState};
+use super::{IoThread, conn_token, local};
+use crate::metrics::{now_ns, stage};
+use crate::msg::{Claim, ReplyBatch, Request, RequestBatch, ToEngine};
+use crate::resp::errors;
+use crate::resp::parse::parse_i64;
+use crate::spec::{self, CmdId, Gather, Route};
+
+/// Arguments at least this long travel zero-copy as slices of the
+/// connection's input buffer; shorter ones are copied into the batch arena,
+/// which is cheaper than a reference count the IO thread and the shard
+/// would both touch for every argument.
+const ZERO_COPY_MIN: usize = 256;
+
+/// Where one argument of a queued request lives.
+enum Arg {
+    /// `(offset, length)` in the batch arena.
+    Arena(usize, usize),
+    /// A slice of the connection's input buffer.
+    Shared(Bytes),
+}
+
+/// Requests collected for one shard during a loop turn, with their short
+/// arguments copied into one arena per batch (see [`ZERO_COPY_MIN`]).
+#[derive(Default)]
+pub(super) struct Outgoing {
+    pub(super) items: Vec<Request>,
+    arena: BytesMut,
+    args: Vec<Arg>,
+    /// Requests in `items` sampled for latency.
+    sampled: u32,
+}
+
+impl Outgoing {
+    pub(super) fn take(&mut self, io: u16) -> RequestBatch {
+        let cap = self.arena.capacity().clamp(4096, 1 << 20);
+        let data = std::mem::replace(&mut self.arena, BytesMut::with_capacity(cap)).freeze();
+        let args = self
+            .args
+            .drain(..)
+            .map(|a| match a {
+                Arg::Arena(o, l) => data.slice(o..o + l),
+                Arg::Shared(b) => b,
+            })
+            .collect();
+        RequestBatch {
+            io,
+            items: std::mem::take(&mut self.items),
+            args,
+        }
+    }
+}
+
+impl IoThread {
+    /// Runs one parsed command: checks, then local execution or routing.
+    pub(super) fn dispatch(&mut self, slot: usize, args: &[&[u8]]) {
+        self.commands += 1;
+        let Some(c) = self.conns[slot].as_mut() else {
+            return;
+        };
+        let Some(id) = spec::lookup(&args[0]) else {
+            c.reply_with(|r| r.error(&unknown_command(args)));
+            return;
+        };
+        let s = spec::get(id);
+        c.last_cmd = if s.is(spec::flag::CONTAINER) && args.len() > 1 {
+            // Container commands show their subcommand (`client|list`).
+            let sub = String::from_utf8_lossy(&args[1][..args[1].len().min(32)]);
+            format!("{}|{}", s.name, sub.to_ascii_lowercase()).into()
+        } else {
+            s.name.into()
+        };
+        let argc_ok = s.arity_ok(args.len())
+            && match s.route {
+                // MSET-style pairs: Redis reports a wrong argument count.
+                Route::Keys(_) if s.step > 1 => {
+                    (args.len() - s.first_key as usize) % s.step as usize == 0
+                }
+                _ => true,
+            };
+        if !argc_ok {
+            c.reply_with(|r| {
+                r.error(&format!(
+                    "ERR wrong number of arguments for '{}' command",
+                    s.name
+                ))
+            });
+            return;
+        }
+        if !c.authed && !s.is(spec::flag::NO_AUTH) {
+            c.reply_with(|r| r.error(errors::NOAUTH));
+            return;
+        }
+        match s.route {
+            Route::Local => self.run_local(slot, id, args),
+            Route::Key | Route::Coord => {
+                let fk = s.first_key as usize;
+                let (shard, hash) = match args.get(fk) {
+                    Some(k) if fk > 0 => (spec::key_shard(k, self.nshards), spec::key_hash(k)),
+                    _ => (0, 0),
+                };
+                self.send_one(slot, shard, id, hash, args);
+                if s.is(spec::flag::BLOCKING) {
+                    self.block(slot, shard);
+                }
+            }
+            Route::Scan => {
+                let n = self.nshards as u64;
+                let shard = parse_i64(&args[1])
+                    .map(|c| (c as u64 % n) as usize)
+                    .unwrap_or(0);
+                self.send_one(slot, shard, id, 0, args);
+            }
+            Route::Keys(g) => self.send_split(slot, id, g, args),
+            Route::All(g) => self.send_all(slot, id, g, args),
+        }
+    }
+
+    /// Queues a request for `shard`, copying its arguments into that
+    /// shard's batch arena.
+    #[allow(clippy::too_many_arguments)]
+    /// Runs a connection-level command through its narrow context, then
+    /// applies what it asked of this thread.
+    fn run_local(&mut self, slot: usize, id: CmdId, args: &[&[u8]]) {
+        if local::reads_clients(id, args) {
+            self.publish_clients();
+        }
+        let Some(conn) = self.conns[slot].as_mut() else {
+            return;
+        };
+        let mut l = local::Local {
+            conn,
+            shared: &self.shared,
+            limits: &self.limits,
+            io_index: self.index,
+            after: local::After::default(),
+        };
+        local::run(&mut l, id, args);
+        let after = l.after;
+        for cid in after.kill {
+            if let Some(&s) = self.by_id.get(&cid) {
+                self.close(s, Closing::Now);
+                self.maybe_free(s);
+            }
+        }
+        if let Some(how) = after.close {
+            self.close(slot, how);
+        }
+        if after.reload_limits {
+            self.limits = super::Limits::load(&self.shared);
+        }
+    }
+
+    pub(super) fn push_request(
+        &mut self,
+        slot: usize,
+        shard: usize,
+        seq: u64,
+        part: u16,
+        id: CmdId,
+        hash: u64,
+        args: &[&[u8]],
+    ) {
+        let c = self.conns[slot].as_ref().expect("live connection");
+        let out = &mut self.batches[shard];
+        let start = out.args.len();
+        let parsed = self.parsed.as_ptr_range();
+        for a in args {
+            if a.len() >= ZERO_COPY_MIN && parsed.contains(&a.as_ptr()) {
+                out.args.push(Arg::Shared(self.parsed.slice_ref(a)));
+            } else {
+                out.args.push(Arg::Arena(out.arena.len(), a.len()));
+                out.arena.extend_from_slice(a);
+            }
+        }
+        let end = out.args.len();
+        out.items.push(Request {
+            conn: conn_token(c.generation, slot),
+            seq,
+            part,
+            db: c.db,
+            resp3: c.resp3,
+            cmd: id,
+            hash,
+            args: start..end,
+            claim: None,
+            stamp: 0,
+        });
+    }
+
+    pub(super) fn send_one(
+        &mut self,
+        slot: usize,
+        shard: usize,
+        id: CmdId,
+        hash: u64,
+        args: &[&[u8]],
+    ) {
+        let Some(c) = self.conns[slot].as_mut() else {
+            return;
+        };
+        let seq = c.begin();
+        self.push_request(slot, shard, seq, 0, id, hash, args);
+        self.maybe_sample(shard);
+    }
+
+    /// Marks the request just queued for `shard` as sampled, one in
+    /// `latency-sample-every`, and records its parse stage.
+    #[inline]
+    pub(super) fn maybe_sample(&mut self, shard: usize) {
+        if self.limits.sample_every == 0 {
+            return;
+        }
+        self.since_sample += 1;
+        if self.since_sample < self.limits.sample_every {
+            return;
+        }
+        self.since_sample = 0;
+        let now = now_ns();
+        self.stats
+            .stage(stage::PARSE, now.saturating_sub(self.turn_ns));
+        let out = &mut self.batches[shard];
+        if let Some(req) = out.items.last_mut() {
+            req.stamp = now;
+            out.sampled += 1;
+        }
+    }
+
+    /// Marks the client blocked on the command just queued for `shard` and
+    /// hands that request the client's [`Claim`]: the connection parses
+    /// nothing more until it is answered, as Redis does with blocked clients.
+    pub(super) fn block(&mut self, slot: usize, shard: usize) {
+        let claim = Arc::new(Claim::default());
+        if let Some(req) = self.batches[shard].items.last_mut() {
+            req.claim = Some(claim.clone());
+        }
+        let Some(c) = self.conns[slot].as_mut() else {
+            return;
+        };
+        c.blocked = Some((c.next_seq - 1, claim));
+        self.shared.blocked_clients.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Ends a client's wait: its blocking command was answered (`gone` =
+    /// false) or the client is going away, in which case its claim is taken
+    /// so no shard pops for it and the shards drop its waits.
+    pub(super) fn unblock(&mut self, slot: usize, gone: bool) {
+        let Some(c) = self.conns[slot].as_mut() else {
+            return;
+        };
+        let Some((_, claim)) = c.blocked.take() else {
+            return;
+        };
+        self.shared.blocked_clients.fetch_sub(1, Ordering::Relaxed);
+        if !gone {
+            self.to_parse.push(slot);
+            return;
+        }
+        if !claim.take() {
+            // Already served or timed out; the reply is dropped with the client.
+            return;
+        }
+        let conn = conn_token(c.generation, slot);
+        let io = self.index;
+        if let Some(ex) = self.executor.as_mut() {
+            ex.unblock(io, conn);
+        } else {
+            for tx in &self.shards {
+                // Unbounded inbox: never blocks.
+                let _ = tx.send(ToEngine::Unblock { io, conn });
+            }
+        }
+    }
+
+    /// Splits a multi-key command (MGET, MSET, DEL, ...) into one
+    /// sub-command per shard, with the same name and that shard's keys.
+    pub(super) fn send_split(&mut self, slot: usize, id: CmdId, g: Gather, args: &[&[u8]]) {
+        let s = spec::get(id);
+        let step = s.step.max(1) as usize;
+        let n = self.nshards;
+        let first = s.first_key as usize;
+        let first_shard = spec::key_shard(&args[first], n);
+        let single = n == 1
+            || s.key_indices(args.len())
+                .all(|i| spec::key_shard(&args[i], n) == first_shard);
+        if single {
+            let hash = spec::key_hash(&args[first]);
+            self.send_one(slot, first_shard, id, hash, args);
+            return;
+        }
+        // (shard, sub-command arguments, original key positions)
+        let mut parts: Vec<(usize, Vec<&[u8]>, Vec<u32>)> = Vec::new();
+        for (k, i) in s.key_indices(args.len()).enumerate() {
+            let shard = spec::key_shard(&args[i], n);
+            let p = match parts.iter().position(|p| p.0 == shard) {
+                Some(p) => p,
+                None => {
+                    parts.push((shard, vec![args[0]], Vec::new()));
+                    parts.len() - 1
+                }
+            };
+            parts[p].1.extend_from_slice(&args[i..i + step]);
+            parts[p].2.push(k as u32);
+        }
+        let positions = if g == Gather::Interleave {
+            parts.iter().map(|p| p.2.clone()).collect()
+        } else {
+            Vec::new()
+        };
+        let g = GatherState {
+            kind: g,
+            parts: vec![None; parts.len()],
+            left: parts.len() as u16,
+            positions,
+            finish: None,
+        };
+        let Some(c) = self.conns[slot].as_mut() else {
+            return;
+        };
+        let seq = c.begin_gather(g);
+        for (p, (shard, sub, _)) in parts.into_iter().enumerate() {
+            let hash = spec::key_hash(sub[1]);
+            self.push_request(slot, shard, seq, p as u16, id, hash, &sub);
+        }
+    }
+
+    /// Sends a keyspace-wide command (KEYS, DBSIZE, FLUSHALL, INFO, ...) to
+    /// every shard and gathers the answers.
+    pub(super) fn send_all(&mut self, slot: usize, id: CmdId, g: Gather, args: &[&[u8]]) {
+        let n = self.nshards;
+        let finish = if g == Gather::Info {
+            Some(local::info_finisher(&self.shared, args))
+        } else {
+            None
+        };
+        if n == 1 && finish.is_none() {
+            self.send_one(slot, 0, id, 0, args);
+            return;
+        }
+        let g = GatherState {
+            kind: g,
+            parts: vec![None; n],
+            left: n as u16,
+            positions: Vec::new(),
+            finish,
+        };
+        let Some(c) = self.conns[slot].as_mut() else {
+            return;
+        };
+        let seq = c.begin_gather(g);
+        for shard in 0..n {
+            self.push_request(slot, shard, seq, shard as u16, id, 0, args);
+        }
+    }
+
+    /// Sends each shard this turn's batch if it has a credit; in colocated
+    /// mode runs it at once on this thread.
+    pub(super) fn flush_batches(&mut self) {
+        for shard in 0..self.nshards {
+            if self.batches[shard].items.is_empty() || self.credits[shard] == 0 {
+                continue;
+            }
+            if self.batches[shard].sampled > 0 {
+                let out = &mut self.batches[shard];
+                out.sampled = 0;
+                let now = now_ns();
+                for req in out.items.iter_mut().filter(|r| r.stamp != 0) {
+                    self.stats.stage(stage::BATCH, now - req.stamp);
+                    req.stamp = now;
+                }
+            }
+            let batch = self.batches[shard].take(self.index);
+            self.credits[shard] -= 1;
+            if let Some(ex) = self.executor.as_mut() {
+                let replies = ex.execute(batch);
+                self.on_replies(replies);
+            } else if self.shards[shard].send(ToEngine::Batch(batch)).is_err() {
+                tracing::error!("shard {shard} is gone");
+                self.credits[shard] += 1;
+            }
+        }
+    }
+
+    pub(super) fn on_replies(&mut self, b: ReplyBatch) {
+        if let Some(c) = self.credits.get_mut(b.shard as usize) {
+            *c += b.credits;
+        }
+        let mut start = 0usize;
+        for it in &b.items {
+            let end = it.end;
+            let slot = (it.conn & 0xFFFF_FFFF) as usize;
+            let generation = (it.conn >> 32) as u32;
+            // A sampled reply: its handback ends now, its write starts.
+            let handed = (it.stamp != 0).then(|| {
+                let now = now_ns();
+                self.stats
+                    .stage(stage::HANDBACK, now.saturating_sub(it.stamp));
+                now
+            });
+            if let Some(c) = self.conn_mut(slot, generation) {
+                if let Some(now) = handed {
+                    c.timed_reply.get_or_insert(now);
+                }
+                let woke = c.blocked.as_ref().is_some_and(|(seq, _)| *seq == it.seq);
+                if c.complete(it.seq, it.part, &b.buf, start, end) && !c.dirty {
+                    c.dirty = true;
+                    self.dirty.push(slot);
+                }
+                if woke {
+                    self.unblock(slot, false);
+                }
+            }
+            start = end;
+        }
+    }
+
+    /// Colocated: answers the blocked clients whose timeout has passed.
+    pub(super) fn colocated_timeouts(&mut self) {
+        let Some(ex) = self.executor.as_mut() else {
+            return;
+        };
+        if ex
+            .next_deadline()
+            .is_some_and(|d| d <= crate::cmd::now_ms())
+        {
+            let replies = ex.fire_timeouts();
+            self.on_replies(replies);
+        }
+    }
+}
+
+/// Redis 7's unknown-command error: the name and up to the first arguments,
+/// each quoted (`networking.c`, `processCommand`).
+fn unknown_command(args: &[&[u8]]) -> String {
+    let name = String::from_utf8_lossy(&args[0][..args[0].len().min(128)]);
+    let mut s = format!("ERR unknown command '{name}', with args beginning with: ");
+    for a in args[1..].iter() {
+        if s.len() >= 128 + 64 {
+            break;
+        }
+        s.push('\'');
+        s.push_str(&String::from_utf8_lossy(&a[..a.len().min(128)]));
+        s.push_str("' ");
+    }
+    s
+}
