@@ -16,10 +16,15 @@
 //! [`Hop`]s between engines; a hop that finishes a command answers with a
 //! reply batch holding no credit.
 //!
-//! # Adding the transaction layer
+//! # Transactions
 //!
-//! Multi-shard atomicity (VLL-style schedule and execute hops, MULTI/EXEC)
-//! adds variants to [`ToEngine`]; the existing variants do not change.
+//! A command whose keys live on several shards runs as a transaction
+//! ([`TxInfo`]): the IO thread puts one part of it, in the connection's
+//! command order, into the batch of every shard it touches; each part says
+//! what it locks there ([`Want`]). The shards take their locks in ascending
+//! shard order, passing a token along ([`TxStep::Token`]); the last one
+//! starts the work ([`TxStep::Go`]), and each shard lets go of its locks
+//! when its share is done ([`TxStep::Release`]). See `engine::tx`.
 
 use std::any::Any;
 use std::os::fd::RawFd;
@@ -29,6 +34,95 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use bytes::Bytes;
 
 use crate::spec::CmdId;
+
+/// A transaction's identity, unique in the process ([`next_tx_id`]).
+pub type TxId = u64;
+
+/// A fresh transaction id (never 0, which means "no transaction").
+pub fn next_tx_id() -> TxId {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// How a transaction locks a key (or a whole shard).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Readers: any number at once.
+    Shared,
+    /// A writer: alone.
+    Exclusive,
+}
+
+/// One key a transaction locks.
+#[derive(Clone, Debug)]
+pub struct KeyLock {
+    pub db: u16,
+    pub key: Bytes,
+    pub mode: Mode,
+}
+
+/// What a transaction locks on one shard.
+#[derive(Clone, Debug)]
+pub enum Want {
+    Keys(Vec<KeyLock>),
+    /// The whole shard, every database: keyspace-wide commands (KEYS,
+    /// FLUSHALL, ...) and work whose keys are not known in advance (SORT
+    /// with BY/GET patterns).
+    Shard(Mode),
+}
+
+/// How a transaction's work is spread over its shards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxKind {
+    /// Every shard runs its own part of the command (MSET, DEL, KEYS, ...)
+    /// and replies with it; each lets go of its locks once its part ran.
+    Parts,
+    /// One shard runs the command and reaches the others with hops (RENAME,
+    /// SINTERSTORE, ...); the others only hold locks, and every shard lets
+    /// go when the command has answered.
+    Coordinated { coordinator: u16 },
+}
+
+/// A transaction as every shard it touches sees it.
+#[derive(Debug)]
+pub struct TxInfo {
+    pub id: TxId,
+    pub kind: TxKind,
+    /// The shards it touches, ascending (the order it locks them in), with
+    /// what it locks on each.
+    pub shards: Vec<(u16, Want)>,
+}
+
+impl TxInfo {
+    /// What the transaction locks on `shard`.
+    pub fn want(&self, shard: u16) -> Option<&Want> {
+        self.shards
+            .iter()
+            .find(|(s, _)| *s == shard)
+            .map(|(_, w)| w)
+    }
+
+    /// The shard after `shard` in locking order, if any.
+    pub fn next_after(&self, shard: u16) -> Option<u16> {
+        self.shards.iter().map(|(s, _)| *s).find(|&s| s > shard)
+    }
+
+    /// The first shard in locking order.
+    pub fn first(&self) -> u16 {
+        self.shards.first().map(|(s, _)| *s).unwrap_or(0)
+    }
+}
+
+/// A step of a transaction's protocol, sent from shard to shard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxStep {
+    /// Every lower shard holds its locks: take yours.
+    Token,
+    /// Every shard holds its locks: run your part.
+    Go,
+    /// The work is done: let go of your locks.
+    Release,
+}
 
 /// One command for one shard.
 #[derive(Debug)]
@@ -56,6 +150,10 @@ pub struct Request {
     /// For a request sampled for latency ([`crate::metrics`]): when its
     /// batch was sent, in [`crate::metrics::now_ns`]; 0 otherwise.
     pub stamp: u64,
+    /// The transaction this request is a part of, if its command touches
+    /// several shards. A part of a coordinated transaction on a shard that
+    /// is not the coordinator carries no arguments: it only locks.
+    pub tx: Option<Arc<TxInfo>>,
 }
 
 /// The one-shot token of a client blocked on keys (BLPOP and friends),
@@ -125,6 +223,9 @@ pub struct ReplyTo {
     pub seq: u64,
     pub part: u16,
     pub resp3: bool,
+    /// The transaction whose command this reply ends (0 if none): its
+    /// shards let go of their locks once it is sent.
+    pub tx: TxId,
 }
 
 /// Work one engine hands another: a closure run on the target engine's
@@ -147,6 +248,11 @@ pub enum ToEngine {
     Unblock {
         io: u16,
         conn: u64,
+    },
+    /// A step of transaction `id` (from another shard).
+    Tx {
+        id: TxId,
+        step: TxStep,
     },
     Shutdown,
 }

@@ -501,6 +501,7 @@ pub mod testing {
                     seq: 0,
                     part: 0,
                     resp3: self.resp3,
+                    tx: 0,
                 },
                 deferred: false,
                 claim: None,

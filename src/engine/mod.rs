@@ -21,6 +21,9 @@
 //! In colocated mode the IO thread drives the same engine synchronously
 //! through [`Executor`], with no channel and no thread.
 
+pub mod locks;
+mod tx;
+
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,7 +36,8 @@ use crate::cmd::{self, Ctx, Handler, Shard};
 use crate::config::Tunables;
 use crate::metrics::{ThreadStats, now_ns};
 use crate::msg::{
-    Executor, Hop, ReplyBatch, ReplyItem, ReplyTo, Request, RequestBatch, ToEngine, ToIo, Waker,
+    Executor, Hop, ReplyBatch, ReplyItem, ReplyTo, Request, RequestBatch, ToEngine, ToIo, TxId,
+    Waker,
 };
 use crate::resp::Reply;
 use crate::spec;
@@ -93,6 +97,8 @@ pub struct Engine {
     local_hops: VecDeque<Hop>,
     /// Inboxes of every engine, indexed by shard (for hops).
     peers: Vec<Sender<ToEngine>>,
+    /// The shard's side of the transaction layer.
+    tx: tx::TxTable,
     /// How long the next wait spins before parking: doubles (up to
     /// `spin-us`) when spinning found work, halves when it did not, as the
     /// IO threads' budget does, so an idle shard stops burning a core.
@@ -121,6 +127,7 @@ impl Engine {
             out: (0..io_threads).map(|_| Outbox::new()).collect(),
             local_hops: VecDeque::new(),
             peers: Vec::new(),
+            tx: tx::TxTable::default(),
             spin_budget,
             stats,
         }
@@ -222,6 +229,11 @@ impl Engine {
                 self.sh.unblock(io, conn);
                 false
             }
+            ToEngine::Tx { id, step } => {
+                self.tx_step(id, step);
+                self.run_hops();
+                false
+            }
             ToEngine::Shutdown => true,
         }
     }
@@ -232,12 +244,24 @@ impl Engine {
         let io = batch.io as usize;
         for req in &batch.items {
             let args = &batch.args[req.args.start..req.args.end];
-            self.run_request(io, req, args);
+            if req.tx.is_some() {
+                self.tx_part(io, req, args);
+                continue;
+            }
+            // The single-shard fast path: one check while nothing is locked.
+            if !self.tx.idle() && self.run_or_park(io, req, args) {
+                continue;
+            }
+            self.run_request(io, req, args, 0);
         }
+        self.run_hops();
         self.out[io].credits += 1;
     }
 
-    fn run_request(&mut self, io: usize, req: &Request, args: &[Bytes]) {
+    /// Runs one request, its reply going to IO thread `io`'s outbox; `tx`
+    /// is the coordinated transaction whose command it is (0: none).
+    /// Returns true if the command deferred its reply (hops).
+    fn run_request(&mut self, io: usize, req: &Request, args: &[Bytes], tx: TxId) -> bool {
         let spec = spec::get(req.cmd);
         let ob = &mut self.out[io];
         ob.reply.resp3 = req.resp3;
@@ -247,6 +271,7 @@ impl Engine {
             seq: req.seq,
             part: req.part,
             resp3: req.resp3,
+            tx,
         };
         let start = if req.stamp != 0 { now_ns() } else { 0 };
         match self.handlers[req.cmd as usize] {
@@ -264,7 +289,7 @@ impl Engine {
                 };
                 cmd::execute(h, &mut ctx, spec.is(spec::flag::READONLY));
                 if ctx.deferred {
-                    return;
+                    return true;
                 }
             }
             None => ob
@@ -286,34 +311,49 @@ impl Engine {
             end: ob.reply.buf.len(),
             stamp,
         });
+        false
     }
 
-    /// Runs hops addressed to this shard, sends the others.
+    /// Runs hops addressed to this shard, sends the others, and queues the
+    /// replies they produced; a reply that ends a coordinated transaction
+    /// releases its locks, which may run more. Loops until all is done.
     fn run_hops(&mut self) {
         loop {
-            for (target, hop) in self.sh.hops_out.drain(..) {
-                if target == self.sh.id || self.peers.is_empty() {
-                    self.local_hops.push_back(hop);
-                } else {
-                    // Unbounded inbox: never blocks (see msg's backpressure notes).
-                    let _ = self.peers[target as usize].send(ToEngine::Hop(hop));
+            loop {
+                for (target, hop) in self.sh.hops_out.drain(..) {
+                    if target == self.sh.id || self.peers.is_empty() {
+                        self.local_hops.push_back(hop);
+                    } else {
+                        // Unbounded inbox: never blocks (see msg's backpressure notes).
+                        let _ = self.peers[target as usize].send(ToEngine::Hop(hop));
+                    }
+                }
+                match self.local_hops.pop_front() {
+                    Some(h) => (h.0)(&mut self.sh),
+                    None => break,
                 }
             }
-            match self.local_hops.pop_front() {
-                Some(h) => (h.0)(&mut self.sh),
-                None => break,
+            let mut ended = Vec::new();
+            for (to, bytes) in self.sh.replies_out.drain(..) {
+                let ob = &mut self.out[to.io as usize];
+                ob.reply.raw(&bytes);
+                ob.items.push(ReplyItem {
+                    conn: to.conn,
+                    seq: to.seq,
+                    part: to.part,
+                    end: ob.reply.buf.len(),
+                    stamp: 0,
+                });
+                if to.tx != 0 {
+                    ended.push(to.tx);
+                }
             }
-        }
-        for (to, bytes) in self.sh.replies_out.drain(..) {
-            let ob = &mut self.out[to.io as usize];
-            ob.reply.raw(&bytes);
-            ob.items.push(ReplyItem {
-                conn: to.conn,
-                seq: to.seq,
-                part: to.part,
-                end: ob.reply.buf.len(),
-                stamp: 0,
-            });
+            if ended.is_empty() && self.sh.hops_out.is_empty() {
+                return;
+            }
+            for id in ended {
+                self.tx_release_all(id);
+            }
         }
     }
 

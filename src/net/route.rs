@@ -15,7 +15,10 @@ use bytes::{Bytes, BytesMut};
 use super::conn::{Closing, GatherState};
 use super::{IoThread, conn_token, local};
 use crate::metrics::{now_ns, stage};
-use crate::msg::{Claim, ReplyBatch, Request, RequestBatch, ToEngine};
+use crate::msg::{
+    Claim, KeyLock, Mode, ReplyBatch, Request, RequestBatch, ToEngine, TxInfo, TxKind, Want,
+    next_tx_id,
+};
 use crate::resp::errors;
 use crate::resp::parse::parse_i64;
 use crate::spec::{self, CmdId, Gather, Route};
@@ -107,6 +110,9 @@ impl IoThread {
         }
         match s.route {
             Route::Local => self.run_local(slot, id, args),
+            Route::Coord if self.nshards > 1 && !s.is(spec::flag::BLOCKING) => {
+                self.send_coord(slot, id, args)
+            }
             Route::Key | Route::Coord => {
                 let fk = s.first_key as usize;
                 let (shard, hash) = match args.get(fk) {
@@ -199,6 +205,7 @@ impl IoThread {
             args: start..end,
             claim: None,
             stamp: 0,
+            tx: None,
         });
     }
 
@@ -331,10 +338,111 @@ impl IoThread {
         let Some(c) = self.conns[slot].as_mut() else {
             return;
         };
+        let db = c.db;
         let seq = c.begin_gather(g);
+        // One transaction: every part locks its keys on its shard.
+        let mode = lock_mode(id);
+        let mut shards: Vec<(u16, Want)> = parts
+            .iter()
+            .map(|(shard, sub, _)| {
+                let keys = sub[1..]
+                    .iter()
+                    .step_by(step)
+                    .map(|k| KeyLock {
+                        db,
+                        key: Bytes::copy_from_slice(k),
+                        mode,
+                    })
+                    .collect();
+                (*shard as u16, Want::Keys(keys))
+            })
+            .collect();
+        shards.sort_by_key(|(s, _)| *s);
+        let info = Arc::new(TxInfo {
+            id: next_tx_id(),
+            kind: TxKind::Parts,
+            shards,
+        });
         for (p, (shard, sub, _)) in parts.into_iter().enumerate() {
             let hash = spec::key_hash(sub[1]);
             self.push_request(slot, shard, seq, p as u16, id, hash, &sub);
+            self.mark_tx(shard, &info);
+        }
+    }
+
+    /// Marks the request just queued for `shard` as a part of `info`.
+    fn mark_tx(&mut self, shard: usize, info: &Arc<TxInfo>) {
+        if let Some(req) = self.batches[shard].items.last_mut() {
+            req.tx = Some(info.clone());
+        }
+    }
+
+    /// A command whose keys depend on each other (RENAME, SINTERSTORE,
+    /// LMOVE, ...): sent to its first key's shard, which coordinates it
+    /// with hops. When its keys live on several shards it runs as a
+    /// coordinated transaction: each of those shards gets a part that
+    /// locks its keys (or the whole shard, for SORT's BY/GET patterns,
+    /// whose keys are not known in advance), in this connection's order.
+    fn send_coord(&mut self, slot: usize, id: CmdId, args: &[&[u8]]) {
+        let s = spec::get(id);
+        let n = self.nshards;
+        let fk = s.first_key as usize;
+        let (first, hash) = match args.get(fk) {
+            Some(k) if fk > 0 => (spec::key_shard(k, n), spec::key_hash(k)),
+            _ => (0, 0),
+        };
+        let Some(c) = self.conns[slot].as_ref() else {
+            return;
+        };
+        let db = c.db;
+        let mode = lock_mode(id);
+        let shards: Vec<(u16, Want)> = match coord_keys(s, args) {
+            CoordKeys::Unknown => (0..n as u16).map(|s| (s, Want::Shard(mode))).collect(),
+            CoordKeys::Known(keys) => {
+                let mut by_shard: Vec<(u16, Want)> = Vec::new();
+                for k in keys {
+                    let sh = spec::key_shard(k, n) as u16;
+                    let lock = KeyLock {
+                        db,
+                        key: Bytes::copy_from_slice(k),
+                        mode,
+                    };
+                    match by_shard.iter_mut().find(|(s, _)| *s == sh) {
+                        Some((_, Want::Keys(v))) => v.push(lock),
+                        _ => by_shard.push((sh, Want::Keys(vec![lock]))),
+                    }
+                }
+                by_shard.sort_by_key(|(s, _)| *s);
+                by_shard
+            }
+        };
+        if shards.len() <= 1 {
+            // One shard (or keys the handler will reject): no transaction.
+            self.send_one(slot, first, id, hash, args);
+            return;
+        }
+        let info = Arc::new(TxInfo {
+            id: next_tx_id(),
+            kind: TxKind::Coordinated {
+                coordinator: first as u16,
+            },
+            shards,
+        });
+        let Some(c) = self.conns[slot].as_mut() else {
+            return;
+        };
+        let seq = c.begin();
+        // The coordinator's part carries the command; the others only lock.
+        let parts: Vec<u16> = info.shards.iter().map(|(s, _)| *s).collect();
+        for shard in parts {
+            let shard = shard as usize;
+            if shard == first {
+                self.push_request(slot, shard, seq, 0, id, hash, args);
+                self.maybe_sample(shard);
+            } else {
+                self.push_request(slot, shard, seq, 0, id, 0, &[]);
+            }
+            self.mark_tx(shard, &info);
         }
     }
 
@@ -342,6 +450,7 @@ impl IoThread {
     /// every shard and gathers the answers.
     pub(super) fn send_all(&mut self, slot: usize, id: CmdId, g: Gather, args: &[&[u8]]) {
         let n = self.nshards;
+        let kind = g;
         let finish = if g == Gather::Info {
             Some(local::info_finisher(&self.shared, args))
         } else {
@@ -362,8 +471,21 @@ impl IoThread {
             return;
         };
         let seq = c.begin_gather(g);
+        // KEYS, DBSIZE, FLUSHALL, ... see every shard at one instant: a
+        // transaction locking each whole shard. INFO needs no such view.
+        let info = (kind != Gather::Info).then(|| {
+            let mode = lock_mode(id);
+            Arc::new(TxInfo {
+                id: next_tx_id(),
+                kind: TxKind::Parts,
+                shards: (0..n as u16).map(|s| (s, Want::Shard(mode))).collect(),
+            })
+        });
         for shard in 0..n {
             self.push_request(slot, shard, seq, shard as u16, id, 0, args);
+            if let Some(info) = &info {
+                self.mark_tx(shard, info);
+            }
         }
     }
 
@@ -441,6 +563,55 @@ impl IoThread {
             self.on_replies(replies);
         }
     }
+}
+
+/// How a transaction locks a command's keys: writers exclusively.
+fn lock_mode(id: CmdId) -> Mode {
+    if spec::get(id).is(spec::flag::WRITE) {
+        Mode::Exclusive
+    } else {
+        Mode::Shared
+    }
+}
+
+/// The keys a coordinated command touches.
+enum CoordKeys<'a> {
+    Known(Vec<&'a [u8]>),
+    /// It reads keys named by patterns (SORT ... BY / GET).
+    Unknown,
+}
+
+/// The keys of a coordinated command: its key positions, plus SORT's
+/// STORE destination; SORT with a BY or GET pattern reads keys that are
+/// not known before it runs.
+fn coord_keys<'a>(s: &spec::CommandSpec, args: &[&'a [u8]]) -> CoordKeys<'a> {
+    let mut keys: Vec<&[u8]> = s
+        .keys_in(args)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|i| args.get(i).copied())
+        .collect();
+    if s.name == "sort" || s.name == "sort_ro" {
+        let mut i = 2;
+        while i + 1 < args.len() {
+            let opt = args[i];
+            if opt.eq_ignore_ascii_case(b"by") || opt.eq_ignore_ascii_case(b"get") {
+                let pat = args[i + 1];
+                // `GET #` is the element itself and `BY nosort` no key.
+                if pat != b"#" && memchr::memchr(b'*', pat).is_some() {
+                    return CoordKeys::Unknown;
+                }
+            } else if opt.eq_ignore_ascii_case(b"store") {
+                keys.push(args[i + 1]);
+            }
+            i += if opt.eq_ignore_ascii_case(b"limit") {
+                3
+            } else {
+                2
+            };
+        }
+    }
+    CoordKeys::Known(keys)
 }
 
 /// Redis 7's unknown-command error: the name and up to the first arguments,
