@@ -125,6 +125,7 @@ fuzz_target!(|input: &[u8]| {
                 args: 0..n,
                 claim,
                 stamp: 0,
+                tx: None,
             }],
             args,
         };
