@@ -74,6 +74,11 @@ SERVERS = {
     "tandem-notrack": lambda port: [os.path.join(ROOT, "target/release/tandem"), "--port", str(port), "--latency-tracking", "no"],
     "tandem-colocated-notrack": lambda port: [os.path.join(ROOT, "target/release/tandem"), "--port", str(port), "--colocated", "yes", "--latency-tracking", "no"],
 }
+# A/B against another build (a worktree of an earlier commit, say):
+# TANDEM_BASE=/path/to/tandem python3 tools/bench.py --servers base,tandem
+if os.environ.get("TANDEM_BASE"):
+    SERVERS["base"] = lambda port: [os.environ["TANDEM_BASE"], "--port", str(port)]
+    SERVERS["base-colocated"] = lambda port: [os.environ["TANDEM_BASE"], "--port", str(port), "--colocated", "yes"]
 
 
 def run_test(port, pid, test, opts):

@@ -419,9 +419,13 @@ pub fn handlers() -> Vec<Option<Handler>> {
 /// lookups count as keyspace hits and misses (INFO stats).
 pub fn execute(h: Handler, ctx: &mut Ctx, read: bool) {
     let mark = ctx.out.buf.len();
-    ctx.sh.dbs[ctx.db].count_reads = read;
+    if read {
+        ctx.sh.dbs[ctx.db].count_reads = true;
+    }
     let result = h(ctx);
-    ctx.sh.dbs[ctx.db].count_reads = false;
+    if read {
+        ctx.sh.dbs[ctx.db].count_reads = false;
+    }
     if let Err(e) = result {
         ctx.out.buf.truncate(mark);
         ctx.out.error(e.text());

@@ -254,7 +254,6 @@ impl Engine {
             }
             self.run_request(io, req, args, 0);
         }
-        self.run_hops();
         self.out[io].credits += 1;
     }
 

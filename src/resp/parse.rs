@@ -164,6 +164,7 @@ pub fn parse_command(
 /// [`parse_command`] that picks up an unfinished request where `resume`
 /// left it (see [`Resume`]) and records where it stops when the request is
 /// still incomplete. `buf` must start at that request's first byte.
+#[inline]
 pub fn parse_resumable(
     buf: &[u8],
     limits: &ParseLimits,
@@ -175,7 +176,7 @@ pub fn parse_resumable(
         Some(b'*') => parse_multibulk(buf, limits, args, resume),
         Some(_) => parse_inline(buf, args, resume),
     };
-    if !matches!(r, Ok(Parsed::Incomplete { .. })) {
+    if resume.state.is_some() && !matches!(r, Ok(Parsed::Incomplete { .. })) {
         resume.clear();
     }
     r
@@ -230,6 +231,7 @@ fn line_end(buf: &[u8], from: usize) -> Option<usize> {
     }
 }
 
+#[inline]
 fn parse_multibulk(
     buf: &[u8],
     limits: &ParseLimits,
@@ -237,12 +239,20 @@ fn parse_multibulk(
     resume: &mut Resume,
 ) -> Result<Parsed, ParseError> {
     let mark = args.len();
-    let (pos, left) = match resume.state.take() {
+    // Fast path first: nothing half parsed (the usual case).
+    let resumed = match &mut resume.state {
         Some(Partial::Multibulk { pos, left, spans }) => {
-            args.extend(spans);
-            (pos, left)
+            args.append(spans);
+            Some((*pos, *left))
         }
-        _ => match parse_multibulk_header(buf, limits)? {
+        _ => None,
+    };
+    let (pos, left) = match resumed {
+        Some(at) => {
+            resume.state = None;
+            at
+        }
+        None => match parse_multibulk_header(buf, limits)? {
             Header::Incomplete => return Ok(Parsed::Incomplete { need: 0 }),
             Header::Count { count, pos } if count <= 0 => {
                 return Ok(Parsed::Command { consumed: pos });
@@ -277,6 +287,7 @@ enum Header {
     },
 }
 
+#[inline(always)]
 fn parse_multibulk_header(buf: &[u8], limits: &ParseLimits) -> Result<Header, ParseError> {
     let Some(cr) = line_end(buf, 1) else {
         if buf.len() > INLINE_MAX {
@@ -305,6 +316,7 @@ enum Step {
 }
 
 /// Parses `left` bulk-string elements from `pos` on.
+#[inline(always)]
 fn parse_elements(
     buf: &[u8],
     limits: &ParseLimits,
@@ -356,7 +368,7 @@ fn parse_inline(
     args: &mut Vec<Span>,
     resume: &mut Resume,
 ) -> Result<Parsed, ParseError> {
-    let from = match resume.state.take() {
+    let from = match resume.state {
         Some(Partial::Inline { scanned }) => scanned.min(buf.len()),
         _ => 0,
     };

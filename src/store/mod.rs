@@ -234,14 +234,14 @@ pub struct Entry {
 }
 
 impl Entry {
-    fn new(key: Str, hash: u64, value: Value, expire_at: u64, now_ms: u64) -> Entry {
+    fn new(key: Str, hash: u64, value: Value, expire_at: u64, clock: u64) -> Entry {
         let mut e = Entry {
             key,
             hash_lru: hash,
             value,
             expire_at,
         };
-        e.touch(now_ms);
+        e.touch(clock);
         e
     }
 
@@ -268,10 +268,10 @@ impl Entry {
         }
     }
 
-    /// Records an access at `now_ms`.
+    /// Records an access at access clock `clock` ([`lru_clock`]).
     #[inline]
-    fn touch(&mut self, now_ms: u64) {
-        self.hash_lru = self.hash() | (lru_clock(now_ms) << HASH_SPARE_SHIFT);
+    fn touch(&mut self, clock: u64) {
+        self.hash_lru = self.hash() | (clock << HASH_SPARE_SHIFT);
     }
 
     /// Deadline in Unix ms, 0 if the key is persistent.
@@ -314,6 +314,10 @@ pub struct Db {
     /// `lookupKeyRead`, not in writes' lookups).
     pub count_reads: bool,
     pub stats: DbStats,
+    /// The last `now_ms` seen and its access clock, so a lookup does not
+    /// divide (the clock changes once a second).
+    clock_ms: u64,
+    clock: u64,
 }
 
 /// The hash a table rehashes an entry by.
@@ -338,7 +342,19 @@ impl Db {
             sweep: 0,
             count_reads: false,
             stats: DbStats::default(),
+            clock_ms: 0,
+            clock: 0,
         }
+    }
+
+    /// The access clock at `now_ms` ([`lru_clock`]), cached.
+    #[inline]
+    fn clock(&mut self, now_ms: u64) -> u64 {
+        if now_ms != self.clock_ms {
+            self.clock_ms = now_ms;
+            self.clock = lru_clock(now_ms);
+        }
+        self.clock
     }
 
     /// Number of keys, including expired keys not yet reclaimed.
@@ -364,6 +380,7 @@ impl Db {
     /// Touches it (its access clock) and, during a read command, counts
     /// the hit or miss.
     pub fn get_mut(&mut self, hash: u64, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        let clock = self.clock(now_ms);
         let s = self.seg_of(hash);
         let seg = &mut self.segs[s];
         let found = match seg.table.find_entry(hash, |e| e.key == *key) {
@@ -378,7 +395,7 @@ impl Db {
             }
             Ok(occ) => {
                 let e = occ.into_mut();
-                e.touch(now_ms);
+                e.touch(clock);
                 Some(e)
             }
             Err(_) => None,
@@ -427,12 +444,13 @@ impl Db {
         expire_at: u64,
         now_ms: u64,
     ) -> Option<Value> {
+        let clock = self.clock(now_ms);
         let s = self.seg_of(hash);
         let seg = &mut self.segs[s];
         let old = match seg.table.entry(hash, |e| e.key == *key, table_hash) {
             TableEntry::Occupied(mut occ) => {
                 let e = occ.get_mut();
-                e.touch(now_ms);
+                e.touch(clock);
                 let live = !e.expired(now_ms);
                 let old_value = std::mem::replace(&mut e.value, value);
                 let had_ttl = e.expire_at != 0;
@@ -455,7 +473,7 @@ impl Db {
                     hash,
                     value,
                     expire_at,
-                    now_ms,
+                    clock,
                 ));
                 None
             }
@@ -482,6 +500,7 @@ impl Db {
         if self.len + 1 > self.segs.len() * SEG_TARGET {
             self.maybe_grow_for(self.len + 1);
         }
+        let clock = self.clock(now_ms);
         let s = self.seg_of(hash);
         let seg = &mut self.segs[s];
         match seg.table.entry(hash, |e| e.key == *key, table_hash) {
@@ -494,12 +513,12 @@ impl Db {
                     self.ttl_len -= 1;
                     self.stats.expired += 1;
                 }
-                e.touch(now_ms);
+                e.touch(clock);
                 e
             }
             TableEntry::Vacant(v) => {
                 self.len += 1;
-                v.insert(Entry::new(Str::copy_from(key), hash, make(), 0, now_ms))
+                v.insert(Entry::new(Str::copy_from(key), hash, make(), 0, clock))
                     .into_mut()
             }
         }
@@ -510,11 +529,12 @@ impl Db {
     pub fn set_owned(&mut self, key: Bytes, hash: u64, value: Value, expire_at: u64, now_ms: u64) {
         self.remove_any(hash, &key);
         let key = Str::from(key);
+        let clock = self.clock(now_ms);
         let s = self.seg_of(hash);
         let seg = &mut self.segs[s];
         seg.table.insert_unique(
             hash,
-            Entry::new(key, hash, value, expire_at, now_ms),
+            Entry::new(key, hash, value, expire_at, clock),
             table_hash,
         );
         if expire_at != 0 {
