@@ -81,6 +81,52 @@ pub enum TxKind {
     /// SINTERSTORE, ...); the others only hold locks, and every shard lets
     /// go when the command has answered.
     Coordinated { coordinator: u16 },
+    /// MULTI/EXEC: the steps of [`TxInfo::exec`] run one after the other,
+    /// each on its shard, while every lock is held; every shard lets go
+    /// after the last.
+    Exec,
+}
+
+/// The queued commands of a MULTI/EXEC block, as steps for the shards.
+#[derive(Debug)]
+pub struct ExecPlan {
+    pub steps: Vec<ExecStep>,
+    /// The step running now; whichever shard finishes one moves it on.
+    pub cursor: std::sync::atomic::AtomicUsize,
+    /// A WATCHed key changed: the remaining steps are skipped and EXEC
+    /// answers nil.
+    pub aborted: AtomicBool,
+    /// Where the steps' replies go (each with its own part) and, at the
+    /// end, the verdict: part `done_part`, `+OK` or `-ABORT`.
+    pub reply: ReplyTo,
+    pub done_part: u16,
+}
+
+/// One step of an EXEC.
+#[derive(Debug)]
+pub enum ExecStep {
+    /// Check the connection's WATCHed keys on `shard` (none changed since
+    /// WATCH, none expired).
+    Check { shard: u16 },
+    /// Run a command (or its part on one shard) and reply with `part`.
+    Run {
+        shard: u16,
+        cmd: CmdId,
+        db: u16,
+        hash: u64,
+        args: Vec<Bytes>,
+        part: u16,
+        /// For a blocking command: its own claim (it runs non-blocking).
+        claim: Option<Arc<Claim>>,
+    },
+}
+
+impl ExecStep {
+    pub fn shard(&self) -> u16 {
+        match self {
+            ExecStep::Check { shard } | ExecStep::Run { shard, .. } => *shard,
+        }
+    }
 }
 
 /// A transaction as every shard it touches sees it.
@@ -91,6 +137,8 @@ pub struct TxInfo {
     /// The shards it touches, ascending (the order it locks them in), with
     /// what it locks on each.
     pub shards: Vec<(u16, Want)>,
+    /// For [`TxKind::Exec`]: the steps.
+    pub exec: Option<ExecPlan>,
 }
 
 impl TxInfo {
@@ -122,6 +170,8 @@ pub enum TxStep {
     Go,
     /// The work is done: let go of your locks.
     Release,
+    /// Run step `n` of an EXEC ([`ExecPlan`]).
+    Step(u32),
 }
 
 /// One command for one shard.

@@ -80,6 +80,10 @@ pub enum Route {
     All(Gather),
     /// The SCAN cursor names the shard.
     Scan,
+    /// MULTI EXEC DISCARD WATCH UNWATCH: the IO thread queues a MULTI
+    /// block and runs it at EXEC as one transaction (`net::tx`); WATCH
+    /// and UNWATCH reach the shards of their keys.
+    Tx,
 }
 
 /// One command's metadata.
@@ -1026,6 +1030,12 @@ pub static TABLE: &[CommandSpec] = &[
     cmdn!("zdiffstore", -4, WRITE | DENYOOM | MOVABLEKEYS, 1, 1, 1, 2, "sorted_set", "6.2.0", R::Coord, "Stores the difference of multiple sorted sets in a key."),
     cmdn!("zintercard", -3, READONLY | MOVABLEKEYS, 2, -1, 1, 1, "sorted_set", "7.0.0", R::Coord, "Returns the number of members of the intersect of multiple sorted sets."),
     cmdn!("zscan", -3, READONLY, 1, 1, 1, 0, "sorted_set", "2.8.0", R::Key, "Iterates over members and scores of a sorted set."),
+    // transactions
+    cmdn!("multi", 1, NOSCRIPT | LOADING | STALE | FAST, 0, 0, 0, 0, "transactions", "1.2.0", R::Tx, "Starts a transaction."),
+    cmdn!("exec", 1, NOSCRIPT | LOADING | STALE, 0, 0, 0, 0, "transactions", "1.2.0", R::Tx, "Executes all commands in a transaction."),
+    cmdn!("discard", 1, NOSCRIPT | LOADING | STALE | FAST, 0, 0, 0, 0, "transactions", "2.0.0", R::Tx, "Discards a transaction."),
+    cmdn!("watch", -2, NOSCRIPT | LOADING | STALE | FAST, 1, -1, 1, 0, "transactions", "2.2.0", R::Tx, "Monitors changes to keys to determine the execution of a transaction."),
+    cmdn!("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST, 0, 0, 0, 0, "transactions", "2.2.0", R::Tx, "Forgets about watched keys of a transaction."),
 ];
 
 /// Longest command name in the table, for allocation-free lookups.

@@ -9,6 +9,7 @@
 //!   loadgen's p99.9 shows the stall (a load can only make it larger),
 //!   while redis-benchmark's max proves it ran into the stalls too.
 mod common;
+use common::output_within;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -27,11 +28,12 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn loadgen(port: u16, args: &str) -> serde_json::Value {
     let dir = tempdir();
     let json = dir.join(format!("loadgen-{port}-{}.json", fastrand::u64(..)));
-    let out = Command::new(env!("CARGO_BIN_EXE_tandem-loadgen"))
-        .args(["-p", &port.to_string(), "--json", json.to_str().unwrap()])
-        .args(args.split_whitespace())
-        .output()
-        .expect("run tandem-loadgen");
+    let out = output_within(
+        Command::new(env!("CARGO_BIN_EXE_tandem-loadgen"))
+            .args(["-p", &port.to_string(), "--json", json.to_str().unwrap()])
+            .args(args.split_whitespace()),
+        300,
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -70,11 +72,11 @@ fn redis_benchmark(port: u16, pin: Option<&str>, args: &str) -> Bench {
         }
         None => Command::new("redis-benchmark"),
     };
-    let out = cmd
-        .args(["-p", &port.to_string()])
-        .args(args.split_whitespace())
-        .output()
-        .expect("redis-benchmark must be installed (apt-get install redis-tools)");
+    let out = output_within(
+        cmd.args(["-p", &port.to_string()])
+            .args(args.split_whitespace()),
+        300,
+    );
     assert!(out.status.success(), "redis-benchmark failed");
     let text = String::from_utf8_lossy(&out.stdout).replace('\r', "\n");
     let mut rps = None;
@@ -251,10 +253,15 @@ fn every_mix_command_is_served() {
             assert_eq!(t, kind, "{k}");
         }
     }
-    let bad = Command::new(env!("CARGO_BIN_EXE_tandem-loadgen"))
-        .args(["-p", &srv.port.to_string(), "--mix", "flushall:1"])
-        .output()
-        .unwrap();
+    let bad = output_within(
+        Command::new(env!("CARGO_BIN_EXE_tandem-loadgen")).args([
+            "-p",
+            &srv.port.to_string(),
+            "--mix",
+            "flushall:1",
+        ]),
+        60,
+    );
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown command 'flushall'"));
 }

@@ -220,10 +220,7 @@ fn maxclients_rejects_extra_clients() {
 }
 
 fn tool(name: &str, args: &[String]) -> String {
-    let out = Command::new(name)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{name} not installed ({e}); .ci/run installs redis-tools"));
+    let out = output_within(Command::new(name).args(args), 300);
     assert!(
         out.status.success(),
         "{name} failed: {}",

@@ -296,3 +296,331 @@ fn keyspace_wide_reads_are_isolated() {
         s.assert_alive();
     }
 }
+
+/// MULTI/EXEC/DISCARD/WATCH/UNWATCH answer byte for byte as redis-server
+/// 7.0 does, in RESP2 and RESP3: queued replies, EXECABORT after a
+/// queueing error, runtime errors as elements, WATCH broken by the
+/// client's own write, by another client's, and not by a read, nested
+/// MULTI, EXEC/DISCARD without MULTI, blocking commands not blocking,
+/// SELECT inside MULTI, keys on several shards.
+#[test]
+fn multi_exec_matches_redis() {
+    let redis = Redis::start(&[]);
+    for layout in LAYOUTS {
+        let s = Server::start(layout);
+        let scripts: &[&[&[u8]]] = &[
+            &[
+                b"MULTI",
+                b"SET a 1",
+                b"SET b 2",
+                b"INCR a",
+                b"LPUSH a x",
+                b"MGET a b c",
+                b"PING",
+                b"ECHO hi",
+                b"EXEC",
+            ],
+            &[b"MULTI", b"SET x 1", b"NOSUCH", b"GET", b"EXEC", b"GET x"],
+            &[
+                b"EXEC", b"DISCARD", b"MULTI", b"MULTI", b"WATCH k", b"SET q 1", b"DISCARD",
+                b"GET q",
+            ],
+            &[
+                b"SET a 1",
+                b"WATCH a b",
+                b"SET a 5",
+                b"MULTI",
+                b"GET a",
+                b"EXEC",
+                b"GET a",
+            ],
+            &[
+                b"SET a 1", b"WATCH a", b"GET a", b"MULTI", b"INCR a", b"EXEC",
+            ],
+            &[
+                b"WATCH a", b"UNWATCH", b"SET a 9", b"MULTI", b"GET a", b"EXEC",
+            ],
+            &[
+                b"DEL nolist",
+                b"WATCH nolist",
+                b"DEL nolist",
+                b"MULTI",
+                b"PING",
+                b"EXEC",
+            ],
+            &[
+                b"MULTI",
+                b"BLPOP nolist 0",
+                b"RPUSH l v",
+                b"BLPOP l 0",
+                b"BRPOPLPUSH l2 l 0",
+                b"EXEC",
+            ],
+            &[
+                b"MULTI",
+                b"SELECT 2",
+                b"SET indb2 1",
+                b"SELECT 0",
+                b"EXEC",
+                b"SELECT 2",
+                b"GET indb2",
+                b"SELECT 0",
+            ],
+            &[
+                b"MULTI",
+                b"MSET k1 a k2 b k3 c",
+                b"MGET k1 k2 k3",
+                b"DEL k1 k2 k3 k4",
+                b"EXISTS k1",
+                b"EXEC",
+            ],
+            &[
+                b"MULTI",
+                b"RENAME nosuch x",
+                b"SET r1 v",
+                b"RENAME r1 r2",
+                b"GET r2",
+                b"EXEC",
+            ],
+            &[b"MULTI", b"EXEC", b"MULTI", b"DISCARD", b"EXEC"],
+            &[
+                b"HELLO 3", b"SET a 1", b"WATCH a", b"SET a 2", b"MULTI", b"PING", b"EXEC",
+                b"MULTI", b"SET z 1", b"GET z", b"EXEC", b"HELLO 2",
+            ],
+        ];
+        for script in scripts {
+            let mut ours = s.raw();
+            let mut theirs = redis.raw();
+            for r in [&mut ours, &mut theirs] {
+                r.send(b"FLUSHALL\r\n");
+                assert_eq!(r.read_reply(), "+OK\r\n");
+            }
+            for line in script.iter() {
+                let args: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
+                ours.send(&frame(&args));
+                theirs.send(&frame(&args));
+                let (a, b) = (ours.read_reply(), theirs.read_reply());
+                if line.starts_with(b"HELLO") {
+                    continue; // the client id differs
+                }
+                assert_eq!(
+                    a,
+                    b,
+                    "{layout:?} after {:?}: {}",
+                    script
+                        .iter()
+                        .map(|l| String::from_utf8_lossy(l))
+                        .collect::<Vec<_>>(),
+                    String::from_utf8_lossy(line)
+                );
+            }
+        }
+        // Another client's write breaks the WATCH; a read does not.
+        for (other, broken) in [("SET w 2", true), ("GET w", false)] {
+            let mut r = s.raw();
+            let mut o = s.raw();
+            r.send(&frame(&[b"SET", b"w", b"1"]));
+            assert_eq!(r.read_reply(), "+OK\r\n");
+            r.send(&frame(&[b"WATCH", b"w"]));
+            assert_eq!(r.read_reply(), "+OK\r\n");
+            let args: Vec<&[u8]> = other.as_bytes().split(|&b| b == b' ').collect();
+            o.send(&frame(&args));
+            let _ = o.read_reply();
+            r.send(b"MULTI\r\nINCR w\r\nEXEC\r\n");
+            let got = r.read_replies(3);
+            let want = if broken { "*-1\r\n" } else { "*1\r\n:2\r\n" };
+            assert_eq!(got[2], want, "{layout:?}: {other}");
+        }
+        s.assert_alive();
+    }
+}
+
+/// Accounts on every shard; clients move money with WATCH/MULTI/EXEC
+/// (retrying when a WATCH breaks) while others read every balance in one
+/// MULTI/EXEC: every read, and the end, sums to the starting total.
+#[test]
+fn bank_transfers_keep_the_sum() {
+    for layout in LAYOUTS {
+        let s = Server::start(layout);
+        let accounts = spread("acct", 6);
+        let mut c = s.conn();
+        for a in &accounts {
+            let _: () = redis::cmd("SET").arg(a).arg(100).query(&mut c).unwrap();
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::new();
+        for w in 0..3 {
+            let accounts = accounts.clone();
+            threads.push(spawn_until(&stop, s.url(), w % 2, move |c, n| {
+                let from = &accounts[(n as usize + w) % 6];
+                let to = &accounts[(n as usize * 5 + w + 1) % 6];
+                if from == to {
+                    return;
+                }
+                // The redis crate's WATCH/MULTI/EXEC retry loop.
+                let _: () = redis::transaction(c, &[from, to], |c, pipe| {
+                    let bal: i64 = redis::cmd("GET").arg(from).query(c)?;
+                    if bal < 7 {
+                        return pipe.query(c);
+                    }
+                    pipe.cmd("DECRBY").arg(from).arg(7).ignore();
+                    pipe.cmd("INCRBY").arg(to).arg(7).ignore();
+                    pipe.query(c)
+                })
+                .unwrap();
+            }));
+        }
+        for r in 0..2 {
+            let accounts = accounts.clone();
+            threads.push(spawn_until(&stop, s.url(), r % 2, move |c, _| {
+                let mut p = redis::pipe();
+                p.atomic();
+                for a in &accounts {
+                    p.cmd("GET").arg(a);
+                }
+                let bal: Vec<i64> = p.query(c).unwrap();
+                assert_eq!(
+                    bal.iter().sum::<i64>(),
+                    600,
+                    "a read saw money in flight: {bal:?}"
+                );
+            }));
+        }
+        std::thread::sleep(Duration::from_millis(2000));
+        stop.store(true, Ordering::Relaxed);
+        for t in threads {
+            assert!(t.join().unwrap() > 5);
+        }
+        let bal: Vec<i64> = redis::cmd("MGET").arg(&accounts).query(&mut c).unwrap();
+        assert_eq!(bal.iter().sum::<i64>(), 600, "{layout:?}: {bal:?}");
+        s.assert_alive();
+    }
+}
+
+/// One MULTI/EXEC sets three keys on three shards; readers (MGET, and
+/// MULTI/EXEC of GETs) never see some set and not the others.
+#[test]
+fn exec_is_one_unit() {
+    for layout in LAYOUTS {
+        let s = Server::start(layout);
+        let keys = spread("unit", 3);
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::new();
+        for w in 0..2 {
+            let keys = keys.clone();
+            threads.push(spawn_until(&stop, s.url(), w % 2, move |c, n| {
+                let v = format!("w{w}-{n}");
+                let mut p = redis::pipe();
+                p.atomic();
+                for k in &keys {
+                    p.cmd("SET").arg(k).arg(&v).ignore();
+                }
+                let _: () = p.query(c).unwrap();
+            }));
+        }
+        for r in 0..2 {
+            let keys = keys.clone();
+            threads.push(spawn_until(&stop, s.url(), (r + 1) % 2, move |c, n| {
+                let got: Vec<Option<String>> = if n % 2 == 0 {
+                    redis::cmd("MGET").arg(&keys).query(c).unwrap()
+                } else {
+                    let mut p = redis::pipe();
+                    p.atomic();
+                    for k in &keys {
+                        p.cmd("GET").arg(k);
+                    }
+                    p.query(c).unwrap()
+                };
+                assert!(
+                    got.windows(2).all(|w| w[0] == w[1]),
+                    "EXEC seen half done: {got:?}"
+                );
+            }));
+        }
+        std::thread::sleep(Duration::from_millis(1500));
+        stop.store(true, Ordering::Relaxed);
+        for t in threads {
+            assert!(t.join().unwrap() > 5);
+        }
+        s.assert_alive();
+    }
+}
+
+/// Deep pipelines of transactions over random shards from several clients
+/// on both IO threads: every reply arrives (a deadlock shows as a read
+/// timeout). redis-benchmark's `-t mset -P 16` wedged the lock layer this
+/// way: a connection's later transaction took a lower shard while its
+/// earlier one still waited, and another client's closed the cycle.
+#[test]
+fn deep_pipelines_of_transactions_finish() {
+    for layout in LAYOUTS {
+        let s = Server::start(layout);
+        let keys: Arc<Vec<String>> = Arc::new((0..40).map(|i| format!("dp{i}")).collect());
+        let mut hs = Vec::new();
+        for t in 0..6u64 {
+            let url = s.url();
+            let keys = keys.clone();
+            hs.push(std::thread::spawn(move || {
+                let mut c = conn_on(&url, (t % 2) as usize);
+                c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                let mut rng = fastrand::Rng::with_seed(t);
+                let mut pick = |n: usize| -> Vec<String> {
+                    (0..n)
+                        .map(|_| keys[rng.usize(..keys.len())].clone())
+                        .collect()
+                };
+                let mut replies = 0usize;
+                for round in 0..60 {
+                    let mut p = redis::pipe();
+                    p.ignore_errors();
+                    for i in 0..16 {
+                        match (round + i) % 7 {
+                            0 => {
+                                let mut cmd = redis::cmd("MSET");
+                                for k in pick(5) {
+                                    cmd.arg(k).arg(round);
+                                }
+                                p.add_command(cmd);
+                            }
+                            1 => {
+                                p.cmd("MGET").arg(pick(4));
+                            }
+                            2 => {
+                                p.cmd("DEL").arg(pick(3));
+                            }
+                            3 => {
+                                let ks = pick(2);
+                                p.cmd("SET").arg(&ks[0]).arg(1);
+                                p.cmd("RENAME").arg(&ks[0]).arg(&ks[1]);
+                            }
+                            4 => {
+                                p.cmd("MULTI");
+                                for k in pick(3) {
+                                    p.cmd("INCR").arg(k);
+                                }
+                                p.cmd("EXEC");
+                            }
+                            5 => {
+                                p.cmd("GET").arg(pick(1));
+                            }
+                            _ => {
+                                p.cmd("EXISTS").arg(pick(6));
+                            }
+                        }
+                    }
+                    // Errors (INCR of a non-number, RENAME of a key another
+                    // client deleted) are answers too.
+                    let got: Vec<redis::Value> = p
+                        .query(&mut c)
+                        .unwrap_or_else(|e| panic!("client {t} round {round}: {e}"));
+                    replies += got.len();
+                }
+                replies
+            }));
+        }
+        for h in hs {
+            assert!(h.join().expect("client thread") > 0);
+        }
+        s.assert_alive();
+    }
+}

@@ -1,47 +1,45 @@
 //! A shard's lock table for the transaction layer ([`super::tx`]): intent
-//! locks on keys (shared or exclusive) or on the whole shard, and a FIFO of
-//! requests waiting for them.
+//! locks on keys (shared or exclusive) or on the whole shard, FIFO queues of
+//! requests waiting for them, and each connection's requests in the order
+//! it sent them.
 //!
 //! Owned by one shard engine thread; never blocks (a request that cannot be
-//! granted waits in the queue, and the engine acts on the grants that a
-//! release returns).
+//! granted waits, and the engine acts on the grants that a release or an
+//! activation returns).
 //!
 //! # Rules
 //!
-//! A request is granted when none of its keys (or the shard) is held in a
-//! conflicting mode and no earlier *active* request still waiting in the
-//! queue conflicts with it, so conflicting requests are granted in arrival
-//! order. Requests of one connection are granted in their arrival order
-//! whatever their keys: a connection's commands run in the order it sent
-//! them. A transaction's request becomes active only once the transaction
-//! holds its locks on every lower shard (it acquires shards in ascending
-//! order); until then it waits without blocking others, which is what makes
-//! the layer deadlock-free: a waiter at shard S holds locks only on shards
-//! below S, so a chain of waits climbs the shards and cannot close a cycle.
+//! Every request sits in its connection's queue (its *owner*) until it is
+//! granted (a parked command, which runs at once and holds nothing) or
+//! released (a transaction, which holds its locks until then): a request
+//! is considered only at the front of its owner's queue, so a connection's
+//! commands run on a shard in the order it sent them.
+//!
+//! A request *competes* for its locks once it is at its owner's front and
+//! *active*: a transaction's request becomes active only when the
+//! transaction holds its locks on every lower shard (it acquires shards in
+//! ascending order). A competing request joins the FIFO of every key it
+//! locks (or the shard-wide FIFO) and is granted when it is at the front of
+//! each key's FIFO, the held locks allow it, and no earlier competing
+//! request conflicts with it at the shard level. Granting only ever looks
+//! at queue fronts, so a release costs time in what it unblocks, not in
+//! how many wait.
+//!
+//! # Why it cannot deadlock
+//!
+//! A competing request at shard S waits only for holders at S (which wait
+//! only at higher shards, or not at all) and for earlier competing requests
+//! at S: waits climb the shards and cannot close a cycle. A request that is
+//! not competing waits for its owner's earlier request or for its token
+//! from a lower shard, but nothing waits for it. The IO thread keeps at
+//! most one transaction of a connection in flight, so an owner's requests
+//! behind a transaction are single-shard commands, which hold nothing.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
 use bytes::Bytes;
 
 pub use crate::msg::{KeyLock, Mode, TxId, Want};
-
-fn conflicts(a: Mode, b: Mode) -> bool {
-    a == Mode::Exclusive || b == Mode::Exclusive
-}
-
-/// Whether two requests' locks conflict.
-fn wants_conflict(x: &Want, y: &Want) -> bool {
-    match (x, y) {
-        (Want::Shard(a), Want::Shard(b)) => conflicts(*a, *b),
-        (Want::Shard(m), Want::Keys(ks)) | (Want::Keys(ks), Want::Shard(m)) => {
-            ks.iter().any(|k| conflicts(*m, k.mode))
-        }
-        (Want::Keys(a), Want::Keys(b)) => a.iter().any(|p| {
-            b.iter()
-                .any(|q| p.db == q.db && p.key == q.key && conflicts(p.mode, q.mode))
-        }),
-    }
-}
 
 /// Who sent a request: an IO thread and its connection token. Requests of
 /// one owner are granted in arrival order.
@@ -81,24 +79,60 @@ impl Held {
     }
 }
 
-/// A request waiting in the queue, with what the engine does on its grant.
+/// One key's lock: who holds it and who competes for it, in order.
+#[derive(Default)]
+struct Node {
+    held: Held,
+    queue: VecDeque<Handle>,
+}
+
+/// A waiting request's handle (unique per lock table).
+type Handle = u64;
+
+/// A waiting request, with what the engine does on its grant.
 struct Waiting<T> {
+    /// The transaction (0: a parked command, which takes no lock).
     id: TxId,
     owner: Owner,
     want: Want,
-    /// Whether it competes for its locks yet (see the module docs).
+    /// Its transaction holds every lower shard (see the module docs).
     active: bool,
+    /// Its order among competing requests (0: not competing yet).
+    ord: u64,
     payload: T,
 }
 
 /// One shard's locks and waiting requests. `T` is what the engine keeps
 /// with a waiting request and gets back when it is granted.
 pub struct Locks<T> {
-    keys: hashbrown::HashMap<(u16, Bytes), Held>,
+    keys: hashbrown::HashMap<(u16, Bytes), Node>,
     shard: Held,
+    /// Holders of key locks, and those among them with an exclusive one
+    /// (a shard-wide request waits for them).
+    key_holds: u32,
+    key_x_holds: u32,
+    /// Competing shard-wide requests by mode, in order: `(ord, handle)`.
+    shard_s: VecDeque<(u64, Handle)>,
+    shard_x: VecDeque<(u64, Handle)>,
+    /// Competing key requests' orders (and those with an exclusive key),
+    /// so a shard-wide request waits for earlier ones.
+    key_waiters: BTreeSet<u64>,
+    key_x_waiters: BTreeSet<u64>,
     /// Locks held per transaction (and whose they are), to release them.
     holders: hashbrown::HashMap<TxId, (Owner, Want)>,
-    queue: VecDeque<Waiting<T>>,
+    waiting: hashbrown::HashMap<Handle, Waiting<T>>,
+    by_tx: hashbrown::HashMap<TxId, Handle>,
+    /// Each owner's requests here (waiting or holding), in arrival order.
+    owners: hashbrown::HashMap<Owner, VecDeque<OwnerEntry>>,
+    next_handle: Handle,
+    next_ord: u64,
+}
+
+/// An entry of an owner's queue.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OwnerEntry {
+    Waiting(Handle),
+    Holding(TxId),
 }
 
 impl<T> Default for Locks<T> {
@@ -106,10 +140,55 @@ impl<T> Default for Locks<T> {
         Locks {
             keys: hashbrown::HashMap::new(),
             shard: Held::default(),
+            key_holds: 0,
+            key_x_holds: 0,
+            shard_s: VecDeque::new(),
+            shard_x: VecDeque::new(),
+            key_waiters: BTreeSet::new(),
+            key_x_waiters: BTreeSet::new(),
             holders: hashbrown::HashMap::new(),
-            queue: VecDeque::new(),
+            waiting: hashbrown::HashMap::new(),
+            by_tx: hashbrown::HashMap::new(),
+            owners: hashbrown::HashMap::new(),
+            next_handle: 1,
+            next_ord: 1,
         }
     }
+}
+
+/// A key request's locks with each key once (a key named twice is locked
+/// in the stronger mode).
+fn normalize(want: Want) -> Want {
+    let Want::Keys(ks) = want else {
+        return want;
+    };
+    if ks.len() < 2 {
+        return Want::Keys(ks);
+    }
+    let mut at: hashbrown::HashMap<(u16, Bytes), usize> = hashbrown::HashMap::new();
+    let mut out: Vec<KeyLock> = Vec::with_capacity(ks.len());
+    for k in ks {
+        match at.get(&(k.db, k.key.clone())) {
+            Some(&i) => {
+                if k.mode == Mode::Exclusive {
+                    out[i].mode = Mode::Exclusive;
+                }
+            }
+            None => {
+                at.insert((k.db, k.key.clone()), out.len());
+                out.push(k);
+            }
+        }
+    }
+    Want::Keys(out)
+}
+
+fn has_exclusive(ks: &[KeyLock]) -> bool {
+    ks.iter().any(|k| k.mode == Mode::Exclusive)
+}
+
+fn front_ord(q: &VecDeque<(u64, Handle)>) -> u64 {
+    q.front().map_or(u64::MAX, |e| e.0)
 }
 
 impl<T> Locks<T> {
@@ -117,56 +196,80 @@ impl<T> Locks<T> {
     /// (the single-shard fast path costs this one check).
     #[inline]
     pub fn idle(&self) -> bool {
-        self.holders.is_empty() && self.queue.is_empty()
+        self.holders.is_empty() && self.waiting.is_empty()
     }
 
-    /// Whether `want` is compatible with the locks held now.
-    fn compatible(&self, want: &Want) -> bool {
+    /// Whether a request competing with order `ord` (`u64::MAX`: a new
+    /// one, behind everyone; orders are unique, so `>=` below means "after
+    /// it") may take `want` now; `me` is its handle in
+    /// the key FIFOs (0: not queued, so every FIFO must be empty).
+    fn eligible(&self, want: &Want, ord: u64, me: Handle) -> bool {
         match want {
-            Want::Shard(m) => {
-                self.shard.allows(*m)
-                    && (*m == Mode::Shared && self.keys.values().all(|h| !h.exclusive)
-                        || *m == Mode::Exclusive && self.keys.values().all(Held::free))
+            Want::Keys(ks) => {
+                let x = has_exclusive(ks);
+                // The shard-wide level: intent shared (IS) or exclusive (IX).
+                let shard_ok = if x {
+                    self.shard.free()
+                        && front_ord(&self.shard_s).min(front_ord(&self.shard_x)) >= ord
+                } else {
+                    !self.shard.exclusive && front_ord(&self.shard_x) >= ord
+                };
+                shard_ok
+                    && ks
+                        .iter()
+                        .all(|k| match self.keys.get(&(k.db, k.key.clone())) {
+                            None => true,
+                            Some(n) => {
+                                n.held.allows(k.mode)
+                                    && n.queue.front().is_none_or(|&h| h == me && me != 0)
+                            }
+                        })
             }
-            Want::Keys(ks) => ks.iter().all(|k| {
-                (k.mode == Mode::Shared && !self.shard.exclusive
-                    || k.mode == Mode::Exclusive && self.shard.free())
-                    && self
-                        .keys
-                        .get(&(k.db, k.key.clone()))
-                        .is_none_or(|h| h.allows(k.mode))
-            }),
+            Want::Shard(m) => {
+                let first = |set: &BTreeSet<u64>| set.first().copied().unwrap_or(u64::MAX);
+                self.shard.allows(*m)
+                    && match m {
+                        Mode::Shared => {
+                            self.key_x_holds == 0
+                                && front_ord(&self.shard_x) >= ord
+                                && first(&self.key_x_waiters) >= ord
+                        }
+                        Mode::Exclusive => {
+                            self.key_holds == 0
+                                && front_ord(&self.shard_s) >= ord
+                                && front_ord(&self.shard_x) >= ord
+                                && self.shard_x.front().is_none_or(|e| e.1 == me && me != 0)
+                                && first(&self.key_waiters) >= ord
+                        }
+                    }
+            }
         }
     }
 
-    /// Whether a request queued at position `upto` (or a new one, with
-    /// `upto` = queue length) may be granted: compatible with the held
-    /// locks, and no earlier waiting request of the same owner, nor an
-    /// earlier active one whose locks conflict.
-    fn grantable(&self, owner: Owner, want: &Want, upto: usize) -> bool {
-        self.compatible(want)
-            && self.holders.values().all(|(o, _)| *o != owner)
-            && self
-                .queue
-                .iter()
-                .take(upto)
-                .all(|w| w.owner != owner && !(w.active && wants_conflict(&w.want, want)))
-    }
-
     /// Whether a new request (one that takes its locks only for an
-    /// instant, such as a single-shard command) may run now.
+    /// instant, such as a single-shard command) may run now: its
+    /// connection has nothing waiting here and its locks are free.
     pub fn can_run_now(&self, owner: Owner, want: &Want) -> bool {
-        self.grantable(owner, want, self.queue.len())
+        !self.owners.contains_key(&owner) && self.eligible(want, u64::MAX, 0)
     }
 
     fn take(&mut self, id: TxId, owner: Owner, want: Want) {
         match &want {
             Want::Shard(m) => self.shard.take(*m),
             Want::Keys(ks) => {
+                if ks.is_empty() {
+                    // Holds nothing; still keeps its owner's order.
+                } else {
+                    self.key_holds += 1;
+                    if has_exclusive(ks) {
+                        self.key_x_holds += 1;
+                    }
+                }
                 for k in ks {
                     self.keys
                         .entry((k.db, k.key.clone()))
                         .or_default()
+                        .held
                         .take(k.mode);
                 }
             }
@@ -174,9 +277,35 @@ impl<T> Locks<T> {
         self.holders.insert(id, (owner, want));
     }
 
+    /// Queues a request at its owner's back; it competes at once if it may.
+    fn enqueue(&mut self, id: TxId, owner: Owner, want: Want, active: bool, payload: T) -> Handle {
+        let h = self.next_handle;
+        self.next_handle += 1;
+        self.waiting.insert(
+            h,
+            Waiting {
+                id,
+                owner,
+                want: normalize(want),
+                active,
+                ord: 0,
+                payload,
+            },
+        );
+        if id != 0 {
+            self.by_tx.insert(id, h);
+        }
+        self.owners
+            .entry(owner)
+            .or_default()
+            .push_back(OwnerEntry::Waiting(h));
+        self.maybe_compete(h);
+        h
+    }
+
     /// Takes `want` for transaction `id` now if it may be granted; else
-    /// queues it (active or not) with `payload`. Returns the payload back
-    /// when granted at once.
+    /// queues it (active or not) with `payload`, appending what this
+    /// grants to `granted` (only `id` itself can be).
     pub fn acquire(
         &mut self,
         id: TxId,
@@ -184,42 +313,184 @@ impl<T> Locks<T> {
         want: Want,
         active: bool,
         payload: T,
-    ) -> Option<T> {
-        if active && self.can_run_now(owner, &want) {
-            self.take(id, owner, want);
-            return Some(payload);
-        }
-        self.queue.push_back(Waiting {
-            id,
-            owner,
-            want,
-            active,
-            payload,
-        });
-        None
+        granted: &mut Vec<(TxId, T)>,
+    ) {
+        let h = self.enqueue(id, owner, want, active, payload);
+        self.pump(vec![h], granted);
     }
 
     /// Queues a request that will take no lock when granted (a parked
     /// single-shard command: it runs at its grant and is done).
-    pub fn park(&mut self, owner: Owner, want: Want, payload: T) {
-        self.queue.push_back(Waiting {
-            id: 0,
-            owner,
-            want,
-            active: true,
-            payload,
-        });
+    pub fn park(&mut self, owner: Owner, want: Want, payload: T, granted: &mut Vec<(TxId, T)>) {
+        let h = self.enqueue(0, owner, want, true, payload);
+        self.pump(vec![h], granted);
+    }
+
+    /// Starts request `h` competing if it is active, at its owner's front
+    /// and not competing yet.
+    fn maybe_compete(&mut self, h: Handle) {
+        let Some(w) = self.waiting.get(&h) else {
+            return;
+        };
+        if !w.active || w.ord != 0 {
+            return;
+        }
+        let front = self
+            .owners
+            .get(&w.owner)
+            .and_then(|q| q.front())
+            .is_some_and(|e| *e == OwnerEntry::Waiting(h));
+        if !front {
+            return;
+        }
+        let ord = self.next_ord;
+        self.next_ord += 1;
+        let Some(w) = self.waiting.get_mut(&h) else {
+            return;
+        };
+        w.ord = ord;
+        match &w.want {
+            Want::Shard(Mode::Shared) => self.shard_s.push_back((ord, h)),
+            Want::Shard(Mode::Exclusive) => self.shard_x.push_back((ord, h)),
+            Want::Keys(ks) => {
+                if !ks.is_empty() {
+                    self.key_waiters.insert(ord);
+                    if has_exclusive(ks) {
+                        self.key_x_waiters.insert(ord);
+                    }
+                }
+                for k in ks {
+                    self.keys
+                        .entry((k.db, k.key.clone()))
+                        .or_default()
+                        .queue
+                        .push_back(h);
+                }
+            }
+        }
+    }
+
+    /// Takes waiting request `h` out of the competing structures (not its
+    /// owner's queue). Returns the candidates its leaving may unblock.
+    fn uncompete(&mut self, h: Handle, cands: &mut Vec<Handle>) {
+        let Some(w) = self.waiting.get(&h) else {
+            return;
+        };
+        let ord = w.ord;
+        if ord == 0 {
+            return;
+        }
+        match &w.want {
+            Want::Shard(m) => {
+                let q = if *m == Mode::Shared {
+                    &mut self.shard_s
+                } else {
+                    &mut self.shard_x
+                };
+                if let Some(i) = q.iter().position(|e| e.1 == h) {
+                    q.remove(i);
+                }
+                // Key requests queued behind it may go now.
+                self.all_key_fronts(cands);
+                self.shard_fronts(cands);
+            }
+            Want::Keys(ks) => {
+                self.key_waiters.remove(&ord);
+                self.key_x_waiters.remove(&ord);
+                for k in ks {
+                    let slot = (k.db, k.key.clone());
+                    if let Some(n) = self.keys.get_mut(&slot) {
+                        if let Some(i) = n.queue.iter().position(|&x| x == h) {
+                            n.queue.remove(i);
+                        }
+                        if let Some(&f) = n.queue.front() {
+                            cands.push(f);
+                        }
+                        if n.held.free() && n.queue.is_empty() {
+                            self.keys.remove(&slot);
+                        }
+                    }
+                }
+                self.shard_fronts(cands);
+            }
+        }
+    }
+
+    fn shard_fronts(&self, cands: &mut Vec<Handle>) {
+        // Shared shard-wide requests do not conflict with each other: any
+        // of them may go once the exclusive ones before it are done.
+        let x = front_ord(&self.shard_x);
+        cands.extend(self.shard_s.iter().take_while(|e| e.0 < x).map(|e| e.1));
+        if let Some(e) = self.shard_x.front() {
+            cands.push(e.1);
+        }
+    }
+
+    fn all_key_fronts(&self, cands: &mut Vec<Handle>) {
+        cands.extend(self.keys.values().filter_map(|n| n.queue.front().copied()));
+    }
+
+    /// Grants, front to back, what the candidates (and what each grant
+    /// unblocks) allow, appending grants to `granted`.
+    fn pump(&mut self, mut cands: Vec<Handle>, granted: &mut Vec<(TxId, T)>) {
+        while let Some(h) = cands.pop() {
+            let Some(w) = self.waiting.get(&h) else {
+                continue;
+            };
+            if w.ord == 0 || !self.eligible(&w.want, w.ord, h) {
+                continue;
+            }
+            self.uncompete(h, &mut cands);
+            let Some(w) = self.waiting.remove(&h) else {
+                continue;
+            };
+            let owner = w.owner;
+            let q = self.owners.entry(owner).or_default();
+            if w.id != 0 {
+                // A transaction keeps its owner's place until released.
+                self.by_tx.remove(&w.id);
+                if let Some(e) = q.iter_mut().find(|e| **e == OwnerEntry::Waiting(h)) {
+                    *e = OwnerEntry::Holding(w.id);
+                }
+                self.take(w.id, owner, w.want);
+            } else {
+                if let Some(i) = q.iter().position(|e| *e == OwnerEntry::Waiting(h)) {
+                    q.remove(i);
+                }
+                self.owner_next(owner, &mut cands);
+            }
+            granted.push((w.id, w.payload));
+        }
+    }
+
+    /// The owner's front changed: its new front may compete.
+    fn owner_next(&mut self, owner: Owner, cands: &mut Vec<Handle>) {
+        let front = match self.owners.get(&owner) {
+            None => return,
+            Some(q) if q.is_empty() => {
+                self.owners.remove(&owner);
+                return;
+            }
+            Some(q) => q.front().copied(),
+        };
+        if let Some(OwnerEntry::Waiting(h)) = front {
+            self.maybe_compete(h);
+            cands.push(h);
+        }
     }
 
     /// Marks transaction `id`'s waiting request active (it now holds every
     /// lower shard) and grants what can be granted. Returns false if `id`
     /// has no request here yet.
     pub fn activate(&mut self, id: TxId, granted: &mut Vec<(TxId, T)>) -> bool {
-        let Some(w) = self.queue.iter_mut().find(|w| w.id == id && id != 0) else {
+        let Some(&h) = self.by_tx.get(&id) else {
             return false;
         };
-        w.active = true;
-        self.grant_waiting(granted);
+        if let Some(w) = self.waiting.get_mut(&h) {
+            w.active = true;
+        }
+        self.maybe_compete(h);
+        self.pump(vec![h], granted);
         true
     }
 
@@ -229,54 +500,68 @@ impl<T> Locks<T> {
     }
 
     /// Releases transaction `id`'s locks (or forgets its waiting request)
-    /// and grants what can be granted now, in queue order, appending the
-    /// grants to `granted` (`(0, payload)` for a parked command).
+    /// and grants what can be granted now, appending the grants to
+    /// `granted` (`(0, payload)` for a parked command).
     pub fn release(&mut self, id: TxId, granted: &mut Vec<(TxId, T)>) {
-        if let Some((_, want)) = self.holders.remove(&id) {
+        let mut cands = Vec::new();
+        let entry;
+        let owner;
+        if let Some((o, want)) = self.holders.remove(&id) {
             match want {
-                Want::Shard(m) => self.shard.give(m),
+                Want::Shard(m) => {
+                    self.shard.give(m);
+                    self.all_key_fronts(&mut cands);
+                    self.shard_fronts(&mut cands);
+                }
                 Want::Keys(ks) => {
+                    if !ks.is_empty() {
+                        self.key_holds -= 1;
+                        if has_exclusive(&ks) {
+                            self.key_x_holds -= 1;
+                            if self.key_x_holds == 0 {
+                                self.shard_fronts(&mut cands);
+                            }
+                        }
+                        if self.key_holds == 0 {
+                            self.shard_fronts(&mut cands);
+                        }
+                    }
                     for k in ks {
                         let slot = (k.db, k.key);
-                        if let Some(h) = self.keys.get_mut(&slot) {
-                            h.give(k.mode);
-                            if h.free() {
+                        if let Some(n) = self.keys.get_mut(&slot) {
+                            n.held.give(k.mode);
+                            if let Some(&f) = n.queue.front() {
+                                cands.push(f);
+                            } else if n.held.free() {
                                 self.keys.remove(&slot);
                             }
                         }
                     }
                 }
             }
-        } else if let Some(i) = self.queue.iter().position(|w| w.id == id && id != 0) {
-            self.queue.remove(i);
+            entry = OwnerEntry::Holding(id);
+            owner = Some(o);
+        } else if let Some(h) = self.by_tx.remove(&id) {
+            self.uncompete(h, &mut cands);
+            entry = OwnerEntry::Waiting(h);
+            owner = self.waiting.remove(&h).map(|w| w.owner);
+        } else {
+            return;
         }
-        self.grant_waiting(granted);
-    }
-
-    /// Grants every waiting request that may be granted, front to back.
-    fn grant_waiting(&mut self, granted: &mut Vec<(TxId, T)>) {
-        let mut i = 0;
-        while i < self.queue.len() {
-            let w = &self.queue[i];
-            if w.active && self.grantable(w.owner, &w.want, i) {
-                let Some(w) = self.queue.remove(i) else {
-                    break;
-                };
-                if w.id != 0 {
-                    self.take(w.id, w.owner, w.want);
+        if let Some(owner) = owner {
+            if let Some(q) = self.owners.get_mut(&owner) {
+                if let Some(i) = q.iter().position(|e| *e == entry) {
+                    q.remove(i);
                 }
-                granted.push((w.id, w.payload));
-                // A grant changes what is held: look again from the front.
-                i = 0;
-                continue;
             }
-            i += 1;
+            self.owner_next(owner, &mut cands);
         }
+        self.pump(cands, granted);
     }
 
     /// Requests waiting (for INFO and tests).
     pub fn waiting(&self) -> usize {
-        self.queue.len()
+        self.waiting.len()
     }
 }
 
@@ -298,22 +583,40 @@ mod tests {
 
     use Mode::{Exclusive as X, Shared as S};
 
+    /// Acquires; returns the payload if granted at once.
+    fn acq(
+        l: &mut Locks<&'static str>,
+        id: TxId,
+        owner: Owner,
+        want: Want,
+        active: bool,
+        p: &'static str,
+    ) -> Option<&'static str> {
+        let mut g = Vec::new();
+        l.acquire(id, owner, want, active, p, &mut g);
+        assert!(g.len() <= 1);
+        g.pop().map(|(i, p)| {
+            assert_eq!(i, id);
+            p
+        })
+    }
+
     #[test]
     fn conflicts_wait_and_are_granted_in_order() {
-        let mut l: Locks<&str> = Locks::default();
+        let mut l: Locks<&'static str> = Locks::default();
         assert!(l.idle());
         assert_eq!(
-            l.acquire(1, (0, 1), keys(&[("a", X)]), true, "t1"),
+            acq(&mut l, 1, (0, 1), keys(&[("a", X)]), true, "t1"),
             Some("t1")
         );
         // Readers of another key pass; a reader of `a` waits.
         assert!(l.can_run_now((0, 9), &keys(&[("b", S)])));
         assert!(!l.can_run_now((0, 9), &keys(&[("a", S)])));
-        assert_eq!(l.acquire(2, (0, 2), keys(&[("a", S)]), true, "t2"), None);
-        assert_eq!(l.acquire(3, (0, 3), keys(&[("a", S)]), true, "t3"), None);
+        assert_eq!(acq(&mut l, 2, (0, 2), keys(&[("a", S)]), true, "t2"), None);
+        assert_eq!(acq(&mut l, 3, (0, 3), keys(&[("a", S)]), true, "t3"), None);
         // A writer after them waits behind them, though `c` is free.
         assert_eq!(
-            l.acquire(4, (0, 4), keys(&[("a", X), ("c", X)]), true, "t4"),
+            acq(&mut l, 4, (0, 4), keys(&[("a", X), ("c", X)]), true, "t4"),
             None
         );
         let mut g = Vec::new();
@@ -331,16 +634,18 @@ mod tests {
 
     #[test]
     fn inactive_requests_do_not_block_and_owners_keep_order() {
-        let mut l: Locks<&str> = Locks::default();
+        let mut l: Locks<&'static str> = Locks::default();
         // Not yet holding its lower shards: waits, blocks nobody else.
-        assert_eq!(l.acquire(1, (0, 1), keys(&[("a", X)]), false, "t1"), None);
+        assert_eq!(acq(&mut l, 1, (0, 1), keys(&[("a", X)]), false, "t1"), None);
         assert_eq!(
-            l.acquire(2, (0, 2), keys(&[("a", X)]), true, "t2"),
+            acq(&mut l, 2, (0, 2), keys(&[("a", X)]), true, "t2"),
             Some("t2")
         );
         // But its own connection's later commands wait behind it.
         assert!(!l.can_run_now((0, 1), &keys(&[("z", S)])));
-        l.park((0, 1), keys(&[("z", S)]), "later");
+        let mut g = Vec::new();
+        l.park((0, 1), keys(&[("z", S)]), "later", &mut g);
+        assert!(g.is_empty());
         let mut g = Vec::new();
         assert!(l.activate(1, &mut g));
         assert!(g.is_empty(), "t2 still holds a");
@@ -353,14 +658,58 @@ mod tests {
     }
 
     #[test]
-    fn shard_locks() {
-        let mut l: Locks<&str> = Locks::default();
-        assert!(l.acquire(1, (0, 1), keys(&[("a", S)]), true, "r").is_some());
-        assert!(l.acquire(2, (0, 2), Want::Shard(S), true, "scan").is_some());
-        assert!(
-            l.acquire(3, (0, 3), Want::Shard(X), true, "flush")
-                .is_none()
+    fn commands_behind_a_waiting_transaction_block_nobody() {
+        let mut l: Locks<&'static str> = Locks::default();
+        // A's transaction waits for its token; A's next command waits
+        // behind it without competing, so B's transaction on the same key
+        // is granted (otherwise B, holding lower shards, would wait for a
+        // command that waits for A's lower shards: a deadlock).
+        assert_eq!(acq(&mut l, 1, (0, 1), keys(&[("a", X)]), false, "tA"), None);
+        let mut g = Vec::new();
+        l.park((0, 1), keys(&[("b", X)]), "A later", &mut g);
+        assert!(g.is_empty());
+        assert_eq!(
+            acq(&mut l, 2, (0, 2), keys(&[("b", X)]), true, "tB"),
+            Some("tB")
         );
+        l.release(2, &mut g);
+        assert!(g.is_empty(), "A's command still waits for its transaction");
+        assert!(l.activate(1, &mut g));
+        assert_eq!(g, vec![(1, "tA")]);
+        g.clear();
+        l.release(1, &mut g);
+        assert_eq!(g, vec![(0, "A later")]);
+        assert!(l.idle());
+    }
+
+    #[test]
+    fn many_waiters_are_granted_front_to_back() {
+        let mut l: Locks<u32> = Locks::default();
+        let mut g = Vec::new();
+        l.acquire(1, (0, 0), keys(&[("a", X)]), true, 0, &mut g);
+        assert_eq!(g.len(), 1);
+        g.clear();
+        for i in 1..=20_000u32 {
+            let m = if i % 1000 == 0 { X } else { S };
+            l.park((1, i as u64), keys(&[("a", m)]), i, &mut g);
+        }
+        assert!(g.is_empty());
+        l.release(1, &mut g);
+        let got: Vec<u32> = g.iter().map(|(_, p)| *p).collect();
+        assert_eq!(
+            got,
+            (1..=20_000).collect::<Vec<_>>(),
+            "parked commands hold nothing"
+        );
+        assert!(l.idle());
+    }
+
+    #[test]
+    fn shard_locks() {
+        let mut l: Locks<&'static str> = Locks::default();
+        assert!(acq(&mut l, 1, (0, 1), keys(&[("a", S)]), true, "r").is_some());
+        assert!(acq(&mut l, 2, (0, 2), Want::Shard(S), true, "scan").is_some());
+        assert!(acq(&mut l, 3, (0, 3), Want::Shard(X), true, "flush").is_none());
         assert!(
             !l.can_run_now((0, 4), &keys(&[("b", X)])),
             "flush waits first"

@@ -227,6 +227,7 @@ impl Engine {
             }
             ToEngine::Unblock { io, conn } => {
                 self.sh.unblock(io, conn);
+                self.forget(io, conn);
                 false
             }
             ToEngine::Tx { id, step } => {
@@ -252,9 +253,25 @@ impl Engine {
             if !self.tx.idle() && self.run_or_park(io, req, args) {
                 continue;
             }
-            self.run_request(io, req, args, 0);
+            self.run_any(io, req, args, 0);
         }
         self.out[io].credits += 1;
+    }
+
+    /// Runs a request: WATCH and UNWATCH parts here (MULTI and EXEC stay
+    /// on the IO thread, which plans EXEC as a transaction), commands
+    /// through [`Engine::run_request`].
+    fn run_any(&mut self, io: usize, req: &Request, args: &[Bytes], tx: TxId) -> bool {
+        let s = spec::get(req.cmd);
+        if s.route == spec::Route::Tx {
+            if s.name == "watch" {
+                self.watch(io, req, args);
+            } else {
+                self.unwatch(io, req);
+            }
+            return false;
+        }
+        self.run_request(io, req, args, tx)
     }
 
     /// Runs one request, its reply going to IO thread `io`'s outbox; `tx`
@@ -262,6 +279,13 @@ impl Engine {
     /// Returns true if the command deferred its reply (hops).
     fn run_request(&mut self, io: usize, req: &Request, args: &[Bytes], tx: TxId) -> bool {
         let spec = spec::get(req.cmd);
+        // WATCH needs to know which keys a write changed.
+        let watched = self.tx.watching() && spec.is(spec::flag::WRITE);
+        let existed = if watched {
+            self.keys_existing(req, args)
+        } else {
+            Vec::new()
+        };
         let ob = &mut self.out[io];
         ob.reply.resp3 = req.resp3;
         let reply_to = ReplyTo {
@@ -287,14 +311,19 @@ impl Engine {
                     claim: req.claim.as_ref(),
                 };
                 cmd::execute(h, &mut ctx, spec.is(spec::flag::READONLY));
-                if ctx.deferred {
+                let deferred = ctx.deferred;
+                if watched {
+                    self.watch_after_write(req, args, &existed);
+                }
+                if deferred {
                     return true;
                 }
             }
-            None => ob
+            None => self.out[io]
                 .reply
                 .error(&format!("ERR '{}' cannot run on a shard", spec.name)),
         }
+        let ob = &mut self.out[io];
         let stamp = if start != 0 {
             let done = now_ns();
             self.stats
@@ -311,6 +340,20 @@ impl Engine {
             stamp,
         });
         false
+    }
+
+    /// Answers `+OK` to a request.
+    fn reply_ok(&mut self, io: usize, req: &Request) {
+        let ob = &mut self.out[io];
+        ob.reply.resp3 = req.resp3;
+        ob.reply.ok();
+        ob.items.push(ReplyItem {
+            conn: req.conn,
+            seq: req.seq,
+            part: req.part,
+            end: ob.reply.buf.len(),
+            stamp: 0,
+        });
     }
 
     /// Runs hops addressed to this shard, sends the others, and queues the
@@ -351,7 +394,7 @@ impl Engine {
                 return;
             }
             for id in ended {
-                self.tx_release_all(id);
+                self.tx_replied(id);
             }
         }
     }

@@ -43,7 +43,9 @@ use bytes::Bytes;
 
 use super::Engine;
 use super::locks::{Locks, Owner};
-use crate::msg::{KeyLock, Mode, Request, ToEngine, TxId, TxInfo, TxKind, TxStep, Want};
+use crate::msg::{
+    Claim, ExecStep, KeyLock, Mode, Request, ToEngine, TxId, TxInfo, TxKind, TxStep, Want,
+};
 use crate::spec::{self, Gather, Route, flag};
 
 /// A request a shard keeps until it may run: a command parked behind a
@@ -90,6 +92,70 @@ struct Live {
     work: Option<Stored>,
 }
 
+/// A client WATCHing a key of this shard.
+struct Watcher {
+    owner: Owner,
+    /// The client's "a watched key changed" flag, shared with its IO thread
+    /// and every shard it watches on: taken (set) by the first change.
+    flag: Arc<Claim>,
+    /// Whether the key was live at WATCH time (Redis: a watched key that
+    /// expires before EXEC fails it, one already expired does not).
+    live: bool,
+}
+
+/// The WATCHed keys of this shard (Redis's `watched_keys`, `multi.c`).
+#[derive(Default)]
+struct Watches {
+    keys: hashbrown::HashMap<(u16, Bytes), Vec<Watcher>>,
+    /// Each watching client's keys here.
+    by_owner: hashbrown::HashMap<Owner, Vec<(u16, Bytes)>>,
+}
+
+impl Watches {
+    fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// A write touched `key` of database `db`: every client watching it
+    /// fails its next EXEC.
+    fn touch(&mut self, db: u16, key: &[u8]) {
+        if let Some(ws) = self.keys.remove(&(db, Bytes::copy_from_slice(key))) {
+            for w in ws {
+                w.flag.take();
+            }
+        }
+    }
+
+    /// FLUSHDB / FLUSHALL / SWAPDB: every watcher of database `db` (all
+    /// databases when None) fails. (Redis spares keys that did not exist;
+    /// failing them too only makes a client retry.)
+    fn touch_db(&mut self, db: Option<u16>) {
+        self.keys.retain(|(d, _), ws| {
+            if db.is_none_or(|db| db == *d) {
+                for w in ws.iter() {
+                    w.flag.take();
+                }
+                false
+            } else {
+                true
+            }
+        });
+    }
+
+    /// Drops every watch of `owner` here (UNWATCH, EXEC, DISCARD, a client
+    /// that went away).
+    fn unwatch(&mut self, owner: Owner) {
+        for k in self.by_owner.remove(&owner).unwrap_or_default() {
+            if let Some(ws) = self.keys.get_mut(&k) {
+                ws.retain(|w| w.owner != owner);
+                if ws.is_empty() {
+                    self.keys.remove(&k);
+                }
+            }
+        }
+    }
+}
+
 /// A shard's side of the transaction layer.
 #[derive(Default)]
 pub(super) struct TxTable {
@@ -101,6 +167,7 @@ pub(super) struct TxTable {
     /// Grants and local steps not acted on yet.
     granted: Vec<(TxId, Pending)>,
     local: VecDeque<(TxId, TxStep)>,
+    watches: Watches,
 }
 
 impl TxTable {
@@ -108,6 +175,12 @@ impl TxTable {
     #[inline]
     pub fn idle(&self) -> bool {
         self.locks.idle() && self.live.is_empty()
+    }
+
+    /// Whether some client WATCHes a key of this shard.
+    #[inline]
+    pub fn watching(&self) -> bool {
+        !self.watches.is_empty()
     }
 }
 
@@ -128,6 +201,7 @@ pub(super) fn want_of(req: &Request, args: &[Bytes]) -> Want {
     let mode = mode_of(req.cmd);
     match s.route {
         Route::All(Gather::Info) | Route::Scan | Route::Local => Want::Keys(Vec::new()),
+        Route::Tx if s.name != "watch" => Want::Keys(Vec::new()),
         Route::All(_) => Want::Shard(mode),
         _ => {
             let refs: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
@@ -155,9 +229,15 @@ impl Engine {
         if self.tx.locks.can_run_now(owner, &want) {
             return false;
         }
-        self.tx
-            .locks
-            .park(owner, want, Pending::Command(Stored::of(io, req, args)));
+        let mut g = std::mem::take(&mut self.tx.granted);
+        self.tx.locks.park(
+            owner,
+            want,
+            Pending::Command(Stored::of(io, req, args)),
+            &mut g,
+        );
+        self.tx.granted = g;
+        self.tx_progress();
         true
     }
 
@@ -175,14 +255,17 @@ impl Engine {
             TxKind::Coordinated { coordinator } if coordinator == me => {
                 Some(Stored::of(io, req, args))
             }
-            TxKind::Coordinated { .. } => None,
+            // An EXEC's steps carry their own commands.
+            TxKind::Coordinated { .. } | TxKind::Exec => None,
         };
         let active = info.first() == me || self.tx.early.remove(&id);
         self.tx.live.insert(id, Live { info, work });
         let owner: Owner = (io as u16, req.conn);
-        if let Some(p) = self.tx.locks.acquire(id, owner, want, active, Pending::Tx) {
-            self.tx.granted.push((id, p));
-        }
+        let mut g = std::mem::take(&mut self.tx.granted);
+        self.tx
+            .locks
+            .acquire(id, owner, want, active, Pending::Tx, &mut g);
+        self.tx.granted = g;
         self.tx_progress();
     }
 
@@ -222,6 +305,7 @@ impl Engine {
                 }
                 TxStep::Go => self.tx_go(id),
                 TxStep::Release => self.tx_release_here(id),
+                TxStep::Step(n) => self.exec_step(id, n as usize),
             }
         }
     }
@@ -250,7 +334,24 @@ impl Engine {
         };
         let kind = live.info.kind;
         let work = live.work.take();
+        let info = live.info.clone();
+        // A coordinated command's writes happen in hops: the keys it
+        // locks for writing count as written for WATCH.
+        if self.tx.watching() && matches!(kind, TxKind::Coordinated { .. }) {
+            if let Some(Want::Keys(ks)) = info.want(self.sh.id) {
+                for k in ks.iter().filter(|k| k.mode == Mode::Exclusive) {
+                    self.tx.watches.touch(k.db, &k.key);
+                }
+            }
+        }
         match kind {
+            TxKind::Exec => {
+                // The first step's shard starts the sequence.
+                let first = info.exec.as_ref().and_then(|p| p.steps.first());
+                if first.is_some_and(|st| st.shard() == self.sh.id) {
+                    self.exec_step(id, 0);
+                }
+            }
             TxKind::Parts => {
                 if let Some(st) = work {
                     self.run_stored(st, 0);
@@ -271,8 +372,13 @@ impl Engine {
     }
 
     /// Lets go of transaction `id`'s locks on this shard and acts on what
-    /// that grants.
+    /// that grants. An EXEC also ends its client's WATCH here.
     fn tx_release_here(&mut self, id: TxId) {
+        if let Some(live) = self.tx.live.get(&id) {
+            if let Some(p) = &live.info.exec {
+                self.tx.watches.unwatch((p.reply.io, p.reply.conn));
+            }
+        }
         self.tx.live.remove(&id);
         self.tx.early.remove(&id);
         let mut g = std::mem::take(&mut self.tx.granted);
@@ -295,6 +401,234 @@ impl Engine {
         self.tx_progress();
     }
 
+    /// A reply carrying transaction `id` was sent: the coordinated command
+    /// ended (release every shard), or an EXEC step did (next step).
+    pub(super) fn tx_replied(&mut self, id: TxId) {
+        let exec = self
+            .tx
+            .live
+            .get(&id)
+            .is_some_and(|l| l.info.kind == TxKind::Exec);
+        if exec {
+            self.exec_advance(id);
+            self.tx_progress();
+        } else {
+            self.tx_release_all(id);
+        }
+    }
+
+    /// Runs step `n` of EXEC `id` on this shard.
+    fn exec_step(&mut self, id: TxId, n: usize) {
+        let Some(info) = self.tx.live.get(&id).map(|l| l.info.clone()) else {
+            return;
+        };
+        let Some(plan) = &info.exec else {
+            return;
+        };
+        let Some(step) = plan.steps.get(n) else {
+            return;
+        };
+        let owner: Owner = (plan.reply.io, plan.reply.conn);
+        let aborted = plan.aborted.load(std::sync::atomic::Ordering::Acquire);
+        match step {
+            ExecStep::Check { .. } => {
+                if !aborted && !self.watch_intact(owner) {
+                    plan.aborted
+                        .store(true, std::sync::atomic::Ordering::Release);
+                }
+            }
+            ExecStep::Run {
+                cmd,
+                db,
+                hash,
+                args,
+                part,
+                claim,
+                ..
+            } if !aborted => {
+                let req = Request {
+                    conn: plan.reply.conn,
+                    seq: plan.reply.seq,
+                    part: *part,
+                    db: *db,
+                    resp3: plan.reply.resp3,
+                    cmd: *cmd,
+                    hash: *hash,
+                    args: 0..args.len(),
+                    claim: claim.clone(),
+                    stamp: 0,
+                    tx: None,
+                };
+                if self.run_request(plan.reply.io as usize, &req, args, id) {
+                    // Deferred: its reply carries `id` and moves EXEC on.
+                    return;
+                }
+            }
+            ExecStep::Run { part, .. } => {
+                // Skipped (a WATCHed key changed): the part still answers,
+                // so the IO thread's gather completes; EXEC then says nil.
+                let mut to = plan.reply;
+                to.part = *part;
+                self.sh.reply_later(to, |r| r.null());
+            }
+        }
+        self.exec_advance(id);
+    }
+
+    /// The current step of EXEC `id` is done: send the next one to its
+    /// shard, or, after the last, answer the verdict and release.
+    fn exec_advance(&mut self, id: TxId) {
+        let Some(info) = self.tx.live.get(&id).map(|l| l.info.clone()) else {
+            return;
+        };
+        let Some(plan) = &info.exec else {
+            return;
+        };
+        let next = plan
+            .cursor
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
+            + 1;
+        if let Some(step) = plan.steps.get(next) {
+            self.send_tx(step.shard(), id, TxStep::Step(next as u32));
+            return;
+        }
+        let aborted = plan.aborted.load(std::sync::atomic::Ordering::Acquire);
+        let mut to = plan.reply;
+        to.part = plan.done_part;
+        to.tx = 0;
+        self.sh
+            .reply_later(to, |r| if aborted { r.error("ABORT") } else { r.ok() });
+        self.tx_release_all(id);
+    }
+
+    /// Whether `owner`'s watched keys here are as they were at WATCH: no
+    /// write touched them (the shared flag) and none that was live then
+    /// has expired since (Redis's `isWatchedKeyExpired`).
+    fn watch_intact(&mut self, owner: Owner) -> bool {
+        let Some(keys) = self.tx.watches.by_owner.get(&owner) else {
+            return true;
+        };
+        let now = crate::cmd::now_ms();
+        for (db, key) in keys {
+            let Some(ws) = self.tx.watches.keys.get(&(*db, key.clone())) else {
+                // Its watchers were dropped by a write.
+                return false;
+            };
+            let Some(w) = ws.iter().find(|w| w.owner == owner) else {
+                return false;
+            };
+            if w.flag.taken() {
+                return false;
+            }
+            let live = self
+                .sh
+                .dbs
+                .get(*db as usize)
+                .is_some_and(|d| d.peek(spec::key_hash(key), key, now).is_some());
+            if w.live && !live {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// WATCH key... (this shard's keys): registers the client, remembering
+    /// whether each key is live now.
+    pub(super) fn watch(&mut self, io: usize, req: &Request, args: &[Bytes]) {
+        let owner: Owner = (io as u16, req.conn);
+        if let Some(flag) = &req.claim {
+            let now = self.sh.now_ms;
+            for key in args.iter().skip(1) {
+                let live = self
+                    .sh
+                    .dbs
+                    .get(req.db as usize)
+                    .is_some_and(|d| d.peek(spec::key_hash(key), key, now).is_some());
+                let k = (req.db, key.clone());
+                let ws = self.tx.watches.keys.entry(k.clone()).or_default();
+                if ws.iter().any(|w| w.owner == owner) {
+                    continue;
+                }
+                ws.push(Watcher {
+                    owner,
+                    flag: flag.clone(),
+                    live,
+                });
+                self.tx.watches.by_owner.entry(owner).or_default().push(k);
+            }
+        }
+        self.reply_ok(io, req);
+    }
+
+    /// UNWATCH (sent to the shards the client watches on).
+    pub(super) fn unwatch(&mut self, io: usize, req: &Request) {
+        self.tx.watches.unwatch((io as u16, req.conn));
+        self.reply_ok(io, req);
+    }
+
+    /// A client went away: its watches go too.
+    pub(super) fn forget(&mut self, io: u16, conn: u64) {
+        self.tx.watches.unwatch((io, conn));
+    }
+
+    /// Marks the keys a write command may have changed as touched for
+    /// WATCH; `existed` says which of `keys` existed before it ran (a key
+    /// that neither existed before nor after was not written, as for DEL of
+    /// a missing key). Keyspace-wide writes touch whole databases.
+    pub(super) fn watch_after_write(&mut self, req: &Request, args: &[Bytes], existed: &[bool]) {
+        let s = spec::get(req.cmd);
+        match s.route {
+            Route::All(_) => match s.name {
+                "flushall" => self.tx.watches.touch_db(None),
+                "swapdb" => {
+                    for a in args.iter().skip(1).take(2) {
+                        if let Some(db) = crate::resp::parse::parse_i64(a) {
+                            self.tx.watches.touch_db(Some(db as u16));
+                        }
+                    }
+                }
+                _ => self.tx.watches.touch_db(Some(req.db)),
+            },
+            _ => {
+                let refs: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+                let now = self.sh.now_ms;
+                for (j, i) in s.keys_in(&refs).unwrap_or_default().into_iter().enumerate() {
+                    let Some(key) = args.get(i) else {
+                        continue;
+                    };
+                    let exists = self
+                        .sh
+                        .dbs
+                        .get(req.db as usize)
+                        .is_some_and(|d| d.peek(spec::key_hash(key), key, now).is_some());
+                    if exists || existed.get(j).copied().unwrap_or(true) {
+                        self.tx.watches.touch(req.db, key);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether each key of a write command exists now (before it runs),
+    /// for [`Engine::watch_after_write`].
+    pub(super) fn keys_existing(&mut self, req: &Request, args: &[Bytes]) -> Vec<bool> {
+        let s = spec::get(req.cmd);
+        let refs: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+        let now = self.sh.now_ms;
+        s.keys_in(&refs)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| {
+                args.get(i).is_some_and(|key| {
+                    self.sh
+                        .dbs
+                        .get(req.db as usize)
+                        .is_some_and(|d| d.peek(spec::key_hash(key), key, now).is_some())
+                })
+            })
+            .collect()
+    }
+
     /// Sends a step to shard `s` (queued locally for this shard).
     fn send_tx(&mut self, s: u16, id: TxId, step: TxStep) {
         if s == self.sh.id || self.peers.is_empty() {
@@ -309,6 +643,6 @@ impl Engine {
     /// to its IO thread's outbox. `tx` is the coordinated transaction it
     /// ends (0: none). Returns true if the command deferred its reply.
     fn run_stored(&mut self, st: Stored, tx: TxId) -> bool {
-        self.run_request(st.io, &st.req, &st.args, tx)
+        self.run_any(st.io, &st.req, &st.args, tx)
     }
 }

@@ -41,6 +41,62 @@ pub struct GatherState {
     pub positions: Vec<Vec<u32>>,
     /// For `Info`: formats the merged per-shard statistics into the reply.
     pub finish: Option<Box<dyn FnOnce(Vec<i64>, bool) -> Bytes>>,
+    /// The reply whatever the parts said (unless one failed): UNWATCH and
+    /// DISCARD, whose parts only clear watches on the shards.
+    pub fixed: Option<Bytes>,
+    /// For EXEC: how the parts make up its reply.
+    pub exec: Option<Box<ExecLayout>>,
+}
+
+impl GatherState {
+    /// A gather of `n` parts combined as `kind`.
+    pub fn new(kind: Gather, n: usize) -> GatherState {
+        GatherState {
+            kind,
+            parts: vec![None; n],
+            left: n as u16,
+            positions: Vec::new(),
+            finish: None,
+            fixed: None,
+            exec: None,
+        }
+    }
+}
+
+/// Where each queued command's reply comes from in an EXEC's parts.
+pub struct ExecLayout {
+    pub slots: Vec<ExecSlot>,
+    /// The part holding the verdict (`+OK`, or `-ABORT` when a WATCHed key
+    /// changed: EXEC then answers nil).
+    pub done: usize,
+}
+
+/// One queued command's reply.
+pub enum ExecSlot {
+    /// Answered on the IO thread when EXEC ran (PING, SELECT, ...).
+    Ready(Bytes),
+    /// One part.
+    One(usize),
+    /// Several parts combined as the command's gather does (`parts[i]` of
+    /// the nested state comes from EXEC part `from[i]`).
+    Gather(Box<GatherState>, Vec<usize>),
+}
+
+/// A MULTI block being queued (<https://redis.io/docs/latest/develop/interact/transactions/>).
+#[derive(Default)]
+pub struct Multi {
+    pub queued: Vec<(crate::spec::CmdId, Vec<Bytes>)>,
+    /// A command was refused while queueing: EXEC answers EXECABORT.
+    pub abort: bool,
+}
+
+/// The keys a client WATCHes.
+pub struct Watch {
+    /// Taken by the first write to any of them (shared with the shards).
+    pub flag: Arc<Claim>,
+    /// (database, key) pairs, and the shards they live on.
+    pub keys: Vec<(u16, Bytes)>,
+    pub shards: Vec<u16>,
 }
 
 /// Why a connection is going away.
@@ -98,6 +154,16 @@ pub struct Conn {
     /// The last command dispatched, as CLIENT LIST's `cmd` shows it: the
     /// command's static name, or `name|sub` for container commands.
     pub last_cmd: std::borrow::Cow<'static, str>,
+    /// Inside MULTI: the commands queued so far.
+    pub multi: Option<Multi>,
+    /// The keys it WATCHes, if any.
+    pub watch: Option<Watch>,
+    /// Its latest transaction (a command over several shards, or EXEC)
+    /// while it is in flight: its sequence number and shards.
+    pub tx_wait: Option<(u64, Arc<crate::msg::TxInfo>)>,
+    /// A command that would start another transaction waits for it: the
+    /// connection parses nothing more until `tx_wait` is answered.
+    pub stalled: bool,
 }
 
 impl Conn {
@@ -130,6 +196,10 @@ impl Conn {
             window: VecDeque::new(),
             last_active: Instant::now(),
             last_cmd: std::borrow::Cow::Borrowed("NULL"),
+            multi: None,
+            watch: None,
+            tx_wait: None,
+            stalled: false,
         }
     }
 
@@ -141,6 +211,15 @@ impl Conn {
     /// Bytes queued or in flight to the client.
     pub fn out_bytes(&self) -> usize {
         self.out.len() + self.sending.len() - self.send_off
+    }
+
+    /// Whether the reply to `seq` is complete (queued for the client or
+    /// waiting only for earlier replies).
+    pub fn answered(&self, seq: u64) -> bool {
+        match seq.checked_sub(self.base_seq) {
+            None => true,
+            Some(i) => matches!(self.window.get(i as usize), Some(Slot::Done(_)) | None),
+        }
     }
 
     /// Reserves the next sequence number for a command sent to a shard.
@@ -233,7 +312,14 @@ impl Conn {
     /// its shared [`ClientInfo`] entry.
     pub fn publish(&self, ci: &mut ClientInfo) {
         ci.last_active = Some(self.last_active);
-        ci.flags = if self.blocked.is_some() { "b" } else { "N" };
+        ci.flags = if self.blocked.is_some() {
+            "b"
+        } else if self.multi.is_some() {
+            "x"
+        } else {
+            "N"
+        };
+        ci.multi = self.multi.as_ref().map_or(-1, |m| m.queued.len() as i64);
         ci.qbuf = self.input.len();
         ci.qbuf_free = self.input.capacity() - self.input.len();
         ci.omem = self.out_bytes();

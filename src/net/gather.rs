@@ -6,7 +6,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::conn::GatherState;
+use super::conn::{ExecLayout, ExecSlot, GatherState};
 use crate::resp::Reply;
 use crate::resp::parse::{aggregate_header, integer_reply, value_len};
 use crate::spec::Gather;
@@ -18,8 +18,14 @@ pub fn merge(g: &mut GatherState, resp3: bool) -> Bytes {
         .iter_mut()
         .map(|p| p.take().unwrap_or_default())
         .collect();
+    if let Some(layout) = g.exec.take() {
+        return exec_reply(*layout, parts, resp3);
+    }
     if let Some(err) = parts.iter().find(|p| p.first() == Some(&b'-')) {
         return err.clone();
+    }
+    if let Some(fixed) = g.fixed.take() {
+        return fixed;
     }
     let mut r = Reply::new(resp3);
     match g.kind {
@@ -99,6 +105,37 @@ pub fn merge(g: &mut GatherState, resp3: bool) -> Bytes {
                 Some(f) => f(sums, resp3),
                 None => Bytes::from_static(b"-ERR INFO without formatter\r\n"),
             };
+        }
+    }
+    r.buf.freeze()
+}
+
+/// EXEC's reply: nil when a WATCHed key changed (`*-1` in RESP2, `_` in
+/// RESP3), else one element per queued command, errors included (a command
+/// failing inside EXEC does not stop the others, as in Redis).
+fn exec_reply(layout: ExecLayout, parts: Vec<Bytes>, resp3: bool) -> Bytes {
+    let mut r = Reply::new(resp3);
+    if parts
+        .get(layout.done)
+        .is_none_or(|p| p.first() == Some(&b'-'))
+    {
+        r.null_array();
+        return r.buf.freeze();
+    }
+    r.array(layout.slots.len());
+    for slot in layout.slots {
+        match slot {
+            ExecSlot::Ready(b) => r.raw(&b),
+            ExecSlot::One(p) => r.raw(parts.get(p).map(|b| &b[..]).unwrap_or(b"$-1\r\n")),
+            ExecSlot::Gather(mut g, from) => {
+                for (i, p) in from.into_iter().enumerate() {
+                    if let Some(slot) = g.parts.get_mut(i) {
+                        *slot = parts.get(p).cloned();
+                    }
+                }
+                let merged = merge(&mut g, resp3);
+                r.raw(&merged);
+            }
         }
     }
     r.buf.freeze()

@@ -92,6 +92,7 @@ impl IoThread {
             resp: 2,
             flags: "N",
             cmd: "NULL".into(),
+            multi: -1,
             ..Default::default()
         };
         shared
@@ -229,6 +230,7 @@ impl IoThread {
         if c.blocked.is_some() {
             self.unblock(slot, true);
         }
+        self.forget_watch(slot);
         let Some(Some(c)) = self.conns.get_mut(slot) else {
             return;
         };
@@ -357,7 +359,12 @@ impl IoThread {
         let Some(Some(c)) = self.conns.get_mut(slot) else {
             return;
         };
-        if c.closing != Closing::Open || c.paused || c.blocked.is_some() || c.input.is_empty() {
+        if c.closing != Closing::Open
+            || c.paused
+            || c.blocked.is_some()
+            || c.stalled
+            || c.input.is_empty()
+        {
             return;
         }
         // Before AUTH, Redis's tighter request limits apply, and commands
@@ -416,6 +423,16 @@ impl IoThread {
                 self.close(slot, Closing::Now);
                 break;
             }
+            if c.stalled {
+                // Waits for its transaction in flight: this command and
+                // what follows are parsed again once it is answered.
+                let mut rest = BytesMut::from(&frozen[base..]);
+                rest.extend_from_slice(&c.input);
+                c.input = rest;
+                c.resume.clear();
+                error = None;
+                break;
+            }
             if c.blocked.is_some() {
                 // A blocked client runs nothing else: what follows (even a
                 // protocol error) is parsed again once it is answered.
@@ -433,7 +450,11 @@ impl IoThread {
             if error.is_some() {
                 c.input.clear();
                 c.resume.clear();
-            } else if limits.auth_required && !c.input.is_empty() && c.blocked.is_none() {
+            } else if limits.auth_required
+                && !c.input.is_empty()
+                && c.blocked.is_none()
+                && !c.stalled
+            {
                 // Parsed one command before AUTH: the next waits a turn.
                 self.to_parse.push(slot);
             }

@@ -40,6 +40,9 @@ pub(super) struct Local<'a> {
     /// Index of the IO thread running the command.
     pub io_index: u16,
     pub after: After,
+    /// Inside EXEC: the reply is kept here (an element of EXEC's array)
+    /// instead of being queued to the client.
+    pub capture: Option<bytes::BytesMut>,
 }
 
 /// Follow-ups a connection-level command asks its IO thread for.
@@ -51,6 +54,8 @@ pub(super) struct After {
     pub kill: Vec<u64>,
     /// CONFIG SET changed the live configuration.
     pub reload_limits: bool,
+    /// RESET: drop the client's WATCHed keys on the shards.
+    pub unwatch: bool,
 }
 
 /// Whether the command needs every client's state of this very moment
@@ -102,7 +107,10 @@ pub(super) fn run(l: &mut Local, id: CmdId, args: &[&[u8]]) {
 }
 
 fn reply(l: &mut Local, f: impl FnOnce(&mut Reply)) -> Res {
-    l.conn.reply_with(f);
+    match &mut l.capture {
+        Some(buf) => buf.extend_from_slice(&encode(l.conn.resp3, f)),
+        None => l.conn.reply_with(f),
+    }
     Ok(())
 }
 
@@ -236,6 +244,9 @@ fn reset(l: &mut Local) -> Res {
     c.db = 0;
     c.resp3 = false;
     c.authed = authed;
+    // RESET ends MULTI and WATCH too (Redis's `clearClientConnectionState`).
+    c.multi = None;
+    l.after.unwatch = c.watch.is_some();
     let id = c.id;
     l.shared.update_client(id, |ci| {
         ci.db = 0;
@@ -264,7 +275,7 @@ fn client_line(ci: &ClientInfo, out: &mut String) {
     let secs = |t: Option<std::time::Instant>| t.map(|t| t.elapsed().as_secs()).unwrap_or(0);
     let _ = writeln!(
         out,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={} io-thread={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={} io-thread={}",
         ci.id,
         ci.addr,
         ci.laddr,
@@ -274,6 +285,7 @@ fn client_line(ci: &ClientInfo, out: &mut String) {
         secs(ci.last_active),
         ci.flags,
         ci.db,
+        ci.multi,
         ci.qbuf,
         ci.qbuf_free,
         ci.qbuf + ci.qbuf_free,

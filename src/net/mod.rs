@@ -60,6 +60,7 @@ pub mod local;
 pub mod ring;
 mod route;
 pub mod shared;
+mod tx;
 
 use std::io;
 use std::os::fd::RawFd;

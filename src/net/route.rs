@@ -71,12 +71,20 @@ impl Outgoing {
 impl IoThread {
     /// Runs one parsed command: checks, then local execution or routing.
     pub(super) fn dispatch(&mut self, slot: usize, args: &[&[u8]]) {
-        self.commands += 1;
         let Some(c) = self.conns[slot].as_mut() else {
             return;
         };
-        let Some(id) = spec::lookup(&args[0]) else {
+        let found = spec::lookup(&args[0]);
+        if c.tx_wait.is_some() && found.is_some_and(|id| spec::get(id).name == "exec") {
+            // EXEC waits for the connection's transaction in flight (see
+            // `tx_must_wait`; its shards are known only once planned).
+            c.stalled = true;
+            return;
+        }
+        self.commands += 1;
+        let Some(id) = found else {
             c.reply_with(|r| r.error(&unknown_command(args)));
+            self.abort_multi(slot);
             return;
         };
         let s = spec::get(id);
@@ -102,14 +110,20 @@ impl IoThread {
                     s.name
                 ))
             });
+            self.abort_multi(slot);
             return;
         }
         if !c.authed && !s.is(spec::flag::NO_AUTH) {
             c.reply_with(|r| r.error(errors::NOAUTH));
+            self.abort_multi(slot);
+            return;
+        }
+        if self.queue_in_multi(slot, id, args) {
             return;
         }
         match s.route {
             Route::Local => self.run_local(slot, id, args),
+            Route::Tx => self.tx_command(slot, id, args),
             Route::Coord if self.nshards > 1 && !s.is(spec::flag::BLOCKING) => {
                 self.send_coord(slot, id, args)
             }
@@ -141,7 +155,7 @@ impl IoThread {
     #[allow(clippy::too_many_arguments)]
     /// Runs a connection-level command through its narrow context, then
     /// applies what it asked of this thread.
-    fn run_local(&mut self, slot: usize, id: CmdId, args: &[&[u8]]) {
+    pub(super) fn run_local(&mut self, slot: usize, id: CmdId, args: &[&[u8]]) {
         if local::reads_clients(id, args) {
             self.publish_clients();
         }
@@ -154,9 +168,15 @@ impl IoThread {
             limits: &self.limits,
             io_index: self.index,
             after: local::After::default(),
+            capture: None,
         };
         local::run(&mut l, id, args);
         let after = l.after;
+        self.apply_after(slot, after);
+    }
+
+    /// Carries out what a connection-level command asked of this thread.
+    pub(super) fn apply_after(&mut self, slot: usize, after: local::After) {
         for cid in after.kill {
             if let Some(&s) = self.by_id.get(&cid) {
                 self.close(s, Closing::Now);
@@ -168,6 +188,9 @@ impl IoThread {
         }
         if after.reload_limits {
             self.limits = super::Limits::load(&self.shared);
+        }
+        if after.unwatch {
+            self.forget_watch(slot);
         }
     }
 
@@ -328,13 +351,12 @@ impl IoThread {
         } else {
             Vec::new()
         };
-        let g = GatherState {
-            kind: g,
-            parts: vec![None; parts.len()],
-            left: parts.len() as u16,
-            positions,
-            finish: None,
-        };
+        let lowest = parts.iter().map(|p| p.0).min().unwrap_or(0) as u16;
+        if self.tx_must_wait(slot, lowest) {
+            return;
+        }
+        let mut g = GatherState::new(g, parts.len());
+        g.positions = positions;
         let Some(c) = self.conns[slot].as_mut() else {
             return;
         };
@@ -362,19 +384,51 @@ impl IoThread {
             id: next_tx_id(),
             kind: TxKind::Parts,
             shards,
+            exec: None,
         });
         for (p, (shard, sub, _)) in parts.into_iter().enumerate() {
             let hash = spec::key_hash(sub[1]);
             self.push_request(slot, shard, seq, p as u16, id, hash, &sub);
-            self.mark_tx(shard, &info);
+            self.mark_tx(slot, shard, &info);
         }
     }
 
-    /// Marks the request just queued for `shard` as a part of `info`.
-    fn mark_tx(&mut self, shard: usize, info: &Arc<TxInfo>) {
+    /// Marks the request just queued for `shard` by connection `slot` as
+    /// a part of `info`, the connection's latest transaction.
+    pub(super) fn mark_tx(&mut self, slot: usize, shard: usize, info: &Arc<TxInfo>) {
         if let Some(req) = self.batches[shard].items.last_mut() {
             req.tx = Some(info.clone());
+            if let Some(c) = self.conns[slot].as_mut() {
+                c.tx_wait = Some((req.seq, info.clone()));
+            }
         }
+    }
+
+    /// Whether a transaction whose lowest shard is `first` must wait for
+    /// the connection's transaction in flight (then the connection stalls:
+    /// this command is parsed again once that one is answered).
+    ///
+    /// The lock table (`engine::locks`) needs this: a connection's later
+    /// transaction must hold nothing while an earlier one still waits for
+    /// locks, or the two could close a cycle with other clients'. When the
+    /// later one's lowest shard is one the earlier one locks, it waits in
+    /// the connection's order there until the earlier one ran, so it may
+    /// go out at once (pipelined MSETs over the same shards do not wait
+    /// for each other's round trip); otherwise it waits here.
+    pub(super) fn tx_must_wait(&mut self, slot: usize, first: u16) -> bool {
+        let Some(c) = self.conns[slot].as_mut() else {
+            return false;
+        };
+        let Some((_, last)) = &c.tx_wait else {
+            return false;
+        };
+        if last.shards.iter().any(|(s, _)| *s == first) {
+            return false;
+        }
+        c.stalled = true;
+        // Counted again when it is dispatched again.
+        self.commands -= 1;
+        true
     }
 
     /// A command whose keys depend on each other (RENAME, SINTERSTORE,
@@ -383,7 +437,7 @@ impl IoThread {
     /// coordinated transaction: each of those shards gets a part that
     /// locks its keys (or the whole shard, for SORT's BY/GET patterns,
     /// whose keys are not known in advance), in this connection's order.
-    fn send_coord(&mut self, slot: usize, id: CmdId, args: &[&[u8]]) {
+    pub(super) fn send_coord(&mut self, slot: usize, id: CmdId, args: &[&[u8]]) {
         let s = spec::get(id);
         let n = self.nshards;
         let fk = s.first_key as usize;
@@ -421,12 +475,16 @@ impl IoThread {
             self.send_one(slot, first, id, hash, args);
             return;
         }
+        if self.tx_must_wait(slot, shards[0].0) {
+            return;
+        }
         let info = Arc::new(TxInfo {
             id: next_tx_id(),
             kind: TxKind::Coordinated {
                 coordinator: first as u16,
             },
             shards,
+            exec: None,
         });
         let Some(c) = self.conns[slot].as_mut() else {
             return;
@@ -442,7 +500,7 @@ impl IoThread {
             } else {
                 self.push_request(slot, shard, seq, 0, id, 0, &[]);
             }
-            self.mark_tx(shard, &info);
+            self.mark_tx(slot, shard, &info);
         }
     }
 
@@ -460,13 +518,11 @@ impl IoThread {
             self.send_one(slot, 0, id, 0, args);
             return;
         }
-        let g = GatherState {
-            kind: g,
-            parts: vec![None; n],
-            left: n as u16,
-            positions: Vec::new(),
-            finish,
-        };
+        if kind != Gather::Info && self.tx_must_wait(slot, 0) {
+            return;
+        }
+        let mut g = GatherState::new(g, n);
+        g.finish = finish;
         let Some(c) = self.conns[slot].as_mut() else {
             return;
         };
@@ -479,12 +535,13 @@ impl IoThread {
                 id: next_tx_id(),
                 kind: TxKind::Parts,
                 shards: (0..n as u16).map(|s| (s, Want::Shard(mode))).collect(),
+                exec: None,
             })
         });
         for shard in 0..n {
             self.push_request(slot, shard, seq, shard as u16, id, 0, args);
             if let Some(info) = &info {
-                self.mark_tx(shard, info);
+                self.mark_tx(slot, shard, info);
             }
         }
     }
@@ -544,6 +601,14 @@ impl IoThread {
                 }
                 if woke {
                     self.unblock(slot, false);
+                }
+                if let Some(c) = self.conn_mut(slot, generation) {
+                    if c.tx_wait.as_ref().is_some_and(|(t, _)| c.answered(*t)) {
+                        c.tx_wait = None;
+                        if std::mem::take(&mut c.stalled) {
+                            self.to_parse.push(slot);
+                        }
+                    }
                 }
             }
             start = end;

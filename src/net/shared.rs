@@ -48,6 +48,8 @@ pub struct ClientInfo {
     pub tot_mem: usize,
     /// The last command run (`get`, `client|list`), or `NULL`.
     pub cmd: String,
+    /// Commands queued in MULTI, -1 outside one.
+    pub multi: i64,
 }
 
 pub struct Shared {
