@@ -12,6 +12,7 @@
 //! in one place ([`CmdError::text`]).
 
 pub mod block;
+pub mod cfloat;
 pub mod hash;
 pub mod keys;
 pub mod list;
