@@ -185,3 +185,33 @@ fn multi_key_across_shards() {
         );
     });
 }
+
+/// A plain SET replaces a key of any type; only SET ... GET looks at the
+/// old value (found by tests/differential.rs; replies from redis-server 7.0).
+#[test]
+fn set_overwrites_any_type() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["RPUSH", "l", "a"], ":1\r\n"),
+                (&["SET", "l", "v"], "+OK\r\n"),
+                (&["GET", "l"], "$1\r\nv\r\n"),
+                (&["SADD", "{t}s", "m"], ":1\r\n"),
+                (&["SET", "{t}s", "v", "NX"], "$-1\r\n"),
+                (
+                    &["SET", "{t}s", "v", "XX", "GET"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (&["HSET", "h", "f", "v"], ":1\r\n"),
+                (
+                    &["SET", "h", "v", "GET"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (&["TYPE", "h"], "+hash\r\n"),
+                (&["SET", "h", "v", "KEEPTTL"], "+OK\r\n"),
+                (&["TYPE", "h"], "+string\r\n"),
+            ],
+        );
+    });
+}

@@ -153,10 +153,10 @@ fn set(ctx: &mut Ctx) -> CmdResult {
     let db = &mut ctx.sh.dbs[ctx.db];
     let (exists, old_ttl) = match db.get(h, &args[1], now) {
         Some(e) => {
+            // Only GET looks at the old value: a plain SET overwrites a key
+            // of any type, as Redis does.
             if get {
                 write_string(ctx.out, &e.value)?;
-            } else {
-                string_bytes(&e.value)?;
             }
             (true, e.expire_at())
         }
