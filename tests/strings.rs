@@ -215,3 +215,68 @@ fn set_overwrites_any_type() {
         );
     });
 }
+
+/// SET/GETEX options as Redis parses them: all options before any value,
+/// repeats allowed; GETEX answers a missing key before judging the expiry.
+#[test]
+fn set_getex_option_parsing() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["SET", "k", "v", "EX", "100", "EX", "200"], "+OK\r\n"),
+                (&["TTL", "k"], ":200\r\n"),
+                (
+                    &["SET", "k", "v", "EX", "100", "PX", "5000"],
+                    "-ERR syntax error\r\n",
+                ),
+                (
+                    &["SET", "k", "v", "EX", "0", "FOO"],
+                    "-ERR syntax error\r\n",
+                ),
+                (
+                    &["SET", "k", "v", "EX", "abc", "FOO"],
+                    "-ERR syntax error\r\n",
+                ),
+                (&["SET", "k", "v", "KEEPTTL", "KEEPTTL"], "+OK\r\n"),
+                (&["SET", "k", "v", "GET", "GET"], "$1\r\nv\r\n"),
+                (&["SET", "k", "w", "NX", "NX"], "$-1\r\n"),
+                (&["RPUSH", "l", "a"], ":1\r\n"),
+                (
+                    &["SET", "l", "v", "EX", "0", "GET"],
+                    "-ERR invalid expire time in 'set' command\r\n",
+                ),
+                (
+                    &["SET", "l", "v", "EX", "10", "GET"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (&["GETEX", "nokey", "EX", "abc"], "$-1\r\n"),
+                (
+                    &["GETEX", "nokey", "EX", "0", "FOO"],
+                    "-ERR syntax error\r\n",
+                ),
+                (
+                    &["GETEX", "l", "EX", "abc"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (
+                    &["GETEX", "k", "EX", "abc"],
+                    "-ERR value is not an integer or out of range\r\n",
+                ),
+                (
+                    &["GETEX", "k", "EXAT", "4102444800", "EXAT", "4102444801"],
+                    "$1\r\nv\r\n",
+                ),
+                (&["EXPIRETIME", "k"], ":4102444801\r\n"),
+                (&["GETEX", "k", "PERSIST", "PERSIST"], "$1\r\nv\r\n"),
+                (&["TTL", "k"], ":-1\r\n"),
+                (
+                    &["GETEX", "k", "EX", "100", "PERSIST"],
+                    "-ERR syntax error\r\n",
+                ),
+                (&["GETEX", "k", "EXAT", "1"], "$1\r\nv\r\n"),
+                (&["EXISTS", "k"], ":0\r\n"),
+            ],
+        );
+    });
+}

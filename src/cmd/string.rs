@@ -83,17 +83,6 @@ fn invalid_expire(ctx: &Ctx) -> CmdError {
     ))
 }
 
-/// Which expiry option a command carries.
-#[derive(Clone, Copy, PartialEq)]
-enum Ttl {
-    /// No option: SET clears any TTL, GETEX leaves it.
-    None,
-    /// An absolute deadline in Unix ms.
-    At(u64),
-    Keep,
-    Persist,
-}
-
 /// Converts an EX/PX/EXAT/PXAT amount into a Unix-ms deadline, with Redis's
 /// checks: `<= 0` or overflow gives `invalid expire time in '<cmd>'`.
 fn deadline(ctx: &Ctx, opt: &[u8], n: i64) -> Result<u64, CmdError> {
@@ -114,39 +103,97 @@ fn deadline(ctx: &Ctx, opt: &[u8], n: i64) -> Result<u64, CmdError> {
     Ok(at as u64)
 }
 
-/// SET key value [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL]
-/// (<https://redis.io/docs/latest/commands/set/>). Replies `+OK`, or null
-/// when NX/XX prevented the write; with GET, the old value or null.
-/// Errors: syntax error on conflicting options, `invalid expire time in
-/// 'set' command`, not-an-integer, WRONGTYPE (GET on a non-string).
-fn set(ctx: &mut Ctx) -> CmdResult {
-    let (mut nx, mut xx, mut get) = (false, false, false);
-    let mut ttl = Ttl::None;
-    let mut i = 3;
-    while i < ctx.args.len() {
-        let a = &ctx.args[i];
-        if a.eq_ignore_ascii_case(b"NX") && !xx {
-            nx = true;
-        } else if a.eq_ignore_ascii_case(b"XX") && !nx {
-            xx = true;
-        } else if a.eq_ignore_ascii_case(b"GET") {
-            get = true;
-        } else if a.eq_ignore_ascii_case(b"KEEPTTL") && ttl == Ttl::None {
-            ttl = Ttl::Keep;
-        } else if ["EX", "PX", "EXAT", "PXAT"]
-            .iter()
-            .any(|o| a.eq_ignore_ascii_case(o.as_bytes()))
-            && ttl == Ttl::None
-            && i + 1 < ctx.args.len()
-        {
-            let n = ctx.int_arg(i + 1)?;
-            ttl = Ttl::At(deadline(ctx, a, n)?);
-            i += 1;
+/// Which expiry option SET/GETEX carry.
+#[derive(Clone, Copy, PartialEq)]
+enum Expire {
+    Ex,
+    Px,
+    ExAt,
+    PxAt,
+}
+
+/// SET and GETEX options as Redis's `parseExtendedStringArgumentsOrReply`
+/// reads them: every option is parsed (and conflicts rejected with a
+/// syntax error) before any value is checked; repeating an option is
+/// allowed and the last one wins (`SET k v EX 10 EX 20` is valid), as in
+/// Redis.
+#[derive(Default)]
+struct ExtOpts {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keepttl: bool,
+    persist: bool,
+    /// The expiry option and the index of its argument.
+    expire: Option<(Expire, usize)>,
+}
+
+fn parse_ext(ctx: &Ctx, set: bool) -> Result<ExtOpts, CmdError> {
+    let mut o = ExtOpts::default();
+    let n = ctx.args.len();
+    let mut j = if set { 3 } else { 2 };
+    while j < n {
+        let next = j + 1 < n;
+        // An expiry option is accepted when no other kind is present.
+        let free = |o: &ExtOpts, k: Expire| {
+            !o.keepttl && !o.persist && o.expire.is_none_or(|(x, _)| x == k) && next
+        };
+        let kind = [
+            ("EX", Expire::Ex),
+            ("PX", Expire::Px),
+            ("EXAT", Expire::ExAt),
+            ("PXAT", Expire::PxAt),
+        ]
+        .into_iter()
+        .find(|(w, _)| ctx.arg_is(j, w))
+        .map(|(_, k)| k);
+        if set && ctx.arg_is(j, "NX") && !o.xx {
+            o.nx = true;
+        } else if set && ctx.arg_is(j, "XX") && !o.nx {
+            o.xx = true;
+        } else if set && ctx.arg_is(j, "GET") {
+            o.get = true;
+        } else if set && ctx.arg_is(j, "KEEPTTL") && !o.persist && o.expire.is_none() {
+            o.keepttl = true;
+        } else if !set && ctx.arg_is(j, "PERSIST") && o.expire.is_none() && !o.keepttl {
+            o.persist = true;
+        } else if let Some(k) = kind.filter(|&k| free(&o, k)) {
+            o.expire = Some((k, j + 1));
+            j += 1;
         } else {
             return Err(CmdError::Syntax);
         }
-        i += 1;
+        j += 1;
     }
+    Ok(o)
+}
+
+/// The deadline of the parsed expiry option, if any (Redis
+/// `getExpireMillisecondsOrReply`). Errors: not-an-integer, `invalid
+/// expire time in '<cmd>' command`.
+fn ext_deadline(ctx: &Ctx, o: &ExtOpts) -> Result<Option<u64>, CmdError> {
+    let Some((k, i)) = o.expire else {
+        return Ok(None);
+    };
+    let n = ctx.int_arg(i)?;
+    let opt: &[u8] = match k {
+        Expire::Ex => b"EX",
+        Expire::Px => b"PX",
+        Expire::ExAt => b"EXAT",
+        Expire::PxAt => b"PXAT",
+    };
+    deadline(ctx, opt, n).map(Some)
+}
+
+/// SET key value [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL]
+/// (<https://redis.io/docs/latest/commands/set/>). Replies `+OK`, or null
+/// when NX/XX prevented the write; with GET, the old value or null.
+/// Errors, in Redis's order: syntax error on conflicting options, then
+/// not-an-integer / `invalid expire time in 'set' command`, then
+/// WRONGTYPE (GET on a non-string; a plain SET overwrites any type).
+fn set(ctx: &mut Ctx) -> CmdResult {
+    let o = parse_ext(ctx, true)?;
+    let at = ext_deadline(ctx, &o)?;
     let h = ctx.key_hash(1);
     let now = ctx.now();
     let args = ctx.args;
@@ -155,31 +202,31 @@ fn set(ctx: &mut Ctx) -> CmdResult {
         Some(e) => {
             // Only GET looks at the old value: a plain SET overwrites a key
             // of any type, as Redis does.
-            if get {
+            if o.get {
                 write_string(ctx.out, &e.value)?;
             }
             (true, e.expire_at())
         }
         None => {
-            if get {
+            if o.get {
                 ctx.out.null();
             }
             (false, 0)
         }
     };
-    if (nx && exists) || (xx && !exists) {
-        if !get {
+    if (o.nx && exists) || (o.xx && !exists) {
+        if !o.get {
             ctx.out.null();
         }
         return Ok(());
     }
-    let at = match ttl {
-        Ttl::At(t) => t,
-        Ttl::Keep => old_ttl,
-        _ => 0,
+    let at = match at {
+        Some(t) => t,
+        None if o.keepttl => old_ttl,
+        None => 0,
     };
     db.set(h, &args[1], Value::from_bytes(&args[2]), at, now);
-    if !get {
+    if !o.get {
         ctx.out.ok();
     }
     Ok(())
@@ -267,27 +314,13 @@ fn getdel(ctx: &mut Ctx) -> CmdResult {
 
 /// GETEX key [EX s | PX ms | EXAT s | PXAT ms | PERSIST]: the value, with
 /// its TTL changed. A deadline in the past deletes the key, as in Redis.
+/// Errors, in Redis's order: syntax error (options), then null for a
+/// missing key whatever the expiry value, WRONGTYPE, and only then
+/// not-an-integer / `invalid expire time in 'getex' command`.
 fn getex(ctx: &mut Ctx) -> CmdResult {
-    let mut ttl = Ttl::None;
-    let mut i = 2;
-    while i < ctx.args.len() {
-        let a = &ctx.args[i];
-        if a.eq_ignore_ascii_case(b"PERSIST") && ttl == Ttl::None {
-            ttl = Ttl::Persist;
-        } else if ["EX", "PX", "EXAT", "PXAT"]
-            .iter()
-            .any(|o| a.eq_ignore_ascii_case(o.as_bytes()))
-            && ttl == Ttl::None
-            && i + 1 < ctx.args.len()
-        {
-            let n = ctx.int_arg(i + 1)?;
-            ttl = Ttl::At(deadline(ctx, a, n)?);
-            i += 1;
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 1;
-    }
+    let o = parse_ext(ctx, false)?;
+    // Checked only once the key is known to hold a string.
+    let at = ext_deadline(ctx, &o);
     let h = ctx.key_hash(1);
     let now = ctx.now();
     let args = ctx.args;
@@ -296,18 +329,20 @@ fn getex(ctx: &mut Ctx) -> CmdResult {
         ctx.out.null();
         return Ok(());
     };
+    string_bytes(&e.value)?;
+    let at = at?;
     write_string(ctx.out, &e.value)?;
-    match ttl {
-        Ttl::At(t) if t <= now => {
+    match at {
+        Some(t) if t <= now => {
             db.remove(h, &args[1], now);
         }
-        Ttl::At(t) => {
+        Some(t) => {
             db.set_expire(h, &args[1], t, now);
         }
-        Ttl::Persist => {
+        None if o.persist => {
             db.set_expire(h, &args[1], 0, now);
         }
-        _ => {}
+        None => {}
     }
     Ok(())
 }
