@@ -280,3 +280,56 @@ fn set_getex_option_parsing() {
         );
     });
 }
+
+/// INCRBYFLOAT in long double as Redis (0.1 + 0.2 is 0.3, 1e400 is in
+/// range, hex floats parse), its result stored as a string (`embstr` even
+/// when integral), WRONGTYPE before the increment is read.
+#[test]
+fn incrbyfloat_long_double() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["INCRBYFLOAT", "f", "0.1"], "$3\r\n0.1\r\n"),
+                (&["INCRBYFLOAT", "f", "0.2"], "$3\r\n0.3\r\n"),
+                (&["INCRBYFLOAT", "f", "1.1"], "$3\r\n1.4\r\n"),
+                (&["OBJECT", "ENCODING", "f"], "$6\r\nembstr\r\n"),
+                (&["SET", "n", "3"], "+OK\r\n"),
+                (&["INCRBYFLOAT", "n", "2"], "$1\r\n5\r\n"),
+                (&["OBJECT", "ENCODING", "n"], "$6\r\nembstr\r\n"),
+                (&["INCRBYFLOAT", "f", "0x10"], "$4\r\n17.4\r\n"),
+                (
+                    &["INCRBYFLOAT", "m", "-9223372036854775808"],
+                    "$20\r\n-9223372036854775808\r\n",
+                ),
+                (
+                    &["INCRBYFLOAT", "m", "0.5"],
+                    "$22\r\n-9223372036854775807.5\r\n",
+                ),
+                (
+                    &["INCRBYFLOAT", "f", "inf"],
+                    "-ERR increment would produce NaN or Infinity\r\n",
+                ),
+                (
+                    &["INCRBYFLOAT", "f", " 1"],
+                    "-ERR value is not a valid float\r\n",
+                ),
+                (&["ZADD", "z", "1", "a"], ":1\r\n"),
+                (
+                    &["INCRBYFLOAT", "z", "abc"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (&["SET", "s", "abc"], "+OK\r\n"),
+                (
+                    &["INCRBYFLOAT", "s", "abc"],
+                    "-ERR value is not a valid float\r\n",
+                ),
+                (&["STRLEN", "f"], ":4\r\n"),
+                (
+                    &["INCRBYFLOAT", "big", "1e400"],
+                    "$401\r\n10000000000000000000281880683947586514586453433629052038625910693539685534008629862039363994848324160522094053927317616200295822777259255734023828976593340661017797447434546173917862448116674971723778943824391593338047470675026246684401359237513603830343735485505244955964979021825038280091068414947402456898653040951017512658092615827588920183472511643316591362664138176309734806343732497430221946880\r\n",
+                ),
+            ],
+        );
+    });
+}

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::cfloat::LongDouble;
 use super::{CmdError, CmdResult, Ctx, Handler, Shard};
 use crate::msg::ReplyTo;
 use crate::resp::{Reply, errors};
@@ -514,7 +515,9 @@ fn decrby(ctx: &mut Ctx) -> CmdResult {
 }
 
 /// Parses a float the way Redis's `string2ld` accepts it: no spaces, no
-/// trailing garbage, not NaN.
+/// trailing garbage, not NaN. An f64 approximation, still used by
+/// HINCRBYFLOAT (which Redis computes in long double: see
+/// [`LongDouble`], what INCRBYFLOAT uses).
 pub fn parse_float(s: &[u8]) -> Option<f64> {
     if s.is_empty()
         || s.len() > 5000
@@ -530,18 +533,24 @@ pub fn parse_float(s: &[u8]) -> Option<f64> {
     (!v.is_nan() && !overflow).then_some(v)
 }
 
-/// Formats an INCRBYFLOAT result like Redis's human long-double form:
-/// fixed-point, no exponent, trailing zeros trimmed (`3`, `10.6`).
+/// Formats an f64 like Redis's human long-double form: fixed-point, no
+/// exponent, trailing zeros trimmed (`3`, `10.6`). Used by HINCRBYFLOAT;
+/// exact only where f64 and long double agree ([`LongDouble::human`] is
+/// exact).
 pub fn fmt_human(v: f64) -> String {
     // Rust's shortest round-trip Display never uses an exponent.
     format!("{v}")
 }
 
 /// INCRBYFLOAT key increment: the new value as a bulk string, TTL kept.
-/// Errors: `value is not a valid float`, `increment would produce NaN or
-/// Infinity`.
+/// Computed as Redis does, in x87 80-bit `long double` and printed with
+/// `%.17Lf` trimmed ([`LongDouble`]): `0.1 + 0.2` gives `0.3`, `1e400` is
+/// a valid increment. The result is stored as a string even when it looks
+/// like an integer (OBJECT ENCODING `embstr`, as Redis's
+/// `createStringObjectFromLongDouble`). Errors, in Redis's order:
+/// WRONGTYPE, `value is not a valid float` (the stored value, then the
+/// increment), `increment would produce NaN or Infinity`.
 fn incrbyfloat(ctx: &mut Ctx) -> CmdResult {
-    let by = parse_float(&ctx.args[2]).ok_or(CmdError::NotFloat)?;
     let h = ctx.key_hash(1);
     let now = ctx.now();
     let args = ctx.args;
@@ -549,21 +558,22 @@ fn incrbyfloat(ctx: &mut Ctx) -> CmdResult {
     let (cur, at) = match db.get(h, &args[1], now) {
         Some(e) => {
             let cur = match &e.value {
-                Value::Int(n) => *n as f64,
-                Value::Str(s) => parse_float(s).ok_or(CmdError::NotFloat)?,
+                Value::Int(n) => LongDouble::from_i64(*n),
+                Value::Str(s) => LongDouble::parse(s).ok_or(CmdError::NotFloat)?,
                 _ => return Err(CmdError::WrongType),
             };
             (cur, e.expire_at())
         }
-        None => (0.0, 0),
+        None => (LongDouble::ZERO, 0),
     };
-    let v = cur + by;
+    let by = LongDouble::parse(&args[2]).ok_or(CmdError::NotFloat)?;
+    let v = cur.add(by);
     if !v.is_finite() {
         return Err(CmdError::Msg(errors::INCR_FLOAT_NAN));
     }
-    let s = fmt_human(v);
-    db.set(h, &args[1], Value::from_bytes(s.as_bytes()), at, now);
-    ctx.out.bulk(s.as_bytes());
+    let s = v.human().into_bytes();
+    ctx.out.bulk(&s);
+    db.set(h, &args[1], Value::Str(Str::from(s)), at, now);
     Ok(())
 }
 
@@ -924,9 +934,13 @@ mod tests {
         );
         assert_eq!(h.run(&["set", "f", "1.5"]), "+OK\r\n");
         assert_eq!(h.run(&["incrbyfloat", "f", "1.5"]), "$1\r\n3\r\n");
-        assert_eq!(
-            h.run(&["incrbyfloat", "f", "1e400"]),
-            "-ERR value is not a valid float\r\n"
+        assert_eq!(h.run(&["incrbyfloat", "g", "0.1"]), "$3\r\n0.1\r\n");
+        // Long double, as Redis: no f64 artefacts, 1e400 in range.
+        assert_eq!(h.run(&["incrbyfloat", "g", "0.2"]), "$3\r\n0.3\r\n");
+        assert_eq!(h.run(&["incrbyfloat", "g", "-0.3"]), "$1\r\n0\r\n");
+        assert!(
+            h.run(&["incrbyfloat", "h", "1e400"])
+                .starts_with("$401\r\n1000")
         );
         assert_eq!(
             h.run(&["incrbyfloat", "f", "inf"]),
