@@ -333,3 +333,35 @@ fn incrbyfloat_long_double() {
         );
     });
 }
+
+/// APPEND to an existing key and SETRANGE leave a "raw" string however
+/// short, as Redis (COPY keeps it).
+#[test]
+fn append_setrange_raw_encoding() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["SET", "a", "hello"], "+OK\r\n"),
+                (&["OBJECT", "ENCODING", "a"], "$6\r\nembstr\r\n"),
+                (&["APPEND", "a", "x"], ":6\r\n"),
+                (&["OBJECT", "ENCODING", "a"], "$3\r\nraw\r\n"),
+                (&["APPEND", "new", "123"], ":3\r\n"),
+                (&["OBJECT", "ENCODING", "new"], "$3\r\nint\r\n"),
+                (&["APPEND", "new2", "hello"], ":5\r\n"),
+                (&["OBJECT", "ENCODING", "new2"], "$6\r\nembstr\r\n"),
+                (&["SETRANGE", "r", "2", "ab"], ":4\r\n"),
+                (&["OBJECT", "ENCODING", "r"], "$3\r\nraw\r\n"),
+                (&["GET", "r"], "$4\r\n\x00\x00ab\r\n"),
+                (&["SET", "e", "12345"], "+OK\r\n"),
+                (&["SETRANGE", "e", "0", "9"], ":5\r\n"),
+                (&["OBJECT", "ENCODING", "e"], "$3\r\nraw\r\n"),
+                (&["SET", "e2", "12345"], "+OK\r\n"),
+                (&["SETRANGE", "e2", "0", ""], ":5\r\n"),
+                (&["OBJECT", "ENCODING", "e2"], "$3\r\nint\r\n"),
+                (&["COPY", "a", "{t}a2"], ":1\r\n"),
+                (&["OBJECT", "ENCODING", "{t}a2"], "$3\r\nraw\r\n"),
+            ],
+        );
+    });
+}

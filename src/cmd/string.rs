@@ -595,7 +595,8 @@ fn append(ctx: &mut Ctx) -> CmdResult {
             let mut v = Vec::with_capacity(total);
             v.extend_from_slice(&cur);
             v.extend_from_slice(&args[2]);
-            e.value = Value::Str(Str::from(v));
+            // Redis appends to a private raw copy: "raw" however short.
+            e.value = Value::Str(Str::raw(v));
             total
         }
         None => {
@@ -690,10 +691,11 @@ fn setrange(ctx: &mut Ctx) -> CmdResult {
     }
     s[off as usize..end].copy_from_slice(val);
     let len = s.len();
+    // Redis edits a raw string in place: "raw" however short.
     match db.get_mut(h, &args[1], now) {
-        Some(e) => e.value = Value::Str(Str::from(s)),
+        Some(e) => e.value = Value::Str(Str::raw(s)),
         None => {
-            db.set(h, &args[1], Value::Str(Str::from(s)), 0, now);
+            db.set(h, &args[1], Value::Str(Str::raw(s)), 0, now);
         }
     }
     ctx.out.int(len as i64);

@@ -51,6 +51,10 @@ pub const INLINE_MAX: usize = 22;
 pub enum Str {
     Inline(u8, [u8; INLINE_MAX]),
     Heap(Box<[u8]>),
+    /// A string value Redis keeps in its "raw" encoding however short:
+    /// the result of APPEND to an existing key or of SETRANGE, which
+    /// modify a private copy in place (OBJECT ENCODING tells).
+    Raw(Box<[u8]>),
 }
 
 impl Str {
@@ -66,6 +70,11 @@ impl Str {
         }
     }
 
+    /// A string value in Redis's "raw" encoding (see [`Str::Raw`]).
+    pub fn raw(v: Vec<u8>) -> Str {
+        Str::Raw(v.into_boxed_slice())
+    }
+
     /// A `Bytes` with the same contents (a copy).
     pub fn to_bytes(&self) -> Bytes {
         Bytes::copy_from_slice(self)
@@ -78,7 +87,7 @@ impl std::ops::Deref for Str {
     fn deref(&self) -> &[u8] {
         match self {
             Str::Inline(n, buf) => &buf[..*n as usize],
-            Str::Heap(b) => b,
+            Str::Heap(b) | Str::Raw(b) => b,
         }
     }
 }
@@ -169,6 +178,7 @@ impl Value {
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::Int(_) => "int",
+            Value::Str(Str::Raw(_)) => "raw",
             Value::Str(b) if b.len() <= 44 => "embstr",
             Value::Str(_) => "raw",
             Value::List(l) => l.encoding(),
@@ -192,7 +202,7 @@ impl Value {
     /// Approximate heap bytes used by the value, for INFO memory.
     pub fn heap_size(&self) -> usize {
         match self {
-            Value::Str(Str::Heap(b)) => b.len(),
+            Value::Str(Str::Heap(b) | Str::Raw(b)) => b.len(),
             Value::Str(Str::Inline(..)) => 0,
             Value::Int(_) => 0,
             Value::List(l) => l.heap_size(),
