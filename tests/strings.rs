@@ -365,3 +365,42 @@ fn append_setrange_raw_encoding() {
         );
     });
 }
+
+/// LCS checks both keys' types first, with its own message, then the
+/// options (keys on one shard and on two).
+#[test]
+fn lcs_type_errors_first() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["SET", "{t}a", "ohmytext"], "+OK\r\n"),
+                (&["RPUSH", "{t}l", "x"], ":1\r\n"),
+                (
+                    &["LCS", "{t}a", "{t}l", "LEN", "IDX"],
+                    "-ERR The specified keys must contain string values\r\n",
+                ),
+                (
+                    &["LCS", "{t}l", "{t}a", "BOGUS"],
+                    "-ERR The specified keys must contain string values\r\n",
+                ),
+                (&["SET", "b", "mynewtext"], "+OK\r\n"),
+                (
+                    &["LCS", "{t}a", "b", "LEN", "IDX"],
+                    "-ERR If you want both the length and indexes, please just use IDX.\r\n",
+                ),
+                (
+                    &["LCS", "{t}a", "b", "MINMATCHLEN", "x"],
+                    "-ERR value is not an integer or out of range\r\n",
+                ),
+                (&["RPUSH", "l2", "x"], ":1\r\n"),
+                (
+                    &["LCS", "{t}a", "l2", "BOGUS"],
+                    "-ERR The specified keys must contain string values\r\n",
+                ),
+                (&["LCS", "{t}a", "b", "LEN"], ":6\r\n"),
+                (&["LCS", "nokey", "{t}a"], "$0\r\n\r\n"),
+            ],
+        );
+    });
+}

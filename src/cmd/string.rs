@@ -46,6 +46,7 @@ pub static HANDLERS: &[(&str, Handler)] = &[
 ];
 
 const LCS_BOTH: &str = "ERR If you want both the length and indexes, please just use IDX.";
+const LCS_TYPE: &str = "ERR The specified keys must contain string values";
 const LCS_MEMORY: &str =
     "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len";
 const DECR_OVERFLOW: &str = "ERR decrement would overflow";
@@ -711,11 +712,9 @@ struct LcsOpts {
     with_len: bool,
 }
 
-/// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]
-/// (<https://redis.io/docs/latest/commands/lcs/>). Missing keys count as
-/// empty strings. When key2 lives on another shard, key1's value travels
-/// there in a hop and the reply comes from that shard.
-fn lcs(ctx: &mut Ctx) -> CmdResult {
+/// LCS options; errors (syntax, not-an-integer, LEN with IDX) are reported
+/// only after both keys passed the type check, as in Redis.
+fn lcs_opts(ctx: &Ctx) -> Result<LcsOpts, CmdError> {
     let mut o = LcsOpts {
         len: false,
         idx: false,
@@ -741,32 +740,53 @@ fn lcs(ctx: &mut Ctx) -> CmdResult {
     if o.len && o.idx {
         return Err(CmdError::Msg(LCS_BOTH));
     }
+    Ok(o)
+}
+
+/// A key's value for LCS: missing is empty; another type is Redis's
+/// `The specified keys must contain string values` (not WRONGTYPE).
+fn lcs_value(v: Option<&Value>) -> Result<Vec<u8>, CmdError> {
+    match v {
+        None => Ok(Vec::new()),
+        Some(v) => string_bytes(v)
+            .map(|c| c.into_owned())
+            .map_err(|_| CmdError::Msg(LCS_TYPE)),
+    }
+}
+
+/// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]
+/// (<https://redis.io/docs/latest/commands/lcs/>). Missing keys count as
+/// empty strings. When key2 lives on another shard, key1's value travels
+/// there in a hop and the reply comes from that shard. Errors, in Redis's
+/// order: both keys' types, then the options.
+fn lcs(ctx: &mut Ctx) -> CmdResult {
+    let opts = lcs_opts(ctx);
     let now = ctx.now();
     let h = ctx.key_hash(1);
     let args = ctx.args;
-    let a: Vec<u8> = match ctx.sh.dbs[ctx.db].get(h, &args[1], now) {
-        Some(e) => string_bytes(&e.value)?.into_owned(),
-        None => Vec::new(),
-    };
+    let a = lcs_value(ctx.sh.dbs[ctx.db].get(h, &args[1], now).map(|e| &e.value))?;
     let target = ctx.sh.shard_of(&args[2]);
     if target == ctx.sh.id {
-        let b: Vec<u8> = match ctx.sh.dbs[ctx.db].get(key_hash(&args[2]), &args[2], now) {
-            Some(e) => string_bytes(&e.value)?.into_owned(),
-            None => Vec::new(),
-        };
-        return lcs_reply(ctx.out, &a, &b, o, ctx.sh.max_bulk());
+        let b = lcs_value(
+            ctx.sh.dbs[ctx.db]
+                .get(key_hash(&args[2]), &args[2], now)
+                .map(|e| &e.value),
+        )?;
+        return lcs_reply(ctx.out, &a, &b, opts?, ctx.sh.max_bulk());
     }
     ctx.deferred = true;
     let (db, to, key2) = (ctx.db, ctx.reply_to, args[2].clone());
     ctx.sh.hop(target, move |sh| {
         let now = sh.now_ms;
         let max = sh.max_bulk();
-        let b = match sh.dbs[db].get(key_hash(&key2), &key2, now) {
-            Some(e) => string_bytes(&e.value).map(|c| c.into_owned()),
-            None => Ok(Vec::new()),
-        };
+        let b = lcs_value(
+            sh.dbs[db]
+                .get(key_hash(&key2), &key2, now)
+                .map(|e| &e.value),
+        );
         sh.reply_later(to, |r| {
             let res = b.and_then(|b| {
+                let o = opts?;
                 let mark = r.buf.len();
                 lcs_reply(r, &a, &b, o, max).inspect_err(|_| r.buf.truncate(mark))
             });
