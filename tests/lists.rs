@@ -192,3 +192,70 @@ fn moves_across_shards_and_encodings() {
         assert_eq!(q::<String>(&mut c, &["TYPE", "enc"]).unwrap(), "list");
     });
 }
+
+/// LMPOP/ZMPOP (and the blocking forms) read numkeys and COUNT with
+/// Redis's own messages, non-integers included; BLMPOP/BZMPOP check their
+/// other arguments before the timeout.
+#[test]
+fn mpop_numkeys_and_count_errors() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (
+                    &["LMPOP", "abc", "l", "LEFT"],
+                    "-ERR numkeys should be greater than 0\r\n",
+                ),
+                (
+                    &["LMPOP", "0", "l", "LEFT"],
+                    "-ERR numkeys should be greater than 0\r\n",
+                ),
+                (
+                    &["LMPOP", "1", "l", "LEFT", "COUNT", ""],
+                    "-ERR count should be greater than 0\r\n",
+                ),
+                (
+                    &["LMPOP", "1", "l", "LEFT", "COUNT", "0"],
+                    "-ERR count should be greater than 0\r\n",
+                ),
+                (
+                    &["LMPOP", "1", "l", "LEFT", "COUNT", "1", "COUNT", "2"],
+                    "-ERR syntax error\r\n",
+                ),
+                (
+                    &["LMPOP", "1", "l", "LEFT", "COUNT", "abc", "junk"],
+                    "-ERR count should be greater than 0\r\n",
+                ),
+                (&["RPUSH", "l", "a", "b", "c"], ":3\r\n"),
+                (
+                    &["LMPOP", "1", "l", "RIGHT", "COUNT", "2"],
+                    "*2\r\n$1\r\nl\r\n*2\r\n$1\r\nc\r\n$1\r\nb\r\n",
+                ),
+                (
+                    &["ZMPOP", "abc", "z", "MIN"],
+                    "-ERR numkeys should be greater than 0\r\n",
+                ),
+                (
+                    &["ZMPOP", "1", "z", "MIN", "COUNT", "-1"],
+                    "-ERR count should be greater than 0\r\n",
+                ),
+                (
+                    &["BLMPOP", "1e400", "1", "l", "MIDDLE"],
+                    "-ERR syntax error\r\n",
+                ),
+                (
+                    &["BZMPOP", "abc", "2", "z", "z2", "MIN", "COUNT", "0"],
+                    "-ERR count should be greater than 0\r\n",
+                ),
+                (
+                    &["BLMPOP", "abc", "1", "l", "LEFT"],
+                    "-ERR timeout is not a float or out of range\r\n",
+                ),
+                (
+                    &["BZMPOP", "0.01", "1", "z", "MAX", "COUNT", "x"],
+                    "-ERR count should be greater than 0\r\n",
+                ),
+            ],
+        );
+    });
+}

@@ -444,11 +444,11 @@ fn brpoplpush(ctx: &mut Ctx) -> CmdResult {
 
 /// BLMPOP timeout numkeys key... LEFT|RIGHT [COUNT count]
 /// (<https://redis.io/docs/latest/commands/blmpop/>): LMPOP that waits;
-/// a null array on timeout. Errors: the timeout errors of BLPOP, then those
-/// of LMPOP.
+/// a null array on timeout. Errors: those of LMPOP, then (as Redis) the
+/// timeout errors of BLPOP.
 fn blmpop(ctx: &mut Ctx) -> CmdResult {
-    let d = deadline(ctx, 1)?;
     let (keys, left, count) = parse_mpop(ctx.args, 2, ("LEFT", "RIGHT"))?;
+    let d = deadline(ctx, 1)?;
     let end = if left { End::Left } else { End::Right };
     block_on(ctx, keys, d, Op::MPop(end, count))
 }
@@ -466,10 +466,10 @@ fn bzpop(ctx: &mut Ctx) -> CmdResult {
 
 /// BZMPOP timeout numkeys key... MIN|MAX [COUNT count]
 /// (<https://redis.io/docs/latest/commands/bzmpop/>): ZMPOP that waits; a
-/// null array on timeout. Errors: the timeout errors of BLPOP, then those of
-/// ZMPOP.
+/// null array on timeout. Errors: those of ZMPOP, then (as Redis) the
+/// timeout errors of BLPOP.
 fn bzmpop(ctx: &mut Ctx) -> CmdResult {
-    let d = deadline(ctx, 1)?;
     let (keys, min, count) = parse_mpop(ctx.args, 2, ("MIN", "MAX"))?;
+    let d = deadline(ctx, 1)?;
     block_on(ctx, keys, d, Op::ZMPop(min, count))
 }

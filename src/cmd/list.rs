@@ -530,11 +530,7 @@ pub fn parse_mpop(
     at: usize,
     min_max: (&str, &str),
 ) -> Result<(Vec<Bytes>, bool, usize), CmdError> {
-    let n = crate::resp::parse::parse_i64(&args[at]).ok_or(CmdError::NotInteger)?;
-    if n <= 0 {
-        return Err(CmdError::Msg(NUMKEYS_POSITIVE));
-    }
-    let n = n as usize;
+    let n = super::range_i64(&args[at], 1, i64::MAX, Some(NUMKEYS_POSITIVE))? as usize;
     if at + 1 + n >= args.len() {
         return Err(CmdError::Syntax);
     }
@@ -547,19 +543,19 @@ pub fn parse_mpop(
     } else {
         return Err(CmdError::Syntax);
     };
-    let mut count = 1usize;
-    let rest = &args[at + 2 + n..];
-    match rest {
-        [] => {}
-        [c, v] if c.eq_ignore_ascii_case(b"COUNT") => {
-            let v = crate::resp::parse::parse_i64(v).ok_or(CmdError::NotInteger)?;
-            if v <= 0 {
-                return Err(CmdError::Msg(COUNT_POSITIVE));
-            }
-            count = v as usize;
+    // One COUNT at most, its value checked as it is met (Redis's loop).
+    let mut count = None;
+    let mut j = at + 2 + n;
+    while j < args.len() {
+        if count.is_none() && args[j].eq_ignore_ascii_case(b"COUNT") && j + 1 < args.len() {
+            count =
+                Some(super::range_i64(&args[j + 1], 1, i64::MAX, Some(COUNT_POSITIVE))? as usize);
+            j += 2;
+        } else {
+            return Err(CmdError::Syntax);
         }
-        _ => return Err(CmdError::Syntax),
     }
+    let count = count.unwrap_or(1);
     Ok((keys, first, count))
 }
 

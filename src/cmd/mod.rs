@@ -277,10 +277,40 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Argument `i` as Redis's `getRangeLongFromObjectOrReply` reads it
+    /// (see [`range_i64`]).
+    pub fn range_arg(
+        &self,
+        i: usize,
+        min: i64,
+        max: i64,
+        msg: Option<&'static str>,
+    ) -> Result<i64, CmdError> {
+        range_i64(&self.args[i], min, max, msg)
+    }
+
     /// Case-insensitive comparison of argument `i` with an option name.
     #[inline]
     pub fn arg_is(&self, i: usize, word: &str) -> bool {
         self.args[i].eq_ignore_ascii_case(word.as_bytes())
+    }
+}
+
+/// An integer argument in `min..=max` as Redis's
+/// `getRangeLongFromObjectOrReply` reads it: with a custom `msg` (such as
+/// `ERR count should be greater than 0`), that message answers both a
+/// non-integer and an out-of-range value; without one, not-an-integer or
+/// `value is out of range, value must between <min> and <max>`.
+pub fn range_i64(a: &[u8], min: i64, max: i64, msg: Option<&'static str>) -> Result<i64, CmdError> {
+    match crate::resp::parse::parse_i64(a) {
+        Some(n) if (min..=max).contains(&n) => Ok(n),
+        Some(_) => Err(match msg {
+            Some(m) => CmdError::Msg(m),
+            None => CmdError::Owned(format!(
+                "ERR value is out of range, value must between {min} and {max}"
+            )),
+        }),
+        None => Err(msg.map_or(CmdError::NotInteger, CmdError::Msg)),
     }
 }
 
