@@ -259,3 +259,23 @@ fn mpop_numkeys_and_count_errors() {
         );
     });
 }
+
+/// LPOP/RPOP with more than a count: Redis's arity error.
+#[test]
+fn pop_arity_error() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (
+                    &["LPOP", "l", "1", "2"],
+                    "-ERR wrong number of arguments for 'lpop' command\r\n",
+                ),
+                (
+                    &["RPOP", "l", "-1", "1"],
+                    "-ERR wrong number of arguments for 'rpop' command\r\n",
+                ),
+            ],
+        );
+    });
+}

@@ -157,7 +157,7 @@ pub fn pop_values(
 /// of range, must be positive`, WRONGTYPE.
 fn pop(ctx: &mut Ctx, end: End) -> CmdResult {
     if ctx.args.len() > 3 {
-        return Err(CmdError::Syntax);
+        return Err(ctx.arity_error());
     }
     let count = ctx.pop_count(2)?;
     let h = ctx.key_hash(1);

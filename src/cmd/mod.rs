@@ -289,6 +289,16 @@ impl<'a> Ctx<'a> {
         range_i64(&self.args[i], min, max, msg)
     }
 
+    /// Redis's `wrong number of arguments for '<cmd>' command`, for the
+    /// arity checks handlers make themselves (LPOP with too many
+    /// arguments, ...).
+    pub fn arity_error(&self) -> CmdError {
+        CmdError::Owned(format!(
+            "ERR wrong number of arguments for '{}' command",
+            String::from_utf8_lossy(&self.args[0]).to_ascii_lowercase()
+        ))
+    }
+
     /// Case-insensitive comparison of argument `i` with an option name.
     #[inline]
     pub fn arg_is(&self, i: usize, word: &str) -> bool {
