@@ -279,3 +279,37 @@ fn pop_arity_error() {
         );
     });
 }
+
+/// LINDEX/LSET look the key up before reading the index, as Redis.
+#[test]
+fn lindex_lset_error_order() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["LINDEX", "nolist", "abc"], "$-1\r\n"),
+                (&["LINDEX", "nolist", "-9223372036854775809"], "$-1\r\n"),
+                (&["SET", "s", "v"], "+OK\r\n"),
+                (
+                    &["LINDEX", "s", "abc"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (&["LSET", "nolist", "abc", "x"], "-ERR no such key\r\n"),
+                (
+                    &["LSET", "s", "abc", "x"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (&["RPUSH", "l", "a"], ":1\r\n"),
+                (
+                    &["LSET", "l", "abc", "x"],
+                    "-ERR value is not an integer or out of range\r\n",
+                ),
+                (
+                    &["LINDEX", "l", "abc"],
+                    "-ERR value is not an integer or out of range\r\n",
+                ),
+                (&["LSET", "l", "5", "x"], "-ERR index out of range\r\n"),
+            ],
+        );
+    });
+}

@@ -230,12 +230,13 @@ fn lrange(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// LINDEX key index: the element or null. Errors: not-an-integer, WRONGTYPE.
+/// LINDEX key index: the element or null. Errors, in Redis's order (a
+/// missing key is null whatever the index): WRONGTYPE, not-an-integer.
 fn lindex(ctx: &mut Ctx) -> CmdResult {
-    let i = ctx.int_arg(2)?;
+    let i = ctx.int_arg(2);
     let (found, out) = ctx.coll_out::<List>()?;
     match found {
-        Some(l) => match norm_index(i, l.len()).and_then(|i| l.get(i)) {
+        Some(l) => match norm_index(i?, l.len()).and_then(|i| l.get(i)) {
             Some(v) => out.bulk(v),
             None => out.null(),
         },
@@ -244,14 +245,14 @@ fn lindex(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// LSET key index element: `+OK`. Errors: `no such key`, `index out of
-/// range`, not-an-integer, WRONGTYPE.
+/// LSET key index element: `+OK`. Errors, in Redis's order: `no such
+/// key`, WRONGTYPE, not-an-integer, `index out of range`.
 fn lset(ctx: &mut Ctx) -> CmdResult {
-    let i = ctx.int_arg(2)?;
+    let i = ctx.int_arg(2);
     let enc = ctx.sh.enc();
     let args = ctx.args;
     let l = ctx.coll::<List>()?.ok_or(CmdError::NoSuchKey)?;
-    let i = norm_index(i, l.len()).ok_or(CmdError::Msg(INDEX_OUT_OF_RANGE))?;
+    let i = norm_index(i?, l.len()).ok_or(CmdError::Msg(INDEX_OUT_OF_RANGE))?;
     l.set(i, &args[3], &enc);
     ctx.out.ok();
     Ok(())
