@@ -313,3 +313,46 @@ fn lindex_lset_error_order() {
         );
     });
 }
+
+/// LPOS checks an option's name before its value; COUNT and MAXLEN answer
+/// a non-integer with their own message, as Redis.
+#[test]
+fn lpos_option_errors() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["RPUSH", "l", "a", "b", "a"], ":3\r\n"),
+                (
+                    &["LPOS", "l", "a", "FOO", "MAXLEN", "abc"],
+                    "-ERR syntax error\r\n",
+                ),
+                (
+                    &["LPOS", "l", "a", "COUNT", "abc"],
+                    "-ERR COUNT can't be negative\r\n",
+                ),
+                (
+                    &["LPOS", "l", "a", "MAXLEN", ""],
+                    "-ERR MAXLEN can't be negative\r\n",
+                ),
+                (
+                    &["LPOS", "l", "a", "RANK", "abc"],
+                    "-ERR value is not an integer or out of range\r\n",
+                ),
+                (
+                    &["LPOS", "l", "a", "RANK", "0"],
+                    "-ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list\r\n",
+                ),
+                (
+                    &["LPOS", "l", "a", "COUNT", "0", "RANK", "-1"],
+                    "*2\r\n:2\r\n:0\r\n",
+                ),
+                (&["LPOS", "l", "a", "COUNT"], "-ERR syntax error\r\n"),
+                (
+                    &["LPOS", "nolist", "a", "COUNT", "1", "MAXLEN", "-1"],
+                    "-ERR MAXLEN can't be negative\r\n",
+                ),
+            ],
+        );
+    });
+}

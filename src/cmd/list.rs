@@ -331,31 +331,31 @@ fn lpos(ctx: &mut Ctx) -> CmdResult {
     let mut rank = 1i64;
     let mut count: Option<usize> = None;
     let mut maxlen = 0usize;
+    // The option name is checked before its value, as Redis does; COUNT
+    // and MAXLEN answer a non-integer with their own message too.
     let mut i = 3;
     while i < ctx.args.len() {
         if i + 1 >= ctx.args.len() {
             return Err(CmdError::Syntax);
         }
-        let n = ctx.int_arg(i + 1)?;
         if ctx.arg_is(i, "RANK") {
+            let n = ctx.int_arg(i + 1)?;
             if n == 0 {
                 return Err(CmdError::Msg(
                     "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list",
                 ));
             }
+            // Redis 7.0 negates LONG_MIN here (undefined behaviour in C);
+            // tandem refuses it.
             if n == i64::MIN {
                 return Err(CmdError::Msg("ERR value is out of range"));
             }
             rank = n;
         } else if ctx.arg_is(i, "COUNT") {
-            if n < 0 {
-                return Err(CmdError::Msg("ERR COUNT can't be negative"));
-            }
+            let n = ctx.range_arg(i + 1, 0, i64::MAX, Some("ERR COUNT can't be negative"))?;
             count = Some(n as usize);
         } else if ctx.arg_is(i, "MAXLEN") {
-            if n < 0 {
-                return Err(CmdError::Msg("ERR MAXLEN can't be negative"));
-            }
+            let n = ctx.range_arg(i + 1, 0, i64::MAX, Some("ERR MAXLEN can't be negative"))?;
             maxlen = n as usize;
         } else {
             return Err(CmdError::Syntax);
