@@ -315,3 +315,18 @@ fn disconnected_waiter_is_removed() {
         s.assert_alive();
     });
 }
+
+/// A timed-out BLMOVE/BRPOPLPUSH answers a null array, like every blocking
+/// pop (Redis's replyToBlockedClientTimedOut), not a null bulk string.
+#[test]
+fn blmove_timeout_is_null_array() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["BLMOVE", "none", "d", "LEFT", "LEFT", "0.01"], "*-1\r\n"),
+                (&["BRPOPLPUSH", "none", "d", "0.01"], "*-1\r\n"),
+            ],
+        );
+    });
+}

@@ -84,13 +84,12 @@ impl Op {
         })
     }
 
-    /// The reply when the timeout passes: a null array (BLPOP, BZPOPMIN,
-    /// BLMPOP, ...) or a null bulk string (BLMOVE, BRPOPLPUSH).
+    /// The reply when the timeout passes: a null array for every op, BLMOVE
+    /// and BRPOPLPUSH included (Redis's `replyToBlockedClientTimedOut`
+    /// answers every list/zset wait with a null array, although those two
+    /// are documented as returning a null bulk string).
     fn timed_out(&self, r: &mut Reply) {
-        match self {
-            Op::Move { .. } => r.null(),
-            _ => r.null_array(),
-        }
+        r.null_array();
     }
 }
 
