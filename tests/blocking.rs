@@ -330,3 +330,30 @@ fn blmove_timeout_is_null_array() {
         );
     });
 }
+
+/// Timeouts are read as long doubles (strtold: hex floats, `1e400`), then
+/// checked as Redis 7.2 does (past LLONG_MAX ms: out of range).
+#[test]
+fn timeout_parsing() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["BLPOP", "none", "0x1p-8"], "*-1\r\n"),
+                (
+                    &["BLPOP", "none", " 1"],
+                    "-ERR timeout is not a float or out of range\r\n",
+                ),
+                (&["BLPOP", "none", "-inf"], "-ERR timeout is negative\r\n"),
+                (
+                    &["BLPOP", "none", "1e400"],
+                    "-ERR timeout is out of range\r\n",
+                ),
+                (
+                    &["BLPOP", "none", "9223372036854775.807"],
+                    "-ERR timeout is out of range\r\n",
+                ),
+            ],
+        );
+    });
+}

@@ -32,8 +32,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use hashbrown::HashMap;
 
+use super::cfloat::LongDouble;
 use super::list::{move_across, move_here, parse_mpop, pop_values, write_mpop};
-use super::string::parse_float;
 use super::zset::{pop_members, write_zmpop};
 use super::{CmdError, CmdResult, Ctx, Handler, Shard, typed};
 use crate::msg::{Claim, ReplyTo};
@@ -347,27 +347,32 @@ fn release(sh: &mut Shard, w: &Arc<Blocked>, served: Option<usize>) {
 }
 
 /// Parses a blocking timeout in seconds (fractions allowed) into an
-/// absolute unix deadline in ms, 0 for "forever" (Redis
-/// `getTimeoutFromObjectOrReply`, rounding up to whole ms). Errors:
+/// absolute unix deadline in ms, 0 for "forever": the text is read as a
+/// `long double` (Redis `string2ld` rules: `1e400` is a number), times
+/// 1000, rounded up. Past `LLONG_MAX` ms, or past it once added to the
+/// clock, is `timeout is out of range`. That is Redis 7.2's
+/// `getTimeoutFromObjectOrReply`; 7.0 instead converts with undefined
+/// behaviour in C (`inf` and `1e300` come out `timeout is negative`, a
+/// deadline overflowing the clock wraps and blocks for ever). Errors:
 /// `timeout is not a float or out of range`, `timeout is negative`,
 /// `timeout is out of range`.
 fn parse_timeout(a: &[u8], now: u64) -> Result<u64, CmdError> {
-    let secs = parse_float(a).ok_or(CmdError::Msg(TIMEOUT_NOT_FLOAT))?;
-    let ms = (secs * 1000.0).ceil();
-    if ms > i64::MAX as f64 {
+    let secs = LongDouble::parse(a).ok_or(CmdError::Msg(TIMEOUT_NOT_FLOAT))?;
+    let ms = secs.mul(LongDouble::from_i64(1000));
+    if ms.partial_cmp(&LongDouble::from_i64(i64::MAX)) == Some(std::cmp::Ordering::Greater) {
         return Err(CmdError::Msg(TIMEOUT_RANGE));
     }
-    if ms < 0.0 {
+    let ms = ms.ceil().to_i64_trunc();
+    if ms < 0 {
         return Err(CmdError::Msg(TIMEOUT_NEGATIVE));
     }
-    let ms = ms as u64;
     if ms == 0 {
         return Ok(0);
     }
-    if ms > i64::MAX as u64 - now {
+    if ms > i64::MAX - now as i64 {
         return Err(CmdError::Msg(TIMEOUT_RANGE));
     }
-    Ok(now + ms)
+    Ok(now + ms as u64)
 }
 
 /// The deadline of timeout argument `i` (see [`parse_timeout`]).
