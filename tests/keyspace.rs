@@ -223,3 +223,19 @@ fn databases_and_flush() {
         );
     });
 }
+
+/// SCAN reads its cursor like strtoul: an empty one is 0.
+#[test]
+fn scan_empty_cursor_is_zero() {
+    each_mode(|s| {
+        let mut r = s.raw();
+        r.send(&frame(&[b"SET", b"k", b"v"]));
+        assert_eq!(r.read_reply(), "+OK\r\n");
+        r.send(&frame(&[b"SCAN", b"0"]));
+        let zero = r.read_reply();
+        r.send(&frame(&[b"SCAN", b""]));
+        assert_eq!(r.read_reply(), zero);
+        r.send(&frame(&[b"SCAN", b"x"]));
+        assert_eq!(r.read_reply(), "-ERR invalid cursor\r\n");
+    });
+}

@@ -148,3 +148,35 @@ fn algebra_across_shards() {
         }
     });
 }
+
+/// SSCAN as Redis: the cursor (strtoul: "" is 0) first, then the key (a
+/// missing one is an empty scan whatever the options), then the options.
+#[test]
+fn sscan_error_order() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (
+                    &["SSCAN", "nokey", "0", "NOSUCHOPT"],
+                    "*2\r\n$1\r\n0\r\n*0\r\n",
+                ),
+                (&["SSCAN", "nokey", "abc"], "-ERR invalid cursor\r\n"),
+                (&["SSCAN", "nokey", " 1"], "-ERR invalid cursor\r\n"),
+                (&["SADD", "s", "a"], ":1\r\n"),
+                (&["SSCAN", "s", "0", "NOSUCHOPT"], "-ERR syntax error\r\n"),
+                (&["SSCAN", "s", ""], "*2\r\n$1\r\n0\r\n*1\r\n$1\r\na\r\n"),
+                (
+                    &["SSCAN", "s", "00", "COUNT", "5"],
+                    "*2\r\n$1\r\n0\r\n*1\r\n$1\r\na\r\n",
+                ),
+                (&["SET", "str", "v"], "+OK\r\n"),
+                (
+                    &["SSCAN", "str", "0", "BADOPT"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (&["SSCAN", "str", "abc"], "-ERR invalid cursor\r\n"),
+            ],
+        );
+    });
+}

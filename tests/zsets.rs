@@ -302,3 +302,23 @@ fn multi_key_across_shards() {
         );
     });
 }
+
+/// ZSCAN as Redis: cursor, then key (missing: empty scan), then options.
+#[test]
+fn zscan_error_order() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (
+                    &["ZSCAN", "nokey", "", "NOSUCHOPT"],
+                    "*2\r\n$1\r\n0\r\n*0\r\n",
+                ),
+                (
+                    &["ZSCAN", "nokey", "18446744073709551616"],
+                    "-ERR invalid cursor\r\n",
+                ),
+            ],
+        );
+    });
+}

@@ -297,10 +297,7 @@ fn keys(ctx: &mut Ctx) -> CmdResult {
 /// across resizes) and hands over to the next shard when done. Errors:
 /// `invalid cursor`, syntax error, not-an-integer.
 fn scan(ctx: &mut Ctx) -> CmdResult {
-    let cursor = std::str::from_utf8(&ctx.args[1])
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .ok_or(CmdError::Msg(errors::INVALID_CURSOR))?;
+    let cursor = super::parse_cursor(&ctx.args[1])?;
     let mut count = 10usize;
     let mut pattern: Option<&[u8]> = None;
     let mut kind: Option<String> = None;

@@ -324,6 +324,41 @@ pub fn range_i64(a: &[u8], min: i64, max: i64, msg: Option<&'static str>) -> Res
     }
 }
 
+/// A SCAN-family cursor as Redis's `parseScanCursorOrReply` reads it with
+/// `strtoul`: the text up to a NUL byte, no leading blank, an optional
+/// sign (`-1` wraps to `u64::MAX`), decimal digits that fit in 64 bits; an
+/// empty string is cursor 0. Errors: `invalid cursor`.
+pub fn parse_cursor(a: &[u8]) -> Result<u64, CmdError> {
+    let bad = CmdError::Msg(errors::INVALID_CURSOR);
+    let a = a.split(|&c| c == 0).next().unwrap_or_default();
+    if a.first()
+        .is_some_and(|&c| matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
+    {
+        return Err(bad);
+    }
+    let (neg, digits) = match a.first() {
+        Some(b'-') => (true, &a[1..]),
+        Some(b'+') => (false, &a[1..]),
+        _ => (false, a),
+    };
+    if digits.is_empty() {
+        // strtoul converted nothing: the end pointer is the start, which
+        // Redis accepts only when the string is empty.
+        return if a.is_empty() { Ok(0) } else { Err(bad) };
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return Err(bad);
+        }
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add((c - b'0') as u64))
+            .ok_or(bad.clone())?;
+    }
+    Ok(if neg { v.wrapping_neg() } else { v })
+}
+
 /// A collection type as handlers see it inside a [`Value`].
 pub trait Coll: Sized {
     fn of(v: &Value) -> Option<&Self>;

@@ -457,15 +457,21 @@ fn algebra(ctx: &mut Ctx) -> CmdResult {
 }
 
 /// SSCAN key cursor [MATCH pattern] [COUNT count]: `[cursor, [member...]]`.
+/// Errors, in Redis's order: `invalid cursor`, WRONGTYPE, the options'
+/// errors (a missing key is an empty scan whatever the options).
 fn sscan(ctx: &mut Ctx) -> CmdResult {
-    let a = parse_scan(ctx)?;
+    super::parse_cursor(&ctx.args[2])?;
+    let a = parse_scan(ctx);
     let mut items = Vec::new();
     let next = match ctx.coll::<Set>()? {
-        Some(set) => set.scan(a.cursor, a.count, |m| {
-            if a.pattern.is_none_or(|p| crate::glob::matches(p, m, false)) {
-                items.push(m.to_vec());
-            }
-        }),
+        Some(set) => {
+            let a = a?;
+            set.scan(a.cursor, a.count, |m| {
+                if a.pattern.is_none_or(|p| crate::glob::matches(p, m, false)) {
+                    items.push(m.to_vec());
+                }
+            })
+        }
         None => 0,
     };
     write_scan(ctx.out, next, &items);

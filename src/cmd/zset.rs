@@ -726,15 +726,21 @@ fn zrandmember(ctx: &mut Ctx) -> CmdResult {
 /// ZSCAN key cursor [MATCH pattern] [COUNT count]: `[cursor, [member,
 /// score...]]`.
 fn zscan(ctx: &mut Ctx) -> CmdResult {
-    let a = parse_scan(ctx)?;
+    // Errors in Redis's order: cursor, type, then the options (a missing
+    // key is an empty scan whatever the options).
+    super::parse_cursor(&ctx.args[2])?;
+    let a = parse_scan(ctx);
     let mut items = Vec::new();
     let next = match ctx.coll::<ZSet>()? {
-        Some(z) => z.scan(a.cursor, a.count, |m, s| {
-            if a.pattern.is_none_or(|p| crate::glob::matches(p, m, false)) {
-                items.push(m.to_vec());
-                items.push(crate::resp::write::fmt_double(s).into_bytes());
-            }
-        }),
+        Some(z) => {
+            let a = a?;
+            z.scan(a.cursor, a.count, |m, s| {
+                if a.pattern.is_none_or(|p| crate::glob::matches(p, m, false)) {
+                    items.push(m.to_vec());
+                    items.push(crate::resp::write::fmt_double(s).into_bytes());
+                }
+            })
+        }
         None => 0,
     };
     write_scan(ctx.out, next, &items);
