@@ -180,3 +180,25 @@ fn sscan_error_order() {
         );
     });
 }
+
+/// SMOVE answers 0 for a missing source before it looks at the
+/// destination's type; source and destination may be the same key.
+#[test]
+fn smove_missing_source_first() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["SET", "d", "x"], "+OK\r\n"),
+                (&["SMOVE", "nosrc", "d", "m"], ":0\r\n"),
+                (&["SADD", "src", "m"], ":1\r\n"),
+                (
+                    &["SMOVE", "src", "d", "m"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (&["SMOVE", "src", "src", "m"], ":1\r\n"),
+                (&["SMOVE", "src", "src", "zz"], ":0\r\n"),
+            ],
+        );
+    });
+}

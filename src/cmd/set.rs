@@ -187,7 +187,8 @@ fn srandmember(ctx: &mut Ctx) -> CmdResult {
 }
 
 /// SMOVE source destination member: 1 if moved, 0 if not a member of the
-/// source. Errors: WRONGTYPE for either key (checked before moving).
+/// source (or the source is missing, whatever the destination holds).
+/// Errors: WRONGTYPE for either key (checked before moving).
 fn smove(ctx: &mut Ctx) -> CmdResult {
     let (src, dst, m) = (
         ctx.args[1].clone(),
@@ -198,9 +199,14 @@ fn smove(ctx: &mut Ctx) -> CmdResult {
     let db = ctx.db;
     let now = ctx.now();
     let enc = ctx.sh.enc();
+    // A missing source answers 0 before the destination's type is looked
+    // at (Redis's order).
     let present = match typed::<Set>(&mut ctx.sh.dbs[db], hs, &src, now)? {
         Some(s) => s.contains(&m),
-        None => false,
+        None => {
+            ctx.out.int(0);
+            return Ok(());
+        }
     };
     let target = ctx.sh.shard_of(&dst);
     let hd = key_hash(&dst);
