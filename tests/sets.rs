@@ -202,3 +202,39 @@ fn smove_missing_source_first() {
         );
     });
 }
+
+/// SINTERCARD's numkeys and LIMIT errors as Redis's (non-integers
+/// included); LIMIT may repeat, the last one wins.
+#[test]
+fn sintercard_arguments() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["SADD", "s", "a", "b", "c"], ":3\r\n"),
+                (
+                    &["SINTERCARD", "abc", "s"],
+                    "-ERR numkeys should be greater than 0\r\n",
+                ),
+                (
+                    &["SINTERCARD", "0", "s"],
+                    "-ERR numkeys should be greater than 0\r\n",
+                ),
+                (
+                    &["SINTERCARD", "3", "s"],
+                    "-ERR Number of keys can't be greater than number of args\r\n",
+                ),
+                (
+                    &["SINTERCARD", "1", "s", "LIMIT", "abc"],
+                    "-ERR LIMIT can't be negative\r\n",
+                ),
+                (
+                    &["SINTERCARD", "1", "s", "LIMIT", "1", "LIMIT", "0"],
+                    ":3\r\n",
+                ),
+                (&["SINTERCARD", "1", "s", "LIMIT", "2"], ":2\r\n"),
+                (&["SINTERCARD", "1", "s", "LIMIT"], "-ERR syntax error\r\n"),
+            ],
+        );
+    });
+}

@@ -396,29 +396,23 @@ fn algebra(ctx: &mut Ctx) -> CmdResult {
     let card = name == "sintercard";
     let mut limit = usize::MAX;
     let keys: Vec<Bytes> = if card {
-        let n = ctx.int_arg(1)?;
-        if n <= 0 {
-            return Err(CmdError::Msg(super::list::NUMKEYS_POSITIVE));
-        }
-        let n = n as usize;
+        let n = ctx.range_arg(1, 1, i64::MAX, Some(super::list::NUMKEYS_POSITIVE))? as usize;
         if n + 2 > ctx.args.len() {
             return Err(CmdError::Msg(
                 "ERR Number of keys can't be greater than number of args",
             ));
         }
-        let rest = &ctx.args[2 + n..];
-        match rest {
-            [] => {}
-            [w, v] if w.eq_ignore_ascii_case(b"LIMIT") => {
-                let l = crate::resp::parse::parse_i64(v).ok_or(CmdError::NotInteger)?;
-                if l < 0 {
-                    return Err(CmdError::Msg("ERR LIMIT can't be negative"));
-                }
-                if l > 0 {
-                    limit = l as usize;
-                }
+        // LIMIT may repeat (the last wins); a non-integer is `LIMIT can't
+        // be negative` too, as in Redis.
+        let mut j = 2 + n;
+        while j < ctx.args.len() {
+            if ctx.arg_is(j, "LIMIT") && j + 1 < ctx.args.len() {
+                let l = ctx.range_arg(j + 1, 0, i64::MAX, Some("ERR LIMIT can't be negative"))?;
+                limit = if l > 0 { l as usize } else { usize::MAX };
+                j += 2;
+            } else {
+                return Err(CmdError::Syntax);
             }
-            _ => return Err(CmdError::Syntax),
         }
         ctx.args[2..2 + n].to_vec()
     } else if store {
