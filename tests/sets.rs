@@ -238,3 +238,23 @@ fn sintercard_arguments() {
         );
     });
 }
+
+/// SRANDMEMBER with a count replies an array in RESP3 too (SPOP a set).
+#[test]
+fn srandmember_count_is_an_array() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["HELLO", "3"], "*"),
+                (&["SADD", "s", "a"], ":1\r\n"),
+                (&["SRANDMEMBER", "s", "0"], "*0\r\n"),
+                (&["SRANDMEMBER", "s", "5"], "*1\r\n$1\r\na\r\n"),
+                (&["SRANDMEMBER", "nokey", "3"], "*0\r\n"),
+                (&["SPOP", "s", "0"], "~0\r\n"),
+                (&["SPOP", "nokey", "2"], "~0\r\n"),
+                (&["SPOP", "s", "5"], "~1\r\n$1\r\na\r\n"),
+            ],
+        );
+    });
+}

@@ -170,14 +170,10 @@ fn srandmember(ctx: &mut Ctx) -> CmdResult {
     let picks = random_picks(set.len(), count.unwrap_or(1));
     match count {
         None => out.bulk(&set.nth(picks[0])),
-        Some(c) => {
-            // Redis replies to a negative count with an array (repeats allowed)
-            // and to a positive one with a set.
-            if c < 0 {
-                out.array(picks.len());
-            } else {
-                out.set(picks.len());
-            }
+        Some(_) => {
+            // Always an array, RESP3 included (Redis's
+            // srandmemberWithCountCommand), unlike SPOP's set.
+            out.array(picks.len());
             for i in picks {
                 out.bulk(&set.nth(i));
             }
