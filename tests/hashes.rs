@@ -143,3 +143,24 @@ fn hscan_error_order() {
         );
     });
 }
+
+/// HRANDFIELD reads the count before the rest (a syntax error comes
+/// second).
+#[test]
+fn hrandfield_argument_order() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (
+                    &["HRANDFIELD", "h", "abc", "junk"],
+                    "-ERR value is not an integer or out of range\r\n",
+                ),
+                (
+                    &["HRANDFIELD", "h", "1.5", "WITHSCORES"],
+                    "-ERR value is not an integer or out of range\r\n",
+                ),
+            ],
+        );
+    });
+}

@@ -322,3 +322,30 @@ fn zscan_error_order() {
         );
     });
 }
+
+/// ZRANDMEMBER reads the count before the rest (a syntax error comes
+/// second) and bounds a huge positive count only WITHSCORES.
+#[test]
+fn zrandmember_argument_order() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (
+                    &["ZRANDMEMBER", "z", "1.5", "WITHVALUES"],
+                    "-ERR value is not an integer or out of range\r\n",
+                ),
+                (&["ZADD", "z", "1", "a"], ":1\r\n"),
+                (
+                    &["ZRANDMEMBER", "z", "9223372036854775807"],
+                    "*1\r\n$1\r\na\r\n",
+                ),
+                (
+                    &["ZRANDMEMBER", "z", "9223372036854775807", "WITHSCORES"],
+                    "-ERR value is out of range\r\n",
+                ),
+                (&["ZRANDMEMBER", "z", "2", "junk"], "-ERR syntax error\r\n"),
+            ],
+        );
+    });
+}

@@ -229,11 +229,17 @@ fn hincrbyfloat(ctx: &mut Ctx) -> CmdResult {
 /// (pairs in RESP3). Errors: not-an-integer, `value is out of range`,
 /// syntax error, WRONGTYPE.
 fn hrandfield(ctx: &mut Ctx) -> CmdResult {
+    // Redis reads the count before judging the rest (syntax error).
     let (count, with) = match ctx.args.len() {
         2 => (None, false),
-        3 => (Some(ctx.int_arg(2)?), false),
-        4 if ctx.arg_is(3, "WITHVALUES") => (Some(ctx.int_arg(2)?), true),
-        _ => return Err(CmdError::Syntax),
+        n => {
+            let c = ctx.int_arg(2)?;
+            match n {
+                3 => (Some(c), false),
+                4 if ctx.arg_is(3, "WITHVALUES") => (Some(c), true),
+                _ => return Err(CmdError::Syntax),
+            }
+        }
     };
     if let Some(c) = count {
         if with && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&c) {

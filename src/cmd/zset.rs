@@ -693,13 +693,20 @@ fn zmpop(ctx: &mut Ctx) -> CmdResult {
 /// may repeat. Errors: not-an-integer, `value is out of range`, syntax
 /// error, WRONGTYPE.
 fn zrandmember(ctx: &mut Ctx) -> CmdResult {
+    // Redis reads the count before judging the rest (syntax error), and
+    // bounds a large positive count only WITHSCORES.
     let (count, with) = match ctx.args.len() {
         2 => (None, false),
-        3 => (Some(ctx.int_arg(2)?), false),
-        4 if ctx.arg_is(3, "WITHSCORES") => (Some(ctx.int_arg(2)?), true),
-        _ => return Err(CmdError::Syntax),
+        n => {
+            let c = ctx.int_arg(2)?;
+            match n {
+                3 => (Some(c), false),
+                4 if ctx.arg_is(3, "WITHSCORES") => (Some(c), true),
+                _ => return Err(CmdError::Syntax),
+            }
+        }
     };
-    if count.is_some_and(|c| !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&c)) {
+    if count.is_some_and(|c| c < -(i64::MAX / 2) || (with && c > i64::MAX / 2)) {
         return Err(CmdError::Msg("ERR value is out of range"));
     }
     let (found, out) = ctx.coll_out::<ZSet>()?;
