@@ -349,3 +349,51 @@ fn zrandmember_argument_order() {
         );
     });
 }
+
+/// Scores parse as Redis's strtod: ZADD/ZINCRBY take hex floats and
+/// refuse overflow, blanks and underflow to zero; range bounds accept an
+/// empty number (0), leading blanks and overflow (±inf).
+#[test]
+fn score_parsing() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["ZADD", "z", "0x10", "a"], ":1\r\n"),
+                (&["ZSCORE", "z", "a"], "$2\r\n16\r\n"),
+                (
+                    &["ZADD", "z", "1e400", "b"],
+                    "-ERR value is not a valid float\r\n",
+                ),
+                (
+                    &["ZADD", "z", " 1", "b"],
+                    "-ERR value is not a valid float\r\n",
+                ),
+                (
+                    &["ZADD", "z", "1e-400", "b"],
+                    "-ERR value is not a valid float\r\n",
+                ),
+                (&["ZADD", "z", "0x1p-2", "b"], ":1\r\n"),
+                (&["ZSCORE", "z", "b"], "$4\r\n0.25\r\n"),
+                (&["ZADD", "z", "2.5e-5", "c"], ":1\r\n"),
+                (&["ZCOUNT", "z", "", "(20"], ":3\r\n"),
+                (&["ZCOUNT", "z", "(", "20"], ":3\r\n"),
+                (&["ZCOUNT", "z", " 1", "20"], ":1\r\n"),
+                (
+                    &["ZCOUNT", "z", "( ", "20"],
+                    "-ERR min or max is not a float\r\n",
+                ),
+                (&["ZCOUNT", "z", "1e400", "inf"], ":0\r\n"),
+                (&["ZCOUNT", "z", "-1e400", "(1e400"], ":3\r\n"),
+                (
+                    &["ZRANGEBYSCORE", "z", "(0", "0x11"],
+                    "*3\r\n$1\r\nc\r\n$1\r\nb\r\n$1\r\na\r\n",
+                ),
+                (
+                    &["ZREMRANGEBYSCORE", "z", "nan", "1"],
+                    "-ERR min or max is not a float\r\n",
+                ),
+            ],
+        );
+    });
+}

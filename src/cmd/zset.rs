@@ -64,10 +64,11 @@ const NOT_FLOAT_RANGE: &str = "ERR min or max is not a float";
 const NOT_LEX_RANGE: &str = "ERR min or max not valid string range item";
 const NAN_SCORE: &str = "ERR resulting score is not a number (NaN)";
 
-/// A score as ZADD reads it (strtod rules: `inf`, `-inf`, `+inf`).
-/// Errors: `value is not a valid float`.
+/// A score as ZADD, ZINCRBY and WEIGHTS read it (Redis `string2d`: the
+/// whole argument is one strtod number, hex floats and `inf` included, no
+/// overflow, not NaN). Errors: `value is not a valid float`.
 pub fn parse_score(a: &[u8]) -> Result<f64, CmdError> {
-    super::string::parse_float(a).ok_or(CmdError::NotFloat)
+    super::cfloat::string2d(a).ok_or(CmdError::NotFloat)
 }
 
 /// One end of a score range: `1.5`, `(1.5` (exclusive), `-inf`, `+inf`.
@@ -77,13 +78,20 @@ pub struct ScoreBound {
     pub excl: bool,
 }
 
-/// Errors: `min or max is not a float`.
+/// Errors: `min or max is not a float`. Parsed as Redis's `zslParseRange`
+/// does, with a bare strtod over the C string: leading blanks are skipped,
+/// an empty bound is 0 (so `(` is an exclusive 0), an overflow is ±inf;
+/// only trailing garbage and NaN are refused.
 pub fn parse_score_bound(a: &[u8]) -> Result<ScoreBound, CmdError> {
+    let a = a.split(|&c| c == 0).next().unwrap_or_default();
     let (excl, num) = match a.first() {
         Some(b'(') => (true, &a[1..]),
         _ => (false, a),
     };
-    let v = super::string::parse_float(num).ok_or(CmdError::Msg(NOT_FLOAT_RANGE))?;
+    let (v, used, _) = super::cfloat::strtod(num);
+    if used != num.len() || v.is_nan() {
+        return Err(CmdError::Msg(NOT_FLOAT_RANGE));
+    }
     Ok(ScoreBound { v, excl })
 }
 
