@@ -397,3 +397,65 @@ fn score_parsing() {
         );
     });
 }
+
+/// -0 scores as Redis stores them: a listpack keeps whole scores as
+/// integers (-0 becomes 0), a skiplist keeps -0; ZUNIONSTORE builds a
+/// skiplist and converts a small result, ZRANGESTORE starts from a
+/// listpack.
+#[test]
+fn negative_zero_scores() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["ZADD", "{t}z1", "-0", "120"], ":1\r\n"),
+                (&["ZSCORE", "{t}z1", "120"], "$1\r\n0\r\n"),
+                (
+                    &[
+                        "ZADD",
+                        "{t}z1",
+                        "-2",
+                        "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb0",
+                    ],
+                    ":1\r\n",
+                ),
+                (
+                    &[
+                        "ZUNIONSTORE",
+                        "{t}z2",
+                        "3",
+                        "{t}z1",
+                        "z0",
+                        "s0",
+                        "WEIGHTS",
+                        "-4",
+                        "-1",
+                        "3",
+                        "AGGREGATE",
+                        "MAX",
+                    ],
+                    ":2\r\n",
+                ),
+                (&["ZSCORE", "{t}z2", "120"], "$2\r\n-0\r\n"),
+                (&["OBJECT", "ENCODING", "{t}z2"], "$8\r\nskiplist\r\n"),
+                (&["ZADD", "{t}z3", "1", "a"], ":1\r\n"),
+                (
+                    &["ZUNIONSTORE", "{t}z4", "1", "{t}z3", "WEIGHTS", "-0"],
+                    ":1\r\n",
+                ),
+                (&["ZSCORE", "{t}z4", "a"], "$1\r\n0\r\n"),
+                (
+                    &["ZUNION", "1", "{t}z3", "WEIGHTS", "-0", "WITHSCORES"],
+                    "*2\r\n$1\r\na\r\n$2\r\n-0\r\n",
+                ),
+                (&["ZRANGESTORE", "{t}z5", "{t}z2", "0", "-1"], ":2\r\n"),
+                (&["ZSCORE", "{t}z5", "120"], "$1\r\n0\r\n"),
+                (
+                    &["ZRANGESTORE", "{t}z6", "{t}z2", "-inf", "+inf", "BYSCORE"],
+                    ":2\r\n",
+                ),
+                (&["ZSCORE", "{t}z6", "120"], "$1\r\n0\r\n"),
+            ],
+        );
+    });
+}

@@ -531,9 +531,31 @@ fn zrange(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// How a stored sorted-set result is built, which decides whether a -0
+/// score survives (a listpack stores whole scores as integers, so -0
+/// becomes 0; a skiplist keeps -0).
+#[derive(Clone, Copy)]
+enum Build {
+    /// ZUNIONSTORE/ZINTERSTORE/ZDIFFSTORE: a skiplist, converted to a
+    /// listpack at the end when small enough (Redis's
+    /// `zsetConvertToListpackIfNeeded`).
+    SkipThenConvert,
+    /// ZRANGESTORE: a listpack unless the result is known to exceed
+    /// `zset-max-listpack-entries`, then members added one by one,
+    /// converting when a limit is passed (Redis's `zrangeResultBeginStore`).
+    PackUnless { known_len: Option<usize> },
+}
+
 /// Replaces `dst` with a sorted set of `items` (deleting it when empty)
 /// and answers with the count.
-fn store_result(sh: &mut Shard, to: ReplyTo, db: usize, dst: Bytes, items: Vec<(Str, f64)>) {
+fn store_result(
+    sh: &mut Shard,
+    to: ReplyTo,
+    db: usize,
+    dst: Bytes,
+    items: Vec<(Str, f64)>,
+    build: Build,
+) {
     let target = sh.shard_of(&dst);
     sh.hop(target, move |sh| {
         let enc = sh.enc();
@@ -542,14 +564,21 @@ fn store_result(sh: &mut Shard, to: ReplyTo, db: usize, dst: Bytes, items: Vec<(
         sh.dbs[db].remove(h, &dst, now);
         let n = items.len();
         if n > 0 {
-            let mut z = ZSet::default();
+            let (max_entries, max_value) =
+                (enc.zset_max_listpack_entries, enc.zset_max_listpack_value);
+            let skip = match build {
+                Build::SkipThenConvert => {
+                    n > max_entries || items.iter().any(|(m, _)| m.len() > max_value)
+                }
+                Build::PackUnless { known_len } => known_len.is_some_and(|l| l > max_entries),
+            };
+            let mut z = if skip {
+                ZSet::Skip(Box::default())
+            } else {
+                ZSet::default()
+            };
             for (m, s) in &items {
-                z.add(
-                    m,
-                    *s,
-                    enc.zset_max_listpack_entries,
-                    enc.zset_max_listpack_value,
-                );
+                z.add(m, *s, max_entries, max_value);
             }
             sh.dbs[db].set(h, &dst, Value::ZSet(Box::new(z)), 0, now);
             sh.key_ready(db, &dst);
@@ -575,7 +604,9 @@ fn zrangestore(ctx: &mut Ctx) -> CmdResult {
             Some(Got::Found(Value::ZSet(z))) => select(&z, &q.range, q.rev, q.limit),
             _ => Vec::new(),
         };
-        store_result(sh, to, db, dst, items);
+        // Redis knows the length up front only for a rank range.
+        let known_len = matches!(q.range, Range::Rank(..)).then_some(items.len());
+        store_result(sh, to, db, dst, items, Build::PackUnless { known_len });
     });
     Ok(())
 }
@@ -901,7 +932,7 @@ fn combine(ctx: &mut Ctx) -> CmdResult {
         let mut items: Vec<(Str, f64)> = acc.into_iter().map(|(m, (s, _))| (m, s)).collect();
         items.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| (*a.0).cmp(&*b.0)));
         match dst {
-            Some(dst) => store_result(sh, to, db, dst, items),
+            Some(dst) => store_result(sh, to, db, dst, items, Build::SkipThenConvert),
             None => sh.reply_later(to, |r| write_range(r, &items, scores)),
         }
     });

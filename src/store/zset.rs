@@ -460,6 +460,9 @@ impl ZSet {
         }
         match self {
             ZSet::Pack(p) => {
+                // Redis stores a listpack score that is a whole number as
+                // an integer, so -0 becomes 0 there (a skiplist keeps -0).
+                let score = if score == 0.0 { 0.0 } else { score };
                 // Find the insertion point in (score, member) order.
                 let mut pos = 0;
                 while pos < p.bytes() {
