@@ -459,3 +459,25 @@ fn negative_zero_scores() {
         );
     });
 }
+
+/// ZINCRBY goes through ZADD's parser in Redis: an increment spelled like
+/// a ZADD option is a syntax error. A new member takes the increment
+/// itself (-0 stays -0 in the reply; a listpack stores it as 0).
+#[test]
+fn zincrby_quirks() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["ZINCRBY", "z", "nx", "m"], "-ERR syntax error\r\n"),
+                (&["ZINCRBY", "z", "GT", "m"], "-ERR syntax error\r\n"),
+                (&["ZINCRBY", "z", "incr", "m"], "-ERR syntax error\r\n"),
+                (&["ZINCRBY", "z", "-0", "n"], "$2\r\n-0\r\n"),
+                (&["ZSCORE", "z", "n"], "$1\r\n0\r\n"),
+                (&["ZINCRBY", "z", "-0", "n"], "$1\r\n0\r\n"),
+                (&["ZADD", "z", "0", "a"], ":1\r\n"),
+                (&["ZINCRBY", "z", "-0", "a"], "$1\r\n0\r\n"),
+            ],
+        );
+    });
+}

@@ -317,9 +317,18 @@ fn zadd(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// ZINCRBY key increment member: the new score. Errors: `value is not a
-/// valid float`, `resulting score is not a number (NaN)`, WRONGTYPE.
+/// ZINCRBY key increment member: the new score. Errors: syntax error (an
+/// increment that is a ZADD option word), `value is not a valid float`,
+/// `resulting score is not a number (NaN)`, WRONGTYPE.
 fn zincrby(ctx: &mut Ctx) -> CmdResult {
+    // Redis runs ZINCRBY through ZADD's parser: an increment spelled like a
+    // ZADD option leaves an odd number of arguments, a syntax error.
+    if ["NX", "XX", "CH", "INCR", "GT", "LT"]
+        .iter()
+        .any(|o| ctx.arg_is(2, o))
+    {
+        return Err(CmdError::Syntax);
+    }
     let by = parse_score(&ctx.args[2])?;
     let enc = ctx.sh.enc();
     let args = ctx.args;
@@ -328,7 +337,11 @@ fn zincrby(ctx: &mut Ctx) -> CmdResult {
     let db = ctx.db;
     let d = &mut ctx.sh.dbs[db];
     let z = typed_or_new::<ZSet>(d, h, &args[1], now, ZSet::default)?;
-    let new = z.score(&args[3]).unwrap_or(0.0) + by;
+    // A new member gets the increment itself (so -0 stays -0, as Redis).
+    let new = match z.score(&args[3]) {
+        Some(old) => old + by,
+        None => by,
+    };
     if new.is_nan() {
         drop_if_empty(d, h, &args[1], now);
         return Err(CmdError::Msg(NAN_SCORE));
