@@ -481,3 +481,96 @@ fn zincrby_quirks() {
         );
     });
 }
+
+/// ZRANGE-family options as Redis's zrangeGenericCommand reads them: in
+/// order, BYSCORE/BYLEX/REV once, WITHSCORES and LIMIT for every form;
+/// LIMIT with a rank range is refused unless its count is -1.
+#[test]
+fn zrange_option_parsing() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["ZADD", "z", "1", "a", "2", "b"], ":2\r\n"),
+                (
+                    &["ZRANGE", "z", "0", "-1", "LIMIT", "1", "-1"],
+                    "*2\r\n$1\r\na\r\n$1\r\nb\r\n",
+                ),
+                (
+                    &["ZRANGE", "z", "0", "-1", "LIMIT", "1", "1"],
+                    "-ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX\r\n",
+                ),
+                (
+                    &["ZRANGE", "z", "0", "-1", "REV", "REV"],
+                    "-ERR syntax error\r\n",
+                ),
+                (
+                    &["ZRANGE", "z", "0", "1", "BYSCORE", "BYSCORE"],
+                    "-ERR syntax error\r\n",
+                ),
+                (&["ZRANGE", "z", "0", "1", "BYSCORE", "REV"], "*0\r\n"),
+                (
+                    &["ZRANGEBYLEX", "z", "-", "+", "WITHSCORES"],
+                    "-ERR syntax error, WITHSCORES not supported in combination with BYLEX\r\n",
+                ),
+                (
+                    &[
+                        "ZREVRANGEBYLEX",
+                        "z",
+                        "+",
+                        "-",
+                        "WITHSCORES",
+                        "LIMIT",
+                        "0",
+                        "1",
+                    ],
+                    "-ERR syntax error, WITHSCORES not supported in combination with BYLEX\r\n",
+                ),
+                (
+                    &["ZREVRANGE", "z", "0", "-1", "LIMIT", "0", "1"],
+                    "-ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX\r\n",
+                ),
+                (
+                    &[
+                        "ZREVRANGE",
+                        "z",
+                        "0",
+                        "-1",
+                        "LIMIT",
+                        "0",
+                        "-1",
+                        "WITHSCORES",
+                    ],
+                    "*4\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\na\r\n$1\r\n1\r\n",
+                ),
+                (
+                    &[
+                        "ZRANGE", "z", "0", "1", "BYSCORE", "BYLEX", "LIMIT", "abc", "1",
+                    ],
+                    "-ERR syntax error\r\n",
+                ),
+                (
+                    &[
+                        "ZRANGE", "z", "0", "1", "LIMIT", "abc", "1", "BYSCORE", "BYLEX",
+                    ],
+                    "-ERR value is not an integer or out of range\r\n",
+                ),
+                (
+                    &["ZRANGESTORE", "d", "z", "0", "-1", "WITHSCORES"],
+                    "-ERR syntax error\r\n",
+                ),
+                (
+                    &["ZRANGEBYSCORE", "z", "-inf", "+inf", "BYSCORE"],
+                    "-ERR syntax error\r\n",
+                ),
+                (
+                    &[
+                        "ZRANGE", "z", "(1", "+inf", "BYSCORE", "LIMIT", "0", "1", "LIMIT", "0",
+                        "5",
+                    ],
+                    "*1\r\n$1\r\nb\r\n",
+                ),
+            ],
+        );
+    });
+}

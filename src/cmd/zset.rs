@@ -459,66 +459,84 @@ struct Query {
 }
 
 /// Parses ZRANGE-family arguments: `min max` at `at`, `at + 1`, options
-/// after. `name` decides the legacy forms' fixed options.
+/// after. `name` decides the legacy forms' fixed options. Follows Redis's
+/// `zrangeGenericCommand`: options are read in order and the first bad one
+/// is a syntax error (BYSCORE/BYLEX/REV only once, and only for ZRANGE and
+/// ZRANGESTORE; WITHSCORES for every form but ZRANGESTORE; LIMIT for all,
+/// its numbers checked as met); then the combinations (LIMIT with a rank
+/// range is refused only when its count is not -1, as in Redis), then the
+/// range itself.
 fn parse_query(name: &str, args: &[Bytes], at: usize) -> Result<Query, CmdError> {
-    let (mut byscore, mut bylex, mut rev) = (false, false, false);
-    match name {
-        "zrangebyscore" => byscore = true,
-        "zrevrangebyscore" => (byscore, rev) = (true, true),
-        "zrangebylex" => bylex = true,
-        "zrevrangebylex" => (bylex, rev) = (true, true),
-        "zrevrange" => rev = true,
-        _ => {}
+    #[derive(PartialEq)]
+    enum By {
+        Auto,
+        Rank,
+        Score,
+        Lex,
     }
-    let legacy = name != "zrange" && name != "zrangestore";
-    let mut limit = None;
+    let store = name == "zrangestore";
+    let (mut by, mut rev) = match name {
+        "zrangebyscore" => (By::Score, Some(false)),
+        "zrevrangebyscore" => (By::Score, Some(true)),
+        "zrangebylex" => (By::Lex, Some(false)),
+        "zrevrangebylex" => (By::Lex, Some(true)),
+        "zrevrange" => (By::Rank, Some(true)),
+        "zrange" | "zrangestore" => (By::Auto, None),
+        _ => (By::Rank, Some(false)),
+    };
+    let (mut offset, mut count) = (0i64, -1i64);
     let mut scores = false;
     let mut i = at + 2;
     while i < args.len() {
-        let a = args[i].to_ascii_uppercase();
-        match a.as_slice() {
-            b"WITHSCORES" if name != "zrangestore" && !name.ends_with("bylex") => scores = true,
-            b"LIMIT" if i + 2 < args.len() && name != "zrevrange" => {
-                let o = crate::resp::parse::parse_i64(&args[i + 1]).ok_or(CmdError::NotInteger)?;
-                let c = crate::resp::parse::parse_i64(&args[i + 2]).ok_or(CmdError::NotInteger)?;
-                limit = Some((o, c));
-                i += 2;
-            }
-            b"BYSCORE" if !legacy => byscore = true,
-            b"BYLEX" if !legacy => bylex = true,
-            b"REV" if !legacy => rev = true,
-            _ => return Err(CmdError::Syntax),
+        let a = &args[i];
+        if !store && a.eq_ignore_ascii_case(b"WITHSCORES") {
+            scores = true;
+        } else if a.eq_ignore_ascii_case(b"LIMIT") && i + 2 < args.len() {
+            offset = crate::resp::parse::parse_i64(&args[i + 1]).ok_or(CmdError::NotInteger)?;
+            count = crate::resp::parse::parse_i64(&args[i + 2]).ok_or(CmdError::NotInteger)?;
+            i += 2;
+        } else if rev.is_none() && a.eq_ignore_ascii_case(b"REV") {
+            rev = Some(true);
+        } else if by == By::Auto && a.eq_ignore_ascii_case(b"BYLEX") {
+            by = By::Lex;
+        } else if by == By::Auto && a.eq_ignore_ascii_case(b"BYSCORE") {
+            by = By::Score;
+        } else {
+            return Err(CmdError::Syntax);
         }
         i += 1;
     }
-    if byscore && bylex {
-        return Err(CmdError::Syntax);
+    let rev = rev.unwrap_or(false);
+    if by == By::Auto {
+        by = By::Rank;
     }
-    if limit.is_some() && !byscore && !bylex {
+    if count != -1 && by == By::Rank {
         return Err(CmdError::Msg(
             "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
         ));
     }
-    if scores && bylex {
+    if scores && by == By::Lex {
         return Err(CmdError::Msg(
             "ERR syntax error, WITHSCORES not supported in combination with BYLEX",
         ));
     }
     // Reverse score and lex queries name the larger bound first.
-    let (a, b) = if rev && (byscore || bylex) {
+    let (a, b) = if rev && by != By::Rank {
         (&args[at + 1], &args[at])
     } else {
         (&args[at], &args[at + 1])
     };
-    let range = if byscore {
-        Range::Score(parse_score_bound(a)?, parse_score_bound(b)?)
-    } else if bylex {
-        Range::Lex(parse_lex_bound(a)?, parse_lex_bound(b)?)
-    } else {
-        let s = crate::resp::parse::parse_i64(a).ok_or(CmdError::NotInteger)?;
-        let e = crate::resp::parse::parse_i64(b).ok_or(CmdError::NotInteger)?;
-        Range::Rank(s, e)
+    let range = match by {
+        By::Score => Range::Score(parse_score_bound(a)?, parse_score_bound(b)?),
+        By::Lex => Range::Lex(parse_lex_bound(a)?, parse_lex_bound(b)?),
+        _ => {
+            let s = crate::resp::parse::parse_i64(a).ok_or(CmdError::NotInteger)?;
+            let e = crate::resp::parse::parse_i64(b).ok_or(CmdError::NotInteger)?;
+            Range::Rank(s, e)
+        }
     };
+    // A rank range ignores LIMIT (only `LIMIT <offset> -1` gets this far).
+    let limit = (by != By::Rank).then_some((offset, count));
     Ok(Query {
         range,
         rev,
