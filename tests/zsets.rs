@@ -574,3 +574,66 @@ fn zrange_option_parsing() {
         );
     });
 }
+
+/// ZUNION/ZINTER/ZDIFF(+STORE)/ZINTERCARD check every key's type before
+/// the options; WEIGHTS parse as strtod (hex); union and intersection sum
+/// their inputs smallest first, as Redis, so float sums round alike
+/// (0.2 + 0.3 + 0.1 = 0.6; key order would give 0.6000000000000001).
+/// Scores are shown as tandem formats doubles (shortest round trip, as
+/// Redis 7.2; 7.0 prints 0.59999999999999998).
+#[test]
+fn zunion_inter_diff_arguments() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["ZADD", "z", "1", "a", "2", "b"], ":2\r\n"),
+                (&["SET", "str", "v"], "+OK\r\n"),
+                (
+                    &["ZUNION", "2", "z", "str", "WEIGHTS", "1"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (
+                    &["ZUNION", "2", "z", "str", "BOGUS"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (
+                    &["ZINTERCARD", "1", "str", "LIMIT", "-1"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (
+                    &["ZDIFF", "2", "str", "z", "BOGUS"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (
+                    &["ZUNIONSTORE", "d", "2", "z", "str", "AGGREGATE", "AVG"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (
+                    &["ZUNION", "1", "z", "WEIGHTS", "0x10", "WITHSCORES"],
+                    "*4\r\n$1\r\na\r\n$2\r\n16\r\n$1\r\nb\r\n$2\r\n32\r\n",
+                ),
+                (
+                    &["ZINTER", "2", "z", "z", "WEIGHTS", "1", "1e400"],
+                    "-ERR weight value is not a float\r\n",
+                ),
+                (
+                    &["ZINTER", "2", "z", "z", "WEIGHTS", "1", " 1"],
+                    "-ERR weight value is not a float\r\n",
+                ),
+                (
+                    &["ZUNION", "0", "z"],
+                    "-ERR at least 1 input key is needed for 'zunion' command\r\n",
+                ),
+                (&["ZUNIONSTORE", "d", "2", "z"], "-ERR syntax error\r\n"),
+                (&["ZADD", "a", "0.1", "m", "0", "x1", "0", "x2"], ":3\r\n"),
+                (&["ZADD", "b", "0.2", "m"], ":1\r\n"),
+                (&["ZADD", "c", "0.3", "m", "0", "y1"], ":2\r\n"),
+                (&["ZUNIONSTORE", "d", "3", "a", "b", "c"], ":4\r\n"),
+                (&["ZSCORE", "d", "m"], "$3\r\n0.6\r\n"),
+                (&["ZINTERSTORE", "d", "3", "a", "b", "c"], ":1\r\n"),
+                (&["ZSCORE", "d", "m"], "$3\r\n0.6\r\n"),
+            ],
+        );
+    });
+}

@@ -841,16 +841,38 @@ enum Agg {
     Max,
 }
 
-fn aggregate(a: Agg, x: f64, y: f64) -> f64 {
+/// Redis's `zunionInterAggregate`: `target` combined with `val`.
+fn aggregate(a: Agg, target: f64, val: f64) -> f64 {
     match a {
         // Redis turns inf + -inf (NaN) into 0.
         Agg::Sum => {
-            let s = x + y;
+            let s = target + val;
             if s.is_nan() { 0.0 } else { s }
         }
-        Agg::Min => x.min(y),
-        Agg::Max => x.max(y),
+        // Ties keep the target (0 vs -0 included), as Redis's ternaries.
+        Agg::Min => {
+            if val < target {
+                val
+            } else {
+                target
+            }
+        }
+        Agg::Max => {
+            if val > target {
+                val
+            } else {
+                target
+            }
+        }
     }
+}
+
+/// The options of ZUNION/ZINTER/ZDIFF(STORE)/ZINTERCARD after the keys.
+struct CombineOpts {
+    weights: Vec<f64>,
+    agg: Agg,
+    scores: bool,
+    limit: usize,
 }
 
 /// ZUNION/ZINTER/ZDIFF numkeys key... [WEIGHTS w...] [AGGREGATE SUM|MIN|MAX]
@@ -877,57 +899,71 @@ fn combine(ctx: &mut Ctx) -> CmdResult {
         return Err(CmdError::Syntax);
     }
     let keys = ctx.args[nk_at + 1..nk_at + 1 + n].to_vec();
-    let mut weights = vec![1.0f64; n];
-    let mut agg = Agg::Sum;
-    let mut scores = false;
-    let mut limit = usize::MAX;
-    let mut i = nk_at + 1 + n;
-    while i < ctx.args.len() {
-        if card && ctx.arg_is(i, "LIMIT") && i + 1 < ctx.args.len() {
-            let l = ctx.int_arg(i + 1)?;
-            if l < 0 {
-                return Err(CmdError::Msg("ERR LIMIT can't be negative"));
+    // Redis checks every key's type before reading the options, so their
+    // errors wait until the keys have been gathered.
+    let opts = (|| {
+        let mut o = CombineOpts {
+            weights: vec![1.0f64; n],
+            agg: Agg::Sum,
+            scores: false,
+            limit: usize::MAX,
+        };
+        let mut i = nk_at + 1 + n;
+        while i < ctx.args.len() {
+            if card && ctx.arg_is(i, "LIMIT") && i + 1 < ctx.args.len() {
+                let l = ctx.range_arg(i + 1, 0, i64::MAX, Some("ERR LIMIT can't be negative"))?;
+                o.limit = if l > 0 { l as usize } else { usize::MAX };
+                i += 2;
+            } else if !card && op != "diff" && ctx.arg_is(i, "WEIGHTS") && i + n < ctx.args.len() {
+                for (k, w) in o.weights.iter_mut().enumerate() {
+                    *w = super::cfloat::string2d(&ctx.args[i + 1 + k])
+                        .ok_or(CmdError::Msg("ERR weight value is not a float"))?;
+                }
+                i += 1 + n;
+            } else if !card && op != "diff" && ctx.arg_is(i, "AGGREGATE") && i + 1 < ctx.args.len()
+            {
+                o.agg = match ctx.args[i + 1].to_ascii_uppercase().as_slice() {
+                    b"SUM" => Agg::Sum,
+                    b"MIN" => Agg::Min,
+                    b"MAX" => Agg::Max,
+                    _ => return Err(CmdError::Syntax),
+                };
+                i += 2;
+            } else if !card && !store && ctx.arg_is(i, "WITHSCORES") {
+                o.scores = true;
+                i += 1;
+            } else {
+                return Err(CmdError::Syntax);
             }
-            if l > 0 {
-                limit = l as usize;
-            }
-            i += 2;
-        } else if !card && op != "diff" && ctx.arg_is(i, "WEIGHTS") && i + n < ctx.args.len() {
-            for (k, w) in weights.iter_mut().enumerate() {
-                *w = super::string::parse_float(&ctx.args[i + 1 + k])
-                    .ok_or(CmdError::Msg("ERR weight value is not a float"))?;
-            }
-            i += 1 + n;
-        } else if !card && op != "diff" && ctx.arg_is(i, "AGGREGATE") && i + 1 < ctx.args.len() {
-            agg = match ctx.args[i + 1].to_ascii_uppercase().as_slice() {
-                b"SUM" => Agg::Sum,
-                b"MIN" => Agg::Min,
-                b"MAX" => Agg::Max,
-                _ => return Err(CmdError::Syntax),
-            };
-            i += 2;
-        } else if !card && !store && ctx.arg_is(i, "WITHSCORES") {
-            scores = true;
-            i += 1;
-        } else {
-            return Err(CmdError::Syntax);
         }
-    }
+        Ok(o)
+    })();
     let op = op.to_string();
     let dst = store.then(|| ctx.args[1].clone());
     let to = ctx.reply_to;
     let db = ctx.db;
     ctx.deferred = true;
     gather(ctx.sh, to, db, keys, scored, move |sh, inputs| {
-        let inputs: Vec<Vec<(Str, f64)>> = inputs
+        let o = match opts {
+            Ok(o) => o,
+            Err(e) => return sh.reply_later(to, |r| r.error(e.text())),
+        };
+        let (weights, agg, scores, limit) = (o.weights, o.agg, o.scores, o.limit);
+        let mut inputs: Vec<(Vec<(Str, f64)>, f64)> = inputs
             .into_iter()
             .map(|g| match g {
                 Got::Missing => Vec::new(),
                 Got::Found(v) => v,
             })
+            .zip(weights)
             .collect();
+        // Redis sums union and intersection inputs smallest first (a stable
+        // sort by cardinality), which decides the order of float additions.
+        if op != "diff" {
+            inputs.sort_by_key(|(v, _)| v.len());
+        }
         let mut acc: hashbrown::HashMap<Str, (f64, usize)> = hashbrown::HashMap::new();
-        for (k, input) in inputs.iter().enumerate() {
+        for (k, (input, weight)) in inputs.iter().enumerate() {
             if op == "diff" && k > 0 {
                 for (m, _) in input {
                     acc.remove(m);
@@ -936,7 +972,7 @@ fn combine(ctx: &mut Ctx) -> CmdResult {
             }
             for (m, s) in input {
                 let ws = {
-                    let v = s * weights[k];
+                    let v = s * weight;
                     if v.is_nan() { 0.0 } else { v }
                 };
                 if op == "inter" && k > 0 && !acc.contains_key(m) {
