@@ -485,6 +485,14 @@ impl ZSet {
         }
     }
 
+    /// Converts to the skiplist encoding if still a listpack (Redis's
+    /// SORT does this to the sorted set it reads, permanently).
+    pub fn to_skiplist(&mut self) {
+        if let ZSet::Pack(_) = self {
+            self.convert();
+        }
+    }
+
     fn convert(&mut self) {
         let mut s = SkipList::new();
         if let ZSet::Pack(p) = self {
