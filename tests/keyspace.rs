@@ -239,3 +239,43 @@ fn scan_empty_cursor_is_zero() {
         assert_eq!(r.read_reply(), "-ERR invalid cursor\r\n");
     });
 }
+
+/// SWAPDB and COPY ... DB read indexes as C ints, with Redis's messages.
+#[test]
+fn db_index_arguments() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (
+                    &["SWAPDB", "99999999999", "0"],
+                    "-ERR invalid first DB index\r\n",
+                ),
+                (
+                    &["SWAPDB", "0", "2147483648"],
+                    "-ERR invalid second DB index\r\n",
+                ),
+                (&["SWAPDB", "0", "abc"], "-ERR invalid second DB index\r\n"),
+                (&["SWAPDB", "0", "16"], "-ERR DB index is out of range\r\n"),
+                (&["SWAPDB", "-1", "0"], "-ERR DB index is out of range\r\n"),
+                (&["SET", "a", "v"], "+OK\r\n"),
+                (
+                    &["COPY", "a", "b", "DB", "99999999999"],
+                    "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n",
+                ),
+                (
+                    &["COPY", "a", "b", "DB", "16"],
+                    "-ERR DB index is out of range\r\n",
+                ),
+                (
+                    &["COPY", "a", "b", "DB", "abc"],
+                    "-ERR value is not an integer or out of range\r\n",
+                ),
+                (
+                    &["COPY", "a", "a", "DB", "0"],
+                    "-ERR source and destination objects are the same\r\n",
+                ),
+            ],
+        );
+    });
+}

@@ -388,12 +388,10 @@ fn flush(ctx: &mut Ctx) -> CmdResult {
 /// SWAPDB index1 index2: `+OK`. Errors: `invalid first DB index`, `invalid
 /// second DB index`, `DB index is out of range`.
 fn swapdb(ctx: &mut Ctx) -> CmdResult {
-    let a = ctx
-        .int_arg(1)
-        .map_err(|_| CmdError::Msg("ERR invalid first DB index"))?;
-    let b = ctx
-        .int_arg(2)
-        .map_err(|_| CmdError::Msg("ERR invalid second DB index"))?;
+    // Redis reads both as C ints: outside the int range is "invalid" too.
+    let (lo, hi) = (i32::MIN as i64, i32::MAX as i64);
+    let a = ctx.range_arg(1, lo, hi, Some("ERR invalid first DB index"))?;
+    let b = ctx.range_arg(2, lo, hi, Some("ERR invalid second DB index"))?;
     let n = ctx.sh.dbs.len() as i64;
     if a < 0 || b < 0 || a >= n || b >= n {
         return Err(CmdError::Msg(errors::DB_INDEX_OUT_OF_RANGE));
@@ -522,7 +520,8 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
         if ctx.arg_is(i, "REPLACE") {
             replace = true;
         } else if ctx.arg_is(i, "DB") && i + 1 < ctx.args.len() {
-            let n = ctx.int_arg(i + 1)?;
+            // A C int, as Redis's getIntFromObjectOrReply reads it.
+            let n = ctx.range_arg(i + 1, i32::MIN as i64, i32::MAX as i64, None)?;
             if n < 0 || n as usize >= ctx.sh.dbs.len() {
                 return Err(CmdError::Msg(errors::DB_INDEX_OUT_OF_RANGE));
             }
