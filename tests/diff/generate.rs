@@ -18,11 +18,25 @@
 //!   matcher): patterns here have at most two,
 //! - SCAN COUNT above 1e9,
 //! - HINCRBYFLOAT with an infinite increment (`HINCRBYFLOAT newkey f inf`
-//!   leaves an empty hash),
+//!   leaves an empty hash). Moreover tandem computes HINCRBYFLOAT in f64
+//!   where Redis uses 80-bit long double (`1.1 + -0.25` is `0.85` in Redis,
+//!   `0.8500000000000001` in tandem; `1e400` is a valid increment; hex
+//!   floats parse): HINCRBYFLOAT runs only on fields `fl0`..`fl2` that
+//!   only HINCRBY/HINCRBYFLOAT write, with dyadic increments, so both
+//!   agree. `src/cmd/cfloat.rs` has the exact long double (INCRBYFLOAT
+//!   uses it).
+//! - SELECT with an index outside the C int range (Redis: `value is out of
+//!   range, value must between -2147483648 and 2147483647`; tandem's IO
+//!   stage says `DB index is out of range`).
 //! - MOVE (not implemented yet).
 //!
 //! Not generated because tandem deliberately follows Redis 7.2 where the
-//! 7.0.15 reference differs: ZRANK/ZREVRANK ... WITHSCORE (7.2 option).
+//! 7.0.15 reference differs: ZRANK/ZREVRANK ... WITHSCORE (7.2 option);
+//! LPOS ... RANK -9223372036854775808 (7.0 negates LONG_MIN: undefined
+//! behaviour in C; tandem refuses it like 7.2); blocking timeouts beyond
+//! `LLONG_MAX` ms (`inf`, `1e300`: 7.0 casts them with undefined
+//! behaviour and says `timeout is negative`; tandem says 7.2's `timeout is
+//! out of range`).
 //! Not generated because replies are server-specific: OBJECT IDLETIME/FREQ,
 //! INFO, CLIENT, CONFIG, DEBUG, TIME, HELLO (other than the case's
 //! `HELLO 3`), COMMAND.
@@ -47,13 +61,19 @@ pub struct Case {
 const FUTURE_S: &str = "4102444800";
 const FUTURE_MS: &str = "4102444800000";
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, Debug)]
 enum Fam {
     Str,
     List,
     Hash,
     Set,
     ZSet,
+    /// Sorted sets whose members all have score 0, the only ones lex
+    /// ranges are used on: Redis leaves lex ranges over mixed scores
+    /// unspecified (and its skiplist walk then depends on random levels).
+    /// Only ZADD/ZINCRBY with score 0, ZREM, pops and lex-range stores
+    /// write them; generic commands do not pick them.
+    Lex,
 }
 
 const FAMS: [Fam; 5] = [Fam::Str, Fam::List, Fam::Hash, Fam::Set, Fam::ZSet];
@@ -121,6 +141,7 @@ impl Gen {
             Fam::Hash => "h",
             Fam::Set => "s",
             Fam::ZSet => "z",
+            Fam::Lex => "x",
         };
         let tag = if self.r.bool() { "{t}" } else { "" };
         format!("{tag}{prefix}{}", self.r.u8(0..3)).into_bytes()
@@ -129,7 +150,9 @@ impl Gen {
     /// A key of family `fam`, or (one in eight) of any family.
     fn key(&mut self, fam: Fam) -> Vec<u8> {
         if self.chance(12) {
-            let f = FAMS[self.r.usize(0..FAMS.len())];
+            // Never a mixed-score sorted set for a lex key.
+            let n = if fam == Fam::Lex { 4 } else { FAMS.len() };
+            let f = FAMS[self.r.usize(0..n)];
             self.key_of(f)
         } else {
             self.key_of(fam)
@@ -257,11 +280,10 @@ impl Gen {
                 "abc",
                 "1.5",
                 "",
-                "-99999",
+                "-999",
                 "99999999999",
                 "9223372036854775807",
             ]),
-            1 => self.pick(&["-9223372036854775808", "-9223372036854775807"]),
             _ => self.r.i64(-12..=15).to_string().into_bytes(),
         }
     }
@@ -348,7 +370,10 @@ impl Gen {
     /// invalid.
     fn timeout(&mut self) -> Vec<u8> {
         match self.r.u32(0..20) {
-            0 => self.pick(&["-1", "abc", "-0.5", "1e400", "inf"]),
+            // Not inf or 1e300: tandem follows 7.2's `timeout is out of
+            // range` where 7.0 converts with undefined behaviour (see the
+            // header).
+            0 => self.pick(&["-1", "abc", "-0.5", "", "-inf"]),
             _ => self.pick(&["0.01", "0.02", "0.015"]),
         }
     }
@@ -364,8 +389,10 @@ impl Gen {
             94..=97 => self.sort_cmd(),
             _ => self.bulk_cmd(),
         };
-        // Wrong arity and junk: drop or add trailing arguments.
-        if self.chance(3) {
+        // Wrong arity and junk: drop or add trailing arguments (not to
+        // ZRANK/ZREVRANK, whose 4-argument form is Redis 7.2's WITHSCORE).
+        let rank = c[0].eq_ignore_ascii_case(b"ZRANK") || c[0].eq_ignore_ascii_case(b"ZREVRANK");
+        if self.chance(3) && !rank {
             if self.r.bool() && c.len() > 1 {
                 let keep = self.r.usize(1..c.len());
                 c.truncate(keep);
@@ -686,7 +713,14 @@ impl Gen {
                     vec![self.w("DBSIZE")]
                 }
             }
-            31..=34 => vec![self.w("SELECT"), self.db_index()],
+            31..=34 => {
+                // Not an index outside the C int range (see the header).
+                let mut i = self.db_index();
+                if i == b"99999999999" {
+                    i = b("2147483647");
+                }
+                vec![self.w("SELECT"), i]
+            }
             35 | 36 => vec![self.w("SWAPDB"), self.db_index(), self.db_index()],
             37 => vec![self.w("ECHO"), self.val()],
             38 => {
@@ -702,10 +736,13 @@ impl Gen {
 
     /// A SCAN cursor: 0 (then iterated to the end) or an invalid one.
     fn scan_cursor(&mut self) -> Vec<u8> {
-        if self.chance(6) {
-            self.pick(&["abc", "-1", "18446744073709551616", "1.5", ""])
-        } else {
-            b("0")
+        // 0 (then iterated to the end), spelled as strtoul also reads 0, or
+        // an invalid one; never another valid cursor (what it returns
+        // depends on the table layout).
+        match self.r.u32(0..20) {
+            0 => self.pick(&["abc", "18446744073709551616", "1.5", " 1", "0x1"]),
+            1 => self.pick(&["", "00", "+0", "-0"]),
+            _ => b("0"),
         }
     }
 
@@ -793,7 +830,7 @@ impl Gen {
                         0 => {
                             c.push(self.w("RANK"));
                             c.push(match self.r.u32(0..8) {
-                                0 => self.pick(&["0", "-9223372036854775808", "abc"]),
+                                0 => self.pick(&["0", "-9223372036854775807", "abc"]),
                                 _ => self.r.i64(-3..=3).to_string().into_bytes(),
                             });
                         }
@@ -890,15 +927,25 @@ impl Gen {
             18 => vec![self.w("HSTRLEN"), k, self.member()],
             19 => vec![self.w("HKEYS"), k],
             20 => vec![self.w("HVALS"), k],
-            21..=22 => vec![self.w("HINCRBY"), k, self.member(), self.int_arg(-50, 50)],
-            23..=24 => {
-                // Never an infinite increment (see the header).
-                let f = match self.r.u32(0..8) {
-                    0 => self.pick(&["abc", "nan", "", "1e400", "0x10"]),
-                    1 => self.pick(&["1e308", "-1e308", "1.7976931348623157e308"]),
-                    _ => self.pick(&["1.5", "-0.25", "3", "0.1", "1e3", "-2", "5e-3"]),
+            21..=22 => {
+                // Small increments on the HINCRBYFLOAT fields (see the
+                // header), any on the others.
+                let (f, by) = if self.r.bool() {
+                    (self.member(), self.int_arg(-50, 50))
+                } else {
+                    let f = format!("fl{}", self.r.u8(0..3)).into_bytes();
+                    (f, self.r.i64(-50..=50).to_string().into_bytes())
                 };
-                vec![self.w("HINCRBYFLOAT"), k, self.member(), f]
+                vec![self.w("HINCRBY"), k, f, by]
+            }
+            23..=24 => {
+                // See the header: dyadic increments on fields of their own.
+                let f = match self.r.u32(0..8) {
+                    0 => self.pick(&["abc", "nan", "", " 1"]),
+                    _ => self.pick(&["1.5", "-0.25", "3", "0.5", "1e3", "-2", "2.5e-1"]),
+                };
+                let field = format!("fl{}", self.r.u8(0..3)).into_bytes();
+                vec![self.w("HINCRBYFLOAT"), k, field, f]
             }
             25..=27 => {
                 let mut c = vec![self.w("HRANDFIELD"), k];
@@ -1065,6 +1112,14 @@ impl Gen {
                 c.push(self.lex_bound());
             }
         }
+        if by == 2 {
+            // Lex ranges only over equal scores (see Fam::Lex).
+            let at = if store { 2 } else { 1 };
+            c[at] = self.key(Fam::Lex);
+            if store && self.r.bool() {
+                c[1] = self.key(Fam::Lex);
+            }
+        }
         let mut opts: Vec<Cmd> = Vec::new();
         if by == 1 || (by == 0 && self.chance(10)) {
             opts.push(vec![self.w("BYSCORE")]);
@@ -1157,7 +1212,7 @@ impl Gen {
 
     fn zset_cmd(&mut self) -> Cmd {
         let k = self.key(Fam::ZSet);
-        match self.r.u32(0..60) {
+        match self.r.u32(0..64) {
             0..=7 => self.zadd(k),
             8..=9 => vec![self.w("ZINCRBY"), k, self.score(), self.member()],
             10..=11 => {
@@ -1173,7 +1228,12 @@ impl Gen {
             }
             14 => vec![self.w("ZCARD"), k],
             15 => vec![self.w("ZCOUNT"), k, self.score_bound(), self.score_bound()],
-            16 => vec![self.w("ZLEXCOUNT"), k, self.lex_bound(), self.lex_bound()],
+            16 => vec![
+                self.w("ZLEXCOUNT"),
+                self.key(Fam::Lex),
+                self.lex_bound(),
+                self.lex_bound(),
+            ],
             17 => {
                 let name = if self.r.bool() { "ZRANK" } else { "ZREVRANK" };
                 vec![self.w(name), k, self.member()]
@@ -1188,6 +1248,7 @@ impl Gen {
                     "ZREVRANGEBYLEX",
                 ]);
                 let lex = name.ends_with(b"LEX");
+                let k = if lex { self.key(Fam::Lex) } else { k };
                 let mut c = vec![
                     self.w(std::str::from_utf8(&name).unwrap_or("ZRANGEBYSCORE")),
                     k,
@@ -1233,7 +1294,7 @@ impl Gen {
             ],
             33 => vec![
                 self.w("ZREMRANGEBYLEX"),
-                k,
+                self.key(Fam::Lex),
                 self.lex_bound(),
                 self.lex_bound(),
             ],
@@ -1317,6 +1378,47 @@ impl Gen {
             56 => {
                 let m = self.long_str(60, 70);
                 vec![self.w("ZADD"), k, self.score(), m]
+            }
+            57 | 58 => self.lex_write(),
+            _ => vec![self.w("ZRANGE"), k, b("0"), b("-1"), b("WITHSCORES")],
+        }
+    }
+
+    /// Writes to a Fam::Lex key: every score is 0.
+    fn lex_write(&mut self) -> Cmd {
+        let k = self.key(Fam::Lex);
+        match self.r.u32(0..10) {
+            0..=5 => {
+                let mut c = vec![self.w("ZADD"), k];
+                if self.chance(30) {
+                    let o = self.pick(&["NX", "XX", "CH", "GT", "LT", "INCR"]);
+                    c.push(o);
+                }
+                let n = if c.last().is_some_and(|o| o == b"INCR") {
+                    1
+                } else {
+                    self.r.usize(1..5)
+                };
+                for _ in 0..n {
+                    c.push(self.pick(&["0", "0", "-0", "0.0"]));
+                    c.push(self.member());
+                }
+                c
+            }
+            6 => vec![self.w("ZINCRBY"), k, b("0"), self.member()],
+            7 => {
+                let mut c = vec![self.w("ZREM"), k];
+                c.extend(self.members(3));
+                c
+            }
+            8 => {
+                // Past the listpack limits: 128 members.
+                let mut c = vec![self.w("ZADD"), k];
+                for i in 0..self.r.usize(120..140) {
+                    c.push(b("0"));
+                    c.push(format!("m{i}").into_bytes());
+                }
+                c
             }
             _ => vec![self.w("ZRANGE"), k, b("0"), b("-1"), b("WITHSCORES")],
         }

@@ -60,6 +60,10 @@ impl Redis {
                     "no",
                     "--loglevel",
                     "warning",
+                    // tandem's default (Redis's is 512): the generator's
+                    // bulk HSETs cross 128, so the conversion is tested.
+                    "--hash-max-listpack-entries",
+                    "128",
                 ])
                 // SORT ALPHA uses strcoll(): a fixed locale keeps it bytewise.
                 .env("LC_ALL", "C")
