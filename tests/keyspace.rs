@@ -279,3 +279,34 @@ fn db_index_arguments() {
         );
     });
 }
+
+/// OBJECT REFCOUNT as Redis: integers 0..9999 are shared objects
+/// (2147483647) however they were stored, except a COPY of one.
+#[test]
+fn object_refcount_shared_integers() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["SET", "a", "7"], "+OK\r\n"),
+                (&["OBJECT", "REFCOUNT", "a"], ":2147483647\r\n"),
+                (&["COPY", "a", "{t}b"], ":1\r\n"),
+                (&["OBJECT", "REFCOUNT", "{t}b"], ":1\r\n"),
+                (&["OBJECT", "ENCODING", "{t}b"], "$3\r\nint\r\n"),
+                (&["INCR", "{t}b"], ":8\r\n"),
+                (&["OBJECT", "REFCOUNT", "{t}b"], ":2147483647\r\n"),
+                (&["SET", "c", "10000"], "+OK\r\n"),
+                (&["OBJECT", "REFCOUNT", "c"], ":1\r\n"),
+                (&["SET", "d", "-1"], "+OK\r\n"),
+                (&["OBJECT", "REFCOUNT", "d"], ":1\r\n"),
+                (&["APPEND", "e", "12"], ":2\r\n"),
+                (&["OBJECT", "REFCOUNT", "e"], ":2147483647\r\n"),
+                (&["SET", "l", "9999"], "+OK\r\n"),
+                (&["INCR", "l"], ":10000\r\n"),
+                (&["OBJECT", "REFCOUNT", "l"], ":1\r\n"),
+                (&["RPUSH", "list", "1"], ":1\r\n"),
+                (&["OBJECT", "REFCOUNT", "list"], ":1\r\n"),
+            ],
+        );
+    });
+}

@@ -264,7 +264,7 @@ fn object(ctx: &mut Ctx) -> CmdResult {
     };
     match sub.as_str() {
         "encoding" => ctx.out.bulk(e.value.encoding().as_bytes()),
-        "refcount" => ctx.out.int(1),
+        "refcount" => ctx.out.int(e.value.refcount()),
         "idletime" => ctx.out.int(0),
         _ => return Err(CmdError::Msg(NO_LFU)),
     }
@@ -542,7 +542,7 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     };
-    let (value, at) = (e.value.clone(), e.expire_at());
+    let (value, at) = (e.value.duplicate(), e.expire_at());
     let target = ctx.sh.shard_of(&dst);
     if target == ctx.sh.id {
         let done = put(ctx.sh, dst_db, &dst, value, at, !replace);

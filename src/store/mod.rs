@@ -39,6 +39,12 @@ pub const SEG_TARGET: usize = 256;
 pub const MAX_SEG_BITS: u32 = 16;
 const SEG_SHIFT: u32 = 40;
 
+/// Redis's `OBJ_SHARED_INTEGERS`: integers below it (and not negative)
+/// are shared objects.
+pub const SHARED_INTEGERS: i64 = 10000;
+/// OBJECT REFCOUNT of a shared object (Redis's `OBJ_SHARED_REFCOUNT`).
+pub const SHARED_REFCOUNT: i64 = i32::MAX as i64;
+
 /// Longest byte string kept inline in a [`Str`].
 pub const INLINE_MAX: usize = 22;
 
@@ -51,6 +57,11 @@ pub const INLINE_MAX: usize = 22;
 pub enum Str {
     Inline(u8, [u8; INLINE_MAX]),
     Heap(Box<[u8]>),
+    /// A copy (COPY) of a shared small integer: Redis duplicates an
+    /// int-encoded object into a private one, still "int" but no longer
+    /// shared (OBJECT REFCOUNT 1 instead of [`SHARED_REFCOUNT`]). The
+    /// decimal text, inline.
+    UnsharedInt(u8, [u8; INLINE_MAX]),
     /// A string value Redis keeps in its "raw" encoding however short:
     /// the result of APPEND to an existing key or of SETRANGE, which
     /// modify a private copy in place (OBJECT ENCODING tells).
@@ -86,7 +97,7 @@ impl std::ops::Deref for Str {
     #[inline]
     fn deref(&self) -> &[u8] {
         match self {
-            Str::Inline(n, buf) => &buf[..*n as usize],
+            Str::Inline(n, buf) | Str::UnsharedInt(n, buf) => &buf[..*n as usize],
             Str::Heap(b) | Str::Raw(b) => b,
         }
     }
@@ -179,6 +190,7 @@ impl Value {
         match self {
             Value::Int(_) => "int",
             Value::Str(Str::Raw(_)) => "raw",
+            Value::Str(Str::UnsharedInt(..)) => "int",
             Value::Str(b) if b.len() <= 44 => "embstr",
             Value::Str(_) => "raw",
             Value::List(l) => l.encoding(),
@@ -199,11 +211,35 @@ impl Value {
         Value::Str(Str::copy_from(s))
     }
 
+    /// OBJECT REFCOUNT as Redis reports it: integers 0..9999 are shared
+    /// objects ([`SHARED_REFCOUNT`]) wherever they were stored from (SET,
+    /// INCR, ...), except a COPY of one; everything else has one owner.
+    pub fn refcount(&self) -> i64 {
+        match self {
+            Value::Int(n) if (0..SHARED_INTEGERS).contains(n) => SHARED_REFCOUNT,
+            _ => 1,
+        }
+    }
+
+    /// The value COPY stores: a shared small integer becomes a private
+    /// int-encoded string, as Redis's `dupStringObject`.
+    pub fn duplicate(&self) -> Value {
+        match self {
+            Value::Int(n) if (0..SHARED_INTEGERS).contains(n) => {
+                let text = itoa::Buffer::new().format(*n).as_bytes().to_vec();
+                let mut buf = [0u8; INLINE_MAX];
+                buf[..text.len()].copy_from_slice(&text);
+                Value::Str(Str::UnsharedInt(text.len() as u8, buf))
+            }
+            v => v.clone(),
+        }
+    }
+
     /// Approximate heap bytes used by the value, for INFO memory.
     pub fn heap_size(&self) -> usize {
         match self {
             Value::Str(Str::Heap(b) | Str::Raw(b)) => b.len(),
-            Value::Str(Str::Inline(..)) => 0,
+            Value::Str(Str::Inline(..) | Str::UnsharedInt(..)) => 0,
             Value::Int(_) => 0,
             Value::List(l) => l.heap_size(),
             Value::Hash(h) => h.heap_size(),
