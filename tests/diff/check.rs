@@ -29,6 +29,9 @@
 //!   multiset of GET groups, or only the count under LIMIT; a STORE result
 //!   is checked as a multiset and tandem's copy made equal to the
 //!   reference's.
+//! - **SORT numeric errors**: Redis's SORT can fail on a stale ERANGE left
+//!   in errno by an earlier command; the reference is then asked again
+//!   after clearing errno.
 //! - **OBJECT ENCODING**: exact, except that tandem uses Redis 7.2's list
 //!   and set encodings: a 7.0 `quicklist` list may be a `listpack` in
 //!   tandem, a 7.0 `hashtable` set may be a `listpack`.
@@ -276,6 +279,19 @@ pub fn check(cmd: &Cmd, r: &Reply, t: &Reply, pre: Pre, p: &mut Pair) -> Result<
     if matches!(name.as_str(), "SCAN" | "SSCAN" | "HSCAN" | "ZSCAN") {
         return scan(&name, cmd, r, t, p);
     }
+    // A Redis quirk: SORT tests `errno == ERANGE` after strtod without
+    // clearing errno first, so an ERANGE left by an earlier command (ZADD
+    // with 1e400, a SORT of 1e-400) fails a later numeric SORT. Clear it
+    // (a no-op ZADD XX parses its score with errno = 0) and ask again.
+    let mut r = r.clone();
+    if matches!(name.as_str(), "SORT" | "SORT_RO")
+        && r.raw == b"-ERR One or more scores can't be converted into double\r\n"
+        && !t.v.is_error()
+    {
+        p.r.call_str(&[b"ZADD", b"__diff_errno", b"XX", b"0", b"m"])?;
+        r = p.r.call(cmd)?;
+    }
+    let r = &r;
     let sort_store =
         matches!(name.as_str(), "SORT" | "SORT_RO") && opt_arg(cmd, 2, "STORE").is_some();
     if sort_store && !r.v.is_error() && !t.v.is_error() {
@@ -283,6 +299,15 @@ pub fn check(cmd: &Cmd, r: &Reply, t: &Reply, pre: Pre, p: &mut Pair) -> Result<
     }
     if r.raw == t.raw {
         return Ok(());
+    }
+    if name == "HELLO" && !r.v.is_error() && !t.v.is_error() {
+        // Server name, version and client id differ by nature; the reply
+        // must be a map in RESP3 and an array in RESP2 on both.
+        return if std::mem::discriminant(&r.v) == std::mem::discriminant(&t.v) {
+            Ok(())
+        } else {
+            Err("HELLO reply types differ".into())
+        };
     }
     if r.v.is_error() || t.v.is_error() {
         return Err("replies differ".into());
