@@ -204,3 +204,41 @@ fn sort_matches_redis() {
         );
     });
 }
+
+/// SORT ALPHA without STORE compares with strcoll(): C strings (the C
+/// locale), so text after a NUL byte is ignored and such ties keep input
+/// order; with STORE the comparison is binary.
+#[test]
+fn alpha_compares_c_strings_without_store() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["LPUSH", "l", "20", "\x00\x01ab", "-6", ""], ":4\r\n"),
+                (
+                    &["SORT", "l", "ALPHA", "DESC"],
+                    "*4\r\n$2\r\n20\r\n$2\r\n-6\r\n$0\r\n\r\n$4\r\n\x00\x01ab\r\n",
+                ),
+                (
+                    &["SORT", "l", "ALPHA"],
+                    "*4\r\n$0\r\n\r\n$4\r\n\x00\x01ab\r\n$2\r\n-6\r\n$2\r\n20\r\n",
+                ),
+                (&["SORT", "l", "ALPHA", "DESC", "STORE", "d"], ":4\r\n"),
+                (
+                    &["LRANGE", "d", "0", "-1"],
+                    "*4\r\n$2\r\n20\r\n$2\r\n-6\r\n$4\r\n\x00\x01ab\r\n$0\r\n\r\n",
+                ),
+                (&["RPUSH", "m", "a\x00b", "a\x00a", "a"], ":3\r\n"),
+                (
+                    &["SORT", "m", "ALPHA"],
+                    "*3\r\n$3\r\na\x00b\r\n$3\r\na\x00a\r\n$1\r\na\r\n",
+                ),
+                (&["SORT", "m", "ALPHA", "STORE", "d2"], ":3\r\n"),
+                (
+                    &["LRANGE", "d2", "0", "-1"],
+                    "*3\r\n$1\r\na\r\n$3\r\na\x00a\r\n$3\r\na\x00b\r\n",
+                ),
+            ],
+        );
+    });
+}

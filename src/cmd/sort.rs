@@ -251,10 +251,14 @@ fn finish(sh: &mut Shard, job: Job) {
     } else if force_alpha || (!o.dontsort && o.alpha) {
         // A stable sort without a tie-break: Redis's qsort (glibc's merge
         // sort) keeps equal BY values in input order, and its comparator
-        // calls them equal, DESC included.
+        // calls them equal, DESC included. Without STORE Redis compares
+        // with strcoll(), C strings in the C locale: up to a NUL byte.
+        let c_str = |b: &'_ [u8]| -> usize { memchr::memchr(0, b).unwrap_or(b.len()) };
+        let binary = o.store.is_some();
         order.sort_by(|&a, &b| {
             let c = match (sort_key(a), sort_key(b)) {
-                (Some(x), Some(y)) => x.cmp(y),
+                (Some(x), Some(y)) if binary => x.cmp(y),
+                (Some(x), Some(y)) => x[..c_str(x)].cmp(&y[..c_str(y)]),
                 (None, None) => Ordering::Equal,
                 (None, _) => Ordering::Less,
                 (_, None) => Ordering::Greater,
