@@ -228,9 +228,10 @@ pub fn run(redis: &Redis, layout: &mut Layout, resp3: bool, cmds: &[Cmd]) -> Out
             }
             return Outcome::Diverged { at: i, r, t, note };
         }
-        // Redis keeps a key SET with a deadline already past until it is
-        // touched or actively expired (DBSIZE counts it meanwhile); tandem
-        // drops it at once. Touch it in the reference so both agree.
+        // A key SET with a deadline already past stays until it is
+        // touched or actively expired, and DBSIZE counts it meanwhile, in
+        // Redis and in tandem alike, each on its own timing: touch it on
+        // both so DBSIZE agrees.
         let past_deadline = check::name(c) == "SET"
             && c.len() > 3
             && c[3..]
@@ -238,6 +239,7 @@ pub fn run(redis: &Redis, layout: &mut Layout, resp3: bool, cmds: &[Cmd]) -> Out
                 .any(|a| a.eq_ignore_ascii_case(b"EXAT") || a.eq_ignore_ascii_case(b"PXAT"));
         if past_deadline {
             let _ = rc.call_str(&[b"EXISTS", &c[1]]);
+            let _ = tc.call_str(&[b"EXISTS", &c[1]]);
         }
     }
     Outcome::Pass
