@@ -730,13 +730,18 @@ impl Gen {
             }
             35 | 36 => vec![self.w("SWAPDB"), self.db_index(), self.db_index()],
             37 => vec![self.w("ECHO"), self.val()],
-            38 => {
-                let mut c = vec![self.w("PING")];
-                if self.r.bool() {
-                    c.push(self.val());
+            38 => match self.r.u32(0..10) {
+                // RESET: back to RESP2 and database 0 on both servers.
+                0 => vec![self.w("RESET")],
+                1 => vec![self.w("AUTH"), self.pick(&["pw", "default", ""])],
+                _ => {
+                    let mut c = vec![self.w("PING")];
+                    if self.r.bool() {
+                        c.push(self.val());
+                    }
+                    c
                 }
-                c
-            }
+            },
             39 if self.chance(30) => {
                 // Switch protocol mid-sequence (HELLO's reply names the
                 // server: only its kind is compared), or a bad version.
