@@ -317,3 +317,45 @@ fn disconnected_waiter_is_removed() {
         s.assert_alive();
     });
 }
+
+/// A timed-out BLMOVE/BRPOPLPUSH answers a null array, like every blocking
+/// pop (Redis's replyToBlockedClientTimedOut), not a null bulk string.
+#[test]
+fn blmove_timeout_is_null_array() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["BLMOVE", "none", "d", "LEFT", "LEFT", "0.01"], "*-1\r\n"),
+                (&["BRPOPLPUSH", "none", "d", "0.01"], "*-1\r\n"),
+            ],
+        );
+    });
+}
+
+/// Timeouts are read as long doubles (strtold: hex floats, `1e400`), then
+/// checked as Redis 7.2 does (past LLONG_MAX ms: out of range).
+#[test]
+fn timeout_parsing() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["BLPOP", "none", "0x1p-8"], "*-1\r\n"),
+                (
+                    &["BLPOP", "none", " 1"],
+                    "-ERR timeout is not a float or out of range\r\n",
+                ),
+                (&["BLPOP", "none", "-inf"], "-ERR timeout is negative\r\n"),
+                (
+                    &["BLPOP", "none", "1e400"],
+                    "-ERR timeout is out of range\r\n",
+                ),
+                (
+                    &["BLPOP", "none", "9223372036854775.807"],
+                    "-ERR timeout is out of range\r\n",
+                ),
+            ],
+        );
+    });
+}

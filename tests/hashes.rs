@@ -122,3 +122,46 @@ fn counters_random_scan_encoding() {
         assert!(err(&mut c, &["HSCAN", "n", "abc"]).contains("invalid cursor"));
     });
 }
+
+/// HSCAN as Redis: cursor, then key (missing: empty scan), then options.
+#[test]
+fn hscan_error_order() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (
+                    &["HSCAN", "nokey", "0", "COUNT", "abc"],
+                    "*2\r\n$1\r\n0\r\n*0\r\n",
+                ),
+                (&["HSET", "h", "f", "v"], ":1\r\n"),
+                (
+                    &["HSCAN", "h", "+0", "MATCH", "f*"],
+                    "*2\r\n$1\r\n0\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n",
+                ),
+                (&["HSCAN", "h", "0", "COUNT", "0"], "-ERR syntax error\r\n"),
+            ],
+        );
+    });
+}
+
+/// HRANDFIELD reads the count before the rest (a syntax error comes
+/// second).
+#[test]
+fn hrandfield_argument_order() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (
+                    &["HRANDFIELD", "h", "abc", "junk"],
+                    "-ERR value is not an integer or out of range\r\n",
+                ),
+                (
+                    &["HRANDFIELD", "h", "1.5", "WITHSCORES"],
+                    "-ERR value is not an integer or out of range\r\n",
+                ),
+            ],
+        );
+    });
+}

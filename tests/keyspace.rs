@@ -223,3 +223,114 @@ fn databases_and_flush() {
         );
     });
 }
+
+/// SCAN reads its cursor like strtoul: an empty one is 0.
+#[test]
+fn scan_empty_cursor_is_zero() {
+    each_mode(|s| {
+        let mut r = s.raw();
+        r.send(&frame(&[b"SET", b"k", b"v"]));
+        assert_eq!(r.read_reply(), "+OK\r\n");
+        r.send(&frame(&[b"SCAN", b"0"]));
+        let zero = r.read_reply();
+        r.send(&frame(&[b"SCAN", b""]));
+        assert_eq!(r.read_reply(), zero);
+        r.send(&frame(&[b"SCAN", b"x"]));
+        assert_eq!(r.read_reply(), "-ERR invalid cursor\r\n");
+    });
+}
+
+/// SWAPDB and COPY ... DB read indexes as C ints, with Redis's messages.
+#[test]
+fn db_index_arguments() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (
+                    &["SWAPDB", "99999999999", "0"],
+                    "-ERR invalid first DB index\r\n",
+                ),
+                (
+                    &["SWAPDB", "0", "2147483648"],
+                    "-ERR invalid second DB index\r\n",
+                ),
+                (&["SWAPDB", "0", "abc"], "-ERR invalid second DB index\r\n"),
+                (&["SWAPDB", "0", "16"], "-ERR DB index is out of range\r\n"),
+                (&["SWAPDB", "-1", "0"], "-ERR DB index is out of range\r\n"),
+                (&["SET", "a", "v"], "+OK\r\n"),
+                (
+                    &["COPY", "a", "b", "DB", "99999999999"],
+                    "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n",
+                ),
+                (
+                    &["COPY", "a", "b", "DB", "16"],
+                    "-ERR DB index is out of range\r\n",
+                ),
+                (
+                    &["COPY", "a", "b", "DB", "abc"],
+                    "-ERR value is not an integer or out of range\r\n",
+                ),
+                (
+                    &["COPY", "a", "a", "DB", "0"],
+                    "-ERR source and destination objects are the same\r\n",
+                ),
+            ],
+        );
+    });
+}
+
+/// OBJECT REFCOUNT as Redis: integers 0..9999 are shared objects
+/// (2147483647) however they were stored, except a COPY of one.
+#[test]
+fn object_refcount_shared_integers() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["SET", "a", "7"], "+OK\r\n"),
+                (&["OBJECT", "REFCOUNT", "a"], ":2147483647\r\n"),
+                (&["COPY", "a", "{t}b"], ":1\r\n"),
+                (&["OBJECT", "REFCOUNT", "{t}b"], ":1\r\n"),
+                (&["OBJECT", "ENCODING", "{t}b"], "$3\r\nint\r\n"),
+                (&["INCR", "{t}b"], ":8\r\n"),
+                (&["OBJECT", "REFCOUNT", "{t}b"], ":2147483647\r\n"),
+                (&["SET", "c", "10000"], "+OK\r\n"),
+                (&["OBJECT", "REFCOUNT", "c"], ":1\r\n"),
+                (&["SET", "d", "-1"], "+OK\r\n"),
+                (&["OBJECT", "REFCOUNT", "d"], ":1\r\n"),
+                (&["APPEND", "e", "12"], ":2\r\n"),
+                (&["OBJECT", "REFCOUNT", "e"], ":2147483647\r\n"),
+                (&["SET", "l", "9999"], "+OK\r\n"),
+                (&["INCR", "l"], ":10000\r\n"),
+                (&["OBJECT", "REFCOUNT", "l"], ":1\r\n"),
+                (&["RPUSH", "list", "1"], ":1\r\n"),
+                (&["OBJECT", "REFCOUNT", "list"], ":1\r\n"),
+            ],
+        );
+    });
+}
+
+/// EXISTS, TYPE, TTL and OBJECT leave the access clock alone but still
+/// reclaim an expired key, so DBSIZE stops counting it (Redis's
+/// `LOOKUP_NOTOUCH` lookups expire keys too). Found by tests/differential.rs.
+#[test]
+fn notouch_lookups_reclaim_expired_keys() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["FLUSHALL"], "+OK\r\n"),
+                (&["SET", "e1", "x", "PXAT", "1"], "+OK\r\n"),
+                (&["SET", "e2", "x", "PXAT", "1"], "+OK\r\n"),
+                (&["SET", "e3", "x", "PXAT", "1"], "+OK\r\n"),
+                (&["SET", "e4", "x", "PXAT", "1"], "+OK\r\n"),
+                (&["EXISTS", "e1"], ":0\r\n"),
+                (&["TYPE", "e2"], "+none\r\n"),
+                (&["TTL", "e3"], ":-2\r\n"),
+                (&["OBJECT", "ENCODING", "e4"], "$-1\r\n"),
+                (&["DBSIZE"], ":0\r\n"),
+            ],
+        );
+    });
+}

@@ -192,3 +192,167 @@ fn moves_across_shards_and_encodings() {
         assert_eq!(q::<String>(&mut c, &["TYPE", "enc"]).unwrap(), "list");
     });
 }
+
+/// LMPOP/ZMPOP (and the blocking forms) read numkeys and COUNT with
+/// Redis's own messages, non-integers included; BLMPOP/BZMPOP check their
+/// other arguments before the timeout.
+#[test]
+fn mpop_numkeys_and_count_errors() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (
+                    &["LMPOP", "abc", "l", "LEFT"],
+                    "-ERR numkeys should be greater than 0\r\n",
+                ),
+                (
+                    &["LMPOP", "0", "l", "LEFT"],
+                    "-ERR numkeys should be greater than 0\r\n",
+                ),
+                (
+                    &["LMPOP", "1", "l", "LEFT", "COUNT", ""],
+                    "-ERR count should be greater than 0\r\n",
+                ),
+                (
+                    &["LMPOP", "1", "l", "LEFT", "COUNT", "0"],
+                    "-ERR count should be greater than 0\r\n",
+                ),
+                (
+                    &["LMPOP", "1", "l", "LEFT", "COUNT", "1", "COUNT", "2"],
+                    "-ERR syntax error\r\n",
+                ),
+                (
+                    &["LMPOP", "1", "l", "LEFT", "COUNT", "abc", "junk"],
+                    "-ERR count should be greater than 0\r\n",
+                ),
+                (&["RPUSH", "l", "a", "b", "c"], ":3\r\n"),
+                (
+                    &["LMPOP", "1", "l", "RIGHT", "COUNT", "2"],
+                    "*2\r\n$1\r\nl\r\n*2\r\n$1\r\nc\r\n$1\r\nb\r\n",
+                ),
+                (
+                    &["ZMPOP", "abc", "z", "MIN"],
+                    "-ERR numkeys should be greater than 0\r\n",
+                ),
+                (
+                    &["ZMPOP", "1", "z", "MIN", "COUNT", "-1"],
+                    "-ERR count should be greater than 0\r\n",
+                ),
+                (
+                    &["BLMPOP", "1e400", "1", "l", "MIDDLE"],
+                    "-ERR syntax error\r\n",
+                ),
+                (
+                    &["BZMPOP", "abc", "2", "z", "z2", "MIN", "COUNT", "0"],
+                    "-ERR count should be greater than 0\r\n",
+                ),
+                (
+                    &["BLMPOP", "abc", "1", "l", "LEFT"],
+                    "-ERR timeout is not a float or out of range\r\n",
+                ),
+                (
+                    &["BZMPOP", "0.01", "1", "z", "MAX", "COUNT", "x"],
+                    "-ERR count should be greater than 0\r\n",
+                ),
+            ],
+        );
+    });
+}
+
+/// LPOP/RPOP with more than a count: Redis's arity error.
+#[test]
+fn pop_arity_error() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (
+                    &["LPOP", "l", "1", "2"],
+                    "-ERR wrong number of arguments for 'lpop' command\r\n",
+                ),
+                (
+                    &["RPOP", "l", "-1", "1"],
+                    "-ERR wrong number of arguments for 'rpop' command\r\n",
+                ),
+            ],
+        );
+    });
+}
+
+/// LINDEX/LSET look the key up before reading the index, as Redis.
+#[test]
+fn lindex_lset_error_order() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["LINDEX", "nolist", "abc"], "$-1\r\n"),
+                (&["LINDEX", "nolist", "-9223372036854775809"], "$-1\r\n"),
+                (&["SET", "s", "v"], "+OK\r\n"),
+                (
+                    &["LINDEX", "s", "abc"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (&["LSET", "nolist", "abc", "x"], "-ERR no such key\r\n"),
+                (
+                    &["LSET", "s", "abc", "x"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (&["RPUSH", "l", "a"], ":1\r\n"),
+                (
+                    &["LSET", "l", "abc", "x"],
+                    "-ERR value is not an integer or out of range\r\n",
+                ),
+                (
+                    &["LINDEX", "l", "abc"],
+                    "-ERR value is not an integer or out of range\r\n",
+                ),
+                (&["LSET", "l", "5", "x"], "-ERR index out of range\r\n"),
+            ],
+        );
+    });
+}
+
+/// LPOS checks an option's name before its value; COUNT and MAXLEN answer
+/// a non-integer with their own message, as Redis.
+#[test]
+fn lpos_option_errors() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["RPUSH", "l", "a", "b", "a"], ":3\r\n"),
+                (
+                    &["LPOS", "l", "a", "FOO", "MAXLEN", "abc"],
+                    "-ERR syntax error\r\n",
+                ),
+                (
+                    &["LPOS", "l", "a", "COUNT", "abc"],
+                    "-ERR COUNT can't be negative\r\n",
+                ),
+                (
+                    &["LPOS", "l", "a", "MAXLEN", ""],
+                    "-ERR MAXLEN can't be negative\r\n",
+                ),
+                (
+                    &["LPOS", "l", "a", "RANK", "abc"],
+                    "-ERR value is not an integer or out of range\r\n",
+                ),
+                (
+                    &["LPOS", "l", "a", "RANK", "0"],
+                    "-ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list\r\n",
+                ),
+                (
+                    &["LPOS", "l", "a", "COUNT", "0", "RANK", "-1"],
+                    "*2\r\n:2\r\n:0\r\n",
+                ),
+                (&["LPOS", "l", "a", "COUNT"], "-ERR syntax error\r\n"),
+                (
+                    &["LPOS", "nolist", "a", "COUNT", "1", "MAXLEN", "-1"],
+                    "-ERR MAXLEN can't be negative\r\n",
+                ),
+            ],
+        );
+    });
+}

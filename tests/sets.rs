@@ -148,3 +148,113 @@ fn algebra_across_shards() {
         }
     });
 }
+
+/// SSCAN as Redis: the cursor (strtoul: "" is 0) first, then the key (a
+/// missing one is an empty scan whatever the options), then the options.
+#[test]
+fn sscan_error_order() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (
+                    &["SSCAN", "nokey", "0", "NOSUCHOPT"],
+                    "*2\r\n$1\r\n0\r\n*0\r\n",
+                ),
+                (&["SSCAN", "nokey", "abc"], "-ERR invalid cursor\r\n"),
+                (&["SSCAN", "nokey", " 1"], "-ERR invalid cursor\r\n"),
+                (&["SADD", "s", "a"], ":1\r\n"),
+                (&["SSCAN", "s", "0", "NOSUCHOPT"], "-ERR syntax error\r\n"),
+                (&["SSCAN", "s", ""], "*2\r\n$1\r\n0\r\n*1\r\n$1\r\na\r\n"),
+                (
+                    &["SSCAN", "s", "00", "COUNT", "5"],
+                    "*2\r\n$1\r\n0\r\n*1\r\n$1\r\na\r\n",
+                ),
+                (&["SET", "str", "v"], "+OK\r\n"),
+                (
+                    &["SSCAN", "str", "0", "BADOPT"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (&["SSCAN", "str", "abc"], "-ERR invalid cursor\r\n"),
+            ],
+        );
+    });
+}
+
+/// SMOVE answers 0 for a missing source before it looks at the
+/// destination's type; source and destination may be the same key.
+#[test]
+fn smove_missing_source_first() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["SET", "d", "x"], "+OK\r\n"),
+                (&["SMOVE", "nosrc", "d", "m"], ":0\r\n"),
+                (&["SADD", "src", "m"], ":1\r\n"),
+                (
+                    &["SMOVE", "src", "d", "m"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (&["SMOVE", "src", "src", "m"], ":1\r\n"),
+                (&["SMOVE", "src", "src", "zz"], ":0\r\n"),
+            ],
+        );
+    });
+}
+
+/// SINTERCARD's numkeys and LIMIT errors as Redis's (non-integers
+/// included); LIMIT may repeat, the last one wins.
+#[test]
+fn sintercard_arguments() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["SADD", "s", "a", "b", "c"], ":3\r\n"),
+                (
+                    &["SINTERCARD", "abc", "s"],
+                    "-ERR numkeys should be greater than 0\r\n",
+                ),
+                (
+                    &["SINTERCARD", "0", "s"],
+                    "-ERR numkeys should be greater than 0\r\n",
+                ),
+                (
+                    &["SINTERCARD", "3", "s"],
+                    "-ERR Number of keys can't be greater than number of args\r\n",
+                ),
+                (
+                    &["SINTERCARD", "1", "s", "LIMIT", "abc"],
+                    "-ERR LIMIT can't be negative\r\n",
+                ),
+                (
+                    &["SINTERCARD", "1", "s", "LIMIT", "1", "LIMIT", "0"],
+                    ":3\r\n",
+                ),
+                (&["SINTERCARD", "1", "s", "LIMIT", "2"], ":2\r\n"),
+                (&["SINTERCARD", "1", "s", "LIMIT"], "-ERR syntax error\r\n"),
+            ],
+        );
+    });
+}
+
+/// SRANDMEMBER with a count replies an array in RESP3 too (SPOP a set).
+#[test]
+fn srandmember_count_is_an_array() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["HELLO", "3"], "*"),
+                (&["SADD", "s", "a"], ":1\r\n"),
+                (&["SRANDMEMBER", "s", "0"], "*0\r\n"),
+                (&["SRANDMEMBER", "s", "5"], "*1\r\n$1\r\na\r\n"),
+                (&["SRANDMEMBER", "nokey", "3"], "*0\r\n"),
+                (&["SPOP", "s", "0"], "~0\r\n"),
+                (&["SPOP", "nokey", "2"], "~0\r\n"),
+                (&["SPOP", "s", "5"], "~1\r\n$1\r\na\r\n"),
+            ],
+        );
+    });
+}

@@ -143,3 +143,102 @@ fn store_and_errors() {
         assert!(err(&mut c, &["SORT"]).contains("wrong number of arguments for 'sort'"));
     });
 }
+
+/// SORT as Redis's sortCommandGeneric: BY without `*` walks a list
+/// backwards for DESC; a sorted set is converted to a skiplist for good
+/// (SORT_RO too); equal ALPHA weights keep list order (a stable sort);
+/// numeric weights parse as strtod (blanks, hex, empty = 0; underflow and
+/// trailing garbage are errors).
+#[test]
+fn sort_matches_redis() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["RPUSH", "l", "ohmytext", "114", "a"], ":3\r\n"),
+                (
+                    &["SORT", "l", "BY", "w_", "DESC"],
+                    "*3\r\n$1\r\na\r\n$3\r\n114\r\n$8\r\nohmytext\r\n",
+                ),
+                (
+                    &["SORT", "l", "BY", "nosort", "DESC", "LIMIT", "1", "5"],
+                    "*2\r\n$3\r\n114\r\n$8\r\nohmytext\r\n",
+                ),
+                (
+                    &["SORT", "l", "BY", "nosort", "LIMIT", "1", "1"],
+                    "*1\r\n$3\r\n114\r\n",
+                ),
+                (&["ZADD", "z", "2", "a", "1", "b"], ":2\r\n"),
+                (&["OBJECT", "ENCODING", "z"], "$8\r\nlistpack\r\n"),
+                (
+                    &["SORT_RO", "z", "BY", "nosort"],
+                    "*2\r\n$1\r\nb\r\n$1\r\na\r\n",
+                ),
+                (&["OBJECT", "ENCODING", "z"], "$8\r\nskiplist\r\n"),
+                (&["RPUSH", "al", "b", "a", "c", "d"], ":4\r\n"),
+                (&["MSET", "w_b", "1", "w_a", "1", "w_c", "0"], "+OK\r\n"),
+                (
+                    &["SORT", "al", "BY", "w_*", "ALPHA"],
+                    "*4\r\n$1\r\nd\r\n$1\r\nc\r\n$1\r\nb\r\n$1\r\na\r\n",
+                ),
+                (
+                    &["SORT", "al", "BY", "w_*", "ALPHA", "DESC"],
+                    "*4\r\n$1\r\nb\r\n$1\r\na\r\n$1\r\nc\r\n$1\r\nd\r\n",
+                ),
+                (&["RPUSH", "nl", " 1", "0x10", "", "inf"], ":4\r\n"),
+                (
+                    &["SORT", "nl"],
+                    "*4\r\n$0\r\n\r\n$2\r\n 1\r\n$4\r\n0x10\r\n$3\r\ninf\r\n",
+                ),
+                (&["RPUSH", "el", "5", "1e-400"], ":2\r\n"),
+                (
+                    &["SORT", "el"],
+                    "-ERR One or more scores can't be converted into double\r\n",
+                ),
+                (&["RPUSH", "el2", "5", "1 "], ":2\r\n"),
+                (
+                    &["SORT", "el2"],
+                    "-ERR One or more scores can't be converted into double\r\n",
+                ),
+            ],
+        );
+    });
+}
+
+/// SORT ALPHA without STORE compares with strcoll(): C strings (the C
+/// locale), so text after a NUL byte is ignored and such ties keep input
+/// order; with STORE the comparison is binary.
+#[test]
+fn alpha_compares_c_strings_without_store() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["LPUSH", "l", "20", "\x00\x01ab", "-6", ""], ":4\r\n"),
+                (
+                    &["SORT", "l", "ALPHA", "DESC"],
+                    "*4\r\n$2\r\n20\r\n$2\r\n-6\r\n$0\r\n\r\n$4\r\n\x00\x01ab\r\n",
+                ),
+                (
+                    &["SORT", "l", "ALPHA"],
+                    "*4\r\n$0\r\n\r\n$4\r\n\x00\x01ab\r\n$2\r\n-6\r\n$2\r\n20\r\n",
+                ),
+                (&["SORT", "l", "ALPHA", "DESC", "STORE", "d"], ":4\r\n"),
+                (
+                    &["LRANGE", "d", "0", "-1"],
+                    "*4\r\n$2\r\n20\r\n$2\r\n-6\r\n$4\r\n\x00\x01ab\r\n$0\r\n\r\n",
+                ),
+                (&["RPUSH", "m", "a\x00b", "a\x00a", "a"], ":3\r\n"),
+                (
+                    &["SORT", "m", "ALPHA"],
+                    "*3\r\n$3\r\na\x00b\r\n$3\r\na\x00a\r\n$1\r\na\r\n",
+                ),
+                (&["SORT", "m", "ALPHA", "STORE", "d2"], ":3\r\n"),
+                (
+                    &["LRANGE", "d2", "0", "-1"],
+                    "*3\r\n$1\r\na\r\n$3\r\na\x00a\r\n$3\r\na\x00b\r\n",
+                ),
+            ],
+        );
+    });
+}

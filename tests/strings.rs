@@ -185,3 +185,222 @@ fn multi_key_across_shards() {
         );
     });
 }
+
+/// A plain SET replaces a key of any type; only SET ... GET looks at the
+/// old value (found by tests/differential.rs; replies from redis-server 7.0).
+#[test]
+fn set_overwrites_any_type() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["RPUSH", "l", "a"], ":1\r\n"),
+                (&["SET", "l", "v"], "+OK\r\n"),
+                (&["GET", "l"], "$1\r\nv\r\n"),
+                (&["SADD", "{t}s", "m"], ":1\r\n"),
+                (&["SET", "{t}s", "v", "NX"], "$-1\r\n"),
+                (
+                    &["SET", "{t}s", "v", "XX", "GET"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (&["HSET", "h", "f", "v"], ":1\r\n"),
+                (
+                    &["SET", "h", "v", "GET"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (&["TYPE", "h"], "+hash\r\n"),
+                (&["SET", "h", "v", "KEEPTTL"], "+OK\r\n"),
+                (&["TYPE", "h"], "+string\r\n"),
+            ],
+        );
+    });
+}
+
+/// SET/GETEX options as Redis parses them: all options before any value,
+/// repeats allowed; GETEX answers a missing key before judging the expiry.
+#[test]
+fn set_getex_option_parsing() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["SET", "k", "v", "EX", "100", "EX", "200"], "+OK\r\n"),
+                (&["TTL", "k"], ":200\r\n"),
+                (
+                    &["SET", "k", "v", "EX", "100", "PX", "5000"],
+                    "-ERR syntax error\r\n",
+                ),
+                (
+                    &["SET", "k", "v", "EX", "0", "FOO"],
+                    "-ERR syntax error\r\n",
+                ),
+                (
+                    &["SET", "k", "v", "EX", "abc", "FOO"],
+                    "-ERR syntax error\r\n",
+                ),
+                (&["SET", "k", "v", "KEEPTTL", "KEEPTTL"], "+OK\r\n"),
+                (&["SET", "k", "v", "GET", "GET"], "$1\r\nv\r\n"),
+                (&["SET", "k", "w", "NX", "NX"], "$-1\r\n"),
+                (&["RPUSH", "l", "a"], ":1\r\n"),
+                (
+                    &["SET", "l", "v", "EX", "0", "GET"],
+                    "-ERR invalid expire time in 'set' command\r\n",
+                ),
+                (
+                    &["SET", "l", "v", "EX", "10", "GET"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (&["GETEX", "nokey", "EX", "abc"], "$-1\r\n"),
+                (
+                    &["GETEX", "nokey", "EX", "0", "FOO"],
+                    "-ERR syntax error\r\n",
+                ),
+                (
+                    &["GETEX", "l", "EX", "abc"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (
+                    &["GETEX", "k", "EX", "abc"],
+                    "-ERR value is not an integer or out of range\r\n",
+                ),
+                (
+                    &["GETEX", "k", "EXAT", "4102444800", "EXAT", "4102444801"],
+                    "$1\r\nv\r\n",
+                ),
+                (&["EXPIRETIME", "k"], ":4102444801\r\n"),
+                (&["GETEX", "k", "PERSIST", "PERSIST"], "$1\r\nv\r\n"),
+                (&["TTL", "k"], ":-1\r\n"),
+                (
+                    &["GETEX", "k", "EX", "100", "PERSIST"],
+                    "-ERR syntax error\r\n",
+                ),
+                (&["GETEX", "k", "EXAT", "1"], "$1\r\nv\r\n"),
+                (&["EXISTS", "k"], ":0\r\n"),
+            ],
+        );
+    });
+}
+
+/// INCRBYFLOAT in long double as Redis (0.1 + 0.2 is 0.3, 1e400 is in
+/// range, hex floats parse), its result stored as a string (`embstr` even
+/// when integral), WRONGTYPE before the increment is read.
+#[test]
+fn incrbyfloat_long_double() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["INCRBYFLOAT", "f", "0.1"], "$3\r\n0.1\r\n"),
+                (&["INCRBYFLOAT", "f", "0.2"], "$3\r\n0.3\r\n"),
+                (&["INCRBYFLOAT", "f", "1.1"], "$3\r\n1.4\r\n"),
+                (&["OBJECT", "ENCODING", "f"], "$6\r\nembstr\r\n"),
+                (&["SET", "n", "3"], "+OK\r\n"),
+                (&["INCRBYFLOAT", "n", "2"], "$1\r\n5\r\n"),
+                (&["OBJECT", "ENCODING", "n"], "$6\r\nembstr\r\n"),
+                (&["INCRBYFLOAT", "f", "0x10"], "$4\r\n17.4\r\n"),
+                (
+                    &["INCRBYFLOAT", "m", "-9223372036854775808"],
+                    "$20\r\n-9223372036854775808\r\n",
+                ),
+                (
+                    &["INCRBYFLOAT", "m", "0.5"],
+                    "$22\r\n-9223372036854775807.5\r\n",
+                ),
+                (
+                    &["INCRBYFLOAT", "f", "inf"],
+                    "-ERR increment would produce NaN or Infinity\r\n",
+                ),
+                (
+                    &["INCRBYFLOAT", "f", " 1"],
+                    "-ERR value is not a valid float\r\n",
+                ),
+                (&["ZADD", "z", "1", "a"], ":1\r\n"),
+                (
+                    &["INCRBYFLOAT", "z", "abc"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (&["SET", "s", "abc"], "+OK\r\n"),
+                (
+                    &["INCRBYFLOAT", "s", "abc"],
+                    "-ERR value is not a valid float\r\n",
+                ),
+                (&["STRLEN", "f"], ":4\r\n"),
+                (
+                    &["INCRBYFLOAT", "big", "1e400"],
+                    "$401\r\n10000000000000000000281880683947586514586453433629052038625910693539685534008629862039363994848324160522094053927317616200295822777259255734023828976593340661017797447434546173917862448116674971723778943824391593338047470675026246684401359237513603830343735485505244955964979021825038280091068414947402456898653040951017512658092615827588920183472511643316591362664138176309734806343732497430221946880\r\n",
+                ),
+            ],
+        );
+    });
+}
+
+/// APPEND to an existing key and SETRANGE leave a "raw" string however
+/// short, as Redis (COPY keeps it).
+#[test]
+fn append_setrange_raw_encoding() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["SET", "a", "hello"], "+OK\r\n"),
+                (&["OBJECT", "ENCODING", "a"], "$6\r\nembstr\r\n"),
+                (&["APPEND", "a", "x"], ":6\r\n"),
+                (&["OBJECT", "ENCODING", "a"], "$3\r\nraw\r\n"),
+                (&["APPEND", "new", "123"], ":3\r\n"),
+                (&["OBJECT", "ENCODING", "new"], "$3\r\nint\r\n"),
+                (&["APPEND", "new2", "hello"], ":5\r\n"),
+                (&["OBJECT", "ENCODING", "new2"], "$6\r\nembstr\r\n"),
+                (&["SETRANGE", "r", "2", "ab"], ":4\r\n"),
+                (&["OBJECT", "ENCODING", "r"], "$3\r\nraw\r\n"),
+                (&["GET", "r"], "$4\r\n\x00\x00ab\r\n"),
+                (&["SET", "e", "12345"], "+OK\r\n"),
+                (&["SETRANGE", "e", "0", "9"], ":5\r\n"),
+                (&["OBJECT", "ENCODING", "e"], "$3\r\nraw\r\n"),
+                (&["SET", "e2", "12345"], "+OK\r\n"),
+                (&["SETRANGE", "e2", "0", ""], ":5\r\n"),
+                (&["OBJECT", "ENCODING", "e2"], "$3\r\nint\r\n"),
+                (&["COPY", "a", "{t}a2"], ":1\r\n"),
+                (&["OBJECT", "ENCODING", "{t}a2"], "$3\r\nraw\r\n"),
+            ],
+        );
+    });
+}
+
+/// LCS checks both keys' types first, with its own message, then the
+/// options (keys on one shard and on two).
+#[test]
+fn lcs_type_errors_first() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["SET", "{t}a", "ohmytext"], "+OK\r\n"),
+                (&["RPUSH", "{t}l", "x"], ":1\r\n"),
+                (
+                    &["LCS", "{t}a", "{t}l", "LEN", "IDX"],
+                    "-ERR The specified keys must contain string values\r\n",
+                ),
+                (
+                    &["LCS", "{t}l", "{t}a", "BOGUS"],
+                    "-ERR The specified keys must contain string values\r\n",
+                ),
+                (&["SET", "b", "mynewtext"], "+OK\r\n"),
+                (
+                    &["LCS", "{t}a", "b", "LEN", "IDX"],
+                    "-ERR If you want both the length and indexes, please just use IDX.\r\n",
+                ),
+                (
+                    &["LCS", "{t}a", "b", "MINMATCHLEN", "x"],
+                    "-ERR value is not an integer or out of range\r\n",
+                ),
+                (&["RPUSH", "l2", "x"], ":1\r\n"),
+                (
+                    &["LCS", "{t}a", "l2", "BOGUS"],
+                    "-ERR The specified keys must contain string values\r\n",
+                ),
+                (&["LCS", "{t}a", "b", "LEN"], ":6\r\n"),
+                (&["LCS", "nokey", "{t}a"], "$0\r\n\r\n"),
+            ],
+        );
+    });
+}

@@ -302,3 +302,338 @@ fn multi_key_across_shards() {
         );
     });
 }
+
+/// ZSCAN as Redis: cursor, then key (missing: empty scan), then options.
+#[test]
+fn zscan_error_order() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (
+                    &["ZSCAN", "nokey", "", "NOSUCHOPT"],
+                    "*2\r\n$1\r\n0\r\n*0\r\n",
+                ),
+                (
+                    &["ZSCAN", "nokey", "18446744073709551616"],
+                    "-ERR invalid cursor\r\n",
+                ),
+            ],
+        );
+    });
+}
+
+/// ZRANDMEMBER reads the count before the rest (a syntax error comes
+/// second) and bounds a huge positive count only WITHSCORES.
+#[test]
+fn zrandmember_argument_order() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (
+                    &["ZRANDMEMBER", "z", "1.5", "WITHVALUES"],
+                    "-ERR value is not an integer or out of range\r\n",
+                ),
+                (&["ZADD", "z", "1", "a"], ":1\r\n"),
+                (
+                    &["ZRANDMEMBER", "z", "9223372036854775807"],
+                    "*1\r\n$1\r\na\r\n",
+                ),
+                (
+                    &["ZRANDMEMBER", "z", "9223372036854775807", "WITHSCORES"],
+                    "-ERR value is out of range\r\n",
+                ),
+                (&["ZRANDMEMBER", "z", "2", "junk"], "-ERR syntax error\r\n"),
+            ],
+        );
+    });
+}
+
+/// Scores parse as Redis's strtod: ZADD/ZINCRBY take hex floats and
+/// refuse overflow, blanks and underflow to zero; range bounds accept an
+/// empty number (0), leading blanks and overflow (±inf).
+#[test]
+fn score_parsing() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["ZADD", "z", "0x10", "a"], ":1\r\n"),
+                (&["ZSCORE", "z", "a"], "$2\r\n16\r\n"),
+                (
+                    &["ZADD", "z", "1e400", "b"],
+                    "-ERR value is not a valid float\r\n",
+                ),
+                (
+                    &["ZADD", "z", " 1", "b"],
+                    "-ERR value is not a valid float\r\n",
+                ),
+                (
+                    &["ZADD", "z", "1e-400", "b"],
+                    "-ERR value is not a valid float\r\n",
+                ),
+                (&["ZADD", "z", "0x1p-2", "b"], ":1\r\n"),
+                (&["ZSCORE", "z", "b"], "$4\r\n0.25\r\n"),
+                (&["ZADD", "z", "2.5e-5", "c"], ":1\r\n"),
+                (&["ZCOUNT", "z", "", "(20"], ":3\r\n"),
+                (&["ZCOUNT", "z", "(", "20"], ":3\r\n"),
+                (&["ZCOUNT", "z", " 1", "20"], ":1\r\n"),
+                (
+                    &["ZCOUNT", "z", "( ", "20"],
+                    "-ERR min or max is not a float\r\n",
+                ),
+                (&["ZCOUNT", "z", "1e400", "inf"], ":0\r\n"),
+                (&["ZCOUNT", "z", "-1e400", "(1e400"], ":3\r\n"),
+                (
+                    &["ZRANGEBYSCORE", "z", "(0", "0x11"],
+                    "*3\r\n$1\r\nc\r\n$1\r\nb\r\n$1\r\na\r\n",
+                ),
+                (
+                    &["ZREMRANGEBYSCORE", "z", "nan", "1"],
+                    "-ERR min or max is not a float\r\n",
+                ),
+            ],
+        );
+    });
+}
+
+/// -0 scores as Redis stores them: a listpack keeps whole scores as
+/// integers (-0 becomes 0), a skiplist keeps -0; ZUNIONSTORE builds a
+/// skiplist and converts a small result, ZRANGESTORE starts from a
+/// listpack.
+#[test]
+fn negative_zero_scores() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["ZADD", "{t}z1", "-0", "120"], ":1\r\n"),
+                (&["ZSCORE", "{t}z1", "120"], "$1\r\n0\r\n"),
+                (
+                    &[
+                        "ZADD",
+                        "{t}z1",
+                        "-2",
+                        "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb0",
+                    ],
+                    ":1\r\n",
+                ),
+                (
+                    &[
+                        "ZUNIONSTORE",
+                        "{t}z2",
+                        "3",
+                        "{t}z1",
+                        "z0",
+                        "s0",
+                        "WEIGHTS",
+                        "-4",
+                        "-1",
+                        "3",
+                        "AGGREGATE",
+                        "MAX",
+                    ],
+                    ":2\r\n",
+                ),
+                (&["ZSCORE", "{t}z2", "120"], "$2\r\n-0\r\n"),
+                (&["OBJECT", "ENCODING", "{t}z2"], "$8\r\nskiplist\r\n"),
+                (&["ZADD", "{t}z3", "1", "a"], ":1\r\n"),
+                (
+                    &["ZUNIONSTORE", "{t}z4", "1", "{t}z3", "WEIGHTS", "-0"],
+                    ":1\r\n",
+                ),
+                (&["ZSCORE", "{t}z4", "a"], "$1\r\n0\r\n"),
+                (
+                    &["ZUNION", "1", "{t}z3", "WEIGHTS", "-0", "WITHSCORES"],
+                    "*2\r\n$1\r\na\r\n$2\r\n-0\r\n",
+                ),
+                (&["ZRANGESTORE", "{t}z5", "{t}z2", "0", "-1"], ":2\r\n"),
+                (&["ZSCORE", "{t}z5", "120"], "$1\r\n0\r\n"),
+                (
+                    &["ZRANGESTORE", "{t}z6", "{t}z2", "-inf", "+inf", "BYSCORE"],
+                    ":2\r\n",
+                ),
+                (&["ZSCORE", "{t}z6", "120"], "$1\r\n0\r\n"),
+            ],
+        );
+    });
+}
+
+/// ZINCRBY goes through ZADD's parser in Redis: an increment spelled like
+/// a ZADD option is a syntax error. A new member takes the increment
+/// itself (-0 stays -0 in the reply; a listpack stores it as 0).
+#[test]
+fn zincrby_quirks() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["ZINCRBY", "z", "nx", "m"], "-ERR syntax error\r\n"),
+                (&["ZINCRBY", "z", "GT", "m"], "-ERR syntax error\r\n"),
+                (&["ZINCRBY", "z", "incr", "m"], "-ERR syntax error\r\n"),
+                (&["ZINCRBY", "z", "-0", "n"], "$2\r\n-0\r\n"),
+                (&["ZSCORE", "z", "n"], "$1\r\n0\r\n"),
+                (&["ZINCRBY", "z", "-0", "n"], "$1\r\n0\r\n"),
+                (&["ZADD", "z", "0", "a"], ":1\r\n"),
+                (&["ZINCRBY", "z", "-0", "a"], "$1\r\n0\r\n"),
+            ],
+        );
+    });
+}
+
+/// ZRANGE-family options as Redis's zrangeGenericCommand reads them: in
+/// order, BYSCORE/BYLEX/REV once, WITHSCORES and LIMIT for every form;
+/// LIMIT with a rank range is refused unless its count is -1.
+#[test]
+fn zrange_option_parsing() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["ZADD", "z", "1", "a", "2", "b"], ":2\r\n"),
+                (
+                    &["ZRANGE", "z", "0", "-1", "LIMIT", "1", "-1"],
+                    "*2\r\n$1\r\na\r\n$1\r\nb\r\n",
+                ),
+                (
+                    &["ZRANGE", "z", "0", "-1", "LIMIT", "1", "1"],
+                    "-ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX\r\n",
+                ),
+                (
+                    &["ZRANGE", "z", "0", "-1", "REV", "REV"],
+                    "-ERR syntax error\r\n",
+                ),
+                (
+                    &["ZRANGE", "z", "0", "1", "BYSCORE", "BYSCORE"],
+                    "-ERR syntax error\r\n",
+                ),
+                (&["ZRANGE", "z", "0", "1", "BYSCORE", "REV"], "*0\r\n"),
+                (
+                    &["ZRANGEBYLEX", "z", "-", "+", "WITHSCORES"],
+                    "-ERR syntax error, WITHSCORES not supported in combination with BYLEX\r\n",
+                ),
+                (
+                    &[
+                        "ZREVRANGEBYLEX",
+                        "z",
+                        "+",
+                        "-",
+                        "WITHSCORES",
+                        "LIMIT",
+                        "0",
+                        "1",
+                    ],
+                    "-ERR syntax error, WITHSCORES not supported in combination with BYLEX\r\n",
+                ),
+                (
+                    &["ZREVRANGE", "z", "0", "-1", "LIMIT", "0", "1"],
+                    "-ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX\r\n",
+                ),
+                (
+                    &[
+                        "ZREVRANGE",
+                        "z",
+                        "0",
+                        "-1",
+                        "LIMIT",
+                        "0",
+                        "-1",
+                        "WITHSCORES",
+                    ],
+                    "*4\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\na\r\n$1\r\n1\r\n",
+                ),
+                (
+                    &[
+                        "ZRANGE", "z", "0", "1", "BYSCORE", "BYLEX", "LIMIT", "abc", "1",
+                    ],
+                    "-ERR syntax error\r\n",
+                ),
+                (
+                    &[
+                        "ZRANGE", "z", "0", "1", "LIMIT", "abc", "1", "BYSCORE", "BYLEX",
+                    ],
+                    "-ERR value is not an integer or out of range\r\n",
+                ),
+                (
+                    &["ZRANGESTORE", "d", "z", "0", "-1", "WITHSCORES"],
+                    "-ERR syntax error\r\n",
+                ),
+                (
+                    &["ZRANGEBYSCORE", "z", "-inf", "+inf", "BYSCORE"],
+                    "-ERR syntax error\r\n",
+                ),
+                (
+                    &[
+                        "ZRANGE", "z", "(1", "+inf", "BYSCORE", "LIMIT", "0", "1", "LIMIT", "0",
+                        "5",
+                    ],
+                    "*1\r\n$1\r\nb\r\n",
+                ),
+            ],
+        );
+    });
+}
+
+/// ZUNION/ZINTER/ZDIFF(+STORE)/ZINTERCARD check every key's type before
+/// the options; WEIGHTS parse as strtod (hex); union and intersection sum
+/// their inputs smallest first, as Redis, so float sums round alike
+/// (0.2 + 0.3 + 0.1 = 0.6; key order would give 0.6000000000000001).
+/// Scores are shown as tandem formats doubles (shortest round trip, as
+/// Redis 7.2; 7.0 prints 0.59999999999999998).
+#[test]
+fn zunion_inter_diff_arguments() {
+    each_mode(|s| {
+        expect_replies(
+            s,
+            &[
+                (&["ZADD", "z", "1", "a", "2", "b"], ":2\r\n"),
+                (&["SET", "str", "v"], "+OK\r\n"),
+                (
+                    &["ZUNION", "2", "z", "str", "WEIGHTS", "1"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (
+                    &["ZUNION", "2", "z", "str", "BOGUS"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (
+                    &["ZINTERCARD", "1", "str", "LIMIT", "-1"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (
+                    &["ZDIFF", "2", "str", "z", "BOGUS"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (
+                    &["ZUNIONSTORE", "d", "2", "z", "str", "AGGREGATE", "AVG"],
+                    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                ),
+                (
+                    &["ZUNION", "1", "z", "WEIGHTS", "0x10", "WITHSCORES"],
+                    "*4\r\n$1\r\na\r\n$2\r\n16\r\n$1\r\nb\r\n$2\r\n32\r\n",
+                ),
+                (
+                    &["ZINTER", "2", "z", "z", "WEIGHTS", "1", "1e400"],
+                    "-ERR weight value is not a float\r\n",
+                ),
+                (
+                    &["ZINTER", "2", "z", "z", "WEIGHTS", "1", " 1"],
+                    "-ERR weight value is not a float\r\n",
+                ),
+                (
+                    &["ZUNION", "0", "z"],
+                    "-ERR at least 1 input key is needed for 'zunion' command\r\n",
+                ),
+                (&["ZUNIONSTORE", "d", "2", "z"], "-ERR syntax error\r\n"),
+                (&["ZADD", "a", "0.1", "m", "0", "x1", "0", "x2"], ":3\r\n"),
+                (&["ZADD", "b", "0.2", "m"], ":1\r\n"),
+                (&["ZADD", "c", "0.3", "m", "0", "y1"], ":2\r\n"),
+                (&["ZUNIONSTORE", "d", "3", "a", "b", "c"], ":4\r\n"),
+                (&["ZSCORE", "d", "m"], "$3\r\n0.6\r\n"),
+                (&["ZINTERSTORE", "d", "3", "a", "b", "c"], ":1\r\n"),
+                (&["ZSCORE", "d", "m"], "$3\r\n0.6\r\n"),
+            ],
+        );
+    });
+}

@@ -32,8 +32,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use hashbrown::HashMap;
 
+use super::cfloat::LongDouble;
 use super::list::{move_across, move_here, parse_mpop, pop_values, write_mpop};
-use super::string::parse_float;
 use super::zset::{pop_members, write_zmpop};
 use super::{CmdError, CmdResult, Ctx, Handler, Shard, typed};
 use crate::msg::{Claim, ReplyTo};
@@ -84,9 +84,18 @@ impl Op {
         })
     }
 
-    /// The reply when the timeout passes: a null array (BLPOP, BZPOPMIN,
-    /// BLMPOP, ...) or a null bulk string (BLMOVE, BRPOPLPUSH).
+    /// The reply when the timeout passes: a null array for every op, BLMOVE
+    /// and BRPOPLPUSH included (Redis's `replyToBlockedClientTimedOut`
+    /// answers every list/zset wait with a null array, although those two
+    /// are documented as returning a null bulk string).
     fn timed_out(&self, r: &mut Reply) {
+        r.null_array();
+    }
+
+    /// The reply when it may not block (inside EXEC) and nothing has data:
+    /// Redis answers BLMOVE and BRPOPLPUSH with a null bulk string there
+    /// (`blmoveGenericCommand`), the others with a null array.
+    fn denied(&self, r: &mut Reply) {
         match self {
             Op::Move { .. } => r.null(),
             _ => r.null_array(),
@@ -106,6 +115,8 @@ struct Blocked {
     /// Unique on the first key's shard, which holds the timer.
     id: u64,
     op: Op,
+    /// Inside EXEC: answer at once when no key has data, wait nowhere.
+    no_wait: bool,
 }
 
 /// A shard's blocked clients: a FIFO queue per key, the keys pushed to
@@ -253,6 +264,7 @@ fn attempt(sh: &mut Shard, w: Arc<Blocked>, mut i: usize) {
                 }
                 return;
             }
+            Ok(false) if w.no_wait => i += 1,
             Ok(false) => {
                 if i == 0 && w.deadline > 0 {
                     sh.waits.timers.insert((w.deadline, w.id), w.clone());
@@ -264,6 +276,10 @@ fn attempt(sh: &mut Shard, w: Arc<Blocked>, mut i: usize) {
                 i += 1;
             }
         }
+    }
+    if w.no_wait && w.claim.take() {
+        // Nothing had data and it may not wait (inside EXEC).
+        sh.reply_later(w.to, |r| w.op.denied(r));
     }
 }
 
@@ -348,27 +364,32 @@ fn release(sh: &mut Shard, w: &Arc<Blocked>, served: Option<usize>) {
 }
 
 /// Parses a blocking timeout in seconds (fractions allowed) into an
-/// absolute unix deadline in ms, 0 for "forever" (Redis
-/// `getTimeoutFromObjectOrReply`, rounding up to whole ms). Errors:
+/// absolute unix deadline in ms, 0 for "forever": the text is read as a
+/// `long double` (Redis `string2ld` rules: `1e400` is a number), times
+/// 1000, rounded up. Past `LLONG_MAX` ms, or past it once added to the
+/// clock, is `timeout is out of range`. That is Redis 7.2's
+/// `getTimeoutFromObjectOrReply`; 7.0 instead converts with undefined
+/// behaviour in C (`inf` and `1e300` come out `timeout is negative`, a
+/// deadline overflowing the clock wraps and blocks for ever). Errors:
 /// `timeout is not a float or out of range`, `timeout is negative`,
 /// `timeout is out of range`.
 fn parse_timeout(a: &[u8], now: u64) -> Result<u64, CmdError> {
-    let secs = parse_float(a).ok_or(CmdError::Msg(TIMEOUT_NOT_FLOAT))?;
-    let ms = (secs * 1000.0).ceil();
-    if ms > i64::MAX as f64 {
+    let secs = LongDouble::parse(a).ok_or(CmdError::Msg(TIMEOUT_NOT_FLOAT))?;
+    let ms = secs.mul(LongDouble::from_i64(1000));
+    if ms.partial_cmp(&LongDouble::from_i64(i64::MAX)) == Some(std::cmp::Ordering::Greater) {
         return Err(CmdError::Msg(TIMEOUT_RANGE));
     }
-    if ms < 0.0 {
+    let ms = ms.ceil().to_i64_trunc();
+    if ms < 0 {
         return Err(CmdError::Msg(TIMEOUT_NEGATIVE));
     }
-    let ms = ms as u64;
     if ms == 0 {
         return Ok(0);
     }
-    if ms > i64::MAX as u64 - now {
+    if ms > i64::MAX - now as i64 {
         return Err(CmdError::Msg(TIMEOUT_RANGE));
     }
-    Ok(now + ms)
+    Ok(now + ms as u64)
 }
 
 /// The deadline of timeout argument `i` (see [`parse_timeout`]).
@@ -390,6 +411,7 @@ fn block_on(ctx: &mut Ctx, keys: Vec<Bytes>, deadline: u64, op: Op) -> CmdResult
         deadline,
         id,
         op,
+        no_wait: ctx.no_wait,
     });
     ctx.deferred = true;
     attempt(ctx.sh, w, 0);
@@ -444,11 +466,11 @@ fn brpoplpush(ctx: &mut Ctx) -> CmdResult {
 
 /// BLMPOP timeout numkeys key... LEFT|RIGHT [COUNT count]
 /// (<https://redis.io/docs/latest/commands/blmpop/>): LMPOP that waits;
-/// a null array on timeout. Errors: the timeout errors of BLPOP, then those
-/// of LMPOP.
+/// a null array on timeout. Errors: those of LMPOP, then (as Redis) the
+/// timeout errors of BLPOP.
 fn blmpop(ctx: &mut Ctx) -> CmdResult {
-    let d = deadline(ctx, 1)?;
     let (keys, left, count) = parse_mpop(ctx.args, 2, ("LEFT", "RIGHT"))?;
+    let d = deadline(ctx, 1)?;
     let end = if left { End::Left } else { End::Right };
     block_on(ctx, keys, d, Op::MPop(end, count))
 }
@@ -466,10 +488,10 @@ fn bzpop(ctx: &mut Ctx) -> CmdResult {
 
 /// BZMPOP timeout numkeys key... MIN|MAX [COUNT count]
 /// (<https://redis.io/docs/latest/commands/bzmpop/>): ZMPOP that waits; a
-/// null array on timeout. Errors: the timeout errors of BLPOP, then those of
-/// ZMPOP.
+/// null array on timeout. Errors: those of ZMPOP, then (as Redis) the
+/// timeout errors of BLPOP.
 fn bzmpop(ctx: &mut Ctx) -> CmdResult {
-    let d = deadline(ctx, 1)?;
     let (keys, min, count) = parse_mpop(ctx.args, 2, ("MIN", "MAX"))?;
+    let d = deadline(ctx, 1)?;
     block_on(ctx, keys, d, Op::ZMPop(min, count))
 }

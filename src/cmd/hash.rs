@@ -319,10 +319,7 @@ pub struct ScanArgs<'a> {
 /// cursor`, not-an-integer, syntax error.
 pub fn parse_scan<'a>(ctx: &Ctx<'a>) -> Result<ScanArgs<'a>, CmdError> {
     let args = ctx.args;
-    let cursor = std::str::from_utf8(&args[2])
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .ok_or(CmdError::Msg(errors::INVALID_CURSOR))?;
+    let cursor = super::parse_cursor(&args[2])?;
     let mut a = ScanArgs {
         cursor,
         pattern: None,
@@ -363,17 +360,22 @@ pub fn write_scan(out: &mut Reply, next: u64, items: &[Vec<u8>]) {
 
 /// HSCAN key cursor [MATCH pattern] [COUNT count]
 /// (<https://redis.io/docs/latest/commands/hscan/>): `[cursor, [field,
-/// value...]]`. Errors: as [`parse_scan`], WRONGTYPE.
+/// value...]]`. Errors, in Redis's order: `invalid cursor`, WRONGTYPE, the
+/// options' errors (a missing key is an empty scan whatever the options).
 fn hscan(ctx: &mut Ctx) -> CmdResult {
-    let a = parse_scan(ctx)?;
+    super::parse_cursor(&ctx.args[2])?;
+    let a = parse_scan(ctx);
     let mut items = Vec::new();
     let next = match ctx.coll::<Hash>()? {
-        Some(hash) => hash.scan(a.cursor, a.count, |k, v| {
-            if a.pattern.is_none_or(|p| crate::glob::matches(p, k, false)) {
-                items.push(k.to_vec());
-                items.push(v.to_vec());
-            }
-        }),
+        Some(hash) => {
+            let a = a?;
+            hash.scan(a.cursor, a.count, |k, v| {
+                if a.pattern.is_none_or(|p| crate::glob::matches(p, k, false)) {
+                    items.push(k.to_vec());
+                    items.push(v.to_vec());
+                }
+            })
+        }
         None => 0,
     };
     write_scan(ctx.out, next, &items);

@@ -83,7 +83,7 @@ fn exists(ctx: &mut Ctx) -> CmdResult {
         n += if touch {
             db.get(h, &args[i], now).is_some()
         } else {
-            db.peek(h, &args[i], now).is_some()
+            db.get_notouch(h, &args[i], now).is_some()
         } as i64;
     }
     ctx.out.int(n);
@@ -96,7 +96,7 @@ fn type_(ctx: &mut Ctx) -> CmdResult {
     let now = ctx.now();
     let args = ctx.args;
     let t = ctx.sh.dbs[ctx.db]
-        .peek(h, &args[1], now)
+        .get_notouch(h, &args[1], now)
         .map(|e| e.value.type_name())
         .unwrap_or("none");
     ctx.out.simple(t);
@@ -190,7 +190,7 @@ fn ttl(ctx: &mut Ctx) -> CmdResult {
     let h = ctx.key_hash(1);
     let now = ctx.now();
     let args = ctx.args;
-    let v = match ctx.sh.dbs[ctx.db].peek(h, &args[1], now) {
+    let v = match ctx.sh.dbs[ctx.db].get_notouch(h, &args[1], now) {
         None => -2,
         Some(e) if e.expire_at() == 0 => -1,
         Some(e) => {
@@ -267,13 +267,13 @@ fn object(ctx: &mut Ctx) -> CmdResult {
     let now = ctx.now();
     let args = ctx.args;
     // OBJECT looks without touching (Redis's LOOKUP_NOTOUCH).
-    let Some(e) = ctx.sh.dbs[ctx.db].peek(h, &args[2], now) else {
+    let Some(e) = ctx.sh.dbs[ctx.db].get_notouch(h, &args[2], now) else {
         ctx.out.null();
         return Ok(());
     };
     match sub.as_str() {
         "encoding" => ctx.out.bulk(e.value.encoding().as_bytes()),
-        "refcount" => ctx.out.int(1),
+        "refcount" => ctx.out.int(e.value.refcount()),
         "idletime" => ctx.out.int(e.idle_secs(now) as i64),
         // The only maxmemory-policy tandem has is noeviction, under which
         // Redis tracks the access clock but no access frequency.
@@ -308,10 +308,7 @@ fn keys(ctx: &mut Ctx) -> CmdResult {
 /// across resizes) and hands over to the next shard when done. Errors:
 /// `invalid cursor`, syntax error, not-an-integer.
 fn scan(ctx: &mut Ctx) -> CmdResult {
-    let cursor = std::str::from_utf8(&ctx.args[1])
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .ok_or(CmdError::Msg(errors::INVALID_CURSOR))?;
+    let cursor = super::parse_cursor(&ctx.args[1])?;
     let mut count = 10usize;
     let mut pattern: Option<&[u8]> = None;
     let mut kind: Option<String> = None;
@@ -404,12 +401,10 @@ fn flush(ctx: &mut Ctx) -> CmdResult {
 /// SWAPDB index1 index2: `+OK`. Errors: `invalid first DB index`, `invalid
 /// second DB index`, `DB index is out of range`.
 fn swapdb(ctx: &mut Ctx) -> CmdResult {
-    let a = ctx
-        .int_arg(1)
-        .map_err(|_| CmdError::Msg("ERR invalid first DB index"))?;
-    let b = ctx
-        .int_arg(2)
-        .map_err(|_| CmdError::Msg("ERR invalid second DB index"))?;
+    // Redis reads both as C ints: outside the int range is "invalid" too.
+    let (lo, hi) = (i32::MIN as i64, i32::MAX as i64);
+    let a = ctx.range_arg(1, lo, hi, Some("ERR invalid first DB index"))?;
+    let b = ctx.range_arg(2, lo, hi, Some("ERR invalid second DB index"))?;
     let n = ctx.sh.dbs.len() as i64;
     if a < 0 || b < 0 || a >= n || b >= n {
         return Err(CmdError::Msg(errors::DB_INDEX_OUT_OF_RANGE));
@@ -542,7 +537,8 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
         if ctx.arg_is(i, "REPLACE") {
             replace = true;
         } else if ctx.arg_is(i, "DB") && i + 1 < ctx.args.len() {
-            let n = ctx.int_arg(i + 1)?;
+            // A C int, as Redis's getIntFromObjectOrReply reads it.
+            let n = ctx.range_arg(i + 1, i32::MIN as i64, i32::MAX as i64, None)?;
             if n < 0 || n as usize >= ctx.sh.dbs.len() {
                 return Err(CmdError::Msg(errors::DB_INDEX_OUT_OF_RANGE));
             }
@@ -563,7 +559,7 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     };
-    let (value, at) = (e.value.clone(), e.expire_at());
+    let (value, at) = (e.value.duplicate(), e.expire_at());
     let target = ctx.sh.shard_of(&dst);
     if target == ctx.sh.id {
         let done = put(ctx.sh, dst_db, &dst, value, at, !replace);

@@ -157,7 +157,7 @@ pub fn pop_values(
 /// of range, must be positive`, WRONGTYPE.
 fn pop(ctx: &mut Ctx, end: End) -> CmdResult {
     if ctx.args.len() > 3 {
-        return Err(CmdError::Syntax);
+        return Err(ctx.arity_error());
     }
     let count = ctx.pop_count(2)?;
     let h = ctx.key_hash(1);
@@ -230,12 +230,13 @@ fn lrange(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// LINDEX key index: the element or null. Errors: not-an-integer, WRONGTYPE.
+/// LINDEX key index: the element or null. Errors, in Redis's order (a
+/// missing key is null whatever the index): WRONGTYPE, not-an-integer.
 fn lindex(ctx: &mut Ctx) -> CmdResult {
-    let i = ctx.int_arg(2)?;
+    let i = ctx.int_arg(2);
     let (found, out) = ctx.coll_out::<List>()?;
     match found {
-        Some(l) => match norm_index(i, l.len()).and_then(|i| l.get(i)) {
+        Some(l) => match norm_index(i?, l.len()).and_then(|i| l.get(i)) {
             Some(v) => out.bulk(v),
             None => out.null(),
         },
@@ -244,14 +245,14 @@ fn lindex(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// LSET key index element: `+OK`. Errors: `no such key`, `index out of
-/// range`, not-an-integer, WRONGTYPE.
+/// LSET key index element: `+OK`. Errors, in Redis's order: `no such
+/// key`, WRONGTYPE, not-an-integer, `index out of range`.
 fn lset(ctx: &mut Ctx) -> CmdResult {
-    let i = ctx.int_arg(2)?;
+    let i = ctx.int_arg(2);
     let enc = ctx.sh.enc();
     let args = ctx.args;
     let l = ctx.coll::<List>()?.ok_or(CmdError::NoSuchKey)?;
-    let i = norm_index(i, l.len()).ok_or(CmdError::Msg(INDEX_OUT_OF_RANGE))?;
+    let i = norm_index(i?, l.len()).ok_or(CmdError::Msg(INDEX_OUT_OF_RANGE))?;
     l.set(i, &args[3], &enc);
     ctx.out.ok();
     Ok(())
@@ -330,31 +331,31 @@ fn lpos(ctx: &mut Ctx) -> CmdResult {
     let mut rank = 1i64;
     let mut count: Option<usize> = None;
     let mut maxlen = 0usize;
+    // The option name is checked before its value, as Redis does; COUNT
+    // and MAXLEN answer a non-integer with their own message too.
     let mut i = 3;
     while i < ctx.args.len() {
         if i + 1 >= ctx.args.len() {
             return Err(CmdError::Syntax);
         }
-        let n = ctx.int_arg(i + 1)?;
         if ctx.arg_is(i, "RANK") {
+            let n = ctx.int_arg(i + 1)?;
             if n == 0 {
                 return Err(CmdError::Msg(
                     "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list",
                 ));
             }
+            // Redis 7.0 negates LONG_MIN here (undefined behaviour in C);
+            // tandem refuses it.
             if n == i64::MIN {
                 return Err(CmdError::Msg("ERR value is out of range"));
             }
             rank = n;
         } else if ctx.arg_is(i, "COUNT") {
-            if n < 0 {
-                return Err(CmdError::Msg("ERR COUNT can't be negative"));
-            }
+            let n = ctx.range_arg(i + 1, 0, i64::MAX, Some("ERR COUNT can't be negative"))?;
             count = Some(n as usize);
         } else if ctx.arg_is(i, "MAXLEN") {
-            if n < 0 {
-                return Err(CmdError::Msg("ERR MAXLEN can't be negative"));
-            }
+            let n = ctx.range_arg(i + 1, 0, i64::MAX, Some("ERR MAXLEN can't be negative"))?;
             maxlen = n as usize;
         } else {
             return Err(CmdError::Syntax);
@@ -530,11 +531,7 @@ pub fn parse_mpop(
     at: usize,
     min_max: (&str, &str),
 ) -> Result<(Vec<Bytes>, bool, usize), CmdError> {
-    let n = crate::resp::parse::parse_i64(&args[at]).ok_or(CmdError::NotInteger)?;
-    if n <= 0 {
-        return Err(CmdError::Msg(NUMKEYS_POSITIVE));
-    }
-    let n = n as usize;
+    let n = super::range_i64(&args[at], 1, i64::MAX, Some(NUMKEYS_POSITIVE))? as usize;
     if at + 1 + n >= args.len() {
         return Err(CmdError::Syntax);
     }
@@ -547,19 +544,19 @@ pub fn parse_mpop(
     } else {
         return Err(CmdError::Syntax);
     };
-    let mut count = 1usize;
-    let rest = &args[at + 2 + n..];
-    match rest {
-        [] => {}
-        [c, v] if c.eq_ignore_ascii_case(b"COUNT") => {
-            let v = crate::resp::parse::parse_i64(v).ok_or(CmdError::NotInteger)?;
-            if v <= 0 {
-                return Err(CmdError::Msg(COUNT_POSITIVE));
-            }
-            count = v as usize;
+    // One COUNT at most, its value checked as it is met (Redis's loop).
+    let mut count = None;
+    let mut j = at + 2 + n;
+    while j < args.len() {
+        if count.is_none() && args[j].eq_ignore_ascii_case(b"COUNT") && j + 1 < args.len() {
+            count =
+                Some(super::range_i64(&args[j + 1], 1, i64::MAX, Some(COUNT_POSITIVE))? as usize);
+            j += 2;
+        } else {
+            return Err(CmdError::Syntax);
         }
-        _ => return Err(CmdError::Syntax),
     }
+    let count = count.unwrap_or(1);
     Ok((keys, first, count))
 }
 

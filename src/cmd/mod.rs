@@ -12,6 +12,7 @@
 //! in one place ([`CmdError::text`]).
 
 pub mod block;
+pub mod cfloat;
 pub mod hash;
 pub mod keys;
 pub mod list;
@@ -213,6 +214,9 @@ pub struct Ctx<'a> {
     pub deferred: bool,
     /// The client's claim, for blocking commands only.
     pub claim: Option<&'a Arc<Claim>>,
+    /// Inside EXEC: a blocking command answers at once instead of waiting
+    /// (Redis's `CLIENT_DENY_BLOCKING`).
+    pub no_wait: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -302,11 +306,86 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Argument `i` as Redis's `getRangeLongFromObjectOrReply` reads it
+    /// (see [`range_i64`]).
+    pub fn range_arg(
+        &self,
+        i: usize,
+        min: i64,
+        max: i64,
+        msg: Option<&'static str>,
+    ) -> Result<i64, CmdError> {
+        range_i64(&self.args[i], min, max, msg)
+    }
+
+    /// Redis's `wrong number of arguments for '<cmd>' command`, for the
+    /// arity checks handlers make themselves (LPOP with too many
+    /// arguments, ...).
+    pub fn arity_error(&self) -> CmdError {
+        CmdError::Owned(format!(
+            "ERR wrong number of arguments for '{}' command",
+            String::from_utf8_lossy(&self.args[0]).to_ascii_lowercase()
+        ))
+    }
+
     /// Case-insensitive comparison of argument `i` with an option name.
     #[inline]
     pub fn arg_is(&self, i: usize, word: &str) -> bool {
         self.args[i].eq_ignore_ascii_case(word.as_bytes())
     }
+}
+
+/// An integer argument in `min..=max` as Redis's
+/// `getRangeLongFromObjectOrReply` reads it: with a custom `msg` (such as
+/// `ERR count should be greater than 0`), that message answers both a
+/// non-integer and an out-of-range value; without one, not-an-integer or
+/// `value is out of range, value must between <min> and <max>`.
+pub fn range_i64(a: &[u8], min: i64, max: i64, msg: Option<&'static str>) -> Result<i64, CmdError> {
+    match crate::resp::parse::parse_i64(a) {
+        Some(n) if (min..=max).contains(&n) => Ok(n),
+        Some(_) => Err(match msg {
+            Some(m) => CmdError::Msg(m),
+            None => CmdError::Owned(format!(
+                "ERR value is out of range, value must between {min} and {max}"
+            )),
+        }),
+        None => Err(msg.map_or(CmdError::NotInteger, CmdError::Msg)),
+    }
+}
+
+/// A SCAN-family cursor as Redis's `parseScanCursorOrReply` reads it with
+/// `strtoul`: the text up to a NUL byte, no leading blank, an optional
+/// sign (`-1` wraps to `u64::MAX`), decimal digits that fit in 64 bits; an
+/// empty string is cursor 0. Errors: `invalid cursor`.
+pub fn parse_cursor(a: &[u8]) -> Result<u64, CmdError> {
+    let bad = CmdError::Msg(errors::INVALID_CURSOR);
+    let a = a.split(|&c| c == 0).next().unwrap_or_default();
+    if a.first()
+        .is_some_and(|&c| matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
+    {
+        return Err(bad);
+    }
+    let (neg, digits) = match a.first() {
+        Some(b'-') => (true, &a[1..]),
+        Some(b'+') => (false, &a[1..]),
+        _ => (false, a),
+    };
+    if digits.is_empty() {
+        // strtoul converted nothing: the end pointer is the start, which
+        // Redis accepts only when the string is empty.
+        return if a.is_empty() { Ok(0) } else { Err(bad) };
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return Err(bad);
+        }
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add((c - b'0') as u64))
+            .ok_or(bad.clone())?;
+    }
+    Ok(if neg { v.wrapping_neg() } else { v })
 }
 
 /// A collection type as handlers see it inside a [`Value`].
@@ -509,6 +588,7 @@ pub mod testing {
                 },
                 deferred: false,
                 claim: None,
+                no_wait: false,
             };
             execute(h, &mut ctx, s.is(spec::flag::READONLY));
             assert!(!ctx.deferred, "single-shard harness cannot defer");

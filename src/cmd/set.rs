@@ -170,9 +170,10 @@ fn srandmember(ctx: &mut Ctx) -> CmdResult {
         return Ok(());
     };
     if c >= 0 {
-        // Distinct members: Redis replies with a set.
+        // Distinct members: always an array, RESP3 included (Redis's
+        // srandmemberWithCountCommand), unlike SPOP's set.
         let picks = distinct_picks(set.len(), c as u64);
-        out.set(picks.len());
+        out.array(picks.len());
         for i in picks {
             out.bulk(&set.nth(i));
         }
@@ -196,7 +197,8 @@ fn srandmember(ctx: &mut Ctx) -> CmdResult {
 }
 
 /// SMOVE source destination member: 1 if moved, 0 if not a member of the
-/// source. Errors: WRONGTYPE for either key (checked before moving).
+/// source (or the source is missing, whatever the destination holds).
+/// Errors: WRONGTYPE for either key (checked before moving).
 fn smove(ctx: &mut Ctx) -> CmdResult {
     let (src, dst, m) = (
         ctx.args[1].clone(),
@@ -207,9 +209,14 @@ fn smove(ctx: &mut Ctx) -> CmdResult {
     let db = ctx.db;
     let now = ctx.now();
     let enc = ctx.sh.enc();
+    // A missing source answers 0 before the destination's type is looked
+    // at (Redis's order).
     let present = match typed::<Set>(&mut ctx.sh.dbs[db], hs, &src, now)? {
         Some(s) => s.contains(&m),
-        None => false,
+        None => {
+            ctx.out.int(0);
+            return Ok(());
+        }
     };
     let target = ctx.sh.shard_of(&dst);
     let hd = key_hash(&dst);
@@ -399,29 +406,23 @@ fn algebra(ctx: &mut Ctx) -> CmdResult {
     let card = name == "sintercard";
     let mut limit = usize::MAX;
     let keys: Vec<Bytes> = if card {
-        let n = ctx.int_arg(1)?;
-        if n <= 0 {
-            return Err(CmdError::Msg(super::list::NUMKEYS_POSITIVE));
-        }
-        let n = n as usize;
+        let n = ctx.range_arg(1, 1, i64::MAX, Some(super::list::NUMKEYS_POSITIVE))? as usize;
         if n + 2 > ctx.args.len() {
             return Err(CmdError::Msg(
                 "ERR Number of keys can't be greater than number of args",
             ));
         }
-        let rest = &ctx.args[2 + n..];
-        match rest {
-            [] => {}
-            [w, v] if w.eq_ignore_ascii_case(b"LIMIT") => {
-                let l = crate::resp::parse::parse_i64(v).ok_or(CmdError::NotInteger)?;
-                if l < 0 {
-                    return Err(CmdError::Msg("ERR LIMIT can't be negative"));
-                }
-                if l > 0 {
-                    limit = l as usize;
-                }
+        // LIMIT may repeat (the last wins); a non-integer is `LIMIT can't
+        // be negative` too, as in Redis.
+        let mut j = 2 + n;
+        while j < ctx.args.len() {
+            if ctx.arg_is(j, "LIMIT") && j + 1 < ctx.args.len() {
+                let l = ctx.range_arg(j + 1, 0, i64::MAX, Some("ERR LIMIT can't be negative"))?;
+                limit = if l > 0 { l as usize } else { usize::MAX };
+                j += 2;
+            } else {
+                return Err(CmdError::Syntax);
             }
-            _ => return Err(CmdError::Syntax),
         }
         ctx.args[2..2 + n].to_vec()
     } else if store {
@@ -466,15 +467,21 @@ fn algebra(ctx: &mut Ctx) -> CmdResult {
 }
 
 /// SSCAN key cursor [MATCH pattern] [COUNT count]: `[cursor, [member...]]`.
+/// Errors, in Redis's order: `invalid cursor`, WRONGTYPE, the options'
+/// errors (a missing key is an empty scan whatever the options).
 fn sscan(ctx: &mut Ctx) -> CmdResult {
-    let a = parse_scan(ctx)?;
+    super::parse_cursor(&ctx.args[2])?;
+    let a = parse_scan(ctx);
     let mut items = Vec::new();
     let next = match ctx.coll::<Set>()? {
-        Some(set) => set.scan(a.cursor, a.count, |m| {
-            if a.pattern.is_none_or(|p| crate::glob::matches(p, m, false)) {
-                items.push(m.to_vec());
-            }
-        }),
+        Some(set) => {
+            let a = a?;
+            set.scan(a.cursor, a.count, |m| {
+                if a.pattern.is_none_or(|p| crate::glob::matches(p, m, false)) {
+                    items.push(m.to_vec());
+                }
+            })
+        }
         None => 0,
     };
     write_scan(ctx.out, next, &items);

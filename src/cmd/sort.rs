@@ -13,7 +13,7 @@ use std::cmp::Ordering;
 
 use bytes::Bytes;
 
-use super::string::parse_float;
+use super::cfloat::strtod;
 use super::{CmdError, CmdResult, Ctx, Handler, Shard};
 use crate::msg::ReplyTo;
 use crate::resp::parse::parse_i64;
@@ -124,7 +124,9 @@ struct Job {
     /// Sorting a set without BY order for STORE: alphabetical (Redis does
     /// this so the stored result is deterministic).
     force_alpha: bool,
-    zset_order: bool,
+    /// BY without `*` on a list or sorted set: their own order (walked
+    /// backwards for DESC).
+    keep_order: bool,
     db: usize,
     to: ReplyTo,
 }
@@ -140,12 +142,17 @@ fn sort(ctx: &mut Ctx) -> CmdResult {
     let o = parse(ctx.args, ctx.arg_is(0, "sort_ro"))?;
     let (h, now, db) = (ctx.key_hash(1), ctx.now(), ctx.db);
     let owned = |b: &[u8]| Bytes::copy_from_slice(b);
-    let (elems, is_set, is_zset) = match ctx.sh.dbs[db].get(h, &ctx.args[1], now).map(|e| &e.value)
+    let (elems, is_set, ordered) = match ctx.sh.dbs[db]
+        .get_mut(h, &ctx.args[1], now)
+        .map(|e| &mut e.value)
     {
         None => (Vec::new(), false, false),
-        Some(Value::List(l)) => (l.iter().map(owned).collect(), false, false),
+        Some(Value::List(l)) => (l.iter().map(owned).collect(), false, true),
         Some(Value::Set(s)) => (s.members().iter().map(|m| owned(m)).collect(), true, false),
         Some(Value::ZSet(z)) => {
+            // Redis converts the sorted set to a skiplist for good, SORT_RO
+            // included ("Destructively convert encoded sorted sets").
+            z.to_skiplist();
             let all = z.range(0, z.len(), false);
             (all.iter().map(|(m, _)| owned(m)).collect(), false, true)
         }
@@ -176,7 +183,7 @@ fn sort(ctx: &mut Ctx) -> CmdResult {
     reads.sort_by_key(|r| r.shard);
     let job = Job {
         force_alpha: o.dontsort && is_set && o.store.is_some(),
-        zset_order: o.dontsort && is_zset,
+        keep_order: o.dontsort && ordered,
         o,
         elems,
         row,
@@ -223,7 +230,7 @@ fn finish(sh: &mut Shard, job: Job) {
         row,
         found,
         force_alpha,
-        zset_order,
+        keep_order,
         db,
         to,
         ..
@@ -238,30 +245,43 @@ fn finish(sh: &mut Shard, job: Job) {
             Some(&elems[i])
         }
     };
-    if zset_order && o.desc {
-        // Redis walks a sorted set backwards for BY nosort DESC.
+    if keep_order && o.desc {
+        // Redis walks a list or sorted set backwards for BY nosort DESC.
         order.reverse();
     } else if force_alpha || (!o.dontsort && o.alpha) {
+        // A stable sort without a tie-break: Redis's qsort (glibc's merge
+        // sort) keeps equal BY values in input order, and its comparator
+        // calls them equal, DESC included. Without STORE Redis compares
+        // with strcoll(), C strings in the C locale: up to a NUL byte.
+        let c_str = |b: &'_ [u8]| -> usize { memchr::memchr(0, b).unwrap_or(b.len()) };
+        let binary = o.store.is_some();
         order.sort_by(|&a, &b| {
             let c = match (sort_key(a), sort_key(b)) {
-                (Some(x), Some(y)) => x.cmp(y),
+                (Some(x), Some(y)) if binary => x.cmp(y),
+                (Some(x), Some(y)) => x[..c_str(x)].cmp(&y[..c_str(y)]),
                 (None, None) => Ordering::Equal,
                 (None, _) => Ordering::Less,
                 (_, None) => Ordering::Greater,
             };
-            let c = c.then_with(|| elems[a].cmp(&elems[b]));
             if o.desc { c.reverse() } else { c }
         });
     } else if !o.dontsort {
         let mut scores = Vec::with_capacity(n);
         for i in 0..n {
-            // A missing BY key weighs 0; an empty string parses as 0 (strtod).
+            // A missing BY key weighs 0. Anything else goes through strtod
+            // over the C string as Redis does: leading blanks, hex and an
+            // empty string (0) are fine; trailing garbage, NaN and range
+            // errors (overflow, underflow) are not.
             let s = match sort_key(i) {
-                None | Some(b"") => 0.0,
-                Some(b) => match parse_float(b) {
-                    Some(s) => s,
-                    None => return sh.reply_later(to, |r| r.error(NOT_DOUBLE)),
-                },
+                None => 0.0,
+                Some(b) => {
+                    let c = b.split(|&x| x == 0).next().unwrap_or_default();
+                    let (v, used, erange) = strtod(c);
+                    if used != c.len() || erange || v.is_nan() {
+                        return sh.reply_later(to, |r| r.error(NOT_DOUBLE));
+                    }
+                    v
+                }
             };
             scores.push(s);
         }

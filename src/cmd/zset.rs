@@ -65,10 +65,11 @@ const NOT_FLOAT_RANGE: &str = "ERR min or max is not a float";
 const NOT_LEX_RANGE: &str = "ERR min or max not valid string range item";
 const NAN_SCORE: &str = "ERR resulting score is not a number (NaN)";
 
-/// A score as ZADD reads it (strtod rules: `inf`, `-inf`, `+inf`).
-/// Errors: `value is not a valid float`.
+/// A score as ZADD, ZINCRBY and WEIGHTS read it (Redis `string2d`: the
+/// whole argument is one strtod number, hex floats and `inf` included, no
+/// overflow, not NaN). Errors: `value is not a valid float`.
 pub fn parse_score(a: &[u8]) -> Result<f64, CmdError> {
-    super::string::parse_float(a).ok_or(CmdError::NotFloat)
+    super::cfloat::string2d(a).ok_or(CmdError::NotFloat)
 }
 
 /// One end of a score range: `1.5`, `(1.5` (exclusive), `-inf`, `+inf`.
@@ -78,13 +79,20 @@ pub struct ScoreBound {
     pub excl: bool,
 }
 
-/// Errors: `min or max is not a float`.
+/// Errors: `min or max is not a float`. Parsed as Redis's `zslParseRange`
+/// does, with a bare strtod over the C string: leading blanks are skipped,
+/// an empty bound is 0 (so `(` is an exclusive 0), an overflow is ±inf;
+/// only trailing garbage and NaN are refused.
 pub fn parse_score_bound(a: &[u8]) -> Result<ScoreBound, CmdError> {
+    let a = a.split(|&c| c == 0).next().unwrap_or_default();
     let (excl, num) = match a.first() {
         Some(b'(') => (true, &a[1..]),
         _ => (false, a),
     };
-    let v = super::string::parse_float(num).ok_or(CmdError::Msg(NOT_FLOAT_RANGE))?;
+    let (v, used, _) = super::cfloat::strtod(num);
+    if used != num.len() || v.is_nan() {
+        return Err(CmdError::Msg(NOT_FLOAT_RANGE));
+    }
     Ok(ScoreBound { v, excl })
 }
 
@@ -310,9 +318,18 @@ fn zadd(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// ZINCRBY key increment member: the new score. Errors: `value is not a
-/// valid float`, `resulting score is not a number (NaN)`, WRONGTYPE.
+/// ZINCRBY key increment member: the new score. Errors: syntax error (an
+/// increment that is a ZADD option word), `value is not a valid float`,
+/// `resulting score is not a number (NaN)`, WRONGTYPE.
 fn zincrby(ctx: &mut Ctx) -> CmdResult {
+    // Redis runs ZINCRBY through ZADD's parser: an increment spelled like a
+    // ZADD option leaves an odd number of arguments, a syntax error.
+    if ["NX", "XX", "CH", "INCR", "GT", "LT"]
+        .iter()
+        .any(|o| ctx.arg_is(2, o))
+    {
+        return Err(CmdError::Syntax);
+    }
     let by = parse_score(&ctx.args[2])?;
     let enc = ctx.sh.enc();
     let args = ctx.args;
@@ -321,7 +338,11 @@ fn zincrby(ctx: &mut Ctx) -> CmdResult {
     let db = ctx.db;
     let d = &mut ctx.sh.dbs[db];
     let z = typed_or_new::<ZSet>(d, h, &args[1], now, ZSet::default)?;
-    let new = z.score(&args[3]).unwrap_or(0.0) + by;
+    // A new member gets the increment itself (so -0 stays -0, as Redis).
+    let new = match z.score(&args[3]) {
+        Some(old) => old + by,
+        None => by,
+    };
     if new.is_nan() {
         drop_if_empty(d, h, &args[1], now);
         return Err(CmdError::Msg(NAN_SCORE));
@@ -439,66 +460,84 @@ struct Query {
 }
 
 /// Parses ZRANGE-family arguments: `min max` at `at`, `at + 1`, options
-/// after. `name` decides the legacy forms' fixed options.
+/// after. `name` decides the legacy forms' fixed options. Follows Redis's
+/// `zrangeGenericCommand`: options are read in order and the first bad one
+/// is a syntax error (BYSCORE/BYLEX/REV only once, and only for ZRANGE and
+/// ZRANGESTORE; WITHSCORES for every form but ZRANGESTORE; LIMIT for all,
+/// its numbers checked as met); then the combinations (LIMIT with a rank
+/// range is refused only when its count is not -1, as in Redis), then the
+/// range itself.
 fn parse_query(name: &str, args: &[Bytes], at: usize) -> Result<Query, CmdError> {
-    let (mut byscore, mut bylex, mut rev) = (false, false, false);
-    match name {
-        "zrangebyscore" => byscore = true,
-        "zrevrangebyscore" => (byscore, rev) = (true, true),
-        "zrangebylex" => bylex = true,
-        "zrevrangebylex" => (bylex, rev) = (true, true),
-        "zrevrange" => rev = true,
-        _ => {}
+    #[derive(PartialEq)]
+    enum By {
+        Auto,
+        Rank,
+        Score,
+        Lex,
     }
-    let legacy = name != "zrange" && name != "zrangestore";
-    let mut limit = None;
+    let store = name == "zrangestore";
+    let (mut by, mut rev) = match name {
+        "zrangebyscore" => (By::Score, Some(false)),
+        "zrevrangebyscore" => (By::Score, Some(true)),
+        "zrangebylex" => (By::Lex, Some(false)),
+        "zrevrangebylex" => (By::Lex, Some(true)),
+        "zrevrange" => (By::Rank, Some(true)),
+        "zrange" | "zrangestore" => (By::Auto, None),
+        _ => (By::Rank, Some(false)),
+    };
+    let (mut offset, mut count) = (0i64, -1i64);
     let mut scores = false;
     let mut i = at + 2;
     while i < args.len() {
-        let a = args[i].to_ascii_uppercase();
-        match a.as_slice() {
-            b"WITHSCORES" if name != "zrangestore" && !name.ends_with("bylex") => scores = true,
-            b"LIMIT" if i + 2 < args.len() && name != "zrevrange" => {
-                let o = crate::resp::parse::parse_i64(&args[i + 1]).ok_or(CmdError::NotInteger)?;
-                let c = crate::resp::parse::parse_i64(&args[i + 2]).ok_or(CmdError::NotInteger)?;
-                limit = Some((o, c));
-                i += 2;
-            }
-            b"BYSCORE" if !legacy => byscore = true,
-            b"BYLEX" if !legacy => bylex = true,
-            b"REV" if !legacy => rev = true,
-            _ => return Err(CmdError::Syntax),
+        let a = &args[i];
+        if !store && a.eq_ignore_ascii_case(b"WITHSCORES") {
+            scores = true;
+        } else if a.eq_ignore_ascii_case(b"LIMIT") && i + 2 < args.len() {
+            offset = crate::resp::parse::parse_i64(&args[i + 1]).ok_or(CmdError::NotInteger)?;
+            count = crate::resp::parse::parse_i64(&args[i + 2]).ok_or(CmdError::NotInteger)?;
+            i += 2;
+        } else if rev.is_none() && a.eq_ignore_ascii_case(b"REV") {
+            rev = Some(true);
+        } else if by == By::Auto && a.eq_ignore_ascii_case(b"BYLEX") {
+            by = By::Lex;
+        } else if by == By::Auto && a.eq_ignore_ascii_case(b"BYSCORE") {
+            by = By::Score;
+        } else {
+            return Err(CmdError::Syntax);
         }
         i += 1;
     }
-    if byscore && bylex {
-        return Err(CmdError::Syntax);
+    let rev = rev.unwrap_or(false);
+    if by == By::Auto {
+        by = By::Rank;
     }
-    if limit.is_some() && !byscore && !bylex {
+    if count != -1 && by == By::Rank {
         return Err(CmdError::Msg(
             "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
         ));
     }
-    if scores && bylex {
+    if scores && by == By::Lex {
         return Err(CmdError::Msg(
             "ERR syntax error, WITHSCORES not supported in combination with BYLEX",
         ));
     }
     // Reverse score and lex queries name the larger bound first.
-    let (a, b) = if rev && (byscore || bylex) {
+    let (a, b) = if rev && by != By::Rank {
         (&args[at + 1], &args[at])
     } else {
         (&args[at], &args[at + 1])
     };
-    let range = if byscore {
-        Range::Score(parse_score_bound(a)?, parse_score_bound(b)?)
-    } else if bylex {
-        Range::Lex(parse_lex_bound(a)?, parse_lex_bound(b)?)
-    } else {
-        let s = crate::resp::parse::parse_i64(a).ok_or(CmdError::NotInteger)?;
-        let e = crate::resp::parse::parse_i64(b).ok_or(CmdError::NotInteger)?;
-        Range::Rank(s, e)
+    let range = match by {
+        By::Score => Range::Score(parse_score_bound(a)?, parse_score_bound(b)?),
+        By::Lex => Range::Lex(parse_lex_bound(a)?, parse_lex_bound(b)?),
+        _ => {
+            let s = crate::resp::parse::parse_i64(a).ok_or(CmdError::NotInteger)?;
+            let e = crate::resp::parse::parse_i64(b).ok_or(CmdError::NotInteger)?;
+            Range::Rank(s, e)
+        }
     };
+    // A rank range ignores LIMIT (only `LIMIT <offset> -1` gets this far).
+    let limit = (by != By::Rank).then_some((offset, count));
     Ok(Query {
         range,
         rev,
@@ -524,9 +563,31 @@ fn zrange(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// How a stored sorted-set result is built, which decides whether a -0
+/// score survives (a listpack stores whole scores as integers, so -0
+/// becomes 0; a skiplist keeps -0).
+#[derive(Clone, Copy)]
+enum Build {
+    /// ZUNIONSTORE/ZINTERSTORE/ZDIFFSTORE: a skiplist, converted to a
+    /// listpack at the end when small enough (Redis's
+    /// `zsetConvertToListpackIfNeeded`).
+    SkipThenConvert,
+    /// ZRANGESTORE: a listpack unless the result is known to exceed
+    /// `zset-max-listpack-entries`, then members added one by one,
+    /// converting when a limit is passed (Redis's `zrangeResultBeginStore`).
+    PackUnless { known_len: Option<usize> },
+}
+
 /// Replaces `dst` with a sorted set of `items` (deleting it when empty)
 /// and answers with the count.
-fn store_result(sh: &mut Shard, to: ReplyTo, db: usize, dst: Bytes, items: Vec<(Str, f64)>) {
+fn store_result(
+    sh: &mut Shard,
+    to: ReplyTo,
+    db: usize,
+    dst: Bytes,
+    items: Vec<(Str, f64)>,
+    build: Build,
+) {
     let target = sh.shard_of(&dst);
     sh.hop(target, move |sh| {
         let enc = sh.enc();
@@ -535,14 +596,21 @@ fn store_result(sh: &mut Shard, to: ReplyTo, db: usize, dst: Bytes, items: Vec<(
         sh.dbs[db].remove(h, &dst, now);
         let n = items.len();
         if n > 0 {
-            let mut z = ZSet::default();
+            let (max_entries, max_value) =
+                (enc.zset_max_listpack_entries, enc.zset_max_listpack_value);
+            let skip = match build {
+                Build::SkipThenConvert => {
+                    n > max_entries || items.iter().any(|(m, _)| m.len() > max_value)
+                }
+                Build::PackUnless { known_len } => known_len.is_some_and(|l| l > max_entries),
+            };
+            let mut z = if skip {
+                ZSet::Skip(Box::default())
+            } else {
+                ZSet::default()
+            };
             for (m, s) in &items {
-                z.add(
-                    m,
-                    *s,
-                    enc.zset_max_listpack_entries,
-                    enc.zset_max_listpack_value,
-                );
+                z.add(m, *s, max_entries, max_value);
             }
             sh.dbs[db].set(h, &dst, Value::ZSet(Box::new(z)), 0, now);
             sh.key_ready(db, &dst);
@@ -568,7 +636,9 @@ fn zrangestore(ctx: &mut Ctx) -> CmdResult {
             Some(Got::Found(Value::ZSet(z))) => select(&z, &q.range, q.rev, q.limit),
             _ => Vec::new(),
         };
-        store_result(sh, to, db, dst, items);
+        // Redis knows the length up front only for a rank range.
+        let known_len = matches!(q.range, Range::Rank(..)).then_some(items.len());
+        store_result(sh, to, db, dst, items, Build::PackUnless { known_len });
     });
     Ok(())
 }
@@ -765,15 +835,21 @@ fn zrandmember(ctx: &mut Ctx) -> CmdResult {
 /// ZSCAN key cursor [MATCH pattern] [COUNT count]: `[cursor, [member,
 /// score...]]`.
 fn zscan(ctx: &mut Ctx) -> CmdResult {
-    let a = parse_scan(ctx)?;
+    // Errors in Redis's order: cursor, type, then the options (a missing
+    // key is an empty scan whatever the options).
+    super::parse_cursor(&ctx.args[2])?;
+    let a = parse_scan(ctx);
     let mut items = Vec::new();
     let next = match ctx.coll::<ZSet>()? {
-        Some(z) => z.scan(a.cursor, a.count, |m, s| {
-            if a.pattern.is_none_or(|p| crate::glob::matches(p, m, false)) {
-                items.push(m.to_vec());
-                items.push(crate::resp::write::fmt_double(s).into_bytes());
-            }
-        }),
+        Some(z) => {
+            let a = a?;
+            z.scan(a.cursor, a.count, |m, s| {
+                if a.pattern.is_none_or(|p| crate::glob::matches(p, m, false)) {
+                    items.push(m.to_vec());
+                    items.push(crate::resp::write::fmt_double(s).into_bytes());
+                }
+            })
+        }
         None => 0,
     };
     write_scan(ctx.out, next, &items);
@@ -797,16 +873,38 @@ enum Agg {
     Max,
 }
 
-fn aggregate(a: Agg, x: f64, y: f64) -> f64 {
+/// Redis's `zunionInterAggregate`: `target` combined with `val`.
+fn aggregate(a: Agg, target: f64, val: f64) -> f64 {
     match a {
         // Redis turns inf + -inf (NaN) into 0.
         Agg::Sum => {
-            let s = x + y;
+            let s = target + val;
             if s.is_nan() { 0.0 } else { s }
         }
-        Agg::Min => x.min(y),
-        Agg::Max => x.max(y),
+        // Ties keep the target (0 vs -0 included), as Redis's ternaries.
+        Agg::Min => {
+            if val < target {
+                val
+            } else {
+                target
+            }
+        }
+        Agg::Max => {
+            if val > target {
+                val
+            } else {
+                target
+            }
+        }
     }
+}
+
+/// The options of ZUNION/ZINTER/ZDIFF(STORE)/ZINTERCARD after the keys.
+struct CombineOpts {
+    weights: Vec<f64>,
+    agg: Agg,
+    scores: bool,
+    limit: usize,
 }
 
 /// ZUNION/ZINTER/ZDIFF numkeys key... [WEIGHTS w...] [AGGREGATE SUM|MIN|MAX]
@@ -833,57 +931,71 @@ fn combine(ctx: &mut Ctx) -> CmdResult {
         return Err(CmdError::Syntax);
     }
     let keys = ctx.args[nk_at + 1..nk_at + 1 + n].to_vec();
-    let mut weights = vec![1.0f64; n];
-    let mut agg = Agg::Sum;
-    let mut scores = false;
-    let mut limit = usize::MAX;
-    let mut i = nk_at + 1 + n;
-    while i < ctx.args.len() {
-        if card && ctx.arg_is(i, "LIMIT") && i + 1 < ctx.args.len() {
-            let l = ctx.int_arg(i + 1)?;
-            if l < 0 {
-                return Err(CmdError::Msg("ERR LIMIT can't be negative"));
+    // Redis checks every key's type before reading the options, so their
+    // errors wait until the keys have been gathered.
+    let opts = (|| {
+        let mut o = CombineOpts {
+            weights: vec![1.0f64; n],
+            agg: Agg::Sum,
+            scores: false,
+            limit: usize::MAX,
+        };
+        let mut i = nk_at + 1 + n;
+        while i < ctx.args.len() {
+            if card && ctx.arg_is(i, "LIMIT") && i + 1 < ctx.args.len() {
+                let l = ctx.range_arg(i + 1, 0, i64::MAX, Some("ERR LIMIT can't be negative"))?;
+                o.limit = if l > 0 { l as usize } else { usize::MAX };
+                i += 2;
+            } else if !card && op != "diff" && ctx.arg_is(i, "WEIGHTS") && i + n < ctx.args.len() {
+                for (k, w) in o.weights.iter_mut().enumerate() {
+                    *w = super::cfloat::string2d(&ctx.args[i + 1 + k])
+                        .ok_or(CmdError::Msg("ERR weight value is not a float"))?;
+                }
+                i += 1 + n;
+            } else if !card && op != "diff" && ctx.arg_is(i, "AGGREGATE") && i + 1 < ctx.args.len()
+            {
+                o.agg = match ctx.args[i + 1].to_ascii_uppercase().as_slice() {
+                    b"SUM" => Agg::Sum,
+                    b"MIN" => Agg::Min,
+                    b"MAX" => Agg::Max,
+                    _ => return Err(CmdError::Syntax),
+                };
+                i += 2;
+            } else if !card && !store && ctx.arg_is(i, "WITHSCORES") {
+                o.scores = true;
+                i += 1;
+            } else {
+                return Err(CmdError::Syntax);
             }
-            if l > 0 {
-                limit = l as usize;
-            }
-            i += 2;
-        } else if !card && op != "diff" && ctx.arg_is(i, "WEIGHTS") && i + n < ctx.args.len() {
-            for (k, w) in weights.iter_mut().enumerate() {
-                *w = super::string::parse_float(&ctx.args[i + 1 + k])
-                    .ok_or(CmdError::Msg("ERR weight value is not a float"))?;
-            }
-            i += 1 + n;
-        } else if !card && op != "diff" && ctx.arg_is(i, "AGGREGATE") && i + 1 < ctx.args.len() {
-            agg = match ctx.args[i + 1].to_ascii_uppercase().as_slice() {
-                b"SUM" => Agg::Sum,
-                b"MIN" => Agg::Min,
-                b"MAX" => Agg::Max,
-                _ => return Err(CmdError::Syntax),
-            };
-            i += 2;
-        } else if !card && !store && ctx.arg_is(i, "WITHSCORES") {
-            scores = true;
-            i += 1;
-        } else {
-            return Err(CmdError::Syntax);
         }
-    }
+        Ok(o)
+    })();
     let op = op.to_string();
     let dst = store.then(|| ctx.args[1].clone());
     let to = ctx.reply_to;
     let db = ctx.db;
     ctx.deferred = true;
     gather(ctx.sh, to, db, keys, scored, move |sh, inputs| {
-        let inputs: Vec<Vec<(Str, f64)>> = inputs
+        let o = match opts {
+            Ok(o) => o,
+            Err(e) => return sh.reply_later(to, |r| r.error(e.text())),
+        };
+        let (weights, agg, scores, limit) = (o.weights, o.agg, o.scores, o.limit);
+        let mut inputs: Vec<(Vec<(Str, f64)>, f64)> = inputs
             .into_iter()
             .map(|g| match g {
                 Got::Missing => Vec::new(),
                 Got::Found(v) => v,
             })
+            .zip(weights)
             .collect();
+        // Redis sums union and intersection inputs smallest first (a stable
+        // sort by cardinality), which decides the order of float additions.
+        if op != "diff" {
+            inputs.sort_by_key(|(v, _)| v.len());
+        }
         let mut acc: hashbrown::HashMap<Str, (f64, usize)> = hashbrown::HashMap::new();
-        for (k, input) in inputs.iter().enumerate() {
+        for (k, (input, weight)) in inputs.iter().enumerate() {
             if op == "diff" && k > 0 {
                 for (m, _) in input {
                     acc.remove(m);
@@ -892,7 +1004,7 @@ fn combine(ctx: &mut Ctx) -> CmdResult {
             }
             for (m, s) in input {
                 let ws = {
-                    let v = s * weights[k];
+                    let v = s * weight;
                     if v.is_nan() { 0.0 } else { v }
                 };
                 if op == "inter" && k > 0 && !acc.contains_key(m) {
@@ -919,7 +1031,7 @@ fn combine(ctx: &mut Ctx) -> CmdResult {
         let mut items: Vec<(Str, f64)> = acc.into_iter().map(|(m, (s, _))| (m, s)).collect();
         items.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| (*a.0).cmp(&*b.0)));
         match dst {
-            Some(dst) => store_result(sh, to, db, dst, items),
+            Some(dst) => store_result(sh, to, db, dst, items, Build::SkipThenConvert),
             None => sh.reply_later(to, |r| write_range(r, &items, scores)),
         }
     });

@@ -105,6 +105,8 @@ pub struct Engine {
     spin_budget: Duration,
     /// This engine's latency histograms and wakeup counters.
     stats: Arc<ThreadStats>,
+    /// Running a command of an EXEC block (blocking commands answer at once).
+    in_exec: bool,
 }
 
 impl Engine {
@@ -130,6 +132,7 @@ impl Engine {
             tx: tx::TxTable::default(),
             spin_budget,
             stats,
+            in_exec: false,
         }
     }
 
@@ -309,6 +312,7 @@ impl Engine {
                     reply_to,
                     deferred: false,
                     claim: req.claim.as_ref(),
+                    no_wait: self.in_exec,
                 };
                 cmd::execute(h, &mut ctx, spec.is(spec::flag::READONLY));
                 let deferred = ctx.deferred;

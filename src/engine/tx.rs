@@ -459,7 +459,10 @@ impl Engine {
                     stamp: 0,
                     tx: None,
                 };
-                if self.run_request(plan.reply.io as usize, &req, args, id) {
+                self.in_exec = true;
+                let deferred = self.run_request(plan.reply.io as usize, &req, args, id);
+                self.in_exec = false;
+                if deferred {
                     // Deferred: its reply carries `id` and moves EXEC on.
                     return;
                 }

@@ -352,16 +352,9 @@ impl IoThread {
                         locks.key(spec::key_shard(k, n) as u16, db, k, mode);
                     }
                     locks.slot(shard as u16);
-                    let mut step = run(shard, &args, next_part);
-                    if s.is(spec::flag::BLOCKING) {
-                        // Inside MULTI a blocking command does not block: it
-                        // answers as if its timeout had passed.
-                        if let ExecStep::Run { args, claim, .. } = &mut step {
-                            no_wait(s.name, args);
-                            *claim = Some(Arc::new(Claim::default()));
-                        }
-                    }
-                    steps.push(step);
+                    // A blocking command does not block inside EXEC: the
+                    // shard runs it with `no_wait` (engine::tx).
+                    steps.push(run(shard, &args, next_part));
                     slots.push(ExecSlot::One(next_part));
                     next_part += 1;
                 }
@@ -462,27 +455,5 @@ impl IoThread {
             self.mark_tx(slot, s as usize, &info);
         }
         drop(watch);
-    }
-}
-
-/// Sets a blocking command's timeout (when it is a valid one) to the
-/// shortest wait, so it answers at once with what is there or times out:
-/// Redis runs blocking commands inside MULTI as if their timeout expired.
-fn no_wait(name: &str, args: &mut [Bytes]) {
-    let at = match name {
-        "blmove" => 5,
-        "brpoplpush" => 3,
-        "blmpop" | "bzmpop" => 1,
-        _ => args.len().saturating_sub(1),
-    };
-    let valid = args
-        .get(at)
-        .and_then(|a| std::str::from_utf8(a).ok())
-        .and_then(|t| t.parse::<f64>().ok())
-        .is_some_and(|t| t >= 0.0 && t.is_finite());
-    if valid {
-        if let Some(a) = args.get_mut(at) {
-            *a = Bytes::from_static(b"0.001");
-        }
     }
 }

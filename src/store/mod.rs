@@ -41,6 +41,12 @@ pub const SEG_TARGET: usize = 256;
 pub const MAX_SEG_BITS: u32 = 16;
 const SEG_SHIFT: u32 = 40;
 
+/// Redis's `OBJ_SHARED_INTEGERS`: integers below it (and not negative)
+/// are shared objects.
+pub const SHARED_INTEGERS: i64 = 10000;
+/// OBJECT REFCOUNT of a shared object (Redis's `OBJ_SHARED_REFCOUNT`).
+pub const SHARED_REFCOUNT: i64 = i32::MAX as i64;
+
 /// Longest byte string kept inline in a [`Str`].
 pub const INLINE_MAX: usize = 22;
 
@@ -53,6 +59,15 @@ pub const INLINE_MAX: usize = 22;
 pub enum Str {
     Inline(u8, [u8; INLINE_MAX]),
     Heap(Box<[u8]>),
+    /// A copy (COPY) of a shared small integer: Redis duplicates an
+    /// int-encoded object into a private one, still "int" but no longer
+    /// shared (OBJECT REFCOUNT 1 instead of [`SHARED_REFCOUNT`]). The
+    /// decimal text, inline.
+    UnsharedInt(u8, [u8; INLINE_MAX]),
+    /// A string value Redis keeps in its "raw" encoding however short:
+    /// the result of APPEND to an existing key or of SETRANGE, which
+    /// modify a private copy in place (OBJECT ENCODING tells).
+    Raw(Box<[u8]>),
 }
 
 impl Str {
@@ -68,6 +83,11 @@ impl Str {
         }
     }
 
+    /// A string value in Redis's "raw" encoding (see [`Str::Raw`]).
+    pub fn raw(v: Vec<u8>) -> Str {
+        Str::Raw(v.into_boxed_slice())
+    }
+
     /// A `Bytes` with the same contents (a copy).
     pub fn to_bytes(&self) -> Bytes {
         Bytes::copy_from_slice(self)
@@ -79,8 +99,8 @@ impl std::ops::Deref for Str {
     #[inline]
     fn deref(&self) -> &[u8] {
         match self {
-            Str::Inline(n, buf) => &buf[..*n as usize],
-            Str::Heap(b) => b,
+            Str::Inline(n, buf) | Str::UnsharedInt(n, buf) => &buf[..*n as usize],
+            Str::Heap(b) | Str::Raw(b) => b,
         }
     }
 }
@@ -171,6 +191,8 @@ impl Value {
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::Int(_) => "int",
+            Value::Str(Str::Raw(_)) => "raw",
+            Value::Str(Str::UnsharedInt(..)) => "int",
             Value::Str(b) if b.len() <= 44 => "embstr",
             Value::Str(_) => "raw",
             Value::List(l) => l.encoding(),
@@ -191,11 +213,35 @@ impl Value {
         Value::Str(Str::copy_from(s))
     }
 
+    /// OBJECT REFCOUNT as Redis reports it: integers 0..9999 are shared
+    /// objects ([`SHARED_REFCOUNT`]) wherever they were stored from (SET,
+    /// INCR, ...), except a COPY of one; everything else has one owner.
+    pub fn refcount(&self) -> i64 {
+        match self {
+            Value::Int(n) if (0..SHARED_INTEGERS).contains(n) => SHARED_REFCOUNT,
+            _ => 1,
+        }
+    }
+
+    /// The value COPY stores: a shared small integer becomes a private
+    /// int-encoded string, as Redis's `dupStringObject`.
+    pub fn duplicate(&self) -> Value {
+        match self {
+            Value::Int(n) if (0..SHARED_INTEGERS).contains(n) => {
+                let text = itoa::Buffer::new().format(*n).as_bytes().to_vec();
+                let mut buf = [0u8; INLINE_MAX];
+                buf[..text.len()].copy_from_slice(&text);
+                Value::Str(Str::UnsharedInt(text.len() as u8, buf))
+            }
+            v => v.clone(),
+        }
+    }
+
     /// Approximate heap bytes used by the value, for INFO memory.
     pub fn heap_size(&self) -> usize {
         match self {
-            Value::Str(Str::Heap(b)) => b.len(),
-            Value::Str(Str::Inline(..)) => 0,
+            Value::Str(Str::Heap(b) | Str::Raw(b)) => b.len(),
+            Value::Str(Str::Inline(..) | Str::UnsharedInt(..)) => 0,
             Value::Int(_) => 0,
             Value::List(l) => l.heap_size(),
             Value::Hash(h) => h.heap_size(),
@@ -380,6 +426,18 @@ impl Db {
     /// Touches it (its access clock) and, during a read command, counts
     /// the hit or miss.
     pub fn get_mut(&mut self, hash: u64, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        self.lookup(hash, key, now_ms, true)
+    }
+
+    /// The live entry for `key`, reclaiming it first if it has expired,
+    /// counting the hit or miss of a read command, but leaving its access
+    /// clock alone: Redis's `LOOKUP_NOTOUCH` (EXISTS, TYPE, TTL, OBJECT).
+    pub fn get_notouch(&mut self, hash: u64, key: &[u8], now_ms: u64) -> Option<&Entry> {
+        self.lookup(hash, key, now_ms, false).map(|e| &*e)
+    }
+
+    #[inline]
+    fn lookup(&mut self, hash: u64, key: &[u8], now_ms: u64, touch: bool) -> Option<&mut Entry> {
         let clock = self.clock(now_ms);
         let s = self.seg_of(hash);
         let seg = &mut self.segs[s];
@@ -395,7 +453,9 @@ impl Db {
             }
             Ok(occ) => {
                 let e = occ.into_mut();
-                e.touch(clock);
+                if touch {
+                    e.touch(clock);
+                }
                 Some(e)
             }
             Err(_) => None,
@@ -410,8 +470,8 @@ impl Db {
         found
     }
 
-    /// The live entry for `key` without touching or reclaiming anything
-    /// (OBJECT, EXISTS-like peeks: Redis's `LOOKUP_NOTOUCH`).
+    /// The live entry for `key` without touching, reclaiming or counting
+    /// anything (WATCH bookkeeping; commands use [`Db::get_notouch`]).
     pub fn peek(&self, hash: u64, key: &[u8], now_ms: u64) -> Option<&Entry> {
         self.segs[self.seg_of(hash)]
             .table

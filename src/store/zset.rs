@@ -460,6 +460,9 @@ impl ZSet {
         }
         match self {
             ZSet::Pack(p) => {
+                // Redis stores a listpack score that is a whole number as
+                // an integer, so -0 becomes 0 there (a skiplist keeps -0).
+                let score = if score == 0.0 { 0.0 } else { score };
                 // Find the insertion point in (score, member) order.
                 let mut pos = 0;
                 while pos < p.bytes() {
@@ -479,6 +482,14 @@ impl ZSet {
             Added::Updated
         } else {
             Added::New
+        }
+    }
+
+    /// Converts to the skiplist encoding if still a listpack (Redis's
+    /// SORT does this to the sorted set it reads, permanently).
+    pub fn to_skiplist(&mut self) {
+        if let ZSet::Pack(_) = self {
+            self.convert();
         }
     }
 

@@ -417,3 +417,19 @@ pub fn output_within(cmd: &mut Command, secs: u64) -> std::process::Output {
         stderr: e.join().unwrap_or_default(),
     }
 }
+
+/// Sends each command on one raw connection and asserts its reply is
+/// exactly the given RESP text (`"*"`: any reply). For regressions found by
+/// tests/differential.rs, where the reply bytes are the point; expected
+/// replies are redis-server 7.0's unless a test says otherwise.
+pub fn expect_replies(s: &Server, cases: &[(&[&str], &str)]) {
+    let mut r = s.raw();
+    for (args, want) in cases {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        r.send(&frame(&args));
+        let got = r.read_reply();
+        if *want != "*" {
+            assert_eq!(got, *want, "reply to {args:?}");
+        }
+    }
+}
