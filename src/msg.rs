@@ -29,7 +29,7 @@
 use std::any::Any;
 use std::os::fd::RawFd;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use bytes::Bytes;
 
@@ -100,6 +100,28 @@ pub struct ExecPlan {
     /// end, the verdict: part `done_part`, `+OK` or `-ABORT`.
     pub reply: ReplyTo,
     pub done_part: u16,
+    /// No command of the block reaches another shard or waits (no hops,
+    /// no blocking command): once the checks passed, every shard runs its
+    /// own commands at once, in order, in parallel with the others. All
+    /// locks are held until the last shard is done, so nobody sees a part.
+    pub parallel: bool,
+    /// Parallel plans: shards with commands still running.
+    pub running: AtomicUsize,
+}
+
+impl ExecPlan {
+    /// The shards with commands to run, ascending.
+    pub fn run_shards(&self) -> Vec<u16> {
+        let mut v: Vec<u16> = self
+            .steps
+            .iter()
+            .filter(|s| matches!(s, ExecStep::Run { .. }))
+            .map(|s| s.shard())
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
 }
 
 /// One step of an EXEC.
@@ -116,8 +138,6 @@ pub enum ExecStep {
         hash: u64,
         args: Vec<Bytes>,
         part: u16,
-        /// For a blocking command: its own claim (it runs non-blocking).
-        claim: Option<Arc<Claim>>,
     },
 }
 
@@ -299,11 +319,9 @@ pub enum ToEngine {
         io: u16,
         conn: u64,
     },
-    /// A step of transaction `id` (from another shard).
-    Tx {
-        id: TxId,
-        step: TxStep,
-    },
+    /// Steps of transactions, in the order another shard took them (one
+    /// message per peer per loop turn).
+    Tx(Vec<(TxId, TxStep)>),
     Shutdown,
 }
 

@@ -103,6 +103,9 @@ pub struct Engine {
     /// `spin-us`) when spinning found work, halves when it did not, as the
     /// IO threads' budget does, so an idle shard stops burning a core.
     spin_budget: Duration,
+    /// The `spin-us` the budget was last set from: a CONFIG SET starts the
+    /// budget over at the new value.
+    spin_setting: Duration,
     /// This engine's latency histograms and wakeup counters.
     stats: Arc<ThreadStats>,
     /// Running a command of an EXEC block (blocking commands answer at once).
@@ -131,6 +134,7 @@ impl Engine {
             peers: Vec::new(),
             tx: tx::TxTable::default(),
             spin_budget,
+            spin_setting: spin_budget,
             stats,
             in_exec: false,
         }
@@ -158,6 +162,7 @@ impl Engine {
             }
             self.sh.fire_timeouts();
             self.run_hops();
+            self.flush_tx();
             self.flush(&io);
             if stop {
                 return;
@@ -173,6 +178,10 @@ impl Engine {
     fn wait(&mut self, inbox: &Receiver<ToEngine>) -> Option<ToEngine> {
         let spin = Duration::from_micros(self.sh.tun.spin_us());
         let tick = Duration::from_millis(1000 / self.sh.tun.hz());
+        if spin != self.spin_setting {
+            self.spin_setting = spin;
+            self.spin_budget = spin;
+        }
         if self.spin_budget.is_zero() {
             // Spinning is off, or it stopped paying: try a little again.
             self.spin_budget = Duration::from_micros(1).min(spin);
@@ -216,8 +225,15 @@ impl Engine {
         }
     }
 
-    /// Returns true on shutdown.
+    /// Returns true on shutdown. Transaction steps it produced for other
+    /// shards go out at once, one message per peer.
     fn handle(&mut self, m: ToEngine) -> bool {
+        let stop = self.handle_one(m);
+        self.flush_tx();
+        stop
+    }
+
+    fn handle_one(&mut self, m: ToEngine) -> bool {
         match m {
             ToEngine::Batch(b) => {
                 self.run_batch(b);
@@ -233,8 +249,10 @@ impl Engine {
                 self.forget(io, conn);
                 false
             }
-            ToEngine::Tx { id, step } => {
-                self.tx_step(id, step);
+            ToEngine::Tx(steps) => {
+                for (id, step) in steps {
+                    self.tx_step(id, step);
+                }
                 self.run_hops();
                 false
             }

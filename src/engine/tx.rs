@@ -44,7 +44,7 @@ use bytes::Bytes;
 use super::Engine;
 use super::locks::{Locks, Owner};
 use crate::msg::{
-    Claim, ExecStep, KeyLock, Mode, Request, ToEngine, TxId, TxInfo, TxKind, TxStep, Want,
+    Claim, ExecPlan, ExecStep, KeyLock, Mode, Request, ToEngine, TxId, TxInfo, TxKind, TxStep, Want,
 };
 use crate::spec::{self, Gather, Route, flag};
 
@@ -167,6 +167,8 @@ pub(super) struct TxTable {
     /// Grants and local steps not acted on yet.
     granted: Vec<(TxId, Pending)>,
     local: VecDeque<(TxId, TxStep)>,
+    /// Steps for each other shard, sent at the end of the loop turn.
+    out: Vec<Vec<(TxId, TxStep)>>,
     watches: Watches,
 }
 
@@ -346,10 +348,19 @@ impl Engine {
         }
         match kind {
             TxKind::Exec => {
-                // The first step's shard starts the sequence.
-                let first = info.exec.as_ref().and_then(|p| p.steps.first());
-                if first.is_some_and(|st| st.shard() == self.sh.id) {
-                    self.exec_step(id, 0);
+                // The first step's shard starts the sequence; a parallel
+                // plan without checks starts on every shard at once.
+                let Some(plan) = info.exec.as_ref() else {
+                    return;
+                };
+                match plan.steps.first() {
+                    Some(ExecStep::Run { .. }) if plan.parallel => {
+                        if plan.run_shards().contains(&self.sh.id) {
+                            self.exec_step(id, 0);
+                        }
+                    }
+                    Some(st) if st.shard() == self.sh.id => self.exec_step(id, 0),
+                    _ => {}
                 }
             }
             TxKind::Parts => {
@@ -430,6 +441,9 @@ impl Engine {
         };
         let owner: Owner = (plan.reply.io, plan.reply.conn);
         let aborted = plan.aborted.load(std::sync::atomic::Ordering::Acquire);
+        if plan.parallel && matches!(step, ExecStep::Run { .. }) {
+            return self.exec_run_mine(id, n);
+        }
         match step {
             ExecStep::Check { .. } => {
                 if !aborted && !self.watch_intact(owner) {
@@ -443,7 +457,6 @@ impl Engine {
                 hash,
                 args,
                 part,
-                claim,
                 ..
             } if !aborted => {
                 let req = Request {
@@ -455,7 +468,7 @@ impl Engine {
                     cmd: *cmd,
                     hash: *hash,
                     args: 0..args.len(),
-                    claim: claim.clone(),
+                    claim: None,
                     stamp: 0,
                     tx: None,
                 };
@@ -478,8 +491,80 @@ impl Engine {
         self.exec_advance(id);
     }
 
+    /// A parallel plan's commands on this shard, from step `n` on, in
+    /// order (none of them hops or waits); the last shard to finish
+    /// answers the verdict and releases every shard.
+    fn exec_run_mine(&mut self, id: TxId, n: usize) {
+        let Some(info) = self.tx.live.get(&id).map(|l| l.info.clone()) else {
+            return;
+        };
+        let Some(plan) = &info.exec else {
+            return;
+        };
+        let me = self.sh.id;
+        let aborted = plan.aborted.load(std::sync::atomic::Ordering::Acquire);
+        for step in plan.steps.iter().skip(n) {
+            let ExecStep::Run {
+                shard,
+                cmd,
+                db,
+                hash,
+                args,
+                part,
+            } = step
+            else {
+                continue;
+            };
+            if *shard != me {
+                continue;
+            }
+            if aborted {
+                let mut to = plan.reply;
+                to.part = *part;
+                self.sh.reply_later(to, |r| r.null());
+                continue;
+            }
+            let req = Request {
+                conn: plan.reply.conn,
+                seq: plan.reply.seq,
+                part: *part,
+                db: *db,
+                resp3: plan.reply.resp3,
+                cmd: *cmd,
+                hash: *hash,
+                args: 0..args.len(),
+                claim: None,
+                stamp: 0,
+                tx: None,
+            };
+            // Never deferred: the plan has no hopping or blocking command.
+            self.in_exec = true;
+            self.run_request(plan.reply.io as usize, &req, args, 0);
+            self.in_exec = false;
+        }
+        if plan
+            .running
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
+            == 1
+        {
+            self.exec_verdict(id, plan);
+        }
+    }
+
+    /// Answers EXEC's verdict (its last part) and releases every shard.
+    fn exec_verdict(&mut self, id: TxId, plan: &ExecPlan) {
+        let aborted = plan.aborted.load(std::sync::atomic::Ordering::Acquire);
+        let mut to = plan.reply;
+        to.part = plan.done_part;
+        to.tx = 0;
+        self.sh
+            .reply_later(to, |r| if aborted { r.error("ABORT") } else { r.ok() });
+        self.tx_release_all(id);
+    }
+
     /// The current step of EXEC `id` is done: send the next one to its
-    /// shard, or, after the last, answer the verdict and release.
+    /// shard (every shard with commands, once a parallel plan's checks
+    /// are done), or, after the last, answer the verdict and release.
     fn exec_advance(&mut self, id: TxId) {
         let Some(info) = self.tx.live.get(&id).map(|l| l.info.clone()) else {
             return;
@@ -491,17 +576,15 @@ impl Engine {
             .cursor
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
             + 1;
-        if let Some(step) = plan.steps.get(next) {
-            self.send_tx(step.shard(), id, TxStep::Step(next as u32));
-            return;
+        match plan.steps.get(next) {
+            Some(ExecStep::Run { .. }) if plan.parallel => {
+                for s in plan.run_shards() {
+                    self.send_tx(s, id, TxStep::Step(next as u32));
+                }
+            }
+            Some(step) => self.send_tx(step.shard(), id, TxStep::Step(next as u32)),
+            None => self.exec_verdict(id, plan),
         }
-        let aborted = plan.aborted.load(std::sync::atomic::Ordering::Acquire);
-        let mut to = plan.reply;
-        to.part = plan.done_part;
-        to.tx = 0;
-        self.sh
-            .reply_later(to, |r| if aborted { r.error("ABORT") } else { r.ok() });
-        self.tx_release_all(id);
     }
 
     /// Whether `owner`'s watched keys here are as they were at WATCH: no
@@ -632,13 +715,32 @@ impl Engine {
             .collect()
     }
 
-    /// Sends a step to shard `s` (queued locally for this shard).
+    /// Sends a step to shard `s` (queued locally for this shard). Steps
+    /// for other shards go out together at the end of the loop turn
+    /// ([`Engine::flush_tx`]): one message, and at most one wakeup, per
+    /// peer however many transactions moved on.
     fn send_tx(&mut self, s: u16, id: TxId, step: TxStep) {
         if s == self.sh.id || self.peers.is_empty() {
             self.tx.local.push_back((id, step));
-        } else if let Some(p) = self.peers.get(s as usize) {
-            // Unbounded inbox: never blocks.
-            let _ = p.send(ToEngine::Tx { id, step });
+        } else {
+            let s = s as usize;
+            if self.tx.out.len() <= s {
+                self.tx.out.resize_with(s + 1, Vec::new);
+            }
+            self.tx.out[s].push((id, step));
+        }
+    }
+
+    /// Sends the steps collected for each peer ([`Engine::send_tx`]).
+    pub(super) fn flush_tx(&mut self) {
+        for (s, out) in self.tx.out.iter_mut().enumerate() {
+            if out.is_empty() {
+                continue;
+            }
+            if let Some(p) = self.peers.get(s) {
+                // Unbounded inbox: never blocks.
+                let _ = p.send(ToEngine::Tx(std::mem::take(out)));
+            }
         }
     }
 

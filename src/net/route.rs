@@ -75,12 +75,6 @@ impl IoThread {
             return;
         };
         let found = spec::lookup(&args[0]);
-        if c.tx_wait.is_some() && found.is_some_and(|id| spec::get(id).name == "exec") {
-            // EXEC waits for the connection's transaction in flight (see
-            // `tx_must_wait`; its shards are known only once planned).
-            c.stalled = true;
-            return;
-        }
         self.commands += 1;
         let Some(id) = found else {
             c.reply_with(|r| r.error(&unknown_command(args)));
@@ -188,6 +182,8 @@ impl IoThread {
         }
         if after.reload_limits {
             self.limits = super::Limits::load(&self.shared);
+            // A new spin-us applies at once, from its full budget.
+            self.spin_budget = self.limits.spin;
         }
         if after.unwatch {
             self.forget_watch(slot);

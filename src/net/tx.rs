@@ -273,8 +273,57 @@ impl IoThread {
 
     /// EXEC: plans the queued commands as steps for the shards and sends
     /// the transaction; answers at once when nothing reaches a shard.
+    /// The lowest shard an EXEC of the connection's MULTI block would lock
+    /// (its watched keys' and its commands'), if any: checked against its
+    /// transaction in flight before anything of the block runs.
+    fn exec_lowest_shard(&self, slot: usize) -> Option<u16> {
+        let n = self.nshards;
+        let c = self.conns.get(slot)?.as_ref()?;
+        let multi = c.multi.as_ref().filter(|m| !m.abort)?;
+        let mut low = c
+            .watch
+            .as_ref()
+            .and_then(|w| w.shards.iter().min().copied());
+        for (id, owned) in &multi.queued {
+            let s = spec::get(*id);
+            // Exactly the shards `exec` will lock (keep the two in step).
+            let args: Vec<&[u8]> = owned.iter().map(|a| &a[..]).collect();
+            let key_low = |idx: Vec<usize>| {
+                idx.into_iter()
+                    .filter_map(|i| args.get(i))
+                    .map(|k| spec::key_shard(k, n) as u16)
+                    .min()
+            };
+            let here = match s.route {
+                Route::Local | Route::Tx => None,
+                Route::All(_) => Some(0),
+                _ if s.name == "sort" || s.name == "sort_ro" => Some(0),
+                Route::Scan => Some(
+                    parse_i64(args.get(1).copied().unwrap_or(b"0"))
+                        .map(|c| (c as u64 % n as u64) as u16)
+                        .unwrap_or(0),
+                ),
+                // Keyless forms run on shard 0.
+                Route::Key | Route::Coord => {
+                    Some(key_low(s.keys_in(&args).unwrap_or_default()).unwrap_or(0))
+                }
+                Route::Keys(_) => key_low(s.key_indices(args.len()).collect()),
+            };
+            low = match (low, here) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        low
+    }
+
     fn exec(&mut self, slot: usize) {
         let n = self.nshards;
+        if let Some(first) = self.exec_lowest_shard(slot) {
+            if self.tx_must_wait(slot, first) {
+                return;
+            }
+        }
         let Some(c) = self.conns[slot].as_mut() else {
             return;
         };
@@ -290,6 +339,8 @@ impl IoThread {
         let mut steps: Vec<ExecStep> = Vec::new();
         let mut slots: Vec<ExecSlot> = Vec::new();
         let mut next_part = 0usize;
+        // Commands that hop to other shards or may wait run one at a time.
+        let mut parallel = true;
         if let Some(w) = &watch {
             // First, on every shard with watched keys: are they intact?
             // Their locks keep writers out from that check to the end.
@@ -308,6 +359,9 @@ impl IoThread {
             };
             let db = c.db;
             let mode = mode_of(id);
+            if s.route == Route::Coord || s.is(spec::flag::BLOCKING) {
+                parallel = false;
+            }
             let run = |shard: usize, sub: &[&[u8]], part: usize| ExecStep::Run {
                 shard: shard as u16,
                 cmd: id,
@@ -318,7 +372,6 @@ impl IoThread {
                     .map_or(0, |k| spec::key_hash(k)),
                 args: sub.iter().map(|a| Bytes::copy_from_slice(a)).collect(),
                 part: part as u16,
-                claim: None,
             };
             match s.route {
                 Route::Local => {
@@ -427,24 +480,29 @@ impl IoThread {
         }));
         let resp3 = c.resp3;
         let seq = c.begin_gather(g);
+        let plan_steps = steps;
+        let mut plan = ExecPlan {
+            steps: plan_steps,
+            cursor: AtomicUsize::new(0),
+            aborted: AtomicBool::new(false),
+            reply: ReplyTo {
+                io: self.index,
+                conn: conn_token(c.generation, slot),
+                seq,
+                part: 0,
+                resp3,
+                tx: 0,
+            },
+            done_part: next_part as u16,
+            parallel,
+            running: AtomicUsize::new(0),
+        };
+        plan.running = AtomicUsize::new(plan.run_shards().len());
         let info = Arc::new(TxInfo {
             id: next_tx_id(),
             kind: TxKind::Exec,
             shards: locks.into_wants(),
-            exec: Some(ExecPlan {
-                steps,
-                cursor: AtomicUsize::new(0),
-                aborted: AtomicBool::new(false),
-                reply: ReplyTo {
-                    io: self.index,
-                    conn: conn_token(c.generation, slot),
-                    seq,
-                    part: 0,
-                    resp3,
-                    tx: 0,
-                },
-                done_part: next_part as u16,
-            }),
+            exec: Some(plan),
         });
         let Some(exec_id) = spec::lookup(b"exec") else {
             return;
