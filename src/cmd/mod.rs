@@ -22,16 +22,16 @@ pub mod sort;
 pub mod string;
 pub mod zset;
 
-use std::any::Any;
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
-use crate::config::{Encodings, Tunables};
-use crate::msg::{Claim, Hop, ReplyTo};
+pub use crate::engine::shard::{Shard, now_ms};
+
+use crate::msg::{Claim, ReplyTo};
 use crate::resp::{Reply, errors};
 use crate::spec;
-use crate::store::{Db, DbStats, Hash, List, Set, Value, ZSet};
+use crate::store::{Db, Hash, List, Set, Value, ZSet};
 
 /// A command failure, turned into one RESP error reply by the engine.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,132 +69,6 @@ pub type CmdResult = Result<(), CmdError>;
 
 /// A command handler.
 pub type Handler = fn(&mut Ctx) -> CmdResult;
-
-/// One shard's state as command handlers see it: its databases, the clock
-/// and the outboxes for cross-shard work. Owned by the shard's engine thread.
-pub struct Shard {
-    /// One keyspace part per database index.
-    pub dbs: Vec<Db>,
-    /// This shard's index and the number of shards.
-    pub id: u16,
-    pub count: u16,
-    /// Unix time in ms, read once per batch.
-    pub now_ms: u64,
-    /// Run-time settings (`proto-max-bulk-len`, encoding thresholds).
-    pub tun: Arc<Tunables>,
-    /// Hops to send to other shards (target shard, work), drained by the engine.
-    pub hops_out: Vec<(u16, Hop)>,
-    /// Replies produced outside a batch (by hops), drained by the engine.
-    pub replies_out: Vec<(ReplyTo, Bytes)>,
-    /// Commands executed, for INFO stats.
-    pub commands: u64,
-    /// The CONFIG RESETSTAT generation these statistics belong to
-    /// ([`Tunables::stats_epoch`]).
-    pub stats_epoch: u64,
-    /// Clients blocked on keys of this shard ([`block`]).
-    pub waits: block::Waits,
-}
-
-impl Shard {
-    pub fn new(id: u16, count: u16, databases: usize, tun: Arc<Tunables>) -> Shard {
-        Shard {
-            dbs: (0..databases).map(|_| Db::new()).collect(),
-            id,
-            count,
-            now_ms: now_ms(),
-            tun,
-            hops_out: Vec::new(),
-            replies_out: Vec::new(),
-            commands: 0,
-            stats_epoch: 0,
-            waits: block::Waits::new(databases),
-        }
-    }
-
-    /// Queues `f` to run on shard `target`'s thread (possibly this one);
-    /// clients it wakes by pushing are served right after it.
-    pub fn hop(&mut self, target: u16, f: impl FnOnce(&mut Shard) + Send + 'static) {
-        self.hops_out.push((
-            target,
-            Hop(Box::new(move |any: &mut dyn Any| {
-                let sh = any
-                    .downcast_mut::<Shard>()
-                    .expect("hop delivered to a shard engine");
-                f(sh);
-                if sh.waits.pending() {
-                    sh.serve_ready();
-                }
-            })),
-        ));
-    }
-
-    /// Answers a deferred command: `write` encodes the reply.
-    pub fn reply_later(&mut self, to: ReplyTo, write: impl FnOnce(&mut Reply)) {
-        let mut r = Reply {
-            buf: BytesMut::with_capacity(64),
-            resp3: to.resp3,
-        };
-        write(&mut r);
-        self.replies_out.push((to, r.buf.freeze()));
-    }
-
-    /// Largest string value a command may build (`proto-max-bulk-len`), bytes.
-    #[inline]
-    pub fn max_bulk(&self) -> u64 {
-        self.tun.proto_max_bulk_len()
-    }
-
-    /// Compact-encoding thresholds, as CONFIG SET last left them.
-    #[inline]
-    pub fn enc(&self) -> Encodings {
-        self.tun.encodings()
-    }
-
-    /// Marks `key` in database `db` as pushed to (LPUSH, LINSERT, ZADD,
-    /// LMOVE's destination, ...) so the clients blocked on it are served
-    /// after the current command ([`Shard::serve_ready`]).
-    #[inline]
-    pub fn key_ready(&mut self, db: usize, key: &[u8]) {
-        self.waits.mark(db, key);
-    }
-
-    /// Hits, misses and expired keys over every database of the shard.
-    pub fn db_stats(&self) -> DbStats {
-        self.dbs.iter().fold(DbStats::default(), |t, d| DbStats {
-            hits: t.hits + d.stats.hits,
-            misses: t.misses + d.stats.misses,
-            expired: t.expired + d.stats.expired,
-        })
-    }
-
-    /// Starts the statistics over if CONFIG RESETSTAT ran since they began
-    /// (one relaxed load; called before each batch, so every command sent
-    /// after RESETSTAT's reply counts from zero).
-    #[inline]
-    pub fn check_resetstat(&mut self) {
-        let epoch = self.tun.stats_epoch();
-        if epoch != self.stats_epoch {
-            self.stats_epoch = epoch;
-            self.commands = 0;
-            for d in &mut self.dbs {
-                d.stats = DbStats::default();
-            }
-        }
-    }
-
-    /// The shard owning `key`.
-    pub fn shard_of(&self, key: &[u8]) -> u16 {
-        spec::key_shard(key, self.count as usize) as u16
-    }
-}
-
-/// Unix time in milliseconds.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
 
 /// Everything a handler needs for one command.
 pub struct Ctx<'a> {

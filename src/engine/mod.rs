@@ -21,7 +21,9 @@
 //! In colocated mode the IO thread drives the same engine synchronously
 //! through [`Executor`], with no channel and no thread.
 
+pub mod blocking;
 pub mod locks;
+pub mod shard;
 mod tx;
 
 use std::collections::VecDeque;
@@ -32,7 +34,7 @@ use bytes::Bytes;
 use bytes::BytesMut;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
-use crate::cmd::{self, Ctx, Handler, Shard};
+use crate::cmd::{self, Ctx, Handler};
 use crate::config::Tunables;
 use crate::metrics::{ThreadStats, now_ns};
 use crate::msg::{
@@ -41,6 +43,7 @@ use crate::msg::{
 };
 use crate::resp::Reply;
 use crate::spec;
+use shard::Shard;
 
 /// Messages drained per wake before replies are flushed, so one busy IO
 /// thread cannot delay the others' replies indefinitely.

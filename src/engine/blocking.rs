@@ -1,0 +1,370 @@
+//! The shard side of blocking pops: per-key wait queues of blocked clients,
+//! their timeouts, and serving them after pushes. The commands themselves
+//! (BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX BZMPOP) parse
+//! their arguments in `cmd::block` and hand over through [`block_on`].
+//!
+//! # How a client blocks across shards
+//!
+//! The IO stage sends a blocking command to its first key's shard with the
+//! client's [`Claim`] and runs nothing else from that client until it is
+//! answered (Redis's blocked-client rule). The command then visits its keys
+//! in order, hopping to each key's shard. On each shard it either finds the
+//! first non-empty key, takes the claim and is served, or appends itself to
+//! that key's FIFO queue before moving on, so a push that lands between two
+//! hops still finds it (no missed wakeup). The first key's shard also keeps
+//! the timeout. Whoever takes the claim first answers: the shard serving a
+//! pushed element, the one whose timer fires, or the IO thread when the
+//! client disconnects; the client's other queue entries are then dead and
+//! are purged by a hop to each of their shards.
+//!
+//! Pushes mark keys with waiters through [`Shard::key_ready`]; the marked
+//! keys are served right after the command (or hop) that pushed, oldest
+//! waiter first, as Redis does after each command.
+//!
+//! Served waiters re-run the pop against the key that woke them (Redis 7.2's
+//! model); a key that holds another type when it wakes them keeps them
+//! waiting. Cross-shard BLMOVE pops before it knows the destination's type
+//! only when served by a push: it then uses LMOVE's hop chain, which is not
+//! atomic across shards (as LMOVE).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use hashbrown::HashMap;
+
+use super::Shard;
+use crate::cmd::list::{move_across, move_here, pop_values, write_mpop};
+use crate::cmd::zset::{pop_members, write_zmpop};
+use crate::cmd::{CmdError, CmdResult, Ctx, typed};
+use crate::msg::{Claim, ReplyTo};
+use crate::resp::Reply;
+use crate::spec::key_hash;
+use crate::store::{End, List, ZSet};
+
+/// What serving a blocked client does with the key that has data.
+#[derive(Debug)]
+pub enum Op {
+    /// BLPOP/BRPOP: `[key, element]`.
+    Pop(End),
+    /// BLMPOP: `[key, [element...]]`, up to `count`.
+    MPop(End, usize),
+    /// BLMOVE/BRPOPLPUSH: the moved element.
+    Move { dst: Bytes, from: End, to: End },
+    /// BZPOPMIN (`true`)/BZPOPMAX: `[key, member, score]`.
+    ZPop(bool),
+    /// BZMPOP: `[key, [[member, score]...]]`, up to `count`.
+    ZMPop(bool, usize),
+}
+
+impl Op {
+    /// Whether `key` can serve this op now: it holds the op's type (it is
+    /// then non-empty). `Ok(false)` when missing. Errors: WRONGTYPE.
+    fn ready(&self, sh: &mut Shard, db: usize, key: &[u8]) -> Result<bool, CmdError> {
+        let (h, now) = (key_hash(key), sh.now_ms);
+        let d = &mut sh.dbs[db];
+        Ok(match self {
+            Op::Pop(_) | Op::MPop(..) | Op::Move { .. } => typed::<List>(d, h, key, now)?.is_some(),
+            Op::ZPop(_) | Op::ZMPop(..) => typed::<ZSet>(d, h, key, now)?.is_some(),
+        })
+    }
+
+    /// The reply when the timeout passes: a null array for every op, BLMOVE
+    /// and BRPOPLPUSH included (Redis's `replyToBlockedClientTimedOut`
+    /// answers every list/zset wait with a null array, although those two
+    /// are documented as returning a null bulk string).
+    fn timed_out(&self, r: &mut Reply) {
+        r.null_array();
+    }
+
+    /// The reply when it may not block (inside EXEC) and nothing has data:
+    /// Redis answers BLMOVE and BRPOPLPUSH with a null bulk string there
+    /// (`blmoveGenericCommand`), the others with a null array.
+    fn denied(&self, r: &mut Reply) {
+        match self {
+            Op::Move { .. } => r.null(),
+            _ => r.null_array(),
+        }
+    }
+}
+
+/// One blocked client, shared by its entries in every key queue.
+#[derive(Debug)]
+struct Blocked {
+    claim: Arc<Claim>,
+    to: ReplyTo,
+    db: usize,
+    keys: Vec<Bytes>,
+    /// Unix time in ms; 0 waits forever.
+    deadline: u64,
+    /// Unique on the first key's shard, which holds the timer.
+    id: u64,
+    op: Op,
+    /// Inside EXEC: answer at once when no key has data, wait nowhere.
+    no_wait: bool,
+}
+
+/// A shard's blocked clients: a FIFO queue per key, the keys pushed to
+/// since the last serve, and the timeouts of clients whose first key lives
+/// here.
+#[derive(Debug)]
+pub struct Waits {
+    /// Per database: key → waiters, oldest first.
+    queues: Vec<HashMap<Bytes, VecDeque<Arc<Blocked>>>>,
+    ready: Vec<(usize, Bytes)>,
+    /// (deadline ms, id) → waiter.
+    timers: BTreeMap<(u64, u64), Arc<Blocked>>,
+    next_id: u64,
+}
+
+impl Waits {
+    pub fn new(databases: usize) -> Waits {
+        Waits {
+            queues: (0..databases).map(|_| HashMap::new()).collect(),
+            ready: Vec::new(),
+            timers: BTreeMap::new(),
+            next_id: 0,
+        }
+    }
+
+    /// Notes a push to `key`: one branch when nobody waits in `db`.
+    #[inline]
+    pub fn mark(&mut self, db: usize, key: &[u8]) {
+        let q = &self.queues[db];
+        if !q.is_empty()
+            && q.contains_key(key)
+            && self.ready.last().is_none_or(|(d, k)| *d != db || k != key)
+        {
+            self.ready.push((db, Bytes::copy_from_slice(key)));
+        }
+    }
+
+    /// Whether a push since the last serve may wake someone.
+    #[inline]
+    pub fn pending(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
+    /// Unix time in ms of the earliest timeout held here.
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.timers.keys().next().map(|k| k.0)
+    }
+
+    /// Drops the dead entries (claim taken) of `key`'s queue.
+    fn purge(&mut self, db: usize, key: &[u8]) {
+        if let Some(q) = self.queues[db].get_mut(key) {
+            q.retain(|w| !w.claim.taken());
+            if q.is_empty() {
+                self.queues[db].remove(key);
+            }
+        }
+    }
+}
+
+impl Shard {
+    /// Serves the clients blocked on keys pushed to since the last call,
+    /// oldest waiter first per key, while the key has data. Called after
+    /// every command and hop.
+    pub fn serve_ready(&mut self) {
+        while let Some((db, key)) = self.waits.ready.pop() {
+            while let Some(q) = self.waits.queues[db].get_mut(&key) {
+                let Some(w) = q.front().cloned() else {
+                    self.waits.queues[db].remove(&key);
+                    break;
+                };
+                let live = !w.claim.taken();
+                if live && !matches!(w.op.ready(self, db, &key), Ok(true)) {
+                    break;
+                }
+                let q = self.waits.queues[db]
+                    .get_mut(&key)
+                    .expect("queue seen above");
+                q.pop_front();
+                if q.is_empty() {
+                    self.waits.queues[db].remove(&key);
+                }
+                if live && w.claim.take() {
+                    let i = w.keys.iter().position(|k| *k == key).unwrap_or(0);
+                    serve(self, &w, i);
+                    release(self, &w, Some(i));
+                }
+            }
+        }
+    }
+
+    /// Answers (null) the blocked clients whose timeout has passed.
+    pub fn fire_timeouts(&mut self) {
+        let now = self.now_ms;
+        while let Some(e) = self.waits.timers.first_entry() {
+            if e.key().0 > now {
+                break;
+            }
+            let w = e.remove();
+            if w.claim.take() {
+                self.reply_later(w.to, |r| w.op.timed_out(r));
+                release(self, &w, None);
+            }
+        }
+    }
+
+    /// Drops every wait of connection `conn` of IO thread `io` (it went away;
+    /// its claim is already taken).
+    pub fn unblock(&mut self, io: u16, conn: u64) {
+        let gone = |w: &Arc<Blocked>| w.to.io == io && w.to.conn == conn;
+        for q in self.waits.queues.iter_mut() {
+            q.retain(|_, ws| {
+                ws.retain(|w| !gone(w));
+                !ws.is_empty()
+            });
+        }
+        self.waits.timers.retain(|_, w| !gone(w));
+    }
+}
+
+/// Tries `w.keys[i..]` in order, hopping to each key's shard: serves the
+/// first key with data, queues `w` on each empty one.
+fn attempt(sh: &mut Shard, w: Arc<Blocked>, mut i: usize) {
+    while i < w.keys.len() {
+        let target = sh.shard_of(&w.keys[i]);
+        if target != sh.id {
+            sh.hop(target, move |sh| attempt(sh, w, i));
+            return;
+        }
+        if w.claim.taken() {
+            // Served on an earlier key's shard, timed out, or gone.
+            return;
+        }
+        match w.op.ready(sh, w.db, &w.keys[i]) {
+            Err(e) => {
+                if w.claim.take() {
+                    sh.reply_later(w.to, |r| r.error(e.text()));
+                    release(sh, &w, Some(i));
+                }
+                return;
+            }
+            Ok(true) => {
+                if w.claim.take() {
+                    serve(sh, &w, i);
+                    release(sh, &w, Some(i));
+                }
+                return;
+            }
+            Ok(false) if w.no_wait => i += 1,
+            Ok(false) => {
+                if i == 0 && w.deadline > 0 {
+                    sh.waits.timers.insert((w.deadline, w.id), w.clone());
+                }
+                sh.waits.queues[w.db]
+                    .entry(w.keys[i].clone())
+                    .or_default()
+                    .push_back(w.clone());
+                i += 1;
+            }
+        }
+    }
+    if w.no_wait && w.claim.take() {
+        // Nothing had data and it may not wait (inside EXEC).
+        sh.reply_later(w.to, |r| w.op.denied(r));
+    }
+}
+
+/// Pops for `w` from its key `i` (known ready, claim taken) and answers.
+fn serve(sh: &mut Shard, w: &Blocked, i: usize) {
+    let (db, key, to) = (w.db, &w.keys[i], w.to);
+    let h = key_hash(key);
+    let res = match &w.op {
+        Op::Pop(end) => pop_values(sh, db, key, h, *end, 1).map(|v| {
+            let v = v.unwrap_or_default();
+            sh.reply_later(to, |r| {
+                r.array(2);
+                r.bulk(key);
+                r.bulk(&v[0]);
+            })
+        }),
+        Op::MPop(end, count) => pop_values(sh, db, key, h, *end, *count)
+            .map(|v| sh.reply_later(to, |r| write_mpop(r, key, &v.unwrap_or_default()))),
+        Op::ZPop(min) => pop_members(sh, db, key, *min, 1).map(|v| {
+            let v = v.unwrap_or_default();
+            sh.reply_later(to, |r| {
+                r.array(3);
+                r.bulk(key);
+                r.bulk(&v[0].0);
+                r.double(v[0].1);
+            })
+        }),
+        Op::ZMPop(min, count) => pop_members(sh, db, key, *min, *count)
+            .map(|v| sh.reply_later(to, |r| write_zmpop(r, key, &v.unwrap_or_default()))),
+        Op::Move { dst, from, to: end } => {
+            if sh.shard_of(dst) == sh.id {
+                move_here(sh, db, key, dst, *from, *end).map(|v| {
+                    sh.reply_later(to, |r| match v {
+                        Some(v) => r.bulk(&v),
+                        None => r.null(),
+                    })
+                })
+            } else {
+                move_across(sh, to, db, key.clone(), dst.clone(), *from, *end);
+                Ok(())
+            }
+        }
+    };
+    if let Err(e) = res {
+        sh.reply_later(to, |r| r.error(e.text()));
+    }
+}
+
+/// After `w`'s claim was taken: drops its other queue entries (all but key
+/// `served`, whose entry the server already removed) and its timer, here and
+/// on the other shards of its keys.
+fn release(sh: &mut Shard, w: &Arc<Blocked>, served: Option<usize>) {
+    let mut shards: Vec<u16> = Vec::new();
+    for (j, k) in w.keys.iter().enumerate() {
+        let s = sh.shard_of(k);
+        if Some(j) != served && !shards.contains(&s) {
+            shards.push(s);
+        }
+    }
+    let first = sh.shard_of(&w.keys[0]);
+    if w.deadline > 0 && !shards.contains(&first) {
+        shards.push(first);
+    }
+    for s in shards {
+        let w = w.clone();
+        let purge = move |sh: &mut Shard| {
+            for (j, k) in w.keys.iter().enumerate() {
+                if Some(j) != served && sh.shard_of(k) == sh.id {
+                    sh.waits.purge(w.db, k);
+                }
+            }
+            if sh.shard_of(&w.keys[0]) == sh.id {
+                sh.waits.timers.remove(&(w.deadline, w.id));
+            }
+        };
+        if s == sh.id {
+            purge(sh);
+        } else {
+            sh.hop(s, purge);
+        }
+    }
+}
+
+/// Serves `ctx`'s client from the first of `keys` with data or blocks it
+/// there until `deadline` (unix ms, 0 = forever).
+pub fn block_on(ctx: &mut Ctx, keys: Vec<Bytes>, deadline: u64, op: Op) -> CmdResult {
+    let id = ctx.sh.waits.next_id;
+    ctx.sh.waits.next_id += 1;
+    let w = Arc::new(Blocked {
+        // Without an IO thread (the unit-test harness) nobody else holds it.
+        claim: ctx.claim.cloned().unwrap_or_default(),
+        to: ctx.reply_to,
+        db: ctx.db,
+        keys,
+        deadline,
+        id,
+        op,
+        no_wait: ctx.no_wait,
+    });
+    ctx.deferred = true;
+    attempt(ctx.sh, w, 0);
+    Ok(())
+}
