@@ -732,6 +732,18 @@ pub static TABLE: &[CommandSpec] = &[
         R::Coord,
         "Copies the value of a key to a new key."
     ),
+    cmd!(
+        "move",
+        3,
+        WRITE | FAST,
+        1,
+        1,
+        1,
+        "generic",
+        "1.0.0",
+        R::Key,
+        "Moves a key to another database."
+    ),
     cmdn!("sort", -2, WRITE | DENYOOM | MOVABLEKEYS, 1, 1, 1, 0, "generic", "1.0.0", R::Coord, "Sorts the elements in a list, a set, or a sorted set, optionally storing the result."),
     cmdn!("sort_ro", -2, READONLY | MOVABLEKEYS, 1, 1, 1, 0, "generic", "7.0.0", R::Coord, "Returns the sorted elements of a list, a set, or a sorted set."),
     cmd!(

@@ -334,3 +334,71 @@ fn notouch_lookups_reclaim_expired_keys() {
         );
     });
 }
+
+/// MOVE against redis-server, byte for byte: moved with its deadline, 0 when
+/// missing or already in the target database, Redis's errors and their
+/// order; and WATCH on the key in the target database sees the move.
+#[test]
+fn move_matches_redis() {
+    let script: &[&[&str]] = &[
+        &["FLUSHALL"],
+        &["SET", "k", "v"],
+        &["PEXPIRE", "k", "100000"],
+        &["MOVE", "k", "1"],
+        &["EXISTS", "k"],
+        &["MOVE", "k", "1"],
+        &["SELECT", "1"],
+        &["GET", "k"],
+        &["PTTL", "k"],
+        &["MOVE", "k", "1"],
+        &["MOVE", "k", "99"],
+        &["MOVE", "k", "-1"],
+        &["MOVE", "k", "abc"],
+        &["MOVE", "k", "4294967296"],
+        &["MOVE", "nokey", "0"],
+        &["SELECT", "0"],
+        &["SET", "k", "other"],
+        &["SELECT", "1"],
+        &["MOVE", "k", "0"],
+        &["TYPE", "k"],
+        &["RPUSH", "l", "a", "b"],
+        &["MOVE", "l", "2"],
+        &["SELECT", "2"],
+        &["LRANGE", "l", "0", "-1"],
+        &["MOVE"],
+        &["MOVE", "l", "0", "extra"],
+    ];
+    let redis = Redis::start(&[]);
+    for mode in MODES {
+        let s = Server::start(mode);
+        let (mut r, mut t) = (redis.raw(), s.raw());
+        for args in script {
+            let f: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            r.send(&frame(&f));
+            t.send(&frame(&f));
+            assert_eq!(t.read_reply(), r.read_reply(), "{mode:?}: {args:?}");
+        }
+        // WATCH a key of database 1, then MOVE it there from database 0.
+        let mut w = s.raw();
+        let mut m = s.raw();
+        for (on_w, args) in [
+            (true, &["SELECT", "1"][..]),
+            (true, &["WATCH", "mk"]),
+            (false, &["SET", "mk", "x"]),
+            (false, &["MOVE", "mk", "1"]),
+            (true, &["MULTI"]),
+            (true, &["GET", "mk"]),
+        ] {
+            let c = if on_w { &mut w } else { &mut m };
+            let f: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            c.send(&frame(&f));
+            c.read_reply();
+        }
+        w.send(&frame(&[b"EXEC"]));
+        assert_eq!(
+            w.read_reply(),
+            "*-1\r\n",
+            "{mode:?}: EXEC after a MOVE into a watched key"
+        );
+    }
+}

@@ -41,6 +41,7 @@ pub static HANDLERS: &[(&str, Handler)] = &[
     ("rename", rename),
     ("renamenx", rename),
     ("copy", copy),
+    ("move", move_),
     ("dbsize", dbsize),
     ("flushdb", flush),
     ("flushall", flush),
@@ -572,6 +573,39 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
         let done = put(sh, dst_db, &dst, value, at, !replace);
         sh.reply_later(to, |r| r.int(done as i64));
     });
+    Ok(())
+}
+
+/// MOVE key db (<https://redis.io/docs/latest/commands/move/>): moves the
+/// key, with its deadline, to database `db`: 1 if moved, 0 if the key is
+/// missing or `db` already holds it. A key lives on the same shard in every
+/// database, so MOVE never leaves its shard. Errors (in Redis 7.0's order,
+/// `moveCommand`): not-an-integer / `value is out of range, value must
+/// between ...` (a C int), `DB index is out of range`, `source and
+/// destination objects are the same`.
+fn move_(ctx: &mut Ctx) -> CmdResult {
+    let n = ctx.range_arg(2, i32::MIN as i64, i32::MAX as i64, None)?;
+    if n < 0 || n as usize >= ctx.sh.dbs.len() {
+        return Err(CmdError::Msg(errors::DB_INDEX_OUT_OF_RANGE));
+    }
+    let dst_db = n as usize;
+    if dst_db == ctx.db {
+        return Err(CmdError::Msg(errors::SAME_OBJECT));
+    }
+    let now = ctx.now();
+    let h = ctx.key_hash(1);
+    let key = ctx.args[1].clone();
+    let moved = ctx.sh.dbs[ctx.db].contains(h, &key, now)
+        && !ctx.sh.dbs[dst_db].contains(h, &key, now)
+        && match ctx.sh.dbs[ctx.db].remove(h, &key, now) {
+            Some(e) => {
+                let at = e.expire_at();
+                ctx.sh.dbs[dst_db].set_owned(key, h, e.value, at, now);
+                true
+            }
+            None => false,
+        };
+    ctx.out.int(moved as i64);
     Ok(())
 }
 

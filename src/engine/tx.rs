@@ -689,6 +689,14 @@ impl Engine {
                         .is_some_and(|d| d.peek(spec::key_hash(key), key, now).is_some());
                     if exists || existed.get(j).copied().unwrap_or(true) {
                         self.tx.watches.touch(req.db, key);
+                        if s.name == "move" {
+                            // The key arrives in the other database too.
+                            if let Some(db) =
+                                args.get(2).and_then(|a| crate::resp::parse::parse_i64(a))
+                            {
+                                self.tx.watches.touch(db as u16, key);
+                            }
+                        }
                     }
                 }
             }
