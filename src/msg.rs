@@ -159,6 +159,12 @@ pub struct TxInfo {
     pub shards: Vec<(u16, Want)>,
     /// For [`TxKind::Exec`]: the steps.
     pub exec: Option<ExecPlan>,
+    /// A split command that follows its connection's previous one, also
+    /// split and over exactly the same shards: on each shard it may take
+    /// its locks as soon as that one holds its own, rather than once it let
+    /// go (see `engine::locks`). Their parts still run in connection order:
+    /// both get their go from the same last shard, in grant order.
+    pub follows: bool,
 }
 
 impl TxInfo {

@@ -402,6 +402,7 @@ pub mod testing {
     //! A harness for handler unit tests: runs commands against a one-shard
     //! [`Shard`] without threads or sockets.
     use super::*;
+    use crate::config::Tunables;
 
     pub struct Harness {
         pub sh: Shard,

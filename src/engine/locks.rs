@@ -97,6 +97,9 @@ struct Waiting<T> {
     want: Want,
     /// Its transaction holds every lower shard (see the module docs).
     active: bool,
+    /// It may compete once every earlier request of its owner here holds
+    /// its locks, not only at its owner's front ([`crate::msg::TxInfo::follows`]).
+    follows: bool,
     /// Its order among competing requests (0: not competing yet).
     ord: u64,
     payload: T,
@@ -278,7 +281,15 @@ impl<T> Locks<T> {
     }
 
     /// Queues a request at its owner's back; it competes at once if it may.
-    fn enqueue(&mut self, id: TxId, owner: Owner, want: Want, active: bool, payload: T) -> Handle {
+    fn enqueue(
+        &mut self,
+        id: TxId,
+        owner: Owner,
+        want: Want,
+        active: bool,
+        follows: bool,
+        payload: T,
+    ) -> Handle {
         let h = self.next_handle;
         self.next_handle += 1;
         self.waiting.insert(
@@ -288,6 +299,7 @@ impl<T> Locks<T> {
                 owner,
                 want: normalize(want),
                 active,
+                follows,
                 ord: 0,
                 payload,
             },
@@ -305,24 +317,27 @@ impl<T> Locks<T> {
 
     /// Takes `want` for transaction `id` now if it may be granted; else
     /// queues it (active or not) with `payload`, appending what this
-    /// grants to `granted` (only `id` itself can be).
+    /// grants to `granted` (only `id` itself can be). `follows`: see
+    /// [`crate::msg::TxInfo::follows`].
+    #[allow(clippy::too_many_arguments)]
     pub fn acquire(
         &mut self,
         id: TxId,
         owner: Owner,
         want: Want,
         active: bool,
+        follows: bool,
         payload: T,
         granted: &mut Vec<(TxId, T)>,
     ) {
-        let h = self.enqueue(id, owner, want, active, payload);
+        let h = self.enqueue(id, owner, want, active, follows, payload);
         self.pump(vec![h], granted);
     }
 
     /// Queues a request that will take no lock when granted (a parked
     /// single-shard command: it runs at its grant and is done).
     pub fn park(&mut self, owner: Owner, want: Want, payload: T, granted: &mut Vec<(TxId, T)>) {
-        let h = self.enqueue(0, owner, want, true, payload);
+        let h = self.enqueue(0, owner, want, true, false, payload);
         self.pump(vec![h], granted);
     }
 
@@ -335,12 +350,18 @@ impl<T> Locks<T> {
         if !w.active || w.ord != 0 {
             return;
         }
-        let front = self
-            .owners
-            .get(&w.owner)
-            .and_then(|q| q.front())
-            .is_some_and(|e| *e == OwnerEntry::Waiting(h));
-        if !front {
+        // At its owner's front; or, if it follows, behind only requests
+        // that hold their locks.
+        let first_waiting = self.owners.get(&w.owner).and_then(|q| {
+            q.iter()
+                .position(|e| matches!(e, OwnerEntry::Waiting(_)))
+                .map(|i| (i, q[i]))
+        });
+        let may = match first_waiting {
+            Some((i, e)) => e == OwnerEntry::Waiting(h) && (i == 0 || w.follows),
+            None => false,
+        };
+        if !may {
             return;
         }
         let ord = self.next_ord;
@@ -453,6 +474,8 @@ impl<T> Locks<T> {
                     *e = OwnerEntry::Holding(w.id);
                 }
                 self.take(w.id, owner, w.want);
+                // A request that follows it may compete now.
+                self.owner_next(owner, &mut cands);
             } else {
                 if let Some(i) = q.iter().position(|e| *e == OwnerEntry::Waiting(h)) {
                     q.remove(i);
@@ -463,17 +486,21 @@ impl<T> Locks<T> {
         }
     }
 
-    /// The owner's front changed: its new front may compete.
+    /// The owner's queue changed: its first waiting request may compete
+    /// (see [`Locks::maybe_compete`] for when).
     fn owner_next(&mut self, owner: Owner, cands: &mut Vec<Handle>) {
-        let front = match self.owners.get(&owner) {
+        let next = match self.owners.get(&owner) {
             None => return,
             Some(q) if q.is_empty() => {
                 self.owners.remove(&owner);
                 return;
             }
-            Some(q) => q.front().copied(),
+            Some(q) => q.iter().find_map(|e| match e {
+                OwnerEntry::Waiting(h) => Some(*h),
+                OwnerEntry::Holding(_) => None,
+            }),
         };
-        if let Some(OwnerEntry::Waiting(h)) = front {
+        if let Some(h) = next {
             self.maybe_compete(h);
             cands.push(h);
         }
@@ -593,7 +620,7 @@ mod tests {
         p: &'static str,
     ) -> Option<&'static str> {
         let mut g = Vec::new();
-        l.acquire(id, owner, want, active, p, &mut g);
+        l.acquire(id, owner, want, active, false, p, &mut g);
         assert!(g.len() <= 1);
         g.pop().map(|(i, p)| {
             assert_eq!(i, id);
@@ -683,10 +710,42 @@ mod tests {
     }
 
     #[test]
+    fn a_following_transaction_is_granted_behind_a_holding_one() {
+        let mut l: Locks<&'static str> = Locks::default();
+        let mut g = Vec::new();
+        l.acquire(1, (0, 1), keys(&[("a", X)]), true, false, "t1", &mut g);
+        assert_eq!(g, vec![(1, "t1")]);
+        g.clear();
+        // Same connection, split over the same shards: granted while t1
+        // holds (no conflict); a conflicting one still waits for the keys.
+        l.acquire(2, (0, 1), keys(&[("b", X)]), true, true, "t2", &mut g);
+        assert_eq!(g, vec![(2, "t2")]);
+        g.clear();
+        l.acquire(3, (0, 1), keys(&[("a", S)]), true, true, "t3", &mut g);
+        assert!(g.is_empty(), "t3 reads what t1 writes");
+        // One that does not follow, and a single-shard command, wait for
+        // everything before them to let go.
+        l.acquire(4, (0, 1), keys(&[("z", X)]), true, false, "t4", &mut g);
+        l.park((0, 1), keys(&[("y", S)]), "cmd", &mut g);
+        assert!(g.is_empty());
+        l.release(1, &mut g);
+        assert_eq!(g, vec![(3, "t3")]);
+        g.clear();
+        l.release(2, &mut g);
+        assert!(g.is_empty(), "t3 still holds");
+        l.release(3, &mut g);
+        assert_eq!(g, vec![(4, "t4")]);
+        g.clear();
+        l.release(4, &mut g);
+        assert_eq!(g, vec![(0, "cmd")]);
+        assert!(l.idle());
+    }
+
+    #[test]
     fn many_waiters_are_granted_front_to_back() {
         let mut l: Locks<u32> = Locks::default();
         let mut g = Vec::new();
-        l.acquire(1, (0, 0), keys(&[("a", X)]), true, 0, &mut g);
+        l.acquire(1, (0, 0), keys(&[("a", X)]), true, false, 0, &mut g);
         assert_eq!(g.len(), 1);
         g.clear();
         for i in 1..=20_000u32 {

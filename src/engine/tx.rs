@@ -261,12 +261,13 @@ impl Engine {
             TxKind::Coordinated { .. } | TxKind::Exec => None,
         };
         let active = info.first() == me || self.tx.early.remove(&id);
+        let info_follows = info.follows;
         self.tx.live.insert(id, Live { info, work });
         let owner: Owner = (io as u16, req.conn);
         let mut g = std::mem::take(&mut self.tx.granted);
         self.tx
             .locks
-            .acquire(id, owner, want, active, Pending::Tx, &mut g);
+            .acquire(id, owner, want, active, info_follows, Pending::Tx, &mut g);
         self.tx.granted = g;
         self.tx_progress();
     }

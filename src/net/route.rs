@@ -376,11 +376,13 @@ impl IoThread {
             })
             .collect();
         shards.sort_by_key(|(s, _)| *s);
+        let follows = self.follows_split(slot, &shards);
         let info = Arc::new(TxInfo {
             id: next_tx_id(),
             kind: TxKind::Parts,
             shards,
             exec: None,
+            follows,
         });
         for (p, (shard, sub, _)) in parts.into_iter().enumerate() {
             let hash = spec::key_hash(sub[1]);
@@ -398,6 +400,20 @@ impl IoThread {
                 c.tx_wait = Some((req.seq, info.clone()));
             }
         }
+    }
+
+    /// Whether a split command over `shards` follows the connection's
+    /// transaction in flight ([`TxInfo::follows`]): that one is a split
+    /// command too, over exactly the same shards.
+    fn follows_split(&self, slot: usize, shards: &[(u16, Want)]) -> bool {
+        let Some(Some(c)) = self.conns.get(slot) else {
+            return false;
+        };
+        c.tx_wait.as_ref().is_some_and(|(_, last)| {
+            last.kind == TxKind::Parts
+                && last.shards.len() == shards.len()
+                && last.shards.iter().zip(shards).all(|(a, b)| a.0 == b.0)
+        })
     }
 
     /// Whether a transaction whose lowest shard is `first` must wait for
@@ -481,6 +497,7 @@ impl IoThread {
             },
             shards,
             exec: None,
+            follows: false,
         });
         let Some(c) = self.conns[slot].as_mut() else {
             return;
@@ -527,11 +544,14 @@ impl IoThread {
         // transaction locking each whole shard. INFO needs no such view.
         let info = (kind != Gather::Info).then(|| {
             let mode = lock_mode(id);
+            let shards: Vec<(u16, Want)> = (0..n as u16).map(|s| (s, Want::Shard(mode))).collect();
+            let follows = self.follows_split(slot, &shards);
             Arc::new(TxInfo {
                 id: next_tx_id(),
                 kind: TxKind::Parts,
-                shards: (0..n as u16).map(|s| (s, Want::Shard(mode))).collect(),
+                shards,
                 exec: None,
+                follows,
             })
         });
         for shard in 0..n {

@@ -503,6 +503,7 @@ impl IoThread {
             kind: TxKind::Exec,
             shards: locks.into_wants(),
             exec: Some(plan),
+            follows: false,
         });
         let Some(exec_id) = spec::lookup(b"exec") else {
             return;
