@@ -15,15 +15,17 @@
 //! is considered only at the front of its owner's queue, so a connection's
 //! commands run on a shard in the order it sent them.
 //!
-//! A request *competes* for its locks once it is at its owner's front and
-//! *active*: a transaction's request becomes active only when the
-//! transaction holds its locks on every lower shard (it acquires shards in
-//! ascending order). A competing request joins the FIFO of every key it
-//! locks (or the shard-wide FIFO) and is granted when it is at the front of
-//! each key's FIFO, the held locks allow it, and no earlier competing
-//! request conflicts with it at the shard level. Granting only ever looks
-//! at queue fronts, so a release costs time in what it unblocks, not in
-//! how many wait.
+//! A request *competes* for its locks once it is *active* and at its
+//! owner's front, or, for a split command that *follows* its connection's
+//! previous one over the same shards (`crate::msg::TxInfo::follows`), once
+//! everything before it in its owner's queue holds its locks. A
+//! transaction's request becomes active only when the transaction holds its
+//! locks on every lower shard (it acquires shards in ascending order). A
+//! competing request joins the FIFO of every key it locks (or the shard-
+//! wide FIFO) and is granted when it is at the front of each key's FIFO,
+//! the held locks allow it, and no earlier competing request conflicts with
+//! it at the shard level. Granting only ever looks at queue fronts, so a
+//! release costs time in what it unblocks, not in how many wait.
 //!
 //! # Why it cannot deadlock
 //!
@@ -31,9 +33,14 @@
 //! only at higher shards, or not at all) and for earlier competing requests
 //! at S: waits climb the shards and cannot close a cycle. A request that is
 //! not competing waits for its owner's earlier request or for its token
-//! from a lower shard, but nothing waits for it. The IO thread keeps at
-//! most one transaction of a connection in flight, so an owner's requests
-//! behind a transaction are single-shard commands, which hold nothing.
+//! from a lower shard, and no wait leads back to what it holds: either it
+//! holds nothing (a single-shard command; or a transaction whose lowest
+//! shard the earlier one locks too, which is the only kind the IO thread
+//! sends while the connection has one in flight, and which queues there
+//! until the earlier one let go), or it follows the earlier one over the
+//! same shards and holds only shards where that one already holds its
+//! locks, so that one waits at the shard where this one waits (competing,
+//! or with its token on the way) and only upward from there.
 
 use std::collections::{BTreeSet, VecDeque};
 
