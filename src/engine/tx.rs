@@ -452,42 +452,14 @@ impl Engine {
                         .store(true, std::sync::atomic::Ordering::Release);
                 }
             }
-            ExecStep::Run {
-                cmd,
-                db,
-                hash,
-                args,
-                part,
-                ..
-            } if !aborted => {
-                let req = Request {
-                    conn: plan.reply.conn,
-                    seq: plan.reply.seq,
-                    part: *part,
-                    db: *db,
-                    resp3: plan.reply.resp3,
-                    cmd: *cmd,
-                    hash: *hash,
-                    args: 0..args.len(),
-                    claim: None,
-                    stamp: 0,
-                    tx: None,
-                };
-                self.in_exec = true;
-                let deferred = self.run_request(plan.reply.io as usize, &req, args, id);
-                self.in_exec = false;
+            ExecStep::Run { .. } if !aborted => {
+                let deferred = self.exec_run(plan, step, id);
                 if deferred {
                     // Deferred: its reply carries `id` and moves EXEC on.
                     return;
                 }
             }
-            ExecStep::Run { part, .. } => {
-                // Skipped (a WATCHed key changed): the part still answers,
-                // so the IO thread's gather completes; EXEC then says nil.
-                let mut to = plan.reply;
-                to.part = *part;
-                self.sh.reply_later(to, |r| r.null());
-            }
+            ExecStep::Run { .. } => self.exec_skip(plan, step),
         }
         self.exec_advance(id);
     }
@@ -505,43 +477,15 @@ impl Engine {
         let me = self.sh.id;
         let aborted = plan.aborted.load(std::sync::atomic::Ordering::Acquire);
         for step in plan.steps.iter().skip(n) {
-            let ExecStep::Run {
-                shard,
-                cmd,
-                db,
-                hash,
-                args,
-                part,
-            } = step
-            else {
-                continue;
-            };
-            if *shard != me {
+            if !matches!(step, ExecStep::Run { shard, .. } if *shard == me) {
                 continue;
             }
             if aborted {
-                let mut to = plan.reply;
-                to.part = *part;
-                self.sh.reply_later(to, |r| r.null());
-                continue;
+                self.exec_skip(plan, step);
+            } else {
+                // Never deferred: the plan has no hopping or blocking command.
+                self.exec_run(plan, step, 0);
             }
-            let req = Request {
-                conn: plan.reply.conn,
-                seq: plan.reply.seq,
-                part: *part,
-                db: *db,
-                resp3: plan.reply.resp3,
-                cmd: *cmd,
-                hash: *hash,
-                args: 0..args.len(),
-                claim: None,
-                stamp: 0,
-                tx: None,
-            };
-            // Never deferred: the plan has no hopping or blocking command.
-            self.in_exec = true;
-            self.run_request(plan.reply.io as usize, &req, args, 0);
-            self.in_exec = false;
         }
         if plan
             .running
@@ -549,6 +493,50 @@ impl Engine {
             == 1
         {
             self.exec_verdict(id, plan);
+        }
+    }
+
+    /// Runs a command of an EXEC plan as its connection's request, not
+    /// blocking (`no_wait`); a deferred reply carries `tx`. True if deferred.
+    fn exec_run(&mut self, plan: &ExecPlan, step: &ExecStep, tx: TxId) -> bool {
+        let ExecStep::Run {
+            cmd,
+            db,
+            hash,
+            args,
+            part,
+            ..
+        } = step
+        else {
+            return false;
+        };
+        let req = Request {
+            conn: plan.reply.conn,
+            seq: plan.reply.seq,
+            part: *part,
+            db: *db,
+            resp3: plan.reply.resp3,
+            cmd: *cmd,
+            hash: *hash,
+            args: 0..args.len(),
+            claim: None,
+            stamp: 0,
+            tx: None,
+        };
+        self.in_exec = true;
+        let deferred = self.run_request(plan.reply.io as usize, &req, args, tx);
+        self.in_exec = false;
+        deferred
+    }
+
+    /// A command skipped because a WATCHed key changed: its part still
+    /// answers (null), so the IO thread's gather completes; EXEC then
+    /// says nil.
+    fn exec_skip(&mut self, plan: &ExecPlan, step: &ExecStep) {
+        if let ExecStep::Run { part, .. } = step {
+            let mut to = plan.reply;
+            to.part = *part;
+            self.sh.reply_later(to, |r| r.null());
         }
     }
 
