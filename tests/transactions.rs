@@ -624,3 +624,30 @@ fn deep_pipelines_of_transactions_finish() {
         s.assert_alive();
     }
 }
+
+/// RESET (and a client going away) drops the client's WATCHes on every
+/// layout, colocated included: a key watched before RESET and written after
+/// it does not fail the next EXEC.
+#[test]
+fn reset_forgets_watches() {
+    for layout in LAYOUTS {
+        let s = Server::start(layout);
+        let mut w = s.raw();
+        let mut other = s.raw();
+        for (on_w, args) in [
+            (true, &["WATCH", "rk"][..]),
+            (true, &["RESET"]),
+            (true, &["WATCH", "rj"]),
+            (false, &["SET", "rk", "x"]),
+            (true, &["MULTI"]),
+            (true, &["SET", "rj", "1"]),
+        ] {
+            let c = if on_w { &mut w } else { &mut other };
+            let f: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            c.send(&frame(&f));
+            c.read_reply();
+        }
+        w.send(&frame(&[b"EXEC"]));
+        assert_eq!(w.read_reply(), "*1\r\n+OK\r\n", "{layout:?}");
+    }
+}

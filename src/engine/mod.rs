@@ -471,6 +471,8 @@ impl Executor for Engine {
     }
 
     fn unblock(&mut self, io: u16, conn: u64) {
+        // As `ToEngine::Unblock`: its waits and its watches go.
         self.sh.unblock(io, conn);
+        self.forget(io, conn);
     }
 }
