@@ -387,21 +387,7 @@ fn scan(s: &[u8]) -> (Option<Lit>, usize) {
         return (None, 0);
     }
     if j < rest.len() && (rest[j] | 0x20) == b'e' {
-        let mut k = j + 1;
-        let mut eneg = false;
-        if k < rest.len() && (rest[k] == b'+' || rest[k] == b'-') {
-            eneg = rest[k] == b'-';
-            k += 1;
-        }
-        if k < rest.len() && rest[k].is_ascii_digit() {
-            let mut x: i64 = 0;
-            while k < rest.len() && rest[k].is_ascii_digit() {
-                x = (x * 10 + (rest[k] - b'0') as i64).min(1_000_000_000);
-                k += 1;
-            }
-            e = e.saturating_add(if eneg { -x } else { x });
-            j = k;
-        }
+        j = exponent(rest, j + 1, &mut e);
     }
     // Trailing zeros of the significand move into the exponent.
     while digits.last() == Some(&b'0') {
@@ -451,21 +437,7 @@ fn scan_hex(neg: bool, rest: &[u8], start: usize) -> (Option<Lit>, usize) {
         }
     }
     if j < rest.len() && (rest[j] | 0x20) == b'p' {
-        let mut k = j + 1;
-        let mut eneg = false;
-        if k < rest.len() && (rest[k] == b'+' || rest[k] == b'-') {
-            eneg = rest[k] == b'-';
-            k += 1;
-        }
-        if k < rest.len() && rest[k].is_ascii_digit() {
-            let mut x: i64 = 0;
-            while k < rest.len() && rest[k].is_ascii_digit() {
-                x = (x * 10 + (rest[k] - b'0') as i64).min(1_000_000_000);
-                k += 1;
-            }
-            e = e.saturating_add(if eneg { -x } else { x });
-            j = k;
-        }
+        j = exponent(rest, j + 1, &mut e);
     }
     (Some(Lit::Hex { neg, m, e, sticky }), start + j)
 }
@@ -875,6 +847,29 @@ impl LongDouble {
         }
         s
     }
+}
+
+/// The signed decimal exponent at `rest[k..]` (after `e` or `p`), as
+/// strtod reads it (clamped, so no client text overflows it), added to `e`.
+/// Returns where the number ends, or `k - 1` (the marker is then not part
+/// of the number) when no digit follows.
+fn exponent(rest: &[u8], mut k: usize, e: &mut i64) -> usize {
+    let marker = k - 1;
+    let mut neg = false;
+    if k < rest.len() && (rest[k] == b'+' || rest[k] == b'-') {
+        neg = rest[k] == b'-';
+        k += 1;
+    }
+    if k >= rest.len() || !rest[k].is_ascii_digit() {
+        return marker;
+    }
+    let mut x: i64 = 0;
+    while k < rest.len() && rest[k].is_ascii_digit() {
+        x = (x * 10 + (rest[k] - b'0') as i64).min(1_000_000_000);
+        k += 1;
+    }
+    *e = e.saturating_add(if neg { -x } else { x });
+    k
 }
 
 #[cfg(test)]

@@ -301,11 +301,19 @@ impl IoThread {
             return;
         }
         let conn = conn_token(c.generation, slot);
+        self.tell_gone(conn, 0..self.nshards as u16);
+    }
+
+    /// Tells `shards` to drop the blocked-client waits and the WATCHes of
+    /// connection `conn` of this thread (`ToEngine::Unblock`).
+    pub(super) fn tell_gone(&mut self, conn: u64, shards: impl IntoIterator<Item = u16>) {
         let io = self.index;
         if let Some(ex) = self.executor.as_mut() {
             ex.unblock(io, conn);
-        } else {
-            for tx in &self.shards {
+            return;
+        }
+        for s in shards {
+            if let Some(tx) = self.shards.get(s as usize) {
                 // Unbounded inbox: never blocks.
                 let _ = tx.send(ToEngine::Unblock { io, conn });
             }

@@ -24,7 +24,7 @@ use bytes::{Bytes, BytesMut};
 use super::conn::{ExecLayout, ExecSlot, GatherState, Multi, Watch};
 use super::{IoThread, conn_token, local};
 use crate::msg::{
-    Claim, ExecPlan, ExecStep, KeyLock, Mode, ReplyTo, ToEngine, TxInfo, TxKind, Want, next_tx_id,
+    Claim, ExecPlan, ExecStep, KeyLock, Mode, ReplyTo, TxInfo, TxKind, Want, next_tx_id,
 };
 use crate::resp::parse::parse_i64;
 use crate::spec::{self, CmdId, Gather, Route};
@@ -234,17 +234,7 @@ impl IoThread {
             return;
         };
         let conn = conn_token(c.generation, slot);
-        let io = self.index;
-        if let Some(ex) = self.executor.as_mut() {
-            ex.unblock(io, conn);
-        } else {
-            for s in w.shards {
-                if let Some(tx) = self.shards.get(s as usize) {
-                    // Unbounded inbox: never blocks.
-                    let _ = tx.send(ToEngine::Unblock { io, conn });
-                }
-            }
-        }
+        self.tell_gone(conn, w.shards);
     }
 
     /// Runs a connection-level command inside EXEC; its reply becomes an
