@@ -53,12 +53,24 @@ pub enum Mode {
     Exclusive,
 }
 
-/// One key a transaction locks.
-#[derive(Clone, Debug)]
+/// One key a transaction locks, by fingerprint ([`crate::spec::key_fp`]):
+/// 16 bytes, no copy of the key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KeyLock {
     pub db: u16,
-    pub key: Bytes,
+    pub fp: u64,
     pub mode: Mode,
+}
+
+impl KeyLock {
+    #[inline]
+    pub fn new(db: u16, key: &[u8], mode: Mode) -> KeyLock {
+        KeyLock {
+            db,
+            fp: crate::spec::key_fp(key),
+            mode,
+        }
+    }
 }
 
 /// What a transaction locks on one shard.

@@ -1166,10 +1166,18 @@ pub const HASH_SPARE_SHIFT: u32 = 16;
 /// shard index comes from the hash slot, not from these bits.
 #[inline]
 pub fn key_hash(key: &[u8]) -> u64 {
+    key_fp(key) & !HASH_SPARE_BITS
+}
+
+/// A key's full 64-bit fingerprint (the hash [`key_hash`] is cut from):
+/// what the transaction layer's lock table and WATCH index keys by. Two
+/// keys with one fingerprint only make their locks conflict (they wait for
+/// each other: correct, just serial), as in Dragonfly's `LockFp`.
+#[inline]
+pub fn key_fp(key: &[u8]) -> u64 {
     use std::hash::BuildHasher;
     static STATE: OnceLock<foldhash::fast::FixedState> = OnceLock::new();
     STATE
         .get_or_init(|| foldhash::fast::FixedState::with_seed(fastrand::u64(..)))
         .hash_one(key)
-        & !HASH_SPARE_BITS
 }

@@ -44,8 +44,6 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
-use bytes::Bytes;
-
 pub use crate::msg::{KeyLock, Mode, TxId, Want};
 
 /// Who sent a request: an IO thread and its connection token. Requests of
@@ -115,7 +113,7 @@ struct Waiting<T> {
 /// One shard's locks and waiting requests. `T` is what the engine keeps
 /// with a waiting request and gets back when it is granted.
 pub struct Locks<T> {
-    keys: hashbrown::HashMap<(u16, Bytes), Node>,
+    keys: hashbrown::HashMap<(u16, u64), Node>,
     shard: Held,
     /// Holders of key locks, and those among them with an exclusive one
     /// (a shard-wide request waits for them).
@@ -134,6 +132,9 @@ pub struct Locks<T> {
     by_tx: hashbrown::HashMap<TxId, Handle>,
     /// Each owner's requests here (waiting or holding), in arrival order.
     owners: hashbrown::HashMap<Owner, VecDeque<OwnerEntry>>,
+    /// Emptied owner queues, kept for reuse (one allocation less per
+    /// transaction).
+    spare: Vec<VecDeque<OwnerEntry>>,
     next_handle: Handle,
     next_ord: u64,
 }
@@ -160,6 +161,7 @@ impl<T> Default for Locks<T> {
             waiting: hashbrown::HashMap::new(),
             by_tx: hashbrown::HashMap::new(),
             owners: hashbrown::HashMap::new(),
+            spare: Vec::new(),
             next_handle: 1,
             next_ord: 1,
         }
@@ -167,7 +169,8 @@ impl<T> Default for Locks<T> {
 }
 
 /// A key request's locks with each key once (a key named twice is locked
-/// in the stronger mode).
+/// in the stronger mode). Linear for the few keys of a typical command, a
+/// hash map past that.
 fn normalize(want: Want) -> Want {
     let Want::Keys(ks) = want else {
         return want;
@@ -175,17 +178,27 @@ fn normalize(want: Want) -> Want {
     if ks.len() < 2 {
         return Want::Keys(ks);
     }
-    let mut at: hashbrown::HashMap<(u16, Bytes), usize> = hashbrown::HashMap::new();
     let mut out: Vec<KeyLock> = Vec::with_capacity(ks.len());
+    if ks.len() <= 16 {
+        for k in ks {
+            match out.iter_mut().find(|o| o.db == k.db && o.fp == k.fp) {
+                Some(o) if k.mode == Mode::Exclusive => o.mode = Mode::Exclusive,
+                Some(_) => {}
+                None => out.push(k),
+            }
+        }
+        return Want::Keys(out);
+    }
+    let mut at: hashbrown::HashMap<(u16, u64), usize> = hashbrown::HashMap::new();
     for k in ks {
-        match at.get(&(k.db, k.key.clone())) {
+        match at.get(&(k.db, k.fp)) {
             Some(&i) => {
                 if k.mode == Mode::Exclusive {
                     out[i].mode = Mode::Exclusive;
                 }
             }
             None => {
-                at.insert((k.db, k.key.clone()), out.len());
+                at.insert((k.db, k.fp), out.len());
                 out.push(k);
             }
         }
@@ -225,15 +238,13 @@ impl<T> Locks<T> {
                     !self.shard.exclusive && front_ord(&self.shard_x) >= ord
                 };
                 shard_ok
-                    && ks
-                        .iter()
-                        .all(|k| match self.keys.get(&(k.db, k.key.clone())) {
-                            None => true,
-                            Some(n) => {
-                                n.held.allows(k.mode)
-                                    && n.queue.front().is_none_or(|&h| h == me && me != 0)
-                            }
-                        })
+                    && ks.iter().all(|k| match self.keys.get(&(k.db, k.fp)) {
+                        None => true,
+                        Some(n) => {
+                            n.held.allows(k.mode)
+                                && n.queue.front().is_none_or(|&h| h == me && me != 0)
+                        }
+                    })
             }
             Want::Shard(m) => {
                 let first = |set: &BTreeSet<u64>| set.first().copied().unwrap_or(u64::MAX);
@@ -260,7 +271,7 @@ impl<T> Locks<T> {
     /// instant, such as a single-shard command) may run now: its
     /// connection has nothing waiting here and its locks are free.
     pub fn can_run_now(&self, owner: Owner, want: &Want) -> bool {
-        !self.owners.contains_key(&owner) && self.eligible(want, u64::MAX, 0)
+        self.owners.get(&owner).is_none_or(|q| q.is_empty()) && self.eligible(want, u64::MAX, 0)
     }
 
     fn take(&mut self, id: TxId, owner: Owner, want: Want) {
@@ -276,11 +287,7 @@ impl<T> Locks<T> {
                     }
                 }
                 for k in ks {
-                    self.keys
-                        .entry((k.db, k.key.clone()))
-                        .or_default()
-                        .held
-                        .take(k.mode);
+                    self.keys.entry((k.db, k.fp)).or_default().held.take(k.mode);
                 }
             }
         }
@@ -304,7 +311,7 @@ impl<T> Locks<T> {
             Waiting {
                 id,
                 owner,
-                want: normalize(want),
+                want,
                 active,
                 follows,
                 ord: 0,
@@ -314,10 +321,7 @@ impl<T> Locks<T> {
         if id != 0 {
             self.by_tx.insert(id, h);
         }
-        self.owners
-            .entry(owner)
-            .or_default()
-            .push_back(OwnerEntry::Waiting(h));
+        self.owner_queue(owner).push_back(OwnerEntry::Waiting(h));
         self.maybe_compete(h);
         h
     }
@@ -337,14 +341,54 @@ impl<T> Locks<T> {
         payload: T,
         granted: &mut Vec<(TxId, T)>,
     ) {
+        let want = normalize(want);
+        // The uncontended case: it would compete at once and nothing is
+        // queued or held against it, so it holds its locks straight away
+        // (what queueing and pumping would conclude, without the queues).
+        if active && self.competes_at_once(owner, follows) && self.eligible(&want, u64::MAX, 0) {
+            self.take(id, owner, want);
+            self.owner_queue(owner).push_back(OwnerEntry::Holding(id));
+            granted.push((id, payload));
+            return;
+        }
         let h = self.enqueue(id, owner, want, active, follows, payload);
         self.pump(vec![h], granted);
+    }
+
+    /// Whether a new active request of `owner` would compete at once: its
+    /// owner has nothing here, or (if it follows) only holders.
+    fn competes_at_once(&self, owner: Owner, follows: bool) -> bool {
+        match self.owners.get(&owner) {
+            None => true,
+            Some(q) => {
+                q.is_empty() || (follows && q.iter().all(|e| matches!(e, OwnerEntry::Holding(_))))
+            }
+        }
+    }
+
+    /// `owner`'s queue, made (from the spares) if it has none.
+    fn owner_queue(&mut self, owner: Owner) -> &mut VecDeque<OwnerEntry> {
+        let spare = &mut self.spare;
+        self.owners
+            .entry(owner)
+            .or_insert_with(|| spare.pop().unwrap_or_default())
+    }
+
+    /// Drops `owner`'s queue if it is empty, keeping its allocation.
+    fn drop_owner_if_empty(&mut self, owner: Owner) {
+        if self.owners.get(&owner).is_some_and(|q| q.is_empty()) {
+            if let Some(q) = self.owners.remove(&owner) {
+                if self.spare.len() < 256 {
+                    self.spare.push(q);
+                }
+            }
+        }
     }
 
     /// Queues a request that will take no lock when granted (a parked
     /// single-shard command: it runs at its grant and is done).
     pub fn park(&mut self, owner: Owner, want: Want, payload: T, granted: &mut Vec<(TxId, T)>) {
-        let h = self.enqueue(0, owner, want, true, false, payload);
+        let h = self.enqueue(0, owner, normalize(want), true, false, payload);
         self.pump(vec![h], granted);
     }
 
@@ -389,7 +433,7 @@ impl<T> Locks<T> {
                 }
                 for k in ks {
                     self.keys
-                        .entry((k.db, k.key.clone()))
+                        .entry((k.db, k.fp))
                         .or_default()
                         .queue
                         .push_back(h);
@@ -426,7 +470,7 @@ impl<T> Locks<T> {
                 self.key_waiters.remove(&ord);
                 self.key_x_waiters.remove(&ord);
                 for k in ks {
-                    let slot = (k.db, k.key.clone());
+                    let slot = (k.db, k.fp);
                     if let Some(n) = self.keys.get_mut(&slot) {
                         if let Some(i) = n.queue.iter().position(|&x| x == h) {
                             n.queue.remove(i);
@@ -473,10 +517,10 @@ impl<T> Locks<T> {
                 continue;
             };
             let owner = w.owner;
-            let q = self.owners.entry(owner).or_default();
             if w.id != 0 {
                 // A transaction keeps its owner's place until released.
                 self.by_tx.remove(&w.id);
+                let q = self.owner_queue(owner);
                 if let Some(e) = q.iter_mut().find(|e| **e == OwnerEntry::Waiting(h)) {
                     *e = OwnerEntry::Holding(w.id);
                 }
@@ -484,6 +528,7 @@ impl<T> Locks<T> {
                 // A request that follows it may compete now.
                 self.owner_next(owner, &mut cands);
             } else {
+                let q = self.owner_queue(owner);
                 if let Some(i) = q.iter().position(|e| *e == OwnerEntry::Waiting(h)) {
                     q.remove(i);
                 }
@@ -499,7 +544,7 @@ impl<T> Locks<T> {
         let next = match self.owners.get(&owner) {
             None => return,
             Some(q) if q.is_empty() => {
-                self.owners.remove(&owner);
+                self.drop_owner_if_empty(owner);
                 return;
             }
             Some(q) => q.iter().find_map(|e| match e {
@@ -561,7 +606,7 @@ impl<T> Locks<T> {
                         }
                     }
                     for k in ks {
-                        let slot = (k.db, k.key);
+                        let slot = (k.db, k.fp);
                         if let Some(n) = self.keys.get_mut(&slot) {
                             n.held.give(k.mode);
                             if let Some(&f) = n.queue.front() {
@@ -606,11 +651,7 @@ mod tests {
     fn keys(ks: &[(&str, Mode)]) -> Want {
         Want::Keys(
             ks.iter()
-                .map(|(k, m)| KeyLock {
-                    db: 0,
-                    key: Bytes::copy_from_slice(k.as_bytes()),
-                    mode: *m,
-                })
+                .map(|(k, m)| KeyLock::new(0, k.as_bytes(), *m))
                 .collect(),
         )
     }

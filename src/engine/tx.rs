@@ -95,6 +95,7 @@ struct Live {
 /// A client WATCHing a key of this shard.
 struct Watcher {
     owner: Owner,
+    key: Bytes,
     /// The client's "a watched key changed" flag, shared with its IO thread
     /// and every shard it watches on: taken (set) by the first change.
     flag: Arc<Claim>,
@@ -103,12 +104,13 @@ struct Watcher {
     live: bool,
 }
 
-/// The WATCHed keys of this shard (Redis's `watched_keys`, `multi.c`).
+/// The WATCHed keys of this shard (Redis's `watched_keys`, `multi.c`),
+/// indexed by database and key fingerprint ([`spec::key_fp`]).
 #[derive(Default)]
 struct Watches {
-    keys: hashbrown::HashMap<(u16, Bytes), Vec<Watcher>>,
+    keys: hashbrown::HashMap<(u16, u64), Vec<Watcher>>,
     /// Each watching client's keys here.
-    by_owner: hashbrown::HashMap<Owner, Vec<(u16, Bytes)>>,
+    by_owner: hashbrown::HashMap<Owner, Vec<(u16, u64)>>,
 }
 
 impl Watches {
@@ -119,7 +121,25 @@ impl Watches {
     /// A write touched `key` of database `db`: every client watching it
     /// fails its next EXEC.
     fn touch(&mut self, db: u16, key: &[u8]) {
-        if let Some(ws) = self.keys.remove(&(db, Bytes::copy_from_slice(key))) {
+        let slot = (db, spec::key_fp(key));
+        if let Some(ws) = self.keys.get_mut(&slot) {
+            ws.retain(|w| {
+                let hit = w.key == key;
+                if hit {
+                    w.flag.take();
+                }
+                !hit
+            });
+            if ws.is_empty() {
+                self.keys.remove(&slot);
+            }
+        }
+    }
+
+    /// A coordinated transaction locked the key with fingerprint `fp` for
+    /// writing: its watchers fail (with a colliding key's too: a retry).
+    fn touch_fp(&mut self, db: u16, fp: u64) {
+        if let Some(ws) = self.keys.remove(&(db, fp)) {
             for w in ws {
                 w.flag.take();
             }
@@ -211,11 +231,7 @@ pub(super) fn want_of(req: &Request, args: &[Bytes]) -> Want {
             Want::Keys(
                 keys.into_iter()
                     .filter_map(|i| args.get(i))
-                    .map(|k| KeyLock {
-                        db: req.db,
-                        key: k.clone(),
-                        mode,
-                    })
+                    .map(|k| KeyLock::new(req.db, k, mode))
                     .collect(),
             )
         }
@@ -343,7 +359,7 @@ impl Engine {
         if self.tx.watching() && matches!(kind, TxKind::Coordinated { .. }) {
             if let Some(Want::Keys(ks)) = info.want(self.sh.id) {
                 for k in ks.iter().filter(|k| k.mode == Mode::Exclusive) {
-                    self.tx.watches.touch(k.db, &k.key);
+                    self.tx.watches.touch_fp(k.db, k.fp);
                 }
             }
         }
@@ -584,24 +600,28 @@ impl Engine {
             return true;
         };
         let now = crate::cmd::now_ms();
-        for (db, key) in keys {
-            let Some(ws) = self.tx.watches.keys.get(&(*db, key.clone())) else {
-                // Its watchers were dropped by a write.
+        for slot in keys {
+            // Its watchers were dropped by a write (which took the
+            // client's flag) unless one of this client's is still here.
+            let Some(ws) = self.tx.watches.keys.get(slot) else {
                 return false;
             };
-            let Some(w) = ws.iter().find(|w| w.owner == owner) else {
-                return false;
-            };
-            if w.flag.taken() {
+            let mut mine = ws.iter().filter(|w| w.owner == owner).peekable();
+            if mine.peek().is_none() {
                 return false;
             }
-            let live = self
-                .sh
-                .dbs
-                .get(*db as usize)
-                .is_some_and(|d| d.peek(spec::key_hash(key), key, now).is_some());
-            if w.live && !live {
-                return false;
+            for w in mine {
+                if w.flag.taken() {
+                    return false;
+                }
+                let live = self
+                    .sh
+                    .dbs
+                    .get(slot.0 as usize)
+                    .is_some_and(|d| d.peek(spec::key_hash(&w.key), &w.key, now).is_some());
+                if w.live && !live {
+                    return false;
+                }
             }
         }
         true
@@ -619,13 +639,14 @@ impl Engine {
                     .dbs
                     .get(req.db as usize)
                     .is_some_and(|d| d.peek(spec::key_hash(key), key, now).is_some());
-                let k = (req.db, key.clone());
-                let ws = self.tx.watches.keys.entry(k.clone()).or_default();
-                if ws.iter().any(|w| w.owner == owner) {
+                let k = (req.db, spec::key_fp(key));
+                let ws = self.tx.watches.keys.entry(k).or_default();
+                if ws.iter().any(|w| w.owner == owner && w.key == key) {
                     continue;
                 }
                 ws.push(Watcher {
                     owner,
+                    key: key.clone(),
                     flag: flag.clone(),
                     live,
                 });

@@ -374,11 +374,7 @@ impl IoThread {
                 let keys = sub[1..]
                     .iter()
                     .step_by(step)
-                    .map(|k| KeyLock {
-                        db,
-                        key: Bytes::copy_from_slice(k),
-                        mode,
-                    })
+                    .map(|k| KeyLock::new(db, k, mode))
                     .collect();
                 (*shard as u16, Want::Keys(keys))
             })
@@ -476,11 +472,7 @@ impl IoThread {
                 let mut by_shard: Vec<(u16, Want)> = Vec::new();
                 for k in keys {
                     let sh = spec::key_shard(k, n) as u16;
-                    let lock = KeyLock {
-                        db,
-                        key: Bytes::copy_from_slice(k),
-                        mode,
-                    };
+                    let lock = KeyLock::new(db, k, mode);
                     match by_shard.iter_mut().find(|(s, _)| *s == sh) {
                         Some((_, Want::Keys(v))) => v.push(lock),
                         _ => by_shard.push((sh, Want::Keys(vec![lock]))),

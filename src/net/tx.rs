@@ -48,11 +48,7 @@ impl Locks {
     }
 
     fn key(&mut self, shard: u16, db: u16, key: &[u8], mode: Mode) {
-        self.slot(shard).1.push(KeyLock {
-            db,
-            key: Bytes::copy_from_slice(key),
-            mode,
-        });
+        self.slot(shard).1.push(KeyLock::new(db, key, mode));
     }
 
     fn shard(&mut self, shard: u16, mode: Mode) {
