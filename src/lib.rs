@@ -12,10 +12,11 @@
 //!
 //! Modules in data-flow order: [`config`] → [`server`] (threads) → [`net`]
 //! (stage 1: [`resp`], [`spec`]) → [`msg`] → [`engine`] (stage 2: [`cmd`],
-//! [`store`]). `resp`, `spec`, `store`, `glob`, `logging` and `config` are
-//! leaves; `net` never imports `engine`, `cmd` or `store`, and
+//! [`store`]). `resp`, `spec`, `store`, `glob`, `logging`, `alloc` and `config`
+//! are leaves; `net` never imports `engine`, `cmd` or `store`, and
 //! `engine`/`cmd` never import `net`.
 
+pub mod alloc;
 pub mod cmd;
 pub mod config;
 pub mod engine;

@@ -82,25 +82,6 @@ fn block_signals() -> libc::sigset_t {
     }
 }
 
-/// Fixes glibc malloc's thresholds so memory freed after a burst goes
-/// back to the OS. By default glibc raises its trim threshold to twice the
-/// largest mmapped block freed (up to 64 MiB): after a client's big reply
-/// buffer is freed, each thread's arena keeps up to 64 MiB of free top
-/// resident for good, which `malloc_trim` does not return for non-main
-/// arenas. Fixed values keep the hot path as fast (blocks up to 32 MiB, the
-/// largest glibc would pick by itself, stay in the arenas and are reused)
-/// while an arena's free top is trimmed past 8 MiB. Measured on W2 GET (1
-/// KiB values, P16): the same CPU per request as glibc's defaults; with a
-/// 256 KiB mmap threshold it was 35% more.
-fn tune_allocator() {
-    // SAFETY: mallopt only changes allocator parameters; called before any
-    // other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 8 << 20);
-    }
-}
-
 /// Backlog of pending connections, as Redis's `tcp-backlog` default.
 const BACKLOG: i32 = 511;
 
@@ -179,7 +160,7 @@ fn sockaddr(addr: &std::net::SocketAddr) -> (i32, libc::sockaddr_storage, libc::
 /// could not be bound, or a thread (or its io_uring ring) could not start.
 pub fn run(mut cfg: Config) -> Result<(), String> {
     let sigs = block_signals();
-    tune_allocator();
+    crate::alloc::tune();
     // As redis-server: relative paths (future persistence files) live in
     // `dir`, and CONFIG GET dir shows the absolute working directory.
     std::env::set_current_dir(&cfg.dir)

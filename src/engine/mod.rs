@@ -437,6 +437,8 @@ impl Engine {
     }
 
     fn expire(&mut self, budget: usize) {
+        // The active-expiry step is this thread's tick.
+        crate::alloc::give_back_if_asked();
         let now = self.sh.now_ms;
         for db in self.sh.dbs.iter_mut() {
             db.expire_step(now, budget);

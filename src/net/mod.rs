@@ -530,6 +530,7 @@ impl IoThread {
         if self.index == 0 {
             self.shared.sample_stats();
         }
+        crate::alloc::give_back_if_asked();
         if let Some(ex) = self.executor.as_mut() {
             ex.idle();
         }

@@ -133,13 +133,11 @@ pub fn rss_bytes() -> u64 {
     pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64
 }
 
-/// Bytes the allocator has handed out and not taken back (glibc's
-/// `mallinfo2`: in-use arena chunks plus mmapped blocks): INFO's
-/// `used_memory`, as Redis reports its allocator's figure rather than RSS.
+/// Bytes the allocator has handed out and not taken back
+/// ([`crate::alloc::allocated`]): INFO's `used_memory`, as Redis reports
+/// its allocator's figure rather than RSS.
 pub fn allocated_bytes() -> u64 {
-    // SAFETY: mallinfo2 only reads the allocator's statistics.
-    let mi = unsafe { libc::mallinfo2() };
-    (mi.uordblks + mi.hblkhd) as u64
+    crate::alloc::allocated()
 }
 
 impl Shared {
@@ -191,11 +189,13 @@ impl Shared {
     /// Takes the periodic samples (IO thread 0, every tick): the command
     /// rate and the memory peak. Also hands freed memory back to the OS
     /// when the process holds much more than it uses (after a burst of
-    /// big client buffers, say): glibc keeps freed chunks inside its
-    /// arenas, so without this the RSS would stay at its high-water mark.
-    /// At most once a second, and only when RSS exceeds what is allocated
-    /// by a sixteenth plus 4 MiB. (Redis's jemalloc purges in the
-    /// background the same way.)
+    /// big client buffers, say): the allocator purges freed pages only
+    /// lazily (`crate::alloc::tune`), so without this the RSS would stay
+    /// near its high-water mark. At most once a second, and only when RSS
+    /// exceeds what is allocated by half plus 64 MiB (mimalloc keeps some
+    /// free pages per thread for reuse: less would purge them constantly
+    /// under load). (Redis's
+    /// jemalloc purges in the background the same way.)
     pub fn sample_stats(&self) {
         let total = self.total_commands.load(Ordering::Relaxed);
         self.ops_meter
@@ -205,12 +205,11 @@ impl Shared {
         let used = allocated_bytes();
         self.mem_peak.fetch_max(used, Ordering::Relaxed);
         let rss = rss_bytes();
-        if rss > used + used / 16 + (4 << 20) {
+        if rss > used + used / 2 + (64 << 20) {
             let mut last = self.last_trim.lock().unwrap_or_else(|e| e.into_inner());
             if last.elapsed() >= std::time::Duration::from_secs(1) {
                 *last = Instant::now();
-                // SAFETY: malloc_trim only returns free pages to the OS.
-                unsafe { libc::malloc_trim(0) };
+                crate::alloc::give_back();
                 tracing::debug!(
                     "memory: {} KiB allocated, RSS {} KiB, {} KiB after returning free pages",
                     used >> 10,
