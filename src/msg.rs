@@ -53,6 +53,18 @@ pub enum Mode {
     Exclusive,
 }
 
+impl Mode {
+    /// How a command locks its keys: writers exclusively (the `write`
+    /// flag of its [`crate::spec`] entry), everything else shared.
+    pub fn of(cmd: CmdId) -> Mode {
+        if crate::spec::get(cmd).is(crate::spec::flag::WRITE) {
+            Mode::Exclusive
+        } else {
+            Mode::Shared
+        }
+    }
+}
+
 /// One key a transaction locks, by fingerprint ([`crate::spec::key_fp`]):
 /// 16 bytes, no copy of the key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -46,7 +46,7 @@ use super::locks::{Locks, Owner};
 use crate::msg::{
     Claim, ExecPlan, ExecStep, KeyLock, Mode, Request, ToEngine, TxId, TxInfo, TxKind, TxStep, Want,
 };
-use crate::spec::{self, Gather, Route, flag};
+use crate::spec::{self, Gather, Route};
 
 /// A request a shard keeps until it may run: a command parked behind a
 /// lock, or the part a transaction runs at [`TxStep::Go`].
@@ -206,21 +206,12 @@ impl TxTable {
     }
 }
 
-/// The lock mode of a command: writers lock exclusively.
-fn mode_of(cmd: spec::CmdId) -> Mode {
-    if spec::get(cmd).is(flag::WRITE) {
-        Mode::Exclusive
-    } else {
-        Mode::Shared
-    }
-}
-
 /// What a single-shard command locks: its keys, or the whole shard for a
 /// keyspace-wide command (KEYS, FLUSHDB, ...). INFO, SCAN and keyless
 /// commands lock nothing (they still keep their connection's order).
 pub(super) fn want_of(req: &Request, args: &[Bytes]) -> Want {
     let s = spec::get(req.cmd);
-    let mode = mode_of(req.cmd);
+    let mode = Mode::of(req.cmd);
     match s.route {
         Route::All(Gather::Info) | Route::Scan | Route::Local => Want::Keys(Vec::new()),
         Route::Tx if s.name != "watch" => Want::Keys(Vec::new()),

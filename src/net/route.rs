@@ -367,7 +367,7 @@ impl IoThread {
         let db = c.db;
         let seq = c.begin_gather(g);
         // One transaction: every part locks its keys on its shard.
-        let mode = lock_mode(id);
+        let mode = Mode::of(id);
         let mut shards: Vec<(u16, Want)> = parts
             .iter()
             .map(|(shard, sub, _)| {
@@ -465,7 +465,7 @@ impl IoThread {
             return;
         };
         let db = c.db;
-        let mode = lock_mode(id);
+        let mode = Mode::of(id);
         let shards: Vec<(u16, Want)> = match coord_keys(s, args) {
             CoordKeys::Unknown => (0..n as u16).map(|s| (s, Want::Shard(mode))).collect(),
             CoordKeys::Known(keys) => {
@@ -543,7 +543,7 @@ impl IoThread {
         // KEYS, DBSIZE, FLUSHALL, ... see every shard at one instant: a
         // transaction locking each whole shard. INFO needs no such view.
         let info = (kind != Gather::Info).then(|| {
-            let mode = lock_mode(id);
+            let mode = Mode::of(id);
             let shards: Vec<(u16, Want)> = (0..n as u16).map(|s| (s, Want::Shard(mode))).collect();
             let follows = self.follows_split(slot, &shards);
             Arc::new(TxInfo {
@@ -643,15 +643,6 @@ impl IoThread {
             let replies = ex.fire_timeouts();
             self.on_replies(replies);
         }
-    }
-}
-
-/// How a transaction locks a command's keys: writers exclusively.
-fn lock_mode(id: CmdId) -> Mode {
-    if spec::get(id).is(spec::flag::WRITE) {
-        Mode::Exclusive
-    } else {
-        Mode::Shared
     }
 }
 

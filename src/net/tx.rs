@@ -72,15 +72,6 @@ impl Locks {
     }
 }
 
-/// How a command locks its keys: writers exclusively.
-fn mode_of(id: CmdId) -> Mode {
-    if spec::get(id).is(spec::flag::WRITE) {
-        Mode::Exclusive
-    } else {
-        Mode::Shared
-    }
-}
-
 /// Whether a command is run at once even inside MULTI (Redis:
 /// `processCommand`).
 pub(super) fn runs_inside_multi(name: &str) -> bool {
@@ -344,7 +335,7 @@ impl IoThread {
                 return;
             };
             let db = c.db;
-            let mode = mode_of(id);
+            let mode = Mode::of(id);
             if s.route == Route::Coord || s.is(spec::flag::BLOCKING) {
                 parallel = false;
             }
