@@ -176,9 +176,10 @@ impl Shard {
                 if live && !matches!(w.op.ready(self, db, &key), Ok(true)) {
                     break;
                 }
-                let q = self.waits.queues[db]
-                    .get_mut(&key)
-                    .expect("queue seen above");
+                // Seen above; `ready` only reads the keyspace.
+                let Some(q) = self.waits.queues[db].get_mut(&key) else {
+                    break;
+                };
                 q.pop_front();
                 if q.is_empty() {
                     self.waits.queues[db].remove(&key);
