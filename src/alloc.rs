@@ -63,12 +63,48 @@ fn count(delta: i64) {
     }
 }
 
-// SAFETY: forwards every call to mimalloc unchanged; only counts sizes.
+/// Blocks this big (giant client buffers) are mapped from the OS directly
+/// and unmapped when freed, so their memory leaves the process at once
+/// rather than waiting in an allocator heap (glibc's mmap threshold did
+/// the same before).
+const DIRECT: usize = 4 << 20;
+const PAGE: usize = 4096;
+
+fn direct(layout: &Layout) -> bool {
+    layout.size() >= DIRECT && layout.align() <= PAGE
+}
+
+/// Maps `size` bytes (zeroed, as every fresh mapping); null on failure.
+fn map(size: usize) -> *mut u8 {
+    // SAFETY: an anonymous private mapping; no existing memory is touched.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            size,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        std::ptr::null_mut()
+    } else {
+        p as *mut u8
+    }
+}
+
+// SAFETY: every block comes from mimalloc or from `map`, chosen by its
+// layout (the same layout frees it), and is freed by the same path.
 unsafe impl GlobalAlloc for Counting {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller's contract is passed on as is.
-        let p = unsafe { mimalloc::MiMalloc.alloc(layout) };
+        let p = if direct(&layout) {
+            map(layout.size())
+        } else {
+            // SAFETY: the caller's contract is passed on as is.
+            unsafe { mimalloc::MiMalloc.alloc(layout) }
+        };
         if !p.is_null() {
             count(layout.size() as i64);
         }
@@ -77,8 +113,12 @@ unsafe impl GlobalAlloc for Counting {
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: as above.
-        let p = unsafe { mimalloc::MiMalloc.alloc_zeroed(layout) };
+        let p = if direct(&layout) {
+            map(layout.size())
+        } else {
+            // SAFETY: as above.
+            unsafe { mimalloc::MiMalloc.alloc_zeroed(layout) }
+        };
         if !p.is_null() {
             count(layout.size() as i64);
         }
@@ -87,19 +127,38 @@ unsafe impl GlobalAlloc for Counting {
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) };
+        if direct(&layout) {
+            // SAFETY: mapped by `map` with this size.
+            unsafe { libc::munmap(ptr as *mut libc::c_void, layout.size()) };
+        } else {
+            // SAFETY: as above.
+            unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) };
+        }
         count(-(layout.size() as i64));
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: as above.
-        let p = unsafe { mimalloc::MiMalloc.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            count(new_size as i64 - layout.size() as i64);
+        // SAFETY: the caller guarantees `new_size` fits `layout.align()`.
+        let new = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        if !direct(&layout) && !direct(&new) {
+            // SAFETY: as above.
+            let p = unsafe { mimalloc::MiMalloc.realloc(ptr, layout, new_size) };
+            if !p.is_null() {
+                count(new_size as i64 - layout.size() as i64);
+            }
+            return p;
         }
-        p
+        // Across the threshold or between mappings: a new block, a copy.
+        // SAFETY: `new` is a valid layout; the old block is live.
+        unsafe {
+            let p = self.alloc(new);
+            if !p.is_null() {
+                std::ptr::copy_nonoverlapping(ptr, p, layout.size().min(new_size));
+                self.dealloc(ptr, layout);
+            }
+            p
+        }
     }
 }
 

@@ -192,10 +192,9 @@ impl Shared {
     /// big client buffers, say): the allocator purges freed pages only
     /// lazily (`crate::alloc::tune`), so without this the RSS would stay
     /// near its high-water mark. At most once a second, and only when RSS
-    /// exceeds what is allocated by half plus 64 MiB (mimalloc keeps some
-    /// free pages per thread for reuse: less would purge them constantly
-    /// under load). (Redis's
-    /// jemalloc purges in the background the same way.)
+    /// exceeds what is allocated by a sixteenth plus 4 MiB. (A looser
+    /// bound left the RSS stuck in between after the soak test's bursts.
+    /// Redis's jemalloc purges in the background the same way.)
     pub fn sample_stats(&self) {
         let total = self.total_commands.load(Ordering::Relaxed);
         self.ops_meter
@@ -205,7 +204,7 @@ impl Shared {
         let used = allocated_bytes();
         self.mem_peak.fetch_max(used, Ordering::Relaxed);
         let rss = rss_bytes();
-        if rss > used + used / 2 + (64 << 20) {
+        if rss > used + used / 16 + (4 << 20) {
             let mut last = self.last_trim.lock().unwrap_or_else(|e| e.into_inner());
             if last.elapsed() >= std::time::Duration::from_secs(1) {
                 *last = Instant::now();
