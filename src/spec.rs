@@ -166,6 +166,27 @@ impl CommandSpec {
         Some(v)
     }
 
+    /// The key a command reaches in another database, and that database:
+    /// MOVE's key lands in database `args[2]`, COPY's destination
+    /// (`args[2]`) lives in the database of its `DB n` option. The
+    /// transaction layer locks and WATCH-touches that key there too
+    /// (redis.io/commands/move, redis.io/commands/copy). None when the
+    /// command names no other database or the number is not one.
+    pub fn other_db_key(&self, args: &[&[u8]]) -> Option<(usize, u16)> {
+        let db = |a: &[u8]| crate::resp::parse::parse_i64(a).and_then(|n| u16::try_from(n).ok());
+        match self.name {
+            "move" => Some((1, db(args.get(2)?)?)),
+            "copy" => {
+                let i = args
+                    .iter()
+                    .skip(3)
+                    .position(|a| a.eq_ignore_ascii_case(b"db"))?;
+                Some((2, db(args.get(3 + i + 1)?)?))
+            }
+            _ => None,
+        }
+    }
+
     pub fn is(&self, f: u32) -> bool {
         self.flags & f != 0
     }

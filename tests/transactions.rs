@@ -431,6 +431,32 @@ fn multi_exec_matches_redis() {
             let want = if broken { "*-1\r\n" } else { "*1\r\n:2\r\n" };
             assert_eq!(got[2], want, "{layout:?}: {other}");
         }
+        // Writes from another database reach a watched key too: MOVE's key
+        // and COPY ... DB n's destination (on the same shard or another).
+        for (i, other) in [
+            "SET mw x|MOVE mw 0",
+            "SET src x|COPY src mw DB 0",
+            "SET src x|COPY src mw DB 5",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let mut r = s.raw();
+            let mut o = s.raw();
+            r.send(b"FLUSHALL\r\nWATCH mw\r\n");
+            assert_eq!(r.read_replies(2), ["+OK\r\n", "+OK\r\n"]);
+            o.send(b"SELECT 3\r\n");
+            o.read_reply();
+            for cmd in other.split('|') {
+                let args: Vec<&[u8]> = cmd.as_bytes().split(|&b| b == b' ').collect();
+                o.send(&frame(&args));
+                assert!(!o.read_reply().starts_with('-'), "{layout:?}: {cmd}");
+            }
+            r.send(b"MULTI\r\nGET mw\r\nEXEC\r\n");
+            let got = r.read_replies(3);
+            let want = if i < 2 { "*-1\r\n" } else { "*1\r\n$-1\r\n" };
+            assert_eq!(got[2], want, "{layout:?}: {other}");
+        }
         s.assert_alive();
     }
 }

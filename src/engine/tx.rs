@@ -219,12 +219,17 @@ pub(super) fn want_of(req: &Request, args: &[Bytes]) -> Want {
         _ => {
             let refs: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
             let keys = s.keys_in(&refs).unwrap_or_default();
-            Want::Keys(
-                keys.into_iter()
-                    .filter_map(|i| args.get(i))
-                    .map(|k| KeyLock::new(req.db, k, mode))
-                    .collect(),
-            )
+            let mut locks: Vec<KeyLock> = keys
+                .into_iter()
+                .filter_map(|i| args.get(i))
+                .map(|k| KeyLock::new(req.db, k, mode))
+                .collect();
+            if let Some((i, db)) = s.other_db_key(&refs) {
+                if let Some(k) = refs.get(i) {
+                    locks.push(KeyLock::new(db, k, mode));
+                }
+            }
+            Want::Keys(locks)
         }
     }
 }
@@ -690,14 +695,14 @@ impl Engine {
                         .is_some_and(|d| d.peek(spec::key_hash(key), key, now).is_some());
                     if exists || existed.get(j).copied().unwrap_or(true) {
                         self.tx.watches.touch(req.db, key);
-                        if s.name == "move" {
-                            // The key arrives in the other database too.
-                            if let Some(db) =
-                                args.get(2).and_then(|a| crate::resp::parse::parse_i64(a))
-                            {
-                                self.tx.watches.touch(db as u16, key);
-                            }
-                        }
+                    }
+                }
+                // MOVE's key and COPY's destination land in another
+                // database too (counted as written even when the command
+                // did nothing: a client only retries).
+                if let Some((i, db)) = s.other_db_key(&refs) {
+                    if let Some(key) = refs.get(i) {
+                        self.tx.watches.touch(db, key);
                     }
                 }
             }

@@ -470,7 +470,15 @@ impl IoThread {
             CoordKeys::Unknown => (0..n as u16).map(|s| (s, Want::Shard(mode))).collect(),
             CoordKeys::Known(keys) => {
                 let mut by_shard: Vec<(u16, Want)> = Vec::new();
-                for k in keys {
+                // COPY ... DB n: the destination lives in database n.
+                let other = s
+                    .other_db_key(args)
+                    .and_then(|(i, d)| Some((args.get(i).copied()?, d)));
+                let located = keys
+                    .into_iter()
+                    .map(|k| (db, k))
+                    .chain(other.map(|(k, d)| (d, k)));
+                for (db, k) in located {
                     let sh = spec::key_shard(k, n) as u16;
                     let lock = KeyLock::new(db, k, mode);
                     match by_shard.iter_mut().find(|(s, _)| *s == sh) {

@@ -381,6 +381,11 @@ impl IoThread {
                     for k in &keys {
                         locks.key(spec::key_shard(k, n) as u16, db, k, mode);
                     }
+                    if let Some((i, other)) = s.other_db_key(&args) {
+                        if let Some(k) = args.get(i) {
+                            locks.key(spec::key_shard(k, n) as u16, other, k, mode);
+                        }
+                    }
                     locks.slot(shard as u16);
                     // A blocking command does not block inside EXEC: the
                     // shard runs it with `no_wait` (engine::tx).
