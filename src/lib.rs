@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod msg;
 pub mod net;
 pub mod resp;
+pub mod script;
 pub mod server;
 pub mod spec;
 pub mod store;

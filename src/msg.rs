@@ -54,10 +54,12 @@ pub enum Mode {
 }
 
 impl Mode {
-    /// How a command locks its keys: writers exclusively (the `write`
-    /// flag of its [`crate::spec`] entry), everything else shared.
+    /// How a command locks its keys: writers exclusively (the `write` or
+    /// `may_replicate` flag of its [`crate::spec`] entry: EVAL may write),
+    /// everything else shared.
     pub fn of(cmd: CmdId) -> Mode {
-        if crate::spec::get(cmd).is(crate::spec::flag::WRITE) {
+        let s = crate::spec::get(cmd);
+        if s.is(crate::spec::flag::WRITE) || s.is(crate::spec::flag::MAY_REPLICATE) {
             Mode::Exclusive
         } else {
             Mode::Shared

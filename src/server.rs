@@ -244,6 +244,7 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
             let (peers, io, core) = (shard_tx.clone(), links.clone(), shard_cores[j]);
             let c = cfg.clone();
             let tunables = shared.tunables.clone();
+            let scripts = shared.scripts.clone();
             let stats = shared.metrics.register(format!("shard{j}"));
             let name = format!("tandem-shard{j}");
             engines.push(spawn(name.clone(), move || {
@@ -255,6 +256,7 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
                     c.databases,
                     tunables.clone(),
                     stats,
+                    scripts,
                 );
                 e.run(rx, peers, io);
             })?);
@@ -272,6 +274,7 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
                 cfg.databases,
                 shared.tunables.clone(),
                 shared.metrics.register(format!("shard{i}")),
+                shared.scripts.clone(),
             )))
         } else {
             None

@@ -30,6 +30,9 @@ pub mod flag {
     /// Has subcommands (CLIENT, CONFIG, COMMAND, OBJECT): CLIENT LIST shows
     /// `name|sub`. Not a COMMAND INFO flag.
     pub const CONTAINER: u32 = 1 << 11;
+    /// May write through what it runs (EVAL, EVALSHA): locks its keys
+    /// exclusively, as a write does.
+    pub const MAY_REPLICATE: u32 = 1 << 12;
     /// Every flag with its COMMAND INFO name.
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -43,6 +46,7 @@ pub mod flag {
         (NO_AUTH, "no_auth"),
         (MOVABLEKEYS, "movablekeys"),
         (BLOCKING, "blocking"),
+        (MAY_REPLICATE, "may_replicate"),
     ];
 }
 
@@ -1063,6 +1067,12 @@ pub static TABLE: &[CommandSpec] = &[
     cmdn!("zdiffstore", -4, WRITE | DENYOOM | MOVABLEKEYS, 1, 1, 1, 2, "sorted_set", "6.2.0", R::Coord, "Stores the difference of multiple sorted sets in a key."),
     cmdn!("zintercard", -3, READONLY | MOVABLEKEYS, 2, -1, 1, 1, "sorted_set", "7.0.0", R::Coord, "Returns the number of members of the intersect of multiple sorted sets."),
     cmdn!("zscan", -3, READONLY, 1, 1, 1, 0, "sorted_set", "2.8.0", R::Key, "Iterates over members and scores of a sorted set."),
+    // scripting
+    cmdn!("eval", -3, NOSCRIPT | STALE | MAY_REPLICATE | MOVABLEKEYS, 0, 0, 0, 2, "scripting", "2.6.0", R::Coord, "Executes a server-side Lua script."),
+    cmdn!("evalsha", -3, NOSCRIPT | STALE | MAY_REPLICATE | MOVABLEKEYS, 0, 0, 0, 2, "scripting", "2.6.0", R::Coord, "Executes a server-side Lua script by SHA1 digest."),
+    cmdn!("eval_ro", -3, NOSCRIPT | STALE | READONLY | MOVABLEKEYS, 0, 0, 0, 2, "scripting", "7.0.0", R::Coord, "Executes a read-only server-side Lua script."),
+    cmdn!("evalsha_ro", -3, NOSCRIPT | STALE | READONLY | MOVABLEKEYS, 0, 0, 0, 2, "scripting", "7.0.0", R::Coord, "Executes a read-only server-side Lua script by SHA1 digest."),
+    cmdn!("script", -2, NOSCRIPT | CONTAINER, 0, 0, 0, 0, "scripting", "2.6.0", R::Local, "A container for Lua scripts management commands."),
     // transactions
     cmdn!("multi", 1, NOSCRIPT | LOADING | STALE | FAST, 0, 0, 0, 0, "transactions", "1.2.0", R::Tx, "Starts a transaction."),
     cmdn!("exec", 1, NOSCRIPT | LOADING | STALE, 0, 0, 0, 0, "transactions", "1.2.0", R::Tx, "Executes all commands in a transaction."),
@@ -1070,6 +1080,52 @@ pub static TABLE: &[CommandSpec] = &[
     cmdn!("watch", -2, NOSCRIPT | LOADING | STALE | FAST, 1, -1, 1, 0, "transactions", "2.2.0", R::Tx, "Monitors changes to keys to determine the execution of a transaction."),
     cmdn!("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST, 0, 0, 0, 0, "transactions", "2.2.0", R::Tx, "Forgets about watched keys of a transaction."),
 ];
+
+/// The keys a command touches, as the transaction layer locks them.
+pub enum Touched<'a> {
+    Known(Vec<&'a [u8]>),
+    /// It reads keys named by patterns (SORT ... BY / GET), or runs a
+    /// script that may touch any key.
+    Unknown,
+}
+
+/// The keys a command touches: its key positions, plus SORT's STORE
+/// destination (SORT with a BY or GET pattern reads keys not known before
+/// it runs). The key [`CommandSpec::other_db_key`] names is among them; the
+/// caller locks it in its database.
+pub fn touched_keys<'a>(s: &CommandSpec, args: &[&'a [u8]]) -> Touched<'a> {
+    let mut keys: Vec<&[u8]> = s
+        .keys_in(args)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|i| args.get(i).copied())
+        .collect();
+    if s.name == "sort" || s.name == "sort_ro" {
+        let mut i = 2;
+        while i + 1 < args.len() {
+            let opt = args[i];
+            if opt.eq_ignore_ascii_case(b"by") || opt.eq_ignore_ascii_case(b"get") {
+                let pat = args[i + 1];
+                // `GET #` is the element itself and `BY nosort` no key.
+                if pat != b"#" && memchr::memchr(b'*', pat).is_some() {
+                    return Touched::Unknown;
+                }
+            } else if opt.eq_ignore_ascii_case(b"store") {
+                keys.push(args[i + 1]);
+            }
+            i += if opt.eq_ignore_ascii_case(b"limit") {
+                3
+            } else {
+                2
+            };
+        }
+    }
+    Touched::Known(keys)
+}
+
+/// The Redis release whose behaviour tandem matches; clients and tools read
+/// it from HELLO, INFO and scripts' `redis.REDIS_VERSION`.
+pub const REDIS_VERSION: &str = "7.0.15";
 
 /// Longest command name in the table, for allocation-free lookups.
 const MAX_NAME: usize = 32;

@@ -17,6 +17,7 @@ pub mod hash;
 pub mod keys;
 pub mod list;
 pub mod random;
+pub mod script;
 pub mod set;
 pub mod sort;
 pub mod string;
@@ -358,6 +359,7 @@ pub fn handlers() -> Vec<Option<Handler>> {
         set::HANDLERS,
         zset::HANDLERS,
         sort::HANDLERS,
+        script::HANDLERS,
     ];
     for (name, h) in families.iter().flat_map(|f| f.iter()) {
         let id = spec::lookup(name.as_bytes())
@@ -371,6 +373,16 @@ pub fn handlers() -> Vec<Option<Handler>> {
 /// the handler deferred it. `read` marks a read-only command, whose key
 /// lookups count as keyspace hits and misses (INFO stats).
 pub fn execute(h: Handler, ctx: &mut Ctx, read: bool) {
+    execute_quiet(h, ctx, read);
+    if ctx.sh.waits.pending() {
+        ctx.sh.serve_ready();
+    }
+}
+
+/// [`execute`] without serving the blocked clients its pushes woke: a
+/// script's commands, whose woken clients are served when the script is
+/// done (as Redis serves them after the EVAL).
+pub fn execute_quiet(h: Handler, ctx: &mut Ctx, read: bool) {
     let mark = ctx.out.buf.len();
     if read {
         ctx.sh.dbs[ctx.db].count_reads = true;
@@ -392,9 +404,16 @@ pub fn execute(h: Handler, ctx: &mut Ctx, read: bool) {
         }
     }
     ctx.sh.commands += 1;
-    if ctx.sh.waits.pending() {
-        ctx.sh.serve_ready();
-    }
+}
+
+/// The handler of command `id`, if it runs on a shard.
+pub fn handler(id: spec::CmdId) -> Option<Handler> {
+    static TABLE: std::sync::OnceLock<Vec<Option<Handler>>> = std::sync::OnceLock::new();
+    TABLE
+        .get_or_init(handlers)
+        .get(id as usize)
+        .copied()
+        .flatten()
 }
 
 #[cfg(test)]
@@ -418,6 +437,7 @@ pub mod testing {
                     1,
                     16,
                     Arc::new(Tunables::new(&crate::config::Config::default())),
+                    Arc::new(crate::script::Registry::new(1)),
                 ),
                 table: handlers(),
                 resp3: false,

@@ -127,10 +127,11 @@ impl Engine {
         databases: usize,
         tunables: Arc<Tunables>,
         stats: Arc<ThreadStats>,
+        scripts: Arc<crate::script::Registry>,
     ) -> Engine {
         let spin_budget = Duration::from_micros(tunables.spin_us());
         Engine {
-            sh: Shard::new(id, count, databases, tunables),
+            sh: Shard::new(id, count, databases, tunables, scripts),
             handlers: cmd::handlers(),
             out: (0..io_threads).map(|_| Outbox::new()).collect(),
             local_hops: VecDeque::new(),
@@ -145,9 +146,19 @@ impl Engine {
 
     /// Runs the engine loop until [`ToEngine::Shutdown`] or every sender is gone.
     pub fn run(mut self, inbox: Receiver<ToEngine>, peers: Vec<Sender<ToEngine>>, io: Vec<IoLink>) {
+        if !peers.is_empty() {
+            self.sh.link = Some(shard::Link {
+                inbox: inbox.clone(),
+                peers: peers.clone(),
+            });
+        }
         self.peers = peers;
         loop {
-            let first = self.wait(&inbox);
+            // What a script's wait set aside comes first, in order.
+            let first = match self.sh.backlog.pop_front() {
+                Some(m) => Some(m),
+                None => self.wait(&inbox),
+            };
             self.sh.now_ms = cmd::now_ms();
             let busy = first.is_some();
             let mut stop = false;
@@ -155,10 +166,14 @@ impl Engine {
                 Some(m) => {
                     stop = self.handle(m);
                     for _ in 1..DRAIN_LIMIT {
-                        match inbox.try_recv() {
-                            Ok(m) => stop |= self.handle(m),
-                            Err(_) => break,
-                        }
+                        let next = match self.sh.backlog.pop_front() {
+                            Some(m) => m,
+                            None => match inbox.try_recv() {
+                                Ok(m) => m,
+                                Err(_) => break,
+                            },
+                        };
+                        stop |= self.handle(next);
                     }
                 }
                 None => self.expire(EXPIRE_BUDGET_IDLE),
@@ -244,6 +259,7 @@ impl Engine {
             }
             ToEngine::Hop(h) => {
                 (h.0)(&mut self.sh);
+                self.touch_script_writes();
                 self.run_hops();
                 false
             }
@@ -340,6 +356,7 @@ impl Engine {
                 if watched {
                     self.watch_after_write(req, args, &existed);
                 }
+                self.touch_script_writes();
                 if deferred {
                     return true;
                 }
@@ -365,6 +382,15 @@ impl Engine {
             stamp,
         });
         false
+    }
+
+    /// Marks the keys scripts wrote here as touched for WATCH.
+    #[inline]
+    fn touch_script_writes(&mut self) {
+        if !self.sh.touched.is_empty() {
+            let touched = std::mem::take(&mut self.sh.touched);
+            self.touch_keys(&touched);
+        }
     }
 
     /// Answers `+OK` to a request.

@@ -4,13 +4,15 @@
 //! handlers (`cmd`) see it through their `Ctx`.
 
 use std::any::Any;
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
+use crossbeam_channel::{Receiver, Sender};
 
 use super::blocking::Waits;
 use crate::config::{Encodings, Tunables};
-use crate::msg::{Hop, ReplyTo};
+use crate::msg::{Hop, ReplyTo, ToEngine};
 use crate::resp::Reply;
 use crate::spec;
 use crate::store::{Db, DbStats};
@@ -38,10 +40,36 @@ pub struct Shard {
     pub stats_epoch: u64,
     /// Clients blocked on keys of this shard ([`super::blocking`]).
     pub waits: Waits,
+    /// The script cache shared with every thread.
+    pub scripts: Arc<crate::script::Registry>,
+    /// This shard's Lua state, made at its first script.
+    pub lua: Option<Box<crate::script::lua::Runtime>>,
+    /// The inboxes a running script reaches other shards through
+    /// ([`Shard::call_on`]); none in colocated mode (one shard).
+    pub link: Option<Link>,
+    /// Messages taken from the inbox while a script waited for another
+    /// shard, handled before anything newer.
+    pub backlog: VecDeque<ToEngine>,
+    /// Keys written by scripts' commands, (database, key), for WATCH: the
+    /// engine marks them touched after the command.
+    pub touched: Vec<(u16, Bytes)>,
+}
+
+/// This shard's own inbox and every shard's, for calls a script makes to
+/// keys on other shards.
+pub struct Link {
+    pub inbox: Receiver<ToEngine>,
+    pub peers: Vec<Sender<ToEngine>>,
 }
 
 impl Shard {
-    pub fn new(id: u16, count: u16, databases: usize, tun: Arc<Tunables>) -> Shard {
+    pub fn new(
+        id: u16,
+        count: u16,
+        databases: usize,
+        tun: Arc<Tunables>,
+        scripts: Arc<crate::script::Registry>,
+    ) -> Shard {
         Shard {
             dbs: (0..databases).map(|_| Db::new()).collect(),
             id,
@@ -53,6 +81,51 @@ impl Shard {
             commands: 0,
             stats_epoch: 0,
             waits: Waits::new(databases),
+            scripts,
+            lua: None,
+            link: None,
+            backlog: VecDeque::new(),
+            touched: Vec::new(),
+        }
+    }
+
+    /// Runs `f` on shard `target`'s thread and waits for its result: a
+    /// script's `redis.call` of a key that lives there. While it waits this
+    /// thread runs the hops other shards send it (their scripts' calls
+    /// here among them, so two scripts calling each other's shards cannot
+    /// deadlock) and keeps every other message for later, in order.
+    /// Blocked clients served by `f`'s writes are served later, by a hop
+    /// the caller sends when the script is done. None if `target` is
+    /// unreachable (shutting down).
+    pub fn call_on<T: Send + 'static>(
+        &mut self,
+        target: u16,
+        f: impl FnOnce(&mut Shard) -> T + Send + 'static,
+    ) -> Option<T> {
+        if target == self.id {
+            return Some(f(self));
+        }
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let hop = Hop(Box::new(move |any: &mut dyn Any| {
+            if let Some(sh) = any.downcast_mut::<Shard>() {
+                let _ = tx.send(f(sh));
+            }
+        }));
+        let link = self.link.as_ref()?;
+        let inbox = link.inbox.clone();
+        link.peers
+            .get(target as usize)?
+            .send(ToEngine::Hop(hop))
+            .ok()?;
+        loop {
+            crossbeam_channel::select! {
+                recv(rx) -> r => return r.ok(),
+                recv(inbox) -> m => match m {
+                    Ok(ToEngine::Hop(h)) => (h.0)(self),
+                    Ok(other) => self.backlog.push_back(other),
+                    Err(_) => return None,
+                },
+            }
         }
     }
 

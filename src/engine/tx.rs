@@ -709,6 +709,16 @@ impl Engine {
         }
     }
 
+    /// Marks `keys` (database, key) as touched for WATCH (the writes of a
+    /// script's commands).
+    pub(super) fn touch_keys(&mut self, keys: &[(u16, Bytes)]) {
+        if self.tx.watching() {
+            for (db, k) in keys {
+                self.tx.watches.touch(*db, k);
+            }
+        }
+    }
+
     /// Whether each key of a write command exists now (before it runs),
     /// for [`Engine::watch_after_write`].
     pub(super) fn keys_existing(&mut self, req: &Request, args: &[Bytes]) -> Vec<bool> {

@@ -23,9 +23,7 @@ use crate::resp::parse::parse_i64;
 use crate::resp::{Reply, errors};
 use crate::spec::{self, CmdId, flag};
 
-/// The Redis release whose behaviour tandem matches; clients and tools read
-/// it from HELLO and INFO.
-pub const REDIS_VERSION: &str = "7.0.15";
+pub use crate::spec::REDIS_VERSION;
 
 type Res = Result<(), String>;
 
@@ -99,10 +97,92 @@ pub(super) fn run(l: &mut Local, id: CmdId, args: &[&[u8]]) {
             })
         }
         "shutdown" => shutdown(l, args),
+        "script" => script(l, args),
         other => Err(format!("ERR '{other}' is not handled on the IO thread")),
     };
     if let Err(e) = result {
         let _ = reply(l, |r| r.error(&e));
+    }
+}
+
+/// SCRIPT LOAD/EXISTS/FLUSH/KILL/HELP (redis.io/commands/script-load and
+/// siblings): the script cache is shared, so the IO thread answers, and
+/// SCRIPT KILL reaches a script however long it runs. SCRIPT DEBUG is
+/// refused as not implemented.
+fn script(l: &mut Local, args: &[&[u8]]) -> Res {
+    let sub = lower(args[1]);
+    let scripts = &l.shared.scripts;
+    let arity = || format!("ERR wrong number of arguments for 'script|{sub}' command");
+    match sub.as_str() {
+        "load" => {
+            if args.len() != 3 {
+                return Err(arity());
+            }
+            crate::script::lua::check_syntax(args[2])?;
+            let s = scripts.load(Bytes::copy_from_slice(args[2]));
+            reply(l, |r| r.bulk(s.sha.as_bytes()))
+        }
+        "exists" => {
+            if args.len() < 3 {
+                return Err(arity());
+            }
+            let found: Vec<bool> = args[2..].iter().map(|a| scripts.get(a).is_some()).collect();
+            reply(l, |r| {
+                r.array(found.len());
+                for f in found {
+                    r.int(f as i64);
+                }
+            })
+        }
+        "flush" => {
+            match args.get(2) {
+                None => {}
+                Some(m) if args.len() == 3 && (lower(m) == "async" || lower(m) == "sync") => {}
+                Some(_) if args.len() > 3 => return Err(arity()),
+                Some(_) => {
+                    return Err("ERR SCRIPT FLUSH only support SYNC|ASYNC option".into());
+                }
+            }
+            scripts.flush();
+            reply(l, |r| r.ok())
+        }
+        "kill" => {
+            if args.len() != 2 {
+                return Err(arity());
+            }
+            scripts.kill().map_err(String::from)?;
+            reply(l, |r| r.ok())
+        }
+        "help" => {
+            let lines = [
+                "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "EXISTS <sha1> [<sha1> ...]",
+                "    Return information about the existence of the scripts in the script cache.",
+                "FLUSH [ASYNC|SYNC]",
+                "    Flush the Lua scripts cache. Very dangerous on replicas.",
+                "    When called without the optional mode argument, the behavior is determined by the",
+                "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+                "    * ASYNC: Asynchronously flush the scripts cache.",
+                "    * SYNC: Synchronously flush the scripts cache.",
+                "KILL",
+                "    Kill the currently executing Lua script.",
+                "LOAD <script>",
+                "    Load a script into the scripts cache without executing it.",
+                "HELP",
+                "    Prints this help.",
+            ];
+            reply(l, |r| {
+                r.array(lines.len());
+                for s in lines {
+                    r.simple(s);
+                }
+            })
+        }
+        "debug" => Err("ERR tandem: SCRIPT DEBUG is not implemented".into()),
+        _ => Err(format!(
+            "ERR unknown subcommand '{}'. Try SCRIPT HELP.",
+            text(args[1])
+        )),
     }
 }
 

@@ -21,7 +21,7 @@ use crate::msg::{
 };
 use crate::resp::errors;
 use crate::resp::parse::parse_i64;
-use crate::spec::{self, CmdId, Gather, Route};
+use crate::spec::{self, CmdId, Gather, Route, Touched};
 
 /// Arguments at least this long travel zero-copy as slices of the
 /// connection's input buffer; shorter ones are copied into the batch arena,
@@ -457,8 +457,11 @@ impl IoThread {
         let s = spec::get(id);
         let n = self.nshards;
         let fk = s.first_key as usize;
-        let (first, hash) = match args.get(fk) {
-            Some(k) if fk > 0 => (spec::key_shard(k, n), spec::key_hash(k)),
+        let touched = coord_keys(&self.shared.scripts, s, args);
+        let (first, hash) = match (args.get(fk), &touched) {
+            (Some(k), _) if fk > 0 => (spec::key_shard(k, n), spec::key_hash(k)),
+            // A script runs on its first declared key's shard.
+            (_, Touched::Known(keys)) if !keys.is_empty() => (spec::key_shard(keys[0], n), 0),
             _ => (0, 0),
         };
         let Some(c) = self.conns[slot].as_ref() else {
@@ -466,9 +469,9 @@ impl IoThread {
         };
         let db = c.db;
         let mode = Mode::of(id);
-        let shards: Vec<(u16, Want)> = match coord_keys(s, args) {
-            CoordKeys::Unknown => (0..n as u16).map(|s| (s, Want::Shard(mode))).collect(),
-            CoordKeys::Known(keys) => {
+        let shards: Vec<(u16, Want)> = match touched {
+            Touched::Unknown => (0..n as u16).map(|s| (s, Want::Shard(mode))).collect(),
+            Touched::Known(keys) => {
                 let mut by_shard: Vec<(u16, Want)> = Vec::new();
                 // COPY ... DB n: the destination lives in database n.
                 let other = s
@@ -654,44 +657,34 @@ impl IoThread {
     }
 }
 
-/// The keys a coordinated command touches.
-enum CoordKeys<'a> {
-    Known(Vec<&'a [u8]>),
-    /// It reads keys named by patterns (SORT ... BY / GET).
-    Unknown,
-}
-
-/// The keys of a coordinated command: its key positions, plus SORT's
-/// STORE destination; SORT with a BY or GET pattern reads keys that are
-/// not known before it runs.
-fn coord_keys<'a>(s: &spec::CommandSpec, args: &[&'a [u8]]) -> CoordKeys<'a> {
-    let mut keys: Vec<&[u8]> = s
-        .keys_in(args)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|i| args.get(i).copied())
-        .collect();
-    if s.name == "sort" || s.name == "sort_ro" {
-        let mut i = 2;
-        while i + 1 < args.len() {
-            let opt = args[i];
-            if opt.eq_ignore_ascii_case(b"by") || opt.eq_ignore_ascii_case(b"get") {
-                let pat = args[i + 1];
-                // `GET #` is the element itself and `BY nosort` no key.
-                if pat != b"#" && memchr::memchr(b'*', pat).is_some() {
-                    return CoordKeys::Unknown;
-                }
-            } else if opt.eq_ignore_ascii_case(b"store") {
-                keys.push(args[i + 1]);
+/// The keys a coordinated command touches ([`spec::touched_keys`]); a
+/// script touches any key unless it was seen to stay within its declared
+/// keys (`crate::script`), and an EVALSHA of an unknown script none (its
+/// shard answers NOSCRIPT).
+pub(super) fn coord_keys<'a>(
+    scripts: &crate::script::Registry,
+    s: &spec::CommandSpec,
+    args: &[&'a [u8]],
+) -> Touched<'a> {
+    if s.is(spec::flag::MOVABLEKEYS) && s.numkeys == 2 && s.name.starts_with("eval") {
+        let by_sha = s.name.starts_with("evalsha");
+        let found = match args.get(1) {
+            Some(a) if by_sha => scripts.get(a),
+            Some(a) => scripts.get(crate::script::sha1_hex(a).as_bytes()),
+            None => None,
+        };
+        match found {
+            None if by_sha => return Touched::Known(Vec::new()),
+            Some(script) if !script.needs_every_shard() => {}
+            _ => {
+                scripts
+                    .global_runs
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return Touched::Unknown;
             }
-            i += if opt.eq_ignore_ascii_case(b"limit") {
-                3
-            } else {
-                2
-            };
         }
     }
-    CoordKeys::Known(keys)
+    spec::touched_keys(s, args)
 }
 
 /// Redis 7's unknown-command error: the name and up to the first arguments,

@@ -79,6 +79,8 @@ pub struct Shared {
     pub run_id: String,
     /// Every thread's latency histograms and wakeup counters.
     pub metrics: Arc<crate::metrics::Registry>,
+    /// The script cache every connection and shard sees (EVAL, SCRIPT).
+    pub scripts: Arc<crate::script::Registry>,
     /// Samples of `total_commands` for INFO's `instantaneous_ops_per_sec`.
     pub ops_meter: Mutex<OpsMeter>,
     /// Highest `used_memory` seen (INFO `used_memory_peak`), bytes.
@@ -147,6 +149,7 @@ impl Shared {
             .collect();
         Shared {
             metrics: Arc::new(crate::metrics::Registry::new(config.sample_every())),
+            scripts: Arc::new(crate::script::Registry::new(config.shards)),
             tunables: Arc::new(crate::config::Tunables::new(&config)),
             config: RwLock::new(config),
             config_epoch: AtomicU64::new(0),

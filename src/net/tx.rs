@@ -27,7 +27,7 @@ use crate::msg::{
     Claim, ExecPlan, ExecStep, KeyLock, Mode, ReplyTo, TxInfo, TxKind, Want, next_tx_id,
 };
 use crate::resp::parse::parse_i64;
-use crate::spec::{self, CmdId, Gather, Route};
+use crate::spec::{self, CmdId, Gather, Route, Touched};
 
 const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
 
@@ -360,24 +360,31 @@ impl IoThread {
                     slots.push(ExecSlot::Ready(Bytes::from_static(b"+OK\r\n")));
                 }
                 Route::Key | Route::Coord | Route::Scan => {
-                    let keys: Vec<&[u8]> = s
-                        .keys_in(&args)
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter_map(|i| args.get(i).copied())
-                        .collect();
+                    let touched = match s.route {
+                        Route::Coord => super::route::coord_keys(&self.shared.scripts, s, &args),
+                        _ => spec::touched_keys(s, &args),
+                    };
+                    let keys = match touched {
+                        Touched::Known(keys) => keys,
+                        Touched::Unknown => {
+                            // SORT's BY/GET patterns, or a script, may read
+                            // any key: lock everything.
+                            for sh in 0..n {
+                                locks.shard(sh as u16, mode);
+                            }
+                            s.keys_in(&args)
+                                .unwrap_or_default()
+                                .into_iter()
+                                .filter_map(|i| args.get(i).copied())
+                                .collect()
+                        }
+                    };
                     let shard = match s.route {
                         Route::Scan => parse_i64(args.get(1).copied().unwrap_or(b"0"))
                             .map(|c| (c as u64 % n as u64) as usize)
                             .unwrap_or(0),
                         _ => keys.first().map_or(0, |k| spec::key_shard(k, n)),
                     };
-                    if s.name == "sort" || s.name == "sort_ro" {
-                        // BY/GET patterns may read any key: lock everything.
-                        for sh in 0..n {
-                            locks.shard(sh as u16, mode);
-                        }
-                    }
                     for k in &keys {
                         locks.key(spec::key_shard(k, n) as u16, db, k, mode);
                     }

@@ -1,0 +1,206 @@
+//! Lua scripting shared by both stages: the script cache every connection
+//! sees (EVAL, EVALSHA, SCRIPT LOAD/EXISTS/FLUSH/KILL) and what the IO
+//! stage needs to route a script; the Lua runtime itself lives on each
+//! shard ([`lua`]).
+//!
+//! # How a script is routed (see `docs/design.md`)
+//!
+//! A script runs on one shard, the coordinator, inside the transaction
+//! layer: a script whose declared keys (`KEYS`) sit on one shard runs there
+//! on that shard's fast path; one whose keys span shards runs as a
+//! coordinated transaction locking those keys. Scripts often build key
+//! names themselves (job queues, rate limiters): a script never seen to
+//! stay within its declared keys runs with every shard locked, so it is
+//! atomic whatever it touches. Each script starts that way; a run that
+//! stayed within `KEYS` marks it [`Script::checked`], and any run that
+//! strays marks it [`Script::strays`] for good.
+
+pub mod lua;
+
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use bytes::Bytes;
+
+/// A script in the cache: its body and what its runs showed.
+#[derive(Debug)]
+pub struct Script {
+    /// Lower-case hex SHA1 of the body (40 bytes).
+    pub sha: String,
+    pub body: Bytes,
+    /// A run stayed within its declared keys.
+    pub checked: AtomicBool,
+    /// A run touched a key it did not declare: always lock every shard.
+    pub strays: AtomicBool,
+}
+
+impl Script {
+    /// Whether the script must run with every shard locked (never seen to
+    /// stay within `KEYS`, or seen to leave them).
+    #[inline]
+    pub fn needs_every_shard(&self) -> bool {
+        !self.checked.load(Ordering::Relaxed) || self.strays.load(Ordering::Relaxed)
+    }
+}
+
+/// What a shard is doing with a script, for SCRIPT KILL.
+const IDLE: u8 = 0;
+const RUNNING: u8 = 1;
+const WROTE: u8 = 2;
+
+/// One shard's script state, on its own cache line.
+#[repr(align(64))]
+#[derive(Default)]
+struct Slot {
+    state: AtomicU8,
+    kill: AtomicBool,
+}
+
+/// The process-wide script cache (Redis's `lctx.lua_scripts`), shared by
+/// every IO thread and shard. Reads take a read lock (EVALSHA); loads and
+/// flushes a write lock.
+pub struct Registry {
+    scripts: RwLock<hashbrown::HashMap<String, Arc<Script>>>,
+    /// Bumped by SCRIPT FLUSH: shards drop their compiled functions.
+    generation: AtomicU64,
+    slots: Vec<Slot>,
+    /// Runs that touched undeclared keys on another shard while not every
+    /// shard was locked (INFO `tandem_script_strayed_runs`).
+    pub strayed_runs: AtomicU64,
+    /// Scripts routed with every shard locked.
+    pub global_runs: AtomicU64,
+}
+
+/// Lower-case hex SHA1 of `body` (Redis's `sha1hex`).
+pub fn sha1_hex(body: &[u8]) -> String {
+    sha1_smol::Sha1::from(body).digest().to_string()
+}
+
+impl Registry {
+    /// A registry for `shards` shard threads.
+    pub fn new(shards: usize) -> Registry {
+        Registry {
+            scripts: RwLock::new(hashbrown::HashMap::new()),
+            generation: AtomicU64::new(0),
+            slots: (0..shards.max(1)).map(|_| Slot::default()).collect(),
+            strayed_runs: AtomicU64::new(0),
+            global_runs: AtomicU64::new(0),
+        }
+    }
+
+    /// Adds `body` (or finds it) and returns its entry.
+    pub fn load(&self, body: Bytes) -> Arc<Script> {
+        let sha = sha1_hex(&body);
+        if let Some(s) = self.get(sha.as_bytes()) {
+            return s;
+        }
+        let mut map = self.scripts.write().unwrap_or_else(|e| e.into_inner());
+        map.entry(sha.clone())
+            .or_insert_with(|| {
+                Arc::new(Script {
+                    sha,
+                    body,
+                    checked: AtomicBool::new(false),
+                    strays: AtomicBool::new(false),
+                })
+            })
+            .clone()
+    }
+
+    /// The script whose SHA1 is `sha` (any case), if cached.
+    pub fn get(&self, sha: &[u8]) -> Option<Arc<Script>> {
+        if sha.len() != 40 {
+            return None;
+        }
+        let mut lower = [0u8; 40];
+        lower.copy_from_slice(sha);
+        lower.make_ascii_lowercase();
+        let key = std::str::from_utf8(&lower).ok()?;
+        let map = self.scripts.read().unwrap_or_else(|e| e.into_inner());
+        map.get(key).cloned()
+    }
+
+    /// SCRIPT FLUSH: forgets every script.
+    pub fn flush(&self) {
+        let mut map = self.scripts.write().unwrap_or_else(|e| e.into_inner());
+        map.clear();
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Changes with every SCRIPT FLUSH.
+    #[inline]
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Shard `shard` starts running a script.
+    pub fn started(&self, shard: u16) {
+        if let Some(s) = self.slots.get(shard as usize) {
+            s.kill.store(false, Ordering::Relaxed);
+            s.state.store(RUNNING, Ordering::Relaxed);
+        }
+    }
+
+    /// The script running on `shard` wrote: SCRIPT KILL may no longer stop it.
+    pub fn wrote(&self, shard: u16) {
+        if let Some(s) = self.slots.get(shard as usize) {
+            s.state.store(WROTE, Ordering::Relaxed);
+        }
+    }
+
+    /// Shard `shard` finished its script.
+    pub fn finished(&self, shard: u16) {
+        if let Some(s) = self.slots.get(shard as usize) {
+            s.state.store(IDLE, Ordering::Relaxed);
+            s.kill.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether SCRIPT KILL asked the script on `shard` to stop.
+    #[inline]
+    pub fn kill_asked(&self, shard: u16) -> bool {
+        self.slots
+            .get(shard as usize)
+            .is_some_and(|s| s.kill.load(Ordering::Relaxed))
+    }
+
+    /// SCRIPT KILL: asks every running script that has not written to
+    /// stop. Errors (Redis 7.0 `scriptKill`): `NOTBUSY No scripts in
+    /// execution right now.`; `UNKILLABLE ...` when every running script
+    /// already wrote.
+    pub fn kill(&self) -> Result<(), &'static str> {
+        let mut running = false;
+        let mut killed = false;
+        for s in &self.slots {
+            match s.state.load(Ordering::Relaxed) {
+                RUNNING => {
+                    s.kill.store(true, Ordering::Relaxed);
+                    killed = true;
+                    running = true;
+                }
+                WROTE => running = true,
+                _ => {}
+            }
+        }
+        match (running, killed) {
+            (false, _) => Err("NOTBUSY No scripts in execution right now."),
+            (true, false) => Err(
+                "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.",
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// Number of cached scripts (INFO `number_of_cached_scripts`).
+    pub fn len(&self) -> usize {
+        self.scripts.read().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// Whether no script is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Shared handle type.
+pub type Scripts = Arc<Registry>;
