@@ -295,6 +295,13 @@ static DIRECTIVES: &[Directive] = &[
         "10",
         "active expiry cycles per second when idle",
     ),
+    d(
+        "busy-reply-threshold",
+        Kind::Int(0, i64::MAX),
+        true,
+        "5000",
+        "ms a script runs before other clients get -BUSY (0: at once)",
+    ),
 ];
 
 /// The parsed configuration. Field meanings are the directives' help lines.
@@ -325,6 +332,8 @@ pub struct Config {
     /// Working directory (`dir`), entered at start-up.
     pub dir: String,
     pub hz: u64,
+    /// `busy-reply-threshold`, ms.
+    pub busy_reply_threshold: u64,
     /// Compact-encoding thresholds of collections.
     pub enc: Encodings,
     /// Values of the [`Kind::Unsupported`] directives (always their one
@@ -392,14 +401,15 @@ fn fmt_mem(n: u64) -> String {
     n.to_string()
 }
 
-/// Redis's older names for the listpack thresholds (ziplist, Redis < 7),
-/// still accepted by Redis 7 as aliases.
+/// Redis's older names for the listpack thresholds (ziplist, Redis < 7)
+/// and for `busy-reply-threshold`, still accepted by Redis 7 as aliases.
 const ALIASES: &[(&str, &str)] = &[
     ("list-max-ziplist-size", "list-max-listpack-size"),
     ("hash-max-ziplist-entries", "hash-max-listpack-entries"),
     ("hash-max-ziplist-value", "hash-max-listpack-value"),
     ("zset-max-ziplist-entries", "zset-max-listpack-entries"),
     ("zset-max-ziplist-value", "zset-max-listpack-value"),
+    ("lua-time-limit", "busy-reply-threshold"),
 ];
 
 fn directive(name: &str) -> Option<&'static Directive> {
@@ -464,6 +474,7 @@ pub struct Tunables {
     client_output_limit: AtomicU64,
     spin_us: AtomicU64,
     hz: AtomicU64,
+    busy_reply_threshold: AtomicU64,
     enc: [AtomicI64; 8],
     /// Bumped by CONFIG RESETSTAT: shards start their counters over.
     stats_epoch: AtomicU64,
@@ -476,6 +487,7 @@ impl Tunables {
             client_output_limit: AtomicU64::new(0),
             spin_us: AtomicU64::new(0),
             hz: AtomicU64::new(10),
+            busy_reply_threshold: AtomicU64::new(5000),
             enc: Default::default(),
             stats_epoch: AtomicU64::new(0),
         };
@@ -491,6 +503,8 @@ impl Tunables {
             .store(c.client_output_limit, Ordering::Relaxed);
         self.spin_us.store(c.spin_us, Ordering::Relaxed);
         self.hz.store(c.hz, Ordering::Relaxed);
+        self.busy_reply_threshold
+            .store(c.busy_reply_threshold, Ordering::Relaxed);
         let e = &c.enc;
         let v = [
             e.list_max_listpack_size,
@@ -549,6 +563,13 @@ impl Tunables {
         self.hz.load(Ordering::Relaxed).max(1)
     }
 
+    /// `busy-reply-threshold`: how long a script runs before other
+    /// clients get `-BUSY`, ms.
+    #[inline]
+    pub fn busy_reply_threshold(&self) -> u64 {
+        self.busy_reply_threshold.load(Ordering::Relaxed)
+    }
+
     pub fn encodings(&self) -> Encodings {
         let g = |i: usize| self.enc[i].load(Ordering::Relaxed);
         Encodings {
@@ -595,6 +616,7 @@ impl Default for Config {
             loglevel: "notice".into(),
             dir: ".".into(),
             hz: 10,
+            busy_reply_threshold: 5000,
             enc: Encodings::default(),
             unsupported: Vec::new(),
             explicit_threads: false,
@@ -741,6 +763,7 @@ impl Config {
                     "timeout" => self.timeout = n as u64,
                     "databases" => self.databases = n as usize,
                     "hz" => self.hz = n as u64,
+                    "busy-reply-threshold" => self.busy_reply_threshold = n as u64,
                     "list-max-listpack-size" => self.enc.list_max_listpack_size = n,
                     "hash-max-listpack-entries" => self.enc.hash_max_listpack_entries = n as usize,
                     "hash-max-listpack-value" => self.enc.hash_max_listpack_value = n as usize,
@@ -863,6 +886,7 @@ impl Config {
             "loglevel" => self.loglevel.clone(),
             "dir" => self.dir.clone(),
             "hz" => self.hz.to_string(),
+            "busy-reply-threshold" => self.busy_reply_threshold.to_string(),
             "list-max-listpack-size" => self.enc.list_max_listpack_size.to_string(),
             "hash-max-listpack-entries" => self.enc.hash_max_listpack_entries.to_string(),
             "hash-max-listpack-value" => self.enc.hash_max_listpack_value.to_string(),

@@ -69,7 +69,7 @@ fn run(ctx: &mut Ctx, by_sha: bool, read_only: bool) -> CmdResult {
     let argv = &ctx.args[3 + nk..];
     let mut rt = match ctx.sh.lua.take() {
         Some(rt) => rt,
-        None => match Runtime::new(scripts.clone(), ctx.sh.id) {
+        None => match Runtime::new(scripts.clone(), ctx.sh.id, ctx.sh.tun.clone()) {
             Ok(rt) => Box::new(rt),
             Err(e) => return Err(CmdError::Owned(format!("ERR cannot start Lua: {e}"))),
         },

@@ -112,6 +112,11 @@ impl IoThread {
             self.abort_multi(slot);
             return;
         }
+        if self.shared.scripts.any_busy() && !runs_while_busy(s.name, args) {
+            c.reply_with(|r| r.error(errors::BUSY));
+            self.abort_multi(slot);
+            return;
+        }
         if self.queue_in_multi(slot, id, args) {
             return;
         }
@@ -685,6 +690,17 @@ pub(super) fn coord_keys<'a>(
         }
     }
     spec::touched_keys(s, args)
+}
+
+/// What a client may still run while a script is past
+/// `busy-reply-threshold` (Redis 7.0's `allow-busy` commands: SCRIPT KILL,
+/// SHUTDOWN, and connection and transaction bookkeeping).
+fn runs_while_busy(name: &str, args: &[&[u8]]) -> bool {
+    match name {
+        "auth" | "hello" | "multi" | "discard" | "unwatch" | "reset" | "quit" | "shutdown" => true,
+        "script" => args.get(1).is_some_and(|a| a.eq_ignore_ascii_case(b"kill")),
+        _ => false,
+    }
 }
 
 /// Redis 7's unknown-command error: the name and up to the first arguments,

@@ -176,6 +176,8 @@ impl Shared {
 
     /// Asks every IO thread to stop (SHUTDOWN, signals).
     pub fn request_shutdown(&self) {
+        // A script that never ends must not hold the shutdown up.
+        self.scripts.abort_all();
         self.shutdown.store(true, Ordering::SeqCst);
         if let Some(links) = self.io_links.get() {
             for (tx, w) in links {

@@ -22,3 +22,7 @@ pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
 pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
 pub const BIT_OFFSET: &str = "ERR bit offset is not an integer or out of range";
 pub const MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
+
+/// A script has run past `busy-reply-threshold` (Redis 7.0 `processCommand`).
+pub const BUSY: &str =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";

@@ -22,7 +22,7 @@
 //! @user_script:<line>.`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
 use bytes::{BufMut, Bytes};
 use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
@@ -92,6 +92,8 @@ pub struct Runtime {
     resp: Arc<AtomicU8>,
     /// SCRIPT KILL stopped the running script.
     killed: Arc<AtomicBool>,
+    /// When the running script started, Unix ms.
+    started: Arc<AtomicU64>,
 }
 
 /// The sandbox and the Lua side of the `redis` library, run once per state
@@ -175,7 +177,14 @@ local function on_error(e)
     if not i then break end
     if i.source == '@user_script' then where = i break end
   end
-  if type(e) ~= 'table' then
+  if H.killed() then
+    e = {err = 'ERR Script killed by user with SCRIPT KILL...'}
+  elseif type(e) == 'userdata' then
+    -- An error raised in Rust: its first line, without mlua's prefix.
+    local s = tostring(e)
+    s = s:match('^runtime error: ([^\n]*)') or s:match('^([^\n]*)') or s
+    e = {err = 'ERR ' .. s}
+  elseif type(e) ~= 'table' then
     e = {err = 'ERR ' .. tostring(e)}
   end
   if where then
@@ -216,7 +225,11 @@ impl Runtime {
     /// A fresh state for shard `shard`: Lua's base, table, string, math and
     /// debug libraries (debug only for the error handler), the `redis`
     /// library, the read-only sandbox and the SCRIPT KILL check.
-    pub fn new(scripts: Arc<Registry>, shard: u16) -> mlua::Result<Runtime> {
+    pub fn new(
+        scripts: Arc<Registry>,
+        shard: u16,
+        tun: Arc<crate::config::Tunables>,
+    ) -> mlua::Result<Runtime> {
         let libs = StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG;
         // SAFETY: the debug library is what makes this state "unsafe" to
         // mlua; only the error handler keeps `debug.getinfo` (captured by
@@ -306,6 +319,12 @@ impl Runtime {
         // Nothing outside the sandbox reaches the debug library.
         g.set("debug", Value::Nil)?;
         let killed = Arc::new(AtomicBool::new(false));
+        let started = Arc::new(AtomicU64::new(0));
+        let (k, st) = (killed.clone(), started.clone());
+        holder.raw_set(
+            "killed",
+            lua.create_function(move |_, ()| Ok(k.load(Ordering::Relaxed)))?,
+        )?;
         let k = killed.clone();
         lua.set_hook(
             HookTriggers::new().every_nth_instruction(KILL_CHECK_EVERY),
@@ -314,9 +333,11 @@ impl Runtime {
                 // the script cannot swallow the kill.
                 if k.load(Ordering::Relaxed) || scripts.kill_asked(shard) {
                     k.store(true, Ordering::Relaxed);
-                    return Err(mlua::Error::RuntimeError(
-                        "ERR Script killed by user with SCRIPT KILL...".into(),
-                    ));
+                    return Err(mlua::Error::RuntimeError("killed".into()));
+                }
+                let ran = crate::cmd::now_ms().saturating_sub(st.load(Ordering::Relaxed));
+                if ran >= tun.busy_reply_threshold() {
+                    scripts.set_busy(shard);
                 }
                 Ok(VmState::Continue)
             },
@@ -332,6 +353,7 @@ impl Runtime {
             generation: 0,
             resp,
             killed,
+            started,
         })
     }
 
@@ -381,6 +403,7 @@ impl Runtime {
         };
         self.resp.store(2, Ordering::Relaxed);
         self.killed.store(false, Ordering::Relaxed);
+        self.started.store(crate::cmd::now_ms(), Ordering::Relaxed);
         let result = self.call(f, keys, argv, host);
         let text = match result {
             Ok((true, v)) => {

@@ -54,6 +54,8 @@ const WROTE: u8 = 2;
 struct Slot {
     state: AtomicU8,
     kill: AtomicBool,
+    /// Running for longer than `busy-reply-threshold`.
+    busy: AtomicBool,
 }
 
 /// The process-wide script cache (Redis's `lctx.lua_scripts`), shared by
@@ -64,6 +66,10 @@ pub struct Registry {
     /// Bumped by SCRIPT FLUSH: shards drop their compiled functions.
     generation: AtomicU64,
     slots: Vec<Slot>,
+    /// Shutting down: every running script stops at its next check.
+    abort: AtomicBool,
+    /// Shards whose script has run past `busy-reply-threshold`.
+    busy: std::sync::atomic::AtomicUsize,
     /// Runs that touched undeclared keys on another shard while not every
     /// shard was locked (INFO `tandem_script_strayed_runs`).
     pub strayed_runs: AtomicU64,
@@ -83,6 +89,8 @@ impl Registry {
             scripts: RwLock::new(hashbrown::HashMap::new()),
             generation: AtomicU64::new(0),
             slots: (0..shards.max(1)).map(|_| Slot::default()).collect(),
+            busy: std::sync::atomic::AtomicUsize::new(0),
+            abort: AtomicBool::new(false),
             strayed_runs: AtomicU64::new(0),
             global_runs: AtomicU64::new(0),
         }
@@ -153,15 +161,45 @@ impl Registry {
         if let Some(s) = self.slots.get(shard as usize) {
             s.state.store(IDLE, Ordering::Relaxed);
             s.kill.store(false, Ordering::Relaxed);
+            if s.busy.swap(false, Ordering::Relaxed) {
+                self.busy.fetch_sub(1, Ordering::Relaxed);
+            }
         }
     }
 
-    /// Whether SCRIPT KILL asked the script on `shard` to stop.
+    /// The script on `shard` has run past `busy-reply-threshold`: other
+    /// clients get `-BUSY` until it ends.
+    pub fn set_busy(&self, shard: u16) {
+        if let Some(s) = self.slots.get(shard as usize) {
+            if !s.busy.swap(true, Ordering::Relaxed) {
+                self.busy.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Whether any script has run past `busy-reply-threshold` (one load:
+    /// written only by such scripts). Redis answers every client `BUSY
+    /// Redis is busy running a script. You can only call SCRIPT KILL or
+    /// SHUTDOWN NOSAVE.` then (`processCommand`).
+    #[inline]
+    pub fn any_busy(&self) -> bool {
+        self.busy.load(Ordering::Relaxed) != 0
+    }
+
+    /// Whether SCRIPT KILL (or a shutdown) asked the script on `shard` to
+    /// stop.
     #[inline]
     pub fn kill_asked(&self, shard: u16) -> bool {
-        self.slots
-            .get(shard as usize)
-            .is_some_and(|s| s.kill.load(Ordering::Relaxed))
+        self.abort.load(Ordering::Relaxed)
+            || self
+                .slots
+                .get(shard as usize)
+                .is_some_and(|s| s.kill.load(Ordering::Relaxed))
+    }
+
+    /// The server is shutting down: every script stops, written or not.
+    pub fn abort_all(&self) {
+        self.abort.store(true, Ordering::Relaxed);
     }
 
     /// SCRIPT KILL: asks every running script that has not written to
