@@ -12,67 +12,7 @@ use common::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
-
-const LAYOUTS: &[&[&str]] = &[
-    &["--io-threads", "1", "--shards", "3"],
-    &["--io-threads", "2", "--shards", "3"],
-    &["--colocated", "yes"],
-];
-
-/// `n` keys named `{prefix}N`, on as many different shards (of 3) as
-/// possible, round robin.
-fn spread(prefix: &str, n: usize) -> Vec<String> {
-    let mut by_shard: Vec<Vec<String>> = vec![Vec::new(); 3];
-    let mut i = 0;
-    while by_shard.iter().map(|v| v.len()).min().unwrap_or(0) * 3 < n + 3 {
-        let k = format!("{prefix}{i}");
-        by_shard[tandem::spec::key_shard(k.as_bytes(), 3)].push(k);
-        i += 1;
-    }
-    (0..n).map(|j| by_shard[j % 3][j / 3].clone()).collect()
-}
-
-/// A connection served by IO thread `io` (when the server has it):
-/// connects until CLIENT INFO says so, a bounded number of times.
-fn conn_on(url: &str, io: usize) -> redis::Connection {
-    let client = redis::Client::open(url).unwrap();
-    for _ in 0..100 {
-        let mut c = client.get_connection().unwrap();
-        let info: String = redis::cmd("CLIENT").arg("INFO").query(&mut c).unwrap();
-        let on = info
-            .split(' ')
-            .find_map(|f| f.strip_prefix("io-thread="))
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .unwrap_or(0);
-        if on == io {
-            return c;
-        }
-    }
-    client.get_connection().unwrap()
-}
-
-/// Runs `f` in a loop on its own connection (on IO thread `io` if there
-/// is one) until `stop` (or 30 s); returns how many times it ran.
-fn spawn_until(
-    stop: &Arc<AtomicBool>,
-    url: String,
-    io: usize,
-    f: impl Fn(&mut redis::Connection, u64) + Send + 'static,
-) -> JoinHandle<u64> {
-    let stop = stop.clone();
-    std::thread::spawn(move || {
-        let mut c = conn_on(&url, io);
-        c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        let mut n = 0;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
-            f(&mut c, n);
-            n += 1;
-        }
-        n
-    })
-}
+use std::time::Duration;
 
 /// Writers MSET three keys on three shards to one value; readers MGET
 /// them and must never see two different values.

@@ -407,7 +407,8 @@ impl Runtime {
         let result = self.call(f, keys, argv, host);
         let text = match result {
             Ok((true, v)) => {
-                if let Err(e) = write_value(out, &v, 0) {
+                let script_resp3 = self.resp.load(Ordering::Relaxed) == 3;
+                if let Err(e) = write_value(out, &v, script_resp3, 0) {
                     out.error(&e);
                 }
                 return;
@@ -572,15 +573,18 @@ fn describe_error(e: &Value, sha: &str) -> String {
 }
 
 /// Writes a script's result (see the module docs for the rules).
-/// Errors: `ERR reached lua stack limit` for tables nested too deep.
-fn write_value(out: &mut Reply, v: &Value, depth: usize) -> Result<(), String> {
+/// Booleans follow the script's `redis.setresp` (`script_resp3`), as Redis
+/// 7.0's `luaReplyToRedisReply` does; everything else the client's
+/// protocol. Errors: `ERR reached lua stack limit` for tables nested too
+/// deep.
+fn write_value(out: &mut Reply, v: &Value, script_resp3: bool, depth: usize) -> Result<(), String> {
     if depth > MAX_DEPTH {
         return Err("ERR reached lua stack limit".into());
     }
     match v {
         Value::Nil => out.null(),
         Value::Boolean(b) => {
-            if out.resp3 {
+            if script_resp3 {
                 out.boolean(*b)
             } else if *b {
                 out.int(1)
@@ -591,7 +595,7 @@ fn write_value(out: &mut Reply, v: &Value, depth: usize) -> Result<(), String> {
         Value::Integer(n) => out.int(*n),
         Value::Number(n) => out.int(truncate(*n)),
         Value::String(s) => out.bulk(&s.as_bytes()),
-        Value::Table(t) => write_table(out, t, depth)?,
+        Value::Table(t) => write_table(out, t, script_resp3, depth)?,
         _ => out.null(),
     }
     Ok(())
@@ -603,7 +607,7 @@ fn truncate(n: f64) -> i64 {
     if n.is_nan() { 0 } else { n as i64 }
 }
 
-fn write_table(out: &mut Reply, t: &Table, depth: usize) -> Result<(), String> {
+fn write_table(out: &mut Reply, t: &Table, script_resp3: bool, depth: usize) -> Result<(), String> {
     let get = |k: &str| t.raw_get::<Value>(k).unwrap_or(Value::Nil);
     if let Value::String(e) = get("err") {
         out.error(&e.to_string_lossy());
@@ -632,8 +636,8 @@ fn write_table(out: &mut Reply, t: &Table, depth: usize) -> Result<(), String> {
         let pairs: Vec<(Value, Value)> = m.pairs::<Value, Value>().filter_map(Result::ok).collect();
         out.map(pairs.len());
         for (k, v) in &pairs {
-            write_value(out, k, depth + 1)?;
-            write_value(out, v, depth + 1)?;
+            write_value(out, k, script_resp3, depth + 1)?;
+            write_value(out, v, script_resp3, depth + 1)?;
         }
         return Ok(());
     }
@@ -645,7 +649,7 @@ fn write_table(out: &mut Reply, t: &Table, depth: usize) -> Result<(), String> {
             .collect();
         out.set(members.len());
         for m in &members {
-            write_value(out, m, depth + 1)?;
+            write_value(out, m, script_resp3, depth + 1)?;
         }
         return Ok(());
     }
@@ -687,7 +691,7 @@ fn write_table(out: &mut Reply, t: &Table, depth: usize) -> Result<(), String> {
     }
     out.array(items.len());
     for v in &items {
-        write_value(out, v, depth + 1)?;
+        write_value(out, v, script_resp3, depth + 1)?;
     }
     Ok(())
 }
