@@ -92,6 +92,10 @@ const TESTED: &[(&str, &str)] = &[
         "directives::encoding_thresholds_apply_live",
     ),
     ("hz", "directives::hz_applies_live_to_shards"),
+    (
+        "busy-reply-threshold",
+        "scripting::busy_scripts_and_script_kill",
+    ),
 ];
 
 fn tandem(args: &[&str]) -> std::process::Output {

@@ -159,6 +159,24 @@ const CASES: &[&[&str]] = &[
         "EVAL|return redis.call('ping')|0",
         "EVAL|return redis.call('echo', 'e')|0",
     ],
+    // The libraries Redis ships: cjson, cmsgpack, bit.
+    &[
+        "EVAL|return cjson.encode({1, 2, 3, {a = 1}})|0",
+        "EVAL|return cjson.encode({a = 'x/y', b = {}, c = cjson.null, d = 1.5, e = 1e20, f = true})|0",
+        r#"EVAL|return cjson.encode('"q\\ \1')|0"#,
+        r#"EVAL|local t = cjson.decode('[1,{"a":null},"s",2.5,true]') return {t[1], t[2].a == cjson.null and 'null' or 'x', t[3], tostring(t[4]), tostring(t[5])}|0"#,
+        "EVAL|return cjson.encode({[1] = 1, [100] = 2})|0",
+        "EVAL|return cjson.encode(function() end)|0",
+        "EVAL|local t = {} t[1] = t return cjson.encode(t)|0",
+        "EVAL|return cmsgpack.pack({1, 2, 3}, 'abc', -1, 300, -300, 1.5, 0.1, {a = 1}, true, nil, 2^40, -2^40)|0",
+        "EVAL|return {cmsgpack.unpack(cmsgpack.pack({1, 'two'}, 3, 'x', string.rep('y', 300)))}|0",
+        r"EVAL|return cmsgpack.unpack('\222\255\255')|0",
+        "EVAL|return {bit.band(0xff, 0x0f), bit.bor(1, 2, 4), bit.bxor(5, 3), bit.bnot(0), bit.lshift(1, 31), bit.rshift(-1, 28)}|0",
+        "EVAL|return {bit.arshift(-16, 2), bit.tohex(255), bit.tohex(-1, -4), bit.tobit(2^32 + 5), bit.rol(1, 33), bit.bswap(1)}|0",
+        "EVAL|return redis.log('x')|0",
+        "EVAL|return redis.log('x', 'y')|0",
+        "EVAL|return redis.log(9, 'y')|0",
+    ],
 ];
 
 fn frame_of(line: &str) -> Vec<u8> {

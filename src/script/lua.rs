@@ -109,7 +109,7 @@ local function readonly(t)
   })
 end
 local redis = G.redis
-local call = function(...)
+redis.call = function(...)
   local r = H.raw(...)
   if type(r) == 'table' and rawget(r, 'err') ~= nil and rawget(r, '__tandem_err') then
     r.__tandem_err = nil
@@ -125,6 +125,13 @@ end
 redis.setresp = function(n)
   if n ~= 2 and n ~= 3 then err({err = "ERR RESP version must be 2 or 3."}, 0) end
   H.setresp(n)
+end
+redis.log = function(...)
+  if select('#', ...) < 2 then err({err = 'ERR redis.log() requires two arguments or more.'}, 0) end
+  local level = ...
+  if type(level) ~= 'number' then err({err = 'ERR First argument must be a number (log level).'}, 0) end
+  if level < 0 or level > 3 then err({err = 'ERR Invalid debug level.'}, 0) end
+  H.log(...)
 end
 redis.error_reply = function(e)
   if type(e) ~= 'string' then err("wrong number or type of arguments", 2) end
@@ -143,7 +150,7 @@ for _, name in ipairs({'assert', 'error', 'ipairs', 'next', 'pairs', 'pcall', 'r
     'type', 'unpack', 'xpcall', 'gcinfo', 'loadstring', '_VERSION'}) do
   V[name] = G[name]
 end
-for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'redis'}) do
+for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'redis', 'cjson', 'cmsgpack', 'bit'}) do
   V[name] = readonly(G[name])
 end
 local E = setmetatable({}, {
@@ -180,10 +187,12 @@ local function on_error(e)
   if H.killed() then
     e = {err = 'ERR Script killed by user with SCRIPT KILL...'}
   elseif type(e) == 'userdata' then
-    -- An error raised in Rust: its first line, without mlua's prefix.
+    -- An error raised in Rust (a library function): its first line,
+    -- without mlua's prefix, placed as luaL_error places a C library's.
     local s = tostring(e)
     s = s:match('^runtime error: ([^\n]*)') or s:match('^([^\n]*)') or s
-    e = {err = 'ERR ' .. s}
+    local loc = where and (where.source:sub(2) .. ':' .. where.currentline .. ': ') or ''
+    e = {err = 'ERR ' .. loc .. s}
   elseif type(e) ~= 'table' then
     e = {err = 'ERR ' .. tostring(e)}
   end
@@ -193,7 +202,7 @@ local function on_error(e)
   end
   return e
 end
-return E, on_error, G.xpcall, call
+return E, on_error, G.xpcall
 "#;
 
 /// A C function that calls the Lua function stored in the registry under
@@ -220,6 +229,19 @@ macro_rules! c_frame {
 }
 c_frame!(call_frame, c"tandem_call");
 c_frame!(setresp_frame, c"tandem_setresp");
+c_frame!(log_frame, c"tandem_log");
+c_frame!(error_reply_frame, c"tandem_error_reply");
+c_frame!(status_reply_frame, c"tandem_status_reply");
+
+/// The `redis` functions written in Lua that raise errors, each behind its
+/// C frame (see [`c_frame`]), with the registry key the frame calls.
+const FRAMED: &[(&str, &str, mlua::ffi::lua_CFunction)] = &[
+    ("call", "tandem_call", call_frame),
+    ("setresp", "tandem_setresp", setresp_frame),
+    ("log", "tandem_log", log_frame),
+    ("error_reply", "tandem_error_reply", error_reply_frame),
+    ("status_reply", "tandem_status_reply", status_reply_frame),
+];
 
 impl Runtime {
     /// A fresh state for shard `shard`: Lua's base, table, string, math and
@@ -247,18 +269,15 @@ impl Runtime {
                 lua.create_string(super::sha1_hex(&s.as_bytes()))
             })?,
         )?;
-        redis.set(
+        let holder = lua.create_table()?;
+        holder.raw_set(
             "log",
             lua.create_function(|_, args: MultiValue| {
                 let mut it = args.into_iter();
                 let level = match it.next() {
                     Some(Value::Integer(n)) => n,
                     Some(Value::Number(n)) => n as i64,
-                    _ => {
-                        return Err(mlua::Error::RuntimeError(
-                            "First argument must be a number (log level).".into(),
-                        ));
-                    }
+                    _ => 3,
                 };
                 let msg: Vec<String> = it
                     .map(|v| match v {
@@ -297,8 +316,8 @@ impl Runtime {
             redis_version_num(crate::spec::REDIS_VERSION),
         )?;
         g.set("redis", redis)?;
+        super::libs::register(&lua)?;
         let run = lua.create_table()?;
-        let holder = lua.create_table()?;
         holder.raw_set(
             "setresp",
             lua.create_function(move |_, n: f64| {
@@ -306,16 +325,16 @@ impl Runtime {
                 Ok(())
             })?,
         )?;
-        let (env, on_error, xpcall, call): (Table, Function, Function, Function) = lua
+        let (env, on_error, xpcall): (Table, Function, Function) = lua
             .load(PRELUDE)
             .set_name("=tandem_prelude")
             .call((g.clone(), run.clone(), holder.clone()))?;
         let redis: Table = g.get("redis")?;
-        lua.set_named_registry_value("tandem_call", call)?;
-        lua.set_named_registry_value("tandem_setresp", redis.get::<Function>("setresp")?)?;
-        // SAFETY: the frames only move values on the Lua stack.
-        redis.set("call", unsafe { lua.create_c_function(call_frame)? })?;
-        redis.set("setresp", unsafe { lua.create_c_function(setresp_frame)? })?;
+        for (name, key, frame) in FRAMED {
+            lua.set_named_registry_value(key, redis.get::<Function>(*name)?)?;
+            // SAFETY: the frames only move values on the Lua stack.
+            redis.set(*name, unsafe { lua.create_c_function(*frame)? })?;
+        }
         // Nothing outside the sandbox reaches the debug library.
         g.set("debug", Value::Nil)?;
         let killed = Arc::new(AtomicBool::new(false));

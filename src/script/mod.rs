@@ -15,6 +15,7 @@
 //! stayed within `KEYS` marks it [`Script::checked`], and any run that
 //! strays marks it [`Script::strays`] for good.
 
+pub mod libs;
 pub mod lua;
 
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
