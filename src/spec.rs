@@ -1072,6 +1072,9 @@ pub static TABLE: &[CommandSpec] = &[
     cmdn!("evalsha", -3, NOSCRIPT | STALE | MAY_REPLICATE | MOVABLEKEYS, 0, 0, 0, 2, "scripting", "2.6.0", R::Coord, "Executes a server-side Lua script by SHA1 digest."),
     cmdn!("eval_ro", -3, NOSCRIPT | STALE | READONLY | MOVABLEKEYS, 0, 0, 0, 2, "scripting", "7.0.0", R::Coord, "Executes a read-only server-side Lua script."),
     cmdn!("evalsha_ro", -3, NOSCRIPT | STALE | READONLY | MOVABLEKEYS, 0, 0, 0, 2, "scripting", "7.0.0", R::Coord, "Executes a read-only server-side Lua script by SHA1 digest."),
+    cmdn!("fcall", -3, NOSCRIPT | STALE | MAY_REPLICATE | MOVABLEKEYS, 0, 0, 0, 2, "scripting", "7.0.0", R::Coord, "Invokes a function."),
+    cmdn!("fcall_ro", -3, NOSCRIPT | STALE | READONLY | MOVABLEKEYS, 0, 0, 0, 2, "scripting", "7.0.0", R::Coord, "Invokes a read-only function."),
+    cmdn!("function", -2, NOSCRIPT | CONTAINER, 0, 0, 0, 0, "scripting", "7.0.0", R::Local, "A container for function commands."),
     cmdn!("script", -2, NOSCRIPT | CONTAINER, 0, 0, 0, 0, "scripting", "2.6.0", R::Local, "A container for Lua scripts management commands."),
     // transactions
     cmdn!("multi", 1, NOSCRIPT | LOADING | STALE | FAST, 0, 0, 0, 0, "transactions", "1.2.0", R::Tx, "Starts a transaction."),

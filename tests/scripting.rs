@@ -159,6 +159,55 @@ const CASES: &[&[&str]] = &[
         "EVAL|return redis.call('ping')|0",
         "EVAL|return redis.call('echo', 'e')|0",
     ],
+    // Functions: FUNCTION LOAD's checks, FCALL and FCALL_RO, errors.
+    &[
+        "FUNCTION|FLUSH",
+        "FUNCTION|LOAD|#!lua name=mylib\nredis.register_function('myfunc', function(keys, args) return {keys[1], args[1]} end)\nredis.register_function{function_name='ro', callback=function(keys, args) return redis.call('get', keys[1]) end, flags={'no-writes'}, description='read one'}",
+        "FCALL|myfunc|1|k|a",
+        "FCALL_RO|myfunc|1|k|a",
+        "FCALL_RO|ro|1|k",
+        "FCALL|nosuch|0",
+        "FCALL|myfunc|-1",
+        "FUNCTION|LOAD|#!lua name=mylib\nredis.register_function('x', function() return 1 end)",
+        "FUNCTION|LOAD|#!lua name=other\nredis.register_function('myfunc', function() return 1 end)",
+        "FUNCTION|LOAD|return 1",
+        "FUNCTION|LOAD|#!lua name=empty\nlocal x = 1",
+        "FUNCTION|LOAD|#!lua name=bad\nredis.call('set','a','b')",
+        "FUNCTION|LOAD|#!lua\nredis.register_function('f', function() return 1 end)",
+        "FUNCTION|LOAD|#!lua name=f2 flags=x\nredis.register_function('f', function() return 1 end)",
+        "FUNCTION|LOAD|#!lua name=bad(\nredis.register_function('f', function() return 1 end)",
+        "FUNCTION|LOAD|#!lua name=ok2\nredis.register_function('bad name', function() return 1 end)",
+        "FUNCTION|LOAD|#!lua name=ok3\nredis.register_function{function_name='g', callback=function() return 1 end, flags={'bogus'}}",
+        "FUNCTION|LOAD|#!lua name=dup\nredis.register_function('f1', function() return 1 end)\nredis.register_function('f1', function() return 2 end)",
+        "FUNCTION|LOAD|#!lua name=loop\nwhile true do end",
+        "FUNCTION|STATS",
+        "FUNCTION|DELETE|nosuch",
+        "FUNCTION|DELETE|mylib",
+        "FUNCTION|KILL",
+        "FCALL|myfunc|1|k|a",
+        "FUNCTION|LOAD|#!lua name=mylib\nredis.register_function('myfunc', function(keys, args) error('oops') end)",
+        "FCALL|myfunc|0",
+        "FUNCTION|LOAD|#!lua name=lib2\nlocal function helper() return redis.call('ping') end\nredis.register_function('usehelper', function(keys, args) return helper() end)\nredis.register_function('fw', function(keys, args) return redis.call('set', keys[1], args[1]) end)",
+        "FCALL|usehelper|0",
+        "FCALL_RO|fw|1|k|v",
+        "FCALL|fw|1|k|v",
+        "GET|k",
+        "FUNCTION|LOAD|REPLACE|#!lua name=lib2\nredis.register_function('fw2', function(keys, args) return KEYS end)",
+        "FCALL|fw|1|k|v",
+        "FCALL|fw2|0",
+        "FUNCTION|LIST|LIBRARYNAME|lib2",
+        "FUNCTION|LIST|LIBRARYNAME|lib2|WITHCODE",
+        "FUNCTION|FLUSH",
+        "FUNCTION|LIST",
+    ],
+    // Shebang flags on EVAL.
+    &[
+        "EVAL|#!lua flags=no-writes\nreturn redis.call('set','x','y')|0",
+        "EVAL|#!lua flags=no-writes\nreturn redis.call('get','x')|0",
+        "EVAL|#!lua\nreturn 1|0",
+        "EVAL|#!lua flags=bogus\nreturn 1|0",
+        "EVAL|#!py\nreturn 1|0",
+    ],
     // The libraries Redis ships: cjson, cmsgpack, bit.
     &[
         "EVAL|return cjson.encode({1, 2, 3, {a = 1}})|0",
@@ -271,9 +320,10 @@ fn real_clients_run_scripts() {
     });
 }
 
-/// Accounts on every shard; clients move money with a script over two
-/// declared keys (on different shards) while others read every balance
-/// with one script: every read, and the end, sums to the starting total.
+/// Accounts on every shard; clients move money with a script (or the same
+/// code as a function, FCALL) over two declared keys (on different shards)
+/// while others read every balance with one script: every read, and the
+/// end, sums to the starting total.
 #[test]
 fn bank_transfers_by_script_keep_the_sum() {
     const MOVE: &str = "local b = tonumber(redis.call('get', KEYS[1])) \
@@ -289,6 +339,16 @@ fn bank_transfers_by_script_keep_the_sum() {
         for a in &accounts {
             let _: () = redis::cmd("SET").arg(a).arg(100).query(&mut c).unwrap();
         }
+        // The same transfer as a function, for the third writer.
+        let lib = format!(
+            "#!lua name=bank\nredis.register_function('transfer', function(KEYS, ARGV) {MOVE} end)"
+        );
+        let _: String = redis::cmd("FUNCTION")
+            .arg("LOAD")
+            .arg("REPLACE")
+            .arg(lib)
+            .query(&mut c)
+            .unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
         for w in 0..3 {
@@ -299,12 +359,23 @@ fn bank_transfers_by_script_keep_the_sum() {
                 if from == to {
                     return;
                 }
-                let _: i64 = redis::Script::new(MOVE)
-                    .key(from)
-                    .key(to)
-                    .arg(7)
-                    .invoke(c)
-                    .unwrap();
+                let _: i64 = if w == 2 {
+                    redis::cmd("FCALL")
+                        .arg("transfer")
+                        .arg(2)
+                        .arg(from)
+                        .arg(to)
+                        .arg(7)
+                        .query(c)
+                        .unwrap()
+                } else {
+                    redis::Script::new(MOVE)
+                        .key(from)
+                        .key(to)
+                        .arg(7)
+                        .invoke(c)
+                        .unwrap()
+                };
             }));
         }
         let bad = Arc::new(AtomicBool::new(false));

@@ -1,5 +1,6 @@
-//! EVAL EVALSHA EVAL_RO EVALSHA_RO: run a Lua script on this shard
-//! (redis.io/commands/eval, Redis 7.0 `eval.c`). The IO stage routed the
+//! EVAL EVALSHA EVAL_RO EVALSHA_RO FCALL FCALL_RO: run a Lua script or
+//! function on this shard (redis.io/commands/eval, /commands/fcall; Redis
+//! 7.0 `eval.c`, `function_lua.c`). The IO stage routed the
 //! script here inside the transaction layer (see `crate::script` for
 //! which locks it holds); this module runs it and carries out its
 //! `redis.call`s, on this shard or, synchronously, on the shard that owns
@@ -14,6 +15,8 @@
 //! allowed from script` (MULTI, EVAL, blocking commands, ...), `ERR Write
 //! commands are not allowed from read-only scripts.`
 
+use std::sync::atomic::Ordering::Relaxed;
+
 use bytes::Bytes;
 
 use super::{CmdError, CmdResult, Ctx, Handler, Shard};
@@ -27,7 +30,100 @@ pub const HANDLERS: &[(&str, Handler)] = &[
     ("evalsha", evalsha),
     ("eval_ro", eval_ro),
     ("evalsha_ro", evalsha_ro),
+    ("fcall", fcall),
+    ("fcall_ro", fcall_ro),
 ];
+
+fn fcall(ctx: &mut Ctx) -> CmdResult {
+    run_function(ctx, false)
+}
+
+fn fcall_ro(ctx: &mut Ctx) -> CmdResult {
+    run_function(ctx, true)
+}
+
+/// `numkeys` at argument 2, checked against the arguments that follow.
+fn numkeys(ctx: &Ctx) -> Result<usize, CmdError> {
+    let nk = ctx.int_arg(2)?;
+    if nk < 0 {
+        return Err(CmdError::Msg("ERR Number of keys can't be negative"));
+    }
+    if nk as u64 > (ctx.args.len() - 3) as u64 {
+        return Err(CmdError::Msg(
+            "ERR Number of keys can't be greater than number of args",
+        ));
+    }
+    Ok(nk as usize)
+}
+
+/// Runs function `ctx.args[1]` (`FCALL name numkeys key... arg...`,
+/// redis.io/commands/fcall). Errors: `ERR Function not found`, `ERR Can
+/// not execute a script with write flag using *_ro command.`, numkeys as
+/// EVAL.
+fn run_function(ctx: &mut Ctx, read_only: bool) -> CmdResult {
+    let nk = numkeys(ctx)?;
+    let scripts = ctx.sh.scripts.clone();
+    let (meta, lib) = scripts
+        .function(&ctx.args[1])
+        .ok_or(CmdError::Msg("ERR Function not found"))?;
+    if read_only && !meta.no_writes() {
+        return Err(CmdError::Msg(
+            "ERR Can not execute a script with write flag using *_ro command.",
+        ));
+    }
+    let keys = &ctx.args[3..3 + nk];
+    let argv = &ctx.args[3 + nk..];
+    let generation = scripts.fn_generation();
+    let strayed = with_runtime(ctx, keys, read_only || meta.no_writes(), |rt, host, out| {
+        rt.run_function(&lib, &meta.name, generation, keys, argv, host, out)
+    })?;
+    if strayed {
+        meta.strays.store(true, Relaxed);
+        scripts.strayed_runs.fetch_add(1, Relaxed);
+    } else {
+        meta.checked.store(true, Relaxed);
+    }
+    Ok(())
+}
+
+/// Runs `f` with this shard's Lua runtime (made at the first script) and a
+/// host for the script's calls; returns whether the script strayed from
+/// its declared `keys`. Afterwards, clients blocked on keys it pushed to
+/// on other shards are served there (a hop serves its shard's ready keys).
+fn with_runtime(
+    ctx: &mut Ctx,
+    keys: &[Bytes],
+    read_only: bool,
+    f: impl FnOnce(&mut Runtime, &mut dyn Host, &mut Reply),
+) -> Result<bool, CmdError> {
+    let scripts = ctx.sh.scripts.clone();
+    let mut rt = match ctx.sh.lua.take() {
+        Some(rt) => rt,
+        None => match Runtime::new(scripts.clone(), ctx.sh.id, ctx.sh.tun.clone()) {
+            Ok(rt) => Box::new(rt),
+            Err(e) => return Err(CmdError::Owned(format!("ERR cannot start Lua: {e}"))),
+        },
+    };
+    let me = ctx.sh.id;
+    scripts.started(me);
+    let mut host = ScriptHost {
+        sh: ctx.sh,
+        db: ctx.db,
+        declared: keys,
+        read_only,
+        strayed: false,
+        wrote: false,
+        remote: Vec::new(),
+    };
+    f(&mut rt, &mut host, ctx.out);
+    let (strayed, remote) = (host.strayed, std::mem::take(&mut host.remote));
+    scripts.finished(me);
+    ctx.sh.lua = Some(rt);
+    for s in remote {
+        ctx.sh.hop(s, |_| {});
+    }
+    Ok(strayed)
+}
 
 fn eval(ctx: &mut Ctx) -> CmdResult {
     run(ctx, false, false)
@@ -47,16 +143,7 @@ fn evalsha_ro(ctx: &mut Ctx) -> CmdResult {
 
 /// Runs the script of `ctx.args` (`<script|sha1> numkeys key... arg...`).
 fn run(ctx: &mut Ctx, by_sha: bool, read_only: bool) -> CmdResult {
-    let nk = ctx.int_arg(2)?;
-    if nk < 0 {
-        return Err(CmdError::Msg("ERR Number of keys can't be negative"));
-    }
-    if nk as u64 > (ctx.args.len() - 3) as u64 {
-        return Err(CmdError::Msg(
-            "ERR Number of keys can't be greater than number of args",
-        ));
-    }
-    let nk = nk as usize;
+    let nk = numkeys(ctx)?;
     let scripts = ctx.sh.scripts.clone();
     let script = if by_sha {
         scripts.get(&ctx.args[1]).ok_or(CmdError::Msg(
@@ -67,52 +154,15 @@ fn run(ctx: &mut Ctx, by_sha: bool, read_only: bool) -> CmdResult {
     };
     let keys = &ctx.args[3..3 + nk];
     let argv = &ctx.args[3 + nk..];
-    let mut rt = match ctx.sh.lua.take() {
-        Some(rt) => rt,
-        None => match Runtime::new(scripts.clone(), ctx.sh.id, ctx.sh.tun.clone()) {
-            Ok(rt) => Box::new(rt),
-            Err(e) => return Err(CmdError::Owned(format!("ERR cannot start Lua: {e}"))),
-        },
-    };
-    let me = ctx.sh.id;
-    scripts.started(me);
-    let mut host = ScriptHost {
-        sh: ctx.sh,
-        db: ctx.db,
-        declared: keys,
-        read_only,
-        strayed: false,
-        wrote: false,
-        remote: Vec::new(),
-    };
-    rt.run(
-        &script.sha,
-        &script.body,
-        scripts.generation(),
-        keys,
-        argv,
-        &mut host,
-        ctx.out,
-    );
-    let (strayed, remote) = (host.strayed, std::mem::take(&mut host.remote));
-    scripts.finished(me);
-    ctx.sh.lua = Some(rt);
+    let generation = scripts.generation();
+    let strayed = with_runtime(ctx, keys, read_only, |rt, host, out| {
+        rt.run(&script.sha, &script.body, generation, keys, argv, host, out)
+    })?;
     if strayed {
-        script
-            .strays
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-        scripts
-            .strayed_runs
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        script.strays.store(true, Relaxed);
+        scripts.strayed_runs.fetch_add(1, Relaxed);
     } else {
-        script
-            .checked
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-    }
-    // Clients blocked on keys the script pushed to on other shards are
-    // served there now (a hop serves its shard's ready keys after it runs).
-    for s in remote {
-        ctx.sh.hop(s, |_| {});
+        script.checked.store(true, Relaxed);
     }
     Ok(())
 }
@@ -140,6 +190,10 @@ fn error_reply(msg: &str) -> Bytes {
 }
 
 impl Host for ScriptHost<'_> {
+    fn no_writes(&mut self) {
+        self.read_only = true;
+    }
+
     fn call(&mut self, args: Vec<Bytes>, resp3: bool) -> Bytes {
         let Some(id) = spec::lookup(&args[0]) else {
             return error_reply("ERR Unknown Redis command called from script");

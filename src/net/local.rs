@@ -98,6 +98,7 @@ pub(super) fn run(l: &mut Local, id: CmdId, args: &[&[u8]]) {
         }
         "shutdown" => shutdown(l, args),
         "script" => script(l, args),
+        "function" => function(l, args),
         other => Err(format!("ERR '{other}' is not handled on the IO thread")),
     };
     if let Err(e) = result {
@@ -181,6 +182,219 @@ fn script(l: &mut Local, args: &[&[u8]]) -> Res {
         "debug" => Err("ERR tandem: SCRIPT DEBUG is not implemented".into()),
         _ => Err(format!(
             "ERR unknown subcommand '{}'. Try SCRIPT HELP.",
+            text(args[1])
+        )),
+    }
+}
+
+/// FUNCTION LOAD/LIST/DELETE/FLUSH/STATS/KILL/HELP (redis.io/commands/
+/// function-load and siblings, Redis 7.0 `functions.c`): the libraries are
+/// shared, so the IO thread answers; LOAD runs the library's code in this
+/// thread's own Lua state to collect its functions (shards load it again
+/// at its first FCALL). FUNCTION DUMP and RESTORE are refused as not
+/// implemented. FUNCTION STATS reports no `running_script` details.
+fn function(l: &mut Local, args: &[&[u8]]) -> Res {
+    use crate::script::{FunctionMeta, Library};
+    use std::sync::atomic::AtomicBool;
+    let sub = lower(args[1]);
+    let scripts = l.shared.scripts.clone();
+    let arity = || format!("ERR wrong number of arguments for 'function|{sub}' command");
+    match sub.as_str() {
+        "load" => {
+            let (replace, code) = match args.len() {
+                3 => (false, args[2]),
+                4 if lower(args[2]) == "replace" => (true, args[3]),
+                4 => return Err(format!("ERR Unknown option given: {}", text(args[2]))),
+                _ => return Err(arity()),
+            };
+            thread_local! {
+                static LOADER: std::cell::RefCell<Option<crate::script::lua::Runtime>> =
+                    const { std::cell::RefCell::new(None) };
+            }
+            let tun = l.shared.tunables.clone();
+            let (name, regs) = LOADER.with(|c| {
+                let mut c = c.borrow_mut();
+                if c.is_none() {
+                    *c = crate::script::lua::Runtime::new(scripts.clone(), u16::MAX, tun).ok();
+                }
+                match c.as_mut() {
+                    Some(rt) => rt.load_library(code),
+                    None => Err("ERR cannot start Lua".to_string()),
+                }
+            })?;
+            let functions = regs
+                .into_iter()
+                .map(|r| {
+                    Arc::new(FunctionMeta {
+                        name: r.name,
+                        library: name.clone(),
+                        description: r.description,
+                        flags: r.flags,
+                        checked: AtomicBool::new(false),
+                        strays: AtomicBool::new(false),
+                    })
+                })
+                .collect();
+            scripts.add_library(
+                Library {
+                    name: name.clone(),
+                    code: Bytes::copy_from_slice(code),
+                    functions,
+                },
+                replace,
+            )?;
+            reply(l, |r| r.bulk(name.as_bytes()))
+        }
+        "list" => {
+            let mut pattern: Option<&[u8]> = None;
+            let mut with_code = false;
+            let mut i = 2;
+            while i < args.len() {
+                match lower(args[i]).as_str() {
+                    "withcode" => with_code = true,
+                    "libraryname" if i + 1 < args.len() && pattern.is_none() => {
+                        pattern = Some(args[i + 1]);
+                        i += 1;
+                    }
+                    "libraryname" if pattern.is_some() => {
+                        return Err("ERR library name argument was already given".into());
+                    }
+                    "libraryname" => return Err("ERR library name argument was not given".into()),
+                    other => return Err(format!("ERR Unknown argument {other}")),
+                }
+                i += 1;
+            }
+            let libs: Vec<_> = scripts
+                .libraries()
+                .into_iter()
+                .filter(|lib| {
+                    pattern.is_none_or(|p| crate::glob::matches(p, lib.name.as_bytes(), false))
+                })
+                .collect();
+            reply(l, |r| {
+                r.array(libs.len());
+                for lib in &libs {
+                    r.map(if with_code { 4 } else { 3 });
+                    r.bulk(b"library_name");
+                    r.bulk(lib.name.as_bytes());
+                    r.bulk(b"engine");
+                    r.bulk(b"LUA");
+                    r.bulk(b"functions");
+                    r.array(lib.functions.len());
+                    for f in lib.functions.iter().rev() {
+                        r.map(3);
+                        r.bulk(b"name");
+                        r.bulk(f.name.as_bytes());
+                        r.bulk(b"description");
+                        match &f.description {
+                            Some(d) => r.bulk(d.as_bytes()),
+                            None => r.null(),
+                        }
+                        r.bulk(b"flags");
+                        r.set(f.flags.len());
+                        for fl in &f.flags {
+                            r.simple(fl);
+                        }
+                    }
+                    if with_code {
+                        r.bulk(b"library_code");
+                        r.bulk(&lib.code);
+                    }
+                }
+            })
+        }
+        "delete" => {
+            if args.len() != 3 {
+                return Err(arity());
+            }
+            scripts.delete_library(&text(args[2]))?;
+            reply(l, |r| r.ok())
+        }
+        "flush" => {
+            match args.get(2) {
+                None => {}
+                Some(m) if args.len() == 3 && (lower(m) == "async" || lower(m) == "sync") => {}
+                Some(_) if args.len() > 3 => return Err(arity()),
+                Some(_) => {
+                    return Err("ERR FUNCTION FLUSH only supports SYNC|ASYNC option".into());
+                }
+            }
+            scripts.flush_functions();
+            reply(l, |r| r.ok())
+        }
+        "stats" => {
+            if args.len() != 2 {
+                return Err(arity());
+            }
+            let libs = scripts.libraries();
+            let fns: usize = libs.iter().map(|l| l.functions.len()).sum();
+            reply(l, |r| {
+                r.map(2);
+                r.bulk(b"running_script");
+                r.null();
+                r.bulk(b"engines");
+                r.map(1);
+                r.bulk(b"LUA");
+                r.map(2);
+                r.bulk(b"libraries_count");
+                r.int(libs.len() as i64);
+                r.bulk(b"functions_count");
+                r.int(fns as i64);
+            })
+        }
+        "kill" => {
+            if args.len() != 2 {
+                return Err(arity());
+            }
+            scripts.kill().map_err(String::from)?;
+            reply(l, |r| r.ok())
+        }
+        "dump" | "restore" => Err(format!(
+            "ERR tandem: FUNCTION {} is not implemented yet",
+            sub.to_uppercase()
+        )),
+        "help" => {
+            let lines = [
+                "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "LOAD [REPLACE] <FUNCTION CODE>",
+                "    Create a new library with the given library name and code.",
+                "DELETE <LIBRARY NAME>",
+                "    Delete the given library.",
+                "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+                "    Return general information on all the libraries:",
+                "    * Library name",
+                "    * The engine used to run the Library",
+                "    * Library description",
+                "    * Functions list",
+                "    * Library code (if WITHCODE is given)",
+                "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+                "STATS",
+                "    Return information about the current function running:",
+                "    * Function name",
+                "    * Command used to run the function",
+                "    * Duration in MS that the function is running",
+                "    If no function is running, return nil",
+                "    In addition, returns a list of available engines.",
+                "KILL",
+                "    Kill the current running function.",
+                "FLUSH [ASYNC|SYNC]",
+                "    Delete all the libraries.",
+                "    When called without the optional mode argument, the behavior is determined by the",
+                "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+                "    * ASYNC: Asynchronously flush the libraries.",
+                "    * SYNC: Synchronously flush the libraries.",
+                "HELP",
+                "    Prints this help.",
+            ];
+            reply(l, |r| {
+                r.array(lines.len());
+                for s in lines {
+                    r.simple(s);
+                }
+            })
+        }
+        _ => Err(format!(
+            "ERR unknown subcommand '{}'. Try FUNCTION HELP.",
             text(args[1])
         )),
     }

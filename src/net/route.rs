@@ -663,15 +663,26 @@ impl IoThread {
 }
 
 /// The keys a coordinated command touches ([`spec::touched_keys`]); a
-/// script touches any key unless it was seen to stay within its declared
-/// keys (`crate::script`), and an EVALSHA of an unknown script none (its
-/// shard answers NOSCRIPT).
+/// script or function touches any key unless it was seen to stay within
+/// its declared keys (`crate::script`), and an EVALSHA or FCALL of an
+/// unknown one none (its shard answers NOSCRIPT or not found).
 pub(super) fn coord_keys<'a>(
     scripts: &crate::script::Registry,
     s: &spec::CommandSpec,
     args: &[&'a [u8]],
 ) -> Touched<'a> {
-    if s.is(spec::flag::MOVABLEKEYS) && s.numkeys == 2 && s.name.starts_with("eval") {
+    if s.is(spec::flag::MOVABLEKEYS) && s.numkeys == 2 && s.name.starts_with("fcall") {
+        match args.get(1).and_then(|a| scripts.function(a)) {
+            None => return Touched::Known(Vec::new()),
+            Some((f, _)) if !f.needs_every_shard() => {}
+            Some(_) => {
+                scripts
+                    .global_runs
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return Touched::Unknown;
+            }
+        }
+    } else if s.is(spec::flag::MOVABLEKEYS) && s.numkeys == 2 && s.name.starts_with("eval") {
         let by_sha = s.name.starts_with("evalsha");
         let found = match args.get(1) {
             Some(a) if by_sha => scripts.get(a),
@@ -699,6 +710,9 @@ fn runs_while_busy(name: &str, args: &[&[u8]]) -> bool {
     match name {
         "auth" | "hello" | "multi" | "discard" | "unwatch" | "reset" | "quit" | "shutdown" => true,
         "script" => args.get(1).is_some_and(|a| a.eq_ignore_ascii_case(b"kill")),
+        "function" => args
+            .get(1)
+            .is_some_and(|a| a.eq_ignore_ascii_case(b"kill") || a.eq_ignore_ascii_case(b"stats")),
         _ => false,
     }
 }

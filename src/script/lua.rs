@@ -22,7 +22,7 @@
 //! @user_script:<line>.`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 use bytes::{BufMut, Bytes};
 use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
@@ -33,6 +33,14 @@ use crate::resp::Reply;
 /// Nesting limit of replies and tables converted either way: a table that
 /// contains itself must not recurse forever.
 const MAX_DEPTH: usize = 256;
+
+/// [`Runtime::killed`] reasons.
+const KILLED: u8 = 1;
+const TIMED_OUT: u8 = 2;
+
+/// How long a library's code may run while FUNCTION LOAD loads it, ms
+/// (Redis 7.0's `LOAD_TIMEOUT_MS`).
+const LOAD_TIMEOUT_MS: u64 = 500;
 
 /// VM instructions between checks for SCRIPT KILL.
 const KILL_CHECK_EVERY: u32 = 100_000;
@@ -47,6 +55,18 @@ pub trait Host {
     /// `resp3`; failures before it runs (unknown command, not allowed from
     /// scripts, ...) come back as error replies.
     fn call(&mut self, args: Vec<Bytes>, resp3: bool) -> Bytes;
+
+    /// The script declared `no-writes` (a shebang flag or a function
+    /// flag): its writes are refused from now on.
+    fn no_writes(&mut self);
+}
+
+/// A function registered while a library loaded.
+pub struct Registered {
+    pub name: String,
+    pub flags: Vec<String>,
+    pub description: Option<String>,
+    pub callback: Function,
 }
 
 /// Checks that `body` compiles (SCRIPT LOAD on an IO thread), with a
@@ -86,12 +106,23 @@ pub struct Runtime {
     xpcall: Function,
     on_error: Function,
     /// Compiled scripts by SHA1, for the registry generation they belong to.
-    funcs: hashbrown::HashMap<String, Function>,
+    funcs: hashbrown::HashMap<String, (Function, Vec<String>)>,
     generation: u64,
+    /// Loaded libraries' functions by library, then function name, for the
+    /// registry's function generation `fn_generation`.
+    libs: hashbrown::HashMap<String, hashbrown::HashMap<String, Function>>,
+    fn_generation: u64,
+    /// `invoke(f, keys, args)`: a function's callback under the error handler.
+    invoke: Function,
+    /// The `redis` table libraries see while they load.
+    loader_redis: Table,
+    /// When a library load must stop (FUNCTION LOAD's time limit), Unix ms;
+    /// 0: none.
+    deadline: Arc<AtomicU64>,
     /// The protocol `redis.call` replies are converted from (`redis.setresp`).
     resp: Arc<AtomicU8>,
-    /// SCRIPT KILL stopped the running script.
-    killed: Arc<AtomicBool>,
+    /// Why the running script was stopped: 0 not, [`KILLED`], [`TIMED_OUT`].
+    killed: Arc<AtomicU8>,
     /// When the running script started, Unix ms.
     started: Arc<AtomicU64>,
 }
@@ -99,7 +130,7 @@ pub struct Runtime {
 /// The sandbox and the Lua side of the `redis` library, run once per state
 /// with (globals, run table, holder, readonly-error text).
 const PRELUDE: &str = r#"
-local G, R, H = ...
+local G, R, H, FLAGS, NAME_RULE = ...
 local err, tostring, type, setmetatable, rawget = error, tostring, type, setmetatable, rawget
 local function readonly(t)
   return setmetatable({}, {
@@ -182,10 +213,11 @@ local function on_error(e)
   for level = 2, 32 do
     local i = getinfo(level, 'Sl')
     if not i then break end
-    if i.source == '@user_script' then where = i break end
+    if i.source == '@user_script' or i.source == '@user_function' then where = i break end
   end
-  if H.killed() then
-    e = {err = 'ERR Script killed by user with SCRIPT KILL...'}
+  local killed = H.killed()
+  if killed then
+    e = {err = killed}
   elseif type(e) == 'userdata' then
     -- An error raised in Rust (a library function): its first line,
     -- without mlua's prefix, placed as luaL_error places a C library's.
@@ -202,7 +234,69 @@ local function on_error(e)
   end
   return e
 end
-return E, on_error, G.xpcall
+-- Functions (FUNCTION LOAD): registering while a library loads.
+local flag_ok = {}
+for _, f in ipairs(FLAGS) do flag_ok[f] = true end
+redis.register_function = function(...)
+  local reg = H.registering
+  if not reg then
+    err({err = 'ERR redis.register_function can only be called on FUNCTION LOAD command'}, 0)
+  end
+  local name, cb, flags, desc
+  local n = select('#', ...)
+  if n == 1 and type(...) == 'table' then
+    for k, v in pairs((...)) do
+      if k == 'function_name' then name = v
+      elseif k == 'callback' then cb = v
+      elseif k == 'flags' then flags = v
+      elseif k == 'description' then desc = v
+      else err({err = 'ERR unknown argument given to redis.register_function'}, 0) end
+    end
+  elseif n == 2 then
+    name, cb = ...
+  else
+    err({err = 'ERR wrong number of arguments to redis.register_function'}, 0)
+  end
+  if type(name) ~= 'string' then
+    err({err = 'ERR function_name argument given to redis.register_function must be a string'}, 0)
+  end
+  if not name:match('^[%w_]+$') then err({err = NAME_RULE}, 0) end
+  if type(cb) ~= 'function' then
+    err({err = 'ERR callback argument given to redis.register_function must be a function'}, 0)
+  end
+  local fl = {}
+  if flags ~= nil then
+    if type(flags) ~= 'table' then
+      err({err = 'ERR flags argument to redis.register_function must be a table representing function flags'}, 0)
+    end
+    for _, f in ipairs(flags) do
+      if not flag_ok[f] then err({err = 'ERR unknown flag given'}, 0) end
+      fl[#fl + 1] = f
+    end
+  end
+  if desc ~= nil and type(desc) ~= 'string' then
+    err({err = 'ERR description argument given to redis.register_function must a string'}, 0)
+  end
+  if reg.byname[name] then err({err = 'ERR Function already exists in the library'}, 0) end
+  reg.byname[name] = true
+  reg.list[#reg.list + 1] = {name = name, cb = cb, flags = fl, desc = desc}
+end
+-- While a library loads, `redis` offers only what Redis's loader does.
+local load_ok = {register_function = true, log = true, setresp = true, REDIS_VERSION = true,
+  REDIS_VERSION_NUM = true, LOG_DEBUG = true, LOG_VERBOSE = true, LOG_NOTICE = true,
+  LOG_WARNING = true}
+local loader_redis = setmetatable({}, {
+  __index = function(_, k)
+    if load_ok[k] then return redis[k] end
+    err("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+  end,
+  __newindex = function() err("Attempt to modify a readonly table", 2) end,
+  __metatable = false,
+})
+local function invoke(f, keys, args)
+  return xpcall(function() return f(keys, args) end, on_error)
+end
+return E, on_error, G.xpcall, invoke, loader_redis
 "#;
 
 /// A C function that calls the Lua function stored in the registry under
@@ -232,6 +326,7 @@ c_frame!(setresp_frame, c"tandem_setresp");
 c_frame!(log_frame, c"tandem_log");
 c_frame!(error_reply_frame, c"tandem_error_reply");
 c_frame!(status_reply_frame, c"tandem_status_reply");
+c_frame!(register_function_frame, c"tandem_register_function");
 
 /// The `redis` functions written in Lua that raise errors, each behind its
 /// C frame (see [`c_frame`]), with the registry key the frame calls.
@@ -241,6 +336,11 @@ const FRAMED: &[(&str, &str, mlua::ffi::lua_CFunction)] = &[
     ("log", "tandem_log", log_frame),
     ("error_reply", "tandem_error_reply", error_reply_frame),
     ("status_reply", "tandem_status_reply", status_reply_frame),
+    (
+        "register_function",
+        "tandem_register_function",
+        register_function_frame,
+    ),
 ];
 
 impl Runtime {
@@ -325,10 +425,19 @@ impl Runtime {
                 Ok(())
             })?,
         )?;
-        let (env, on_error, xpcall): (Table, Function, Function) = lua
-            .load(PRELUDE)
-            .set_name("=tandem_prelude")
-            .call((g.clone(), run.clone(), holder.clone()))?;
+        let (env, on_error, xpcall, invoke, loader_redis): (
+            Table,
+            Function,
+            Function,
+            Function,
+            Table,
+        ) = lua.load(PRELUDE).set_name("=tandem_prelude").call((
+            g.clone(),
+            run.clone(),
+            holder.clone(),
+            super::FLAGS.to_vec(),
+            super::LIBRARY_NAME_RULE,
+        ))?;
         let redis: Table = g.get("redis")?;
         for (name, key, frame) in FRAMED {
             lua.set_named_registry_value(key, redis.get::<Function>(*name)?)?;
@@ -337,12 +446,19 @@ impl Runtime {
         }
         // Nothing outside the sandbox reaches the debug library.
         g.set("debug", Value::Nil)?;
-        let killed = Arc::new(AtomicBool::new(false));
+        let killed = Arc::new(AtomicU8::new(0));
         let started = Arc::new(AtomicU64::new(0));
-        let (k, st) = (killed.clone(), started.clone());
+        let deadline = Arc::new(AtomicU64::new(0));
+        let (k, st, dl) = (killed.clone(), started.clone(), deadline.clone());
         holder.raw_set(
             "killed",
-            lua.create_function(move |_, ()| Ok(k.load(Ordering::Relaxed)))?,
+            lua.create_function(move |_, ()| {
+                Ok(match k.load(Ordering::Relaxed) {
+                    KILLED => Some("ERR Script killed by user with SCRIPT KILL..."),
+                    TIMED_OUT => Some("ERR FUNCTION LOAD timeout"),
+                    _ => None,
+                })
+            })?,
         )?;
         let k = killed.clone();
         lua.set_hook(
@@ -350,11 +466,18 @@ impl Runtime {
             move |_, _| {
                 // Once killed, every check raises again, so a pcall in
                 // the script cannot swallow the kill.
-                if k.load(Ordering::Relaxed) || scripts.kill_asked(shard) {
-                    k.store(true, Ordering::Relaxed);
+                let now = crate::cmd::now_ms();
+                let d = dl.load(Ordering::Relaxed);
+                if d != 0 && now > d {
+                    k.store(TIMED_OUT, Ordering::Relaxed);
+                }
+                if k.load(Ordering::Relaxed) != 0 || scripts.kill_asked(shard) {
+                    if k.load(Ordering::Relaxed) == 0 {
+                        k.store(KILLED, Ordering::Relaxed);
+                    }
                     return Err(mlua::Error::RuntimeError("killed".into()));
                 }
-                let ran = crate::cmd::now_ms().saturating_sub(st.load(Ordering::Relaxed));
+                let ran = now.saturating_sub(st.load(Ordering::Relaxed));
                 if ran >= tun.busy_reply_threshold() {
                     scripts.set_busy(shard);
                 }
@@ -370,24 +493,161 @@ impl Runtime {
             on_error,
             funcs: hashbrown::HashMap::new(),
             generation: 0,
+            libs: hashbrown::HashMap::new(),
+            fn_generation: 0,
+            invoke,
+            loader_redis,
+            deadline,
             resp,
             killed,
             started,
         })
     }
 
-    /// Compiles `body` (not cached). Errors: `ERR Error compiling script
-    /// (new function): user_script:<line>: <message>`.
-    pub fn compile(&self, body: &[u8]) -> Result<Function, String> {
+    /// Compiles `body` (not cached), with its shebang flags (`#!lua
+    /// flags=no-writes,...`, the line kept as a comment so line numbers
+    /// hold). Errors: `ERR Error compiling script (new function):
+    /// user_script:<line>: <message>`, and the shebang's.
+    pub fn compile(&self, body: &[u8]) -> Result<(Function, Vec<String>), String> {
+        let mut flags = Vec::new();
+        let mut owned;
+        let mut code = body;
+        if body.starts_with(b"#!") {
+            flags = super::parse_shebang(body, false)?.flags;
+            owned = body.to_vec();
+            owned[0] = b'-';
+            owned[1] = b'-';
+            code = &owned[..];
+        }
         let f = self
             .lua
-            .load(body)
+            .load(code)
             .set_name("@user_script")
             .into_function()
             .map_err(|e| compile_error(&e))?;
         f.set_environment(self.env.clone())
             .map_err(|e| format!("ERR {e}"))?;
-        Ok(f)
+        Ok((f, flags))
+    }
+
+    /// Runs a library's code (FUNCTION LOAD) and returns its name and the
+    /// functions it registered. Errors (Redis 7.0 texts): `ERR Missing
+    /// library metadata`, the shebang's, `ERR Error compiling function:
+    /// ...`, `ERR Error registering functions: ...`, `ERR No functions
+    /// registered`; a library that runs past 500 ms gets `ERR FUNCTION
+    /// LOAD timeout`.
+    pub fn load_library(&mut self, code: &[u8]) -> Result<(String, Vec<Registered>), String> {
+        if !code.starts_with(b"#!") {
+            return Err("ERR Missing library metadata".into());
+        }
+        let name = super::parse_shebang(code, true)?.name.unwrap_or_default();
+        let mut body = code.to_vec();
+        body[0] = b'-';
+        body[1] = b'-';
+        let f = self
+            .lua
+            .load(&body[..])
+            .set_name("@user_function")
+            .into_function()
+            .map_err(|e| {
+                compile_error(&e).replace(
+                    "Error compiling script (new function)",
+                    "Error compiling function",
+                )
+            })?;
+        let lua_err = |e: mlua::Error| format!("ERR {e}");
+        f.set_environment(self.env.clone()).map_err(lua_err)?;
+        let reg = self.lua.create_table().map_err(lua_err)?;
+        reg.raw_set("list", self.lua.create_table().map_err(lua_err)?)
+            .map_err(lua_err)?;
+        reg.raw_set("byname", self.lua.create_table().map_err(lua_err)?)
+            .map_err(lua_err)?;
+        self.holder
+            .raw_set("registering", reg.clone())
+            .map_err(lua_err)?;
+        self.run
+            .raw_set("redis", self.loader_redis.clone())
+            .map_err(lua_err)?;
+        self.killed.store(0, Ordering::Relaxed);
+        self.deadline
+            .store(crate::cmd::now_ms() + LOAD_TIMEOUT_MS, Ordering::Relaxed);
+        let r: mlua::Result<MultiValue> = self.xpcall.call((f, self.on_error.clone()));
+        self.deadline.store(0, Ordering::Relaxed);
+        let _ = self.holder.raw_set("registering", Value::Nil);
+        let _ = self.run.raw_set("redis", Value::Nil);
+        let mut it = r.map_err(lua_err)?.into_iter();
+        if !matches!(it.next(), Some(Value::Boolean(true))) {
+            let e = it.next().unwrap_or(Value::Nil);
+            let text = match &e {
+                Value::Table(t) => t
+                    .raw_get::<Option<mlua::String>>("err")
+                    .ok()
+                    .flatten()
+                    .map(|s| s.to_string_lossy())
+                    .unwrap_or_else(|| "ERR unknown error".into()),
+                other => format!("ERR {other:?}"),
+            };
+            return Err(format!("ERR Error registering functions: {text}"));
+        }
+        let list: Table = reg.raw_get("list").map_err(lua_err)?;
+        let mut out = Vec::new();
+        for item in list.sequence_values::<Table>() {
+            let item = item.map_err(lua_err)?;
+            let flags: Table = item.raw_get("flags").map_err(lua_err)?;
+            out.push(Registered {
+                name: item.raw_get("name").map_err(lua_err)?,
+                flags: flags
+                    .sequence_values::<String>()
+                    .filter_map(Result::ok)
+                    .collect(),
+                description: item.raw_get("desc").map_err(lua_err)?,
+                callback: item.raw_get("cb").map_err(lua_err)?,
+            });
+        }
+        if out.is_empty() {
+            return Err("ERR No functions registered".into());
+        }
+        Ok((name, out))
+    }
+
+    /// Runs function `name` of `lib` (loading the library here the first
+    /// time, or again after any FUNCTION change, `fn_generation`) with
+    /// `keys` and `args` as its two arguments. Errors as [`Runtime::run`],
+    /// `script: <function name>` in place of the SHA1.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_function(
+        &mut self,
+        lib: &super::Library,
+        name: &str,
+        fn_generation: u64,
+        keys: &[Bytes],
+        args: &[Bytes],
+        host: &mut dyn Host,
+        out: &mut Reply,
+    ) {
+        if fn_generation != self.fn_generation {
+            self.libs.clear();
+            self.fn_generation = fn_generation;
+            let _ = self.lua.gc_collect();
+        }
+        if !self.libs.contains_key(&lib.name) {
+            match self.load_library(&lib.code) {
+                Ok((_, regs)) => {
+                    let fns = regs.into_iter().map(|r| (r.name, r.callback)).collect();
+                    self.libs.insert(lib.name.clone(), fns);
+                }
+                Err(e) => return out.error(&e),
+            }
+        }
+        let Some(f) = self.libs.get(&lib.name).and_then(|l| l.get(name)).cloned() else {
+            return out.error("ERR Function not found");
+        };
+        let lua = &self.lua;
+        let tables = string_array(lua, keys).and_then(|k| Ok((k, string_array(lua, args)?)));
+        let Ok((k, a)) = tables else {
+            return out.error("ERR not enough memory");
+        };
+        self.execute(Invoke::Function(f, k, a), name, host, out);
     }
 
     /// Runs the script `sha` (compiling `body` the first time) with `keys`
@@ -410,7 +670,7 @@ impl Runtime {
             // Collect what the old functions held.
             let _ = self.lua.gc_collect();
         }
-        let f = match self.funcs.get(sha) {
+        let (f, flags) = match self.funcs.get(sha) {
             Some(f) => f.clone(),
             None => match self.compile(body) {
                 Ok(f) => {
@@ -420,10 +680,30 @@ impl Runtime {
                 Err(e) => return out.error(&e),
             },
         };
+        if flags.iter().any(|f| f == "no-writes") {
+            host.no_writes();
+        }
+        let lua = &self.lua;
+        let set = string_array(lua, keys)
+            .and_then(|k| self.run.raw_set("KEYS", k))
+            .and_then(|_| string_array(lua, argv))
+            .and_then(|a| self.run.raw_set("ARGV", a));
+        if set.is_err() {
+            return out.error("ERR not enough memory");
+        }
+        self.execute(Invoke::Script(f), sha, host, out);
+        let _ = self.run.raw_set("KEYS", Value::Nil);
+        let _ = self.run.raw_set("ARGV", Value::Nil);
+    }
+
+    /// Runs a script or a function's callback with `redis.call` bound to
+    /// `host` and writes its result or error (`script: <id>`) into `out`.
+    fn execute(&mut self, what: Invoke, id: &str, host: &mut dyn Host, out: &mut Reply) {
         self.resp.store(2, Ordering::Relaxed);
-        self.killed.store(false, Ordering::Relaxed);
+        self.killed.store(0, Ordering::Relaxed);
         self.started.store(crate::cmd::now_ms(), Ordering::Relaxed);
-        let result = self.call(f, keys, argv, host);
+        let result = self.call(what, host);
+        let sha = id;
         let text = match result {
             Ok((true, v)) => {
                 let script_resp3 = self.resp.load(Ordering::Relaxed) == 3;
@@ -438,21 +718,14 @@ impl Runtime {
         out.error(&text);
     }
 
-    /// Calls `f` under the error handler with `KEYS`/`ARGV` set and
+    /// Calls the script or callback under the error handler with
     /// `redis.call` bound to `host`: (true, result) or (false, error value).
-    fn call(
-        &mut self,
-        f: Function,
-        keys: &[Bytes],
-        argv: &[Bytes],
-        host: &mut dyn Host,
-    ) -> mlua::Result<(bool, Value)> {
+    fn call(&mut self, what: Invoke, host: &mut dyn Host) -> mlua::Result<(bool, Value)> {
         let lua = &self.lua;
-        self.run.raw_set("KEYS", string_array(lua, keys)?)?;
-        self.run.raw_set("ARGV", string_array(lua, argv)?)?;
         let resp = self.resp.clone();
         let host = std::cell::RefCell::new(host);
-        let (holder, xpcall, on_error) = (&self.holder, &self.xpcall, &self.on_error);
+        let (holder, xpcall, on_error, invoke) =
+            (&self.holder, &self.xpcall, &self.on_error, &self.invoke);
         let res = lua.scope(|scope| {
             let raw = scope.create_function(|lua, args: MultiValue| {
                 let mut v = Vec::with_capacity(args.len());
@@ -490,16 +763,25 @@ impl Runtime {
                 }
             })?;
             holder.raw_set("raw", raw)?;
-            let r: MultiValue = xpcall.call((f, on_error.clone()))?;
+            let r: MultiValue = match what {
+                Invoke::Script(f) => xpcall.call((f, on_error.clone()))?,
+                Invoke::Function(f, k, a) => invoke.call((f, k, a))?,
+            };
             let mut it = r.into_iter();
             let ok = matches!(it.next(), Some(Value::Boolean(true)));
             Ok((ok, it.next().unwrap_or(Value::Nil)))
         });
         let _ = self.holder.raw_set("raw", Value::Nil);
-        let _ = self.run.raw_set("KEYS", Value::Nil);
-        let _ = self.run.raw_set("ARGV", Value::Nil);
         res
     }
+}
+
+/// What [`Runtime::execute`] runs.
+enum Invoke {
+    /// An EVAL script (KEYS and ARGV are globals).
+    Script(Function),
+    /// A function's callback with its keys and arguments tables.
+    Function(Function, Table, Table),
 }
 
 /// `"7.0.15"` as Redis's `REDIS_VERSION_NUM` (0x00MMmmpp).

@@ -64,6 +64,10 @@ struct Slot {
 /// flushes a write lock.
 pub struct Registry {
     scripts: RwLock<hashbrown::HashMap<String, Arc<Script>>>,
+    /// FUNCTION libraries and their functions.
+    functions: RwLock<Functions>,
+    /// Bumped by every FUNCTION LOAD, DELETE and FLUSH: shards reload.
+    fn_generation: AtomicU64,
     /// Bumped by SCRIPT FLUSH: shards drop their compiled functions.
     generation: AtomicU64,
     slots: Vec<Slot>,
@@ -88,6 +92,8 @@ impl Registry {
     pub fn new(shards: usize) -> Registry {
         Registry {
             scripts: RwLock::new(hashbrown::HashMap::new()),
+            functions: RwLock::new(Functions::default()),
+            fn_generation: AtomicU64::new(0),
             generation: AtomicU64::new(0),
             slots: (0..shards.max(1)).map(|_| Slot::default()).collect(),
             busy: std::sync::atomic::AtomicUsize::new(0),
@@ -240,6 +246,184 @@ impl Registry {
         self.len() == 0
     }
 }
+
+/// A function a library registered (FUNCTION LOAD, `redis.register_function`).
+#[derive(Debug)]
+pub struct FunctionMeta {
+    pub name: String,
+    pub library: String,
+    pub description: Option<String>,
+    /// As registered: `no-writes`, `allow-oom`, `allow-stale`,
+    /// `no-cluster`, `allow-cross-slot-keys`.
+    pub flags: Vec<String>,
+    /// Routing knowledge, as for [`Script`].
+    pub checked: AtomicBool,
+    pub strays: AtomicBool,
+}
+
+impl FunctionMeta {
+    /// See [`Script::needs_every_shard`].
+    #[inline]
+    pub fn needs_every_shard(&self) -> bool {
+        !self.checked.load(Ordering::Relaxed) || self.strays.load(Ordering::Relaxed)
+    }
+
+    /// Registered with `no-writes` (FCALL_RO may run it).
+    pub fn no_writes(&self) -> bool {
+        self.flags.iter().any(|f| f == "no-writes")
+    }
+}
+
+/// A loaded library: its code and its functions, in registration order.
+#[derive(Debug)]
+pub struct Library {
+    pub name: String,
+    pub code: Bytes,
+    pub functions: Vec<Arc<FunctionMeta>>,
+}
+
+/// Every library, by name, and every function, by name.
+#[derive(Default)]
+struct Functions {
+    libs: std::collections::BTreeMap<String, Arc<Library>>,
+    by_name: hashbrown::HashMap<String, Arc<FunctionMeta>>,
+}
+
+impl Registry {
+    /// Adds library `lib` (FUNCTION LOAD, REPLACE when `replace`).
+    /// Errors (Redis 7.0 `functionsCreateWithLibraryCtx`): `ERR Library
+    /// '<name>' already exists`, `ERR Function <name> already exists`.
+    pub fn add_library(&self, lib: Library, replace: bool) -> Result<(), String> {
+        let mut f = self.functions.write().unwrap_or_else(|e| e.into_inner());
+        if f.libs.contains_key(&lib.name) && !replace {
+            return Err(format!("ERR Library '{}' already exists", lib.name));
+        }
+        for func in &lib.functions {
+            if let Some(other) = f.by_name.get(&func.name) {
+                if other.library != lib.name {
+                    return Err(format!("ERR Function {} already exists", func.name));
+                }
+            }
+        }
+        if let Some(old) = f.libs.remove(&lib.name) {
+            for func in &old.functions {
+                f.by_name.remove(&func.name);
+            }
+        }
+        for func in &lib.functions {
+            f.by_name.insert(func.name.clone(), func.clone());
+        }
+        f.libs.insert(lib.name.clone(), Arc::new(lib));
+        self.fn_generation.fetch_add(1, Ordering::Release);
+        Ok(())
+    }
+
+    /// FUNCTION DELETE. Errors: `ERR Library not found`.
+    pub fn delete_library(&self, name: &str) -> Result<(), String> {
+        let mut f = self.functions.write().unwrap_or_else(|e| e.into_inner());
+        let lib = f.libs.remove(name).ok_or("ERR Library not found")?;
+        for func in &lib.functions {
+            f.by_name.remove(&func.name);
+        }
+        self.fn_generation.fetch_add(1, Ordering::Release);
+        Ok(())
+    }
+
+    /// FUNCTION FLUSH.
+    pub fn flush_functions(&self) {
+        let mut f = self.functions.write().unwrap_or_else(|e| e.into_inner());
+        f.libs.clear();
+        f.by_name.clear();
+        self.fn_generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// The function called `name` and its library.
+    pub fn function(&self, name: &[u8]) -> Option<(Arc<FunctionMeta>, Arc<Library>)> {
+        let name = std::str::from_utf8(name).ok()?;
+        let f = self.functions.read().unwrap_or_else(|e| e.into_inner());
+        let meta = f.by_name.get(name)?.clone();
+        let lib = f.libs.get(&meta.library)?.clone();
+        Some((meta, lib))
+    }
+
+    /// Every library, by name.
+    pub fn libraries(&self) -> Vec<Arc<Library>> {
+        let f = self.functions.read().unwrap_or_else(|e| e.into_inner());
+        f.libs.values().cloned().collect()
+    }
+
+    /// Changes with every FUNCTION LOAD, DELETE and FLUSH.
+    #[inline]
+    pub fn fn_generation(&self) -> u64 {
+        self.fn_generation.load(Ordering::Acquire)
+    }
+}
+
+/// The `#!<engine> name=<library> ...` first line of a library (FUNCTION
+/// LOAD) or script (EVAL): the library name if given, and the flags.
+/// Errors as Redis 7.0's `functionExtractLibMetaData` and
+/// `evalExtractShebangFlags`.
+pub struct Shebang {
+    pub name: Option<String>,
+    pub flags: Vec<String>,
+}
+
+/// Flags a script or function may declare.
+pub const FLAGS: &[&str] = &[
+    "no-writes",
+    "allow-oom",
+    "allow-stale",
+    "no-cluster",
+    "allow-cross-slot-keys",
+];
+
+/// Parses the shebang line of `code` (which starts with `#!`); `library`
+/// selects FUNCTION LOAD's rules (`name=` required, no `flags=`).
+pub fn parse_shebang(code: &[u8], library: bool) -> Result<Shebang, String> {
+    let line_end = memchr::memchr(b'\n', code).unwrap_or(code.len());
+    let line = String::from_utf8_lossy(&code[2..line_end]);
+    let mut parts = line.split(' ').filter(|p| !p.is_empty());
+    let engine = parts.next().unwrap_or("");
+    if !engine.eq_ignore_ascii_case("lua") {
+        return Err(if library {
+            format!("ERR Engine '{engine}' not found")
+        } else {
+            format!("ERR Unexpected engine in script shebang: #!{engine}")
+        });
+    }
+    let mut sb = Shebang {
+        name: None,
+        flags: Vec::new(),
+    };
+    for p in parts {
+        match p.split_once('=') {
+            Some(("name", v)) if library => {
+                if v.is_empty() || !v.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+                    return Err(LIBRARY_NAME_RULE.into());
+                }
+                sb.name = Some(v.to_string());
+            }
+            Some(("flags", v)) if !library => {
+                for f in v.split(',').filter(|f| !f.is_empty()) {
+                    if !FLAGS.contains(&f) {
+                        return Err(format!("ERR Unexpected flag in script shebang: {f}"));
+                    }
+                    sb.flags.push(f.to_string());
+                }
+            }
+            _ if library => return Err(format!("ERR Invalid metadata value given: {p}")),
+            _ => return Err(format!("ERR Unknown lua shebang option: {p}")),
+        }
+    }
+    if library && sb.name.is_none() {
+        return Err("ERR Library name was not given".into());
+    }
+    Ok(sb)
+}
+
+/// Redis 7.0's text for a bad library or function name (it names
+/// libraries for both).
+pub const LIBRARY_NAME_RULE: &str = "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long";
 
 /// Shared handle type.
 pub type Scripts = Arc<Registry>;
