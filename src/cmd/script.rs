@@ -15,8 +15,6 @@
 //! allowed from script` (MULTI, EVAL, blocking commands, ...), `ERR Write
 //! commands are not allowed from read-only scripts.`
 
-use std::sync::atomic::Ordering::Relaxed;
-
 use bytes::Bytes;
 
 use super::{CmdError, CmdResult, Ctx, Handler, Shard};
@@ -77,12 +75,7 @@ fn run_function(ctx: &mut Ctx, read_only: bool) -> CmdResult {
     let strayed = with_runtime(ctx, keys, read_only || meta.no_writes(), |rt, host, out| {
         rt.run_function(&lib, &meta.name, generation, keys, argv, host, out)
     })?;
-    if strayed {
-        meta.strays.store(true, Relaxed);
-        scripts.strayed_runs.fetch_add(1, Relaxed);
-    } else {
-        meta.checked.store(true, Relaxed);
-    }
+    scripts.learned(strayed, &meta.checked, &meta.strays);
     Ok(())
 }
 
@@ -158,12 +151,7 @@ fn run(ctx: &mut Ctx, by_sha: bool, read_only: bool) -> CmdResult {
     let strayed = with_runtime(ctx, keys, read_only, |rt, host, out| {
         rt.run(&script.sha, &script.body, generation, keys, argv, host, out)
     })?;
-    if strayed {
-        script.strays.store(true, Relaxed);
-        scripts.strayed_runs.fetch_add(1, Relaxed);
-    } else {
-        script.checked.store(true, Relaxed);
-    }
+    scripts.learned(strayed, &script.checked, &script.strays);
     Ok(())
 }
 

@@ -135,6 +135,17 @@ impl Registry {
         map.get(key).cloned()
     }
 
+    /// What a run showed about a script or function's keys: it strayed
+    /// from its declared keys (lock every shard from now on) or stayed.
+    pub fn learned(&self, strayed: bool, checked: &AtomicBool, strays: &AtomicBool) {
+        if strayed {
+            strays.store(true, Ordering::Relaxed);
+            self.strayed_runs.fetch_add(1, Ordering::Relaxed);
+        } else {
+            checked.store(true, Ordering::Relaxed);
+        }
+    }
+
     /// SCRIPT FLUSH: forgets every script.
     pub fn flush(&self) {
         let mut map = self.scripts.write().unwrap_or_else(|e| e.into_inner());
