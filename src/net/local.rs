@@ -136,14 +136,11 @@ fn script(l: &mut Local, args: &[&[u8]]) -> Res {
             })
         }
         "flush" => {
-            match args.get(2) {
-                None => {}
-                Some(m) if args.len() == 3 && (lower(m) == "async" || lower(m) == "sync") => {}
-                Some(_) if args.len() > 3 => return Err(arity()),
-                Some(_) => {
-                    return Err("ERR SCRIPT FLUSH only support SYNC|ASYNC option".into());
-                }
-            }
+            flush_mode(
+                args,
+                arity,
+                "ERR SCRIPT FLUSH only support SYNC|ASYNC option",
+            )?;
             scripts.flush();
             reply(l, |r| r.ok())
         }
@@ -311,14 +308,11 @@ fn function(l: &mut Local, args: &[&[u8]]) -> Res {
             reply(l, |r| r.ok())
         }
         "flush" => {
-            match args.get(2) {
-                None => {}
-                Some(m) if args.len() == 3 && (lower(m) == "async" || lower(m) == "sync") => {}
-                Some(_) if args.len() > 3 => return Err(arity()),
-                Some(_) => {
-                    return Err("ERR FUNCTION FLUSH only supports SYNC|ASYNC option".into());
-                }
-            }
+            flush_mode(
+                args,
+                arity,
+                "ERR FUNCTION FLUSH only supports SYNC|ASYNC option",
+            )?;
             scripts.flush_functions();
             reply(l, |r| r.ok())
         }
@@ -397,6 +391,17 @@ fn function(l: &mut Local, args: &[&[u8]]) -> Res {
             "ERR unknown subcommand '{}'. Try FUNCTION HELP.",
             text(args[1])
         )),
+    }
+}
+
+/// The optional `ASYNC|SYNC` of SCRIPT FLUSH and FUNCTION FLUSH (both
+/// flush at once here). Errors: `bad` for another word, `arity()` for more.
+fn flush_mode(args: &[&[u8]], arity: impl Fn() -> String, bad: &str) -> Res {
+    match args.get(2) {
+        None => Ok(()),
+        Some(m) if args.len() == 3 && (lower(m) == "async" || lower(m) == "sync") => Ok(()),
+        Some(_) if args.len() > 3 => Err(arity()),
+        Some(_) => Err(bad.into()),
     }
 }
 

@@ -112,11 +112,11 @@ fn encode_number(n: f64, out: &mut Vec<u8>) -> R<()> {
     Ok(())
 }
 
-/// The array length of `t` if lua-cjson would write it as an array
-/// (positive integer keys only, not excessively sparse), else None.
-fn json_array_len(t: &Table) -> R<Option<usize>> {
+/// The largest key and the number of keys of `t` when every key is a
+/// positive integer; None otherwise.
+fn positive_int_keys(t: &Table) -> R<Option<(f64, usize)>> {
     let mut max = 0f64;
-    let mut items = 0usize;
+    let mut count = 0usize;
     for pair in t.pairs::<Value, Value>() {
         let (k, _) = pair?;
         let n = match k {
@@ -128,8 +128,17 @@ fn json_array_len(t: &Table) -> R<Option<usize>> {
             return Ok(None);
         }
         max = max.max(n);
-        items += 1;
+        count += 1;
     }
+    Ok(Some((max, count)))
+}
+
+/// The array length of `t` if lua-cjson would write it as an array
+/// (positive integer keys only, not excessively sparse), else None.
+fn json_array_len(t: &Table) -> R<Option<usize>> {
+    let Some((max, items)) = positive_int_keys(t)? else {
+        return Ok(None);
+    };
     // lua-cjson's default sparse ratio (2) and safe size (10).
     if max > 10.0 && max > (items * 2) as f64 {
         return err("Cannot serialise table: excessively sparse array");
@@ -325,21 +334,9 @@ fn pack_number(n: f64, out: &mut Vec<u8>) {
 /// The length of `t` as an array if its keys are exactly 1..n (an empty
 /// table is an empty array, as lua-cmsgpack's `table_is_an_array`).
 fn msgpack_array_len(t: &Table) -> R<Option<usize>> {
-    let mut count = 0usize;
-    let mut max = 0f64;
-    for pair in t.pairs::<Value, Value>() {
-        let (k, _) = pair?;
-        let n = match k {
-            Value::Integer(i) => i as f64,
-            Value::Number(n) => n,
-            _ => return Ok(None),
-        };
-        if n < 1.0 || n.fract() != 0.0 {
-            return Ok(None);
-        }
-        max = max.max(n);
-        count += 1;
-    }
+    let Some((max, count)) = positive_int_keys(t)? else {
+        return Ok(None);
+    };
     Ok((max as usize == count).then_some(count))
 }
 
