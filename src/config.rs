@@ -100,6 +100,13 @@ static DIRECTIVES: &[Directive] = &[
         "pin each thread to its core of 'cpus' (no: the OS places and moves them)",
     ),
     d(
+        "disable-thp",
+        Kind::Bool,
+        false,
+        "yes",
+        "turn transparent huge pages off for this process (they keep freed memory resident)",
+    ),
+    d(
         "colocated",
         Kind::Bool,
         false,
@@ -313,6 +320,8 @@ pub struct Config {
     pub shards: usize,
     pub cpus: Vec<usize>,
     pub pin: bool,
+    /// `disable-thp`: PR_SET_THP_DISABLE at start-up.
+    pub disable_thp: bool,
     pub colocated: bool,
     pub spin_us: u64,
     pub latency_tracking: bool,
@@ -602,6 +611,7 @@ impl Default for Config {
             shards,
             cpus: Vec::new(),
             pin: true,
+            disable_thp: true,
             colocated: false,
             latency_tracking: true,
             latency_sample_every: 1024,
@@ -799,6 +809,7 @@ impl Config {
                 match d.name {
                     "colocated" => self.colocated = b,
                     "pin" => self.pin = b,
+                    "disable-thp" => self.disable_thp = b,
                     "latency-tracking" => self.latency_tracking = b,
                     _ => unreachable!("bool directive {}", d.name),
                 }
@@ -873,6 +884,7 @@ impl Config {
                 .join(","),
             "colocated" => if self.colocated { "yes" } else { "no" }.into(),
             "pin" => if self.pin { "yes" } else { "no" }.into(),
+            "disable-thp" => if self.disable_thp { "yes" } else { "no" }.into(),
             "spin-us" => self.spin_us.to_string(),
             "latency-tracking" => if self.latency_tracking { "yes" } else { "no" }.into(),
             "latency-sample-every" => self.latency_sample_every.to_string(),

@@ -20,6 +20,7 @@ const TESTED: &[(&str, &str)] = &[
     ("cpus", "server::cpus_and_pin_place_the_threads"),
     ("pin", "server::cpus_and_pin_place_the_threads"),
     ("colocated", "directives::thread_layout_directives"),
+    ("disable-thp", "directives::disable_thp_turns_huge_pages_off"),
     (
         "spin-us",
         "directives::spin_us_applies_live_to_every_thread",
@@ -173,6 +174,31 @@ fn thread_layout_directives() {
         !names.iter().any(|n| n.starts_with("tandem-shard")),
         "{names:?}"
     );
+}
+
+/// `disable-thp yes` (the default) marks the process with
+/// PR_SET_THP_DISABLE, which the kernel reports in /proc; `no` leaves it.
+#[test]
+fn disable_thp_turns_huge_pages_off() {
+    let thp = |pid: u32| -> String {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("THP_enabled:"))
+            .map(|v| v.trim().to_string())
+            .expect("THP_enabled in /proc/<pid>/status")
+    };
+    let on = Server::start(&[]);
+    assert_eq!(thp(on.child.id()), "0");
+    let mut c = on.conn();
+    let got: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("disable-thp")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(got, ["disable-thp", "yes"]);
+    let off = Server::start(&["--disable-thp", "no"]);
+    assert_eq!(thp(off.child.id()), "1");
 }
 
 /// `bind 127.0.0.2`: connections to that address are served, to

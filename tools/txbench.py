@@ -15,12 +15,18 @@ can live on different shards):
   exec5        MULTI + 5 SETs over both shards + EXEC, 8 blocks per round
                trip, 4 connections (a Python client: the server's CPU per
                EXEC is the figure, throughput is client-bound)
+  evalsha1-pN  EVALSHA of a loaded 1-key script (INCR of KEYS[1]), at
+               pipeline N (1 or 16)
+  evalsha3-pN  EVALSHA of a 3-key script (INCR of each key) whose keys'
+               tags live on both shards: a transaction over two shards
+  fcall-pN     FCALL of a library function (INCR of keys[1])
 
 Prints one row per server and workload: median req/s and the server
 process's CPU time per request (per EXEC block for exec5).
 """
 
 import argparse
+import hashlib
 import os
 import socket
 import statistics
@@ -63,12 +69,31 @@ SERVERS = {
 
 N = 300000
 BENCH = "-c 50 -P 16 -r 100000"
+
+# The scripts of the evalsha and fcall workloads, loaded before each run.
+INCR1 = "return redis.call('INCR', KEYS[1])"
+INCR_ALL = "for i = 1, #KEYS do redis.call('INCR', KEYS[i]) end return #KEYS"
+LIBRARY = "#!lua name=bench\nredis.register_function('bump', function(keys, args) return redis.call('INCR', keys[1]) end)"
+SETUP = [("SCRIPT", "LOAD", INCR1), ("SCRIPT", "LOAD", INCR_ALL), ("FUNCTION", "LOAD", "REPLACE", LIBRARY)]
+
+
+def sha1(body):
+    return hashlib.sha1(body.encode()).hexdigest()
+
+
 WORKLOADS = {
     "mset10": ("-t", "mset"),
     "mset2-one": ("cmd", f"mset {{{T0}}}:__rand_int__ x {{{T0}}}:__rand_int__ y"),
     "mset2-cross": ("cmd", f"mset {{{T0}}}:__rand_int__ x {{{T1}}}:__rand_int__ y"),
     "exec5": ("py", None),
 }
+for p in (1, 16):
+    WORKLOADS[f"evalsha1-p{p}"] = ("cmd", f"-P {p} evalsha {sha1(INCR1)} 1 {{{T0}}}:__rand_int__")
+    WORKLOADS[f"evalsha3-p{p}"] = (
+        "cmd",
+        f"-P {p} evalsha {sha1(INCR_ALL)} 3 {{{T0}}}:a:__rand_int__ {{{T1}}}:b:__rand_int__ {{{T0}}}:c:__rand_int__",
+    )
+    WORKLOADS[f"fcall-p{p}"] = ("cmd", f"-P {p} fcall bump 1 {{{T0}}}:__rand_int__")
 
 
 def frame(*args):
@@ -79,9 +104,27 @@ def frame(*args):
     return b"".join(out)
 
 
+def setup(port):
+    """Loads the workloads' scripts and library; checks each reply."""
+    s = socket.create_connection(("127.0.0.1", port))
+    for args in SETUP:
+        s.sendall(frame(*args))
+        got = s.recv(1 << 16)
+        if got.startswith(b"-"):
+            raise RuntimeError(f"{args[:2]}: {got!r}")
+    s.close()
+
+
 def run_cmd(port, pid, command):
-    """redis-benchmark with an arbitrary command; CPU per request."""
-    cmd = ["redis-benchmark", "-p", str(port), "-n", str(N), "--csv", "-q"] + BENCH.split() + command.split()
+    """redis-benchmark with an arbitrary command (a leading `-P n` sets
+    the pipeline depth); CPU per request."""
+    words = command.split()
+    opts = BENCH.split()
+    if words[0] == "-P":
+        opts[opts.index("-P") + 1] = words[1]
+        words = words[2:]
+    setup(port)
+    cmd = ["redis-benchmark", "-p", str(port), "-n", str(N), "--csv", "-q"] + opts + words
     before = cpu_seconds(pid)
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=600).stdout
     cpu = cpu_seconds(pid) - before

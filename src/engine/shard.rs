@@ -117,6 +117,31 @@ impl Shard {
             .get(target as usize)?
             .send(ToEngine::Hop(hop))
             .ok()?;
+        // Spin first, for up to `spin-us` as the engine's idle loop does:
+        // the target is often still spinning itself and answers within a
+        // few µs, where a park costs two wake-ups per call.
+        let spin = std::time::Duration::from_micros(self.tun.spin_us());
+        let start = std::time::Instant::now();
+        let mut n = 0u32;
+        while start.elapsed() < spin {
+            match rx.try_recv() {
+                Ok(r) => return Some(r),
+                Err(crossbeam_channel::TryRecvError::Disconnected) => return None,
+                Err(crossbeam_channel::TryRecvError::Empty) => {}
+            }
+            match inbox.try_recv() {
+                Ok(ToEngine::Hop(h)) => (h.0)(self),
+                Ok(other) => self.backlog.push_back(other),
+                Err(crossbeam_channel::TryRecvError::Disconnected) => return None,
+                Err(crossbeam_channel::TryRecvError::Empty) => {}
+            }
+            n += 1;
+            if n % 64 == 0 {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
         loop {
             crossbeam_channel::select! {
                 recv(rx) -> r => return r.ok(),

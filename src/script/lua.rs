@@ -21,8 +21,9 @@
 //! user_script:1: ...`, and a run-time error as `<error> script: <sha>, on
 //! @user_script:<line>.`.
 
+use std::ffi::c_int;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicU64, Ordering};
 
 use bytes::{BufMut, Bytes};
 use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
@@ -99,7 +100,7 @@ pub struct Runtime {
     lua: Lua,
     /// Per-run globals the sandbox shows first (`KEYS`, `ARGV`).
     run: Table,
-    /// Holds `raw`, the scoped function `redis.call` and `redis.pcall` use.
+    /// Holds `raw`, the function `redis.call` and `redis.pcall` use.
     holder: Table,
     /// The environment scripts see (a read-only view of the globals).
     env: Table,
@@ -114,6 +115,9 @@ pub struct Runtime {
     fn_generation: u64,
     /// `invoke(f, keys, args)`: a function's callback under the error handler.
     invoke: Function,
+    /// `script(f, KEYS, ARGV)`: a script under the error handler, with its
+    /// KEYS and ARGV set for the run.
+    script: Function,
     /// The `redis` table libraries see while they load.
     loader_redis: Table,
     /// When a library load must stop (FUNCTION LOAD's time limit), Unix ms;
@@ -121,6 +125,9 @@ pub struct Runtime {
     deadline: Arc<AtomicU64>,
     /// The protocol `redis.call` replies are converted from (`redis.setresp`).
     resp: Arc<AtomicU8>,
+    /// The running script's host, for `redis.call` ([`raw_call`]): a
+    /// pointer to a `&mut dyn Host`, null between runs.
+    host: Arc<AtomicPtr<()>>,
     /// Why the running script was stopped: 0 not, [`KILLED`], [`TIMED_OUT`].
     killed: Arc<AtomicU8>,
     /// When the running script started, Unix ms.
@@ -296,7 +303,14 @@ local loader_redis = setmetatable({}, {
 local function invoke(f, keys, args)
   return xpcall(function() return f(keys, args) end, on_error)
 end
-return E, on_error, G.xpcall, invoke, loader_redis
+local xpcall = G.xpcall
+local function script(f, keys, argv)
+  R.KEYS, R.ARGV = keys, argv
+  local ok, v = xpcall(f, on_error)
+  R.KEYS, R.ARGV = nil, nil
+  return ok, v
+end
+return E, on_error, xpcall, invoke, script, loader_redis
 "#;
 
 /// A C function that calls the Lua function stored in the registry under
@@ -370,6 +384,12 @@ impl Runtime {
             })?,
         )?;
         let holder = lua.create_table()?;
+        let host = Arc::new(AtomicPtr::new(std::ptr::null_mut()));
+        let (h, r2) = (host.clone(), resp.clone());
+        holder.raw_set(
+            "raw",
+            lua.create_function(move |lua, args: MultiValue| raw_call(lua, &h, &r2, args))?,
+        )?;
         holder.raw_set(
             "log",
             lua.create_function(|_, args: MultiValue| {
@@ -425,8 +445,9 @@ impl Runtime {
                 Ok(())
             })?,
         )?;
-        let (env, on_error, xpcall, invoke, loader_redis): (
+        let (env, on_error, xpcall, invoke, script, loader_redis): (
             Table,
+            Function,
             Function,
             Function,
             Function,
@@ -496,9 +517,11 @@ impl Runtime {
             libs: hashbrown::HashMap::new(),
             fn_generation: 0,
             invoke,
+            script,
             loader_redis,
             deadline,
             resp,
+            host,
             killed,
             started,
         })
@@ -642,9 +665,7 @@ impl Runtime {
         let Some(f) = self.libs.get(&lib.name).and_then(|l| l.get(name)).cloned() else {
             return out.error("ERR Function not found");
         };
-        let lua = &self.lua;
-        let tables = string_array(lua, keys).and_then(|k| Ok((k, string_array(lua, args)?)));
-        let Ok((k, a)) = tables else {
+        let Ok((k, a)) = string_arrays(&self.lua, keys, args) else {
             return out.error("ERR not enough memory");
         };
         self.execute(Invoke::Function(f, k, a), name, host, out);
@@ -683,17 +704,10 @@ impl Runtime {
         if flags.iter().any(|f| f == "no-writes") {
             host.no_writes();
         }
-        let lua = &self.lua;
-        let set = string_array(lua, keys)
-            .and_then(|k| self.run.raw_set("KEYS", k))
-            .and_then(|_| string_array(lua, argv))
-            .and_then(|a| self.run.raw_set("ARGV", a));
-        if set.is_err() {
+        let Ok((k, a)) = string_arrays(&self.lua, keys, argv) else {
             return out.error("ERR not enough memory");
-        }
-        self.execute(Invoke::Script(f), sha, host, out);
-        let _ = self.run.raw_set("KEYS", Value::Nil);
-        let _ = self.run.raw_set("ARGV", Value::Nil);
+        };
+        self.execute(Invoke::Script(f, k, a), sha, host, out);
     }
 
     /// Runs a script or a function's callback with `redis.call` bound to
@@ -721,65 +735,77 @@ impl Runtime {
     /// Calls the script or callback under the error handler with
     /// `redis.call` bound to `host`: (true, result) or (false, error value).
     fn call(&mut self, what: Invoke, host: &mut dyn Host) -> mlua::Result<(bool, Value)> {
-        let lua = &self.lua;
-        let resp = self.resp.clone();
-        let host = std::cell::RefCell::new(host);
-        let (holder, xpcall, on_error, invoke) =
-            (&self.holder, &self.xpcall, &self.on_error, &self.invoke);
-        let res = lua.scope(|scope| {
-            let raw = scope.create_function(|lua, args: MultiValue| {
-                let mut v = Vec::with_capacity(args.len());
-                for a in args.iter() {
-                    match a {
-                        Value::String(s) => v.push(Bytes::copy_from_slice(&s.as_bytes())),
-                        Value::Integer(n) => v.push(Bytes::from(n.to_string())),
-                        Value::Number(n) => v.push(Bytes::from(lua_number_text(*n))),
-                        _ => {
-                            return error_table(
-                                lua,
-                                "ERR Lua redis lib command arguments must be strings or integers",
-                            );
-                        }
-                    }
-                }
-                if v.is_empty() {
-                    return error_table(
-                        lua,
-                        "ERR Please specify at least one argument for this redis lib call",
-                    );
-                }
-                let resp3 = resp.load(Ordering::Relaxed) == 3;
-                let reply = match host.try_borrow_mut() {
-                    Ok(mut h) => h.call(v, resp3),
-                    Err(_) => Bytes::from_static(b"-ERR nested redis.call\r\n"),
-                };
-                let mut at = 0;
-                match read_reply(lua, &reply, &mut at, 0)? {
-                    (Value::Table(t), true) => {
-                        t.raw_set("__tandem_err", true)?;
-                        Ok(Value::Table(t))
-                    }
-                    (v, _) => Ok(v),
-                }
-            })?;
-            holder.raw_set("raw", raw)?;
-            let r: MultiValue = match what {
-                Invoke::Script(f) => xpcall.call((f, on_error.clone()))?,
-                Invoke::Function(f, k, a) => invoke.call((f, k, a))?,
-            };
-            let mut it = r.into_iter();
-            let ok = matches!(it.next(), Some(Value::Boolean(true)));
-            Ok((ok, it.next().unwrap_or(Value::Nil)))
-        });
-        let _ = self.holder.raw_set("raw", Value::Nil);
-        res
+        let mut host: &mut dyn Host = host;
+        self.host
+            .store((&raw mut host).cast::<()>(), Ordering::Relaxed);
+        let r: mlua::Result<MultiValue> = match what {
+            Invoke::Script(f, k, a) => self.script.call((f, k, a)),
+            Invoke::Function(f, k, a) => self.invoke.call((f, k, a)),
+        };
+        self.host.store(std::ptr::null_mut(), Ordering::Relaxed);
+        let mut it = r?.into_iter();
+        let ok = matches!(it.next(), Some(Value::Boolean(true)));
+        Ok((ok, it.next().unwrap_or(Value::Nil)))
+    }
+}
+
+/// The function behind `redis.call` and `redis.pcall` (`H.raw`), made once
+/// per state: runs a command through the host of the running script
+/// ([`Runtime::call`] sets `host` for the run) and converts its reply.
+/// Errors (as a Lua error table): argument types, no arguments, and
+/// `ERR nested redis.call` when no run is in progress (a call from inside
+/// a call cannot happen: the host is taken for the call's duration).
+fn raw_call(
+    lua: &Lua,
+    host: &AtomicPtr<()>,
+    resp: &AtomicU8,
+    args: MultiValue,
+) -> mlua::Result<Value> {
+    let mut v = Vec::with_capacity(args.len());
+    for a in args.iter() {
+        match a {
+            Value::String(s) => v.push(Bytes::copy_from_slice(&s.as_bytes())),
+            Value::Integer(n) => v.push(Bytes::from(n.to_string())),
+            Value::Number(n) => v.push(Bytes::from(lua_number_text(*n))),
+            _ => {
+                return error_table(
+                    lua,
+                    "ERR Lua redis lib command arguments must be strings or integers",
+                );
+            }
+        }
+    }
+    if v.is_empty() {
+        return error_table(
+            lua,
+            "ERR Please specify at least one argument for this redis lib call",
+        );
+    }
+    let resp3 = resp.load(Ordering::Relaxed) == 3;
+    let p = host.swap(std::ptr::null_mut(), Ordering::Relaxed);
+    if p.is_null() {
+        return error_table(lua, "ERR nested redis.call");
+    }
+    // SAFETY: `p` points at the `&mut dyn Host` on the stack of
+    // [`Runtime::call`], which outlives the script run it stored it for
+    // and clears it before returning; this state runs on one thread only,
+    // and the swap above leaves nobody else holding it until it goes back.
+    let reply = unsafe { (*p.cast::<&mut dyn Host>()).call(v, resp3) };
+    host.store(p, Ordering::Relaxed);
+    let mut at = 0;
+    match read_reply(lua, &reply, &mut at, 0)? {
+        (Value::Table(t), true) => {
+            t.raw_set("__tandem_err", true)?;
+            Ok(Value::Table(t))
+        }
+        (v, _) => Ok(v),
     }
 }
 
 /// What [`Runtime::execute`] runs.
 enum Invoke {
-    /// An EVAL script (KEYS and ARGV are globals).
-    Script(Function),
+    /// An EVAL script with its KEYS and ARGV (globals while it runs).
+    Script(Function, Table, Table),
     /// A function's callback with its keys and arguments tables.
     Function(Function, Table, Table),
 }
@@ -831,12 +857,27 @@ fn lua_number_text(n: f64) -> String {
     }
 }
 
-fn string_array(lua: &Lua, items: &[Bytes]) -> mlua::Result<Table> {
-    let t = lua.create_table_with_capacity(items.len(), 0)?;
-    for (i, a) in items.iter().enumerate() {
-        t.raw_set(i + 1, lua.create_string(a)?)?;
+/// Two Lua arrays of strings, `a` then `b` (a script's KEYS and ARGV, a
+/// function's keys and args), made in one protected call: mlua protects
+/// each of its own table and string operations separately once a memory
+/// limit is set, which cost more than the rest of a short script's run.
+fn string_arrays(lua: &Lua, a: &[Bytes], b: &[Bytes]) -> mlua::Result<(Table, Table)> {
+    use mlua::ffi;
+    // SAFETY: `exec_raw` runs the closure inside one `lua_pcall`, with
+    // room for 3 more stack slots, which is what it uses (the two tables
+    // and one string); a memory error unwinds out of it, past no Rust
+    // value with a destructor (slice iterators only).
+    unsafe {
+        lua.exec_raw((), |state| {
+            for items in [a, b] {
+                ffi::lua_createtable(state, c_int::try_from(items.len()).unwrap_or(0), 0);
+                for (i, s) in items.iter().enumerate() {
+                    ffi::lua_pushlstring(state, s.as_ptr().cast(), s.len());
+                    ffi::lua_rawseti(state, -2, i as ffi::lua_Integer + 1);
+                }
+            }
+        })
     }
-    Ok(t)
 }
 
 /// `{err = msg}` marked as raised by a call (so `redis.call` throws it).
