@@ -556,3 +556,70 @@ fn hostile_scripts_get_errors() {
         }
     });
 }
+
+/// INFO counts what Redis counts (cached scripts, functions, libraries in
+/// `memory`) and what tandem adds in `tandem`: runs with every shard
+/// locked, and runs that strayed from their declared keys while only
+/// those were locked (after which the script runs with every shard locked).
+#[test]
+fn info_counts_scripts_and_strays() {
+    let s = Server::start(LAYOUTS[0]);
+    let mut c = s.conn();
+    let field = |c: &mut redis::Connection, section: &str, name: &str| -> u64 {
+        let info: String = redis::cmd("INFO").arg(section).query(c).unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("{name} missing from INFO {section}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(field(&mut c, "memory", "number_of_cached_scripts"), 0);
+    const SOMETIMES_FAR: &str =
+        "if ARGV[1] == 'far' then redis.call('set', ARGV[2], 1) end return redis.call('get', KEYS[1])";
+    let sha: String = redis::cmd("SCRIPT")
+        .arg("LOAD")
+        .arg(SOMETIMES_FAR)
+        .query(&mut c)
+        .unwrap();
+    let _: String = redis::cmd("SCRIPT")
+        .arg("LOAD")
+        .arg("return 1")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(field(&mut c, "memory", "number_of_cached_scripts"), 2);
+    let _: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg("#!lua name=two\nredis.register_function('f1', function() return 1 end)\nredis.register_function('f2', function() return 2 end)")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(field(&mut c, "memory", "number_of_functions"), 2);
+    assert_eq!(field(&mut c, "memory", "number_of_libraries"), 1);
+
+    let keys = spread("k", 2);
+    let evalsha = |c: &mut redis::Connection, how: &str| {
+        let _: Option<String> = redis::cmd("EVALSHA")
+            .arg(&sha)
+            .arg(1)
+            .arg(&keys[0])
+            .arg(how)
+            .arg(&keys[1])
+            .query(c)
+            .unwrap();
+    };
+    // The first run is routed with every shard locked, and stays near.
+    evalsha(&mut c, "near");
+    assert_eq!(field(&mut c, "tandem", "script_runs_every_shard"), 1);
+    evalsha(&mut c, "near");
+    assert_eq!(field(&mut c, "tandem", "script_runs_every_shard"), 1);
+    assert_eq!(field(&mut c, "tandem", "script_strayed_runs"), 0);
+    // Now it strays with only its declared key locked: counted, and from
+    // then on it runs with every shard locked.
+    evalsha(&mut c, "far");
+    assert_eq!(field(&mut c, "tandem", "script_strayed_runs"), 1);
+    evalsha(&mut c, "near");
+    assert_eq!(field(&mut c, "tandem", "script_runs_every_shard"), 2);
+    let v: Option<String> = redis::cmd("GET").arg(&keys[1]).query(&mut c).unwrap();
+    assert_eq!(v.as_deref(), Some("1"));
+    s.assert_alive();
+}

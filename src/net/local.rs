@@ -1146,15 +1146,19 @@ pub(super) fn info_finisher(
     })
 }
 
-/// `INFO tandem`: per-stage latency percentiles of sampled requests (see
-/// [`crate::metrics`]), batch sizes per shard, and per-thread parks, spin
-/// wins and doorbell (eventfd) writes.
+/// `INFO tandem`: scripts and functions run with every shard locked and
+/// runs that strayed from their declared keys, per-stage latency
+/// percentiles of sampled requests (see [`crate::metrics`]), batch sizes
+/// per shard, and per-thread parks, spin wins and doorbell (eventfd)
+/// writes.
 fn format_tandem(sh: &Shared, s: &mut String) {
     let (threads, merged) = sh.metrics.snapshot();
     let _ = write!(
         s,
-        "# Tandem\r\nlatency_sample_every:{}\r\n",
-        sh.metrics.sample_every.load(Ordering::Relaxed)
+        "# Tandem\r\nlatency_sample_every:{}\r\nscript_runs_every_shard:{}\r\nscript_strayed_runs:{}\r\n",
+        sh.metrics.sample_every.load(Ordering::Relaxed),
+        sh.scripts.global_runs.load(Ordering::Relaxed),
+        sh.scripts.strayed_runs.load(Ordering::Relaxed),
     );
     for (name, h) in metrics::STAGES.iter().zip(&merged.stages) {
         let _ = write!(
@@ -1264,13 +1268,17 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
                 let rss = super::shared::rss_bytes();
                 let used = super::shared::allocated_bytes();
                 let peak = sh.mem_peak.fetch_max(used, Ordering::Relaxed).max(used);
+                let libs = sh.scripts.libraries();
+                let (libraries, functions) =
+                    (libs.len(), libs.iter().map(|l| l.functions.len()).sum::<usize>());
                 let _ = write!(
                     s,
-                    "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:mimalloc\r\n\r\n",
+                    "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:mimalloc\r\nnumber_of_cached_scripts:{}\r\nnumber_of_functions:{functions}\r\nnumber_of_libraries:{libraries}\r\n\r\n",
                     human(used),
                     human(rss),
                     human(peak),
                     rss as f64 / used.max(1) as f64,
+                    sh.scripts.len(),
                 );
             }
             "stats" => {

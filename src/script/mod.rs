@@ -76,9 +76,10 @@ pub struct Registry {
     /// Shards whose script has run past `busy-reply-threshold`.
     busy: std::sync::atomic::AtomicUsize,
     /// Runs that touched undeclared keys on another shard while not every
-    /// shard was locked (INFO `tandem_script_strayed_runs`).
+    /// shard was locked (INFO tandem `script_strayed_runs`).
     pub strayed_runs: AtomicU64,
-    /// Scripts routed with every shard locked.
+    /// Scripts and functions routed with every shard locked (INFO tandem
+    /// `script_runs_every_shard`).
     pub global_runs: AtomicU64,
 }
 
