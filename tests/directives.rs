@@ -20,7 +20,10 @@ const TESTED: &[(&str, &str)] = &[
     ("cpus", "server::cpus_and_pin_place_the_threads"),
     ("pin", "server::cpus_and_pin_place_the_threads"),
     ("colocated", "directives::thread_layout_directives"),
-    ("disable-thp", "directives::disable_thp_turns_huge_pages_off"),
+    (
+        "disable-thp",
+        "directives::disable_thp_turns_huge_pages_off",
+    ),
     (
         "spin-us",
         "directives::spin_us_applies_live_to_every_thread",

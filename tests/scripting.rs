@@ -22,6 +22,10 @@ const CASES: &[&[&str]] = &[
         "EVAL|return 42|0",
         "EVAL|return 3.99|0",
         "EVAL|return -3.99|0",
+        // Out of range and NaN: x86's LLONG_MIN, as redis-server.
+        "EVAL|return 0/0|0",
+        "EVAL|return 2^63|0",
+        "EVAL|return {-2^70, 1/0}|0",
     ],
     &[
         "EVAL|return 'hello'|0",
@@ -208,6 +212,61 @@ const CASES: &[&[&str]] = &[
         "EVAL|#!lua flags=bogus\nreturn 1|0",
         "EVAL|#!py\nreturn 1|0",
     ],
+    // struct: pack, unpack and size, their edges and errors.
+    &[
+        r"EVAL|return struct.pack('i40', 1)|0",
+        r"EVAL|return struct.pack('q', 1)|0",
+        r"EVAL|return struct.unpack('>I2', 'a')|0",
+        r"EVAL|return struct.pack('c2', 'a')|0",
+        r"EVAL|return struct.size('s')|0",
+        r"EVAL|return struct.size('c0')|0",
+        r"EVAL|return struct.size('!4 b i d')|0",
+        r"EVAL|return struct.size('q')|0",
+        r"EVAL|return {struct.unpack('>i2 B c0 s', struct.pack('>i2 B c0 s', -2, 3, 'abc', 'zz'))}|0",
+        r"EVAL|return struct.pack('!4 b i', 1, 2)|0",
+        r"EVAL|return struct.pack('<L', 0/0)|0",
+        r"EVAL|return struct.pack('<L', 2^64)|0",
+        r"EVAL|return struct.pack('<L', 2^63)|0",
+        r"EVAL|return struct.pack('<l', -2^70)|0",
+        r"EVAL|return struct.pack('>i16', -1)|0",
+        r"EVAL|return struct.pack('<I3', 70000)|0",
+        r"EVAL|return {struct.unpack('<i3', struct.pack('<i3', -5))}|0",
+        r"EVAL|return {struct.unpack('<i16', struct.pack('<i16', -1))}|0",
+        r"EVAL|return {struct.unpack('>I9', string.rep('\255', 9))}|0",
+        r"EVAL|return struct.pack('!3 b', 1)|0",
+        r"EVAL|return struct.pack('!', 1)|0",
+        r"EVAL|return struct.pack('i99999999999', 1)|0",
+        r"EVAL|return {struct.unpack('b', 'xyz', 0)}|0",
+        r"EVAL|return {struct.unpack('b', 'xyz', -1)}|0",
+        r"EVAL|return {struct.unpack('b', 'xyz', 3)}|0",
+        r"EVAL|return {struct.unpack('b', 'xyz', 4)}|0",
+        r"EVAL|return {struct.unpack('b', 'xyz', '2')}|0",
+        r"EVAL|return {struct.unpack('b', 'xyz', 'a')}|0",
+        r"EVAL|return {struct.unpack('c0', 'abc')}|0",
+        r"EVAL|return {struct.unpack('s', 'abc')}|0",
+        r"EVAL|return {struct.unpack('s s', 'ab\0cd\0')}|0",
+        r"EVAL|return {struct.unpack('<f d', struct.pack('<f d', 1.5, -2.25))}|0",
+        r"EVAL|return {struct.unpack('>f', struct.pack('>f', 0.1))}|0",
+        r"EVAL|return struct.pack('b', 'x')|0",
+        r"EVAL|return struct.pack('b')|0",
+        r"EVAL|return struct.pack('s', {})|0",
+        r"EVAL|return struct.pack('s', 12.5)|0",
+        r"EVAL|return struct.pack('b', '12')|0",
+        r"EVAL|return struct.pack(5)|0",
+        r"EVAL|return struct.pack()|0",
+        r"EVAL|return {struct.unpack('!8 b d', struct.pack('!8 b d', 1, 2))}|0",
+        r"EVAL|return {struct.unpack('b c1', 'x5y')}|0",
+        r"EVAL|return {struct.unpack('c1 c0', 'x2yz')}|0",
+        r"EVAL|return {struct.unpack('x x b', 'abc')}|0",
+        r"EVAL|return #{struct.unpack(string.rep('b', 7990), string.rep('a', 8000))}|0",
+        r"EVAL|return #{struct.unpack(string.rep('b', 8000), string.rep('a', 8000))}|0",
+        r"EVAL|return struct.pack('c3', 'abcdef')|0",
+        r"EVAL|return struct.pack('>h<h', 1, 1)|0",
+        r"EVAL|return struct.size('i33')|0",
+        r"EVAL|return struct.size('!5')|0",
+        r"EVAL|return {struct.unpack('<I4 c0', '\255\255\255\255xx')}|0",
+        r"EVAL|return {struct.unpack('<i4 c0', '\255\255\255\255xx')}|0",
+    ],
     // The libraries Redis ships: cjson, cmsgpack, bit.
     &[
         "EVAL|return cjson.encode({1, 2, 3, {a = 1}})|0",
@@ -221,6 +280,15 @@ const CASES: &[&[&str]] = &[
         "EVAL|return {cmsgpack.unpack(cmsgpack.pack({1, 'two'}, 3, 'x', string.rep('y', 300)))}|0",
         r"EVAL|return cmsgpack.unpack('\222\255\255')|0",
         "EVAL|return {bit.band(0xff, 0x0f), bit.bor(1, 2, 4), bit.bxor(5, 3), bit.bnot(0), bit.lshift(1, 31), bit.rshift(-1, 28)}|0",
+        "EVAL|return bit.band(1, 'x')|0",
+        "EVAL|return bit.tohex('x')|0",
+        "EVAL|return bit.tohex(1, {})|0",
+        "EVAL|return bit.lshift(1)|0",
+        "EVAL|return bit.band()|0",
+        "EVAL|return bit.tobit('0x10')|0",
+        "EVAL|return bit.tobit(' 12 ')|0",
+        "EVAL|return bit.bswap(nil)|0",
+        "EVAL|return {bit.tohex(255, -4), bit.tohex(-1), bit.bswap(1), bit.rol(1, 33), bit.arshift(-256, 4)}|0",
         "EVAL|return {bit.arshift(-16, 2), bit.tohex(255), bit.tohex(-1, -4), bit.tobit(2^32 + 5), bit.rol(1, 33), bit.bswap(1)}|0",
         "EVAL|return redis.log('x')|0",
         "EVAL|return redis.log('x', 'y')|0",
@@ -575,8 +643,7 @@ fn info_counts_scripts_and_strays() {
             .unwrap()
     };
     assert_eq!(field(&mut c, "memory", "number_of_cached_scripts"), 0);
-    const SOMETIMES_FAR: &str =
-        "if ARGV[1] == 'far' then redis.call('set', ARGV[2], 1) end return redis.call('get', KEYS[1])";
+    const SOMETIMES_FAR: &str = "if ARGV[1] == 'far' then redis.call('set', ARGV[2], 1) end return redis.call('get', KEYS[1])";
     let sha: String = redis::cmd("SCRIPT")
         .arg("LOAD")
         .arg(SOMETIMES_FAR)

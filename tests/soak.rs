@@ -367,9 +367,15 @@ fn smaps(pid: u32) -> String {
         .unwrap_or_default()
         .lines()
         .filter(|l| {
-            ["Rss:", "Anonymous:", "AnonHugePages:", "Shared_", "Private_"]
-                .iter()
-                .any(|p| l.starts_with(p))
+            [
+                "Rss:",
+                "Anonymous:",
+                "AnonHugePages:",
+                "Shared_",
+                "Private_",
+            ]
+            .iter()
+            .any(|p| l.starts_with(p))
         })
         .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
         .collect::<Vec<_>>()

@@ -1269,8 +1269,10 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
                 let used = super::shared::allocated_bytes();
                 let peak = sh.mem_peak.fetch_max(used, Ordering::Relaxed).max(used);
                 let libs = sh.scripts.libraries();
-                let (libraries, functions) =
-                    (libs.len(), libs.iter().map(|l| l.functions.len()).sum::<usize>());
+                let (libraries, functions) = (
+                    libs.len(),
+                    libs.iter().map(|l| l.functions.len()).sum::<usize>(),
+                );
                 let _ = write!(
                     s,
                     "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:mimalloc\r\nnumber_of_cached_scripts:{}\r\nnumber_of_functions:{functions}\r\nnumber_of_libraries:{libraries}\r\n\r\n",

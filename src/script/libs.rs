@@ -1,7 +1,9 @@
 //! The Lua libraries Redis ships to scripts besides its own `redis`:
 //! `cjson` (lua-cjson 2.1, as patched in Redis's `deps/lua`), `cmsgpack`
-//! (lua-cmsgpack 0.4) and `bit` (LuaBitOp 1.0), written in Rust against
-//! the behaviour of those C libraries. `struct` is not provided yet.
+//! (lua-cmsgpack 0.4), `bit` (LuaBitOp 1.0) and `struct` (Roberto
+//! Ierusalimschy's struct library as Redis 7.0 patches it,
+//! `deps/lua/src/lua_struct.c`), written in Rust against the behaviour of
+//! those C libraries.
 //!
 //! Every recursion is bounded ([`MAX_NESTING`]) and no size read from
 //! input sizes an allocation beyond the input's own length.
@@ -17,12 +19,13 @@ fn err<T>(msg: impl Into<String>) -> R<T> {
     Err(mlua::Error::RuntimeError(msg.into()))
 }
 
-/// Registers `cjson`, `cmsgpack` and `bit` as globals of `lua`.
+/// Registers `cjson`, `cmsgpack`, `bit` and `struct` as globals of `lua`.
 pub fn register(lua: &Lua) -> R<()> {
     let g = lua.globals();
     g.set("cjson", cjson(lua)?)?;
     g.set("cmsgpack", cmsgpack(lua)?)?;
     g.set("bit", bit(lua)?)?;
+    g.set("struct", structlib(lua)?)?;
     Ok(())
 }
 
@@ -478,35 +481,34 @@ fn unpack(lua: &Lua, b: &[u8], at: &mut usize, depth: usize) -> R<Value> {
 
 // --- bit --------------------------------------------------------------
 
-/// LuaBitOp's `tobit`: the number modulo 2^32 as a signed 32-bit integer.
-fn tobit(v: &Value) -> R<i32> {
-    let n = match v {
-        Value::Integer(i) => *i as f64,
-        Value::Number(n) => *n,
-        Value::String(s) => match s.to_str().ok().and_then(|s| s.trim().parse::<f64>().ok()) {
-            Some(n) => n,
-            None => return err("bad argument (number expected)"),
-        },
-        _ => return err("bad argument (number expected)"),
-    };
+/// LuaBitOp's `tobit` of argument `n` of `name`: the number modulo 2^32
+/// as a signed 32-bit integer. Errors as `luaL_checknumber`.
+fn bit_arg(args: &[Value], n: usize, name: &str) -> R<i32> {
+    let x = check_number(args, n, name)?;
     // The 2^52 + 2^51 trick LuaBitOp uses: round to an integer, keep 32 bits.
-    let b = (n + 6755399441055744.0).to_bits();
+    let b = (x + 6755399441055744.0).to_bits();
     Ok(b as u32 as i32)
 }
 
 fn bit(lua: &Lua) -> R<Table> {
     let t = lua.create_table()?;
     let num = |x: i32| Value::Number(x as f64);
-    t.set(
-        "tobit",
-        lua.create_function(move |_, v: Value| Ok(num(tobit(&v)?)))?,
-    )?;
-    t.set(
-        "bnot",
-        lua.create_function(move |_, v: Value| Ok(num(!tobit(&v)?)))?,
-    )?;
+    type Unary = fn(i32) -> i32;
+    let unary: [(&'static str, Unary); 3] = [
+        ("tobit", |x| x),
+        ("bnot", |x| !x),
+        ("bswap", |x| x.swap_bytes()),
+    ];
+    for (name, f) in unary {
+        t.set(
+            name,
+            lua.create_function(move |_, args: Variadic<Value>| {
+                Ok(num(f(bit_arg(&args, 1, name)?)))
+            })?,
+        )?;
+    }
     type Op = fn(i32, i32) -> i32;
-    let folds: [(&str, Op); 3] = [
+    let folds: [(&'static str, Op); 3] = [
         ("band", |a, b| a & b),
         ("bor", |a, b| a | b),
         ("bxor", |a, b| a ^ b),
@@ -515,20 +517,15 @@ fn bit(lua: &Lua) -> R<Table> {
         t.set(
             name,
             lua.create_function(move |_, args: Variadic<Value>| {
-                let mut it = args.iter();
-                let first = match it.next() {
-                    Some(v) => tobit(v)?,
-                    None => return err("bad argument #1 (number expected, got no value)"),
-                };
-                let mut acc = first;
-                for v in it {
-                    acc = f(acc, tobit(v)?);
+                let mut acc = bit_arg(&args, 1, name)?;
+                for n in 2..=args.len() {
+                    acc = f(acc, bit_arg(&args, n, name)?);
                 }
                 Ok(num(acc))
             })?,
         )?;
     }
-    let shifts: [(&str, Op); 5] = [
+    let shifts: [(&'static str, Op); 5] = [
         ("lshift", |x, n| ((x as u32) << (n & 31)) as i32),
         ("rshift", |x, n| ((x as u32) >> (n & 31)) as i32),
         ("arshift", |x, n| x >> (n & 31)),
@@ -540,22 +537,18 @@ fn bit(lua: &Lua) -> R<Table> {
     for (name, f) in shifts {
         t.set(
             name,
-            lua.create_function(move |_, (x, n): (Value, Value)| {
-                Ok(num(f(tobit(&x)?, tobit(&n)?)))
+            lua.create_function(move |_, args: Variadic<Value>| {
+                Ok(num(f(bit_arg(&args, 1, name)?, bit_arg(&args, 2, name)?)))
             })?,
         )?;
     }
     t.set(
-        "bswap",
-        lua.create_function(move |_, v: Value| Ok(num(tobit(&v)?.swap_bytes())))?,
-    )?;
-    t.set(
         "tohex",
-        lua.create_function(|lua, (x, n): (Value, Option<Value>)| {
-            let x = tobit(&x)? as u32;
-            let n = match n {
-                Some(v) => tobit(&v)?,
-                None => 8,
+        lua.create_function(|lua, args: Variadic<Value>| {
+            let x = bit_arg(&args, 1, "tohex")? as u32;
+            let n = match args.get(1) {
+                None | Some(Value::Nil) => 8,
+                Some(_) => bit_arg(&args, 2, "tohex")?,
             };
             let upper = n < 0;
             let digits = (n.unsigned_abs().min(8)) as usize;
@@ -566,6 +559,416 @@ fn bit(lua: &Lua) -> R<Table> {
             };
             lua.create_string(&full[8 - digits..])
         })?,
+    )?;
+    Ok(t)
+}
+
+/// The type name Lua's argument errors use (`lua_typename`), "no value"
+/// for a missing argument.
+fn type_name(v: Option<&Value>) -> &'static str {
+    match v {
+        None => "no value",
+        Some(Value::Nil) => "nil",
+        Some(Value::Boolean(_)) => "boolean",
+        Some(Value::Integer(_) | Value::Number(_)) => "number",
+        Some(Value::String(_)) => "string",
+        Some(Value::Table(_)) => "table",
+        Some(Value::Function(_)) => "function",
+        Some(Value::Thread(_)) => "thread",
+        Some(_) => "userdata",
+    }
+}
+
+/// A string as Lua 5.1 reads it as a number (`luaO_str2d`): decimal or
+/// `0x` hexadecimal, surrounding white space allowed.
+fn str_to_number(s: &[u8]) -> Option<f64> {
+    let t = std::str::from_utf8(s).ok()?.trim();
+    if let Ok(x) = t.parse::<f64>() {
+        return Some(x);
+    }
+    let (neg, rest) = match t.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let hex = rest
+        .strip_prefix("0x")
+        .or_else(|| rest.strip_prefix("0X"))?;
+    let v = u64::from_str_radix(hex, 16).ok()? as f64;
+    Some(if neg { -v } else { v })
+}
+
+/// `luaL_argerror`'s text: `bad argument #<n> to '<name>' (<msg>)`.
+fn arg_error<T>(n: usize, name: &str, msg: &str) -> R<T> {
+    err(format!("bad argument #{n} to '{name}' ({msg})"))
+}
+
+/// What a C function sees at argument `n` past the ones passed: `pack`
+/// pushes a nil right after its arguments, so the first missing one reads
+/// as nil there (Redis says "got nil"), later ones as no value.
+fn missing(args: &[Value], n: usize, name: &str) -> Option<&'static Value> {
+    static NIL: Value = Value::Nil;
+    (name == "pack" && n > 1 && n == args.len() + 1).then_some(&NIL)
+}
+
+/// Argument `n` (1-based) as `luaL_checknumber` reads it: a number, or a
+/// string that reads as one.
+fn check_number(args: &[Value], n: usize, name: &str) -> R<f64> {
+    let v = args.get(n - 1).or_else(|| missing(args, n, name));
+    match v {
+        Some(Value::Integer(i)) => Ok(*i as f64),
+        Some(Value::Number(x)) => Ok(*x),
+        Some(Value::String(s)) => match str_to_number(&s.as_bytes()) {
+            Some(x) => Ok(x),
+            None => arg_error(n, name, "number expected, got string"),
+        },
+        other => arg_error(
+            n,
+            name,
+            &format!("number expected, got {}", type_name(other)),
+        ),
+    }
+}
+
+/// Argument `n` as `luaL_checklstring` reads it: a string, or a number in
+/// Lua's `%.14g` spelling.
+fn check_bytes(args: &[Value], n: usize, name: &str) -> R<Vec<u8>> {
+    match args.get(n - 1).or_else(|| missing(args, n, name)) {
+        Some(Value::String(s)) => Ok(s.as_bytes().to_vec()),
+        Some(Value::Integer(i)) => Ok(i.to_string().into_bytes()),
+        Some(Value::Number(x)) => Ok(fmt_14g(*x).into_bytes()),
+        other => arg_error(
+            n,
+            name,
+            &format!("string expected, got {}", type_name(other)),
+        ),
+    }
+}
+
+/// `struct`'s format state: byte order and maximum alignment (`!n`).
+struct Header {
+    big: bool,
+    align: usize,
+}
+
+/// Alignment `!` alone sets (the C struct's double alignment, 8 on x86-64).
+const STRUCT_MAXALIGN: usize = 8;
+/// Largest integer size `i<n>`/`I<n>` takes.
+const STRUCT_MAXINTSIZE: usize = 32;
+
+/// A number in the format at `at`, or `default`: `getnum`, with Redis's
+/// overflow check (`integral size overflow`).
+fn struct_num(fmt: &[u8], at: &mut usize, default: usize) -> R<usize> {
+    if !fmt.get(*at).is_some_and(u8::is_ascii_digit) {
+        return Ok(default);
+    }
+    let mut a: i64 = 0;
+    while let Some(&d) = fmt.get(*at).filter(|d| d.is_ascii_digit()) {
+        let d = (d - b'0') as i64;
+        if a > i32::MAX as i64 / 10 || a * 10 > i32::MAX as i64 - d {
+            return err("integral size overflow");
+        }
+        a = a * 10 + d;
+        *at += 1;
+    }
+    Ok(a as usize)
+}
+
+/// The size in bytes option `opt` takes (`optsize`); 0 for the control
+/// options, `s`, and characters that are no option.
+fn struct_optsize(opt: u8, fmt: &[u8], at: &mut usize) -> R<usize> {
+    Ok(match opt {
+        b'b' | b'B' => 1,
+        b'h' | b'H' => 2,
+        b'l' | b'L' | b'T' | b'd' => 8,
+        b'f' => 4,
+        b'x' => 1,
+        b'c' => struct_num(fmt, at, 1)?,
+        b'i' | b'I' => {
+            let sz = struct_num(fmt, at, 4)?;
+            if sz > STRUCT_MAXINTSIZE {
+                return err(format!(
+                    "integral size {sz} is larger than limit of {STRUCT_MAXINTSIZE}"
+                ));
+            }
+            sz
+        }
+        _ => 0,
+    })
+}
+
+/// Padding before an item of `size` bytes at offset `len` (`gettoalign`;
+/// sizes that are no power of two give what the C expression gives).
+fn struct_toalign(len: usize, h: &Header, opt: u8, size: usize) -> usize {
+    if size == 0 || opt == b'c' {
+        return 0;
+    }
+    let size = size.min(h.align);
+    (size - (len & (size - 1))) & (size - 1)
+}
+
+/// ' ', '<', '>' and '!n' (`controloptions`); anything else is `invalid
+/// format option`.
+fn struct_control(opt: u8, fmt: &[u8], at: &mut usize, h: &mut Header, name: &str) -> R<()> {
+    match opt {
+        b' ' => {}
+        b'>' => h.big = true,
+        b'<' => h.big = false,
+        b'!' => {
+            let a = struct_num(fmt, at, STRUCT_MAXALIGN)?;
+            if !a.is_power_of_two() {
+                return err(format!("alignment {a} is not a power of 2"));
+            }
+            h.align = a;
+        }
+        _ => {
+            return arg_error(1, name, &format!("invalid format option '{}'", opt as char));
+        }
+    }
+    Ok(())
+}
+
+/// C's `(long)x` on x86-64: out of range and NaN give `LONG_MIN`.
+pub(crate) fn c_long(x: f64) -> i64 {
+    if x.is_nan() || x < -9.223_372_036_854_775_808e18 || x >= 9.223_372_036_854_775_808e18 {
+        i64::MIN
+    } else {
+        x as i64
+    }
+}
+
+/// C's `(unsigned long)x` as gcc compiles it for x86-64: NaN gives 2^63,
+/// 2^64 and above give 0.
+fn c_ulong(x: f64) -> u64 {
+    const TWO63: f64 = 9.223_372_036_854_775_808e18;
+    if !(x >= TWO63) {
+        c_long(x) as u64
+    } else {
+        (c_long(x - TWO63) as u64) ^ (1 << 63)
+    }
+}
+
+fn struct_pack(lua: &Lua, args: &[Value]) -> R<mlua::String> {
+    const NAME: &str = "pack";
+    let fmt = check_bytes(args, 1, NAME)?;
+    let mut h = Header {
+        big: false,
+        align: 1,
+    };
+    let mut out: Vec<u8> = Vec::new();
+    let mut arg = 2;
+    let mut at = 0;
+    while let Some(&opt) = fmt.get(at) {
+        at += 1;
+        let mut size = struct_optsize(opt, &fmt, &mut at)?;
+        let pad = struct_toalign(out.len(), &h, opt, size);
+        out.resize(out.len() + pad, 0);
+        match opt {
+            b'b' | b'B' | b'h' | b'H' | b'l' | b'L' | b'T' | b'i' | b'I' => {
+                let n = check_number(args, arg, NAME)?;
+                arg += 1;
+                // Sizes past 8 bytes get zeros, as the C shifts its 64-bit
+                // value out.
+                let mut v = if n < 0.0 {
+                    c_long(n) as u64
+                } else {
+                    c_ulong(n)
+                };
+                let mut b = vec![0u8; size];
+                for i in 0..size {
+                    let at = if h.big { size - 1 - i } else { i };
+                    b[at] = (v & 0xff) as u8;
+                    v = v.checked_shr(8).unwrap_or(0);
+                }
+                out.extend_from_slice(&b);
+            }
+            b'x' => out.push(0),
+            b'f' => {
+                let f = check_number(args, arg, NAME)? as f32;
+                arg += 1;
+                out.extend_from_slice(&if h.big {
+                    f.to_be_bytes()
+                } else {
+                    f.to_le_bytes()
+                });
+            }
+            b'd' => {
+                let d = check_number(args, arg, NAME)?;
+                arg += 1;
+                out.extend_from_slice(&if h.big {
+                    d.to_be_bytes()
+                } else {
+                    d.to_le_bytes()
+                });
+            }
+            b'c' | b's' => {
+                let s = check_bytes(args, arg, NAME)?;
+                arg += 1;
+                if size == 0 {
+                    size = s.len();
+                }
+                if s.len() < size {
+                    // Redis names the argument after this one, as its C does.
+                    return arg_error(arg, NAME, "string too short");
+                }
+                out.extend_from_slice(&s[..size]);
+                if opt == b's' {
+                    out.push(0);
+                }
+            }
+            _ => struct_control(opt, &fmt, &mut at, &mut h, NAME)?,
+        }
+    }
+    lua.create_string(&out)
+}
+
+/// Lua 5.1's C stack limit (`LUAI_MAXCSTACK`): `unpack` stops with `stack
+/// overflow (too many results)` before its values would pass it.
+const LUA_MAXCSTACK: usize = 8000;
+
+fn struct_unpack(lua: &Lua, args: &[Value]) -> R<MultiValue> {
+    const NAME: &str = "unpack";
+    let fmt = check_bytes(args, 1, NAME)?;
+    let data = check_bytes(args, 2, NAME)?;
+    let ld = data.len();
+    let start = match args.get(2) {
+        None | Some(Value::Nil) => 1.0,
+        Some(_) => check_number(args, 3, NAME)?,
+    };
+    // `size_t pos = luaL_optinteger(...)`: a negative offset wraps to a
+    // huge one, which then fails as too short.
+    let mut pos = c_long(start) as u64 as usize;
+    if pos == 0 {
+        return arg_error(3, NAME, "offset must be 1 or greater");
+    }
+    pos -= 1;
+    let mut h = Header {
+        big: false,
+        align: 1,
+    };
+    let mut out: Vec<Value> = Vec::new();
+    let mut at = 0;
+    while let Some(&opt) = fmt.get(at) {
+        at += 1;
+        let mut size = struct_optsize(opt, &fmt, &mut at)?;
+        pos = pos.wrapping_add(struct_toalign(pos, &h, opt, size));
+        if !(size <= ld && pos <= ld - size) {
+            return arg_error(2, NAME, "data string too short");
+        }
+        if args.len().max(2) + out.len() + 2 > LUA_MAXCSTACK {
+            return err("stack overflow (too many results)");
+        }
+        let field = &data[pos..pos + size];
+        match opt {
+            b'b' | b'B' | b'h' | b'H' | b'l' | b'L' | b'T' | b'i' | b'I' => {
+                let mut l: u64 = 0;
+                for i in 0..size {
+                    let byte = if h.big { field[i] } else { field[size - 1 - i] };
+                    l = l.checked_shl(8).unwrap_or(0) | byte as u64;
+                }
+                let n = if opt.is_ascii_lowercase() {
+                    // The sign bit's mask, with x86's shift count (mod 64).
+                    let mask = u64::MAX << ((size * 8).wrapping_sub(1) & 63);
+                    if l & mask != 0 {
+                        l |= mask;
+                    }
+                    l as i64 as f64
+                } else {
+                    l as f64
+                };
+                out.push(Value::Number(n));
+            }
+            b'x' => {}
+            b'f' => {
+                let b: [u8; 4] = field.try_into().unwrap_or_default();
+                let f = if h.big {
+                    f32::from_be_bytes(b)
+                } else {
+                    f32::from_le_bytes(b)
+                };
+                out.push(Value::Number(f as f64));
+            }
+            b'd' => {
+                let b: [u8; 8] = field.try_into().unwrap_or_default();
+                let d = if h.big {
+                    f64::from_be_bytes(b)
+                } else {
+                    f64::from_le_bytes(b)
+                };
+                out.push(Value::Number(d));
+            }
+            b'c' => {
+                if size == 0 {
+                    let prev = match out.last() {
+                        Some(Value::Number(n)) => Some(*n),
+                        Some(Value::String(s)) => str_to_number(&s.as_bytes()),
+                        _ => None,
+                    };
+                    let Some(n) = prev else {
+                        return err("format 'c0' needs a previous size");
+                    };
+                    out.pop();
+                    size = c_ulong(n) as usize;
+                    if !(size <= ld && pos <= ld - size) {
+                        return arg_error(2, NAME, "data string too short");
+                    }
+                }
+                out.push(Value::String(lua.create_string(&data[pos..pos + size])?));
+            }
+            b's' => {
+                let Some(end) = memchr::memchr(0, &data[pos..]) else {
+                    return err("unfinished string in data");
+                };
+                size = end + 1;
+                out.push(Value::String(lua.create_string(&data[pos..pos + end])?));
+            }
+            _ => struct_control(opt, &fmt, &mut at, &mut h, NAME)?,
+        }
+        pos += size;
+    }
+    out.push(Value::Number((pos + 1) as f64));
+    Ok(MultiValue::from_iter(out))
+}
+
+fn struct_size(args: &[Value]) -> R<f64> {
+    const NAME: &str = "size";
+    let fmt = check_bytes(args, 1, NAME)?;
+    let mut h = Header {
+        big: false,
+        align: 1,
+    };
+    let mut pos = 0usize;
+    let mut at = 0;
+    while let Some(&opt) = fmt.get(at) {
+        at += 1;
+        let size = struct_optsize(opt, &fmt, &mut at)?;
+        pos += struct_toalign(pos, &h, opt, size);
+        if opt == b's' {
+            return arg_error(1, NAME, "option 's' has no fixed size");
+        } else if opt == b'c' && size == 0 {
+            return arg_error(1, NAME, "option 'c0' has no fixed size");
+        }
+        // Letters that are no option count 0 bytes here, as in Redis.
+        if !opt.is_ascii_alphanumeric() {
+            struct_control(opt, &fmt, &mut at, &mut h, NAME)?;
+        }
+        pos = pos.saturating_add(size);
+    }
+    Ok(pos as f64)
+}
+
+fn structlib(lua: &Lua) -> R<Table> {
+    let t = lua.create_table()?;
+    t.set(
+        "pack",
+        lua.create_function(|lua, args: Variadic<Value>| struct_pack(lua, &args))?,
+    )?;
+    t.set(
+        "unpack",
+        lua.create_function(|lua, args: Variadic<Value>| struct_unpack(lua, &args))?,
+    )?;
+    t.set(
+        "size",
+        lua.create_function(|_, args: Variadic<Value>| struct_size(&args))?,
     )?;
     Ok(t)
 }

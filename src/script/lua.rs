@@ -188,7 +188,7 @@ for _, name in ipairs({'assert', 'error', 'ipairs', 'next', 'pairs', 'pcall', 'r
     'type', 'unpack', 'xpcall', 'gcinfo', 'loadstring', '_VERSION'}) do
   V[name] = G[name]
 end
-for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'redis', 'cjson', 'cmsgpack', 'bit'}) do
+for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'redis', 'cjson', 'cmsgpack', 'bit', 'struct'}) do
   V[name] = readonly(G[name])
 end
 local E = setmetatable({}, {
@@ -943,10 +943,11 @@ fn write_value(out: &mut Reply, v: &Value, script_resp3: bool, depth: usize) -> 
     Ok(())
 }
 
-/// A Lua number as Redis casts it to `long long` (saturating here, where C
-/// is undefined).
+/// A Lua number as Redis casts it to `long long`: NaN and numbers out of
+/// range give `LLONG_MIN`, as x86-64 does (`return 0/0` and `return 2^63`
+/// reply -9223372036854775808 from redis-server).
 fn truncate(n: f64) -> i64 {
-    if n.is_nan() { 0 } else { n as i64 }
+    super::libs::c_long(n)
 }
 
 fn write_table(out: &mut Reply, t: &Table, script_resp3: bool, depth: usize) -> Result<(), String> {
