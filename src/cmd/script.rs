@@ -32,6 +32,10 @@ pub const HANDLERS: &[(&str, Handler)] = &[
     ("fcall_ro", fcall_ro),
 ];
 
+/// EVAL_RO/EVALSHA_RO/FCALL_RO of a script or function not flagged
+/// `no-writes`.
+const RO_WRITE_FLAG: &str = "ERR Can not execute a script with write flag using *_ro command.";
+
 fn fcall(ctx: &mut Ctx) -> CmdResult {
     run_function(ctx, false)
 }
@@ -65,9 +69,7 @@ fn run_function(ctx: &mut Ctx, read_only: bool) -> CmdResult {
         .function(&ctx.args[1])
         .ok_or(CmdError::Msg("ERR Function not found"))?;
     if read_only && !meta.no_writes() {
-        return Err(CmdError::Msg(
-            "ERR Can not execute a script with write flag using *_ro command.",
-        ));
+        return Err(CmdError::Msg(RO_WRITE_FLAG));
     }
     let keys = &ctx.args[3..3 + nk];
     let argv = &ctx.args[3 + nk..];
@@ -145,6 +147,17 @@ fn run(ctx: &mut Ctx, by_sha: bool, read_only: bool) -> CmdResult {
     } else {
         scripts.load(ctx.args[1].clone())
     };
+    // A script with a shebang declares whether it writes: under *_RO
+    // one without `no-writes` is refused before it runs (Redis 7.0,
+    // `evalGenericCommand`); one without a shebang is refused only when
+    // it calls a write command.
+    if read_only && script.body.starts_with(b"#!") {
+        if let Ok(sb) = crate::script::parse_shebang(&script.body, false) {
+            if !sb.flags.iter().any(|f| f == "no-writes") {
+                return Err(CmdError::Msg(RO_WRITE_FLAG));
+            }
+        }
+    }
     let keys = &ctx.args[3..3 + nk];
     let argv = &ctx.args[3 + nk..];
     let generation = scripts.generation();

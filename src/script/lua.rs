@@ -76,15 +76,29 @@ pub fn check_syntax(body: &[u8]) -> Result<(), String> {
     thread_local! {
         static LUA: Option<Lua> = Lua::new_with(StdLib::NONE, LuaOptions::new()).ok();
     }
+    let (code, _) = script_source(body)?;
     LUA.with(|lua| match lua {
         Some(lua) => lua
-            .load(body)
+            .load(&code[..])
             .set_name("@user_script")
             .into_function()
             .map(|_| ())
             .map_err(|e| compile_error(&e)),
         None => Err("ERR cannot start Lua".into()),
     })
+}
+
+/// A script's code as Lua compiles it and its shebang flags (`#!lua
+/// flags=no-writes,...`): the shebang line stays, as a comment, so line
+/// numbers hold. Errors: the shebang's.
+fn script_source(body: &[u8]) -> Result<(std::borrow::Cow<'_, [u8]>, Vec<String>), String> {
+    if !body.starts_with(b"#!") {
+        return Ok((std::borrow::Cow::Borrowed(body), Vec::new()));
+    }
+    let flags = super::parse_shebang(body, false)?.flags;
+    let mut owned = body.to_vec();
+    owned[..2].copy_from_slice(b"--");
+    Ok((std::borrow::Cow::Owned(owned), flags))
 }
 
 fn compile_error(e: &mlua::Error) -> String {
@@ -532,19 +546,10 @@ impl Runtime {
     /// hold). Errors: `ERR Error compiling script (new function):
     /// user_script:<line>: <message>`, and the shebang's.
     pub fn compile(&self, body: &[u8]) -> Result<(Function, Vec<String>), String> {
-        let mut flags = Vec::new();
-        let mut owned;
-        let mut code = body;
-        if body.starts_with(b"#!") {
-            flags = super::parse_shebang(body, false)?.flags;
-            owned = body.to_vec();
-            owned[0] = b'-';
-            owned[1] = b'-';
-            code = &owned[..];
-        }
+        let (code, flags) = script_source(body)?;
         let f = self
             .lua
-            .load(code)
+            .load(&code[..])
             .set_name("@user_script")
             .into_function()
             .map_err(|e| compile_error(&e))?;
