@@ -25,6 +25,7 @@ pub mod logging;
 pub mod metrics;
 pub mod msg;
 pub mod net;
+pub mod rdb;
 pub mod resp;
 pub mod script;
 pub mod server;

@@ -212,6 +212,24 @@ const CASES: &[&[&str]] = &[
         "FUNCTION|FLUSH",
         "FUNCTION|LIST",
     ],
+    // FUNCTION DUMP's payload, byte for byte (one library: the order of
+    // several is Redis's hash order), short and LZF-compressed code; the
+    // errors of DUMP and RESTORE.
+    &[
+        "FUNCTION|DUMP",
+        "FUNCTION|LOAD|#!lua name=s\nredis.register_function('s', function() return 1 end)",
+        "FUNCTION|DUMP",
+        "FUNCTION|LOAD|REPLACE|#!lua name=s\nredis.register_function('s', function() return 1 end)\n-- padding padding padding padding padding padding padding padding",
+        "FUNCTION|DUMP",
+        "FUNCTION|DUMP|x",
+        "FUNCTION|RESTORE",
+        "FUNCTION|RESTORE|garbage",
+        "FUNCTION|RESTORE|0123456789",
+        "FUNCTION|RESTORE|x|BOGUS",
+        "FUNCTION|RESTORE|x|FLUSH|extra",
+        "FCALL|s|0",
+        "FUNCTION|HELP",
+    ],
     // Shebang flags on EVAL.
     &[
         "EVAL|#!lua flags=no-writes\nreturn redis.call('set','x','y')|0",
@@ -696,5 +714,107 @@ fn info_counts_scripts_and_strays() {
     assert_eq!(field(&mut c, "tandem", "script_runs_every_shard"), 2);
     let v: Option<String> = redis::cmd("GET").arg(&keys[1]).query(&mut c).unwrap();
     assert_eq!(v.as_deref(), Some("1"));
+    s.assert_alive();
+}
+
+/// FUNCTION DUMP payloads move both ways between tandem and redis-server
+/// (Redis's RDB string encoding, LZF and CRC-64), and RESTORE's policies
+/// (APPEND, REPLACE, FLUSH) and conflicts answer as redis-server does.
+#[test]
+fn function_dump_and_restore_move_between_servers() {
+    let redis = Redis::start(&[]);
+    let s = Server::start(LAYOUTS[1]);
+    let mut ours = s.conn();
+    let mut theirs = redis::Client::open(format!("redis://127.0.0.1:{}/", redis.port))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let lib = |name: &str, f: &str, pad: usize| {
+        format!(
+            "#!lua name={name}\nredis.register_function('{f}', function(keys, args) return '{name}' .. #keys end)\n-- {}",
+            "pad ".repeat(pad)
+        )
+    };
+    let load = |c: &mut redis::Connection, code: &str| {
+        let _: String = redis::cmd("FUNCTION")
+            .arg("LOAD")
+            .arg(code)
+            .query(c)
+            .unwrap();
+    };
+    let dump = |c: &mut redis::Connection| -> Vec<u8> {
+        redis::cmd("FUNCTION").arg("DUMP").query(c).unwrap()
+    };
+    let restore = |c: &mut redis::Connection, payload: &[u8], policy: &[&str]| -> String {
+        let mut cmd = redis::cmd("FUNCTION");
+        cmd.arg("RESTORE").arg(payload);
+        for p in policy {
+            cmd.arg(*p);
+        }
+        match cmd.query::<String>(c) {
+            Ok(v) => v,
+            Err(e) => format!("error: {e}"),
+        }
+    };
+    let fcall = |c: &mut redis::Connection, f: &str| -> String {
+        match redis::cmd("FCALL")
+            .arg(f)
+            .arg(1)
+            .arg("k")
+            .query::<String>(c)
+        {
+            Ok(v) => v,
+            Err(e) => format!("error: {e}"),
+        }
+    };
+    for c in [&mut ours, &mut theirs] {
+        let _: () = redis::cmd("FUNCTION").arg("FLUSH").query(c).unwrap();
+    }
+    // tandem → redis: a compressed library and a short one.
+    load(&mut ours, &lib("big", "fbig", 50));
+    let from_ours = dump(&mut ours);
+    assert_eq!(restore(&mut theirs, &from_ours, &[]), "OK");
+    assert_eq!(fcall(&mut theirs, "fbig"), "big1");
+    // redis → tandem.
+    load(&mut theirs, &lib("small", "fsmall", 0));
+    let from_theirs = dump(&mut theirs);
+    let _: () = redis::cmd("FUNCTION")
+        .arg("FLUSH")
+        .query(&mut ours)
+        .unwrap();
+    assert_eq!(restore(&mut ours, &from_theirs, &[]), "OK");
+    assert_eq!(fcall(&mut ours, "fbig"), "big1");
+    assert_eq!(fcall(&mut ours, "fsmall"), "small1");
+    // The policies, the same on both.
+    let one = {
+        let _: () = redis::cmd("FUNCTION")
+            .arg("FLUSH")
+            .query(&mut theirs)
+            .unwrap();
+        load(&mut theirs, &lib("small", "fother", 3));
+        dump(&mut theirs)
+    };
+    let _: () = redis::cmd("FUNCTION")
+        .arg("FLUSH")
+        .query(&mut theirs)
+        .unwrap();
+    assert_eq!(restore(&mut theirs, &from_theirs, &[]), "OK");
+    for policy in [&[][..], &["APPEND"], &["REPLACE"], &["FLUSH"]] {
+        let (a, b) = (
+            restore(&mut ours, &one, policy),
+            restore(&mut theirs, &one, policy),
+        );
+        assert_eq!(a, b, "{policy:?}");
+        for f in ["fbig", "fsmall", "fother"] {
+            assert_eq!(fcall(&mut ours, f), fcall(&mut theirs, f), "{policy:?} {f}");
+        }
+    }
+    // A corrupted payload changes nothing.
+    let mut bad = from_theirs.clone();
+    bad[3] ^= 0x20;
+    assert_eq!(
+        restore(&mut ours, &bad, &[]),
+        restore(&mut theirs, &bad, &[])
+    );
     s.assert_alive();
 }

@@ -184,15 +184,15 @@ fn script(l: &mut Local, args: &[&[u8]]) -> Res {
     }
 }
 
-/// FUNCTION LOAD/LIST/DELETE/FLUSH/STATS/KILL/HELP (redis.io/commands/
+/// FUNCTION LOAD/LIST/DELETE/FLUSH/DUMP/RESTORE/STATS/KILL/HELP (redis.io/commands/
 /// function-load and siblings, Redis 7.0 `functions.c`): the libraries are
 /// shared, so the IO thread answers; LOAD runs the library's code in this
 /// thread's own Lua state to collect its functions (shards load it again
-/// at its first FCALL). FUNCTION DUMP and RESTORE are refused as not
-/// implemented. FUNCTION STATS reports no `running_script` details.
+/// at its first FCALL). FUNCTION DUMP and RESTORE use Redis's payload
+/// format (`crate::rdb`), so payloads move both ways between tandem and
+/// redis-server. FUNCTION STATS reports no `running_script` details.
 fn function(l: &mut Local, args: &[&[u8]]) -> Res {
-    use crate::script::{FunctionMeta, Library};
-    use std::sync::atomic::AtomicBool;
+    use crate::script::RestorePolicy;
     let sub = lower(args[1]);
     let scripts = l.shared.scripts.clone();
     let arity = || format!("ERR wrong number of arguments for 'function|{sub}' command");
@@ -204,42 +204,9 @@ fn function(l: &mut Local, args: &[&[u8]]) -> Res {
                 4 => return Err(format!("ERR Unknown option given: {}", text(args[2]))),
                 _ => return Err(arity()),
             };
-            thread_local! {
-                static LOADER: std::cell::RefCell<Option<crate::script::lua::Runtime>> =
-                    const { std::cell::RefCell::new(None) };
-            }
-            let tun = l.shared.tunables.clone();
-            let (name, regs) = LOADER.with(|c| {
-                let mut c = c.borrow_mut();
-                if c.is_none() {
-                    *c = crate::script::lua::Runtime::new(scripts.clone(), u16::MAX, tun).ok();
-                }
-                match c.as_mut() {
-                    Some(rt) => rt.load_library(code),
-                    None => Err("ERR cannot start Lua".to_string()),
-                }
-            })?;
-            let functions = regs
-                .into_iter()
-                .map(|r| {
-                    Arc::new(FunctionMeta {
-                        name: r.name,
-                        library: name.clone(),
-                        description: r.description,
-                        flags: r.flags,
-                        checked: AtomicBool::new(false),
-                        strays: AtomicBool::new(false),
-                    })
-                })
-                .collect();
-            scripts.add_library(
-                Library {
-                    name: name.clone(),
-                    code: Bytes::copy_from_slice(code),
-                    functions,
-                },
-                replace,
-            )?;
+            let lib = load_library(l, code)?;
+            let name = lib.name.clone();
+            scripts.add_library(lib, replace)?;
             reply(l, |r| r.bulk(name.as_bytes()))
         }
         "list" => {
@@ -343,10 +310,36 @@ fn function(l: &mut Local, args: &[&[u8]]) -> Res {
             scripts.kill().map_err(String::from)?;
             reply(l, |r| r.ok())
         }
-        "dump" | "restore" => Err(format!(
-            "ERR tandem: FUNCTION {} is not implemented yet",
-            sub.to_uppercase()
-        )),
+        "dump" => {
+            if args.len() != 2 {
+                return Err(arity());
+            }
+            let payload = dump_functions(&scripts);
+            reply(l, |r| r.bulk(&payload))
+        }
+        "restore" => {
+            let policy = match args.len() {
+                3 => RestorePolicy::Append,
+                4 => match lower(args[3]).as_str() {
+                    "append" => RestorePolicy::Append,
+                    "replace" => RestorePolicy::Replace,
+                    "flush" => RestorePolicy::Flush,
+                    _ => {
+                        return Err("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.".into());
+                    }
+                },
+                2 => return Err(arity()),
+                _ => {
+                    return Err(format!(
+                        "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+                        text(args[1])
+                    ));
+                }
+            };
+            let libs = read_dump(l, args[2])?;
+            scripts.restore(libs, policy)?;
+            reply(l, |r| r.ok())
+        }
         "help" => {
             let lines = [
                 "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -377,6 +370,16 @@ fn function(l: &mut Local, args: &[&[u8]]) -> Res {
                 "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
                 "    * ASYNC: Asynchronously flush the libraries.",
                 "    * SYNC: Synchronously flush the libraries.",
+                "DUMP",
+                "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+                "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+                "    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+                "    control how to handle existing libraries (default APPEND):",
+                "    * FLUSH: delete all existing libraries.",
+                "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+                "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+                "      libraries with the new libraries (notice that even on this option there is a chance of failure",
+                "      in case of functions name collision with another library).",
                 "HELP",
                 "    Prints this help.",
             ];
@@ -392,6 +395,86 @@ fn function(l: &mut Local, args: &[&[u8]]) -> Res {
             text(args[1])
         )),
     }
+}
+
+/// Runs a library's code in this thread's loader Lua state (FUNCTION LOAD
+/// and RESTORE) and describes what it registered; shards load it again at
+/// its first FCALL. Errors: the loader's (`Runtime::load_library`).
+fn load_library(l: &Local, code: &[u8]) -> Result<crate::script::Library, String> {
+    use crate::script::{FunctionMeta, Library};
+    use std::sync::atomic::AtomicBool;
+    thread_local! {
+        static LOADER: std::cell::RefCell<Option<crate::script::lua::Runtime>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let scripts = l.shared.scripts.clone();
+    let tun = l.shared.tunables.clone();
+    let (name, regs) = LOADER.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.is_none() {
+            *c = crate::script::lua::Runtime::new(scripts, u16::MAX, tun).ok();
+        }
+        match c.as_mut() {
+            Some(rt) => rt.load_library(code),
+            None => Err("ERR cannot start Lua".to_string()),
+        }
+    })?;
+    let functions = regs
+        .into_iter()
+        .map(|r| {
+            Arc::new(FunctionMeta {
+                name: r.name,
+                library: name.clone(),
+                description: r.description,
+                flags: r.flags,
+                checked: AtomicBool::new(false),
+                strays: AtomicBool::new(false),
+            })
+        })
+        .collect();
+    Ok(Library {
+        name,
+        code: Bytes::copy_from_slice(code),
+        functions,
+    })
+}
+
+/// FUNCTION DUMP: every library's code as RDB `FUNCTION2` records, sealed
+/// as a DUMP payload (Redis 7.0 `functionDumpCommand`).
+fn dump_functions(scripts: &crate::script::Registry) -> Vec<u8> {
+    let mut body = Vec::new();
+    for lib in scripts.libraries() {
+        body.push(crate::rdb::OPCODE_FUNCTION2);
+        crate::rdb::write_string(&mut body, &lib.code);
+    }
+    crate::rdb::seal_payload(body)
+}
+
+/// FUNCTION RESTORE's payload: each library loaded, none applied yet.
+/// Errors (Redis 7.0 `functionRestoreCommand` texts): `ERR DUMP payload
+/// version or checksum are wrong`, `ERR given type is not a function`,
+/// `ERR Pre-GA function format not supported`, `ERR can not read data
+/// type`, and a library's own load error.
+fn read_dump(l: &Local, payload: &[u8]) -> Result<Vec<crate::script::Library>, String> {
+    let (body, _) = crate::rdb::open_payload(payload)
+        .ok_or("ERR DUMP payload version or checksum are wrong")?;
+    let mut r = crate::rdb::Reader::new(body);
+    let mut libs = Vec::new();
+    while r.remaining() > 0 {
+        match r.byte() {
+            Err(_) => return Err("ERR can not read data type".into()),
+            Ok(crate::rdb::OPCODE_FUNCTION_PRE_GA) => {
+                return Err("ERR Pre-GA function format not supported".into());
+            }
+            Ok(crate::rdb::OPCODE_FUNCTION2) => {}
+            Ok(_) => return Err("ERR given type is not a function".into()),
+        }
+        let code = r
+            .string()
+            .map_err(|_| "ERR failed loading the given functions payload".to_string())?;
+        libs.push(load_library(l, &code)?);
+    }
+    Ok(libs)
 }
 
 /// The optional `ASYNC|SYNC` of SCRIPT FLUSH and FUNCTION FLUSH (both

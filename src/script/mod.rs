@@ -295,10 +295,50 @@ pub struct Library {
 }
 
 /// Every library, by name, and every function, by name.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Functions {
     libs: std::collections::BTreeMap<String, Arc<Library>>,
     by_name: hashbrown::HashMap<String, Arc<FunctionMeta>>,
+}
+
+/// A library or function name already taken.
+enum Conflict {
+    Library(String),
+    Function(String),
+}
+
+/// What FUNCTION RESTORE does with the libraries already loaded.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum RestorePolicy {
+    Flush,
+    Append,
+    Replace,
+}
+
+impl Functions {
+    /// Adds `lib`, replacing a library of its name when `replace`.
+    fn join(&mut self, lib: Library, replace: bool) -> Result<(), Conflict> {
+        if self.libs.contains_key(&lib.name) && !replace {
+            return Err(Conflict::Library(lib.name));
+        }
+        for func in &lib.functions {
+            if let Some(other) = self.by_name.get(&func.name) {
+                if other.library != lib.name {
+                    return Err(Conflict::Function(func.name.clone()));
+                }
+            }
+        }
+        if let Some(old) = self.libs.remove(&lib.name) {
+            for func in &old.functions {
+                self.by_name.remove(&func.name);
+            }
+        }
+        for func in &lib.functions {
+            self.by_name.insert(func.name.clone(), func.clone());
+        }
+        self.libs.insert(lib.name.clone(), Arc::new(lib));
+        Ok(())
+    }
 }
 
 impl Registry {
@@ -307,25 +347,34 @@ impl Registry {
     /// '<name>' already exists`, `ERR Function <name> already exists`.
     pub fn add_library(&self, lib: Library, replace: bool) -> Result<(), String> {
         let mut f = self.functions.write().unwrap_or_else(|e| e.into_inner());
-        if f.libs.contains_key(&lib.name) && !replace {
-            return Err(format!("ERR Library '{}' already exists", lib.name));
+        f.join(lib, replace).map_err(|c| match c {
+            Conflict::Library(name) => format!("ERR Library '{name}' already exists"),
+            Conflict::Function(name) => format!("ERR Function {name} already exists"),
+        })?;
+        self.fn_generation.fetch_add(1, Ordering::Release);
+        Ok(())
+    }
+
+    /// FUNCTION RESTORE: adds `libs` all or none, by `policy`
+    /// (`functionRestoreCommand`): `Flush` replaces every library, `Append`
+    /// fails on a library name or function name already there, `Replace`
+    /// replaces same-named libraries. Errors (`libraryJoin`): `ERR Library
+    /// <name> already exists` (no quotes, unlike FUNCTION LOAD's), `ERR
+    /// Function <name> already exists`.
+    pub fn restore(&self, libs: Vec<Library>, policy: RestorePolicy) -> Result<(), String> {
+        let mut f = self.functions.write().unwrap_or_else(|e| e.into_inner());
+        let mut next = match policy {
+            RestorePolicy::Flush => Functions::default(),
+            _ => f.clone(),
+        };
+        for lib in libs {
+            next.join(lib, policy == RestorePolicy::Replace)
+                .map_err(|c| match c {
+                    Conflict::Library(name) => format!("ERR Library {name} already exists"),
+                    Conflict::Function(name) => format!("ERR Function {name} already exists"),
+                })?;
         }
-        for func in &lib.functions {
-            if let Some(other) = f.by_name.get(&func.name) {
-                if other.library != lib.name {
-                    return Err(format!("ERR Function {} already exists", func.name));
-                }
-            }
-        }
-        if let Some(old) = f.libs.remove(&lib.name) {
-            for func in &old.functions {
-                f.by_name.remove(&func.name);
-            }
-        }
-        for func in &lib.functions {
-            f.by_name.insert(func.name.clone(), func.clone());
-        }
-        f.libs.insert(lib.name.clone(), Arc::new(lib));
+        *f = next;
         self.fn_generation.fetch_add(1, Ordering::Release);
         Ok(())
     }
