@@ -941,7 +941,7 @@ fn struct_size(args: &[Value]) -> R<f64> {
     while let Some(&opt) = fmt.get(at) {
         at += 1;
         let size = struct_optsize(opt, &fmt, &mut at)?;
-        pos += struct_toalign(pos, &h, opt, size);
+        pos = pos.saturating_add(struct_toalign(pos, &h, opt, size));
         if opt == b's' {
             return arg_error(1, NAME, "option 's' has no fixed size");
         } else if opt == b'c' && size == 0 {
