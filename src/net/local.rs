@@ -169,12 +169,7 @@ fn script(l: &mut Local, args: &[&[u8]]) -> Res {
                 "HELP",
                 "    Prints this help.",
             ];
-            reply(l, |r| {
-                r.array(lines.len());
-                for s in lines {
-                    r.simple(s);
-                }
-            })
+            help(l, &lines)
         }
         "debug" => Err("ERR tandem: SCRIPT DEBUG is not implemented".into()),
         _ => Err(format!(
@@ -383,18 +378,23 @@ fn function(l: &mut Local, args: &[&[u8]]) -> Res {
                 "HELP",
                 "    Prints this help.",
             ];
-            reply(l, |r| {
-                r.array(lines.len());
-                for s in lines {
-                    r.simple(s);
-                }
-            })
+            help(l, &lines)
         }
         _ => Err(format!(
             "ERR unknown subcommand '{}'. Try FUNCTION HELP.",
             text(args[1])
         )),
     }
+}
+
+/// A HELP subcommand's reply: its lines as simple strings.
+fn help(l: &mut Local, lines: &[&str]) -> Res {
+    reply(l, |r| {
+        r.array(lines.len());
+        for s in lines {
+            r.simple(s);
+        }
+    })
 }
 
 /// Runs a library's code in this thread's loader Lua state (FUNCTION LOAD
