@@ -354,6 +354,13 @@ pub enum ToEngine {
     /// Steps of transactions, in the order another shard took them (one
     /// message per peer per loop turn).
     Tx(Vec<(TxId, TxStep)>),
+    /// A transaction a shard began (a woken cross-shard BLMOVE) has a part
+    /// here: queue its locks for connection `conn` of IO thread `io`.
+    Join {
+        info: Arc<TxInfo>,
+        io: u16,
+        conn: u64,
+    },
     Shutdown,
 }
 

@@ -194,6 +194,16 @@ impl CommandSpec {
     pub fn is(&self, f: u32) -> bool {
         self.flags & f != 0
     }
+
+    /// Whether a blocking command runs as a coordinated transaction when
+    /// its keys live on several shards: BLMOVE and BRPOPLPUSH, whose move
+    /// must be atomic, so both keys are locked while it is served (at once,
+    /// or when a push wakes it: `engine::blocking`). The blocking pops over
+    /// several keys go to their first key's shard and visit the others in
+    /// turn, taking no locks.
+    pub fn blocks_as_transaction(&self) -> bool {
+        matches!(self.name, "blmove" | "brpoplpush")
+    }
 }
 
 use Gather as G;

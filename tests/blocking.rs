@@ -224,6 +224,32 @@ fn blmove_to_another_shard() {
         let waiter = spawn_cmd(s, &["BLPOP", &dst, "5"]);
         let got = items(waiter.join().unwrap().unwrap());
         assert_eq!(bulk(&got[1]), "c");
+
+        let (src2, dst2) = split_keys(s, "fifo", "fdst");
+        // A woken cross-shard move keeps its turn: the BLPOP queued after
+        // it gets the second element, not the first.
+        let mover = spawn_cmd(s, &["BLMOVE", &src2, &dst2, "LEFT", "LEFT", "5"]);
+        s.wait_blocked(1);
+        thread::sleep(Duration::from_millis(100));
+        let popper = spawn_cmd(s, &["BLPOP", &src2, "5"]);
+        s.wait_blocked(2);
+        thread::sleep(Duration::from_millis(100));
+        q::<i64>(&mut c, &["RPUSH", &src2, "first"]).unwrap();
+        assert_eq!(bulk(&mover.join().unwrap().unwrap()), "first");
+        q::<i64>(&mut c, &["RPUSH", &src2, "second"]).unwrap();
+        let got = items(popper.join().unwrap().unwrap());
+        assert_eq!(bulk(&got[1]), "second");
+
+        // Woken with a destination of another type: WRONGTYPE, and the
+        // element stays in the source (Redis pops, then pushes it back).
+        q::<String>(&mut c, &["SET", &dst2, "str"]).unwrap();
+        let mover = spawn_cmd(s, &["BLMOVE", &src2, &dst2, "LEFT", "RIGHT", "5"]);
+        s.wait_blocked(1);
+        q::<i64>(&mut c, &["RPUSH", &src2, "e1", "e2"]).unwrap();
+        let e = mover.join().unwrap().unwrap_err();
+        assert!(e.to_string().contains("WRONGTYPE"), "{e}");
+        let l: Vec<String> = q(&mut c, &["LRANGE", &src2, "0", "-1"]).unwrap();
+        assert_eq!(l, ["e1", "e2"]);
     });
 }
 

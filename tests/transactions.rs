@@ -202,6 +202,103 @@ fn moves_and_renames_lose_and_duplicate_nothing() {
 
 /// Keyspace-wide commands see every shard at one instant: DBSIZE and
 /// KEYS never count a cross-shard MSET half applied.
+/// Blocking moves (BLMOVE, BRPOPLPUSH) carry two elements around a ring
+/// of three lists on different shards: most attempts find their source
+/// empty, block, and are woken by another mover's push, so both the
+/// immediate and the woken path run across shards, while a non-blocking
+/// LMOVE mover takes elements from under woken waiters. A reader counts the
+/// elements of every list inside one MULTI/EXEC and must always find both:
+/// an element between its source and its destination would be missing.
+#[test]
+fn blocking_moves_are_atomic() {
+    for layout in LAYOUTS {
+        let s = Server::start(layout);
+        let lists = spread("bring", 3);
+        let mut c = s.conn();
+        let _: () = redis::cmd("RPUSH")
+            .arg(&lists[0])
+            .arg(&["x", "y"])
+            .query(&mut c)
+            .unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::new();
+        for w in 0..3 {
+            let lists = lists.clone();
+            threads.push(spawn_until(&stop, s.url(), w % 2, move |c, n| {
+                let (src, dst) = (&lists[w], &lists[(w + 1) % 3]);
+                let got: Option<String> = if n % 2 == 0 {
+                    redis::cmd("BLMOVE")
+                        .arg(src)
+                        .arg(dst)
+                        .arg("LEFT")
+                        .arg("RIGHT")
+                        .arg("0.1")
+                        .query(c)
+                        .unwrap()
+                } else {
+                    redis::cmd("BRPOPLPUSH")
+                        .arg(src)
+                        .arg(dst)
+                        .arg("0.1")
+                        .query(c)
+                        .unwrap()
+                };
+                if let Some(v) = got {
+                    assert!(v == "x" || v == "y", "moved {v}");
+                }
+            }));
+        }
+        {
+            // A mover that never waits takes elements woken waiters expected.
+            let lists = lists.clone();
+            threads.push(spawn_until(&stop, s.url(), 0, move |c, n| {
+                let i = n as usize % 3;
+                let _: Option<String> = redis::cmd("LMOVE")
+                    .arg(&lists[i])
+                    .arg(&lists[(i + 2) % 3])
+                    .arg("RIGHT")
+                    .arg("LEFT")
+                    .query(c)
+                    .unwrap();
+            }));
+        }
+        {
+            let lists = lists.clone();
+            threads.push(spawn_until(&stop, s.url(), 1, move |c, _| {
+                let mut p = redis::pipe();
+                p.atomic();
+                for k in &lists {
+                    p.cmd("LLEN").arg(k);
+                }
+                let lens: Vec<i64> = p.query(c).unwrap();
+                assert_eq!(
+                    lens.iter().sum::<i64>(),
+                    2,
+                    "an element was between two lists: {lens:?}"
+                );
+            }));
+        }
+        std::thread::sleep(Duration::from_millis(1500));
+        stop.store(true, Ordering::Relaxed);
+        for t in threads {
+            assert!(t.join().unwrap() > 5, "{layout:?}");
+        }
+        let mut all: Vec<String> = Vec::new();
+        for k in &lists {
+            let v: Vec<String> = redis::cmd("LRANGE")
+                .arg(k)
+                .arg(0)
+                .arg(-1)
+                .query(&mut c)
+                .unwrap();
+            all.extend(v);
+        }
+        all.sort();
+        assert_eq!(all, ["x", "y"], "{layout:?}");
+        s.assert_alive();
+    }
+}
+
 #[test]
 fn keyspace_wide_reads_are_isolated() {
     for layout in LAYOUTS {

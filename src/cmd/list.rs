@@ -484,8 +484,9 @@ pub fn move_here(
 }
 
 /// Cross-shard LMOVE: check the destination's type on its shard, pop on the
-/// source's, push on the destination's. Not atomic against other clients
-/// between the hops (the transaction layer will make it so).
+/// source's, push on the destination's, and answer the moved element (null
+/// when `src` is missing). Atomic because the caller's transaction holds
+/// both keys throughout (LMOVE runs as a coordinated transaction).
 pub fn move_across(
     sh: &mut Shard,
     reply_to: ReplyTo,
@@ -518,6 +519,37 @@ pub fn move_across(
                 }
             });
         });
+    });
+}
+
+/// The rest of a cross-shard move whose element `v` was just popped from
+/// `src` on this shard (a served BLMOVE), while the caller's transaction
+/// holds both keys: pushes `v` onto `dst` on its shard and answers `v`. If
+/// `dst` holds another type, `v` goes back to the end of `src` it came from
+/// and the answer is WRONGTYPE: nothing moved, as when Redis checks the
+/// destination first (`lmoveGenericCommand`).
+#[allow(clippy::too_many_arguments)]
+pub fn push_popped(
+    sh: &mut Shard,
+    reply_to: ReplyTo,
+    db: usize,
+    src: Bytes,
+    dst: Bytes,
+    v: Str,
+    from: End,
+    to: End,
+) {
+    let home = sh.id;
+    let target = sh.shard_of(&dst);
+    sh.hop(target, move |sh| {
+        match push_values(sh, db, &dst, key_hash(&dst), to, &[&v[..]], false) {
+            Ok(_) => sh.reply_later(reply_to, |r| r.bulk(&v)),
+            Err(e) => sh.hop(home, move |sh| {
+                // Back where it was; `src` is still locked, so nobody saw it gone.
+                let _ = push_values(sh, db, &src, key_hash(&src), from, &[&v[..]], false);
+                sh.reply_later(reply_to, |r| r.error(e.text()));
+            }),
+        }
     });
 }
 

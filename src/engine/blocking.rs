@@ -23,9 +23,22 @@
 //!
 //! Served waiters re-run the pop against the key that woke them (Redis 7.2's
 //! model); a key that holds another type when it wakes them keeps them
-//! waiting. Cross-shard BLMOVE pops before it knows the destination's type
-//! only when served by a push: it then uses LMOVE's hop chain, which is not
-//! atomic across shards (as LMOVE).
+//! waiting.
+//!
+//! # BLMOVE across shards
+//!
+//! A BLMOVE (or BRPOPLPUSH) whose destination lives on another shard moves
+//! its element only while the transaction layer holds both keys, so nobody
+//! sees the element in neither list. The IO thread sends it as a
+//! coordinated transaction: its source's shard, holding both locks, serves
+//! it at once or lets go of the locks and queues it like any waiter. A push
+//! that wakes it takes no claim: the shard begins a transaction of its own
+//! over both keys for that client ([`Shard::tx_begun`]) and serves nobody
+//! else from that key until it ran, so the oldest waiter keeps its turn.
+//! When the transaction holds its locks, [`Shard::resume_move`] pops, and
+//! the element reaches the destination by a hop; a destination of another
+//! type puts it back. If the element was taken meanwhile (by a client that
+//! does not wait), the waiter goes back to the front of the queue.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -34,10 +47,10 @@ use bytes::Bytes;
 use hashbrown::HashMap;
 
 use super::Shard;
-use crate::cmd::list::{move_across, move_here, pop_values, write_mpop};
+use crate::cmd::list::{move_here, pop_values, push_popped, write_mpop};
 use crate::cmd::zset::{pop_members, write_zmpop};
 use crate::cmd::{CmdError, CmdResult, Ctx, typed};
-use crate::msg::{Claim, ReplyTo};
+use crate::msg::{Claim, KeyLock, Mode, ReplyTo, TxId, TxInfo, TxKind, Want, next_tx_id};
 use crate::resp::Reply;
 use crate::spec::key_hash;
 use crate::store::{End, List, ZSet};
@@ -115,6 +128,11 @@ pub struct Waits {
     /// (deadline ms, id) → waiter.
     timers: BTreeMap<(u64, u64), Arc<Blocked>>,
     next_id: u64,
+    /// Woken cross-shard BLMOVEs, by the transaction that will serve them.
+    resuming: HashMap<TxId, Arc<Blocked>>,
+    /// (database, key) of those waiters' sources: nobody else is served
+    /// from them until the transaction ran.
+    waking: Vec<(usize, Bytes)>,
 }
 
 impl Waits {
@@ -124,6 +142,8 @@ impl Waits {
             ready: Vec::new(),
             timers: BTreeMap::new(),
             next_id: 0,
+            resuming: HashMap::new(),
+            waking: Vec::new(),
         }
     }
 
@@ -167,6 +187,10 @@ impl Shard {
     /// every command and hop.
     pub fn serve_ready(&mut self) {
         while let Some((db, key)) = self.waits.ready.pop() {
+            if self.waits.waking.iter().any(|(d, k)| *d == db && *k == key) {
+                // Its oldest waiter's move comes first.
+                continue;
+            }
             while let Some(q) = self.waits.queues[db].get_mut(&key) {
                 let Some(w) = q.front().cloned() else {
                     self.waits.queues[db].remove(&key);
@@ -184,13 +208,82 @@ impl Shard {
                 if q.is_empty() {
                     self.waits.queues[db].remove(&key);
                 }
-                if live && w.claim.take() {
+                if !live {
+                    continue;
+                }
+                if let Op::Move { dst, .. } = &w.op
+                    && self.shard_of(dst) != self.id
+                {
+                    let dst = dst.clone();
+                    self.wake_move(w, db, key.clone(), dst);
+                    break;
+                }
+                if w.claim.take() {
                     let i = w.keys.iter().position(|k| *k == key).unwrap_or(0);
-                    serve(self, &w, i);
+                    serve(self, &w, i, w.to);
                     release(self, &w, Some(i));
                 }
             }
         }
+    }
+
+    /// A push woke `w`, a BLMOVE from `key` to `dst` on another shard:
+    /// begins the transaction over both keys that will serve it
+    /// ([`Shard::resume_move`]) and holds `key`'s other waiters until then.
+    fn wake_move(&mut self, w: Arc<Blocked>, db: usize, key: Bytes, dst: Bytes) {
+        let id = next_tx_id();
+        let lock = |k: &[u8]| Want::Keys(vec![KeyLock::new(db as u16, k, Mode::Exclusive)]);
+        let mut shards = vec![(self.id, lock(&key)), (self.shard_of(&dst), lock(&dst))];
+        shards.sort_by_key(|(s, _)| *s);
+        let info = Arc::new(TxInfo {
+            id,
+            kind: TxKind::Coordinated {
+                coordinator: self.id,
+            },
+            shards,
+            exec: None,
+            follows: false,
+        });
+        self.tx_begun.push((info, w.to.io, w.to.conn));
+        self.waits.waking.push((db, key));
+        self.waits.resuming.insert(id, w);
+    }
+
+    /// Transaction `tx`, begun by [`Shard::wake_move`], holds its locks:
+    /// serves its BLMOVE (the pop here, the push by a hop, the reply
+    /// carrying `tx`), or puts the waiter back at the front of its queue if
+    /// the element is gone, or does nothing if the client already timed out
+    /// or left. Then the key's other waiters get their turn. True if a reply
+    /// is on its way (it ends the transaction); false: release it now.
+    pub fn resume_move(&mut self, tx: TxId) -> bool {
+        let Some(w) = self.waits.resuming.remove(&tx) else {
+            return false;
+        };
+        let (db, key) = (w.db, w.keys[0].clone());
+        self.waits.waking.retain(|(d, k)| !(*d == db && *k == key));
+        let mut answering = false;
+        if !w.claim.taken() {
+            match w.op.ready(self, db, &key) {
+                Ok(false) => self.waits.queues[db]
+                    .entry(key.clone())
+                    .or_default()
+                    .push_front(w.clone()),
+                res => {
+                    if w.claim.take() {
+                        let to = ReplyTo { tx, ..w.to };
+                        match res {
+                            Err(e) => self.reply_later(to, |r| r.error(e.text())),
+                            Ok(_) => serve(self, &w, 0, to),
+                        }
+                        release(self, &w, Some(0));
+                        answering = true;
+                    }
+                }
+            }
+        }
+        self.waits.mark(db, &key);
+        self.serve_ready();
+        answering
     }
 
     /// Answers (null) the blocked clients whose timeout has passed.
@@ -245,7 +338,7 @@ fn attempt(sh: &mut Shard, w: Arc<Blocked>, mut i: usize) {
             }
             Ok(true) => {
                 if w.claim.take() {
-                    serve(sh, &w, i);
+                    serve(sh, &w, i, w.to);
                     release(sh, &w, Some(i));
                 }
                 return;
@@ -269,9 +362,11 @@ fn attempt(sh: &mut Shard, w: Arc<Blocked>, mut i: usize) {
     }
 }
 
-/// Pops for `w` from its key `i` (known ready, claim taken) and answers.
-fn serve(sh: &mut Shard, w: &Blocked, i: usize) {
-    let (db, key, to) = (w.db, &w.keys[i], w.to);
+/// Pops for `w` from its key `i` (known ready, claim taken) and answers
+/// `to`. A BLMOVE to another shard runs only while a transaction holds
+/// both its keys.
+fn serve(sh: &mut Shard, w: &Blocked, i: usize, to: ReplyTo) {
+    let (db, key) = (w.db, &w.keys[i]);
     let h = key_hash(key);
     let res = match &w.op {
         Op::Pop(end) => pop_values(sh, db, key, h, *end, 1).map(|v| {
@@ -304,8 +399,10 @@ fn serve(sh: &mut Shard, w: &Blocked, i: usize) {
                     })
                 })
             } else {
-                move_across(sh, to, db, key.clone(), dst.clone(), *from, *end);
-                Ok(())
+                pop_values(sh, db, key, h, *from, 1).map(|v| match v.and_then(|mut v| v.pop()) {
+                    Some(v) => push_popped(sh, to, db, key.clone(), dst.clone(), v, *from, *end),
+                    None => sh.reply_later(to, |r| r.null()),
+                })
             }
         }
     };
@@ -354,10 +451,26 @@ fn release(sh: &mut Shard, w: &Arc<Blocked>, served: Option<usize>) {
 pub fn block_on(ctx: &mut Ctx, keys: Vec<Bytes>, deadline: u64, op: Op) -> CmdResult {
     let id = ctx.sh.waits.next_id;
     ctx.sh.waits.next_id += 1;
+    // Without an IO thread (the unit-test harness) nobody else holds it.
+    let claim: Arc<Claim> = ctx.claim.cloned().unwrap_or_default();
+    let mut to = ctx.reply_to;
+    // A cross-shard BLMOVE, run by its source's shard as the coordinator
+    // of a transaction that holds both keys: served now under those locks
+    // (the reply ends the transaction), or it lets go of them and waits.
+    // (Inside EXEC, `no_wait`, the EXEC's locks hold until it ends.)
+    if to.tx != 0 && !ctx.no_wait {
+        let idle = claim.taken()
+            || keys
+                .first()
+                .is_some_and(|k| matches!(op.ready(ctx.sh, ctx.db, k), Ok(false)));
+        if idle {
+            ctx.sh.tx_ended.push(to.tx);
+            to.tx = 0;
+        }
+    }
     let w = Arc::new(Blocked {
-        // Without an IO thread (the unit-test harness) nobody else holds it.
-        claim: ctx.claim.cloned().unwrap_or_default(),
-        to: ctx.reply_to,
+        claim,
+        to,
         db: ctx.db,
         keys,
         deadline,

@@ -39,7 +39,7 @@ use crate::config::Tunables;
 use crate::metrics::{ThreadStats, now_ns};
 use crate::msg::{
     Executor, Hop, ReplyBatch, ReplyItem, ReplyTo, Request, RequestBatch, ToEngine, ToIo, TxId,
-    Waker,
+    TxKind, Waker,
 };
 use crate::resp::Reply;
 use crate::spec;
@@ -275,6 +275,11 @@ impl Engine {
                 self.run_hops();
                 false
             }
+            ToEngine::Join { info, io, conn } => {
+                self.tx_join(info, (io, conn), None);
+                self.run_hops();
+                false
+            }
             ToEngine::Shutdown => true,
         }
     }
@@ -426,7 +431,9 @@ impl Engine {
                     None => break,
                 }
             }
-            let mut ended = Vec::new();
+            self.begin_shard_txs();
+            // Commands that let go of their transaction without answering.
+            let mut ended = std::mem::take(&mut self.sh.tx_ended);
             for (to, bytes) in self.sh.replies_out.drain(..) {
                 let ob = &mut self.out[to.io as usize];
                 ob.reply.raw(&bytes);
@@ -441,11 +448,37 @@ impl Engine {
                     ended.push(to.tx);
                 }
             }
-            if ended.is_empty() && self.sh.hops_out.is_empty() {
+            if ended.is_empty() && self.sh.hops_out.is_empty() && self.sh.tx_begun.is_empty() {
                 return;
             }
             for id in ended {
                 self.tx_replied(id);
+            }
+        }
+    }
+
+    /// Queues the parts of the transactions this shard began
+    /// ([`Shard::tx_begun`]): here, with the work it runs at Go, and on
+    /// each other shard of theirs by a [`ToEngine::Join`].
+    fn begin_shard_txs(&mut self) {
+        for (info, io, conn) in std::mem::take(&mut self.sh.tx_begun) {
+            for &(s, _) in &info.shards {
+                if s == self.sh.id {
+                    let work = match info.kind {
+                        TxKind::Coordinated { coordinator } if coordinator == s => {
+                            Some(tx::Work::ResumeMove)
+                        }
+                        _ => None,
+                    };
+                    self.tx_join(info.clone(), (io, conn), work);
+                } else if let Some(p) = self.peers.get(s as usize) {
+                    // Unbounded inbox: never blocks.
+                    let _ = p.send(ToEngine::Join {
+                        info: info.clone(),
+                        io,
+                        conn,
+                    });
+                }
             }
         }
     }

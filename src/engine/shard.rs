@@ -12,7 +12,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use super::blocking::Waits;
 use crate::config::{Encodings, Tunables};
-use crate::msg::{Hop, ReplyTo, ToEngine};
+use crate::msg::{Hop, ReplyTo, ToEngine, TxId, TxInfo};
 use crate::resp::Reply;
 use crate::spec;
 use crate::store::{Db, DbStats};
@@ -53,6 +53,13 @@ pub struct Shard {
     /// Keys written by scripts' commands, (database, key), for WATCH: the
     /// engine marks them touched after the command.
     pub touched: Vec<(u16, Bytes)>,
+    /// Transactions this shard began (woken cross-shard BLMOVEs), with the
+    /// blocked client's IO thread and connection: the engine queues their
+    /// parts here and on their other shards.
+    pub tx_begun: Vec<(Arc<TxInfo>, u16, u64)>,
+    /// Coordinated transactions whose command let go of its locks without
+    /// answering (a BLMOVE that went on to wait): the engine releases them.
+    pub tx_ended: Vec<TxId>,
 }
 
 /// This shard's own inbox and every shard's, for calls a script makes to
@@ -86,6 +93,8 @@ impl Shard {
             link: None,
             backlog: VecDeque::new(),
             touched: Vec::new(),
+            tx_begun: Vec::new(),
+            tx_ended: Vec::new(),
         }
     }
 

@@ -85,11 +85,20 @@ pub(super) enum Pending {
     Command(Stored),
 }
 
+/// What a transaction's part runs on this shard at [`TxStep::Go`].
+pub(super) enum Work {
+    /// A command (a split command's part, or a coordinated command).
+    Run(Stored),
+    /// Serve the blocked BLMOVE whose wake began this transaction
+    /// ([`super::Shard::resume_move`]).
+    ResumeMove,
+}
+
 /// A transaction with a part on this shard.
 struct Live {
     info: Arc<TxInfo>,
     /// What this shard runs at Go (none: it only holds locks).
-    work: Option<Stored>,
+    work: Option<Work>,
 }
 
 /// A client WATCHing a key of this shard.
@@ -262,20 +271,27 @@ impl Engine {
             return;
         };
         let me = self.sh.id;
-        let id = info.id;
-        let want = info.want(me).cloned().unwrap_or(Want::Keys(Vec::new()));
         let work = match info.kind {
-            TxKind::Parts => Some(Stored::of(io, req, args)),
+            TxKind::Parts => Some(Work::Run(Stored::of(io, req, args))),
             TxKind::Coordinated { coordinator } if coordinator == me => {
-                Some(Stored::of(io, req, args))
+                Some(Work::Run(Stored::of(io, req, args)))
             }
             // An EXEC's steps carry their own commands.
             TxKind::Coordinated { .. } | TxKind::Exec => None,
         };
+        self.tx_join(info, (io as u16, req.conn), work);
+    }
+
+    /// Queues transaction `info`'s locks here for `owner` (active on its
+    /// first shard, or if the token came first), with what this shard
+    /// runs at Go.
+    pub(super) fn tx_join(&mut self, info: Arc<TxInfo>, owner: Owner, work: Option<Work>) {
+        let me = self.sh.id;
+        let id = info.id;
+        let want = info.want(me).cloned().unwrap_or(Want::Keys(Vec::new()));
         let active = info.first() == me || self.tx.early.remove(&id);
         let info_follows = info.follows;
         self.tx.live.insert(id, Live { info, work });
-        let owner: Owner = (io as u16, req.conn);
         let mut g = std::mem::take(&mut self.tx.granted);
         self.tx
             .locks
@@ -377,19 +393,22 @@ impl Engine {
                 }
             }
             TxKind::Parts => {
-                if let Some(st) = work {
+                if let Some(Work::Run(st)) = work {
                     self.run_stored(st, 0);
                 }
                 self.tx_release_here(id);
             }
             TxKind::Coordinated { .. } => {
-                if let Some(st) = work {
-                    // The command answers with the transaction's id on its
-                    // reply; `run_hops` then releases every shard. A command
-                    // that answered at once is done now.
-                    if !self.run_stored(st, id) {
-                        self.tx_release_all(id);
-                    }
+                // The command answers with the transaction's id on its
+                // reply; `run_hops` then releases every shard. A command
+                // that answered at once (or not at all) is done now.
+                let deferred = match work {
+                    Some(Work::Run(st)) => self.run_stored(st, id),
+                    Some(Work::ResumeMove) => self.sh.resume_move(id),
+                    None => return,
+                };
+                if !deferred {
+                    self.tx_release_all(id);
                 }
             }
         }

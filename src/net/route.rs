@@ -123,8 +123,14 @@ impl IoThread {
         match s.route {
             Route::Local => self.run_local(slot, id, args),
             Route::Tx => self.tx_command(slot, id, args),
-            Route::Coord if self.nshards > 1 && !s.is(spec::flag::BLOCKING) => {
-                self.send_coord(slot, id, args)
+            Route::Coord
+                if self.nshards > 1
+                    && (!s.is(spec::flag::BLOCKING) || s.blocks_as_transaction()) =>
+            {
+                let sent = self.send_coord(slot, id, args);
+                if let Some(shard) = sent.filter(|_| s.is(spec::flag::BLOCKING)) {
+                    self.block(slot, shard);
+                }
             }
             Route::Key | Route::Coord => {
                 let fk = s.first_key as usize;
@@ -149,9 +155,6 @@ impl IoThread {
         }
     }
 
-    /// Queues a request for `shard`, copying its arguments into that
-    /// shard's batch arena.
-    #[allow(clippy::too_many_arguments)]
     /// Runs a connection-level command through its narrow context, then
     /// applies what it asked of this thread.
     pub(super) fn run_local(&mut self, slot: usize, id: CmdId, args: &[&[u8]]) {
@@ -195,6 +198,9 @@ impl IoThread {
         }
     }
 
+    /// Queues a request for `shard`, copying its arguments into that
+    /// shard's batch arena.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn push_request(
         &mut self,
         slot: usize,
@@ -458,7 +464,9 @@ impl IoThread {
     /// coordinated transaction: each of those shards gets a part that
     /// locks its keys (or the whole shard, for SORT's BY/GET patterns,
     /// whose keys are not known in advance), in this connection's order.
-    pub(super) fn send_coord(&mut self, slot: usize, id: CmdId, args: &[&[u8]]) {
+    /// Returns the shard that got the command (its coordinator), or None
+    /// when the connection stalled instead (see [`Self::tx_must_wait`]).
+    pub(super) fn send_coord(&mut self, slot: usize, id: CmdId, args: &[&[u8]]) -> Option<usize> {
         let s = spec::get(id);
         let n = self.nshards;
         let fk = s.first_key as usize;
@@ -470,7 +478,7 @@ impl IoThread {
             _ => (0, 0),
         };
         let Some(c) = self.conns[slot].as_ref() else {
-            return;
+            return None;
         };
         let db = c.db;
         let mode = Mode::of(id);
@@ -501,10 +509,10 @@ impl IoThread {
         if shards.len() <= 1 {
             // One shard (or keys the handler will reject): no transaction.
             self.send_one(slot, first, id, hash, args);
-            return;
+            return Some(first);
         }
         if self.tx_must_wait(slot, shards[0].0) {
-            return;
+            return None;
         }
         let info = Arc::new(TxInfo {
             id: next_tx_id(),
@@ -516,7 +524,7 @@ impl IoThread {
             follows: false,
         });
         let Some(c) = self.conns[slot].as_mut() else {
-            return;
+            return None;
         };
         let seq = c.begin();
         // The coordinator's part carries the command; the others only lock.
@@ -531,6 +539,7 @@ impl IoThread {
             }
             self.mark_tx(slot, shard, &info);
         }
+        Some(first)
     }
 
     /// Sends a keyspace-wide command (KEYS, DBSIZE, FLUSHALL, INFO, ...) to
