@@ -44,6 +44,11 @@ pub fn next_tx_id() -> TxId {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
+/// A request's key locks: inline up to two (most commands and parts lock
+/// one or two keys per shard), so building, cloning and dropping them
+/// allocates nothing.
+pub type KeyLocks = smallvec::SmallVec<[KeyLock; 2]>;
+
 /// How a transaction locks a key (or a whole shard).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -90,7 +95,7 @@ impl KeyLock {
 /// What a transaction locks on one shard.
 #[derive(Clone, Debug)]
 pub enum Want {
-    Keys(Vec<KeyLock>),
+    Keys(KeyLocks),
     /// The whole shard, every database: keyspace-wide commands (KEYS,
     /// FLUSHALL, ...) and work whose keys are not known in advance (SORT
     /// with BY/GET patterns).

@@ -232,7 +232,13 @@ impl Shard {
     /// ([`Shard::resume_move`]) and holds `key`'s other waiters until then.
     fn wake_move(&mut self, w: Arc<Blocked>, db: usize, key: Bytes, dst: Bytes) {
         let id = next_tx_id();
-        let lock = |k: &[u8]| Want::Keys(vec![KeyLock::new(db as u16, k, Mode::Exclusive)]);
+        let lock = |k: &[u8]| {
+            Want::Keys(
+                [KeyLock::new(db as u16, k, Mode::Exclusive)]
+                    .into_iter()
+                    .collect(),
+            )
+        };
         let mut shards = vec![(self.id, lock(&key)), (self.shard_of(&dst), lock(&dst))];
         shards.sort_by_key(|(s, _)| *s);
         let info = Arc::new(TxInfo {

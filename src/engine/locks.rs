@@ -42,9 +42,9 @@
 //! locks, so that one waits at the shard where this one waits (competing,
 //! or with its token on the way) and only upward from there.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
-pub use crate::msg::{KeyLock, Mode, TxId, Want};
+pub use crate::msg::{KeyLock, KeyLocks, Mode, TxId, Want};
 
 /// Who sent a request: an IO thread and its connection token. Requests of
 /// one owner are granted in arrival order.
@@ -124,8 +124,8 @@ pub struct Locks<T> {
     shard_x: VecDeque<(u64, Handle)>,
     /// Competing key requests' orders (and those with an exclusive key),
     /// so a shard-wide request waits for earlier ones.
-    key_waiters: BTreeSet<u64>,
-    key_x_waiters: BTreeSet<u64>,
+    key_waiters: Orders,
+    key_x_waiters: Orders,
     /// Locks held per transaction (and whose they are), to release them.
     holders: hashbrown::HashMap<TxId, (Owner, Want)>,
     waiting: hashbrown::HashMap<Handle, Waiting<T>>,
@@ -135,8 +135,36 @@ pub struct Locks<T> {
     /// Emptied owner queues, kept for reuse (one allocation less per
     /// transaction).
     spare: Vec<VecDeque<OwnerEntry>>,
+    /// The candidates of the last [`Locks::pump`], kept for its buffer.
+    cands: Vec<Handle>,
     next_handle: Handle,
     next_ord: u64,
+}
+
+/// A set of competing requests' orders. They are taken in increasing
+/// order, so appending keeps it sorted; it keeps its buffer when empty
+/// (a B-tree set allocates a node for its first member, once per
+/// transaction on an otherwise idle shard).
+#[derive(Default)]
+struct Orders(VecDeque<u64>);
+
+impl Orders {
+    /// Adds `ord`, larger than every member.
+    fn push(&mut self, ord: u64) {
+        debug_assert!(self.0.back().is_none_or(|&b| b < ord));
+        self.0.push_back(ord);
+    }
+
+    fn remove(&mut self, ord: u64) {
+        if let Ok(i) = self.0.binary_search(&ord) {
+            self.0.remove(i);
+        }
+    }
+
+    /// The smallest member, `u64::MAX` if none.
+    fn first(&self) -> u64 {
+        self.0.front().copied().unwrap_or(u64::MAX)
+    }
 }
 
 /// An entry of an owner's queue.
@@ -155,8 +183,9 @@ impl<T> Default for Locks<T> {
             key_x_holds: 0,
             shard_s: VecDeque::new(),
             shard_x: VecDeque::new(),
-            key_waiters: BTreeSet::new(),
-            key_x_waiters: BTreeSet::new(),
+            key_waiters: Orders::default(),
+            key_x_waiters: Orders::default(),
+            cands: Vec::new(),
             holders: hashbrown::HashMap::new(),
             waiting: hashbrown::HashMap::new(),
             by_tx: hashbrown::HashMap::new(),
@@ -178,7 +207,7 @@ fn normalize(want: Want) -> Want {
     if ks.len() < 2 {
         return Want::Keys(ks);
     }
-    let mut out: Vec<KeyLock> = Vec::with_capacity(ks.len());
+    let mut out = KeyLocks::with_capacity(ks.len());
     if ks.len() <= 16 {
         for k in ks {
             match out.iter_mut().find(|o| o.db == k.db && o.fp == k.fp) {
@@ -247,20 +276,19 @@ impl<T> Locks<T> {
                     })
             }
             Want::Shard(m) => {
-                let first = |set: &BTreeSet<u64>| set.first().copied().unwrap_or(u64::MAX);
                 self.shard.allows(*m)
                     && match m {
                         Mode::Shared => {
                             self.key_x_holds == 0
                                 && front_ord(&self.shard_x) >= ord
-                                && first(&self.key_x_waiters) >= ord
+                                && self.key_x_waiters.first() >= ord
                         }
                         Mode::Exclusive => {
                             self.key_holds == 0
                                 && front_ord(&self.shard_s) >= ord
                                 && front_ord(&self.shard_x) >= ord
                                 && self.shard_x.front().is_none_or(|e| e.1 == me && me != 0)
-                                && first(&self.key_waiters) >= ord
+                                && self.key_waiters.first() >= ord
                         }
                     }
             }
@@ -352,7 +380,7 @@ impl<T> Locks<T> {
             return;
         }
         let h = self.enqueue(id, owner, want, active, follows, payload);
-        self.pump(vec![h], granted);
+        self.pump_from(h, granted);
     }
 
     /// Whether a new active request of `owner` would compete at once: its
@@ -389,7 +417,25 @@ impl<T> Locks<T> {
     /// single-shard command: it runs at its grant and is done).
     pub fn park(&mut self, owner: Owner, want: Want, payload: T, granted: &mut Vec<(TxId, T)>) {
         let h = self.enqueue(0, owner, normalize(want), true, false, payload);
-        self.pump(vec![h], granted);
+        self.pump_from(h, granted);
+    }
+
+    /// Whether waiting request `h` is where it may compete in its owner's
+    /// queue: at the front; or, if it follows, behind only requests that
+    /// hold their locks.
+    fn may_compete(&self, h: Handle) -> bool {
+        let Some(w) = self.waiting.get(&h) else {
+            return false;
+        };
+        let first_waiting = self.owners.get(&w.owner).and_then(|q| {
+            q.iter()
+                .position(|e| matches!(e, OwnerEntry::Waiting(_)))
+                .map(|i| (i, q[i]))
+        });
+        match first_waiting {
+            Some((i, e)) => e == OwnerEntry::Waiting(h) && (i == 0 || w.follows),
+            None => false,
+        }
     }
 
     /// Starts request `h` competing if it is active, at its owner's front
@@ -398,21 +444,7 @@ impl<T> Locks<T> {
         let Some(w) = self.waiting.get(&h) else {
             return;
         };
-        if !w.active || w.ord != 0 {
-            return;
-        }
-        // At its owner's front; or, if it follows, behind only requests
-        // that hold their locks.
-        let first_waiting = self.owners.get(&w.owner).and_then(|q| {
-            q.iter()
-                .position(|e| matches!(e, OwnerEntry::Waiting(_)))
-                .map(|i| (i, q[i]))
-        });
-        let may = match first_waiting {
-            Some((i, e)) => e == OwnerEntry::Waiting(h) && (i == 0 || w.follows),
-            None => false,
-        };
-        if !may {
+        if !w.active || w.ord != 0 || !self.may_compete(h) {
             return;
         }
         let ord = self.next_ord;
@@ -426,9 +458,9 @@ impl<T> Locks<T> {
             Want::Shard(Mode::Exclusive) => self.shard_x.push_back((ord, h)),
             Want::Keys(ks) => {
                 if !ks.is_empty() {
-                    self.key_waiters.insert(ord);
+                    self.key_waiters.push(ord);
                     if has_exclusive(ks) {
-                        self.key_x_waiters.insert(ord);
+                        self.key_x_waiters.push(ord);
                     }
                 }
                 for k in ks {
@@ -467,8 +499,8 @@ impl<T> Locks<T> {
                 self.shard_fronts(cands);
             }
             Want::Keys(ks) => {
-                self.key_waiters.remove(&ord);
-                self.key_x_waiters.remove(&ord);
+                self.key_waiters.remove(ord);
+                self.key_x_waiters.remove(ord);
                 for k in ks {
                     let slot = (k.db, k.fp);
                     if let Some(n) = self.keys.get_mut(&slot) {
@@ -502,8 +534,17 @@ impl<T> Locks<T> {
         cands.extend(self.keys.values().filter_map(|n| n.queue.front().copied()));
     }
 
+    /// [`Locks::pump`] from the one candidate `h`.
+    fn pump_from(&mut self, h: Handle, granted: &mut Vec<(TxId, T)>) {
+        let mut cands = std::mem::take(&mut self.cands);
+        cands.clear();
+        cands.push(h);
+        self.pump(cands, granted);
+    }
+
     /// Grants, front to back, what the candidates (and what each grant
-    /// unblocks) allow, appending grants to `granted`.
+    /// unblocks) allow, appending grants to `granted`; keeps the emptied
+    /// candidates' buffer for the next time.
     fn pump(&mut self, mut cands: Vec<Handle>, granted: &mut Vec<(TxId, T)>) {
         while let Some(h) = cands.pop() {
             let Some(w) = self.waiting.get(&h) else {
@@ -536,6 +577,7 @@ impl<T> Locks<T> {
             }
             granted.push((w.id, w.payload));
         }
+        self.cands = cands;
     }
 
     /// The owner's queue changed: its first waiting request may compete
@@ -568,8 +610,31 @@ impl<T> Locks<T> {
         if let Some(w) = self.waiting.get_mut(&h) {
             w.active = true;
         }
+        if self.may_compete(h)
+            && self
+                .waiting
+                .get(&h)
+                .is_some_and(|w| w.ord == 0 && self.eligible(&w.want, u64::MAX, 0))
+        {
+            // Uncontended (as in `acquire`): it takes its locks without
+            // passing through the key queues.
+            if let Some(w) = self.waiting.remove(&h) {
+                self.by_tx.remove(&id);
+                let q = self.owner_queue(w.owner);
+                if let Some(e) = q.iter_mut().find(|e| **e == OwnerEntry::Waiting(h)) {
+                    *e = OwnerEntry::Holding(id);
+                }
+                self.take(id, w.owner, w.want);
+                granted.push((id, w.payload));
+                let mut cands = std::mem::take(&mut self.cands);
+                cands.clear();
+                self.owner_next(w.owner, &mut cands);
+                self.pump(cands, granted);
+            }
+            return true;
+        }
         self.maybe_compete(h);
-        self.pump(vec![h], granted);
+        self.pump_from(h, granted);
         true
     }
 
@@ -582,7 +647,8 @@ impl<T> Locks<T> {
     /// and grants what can be granted now, appending the grants to
     /// `granted` (`(0, payload)` for a parked command).
     pub fn release(&mut self, id: TxId, granted: &mut Vec<(TxId, T)>) {
-        let mut cands = Vec::new();
+        let mut cands = std::mem::take(&mut self.cands);
+        cands.clear();
         let entry;
         let owner;
         if let Some((o, want)) = self.holders.remove(&id) {

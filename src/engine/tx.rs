@@ -44,7 +44,8 @@ use bytes::Bytes;
 use super::Engine;
 use super::locks::{Locks, Owner};
 use crate::msg::{
-    Claim, ExecPlan, ExecStep, KeyLock, Mode, Request, ToEngine, TxId, TxInfo, TxKind, TxStep, Want,
+    Claim, ExecPlan, ExecStep, KeyLock, KeyLocks, Mode, Request, ToEngine, TxId, TxInfo, TxKind,
+    TxStep, Want,
 };
 use crate::spec::{self, Gather, Route};
 
@@ -195,6 +196,8 @@ pub(super) struct TxTable {
     early: hashbrown::HashSet<TxId>,
     /// Grants and local steps not acted on yet.
     granted: Vec<(TxId, Pending)>,
+    /// An empty buffer `granted` is swapped with while acted on.
+    granted_spare: Vec<(TxId, Pending)>,
     local: VecDeque<(TxId, TxStep)>,
     /// Steps for each other shard, sent at the end of the loop turn.
     out: Vec<Vec<(TxId, TxStep)>>,
@@ -222,13 +225,13 @@ pub(super) fn want_of(req: &Request, args: &[Bytes]) -> Want {
     let s = spec::get(req.cmd);
     let mode = Mode::of(req.cmd);
     match s.route {
-        Route::All(Gather::Info) | Route::Scan | Route::Local => Want::Keys(Vec::new()),
-        Route::Tx if s.name != "watch" => Want::Keys(Vec::new()),
+        Route::All(Gather::Info) | Route::Scan | Route::Local => Want::Keys(KeyLocks::new()),
+        Route::Tx if s.name != "watch" => Want::Keys(KeyLocks::new()),
         Route::All(_) => Want::Shard(mode),
         _ => {
             let refs: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
             let keys = s.keys_in(&refs).unwrap_or_default();
-            let mut locks: Vec<KeyLock> = keys
+            let mut locks: KeyLocks = keys
                 .into_iter()
                 .filter_map(|i| args.get(i))
                 .map(|k| KeyLock::new(req.db, k, mode))
@@ -288,7 +291,10 @@ impl Engine {
     pub(super) fn tx_join(&mut self, info: Arc<TxInfo>, owner: Owner, work: Option<Work>) {
         let me = self.sh.id;
         let id = info.id;
-        let want = info.want(me).cloned().unwrap_or(Want::Keys(Vec::new()));
+        let want = info
+            .want(me)
+            .cloned()
+            .unwrap_or(Want::Keys(KeyLocks::new()));
         let active = info.first() == me || self.tx.early.remove(&id);
         let info_follows = info.follows;
         self.tx.live.insert(id, Live { info, work });
@@ -311,7 +317,10 @@ impl Engine {
         loop {
             if !self.tx.granted.is_empty() {
                 // In grant order: a connection's parked commands run as sent.
-                for (id, p) in std::mem::take(&mut self.tx.granted) {
+                // Swapped with the spare buffer, so neither is reallocated.
+                let mut now = std::mem::take(&mut self.tx.granted_spare);
+                std::mem::swap(&mut now, &mut self.tx.granted);
+                for (id, p) in now.drain(..) {
                     match p {
                         Pending::Tx => self.tx_granted(id),
                         Pending::Command(st) => {
@@ -319,6 +328,7 @@ impl Engine {
                         }
                     }
                 }
+                self.tx.granted_spare = now;
                 continue;
             }
             let Some((id, step)) = self.tx.local.pop_front() else {

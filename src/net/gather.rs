@@ -13,27 +13,34 @@ use crate::spec::Gather;
 
 /// Builds the final reply from every part of `g`.
 pub fn merge(g: &mut GatherState, resp3: bool) -> Bytes {
-    let parts: Vec<Bytes> = g
-        .parts
-        .iter_mut()
-        .map(|p| p.take().unwrap_or_default())
-        .collect();
-    if let Some(layout) = g.exec.take() {
-        return exec_reply(*layout, parts, resp3);
+    fn take_parts(g: &mut GatherState) -> Vec<Bytes> {
+        g.parts
+            .iter_mut()
+            .map(|p| p.take().unwrap_or_default())
+            .collect()
     }
-    if let Some(err) = parts.iter().find(|p| p.first() == Some(&b'-')) {
+    if let Some(layout) = g.exec.take() {
+        return exec_reply(*layout, take_parts(g), resp3);
+    }
+    let failed = g.parts.iter().flatten().find(|p| p.first() == Some(&b'-'));
+    if let Some(err) = failed {
         return err.clone();
     }
     if let Some(fixed) = g.fixed.take() {
         return fixed;
     }
+    if g.kind == Gather::Ok {
+        // The same bytes in RESP2 and RESP3; no buffer to build.
+        return Bytes::from_static(b"+OK\r\n");
+    }
+    let parts = take_parts(g);
     let mut r = Reply::new(resp3);
     match g.kind {
         Gather::Sum => {
             let total: i64 = parts.iter().map(|p| integer_reply(p).unwrap_or(0)).sum();
             r.int(total);
         }
-        Gather::Ok => r.ok(),
+        Gather::Ok => r.ok(), // answered above
         Gather::Concat => {
             let mut tag = b'*';
             let mut count = 0;

@@ -221,6 +221,11 @@ pub struct IoThread {
     last_tick: Instant,
     /// This thread's latency histograms and wakeup counters.
     stats: Arc<ThreadStats>,
+    /// Scratch of `send_split`, kept for its buffers: per shard, the
+    /// ordinals of the keys that go there; and the shards in order of
+    /// their first key.
+    split_keys: Vec<Vec<u32>>,
+    split_order: Vec<usize>,
     /// Requests sent to shards since the last sampled one.
     since_sample: u64,
     /// When this loop turn's completions were reaped (ns, sampling on only).
@@ -267,6 +272,8 @@ impl IoThread {
             stats: s.shared.metrics.register(format!("io{}", s.index)),
             since_sample: 0,
             turn_ns: 0,
+            split_keys: Vec::new(),
+            split_order: Vec::new(),
             shared: s.shared,
             limits,
             conns: Vec::new(),

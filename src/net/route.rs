@@ -211,6 +211,21 @@ impl IoThread {
         hash: u64,
         args: &[&[u8]],
     ) {
+        self.push_request_from(slot, shard, seq, part, id, hash, args.iter().copied());
+    }
+
+    /// [`Self::push_request`] with the arguments from an iterator.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn push_request_from<'a>(
+        &mut self,
+        slot: usize,
+        shard: usize,
+        seq: u64,
+        part: u16,
+        id: CmdId,
+        hash: u64,
+        args: impl IntoIterator<Item = &'a [u8]>,
+    ) {
         let c = self.conns[slot].as_ref().expect("live connection");
         let out = &mut self.batches[shard];
         let start = out.args.len();
@@ -335,7 +350,6 @@ impl IoThread {
     /// sub-command per shard, with the same name and that shard's keys.
     pub(super) fn send_split(&mut self, slot: usize, id: CmdId, g: Gather, args: &[&[u8]]) {
         let s = spec::get(id);
-        let step = s.step.max(1) as usize;
         let n = self.nshards;
         let first = s.first_key as usize;
         let first_shard = spec::key_shard(&args[first], n);
@@ -347,49 +361,65 @@ impl IoThread {
             self.send_one(slot, first_shard, id, hash, args);
             return;
         }
-        // (shard, sub-command arguments, original key positions)
-        let mut parts: Vec<(usize, Vec<&[u8]>, Vec<u32>)> = Vec::new();
+        // Per shard, the ordinals of its keys (scratch buffers kept from
+        // one call to the next: a split costs no allocation here).
+        let mut by_shard = std::mem::take(&mut self.split_keys);
+        let mut order = std::mem::take(&mut self.split_order);
+        by_shard.resize_with(n, Vec::new);
+        by_shard.iter_mut().for_each(Vec::clear);
+        order.clear();
         for (k, i) in s.key_indices(args.len()).enumerate() {
-            let shard = spec::key_shard(&args[i], n);
-            let p = match parts.iter().position(|p| p.0 == shard) {
-                Some(p) => p,
-                None => {
-                    parts.push((shard, vec![args[0]], Vec::new()));
-                    parts.len() - 1
-                }
-            };
-            parts[p].1.extend_from_slice(&args[i..i + step]);
-            parts[p].2.push(k as u32);
+            let shard = spec::key_shard(args[i], n);
+            if by_shard[shard].is_empty() {
+                order.push(shard);
+            }
+            by_shard[shard].push(k as u32);
         }
-        let positions = if g == Gather::Interleave {
-            parts.iter().map(|p| p.2.clone()).collect()
-        } else {
-            Vec::new()
-        };
-        let lowest = parts.iter().map(|p| p.0).min().unwrap_or(0) as u16;
+        self.send_split_parts(slot, id, g, args, &by_shard, &order);
+        self.split_keys = by_shard;
+        self.split_order = order;
+    }
+
+    /// Sends a split command's parts, part `p` to shard `order[p]` with
+    /// the keys whose ordinals `by_shard[order[p]]` lists, as one
+    /// transaction; or nothing if the connection stalls instead (it is
+    /// parsed again later: [`Self::tx_must_wait`]).
+    fn send_split_parts(
+        &mut self,
+        slot: usize,
+        id: CmdId,
+        g: Gather,
+        args: &[&[u8]],
+        by_shard: &[Vec<u32>],
+        order: &[usize],
+    ) {
+        let s = spec::get(id);
+        let step = s.step.max(1) as usize;
+        let first = s.first_key as usize;
+        let key_at = |k: u32| first + k as usize * step;
+        let lowest = order.iter().copied().min().unwrap_or(0) as u16;
         if self.tx_must_wait(slot, lowest) {
             return;
         }
-        let mut g = GatherState::new(g, parts.len());
-        g.positions = positions;
+        let mut gs = GatherState::new(g, order.len());
+        if g == Gather::Interleave {
+            gs.positions = order.iter().map(|&sh| by_shard[sh].clone()).collect();
+        }
         let Some(c) = self.conns[slot].as_mut() else {
             return;
         };
         let db = c.db;
-        let seq = c.begin_gather(g);
+        let seq = c.begin_gather(gs);
         // One transaction: every part locks its keys on its shard.
         let mode = Mode::of(id);
-        let mut shards: Vec<(u16, Want)> = parts
-            .iter()
-            .map(|(shard, sub, _)| {
-                let keys = sub[1..]
-                    .iter()
-                    .step_by(step)
-                    .map(|k| KeyLock::new(db, k, mode))
-                    .collect();
-                (*shard as u16, Want::Keys(keys))
-            })
-            .collect();
+        let mut shards: Vec<(u16, Want)> = Vec::with_capacity(order.len());
+        for &sh in order {
+            let keys = by_shard[sh]
+                .iter()
+                .map(|&k| KeyLock::new(db, args[key_at(k)], mode))
+                .collect();
+            shards.push((sh as u16, Want::Keys(keys)));
+        }
         shards.sort_by_key(|(s, _)| *s);
         let follows = self.follows_split(slot, &shards);
         let info = Arc::new(TxInfo {
@@ -399,10 +429,15 @@ impl IoThread {
             exec: None,
             follows,
         });
-        for (p, (shard, sub, _)) in parts.into_iter().enumerate() {
-            let hash = spec::key_hash(sub[1]);
-            self.push_request(slot, shard, seq, p as u16, id, hash, &sub);
-            self.mark_tx(slot, shard, &info);
+        for (p, &sh) in order.iter().enumerate() {
+            let keys = &by_shard[sh];
+            let hash = keys.first().map_or(0, |&k| spec::key_hash(args[key_at(k)]));
+            let sub = std::iter::once(args[0]).chain(
+                keys.iter()
+                    .flat_map(|&k| args[key_at(k)..key_at(k) + step].iter().copied()),
+            );
+            self.push_request_from(slot, sh, seq, p as u16, id, hash, sub);
+            self.mark_tx(slot, sh, &info);
         }
     }
 
@@ -499,7 +534,7 @@ impl IoThread {
                     let lock = KeyLock::new(db, k, mode);
                     match by_shard.iter_mut().find(|(s, _)| *s == sh) {
                         Some((_, Want::Keys(v))) => v.push(lock),
-                        _ => by_shard.push((sh, Want::Keys(vec![lock]))),
+                        _ => by_shard.push((sh, Want::Keys([lock].into_iter().collect()))),
                     }
                 }
                 by_shard.sort_by_key(|(s, _)| *s);

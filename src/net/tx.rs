@@ -66,7 +66,7 @@ impl Locks {
             .into_iter()
             .map(|(s, keys, whole)| match whole {
                 Some(m) => (s, Want::Shard(m)),
-                None => (s, Want::Keys(keys)),
+                None => (s, Want::Keys(keys.into())),
             })
             .collect()
     }
