@@ -779,6 +779,30 @@ pub static TABLE: &[CommandSpec] = &[
         R::Key,
         "Moves a key to another database."
     ),
+    cmd!(
+        "dump",
+        2,
+        READONLY,
+        1,
+        1,
+        1,
+        "generic",
+        "2.6.0",
+        R::Key,
+        "Returns a serialized representation of the value stored at a key."
+    ),
+    cmd!(
+        "restore",
+        -4,
+        WRITE | DENYOOM,
+        1,
+        1,
+        1,
+        "generic",
+        "2.6.0",
+        R::Key,
+        "Creates a key from the serialized representation of a value."
+    ),
     cmdn!("sort", -2, WRITE | DENYOOM | MOVABLEKEYS, 1, 1, 1, 0, "generic", "1.0.0", R::Coord, "Sorts the elements in a list, a set, or a sorted set, optionally storing the result."),
     cmdn!("sort_ro", -2, READONLY | MOVABLEKEYS, 1, 1, 1, 0, "generic", "7.0.0", R::Coord, "Returns the sorted elements of a list, a set, or a sorted set."),
     cmd!(

@@ -184,7 +184,7 @@ fn expire(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// TTL (s, rounded) / PTTL (ms) / EXPIRETIME (Unix s) / PEXPIRETIME (Unix
+/// TTL (s, rounded) / PTTL (ms) / EXPIRETIME (Unix s, rounded) / PEXPIRETIME (Unix
 /// ms): -2 if the key is missing, -1 if it has no deadline.
 fn ttl(ctx: &mut Ctx) -> CmdResult {
     let cmd = name(ctx);
@@ -200,7 +200,9 @@ fn ttl(ctx: &mut Ctx) -> CmdResult {
             match cmd.as_str() {
                 "ttl" => (left + 500) / 1000,
                 "pttl" => left,
-                "expiretime" => at / 1000,
+                // Rounded to the nearest second, as TTL is (Redis's
+                // ttlGenericCommand: `(ttl + 500) / 1000` for both).
+                "expiretime" => (at + 500) / 1000,
                 _ => at,
             }
         }
@@ -646,7 +648,8 @@ mod tests {
         assert_eq!(h.run(&["persist", "k"]), ":0\r\n");
         assert_eq!(h.run(&["pexpireat", "k", "99999999999999"]), ":1\r\n");
         assert_eq!(h.run(&["pexpiretime", "k"]), ":99999999999999\r\n");
-        assert_eq!(h.run(&["expiretime", "k"]), ":99999999999\r\n");
+        // Rounded as redis-server 7.0.15 does: 99999999999.999 s.
+        assert_eq!(h.run(&["expiretime", "k"]), ":100000000000\r\n");
         assert_eq!(h.run(&["persist", "k"]), ":1\r\n");
     }
 

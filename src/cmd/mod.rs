@@ -13,6 +13,7 @@
 
 pub mod block;
 pub mod cfloat;
+pub mod dump;
 pub mod hash;
 pub mod keys;
 pub mod list;
@@ -353,6 +354,7 @@ pub fn handlers() -> Vec<Option<Handler>> {
     let families = [
         string::HANDLERS,
         keys::HANDLERS,
+        dump::HANDLERS,
         list::HANDLERS,
         block::HANDLERS,
         hash::HANDLERS,

@@ -314,6 +314,18 @@ impl Entry {
         }
     }
 
+    /// Backdates the last access by `idle` seconds (RESTORE ... IDLETIME),
+    /// as Redis's `objectSetLRUOrLFU`: an idle time reaching past the
+    /// clock's start lands half a wrap ahead instead (Redis's own quirk).
+    pub fn set_idle(&mut self, idle: u64, now_ms: u64) {
+        let clock = lru_clock(now_ms);
+        let at = match clock.checked_sub(idle) {
+            Some(at) => at,
+            None => (clock + LRU_CLOCK_MAX / 2) % LRU_CLOCK_MAX,
+        };
+        self.touch(at);
+    }
+
     /// Records an access at access clock `clock` ([`lru_clock`]).
     #[inline]
     fn touch(&mut self, clock: u64) {

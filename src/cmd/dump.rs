@@ -1,0 +1,218 @@
+//! DUMP and RESTORE (<https://redis.io/docs/latest/commands/dump/>,
+//! <https://redis.io/docs/latest/commands/restore/>): a key's value in
+//! Redis's serialized form, an RDB value followed by the RDB version and a
+//! CRC-64 (`crate::rdb`), so payloads move between tandem and redis-server
+//! both ways. Single-key commands: they run on the key's shard.
+
+use super::{CmdError, CmdResult, Ctx, Handler};
+use crate::config::Encodings;
+use crate::rdb::{self, Object, types};
+use crate::store::zset::Added;
+use crate::store::{End, Hash, List, Set, Value, ZSet};
+
+/// (name, handler) pairs registered in the handler table.
+pub static HANDLERS: &[(&str, Handler)] = &[("dump", dump), ("restore", restore)];
+
+const BAD_PAYLOAD: &str = "ERR DUMP payload version or checksum are wrong";
+const BAD_DATA: &str = "ERR Bad data format";
+const BUSYKEY: &str = "BUSYKEY Target key name already exists.";
+
+/// DUMP key: the serialized value as a bulk string, null for a missing key.
+/// The value is written in RDB's plain encodings (see `crate::rdb`), which
+/// redis-server restores whatever its encoding thresholds.
+fn dump(ctx: &mut Ctx) -> CmdResult {
+    let (h, now) = (ctx.key_hash(1), ctx.now());
+    let Some(e) = ctx.sh.dbs[ctx.db].get(h, &ctx.args[1], now) else {
+        ctx.out.null();
+        return Ok(());
+    };
+    let mut body = Vec::new();
+    match &e.value {
+        Value::Int(n) => {
+            rdb::write_str_object(&mut body, itoa::Buffer::new().format(*n).as_bytes())
+        }
+        Value::Str(s) => rdb::write_str_object(&mut body, s),
+        Value::List(l) => {
+            rdb::write_aggregate_header(&mut body, types::LIST, l.len());
+            l.iter().for_each(|v| rdb::write_string(&mut body, v));
+        }
+        Value::Set(s) => {
+            rdb::write_aggregate_header(&mut body, types::SET, s.len());
+            s.for_each(|m| rdb::write_string(&mut body, m));
+        }
+        Value::Hash(hs) => {
+            rdb::write_aggregate_header(&mut body, types::HASH, hs.len());
+            hs.for_each(|f, v| {
+                rdb::write_string(&mut body, f);
+                rdb::write_string(&mut body, v);
+            });
+        }
+        Value::ZSet(z) => {
+            rdb::write_aggregate_header(&mut body, types::ZSET_2, z.len());
+            z.walk(0, z.len(), false, |m, score| {
+                rdb::write_string(&mut body, m);
+                rdb::write_binary_double(&mut body, score);
+            });
+        }
+    }
+    ctx.out.bulk(&rdb::seal_payload(body));
+    Ok(())
+}
+
+/// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds]
+/// [FREQ frequency]: creates `key` from a DUMP payload, with a TTL in ms
+/// (0: none; with ABSTTL a Unix time in ms), `+OK`. A TTL already in the
+/// past restores nothing (and with REPLACE deletes the key), as Redis.
+/// IDLETIME backdates the key's last access (OBJECT IDLETIME). FREQ is
+/// checked and, as in Redis under a non-LFU `maxmemory-policy` (tandem has
+/// no LFU policy), not recorded.
+/// Errors: syntax error, `BUSYKEY Target key name already exists.`,
+/// `Invalid TTL value, must be >= 0`, `Invalid IDLETIME value, must be >=
+/// 0`, `Invalid FREQ value, must be >= 0 and <= 255`, `DUMP payload
+/// version or checksum are wrong`, `Bad data format` (Redis 7.0's
+/// `restoreCommand`, checked in its order).
+fn restore(ctx: &mut Ctx) -> CmdResult {
+    let (mut replace, mut absttl) = (false, false);
+    // IDLETIME and FREQ exclude each other (a second one is a syntax error).
+    let (mut idle, mut freq_given) = (None, false);
+    let mut j = 4;
+    while j < ctx.args.len() {
+        let more = j + 1 < ctx.args.len();
+        if ctx.arg_is(j, "REPLACE") {
+            replace = true;
+        } else if ctx.arg_is(j, "ABSTTL") {
+            absttl = true;
+        } else if ctx.arg_is(j, "IDLETIME") && more && !freq_given {
+            let n = ctx.int_arg(j + 1)?;
+            if n < 0 {
+                return Err(CmdError::Msg("ERR Invalid IDLETIME value, must be >= 0"));
+            }
+            idle = Some(n);
+            j += 1;
+        } else if ctx.arg_is(j, "FREQ") && more && idle.is_none() {
+            let n = ctx.int_arg(j + 1)?;
+            if !(0..=255).contains(&n) {
+                return Err(CmdError::Msg(
+                    "ERR Invalid FREQ value, must be >= 0 and <= 255",
+                ));
+            }
+            freq_given = true;
+            j += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        j += 1;
+    }
+    let (h, now) = (ctx.key_hash(1), ctx.now());
+    if !replace && ctx.sh.dbs[ctx.db].contains(h, &ctx.args[1], now) {
+        return Err(CmdError::Msg(BUSYKEY));
+    }
+    let ttl = ctx.int_arg(2)?;
+    if ttl < 0 {
+        return Err(CmdError::Msg("ERR Invalid TTL value, must be >= 0"));
+    }
+    rdb::open_payload(&ctx.args[3]).ok_or(CmdError::Msg(BAD_PAYLOAD))?;
+    // Redis reads the value from the whole payload, trailer included, so a
+    // value that runs into the version and checksum bytes still loads.
+    let mut r = rdb::Reader::new(&ctx.args[3]);
+    let obj = r
+        .byte()
+        .and_then(|t| r.object(t))
+        .map_err(|_| CmdError::Msg(BAD_DATA))?;
+    let value = to_value(obj, &ctx.sh.enc()).ok_or(CmdError::Msg(BAD_DATA))?;
+    let d = &mut ctx.sh.dbs[ctx.db];
+    if replace {
+        d.remove(h, &ctx.args[1], now);
+    }
+    let at = match ttl {
+        0 => 0,
+        t if absttl => t as u64,
+        t => now.saturating_add(t as u64),
+    };
+    if at != 0 && at <= now {
+        // Already expired: nothing to create (Redis's checkAlreadyExpired).
+        ctx.out.ok();
+        return Ok(());
+    }
+    d.set(h, &ctx.args[1], value, at, now);
+    if let Some(idle) = idle
+        && let Some(e) = d.get_mut(h, &ctx.args[1], now)
+    {
+        e.set_idle(idle as u64, now);
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// The keyspace value for a read object, in the encoding its size calls
+/// for; None for what Redis refuses to load: duplicate set members, hash
+/// fields or sorted-set members.
+fn to_value(obj: Object, enc: &Encodings) -> Option<Value> {
+    Some(match obj {
+        Object::Str(s) => Value::from_bytes(&s),
+        Object::List(items) => {
+            let mut l = List::default();
+            for v in &items {
+                l.push(End::Right, v, enc);
+            }
+            Value::List(Box::new(l))
+        }
+        Object::Set(members) => {
+            let mut s = Set::for_member(members.first()?, enc);
+            for m in &members {
+                if !s.add(m, enc) {
+                    return None;
+                }
+            }
+            Value::Set(Box::new(s))
+        }
+        Object::Hash(pairs) => {
+            let mut hs = Hash::default();
+            for (f, v) in &pairs {
+                if !hs.set(f, v, enc) {
+                    return None;
+                }
+            }
+            Value::Hash(Box::new(hs))
+        }
+        Object::ZSet(items) => {
+            let mut z = ZSet::default();
+            for (m, score) in &items {
+                let added = z.add(
+                    m,
+                    *score,
+                    enc.zset_max_listpack_entries,
+                    enc.zset_max_listpack_value,
+                );
+                if added != Added::New {
+                    return None;
+                }
+            }
+            Value::ZSet(Box::new(z))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_and_duplicate_aggregates_are_refused() {
+        let enc = Encodings::default();
+        assert!(to_value(Object::Set(vec![]), &enc).is_none());
+        assert!(to_value(Object::Set(vec![b"a".to_vec(), b"a".to_vec()]), &enc).is_none());
+        let dup = vec![
+            (b"f".to_vec(), b"1".to_vec()),
+            (b"f".to_vec(), b"2".to_vec()),
+        ];
+        assert!(to_value(Object::Hash(dup), &enc).is_none());
+        assert!(
+            to_value(
+                Object::ZSet(vec![(b"m".to_vec(), 1.0), (b"m".to_vec(), 2.0)]),
+                &enc
+            )
+            .is_none()
+        );
+    }
+}
