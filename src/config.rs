@@ -234,10 +234,10 @@ static DIRECTIVES: &[Directive] = &[
     ),
     d(
         "dbfilename",
-        Kind::Unsupported(&["dump.rdb"]),
+        Kind::Str,
         false,
         "dump.rdb",
-        "snapshot file name; only the default (no snapshots yet)",
+        "RDB file in `dir`: loaded at start-up if present, written by SAVE",
     ),
     d(
         "list-max-listpack-size",
@@ -340,6 +340,8 @@ pub struct Config {
     pub loglevel: String,
     /// Working directory (`dir`), entered at start-up.
     pub dir: String,
+    /// The RDB file's name in `dir` (`dbfilename`).
+    pub dbfilename: String,
     pub hz: u64,
     /// `busy-reply-threshold`, ms.
     pub busy_reply_threshold: u64,
@@ -625,6 +627,7 @@ impl Default for Config {
             requirepass: String::new(),
             loglevel: "notice".into(),
             dir: ".".into(),
+            dbfilename: "dump.rdb".into(),
             hz: 10,
             busy_reply_threshold: 5000,
             enc: Encodings::default(),
@@ -829,6 +832,14 @@ impl Config {
                     self.bind = addrs;
                 }
                 "requirepass" => self.requirepass = value.to_string(),
+                "dbfilename" => {
+                    // Redis refuses a path here (`isValidAuxString` aside):
+                    // the file lives in `dir`.
+                    if value.is_empty() || value.contains('/') {
+                        return Err("dbfilename can't be a path, just a filename".into());
+                    }
+                    self.dbfilename = value.to_string()
+                }
                 "dir" => {
                     if !std::path::Path::new(value).is_dir() {
                         return Err(format!("No such directory: '{value}'"));
@@ -897,6 +908,7 @@ impl Config {
             "requirepass" => self.requirepass.clone(),
             "loglevel" => self.loglevel.clone(),
             "dir" => self.dir.clone(),
+            "dbfilename" => self.dbfilename.clone(),
             "hz" => self.hz.to_string(),
             "busy-reply-threshold" => self.busy_reply_threshold.to_string(),
             "list-max-listpack-size" => self.enc.list_max_listpack_size.to_string(),

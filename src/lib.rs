@@ -25,6 +25,7 @@ pub mod logging;
 pub mod metrics;
 pub mod msg;
 pub mod net;
+pub mod persist;
 pub mod rdb;
 pub mod resp;
 pub mod script;

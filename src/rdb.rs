@@ -119,6 +119,16 @@ impl<'a> Reader<'a> {
         Ok(b)
     }
 
+    /// How many bytes were read.
+    pub fn position(&self) -> usize {
+        self.at
+    }
+
+    /// The next `n` bytes. Errors: fewer are left.
+    pub fn bytes(&mut self, n: usize) -> Result<&'a [u8], ReadError> {
+        self.take(n as u64)
+    }
+
     fn take(&mut self, n: u64) -> Result<&'a [u8], ReadError> {
         if n > self.remaining() as u64 {
             return Err("unexpected end of data");

@@ -184,8 +184,8 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
     if cfg.disable_thp {
         disable_thp();
     }
-    // As redis-server: relative paths (future persistence files) live in
-    // `dir`, and CONFIG GET dir shows the absolute working directory.
+    // As redis-server: relative paths (the RDB file) live in `dir`, and
+    // CONFIG GET dir shows the absolute working directory.
     std::env::set_current_dir(&cfg.dir)
         .map_err(|e| format!("Can't chdir to '{}': {e}", cfg.dir))?;
     if let Ok(cwd) = std::env::current_dir() {
@@ -205,6 +205,32 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
         port = l.local_addr().map(|a| a.port()).unwrap_or(port);
         listeners.push(l);
     }
+    // The RDB file, if any, before anything serves: a file that cannot be
+    // loaded stops start-up and is left as it is.
+    let nshards = if cfg.colocated { 1 } else { cfg.shards };
+    let started = std::time::Instant::now();
+    let mut preload = crate::persist::load(
+        &cfg.dbfilename,
+        nshards,
+        cfg.databases,
+        &cfg.enc,
+        crate::engine::shard::now_ms(),
+    )?
+    .map(|per_shard| {
+        let keys: usize = per_shard.iter().map(Vec::len).sum();
+        tracing::info!(
+            "DB loaded from disk: {keys} keys in {:.3} seconds",
+            started.elapsed().as_secs_f64()
+        );
+        per_shard.into_iter().map(Some).collect::<Vec<_>>()
+    })
+    .unwrap_or_default();
+    let mut preloaded = move |j: usize| {
+        preload
+            .get_mut(j)
+            .and_then(Option::take)
+            .unwrap_or_default()
+    };
     let (io_cores, shard_cores) = plan(&cfg);
     let wanted = cfg.pin;
     let fmt = |c: &Option<usize>| {
@@ -270,9 +296,10 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
             let scripts = shared.scripts.clone();
             let stats = shared.metrics.register(format!("shard{j}"));
             let name = format!("tandem-shard{j}");
+            let keys = preloaded(j);
             engines.push(spawn(name.clone(), move || {
                 pin(&name, core, wanted);
-                let e = Engine::new(
+                let mut e = Engine::new(
                     j as u16,
                     c.shards as u16,
                     c.io_threads,
@@ -281,6 +308,7 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
                     stats,
                     scripts,
                 );
+                e.preload(keys);
                 e.run(rx, peers, io);
             })?);
         }
@@ -290,7 +318,7 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
     let mut ios = Vec::new();
     for (i, inbox) in io_rx.into_iter().enumerate() {
         let executor: Option<Box<dyn Executor>> = if cfg.colocated {
-            Some(Box::new(Engine::new(
+            let mut e = Engine::new(
                 0,
                 1,
                 1,
@@ -298,7 +326,9 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
                 shared.tunables.clone(),
                 shared.metrics.register(format!("shard{i}")),
                 shared.scripts.clone(),
-            )))
+            );
+            e.preload(preloaded(0));
+            Some(Box::new(e))
         } else {
             None
         };

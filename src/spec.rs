@@ -66,6 +66,8 @@ pub enum Gather {
     Random,
     /// Per-shard keyspace statistics merged into an INFO reply.
     Info,
+    /// Every shard's serialized keyspace, written as one RDB file (SAVE).
+    Save,
 }
 
 /// Where the IO stage sends a command.
@@ -828,6 +830,18 @@ pub static TABLE: &[CommandSpec] = &[
         "1.0.0",
         R::All(G::Ok),
         "Remove all keys from the current database."
+    ),
+    cmd!(
+        "save",
+        1,
+        ADMIN | NOSCRIPT,
+        0,
+        0,
+        0,
+        "server",
+        "1.0.0",
+        R::All(G::Save),
+        "Synchronously saves the database(s) to disk."
     ),
     cmd!(
         "flushall",

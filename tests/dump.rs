@@ -1,8 +1,11 @@
-//! DUMP and RESTORE (issue #14) against redis-server 7.0.15: payloads of
-//! every type, in every encoding Redis 7.0 writes, move from redis-server
-//! to tandem and back with the same contents and TTLs; RESTORE's options
-//! and its errors answer as redis-server does, byte for byte; corrupt
-//! payloads are refused and change nothing.
+//! DUMP/RESTORE and RDB files (issue #14) against redis-server 7.0.15:
+//! payloads of every type, in every encoding Redis 7.0 writes, move from
+//! redis-server to tandem and back with the same contents and TTLs;
+//! RESTORE's options and its errors answer as redis-server does, byte for
+//! byte; corrupt payloads are refused and change nothing. A `dump.rdb`
+//! written by tandem's SAVE passes `redis-check-rdb` and loads into
+//! redis-server, one written by redis-server loads into tandem at
+//! start-up, and a damaged file stops start-up and stays as it was.
 
 mod common;
 use common::*;
@@ -167,7 +170,7 @@ fn payloads_move_between_servers() {
         let mut ours = s.conn();
         let mut theirs = conn(redis.port);
         for (src, dst, way) in [(0, 1, "redis -> tandem"), (1, 0, "tandem -> redis")] {
-            let mut cs = [&mut theirs, &mut ours];
+            let cs = [&mut theirs, &mut ours];
             fill(cs[src]);
             let _: () = redis::cmd("FLUSHALL").query(cs[dst]).unwrap();
             for key in KEYS {
@@ -348,4 +351,151 @@ fn restore_answers_as_redis() {
         .unwrap();
     assert!((1000..=1002).contains(&idle), "{idle}");
     s.assert_alive();
+}
+
+/// A fresh directory under the system's temporary one, removed on drop.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!("tandem-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Every key of [`fill`] plus one in database 2, as `contents` sees them.
+fn snapshot(c: &mut redis::Connection) -> Vec<String> {
+    let mut out: Vec<String> = KEYS
+        .iter()
+        .map(|k| format!("{k}: {}", contents(c, k)))
+        .collect();
+    let ttl: i64 = redis::cmd("PTTL").arg("ttl").query(c).unwrap();
+    assert!(ttl > 0 && ttl <= 100_000, "ttl {ttl}");
+    let _: () = redis::cmd("SELECT").arg(2).query(c).unwrap();
+    out.push(contents(c, "in-db-2"));
+    let _: () = redis::cmd("SELECT").arg(0).query(c).unwrap();
+    out
+}
+
+/// tandem's SAVE → redis-check-rdb → redis-server loads it; redis-server's
+/// SAVE → tandem loads it at start-up (split and colocated): the same keys,
+/// values and TTLs everywhere.
+#[test]
+fn rdb_files_move_between_servers() {
+    for layout in [LAYOUTS[1], LAYOUTS[2]] {
+        let dir = TempDir::new("rdb");
+        let args: Vec<&str> = layout
+            .iter()
+            .copied()
+            .chain(["--dir", dir.path()])
+            .collect();
+        let s = Server::start(&args);
+        let mut ours = s.conn();
+        fill(&mut ours);
+        let _: () = redis::cmd("SELECT").arg(2).query(&mut ours).unwrap();
+        let _: () = redis::cmd("SET")
+            .arg("in-db-2")
+            .arg("two")
+            .query(&mut ours)
+            .unwrap();
+        let _: () = redis::cmd("SELECT").arg(0).query(&mut ours).unwrap();
+        let want = snapshot(&mut ours);
+        assert_eq!(run(&mut ours, &[b"SAVE"]), Value::Okay);
+        let file = dir.0.join("dump.rdb");
+        let check = output_within(std::process::Command::new("redis-check-rdb").arg(&file), 30);
+        let text = String::from_utf8_lossy(&check.stdout);
+        assert!(
+            check.status.success() && text.contains("RDB looks OK"),
+            "{text}"
+        );
+        drop(s);
+
+        let redis = Redis::start(&["--dir", dir.path()]);
+        let mut theirs = conn(redis.port);
+        assert_eq!(
+            snapshot(&mut theirs),
+            want,
+            "{layout:?}: redis-server loading tandem's file"
+        );
+        // redis-server's own file, with a key more, back into tandem.
+        let _: () = redis::cmd("SET")
+            .arg("from-redis")
+            .arg("r")
+            .query(&mut theirs)
+            .unwrap();
+        assert_eq!(run(&mut theirs, &[b"SAVE"]), Value::Okay);
+        drop(redis);
+        let s = Server::start(&args);
+        let mut ours = s.conn();
+        assert_eq!(
+            snapshot(&mut ours),
+            want,
+            "{layout:?}: tandem loading redis-server's file"
+        );
+        let v: String = redis::cmd("GET")
+            .arg("from-redis")
+            .query(&mut ours)
+            .unwrap();
+        assert_eq!(v, "r");
+        s.assert_alive();
+    }
+}
+
+/// A damaged, truncated or too-new file stops start-up with a message that
+/// names it, and is left byte for byte as it was.
+#[test]
+fn bad_rdb_files_stop_startup() {
+    let dir = TempDir::new("badrdb");
+    let s = Server::start(&["--dir", dir.path(), "--shards", "2"]);
+    let mut c = s.conn();
+    fill(&mut c);
+    assert_eq!(run(&mut c, &[b"SAVE"]), Value::Okay);
+    drop(s);
+    let good = std::fs::read(dir.0.join("dump.rdb")).unwrap();
+    let mut flipped = good.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x55;
+    let cases: [(&str, Vec<u8>); 3] = [
+        ("flipped.rdb", flipped),
+        ("truncated.rdb", good[..good.len() / 3].to_vec()),
+        ("newer.rdb", b"REDIS0011\xff".to_vec()),
+    ];
+    for (name, bytes) in cases {
+        std::fs::write(dir.0.join(name), &bytes).unwrap();
+        let out = output_within(
+            std::process::Command::new(env!("CARGO_BIN_EXE_tandem")).args([
+                "--port",
+                "0",
+                "--dir",
+                dir.path(),
+                "--dbfilename",
+                name,
+            ]),
+            20,
+        );
+        let log = String::from_utf8_lossy(&out.stderr).to_string()
+            + &String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success(), "{name}: started anyway");
+        assert!(
+            log.contains(&format!("'{name}' cannot be loaded")),
+            "{name}: {log}"
+        );
+        assert_eq!(
+            std::fs::read(dir.0.join(name)).unwrap(),
+            bytes,
+            "{name} changed"
+        );
+    }
 }

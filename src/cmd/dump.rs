@@ -2,7 +2,8 @@
 //! <https://redis.io/docs/latest/commands/restore/>): a key's value in
 //! Redis's serialized form, an RDB value followed by the RDB version and a
 //! CRC-64 (`crate::rdb`), so payloads move between tandem and redis-server
-//! both ways. Single-key commands: they run on the key's shard.
+//! both ways. Single-key commands: they run on the key's shard. Also each
+//! shard's part of SAVE, which writes values the same way.
 
 use super::{CmdError, CmdResult, Ctx, Handler};
 use crate::config::Encodings;
@@ -11,7 +12,7 @@ use crate::store::zset::Added;
 use crate::store::{End, Hash, List, Set, Value, ZSet};
 
 /// (name, handler) pairs registered in the handler table.
-pub static HANDLERS: &[(&str, Handler)] = &[("dump", dump), ("restore", restore)];
+pub static HANDLERS: &[(&str, Handler)] = &[("dump", dump), ("restore", restore), ("save", save)];
 
 const BAD_PAYLOAD: &str = "ERR DUMP payload version or checksum are wrong";
 const BAD_DATA: &str = "ERR Bad data format";
@@ -27,35 +28,77 @@ fn dump(ctx: &mut Ctx) -> CmdResult {
         return Ok(());
     };
     let mut body = Vec::new();
-    match &e.value {
-        Value::Int(n) => {
-            rdb::write_str_object(&mut body, itoa::Buffer::new().format(*n).as_bytes())
+    write_value(&mut body, None, &e.value);
+    ctx.out.bulk(&rdb::seal_payload(body));
+    Ok(())
+}
+
+/// Appends a value as RDB writes it: its type, the key if given (in a
+/// file; a DUMP payload has none), then the value in the plain encoding of
+/// its type (`crate::rdb`).
+pub fn write_value(out: &mut Vec<u8>, key: Option<&[u8]>, value: &Value) {
+    let head = |out: &mut Vec<u8>, t: u8, len: usize| {
+        out.push(t);
+        if let Some(k) = key {
+            rdb::write_string(out, k);
         }
-        Value::Str(s) => rdb::write_str_object(&mut body, s),
+        if t != types::STRING {
+            rdb::write_len(out, len as u64);
+        }
+    };
+    match value {
+        Value::Int(n) => {
+            head(out, types::STRING, 0);
+            rdb::write_string(out, itoa::Buffer::new().format(*n).as_bytes());
+        }
+        Value::Str(s) => {
+            head(out, types::STRING, 0);
+            rdb::write_string(out, s);
+        }
         Value::List(l) => {
-            rdb::write_aggregate_header(&mut body, types::LIST, l.len());
-            l.iter().for_each(|v| rdb::write_string(&mut body, v));
+            head(out, types::LIST, l.len());
+            l.iter().for_each(|v| rdb::write_string(out, v));
         }
         Value::Set(s) => {
-            rdb::write_aggregate_header(&mut body, types::SET, s.len());
-            s.for_each(|m| rdb::write_string(&mut body, m));
+            head(out, types::SET, s.len());
+            s.for_each(|m| rdb::write_string(out, m));
         }
         Value::Hash(hs) => {
-            rdb::write_aggregate_header(&mut body, types::HASH, hs.len());
+            head(out, types::HASH, hs.len());
             hs.for_each(|f, v| {
-                rdb::write_string(&mut body, f);
-                rdb::write_string(&mut body, v);
+                rdb::write_string(out, f);
+                rdb::write_string(out, v);
             });
         }
         Value::ZSet(z) => {
-            rdb::write_aggregate_header(&mut body, types::ZSET_2, z.len());
+            head(out, types::ZSET_2, z.len());
             z.walk(0, z.len(), false, |m, score| {
-                rdb::write_string(&mut body, m);
-                rdb::write_binary_double(&mut body, score);
+                rdb::write_string(out, m);
+                rdb::write_binary_double(out, score);
             });
         }
     }
-    ctx.out.bulk(&rdb::seal_payload(body));
+}
+
+/// SAVE, this shard's part (the IO thread writes the file:
+/// `crate::persist::write_file`): an array with one bulk string per
+/// database, holding its live keys' count, how many have a deadline (8
+/// bytes each, little-endian) and the keys ([`crate::persist::write_entry`]).
+fn save(ctx: &mut Ctx) -> CmdResult {
+    let now = ctx.now();
+    ctx.out.array(ctx.sh.dbs.len());
+    for d in &ctx.sh.dbs {
+        let mut part = vec![0u8; 16];
+        let (mut keys, mut expires) = (0u64, 0u64);
+        d.for_each(now, |e| {
+            keys += 1;
+            expires += (e.expire_at() != 0) as u64;
+            crate::persist::write_entry(&mut part, &e.key, &e.value, e.expire_at());
+        });
+        part[..8].copy_from_slice(&keys.to_le_bytes());
+        part[8..16].copy_from_slice(&expires.to_le_bytes());
+        ctx.out.bulk(&part);
+    }
     Ok(())
 }
 
@@ -147,7 +190,7 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
 /// The keyspace value for a read object, in the encoding its size calls
 /// for; None for what Redis refuses to load: duplicate set members, hash
 /// fields or sorted-set members.
-fn to_value(obj: Object, enc: &Encodings) -> Option<Value> {
+pub fn to_value(obj: Object, enc: &Encodings) -> Option<Value> {
     Some(match obj {
         Object::Str(s) => Value::from_bytes(&s),
         Object::List(items) => {

@@ -144,6 +144,17 @@ impl Engine {
         }
     }
 
+    /// Puts the keys loaded from the RDB file at start-up
+    /// ([`crate::persist::load`]) into this shard's databases.
+    pub fn preload(&mut self, keys: Vec<crate::persist::Loaded>) {
+        let now = self.sh.now_ms;
+        for k in keys {
+            if let Some(d) = self.sh.dbs.get_mut(k.db) {
+                d.set(spec::key_hash(&k.key), &k.key, k.value, k.expire_at, now);
+            }
+        }
+    }
+
     /// Runs the engine loop until [`ToEngine::Shutdown`] or every sender is gone.
     pub fn run(mut self, inbox: Receiver<ToEngine>, peers: Vec<Sender<ToEngine>>, io: Vec<IoLink>) {
         if !peers.is_empty() {

@@ -46,6 +46,8 @@ pub struct GatherState {
     pub fixed: Option<Bytes>,
     /// For EXEC: how the parts make up its reply.
     pub exec: Option<Box<ExecLayout>>,
+    /// For SAVE: the file the parts are written to.
+    pub save_to: Option<String>,
 }
 
 impl GatherState {
@@ -59,6 +61,7 @@ impl GatherState {
             finish: None,
             fixed: None,
             exec: None,
+            save_to: None,
         }
     }
 }

@@ -89,6 +89,10 @@ pub fn merge(g: &mut GatherState, resp3: bool) -> Bytes {
                 r.raw(live[fastrand::usize(..live.len())]);
             }
         }
+        Gather::Save => {
+            let file = g.save_to.take().unwrap_or_default();
+            return crate::persist::write_file(&file, &parts);
+        }
         Gather::Info => {
             // Element-wise sum of every shard's statistics array.
             let mut sums: Vec<i64> = Vec::new();

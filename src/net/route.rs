@@ -587,7 +587,7 @@ impl IoThread {
         } else {
             None
         };
-        if n == 1 && finish.is_none() {
+        if n == 1 && finish.is_none() && g != Gather::Save {
             self.send_one(slot, 0, id, 0, args);
             return;
         }
@@ -596,6 +596,9 @@ impl IoThread {
         }
         let mut g = GatherState::new(g, n);
         g.finish = finish;
+        if kind == Gather::Save {
+            g.save_to = Some(self.shared.config().dbfilename.clone());
+        }
         let Some(c) = self.conns[slot].as_mut() else {
             return;
         };

@@ -126,7 +126,8 @@ impl IoThread {
         if runs_inside_multi(s.name) {
             return false;
         }
-        if s.name == "shutdown" {
+        // Redis 7's `no-multi` commands among tandem's.
+        if matches!(s.name, "shutdown" | "save") {
             m.abort = true;
             c.reply_with(|r| r.error("ERR Command not allowed inside a transaction"));
             return true;
