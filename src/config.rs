@@ -195,14 +195,14 @@ static DIRECTIVES: &[Directive] = &[
         Kind::Unsupported(&[""]),
         true,
         "",
-        "snapshot schedule; only \"\" (no snapshots: tandem has no persistence yet)",
+        "snapshot schedule; only \"\" (no automatic snapshots yet: SAVE writes one on demand)",
     ),
     d(
         "appendonly",
         Kind::Unsupported(&["no"]),
         true,
         "no",
-        "append-only file; only no (tandem has no persistence yet)",
+        "append-only file; only no (no AOF yet)",
     ),
     d(
         "appendfsync",

@@ -1170,11 +1170,19 @@ fn config(l: &mut Local, args: &[&[u8]]) -> Res {
 }
 
 /// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]: stops the server; the
-/// connection closes without a reply, as in Redis.
+/// connection closes without a reply, as in Redis. tandem has no save
+/// points, so it saves nothing on the way out; SAVE, which would ask it to,
+/// is refused (`SHUTDOWN SAVE is not supported by tandem yet`).
 fn shutdown(l: &mut Local, args: &[&[u8]]) -> Res {
     for a in &args[1..] {
         match lower(a).as_str() {
-            "nosave" | "save" | "now" | "force" => {}
+            "nosave" | "now" | "force" => {}
+            // Shutting down without the save it asks for would lose data.
+            "save" => {
+                return Err(
+                    "ERR SHUTDOWN SAVE is not supported by tandem yet: run SAVE, then SHUTDOWN".into(),
+                );
+            }
             "abort" => return Err("ERR No shutdown in progress.".into()),
             _ => return Err(errors::SYNTAX.into()),
         }
