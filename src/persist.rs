@@ -19,30 +19,10 @@ use crate::config::Encodings;
 use crate::rdb::{self, Reader};
 use crate::resp::parse::{aggregate_header, value_len};
 use crate::store::Value;
-
-/// The RDB opcodes (`RDB_OPCODE_*`, `rdb.h`).
-mod op {
-    pub const FUNCTION2: u8 = 245;
-    pub const MODULE_AUX: u8 = 247;
-    pub const IDLE: u8 = 248;
-    pub const FREQ: u8 = 249;
-    pub const AUX: u8 = 250;
-    pub const RESIZEDB: u8 = 251;
-    pub const EXPIRETIME_MS: u8 = 252;
-    pub const EXPIRETIME: u8 = 253;
-    pub const SELECTDB: u8 = 254;
-    pub const EOF: u8 = 255;
-}
-
-/// Appends one key to a shard's part of a database: its deadline (Unix ms,
-/// 0 = none) as `EXPIRETIME_MS`, then type, key and value.
-pub fn write_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_at: u64) {
-    if expire_at != 0 {
-        out.push(op::EXPIRETIME_MS);
-        out.extend_from_slice(&expire_at.to_le_bytes());
-    }
-    crate::cmd::dump::write_value(out, Some(key), value);
-}
+use rdb::{
+    OPCODE_AUX, OPCODE_EOF, OPCODE_EXPIRETIME, OPCODE_EXPIRETIME_MS, OPCODE_FREQ, OPCODE_FUNCTION2,
+    OPCODE_IDLE, OPCODE_MODULE_AUX, OPCODE_RESIZEDB, OPCODE_SELECTDB,
+};
 
 /// The body of a RESP bulk string `raw` (`$<len>\r\n<body>\r\n`).
 fn bulk_body(raw: &[u8]) -> Option<&[u8]> {
@@ -54,7 +34,7 @@ fn bulk_body(raw: &[u8]) -> Option<&[u8]> {
 /// shards' SAVE replies, and answers for SAVE: `+OK`, or an error naming
 /// what failed. Each reply is an array with one bulk string per database:
 /// key count and expiry count (8 bytes each, little-endian), then the
-/// entries ([`write_entry`]).
+/// entries (`cmd::dump::write_entry`).
 pub fn write_file(file: &str, parts: &[Bytes]) -> Bytes {
     let mut dbs: Vec<(u64, u64, Vec<&[u8]>)> = Vec::new();
     for p in parts {
@@ -98,7 +78,7 @@ pub fn write_file(file: &str, parts: &[Bytes]) -> Bytes {
         ("ctime", now.to_string()),
         ("aof-base", "0".to_string()),
     ] {
-        out.push(op::AUX);
+        out.push(OPCODE_AUX);
         rdb::write_string(&mut out, k.as_bytes());
         rdb::write_string(&mut out, v.as_bytes());
     }
@@ -106,14 +86,14 @@ pub fn write_file(file: &str, parts: &[Bytes]) -> Bytes {
         if *keys == 0 {
             continue;
         }
-        out.push(op::SELECTDB);
+        out.push(OPCODE_SELECTDB);
         rdb::write_len(&mut out, db as u64);
-        out.push(op::RESIZEDB);
+        out.push(OPCODE_RESIZEDB);
         rdb::write_len(&mut out, *keys);
         rdb::write_len(&mut out, *expires);
         entries.iter().for_each(|e| out.extend_from_slice(e));
     }
-    out.push(op::EOF);
+    out.push(OPCODE_EOF);
     let crc = rdb::crc64(&out);
     out.extend_from_slice(&crc.to_le_bytes());
     match write_atomically(file, &out) {
@@ -196,16 +176,16 @@ fn parse(
     loop {
         let t = r.byte()?;
         match t {
-            op::EOF => break,
-            op::AUX => {
+            OPCODE_EOF => break,
+            OPCODE_AUX => {
                 r.string()?;
                 r.string()?;
             }
-            op::RESIZEDB => {
+            OPCODE_RESIZEDB => {
                 r.len()?;
                 r.len()?;
             }
-            op::SELECTDB => {
+            OPCODE_SELECTDB => {
                 let n = r.len()?;
                 if n >= databases as u64 {
                     return Err(format!(
@@ -214,20 +194,20 @@ fn parse(
                 }
                 db = n as usize;
             }
-            op::EXPIRETIME_MS => {
+            OPCODE_EXPIRETIME_MS => {
                 expire_at = u64::from_le_bytes(r.bytes(8)?.try_into().map_err(|_| "bad expiry")?);
             }
-            op::EXPIRETIME => {
+            OPCODE_EXPIRETIME => {
                 let s = u32::from_le_bytes(r.bytes(4)?.try_into().map_err(|_| "bad expiry")?);
                 expire_at = s as u64 * 1000;
             }
-            op::IDLE => {
+            OPCODE_IDLE => {
                 r.len()?;
             }
-            op::FREQ => {
+            OPCODE_FREQ => {
                 r.byte()?;
             }
-            op::FUNCTION2 | op::MODULE_AUX => {
+            OPCODE_FUNCTION2 | OPCODE_MODULE_AUX => {
                 return Err(
                     "it holds functions or module data, which tandem does not load yet \
                             (FUNCTION RESTORE loads functions)"

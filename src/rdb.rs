@@ -23,6 +23,24 @@ pub const RDB_VERSION: u16 = 10;
 pub const OPCODE_FUNCTION2: u8 = 245;
 /// Redis 7.0 release candidates' function format (`RDB_OPCODE_FUNCTION_PRE_GA`).
 pub const OPCODE_FUNCTION_PRE_GA: u8 = 246;
+/// Module data not tied to a key (`RDB_OPCODE_MODULE_AUX`).
+pub const OPCODE_MODULE_AUX: u8 = 247;
+/// The next key's LRU idle time, s (`RDB_OPCODE_IDLE`).
+pub const OPCODE_IDLE: u8 = 248;
+/// The next key's LFU counter (`RDB_OPCODE_FREQ`).
+pub const OPCODE_FREQ: u8 = 249;
+/// An auxiliary field: name and value strings (`RDB_OPCODE_AUX`).
+pub const OPCODE_AUX: u8 = 250;
+/// Hash table sizes of the database that follows (`RDB_OPCODE_RESIZEDB`).
+pub const OPCODE_RESIZEDB: u8 = 251;
+/// The next key's deadline, Unix ms, 8 bytes LE (`RDB_OPCODE_EXPIRETIME_MS`).
+pub const OPCODE_EXPIRETIME_MS: u8 = 252;
+/// The next key's deadline, Unix s, 4 bytes LE (`RDB_OPCODE_EXPIRETIME`).
+pub const OPCODE_EXPIRETIME: u8 = 253;
+/// The database the keys that follow belong to (`RDB_OPCODE_SELECTDB`).
+pub const OPCODE_SELECTDB: u8 = 254;
+/// End of the file; the CRC-64 follows (`RDB_OPCODE_EOF`).
+pub const OPCODE_EOF: u8 = 255;
 
 /// Longest string read (512 MiB, Redis's default `proto-max-bulk-len`).
 const MAX_STRING: u64 = 512 << 20;

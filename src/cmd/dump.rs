@@ -80,10 +80,20 @@ pub fn write_value(out: &mut Vec<u8>, key: Option<&[u8]>, value: &Value) {
     }
 }
 
+/// Appends one key of a database to an RDB file: its deadline (Unix ms,
+/// 0 = none) as `EXPIRETIME_MS`, then type, key and value.
+pub fn write_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_at: u64) {
+    if expire_at != 0 {
+        out.push(rdb::OPCODE_EXPIRETIME_MS);
+        out.extend_from_slice(&expire_at.to_le_bytes());
+    }
+    write_value(out, Some(key), value);
+}
+
 /// SAVE, this shard's part (the IO thread writes the file:
 /// `crate::persist::write_file`): an array with one bulk string per
 /// database, holding its live keys' count, how many have a deadline (8
-/// bytes each, little-endian) and the keys ([`crate::persist::write_entry`]).
+/// bytes each, little-endian) and the keys ([`write_entry`]).
 fn save(ctx: &mut Ctx) -> CmdResult {
     let now = ctx.now();
     ctx.out.array(ctx.sh.dbs.len());
@@ -93,7 +103,7 @@ fn save(ctx: &mut Ctx) -> CmdResult {
         d.for_each(now, |e| {
             keys += 1;
             expires += (e.expire_at() != 0) as u64;
-            crate::persist::write_entry(&mut part, &e.key, &e.value, e.expire_at());
+            write_entry(&mut part, &e.key, &e.value, e.expire_at());
         });
         part[..8].copy_from_slice(&keys.to_le_bytes());
         part[8..16].copy_from_slice(&expires.to_le_bytes());

@@ -1180,7 +1180,8 @@ fn shutdown(l: &mut Local, args: &[&[u8]]) -> Res {
             // Shutting down without the save it asks for would lose data.
             "save" => {
                 return Err(
-                    "ERR SHUTDOWN SAVE is not supported by tandem yet: run SAVE, then SHUTDOWN".into(),
+                    "ERR SHUTDOWN SAVE is not supported by tandem yet: run SAVE, then SHUTDOWN"
+                        .into(),
                 );
             }
             "abort" => return Err("ERR No shutdown in progress.".into()),
