@@ -8,6 +8,7 @@
 use super::{CmdError, CmdResult, Ctx, Handler};
 use crate::config::Encodings;
 use crate::rdb::{self, Object, types};
+use crate::store::dense::Dense;
 use crate::store::zset::Added;
 use crate::store::{End, Hash, List, Set, Value, ZSet};
 
@@ -211,7 +212,14 @@ pub fn to_value(obj: Object, enc: &Encodings) -> Option<Value> {
             Value::List(Box::new(l))
         }
         Object::Set(members) => {
-            let mut s = Set::for_member(members.first()?, enc);
+            // Past every compact threshold the table is sized once (no
+            // rehash of every member while it grows: loading a big file).
+            let big = members.len() > enc.set_max_intset_entries.max(enc.set_max_listpack_entries);
+            let mut s = if big {
+                Set::Table(Dense::with_capacity(members.len()))
+            } else {
+                Set::for_member(members.first()?, enc)
+            };
             for m in &members {
                 if !s.add(m, enc) {
                     return None;
@@ -220,7 +228,11 @@ pub fn to_value(obj: Object, enc: &Encodings) -> Option<Value> {
             Value::Set(Box::new(s))
         }
         Object::Hash(pairs) => {
-            let mut hs = Hash::default();
+            let mut hs = if pairs.len() > enc.hash_max_listpack_entries {
+                Hash::Table(Dense::with_capacity(pairs.len()))
+            } else {
+                Hash::default()
+            };
             for (f, v) in &pairs {
                 if !hs.set(f, v, enc) {
                     return None;

@@ -12,7 +12,10 @@
 
 use hashbrown::HashTable;
 
-use crate::spec::key_hash;
+// The full 64-bit fingerprint: `key_hash` clears bits 16..40 (the keyspace
+// keeps its access clock there), which past 65,536 buckets would leave
+// most of a big table unused and its probe chains long.
+use crate::spec::key_fp;
 
 /// An element with a byte-string identity (a set member, a hash field).
 pub trait Keyed {
@@ -64,7 +67,7 @@ impl<T: Keyed> Dense<T> {
     pub fn position(&self, key: &[u8]) -> Option<usize> {
         let items = &self.items;
         self.index
-            .find(key_hash(key), |&i| items[i as usize].key() == key)
+            .find(key_fp(key), |&i| items[i as usize].key() == key)
             .map(|&i| i as usize)
     }
 
@@ -99,8 +102,8 @@ impl<T: Keyed> Dense<T> {
         let i = self.items.len();
         let items = &self.items;
         self.index
-            .insert_unique(key_hash(item.key()), i as u32, |&j| {
-                key_hash(items[j as usize].key())
+            .insert_unique(key_fp(item.key()), i as u32, |&j| {
+                key_fp(items[j as usize].key())
             });
         self.items.push(item);
         i
@@ -111,13 +114,13 @@ impl<T: Keyed> Dense<T> {
     pub fn remove_at(&mut self, i: usize) -> T {
         let last = self.items.len() - 1;
         let items = &self.items;
-        let h = key_hash(items[i].key());
+        let h = key_fp(items[i].key());
         let Ok(occ) = self.index.find_entry(h, |&j| j as usize == i) else {
             unreachable!("dense index out of sync");
         };
         occ.remove();
         if i != last {
-            let hl = key_hash(items[last].key());
+            let hl = key_fp(items[last].key());
             if let Some(slot) = self.index.find_mut(hl, |&j| j as usize == last) {
                 *slot = i as u32;
             }
@@ -128,7 +131,7 @@ impl<T: Keyed> Dense<T> {
             self.items.shrink_to(self.items.len() * 2);
             let items = &self.items;
             self.index
-                .shrink_to(items.len() * 2, |&j| key_hash(items[j as usize].key()));
+                .shrink_to(items.len() * 2, |&j| key_fp(items[j as usize].key()));
         }
         item
     }

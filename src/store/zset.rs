@@ -16,7 +16,10 @@ use hashbrown::HashTable;
 
 use super::Str;
 use super::pack::Pack;
-use crate::spec::key_hash;
+// The full 64-bit fingerprint: `key_hash` clears bits 16..40 (the keyspace
+// keeps its access clock there), which past 65,536 buckets would leave
+// most of a big table unused and its probe chains long.
+use crate::spec::key_fp;
 
 const NIL: u32 = u32::MAX;
 const MAX_LEVEL: usize = 32;
@@ -125,7 +128,7 @@ impl SkipList {
     fn find(&self, member: &[u8]) -> Option<u32> {
         let nodes = &self.nodes;
         self.index
-            .find(key_hash(member), |&i| &*nodes[i as usize].member == member)
+            .find(key_fp(member), |&i| &*nodes[i as usize].member == member)
             .copied()
     }
 
@@ -243,9 +246,8 @@ impl SkipList {
         }
         self.len += 1;
         let nodes = &self.nodes;
-        self.index.insert_unique(key_hash(member), id, |&j| {
-            key_hash(&nodes[j as usize].member)
-        });
+        self.index
+            .insert_unique(key_fp(member), id, |&j| key_fp(&nodes[j as usize].member));
     }
 
     /// Removes `member`; returns its score.
@@ -280,7 +282,7 @@ impl SkipList {
             self.level -= 1;
         }
         self.len -= 1;
-        let Ok(occ) = self.index.find_entry(key_hash(member), |&j| j == id) else {
+        let Ok(occ) = self.index.find_entry(key_fp(member), |&j| j == id) else {
             unreachable!("skiplist index out of sync");
         };
         occ.remove();
