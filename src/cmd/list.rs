@@ -11,7 +11,7 @@ use bytes::Bytes;
 
 use super::{CmdError, CmdResult, Ctx, Handler, Shard, drop_if_empty, typed, typed_or_new};
 use crate::msg::ReplyTo;
-use crate::resp::{Reply, errors};
+use crate::resp::Reply;
 use crate::spec::key_hash;
 use crate::store::{End, List, Str};
 
@@ -427,8 +427,9 @@ pub fn parse_end(a: &[u8]) -> Option<End> {
 
 /// LMOVE source destination LEFT|RIGHT LEFT|RIGHT
 /// (<https://redis.io/docs/latest/commands/lmove/>): the moved element, or
-/// null when the source is empty. Errors: syntax error, WRONGTYPE (the
-/// destination's type is checked before anything is popped).
+/// null when the source is empty. Errors: syntax error, WRONGTYPE (nothing
+/// moves: on one shard the destination's type is checked first, across
+/// shards the element goes back, unseen, under the transaction's locks).
 fn lmove(ctx: &mut Ctx) -> CmdResult {
     let from = parse_end(&ctx.args[3]).ok_or(CmdError::Syntax)?;
     let to = parse_end(&ctx.args[4]).ok_or(CmdError::Syntax)?;
@@ -456,9 +457,15 @@ fn move_element(ctx: &mut Ctx, from: End, to: End) -> CmdResult {
         }
         return Ok(());
     }
+    // Across shards the coordinated transaction holds both keys: pop here,
+    // push there (the element comes back if the destination is not a list).
+    let Some(v) = pop_values(ctx.sh, db, &src, hs, from, 1)?.and_then(|mut v| v.pop()) else {
+        ctx.out.null();
+        return Ok(());
+    };
     ctx.deferred = true;
     let reply_to = ctx.reply_to;
-    move_across(ctx.sh, reply_to, db, src, dst, from, to);
+    push_popped(ctx.sh, reply_to, db, src, dst, v, from, to);
     Ok(())
 }
 
@@ -483,47 +490,8 @@ pub fn move_here(
     Ok(Some(v))
 }
 
-/// Cross-shard LMOVE: check the destination's type on its shard, pop on the
-/// source's, push on the destination's, and answer the moved element (null
-/// when `src` is missing). Atomic because the caller's transaction holds
-/// both keys throughout (LMOVE runs as a coordinated transaction).
-pub fn move_across(
-    sh: &mut Shard,
-    reply_to: ReplyTo,
-    db: usize,
-    src: Bytes,
-    dst: Bytes,
-    from: End,
-    to: End,
-) {
-    let home = sh.id;
-    let target = sh.shard_of(&dst);
-    sh.hop(target, move |sh| {
-        let hd = key_hash(&dst);
-        let now = sh.now_ms;
-        if typed::<List>(&mut sh.dbs[db], hd, &dst, now).is_err() {
-            sh.reply_later(reply_to, |r| r.error(errors::WRONGTYPE));
-            return;
-        }
-        sh.hop(home, move |sh| {
-            let popped = pop_values(sh, db, &src, key_hash(&src), from, 1);
-            let v = match popped {
-                Ok(Some(mut v)) if !v.is_empty() => v.remove(0),
-                Ok(_) => return sh.reply_later(reply_to, |r| r.null()),
-                Err(e) => return sh.reply_later(reply_to, |r| r.error(e.text())),
-            };
-            sh.hop(target, move |sh| {
-                match push_values(sh, db, &dst, key_hash(&dst), to, &[&v[..]], false) {
-                    Ok(_) => sh.reply_later(reply_to, |r| r.bulk(&v)),
-                    Err(e) => sh.reply_later(reply_to, |r| r.error(e.text())),
-                }
-            });
-        });
-    });
-}
-
 /// The rest of a cross-shard move whose element `v` was just popped from
-/// `src` on this shard (a served BLMOVE), while the caller's transaction
+/// `src` on this shard (LMOVE, or a served BLMOVE), while the caller's transaction
 /// holds both keys: pushes `v` onto `dst` on its shard and answers `v`. If
 /// `dst` holds another type, `v` goes back to the end of `src` it came from
 /// and the answer is WRONGTYPE: nothing moved, as when Redis checks the

@@ -68,6 +68,9 @@ impl Outgoing {
     }
 }
 
+/// An empty argument list (the lock-only parts of a transaction).
+pub(super) const NO_ARGS: &[&[u8]] = &[];
+
 impl IoThread {
     /// Runs one parsed command: checks, then local execution or routing.
     pub(super) fn dispatch(&mut self, slot: usize, args: &[&[u8]]) {
@@ -198,8 +201,8 @@ impl IoThread {
         }
     }
 
-    /// Queues a request for `shard`, copying its arguments into that
-    /// shard's batch arena.
+    /// Queues a request for `shard`, copying its arguments (a slice of
+    /// them, or an iterator) into that shard's batch arena.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn push_request(
         &mut self,
@@ -209,28 +212,14 @@ impl IoThread {
         part: u16,
         id: CmdId,
         hash: u64,
-        args: &[&[u8]],
-    ) {
-        self.push_request_from(slot, shard, seq, part, id, hash, args.iter().copied());
-    }
-
-    /// [`Self::push_request`] with the arguments from an iterator.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn push_request_from<'a>(
-        &mut self,
-        slot: usize,
-        shard: usize,
-        seq: u64,
-        part: u16,
-        id: CmdId,
-        hash: u64,
-        args: impl IntoIterator<Item = &'a [u8]>,
+        args: impl IntoIterator<Item = impl AsRef<[u8]>>,
     ) {
         let c = self.conns[slot].as_ref().expect("live connection");
         let out = &mut self.batches[shard];
         let start = out.args.len();
         let parsed = self.parsed.as_ptr_range();
         for a in args {
+            let a = a.as_ref();
             if a.len() >= ZERO_COPY_MIN && parsed.contains(&a.as_ptr()) {
                 out.args.push(Arg::Shared(self.parsed.slice_ref(a)));
             } else {
@@ -436,7 +425,7 @@ impl IoThread {
                 keys.iter()
                     .flat_map(|&k| args[key_at(k)..key_at(k) + step].iter().copied()),
             );
-            self.push_request_from(slot, sh, seq, p as u16, id, hash, sub);
+            self.push_request(slot, sh, seq, p as u16, id, hash, sub);
             self.mark_tx(slot, sh, &info);
         }
     }
@@ -512,10 +501,7 @@ impl IoThread {
             (_, Touched::Known(keys)) if !keys.is_empty() => (spec::key_shard(keys[0], n), 0),
             _ => (0, 0),
         };
-        let Some(c) = self.conns[slot].as_ref() else {
-            return None;
-        };
-        let db = c.db;
+        let db = self.conns[slot].as_ref()?.db;
         let mode = Mode::of(id);
         let shards: Vec<(u16, Want)> = match touched {
             Touched::Unknown => (0..n as u16).map(|s| (s, Want::Shard(mode))).collect(),
@@ -558,10 +544,7 @@ impl IoThread {
             exec: None,
             follows: false,
         });
-        let Some(c) = self.conns[slot].as_mut() else {
-            return None;
-        };
-        let seq = c.begin();
+        let seq = self.conns[slot].as_mut()?.begin();
         // The coordinator's part carries the command; the others only lock.
         let parts: Vec<u16> = info.shards.iter().map(|(s, _)| *s).collect();
         for shard in parts {
@@ -570,7 +553,7 @@ impl IoThread {
                 self.push_request(slot, shard, seq, 0, id, hash, args);
                 self.maybe_sample(shard);
             } else {
-                self.push_request(slot, shard, seq, 0, id, 0, &[]);
+                self.push_request(slot, shard, seq, 0, id, 0, NO_ARGS);
             }
             self.mark_tx(slot, shard, &info);
         }

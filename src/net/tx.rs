@@ -500,7 +500,7 @@ impl IoThread {
         };
         let shards: Vec<u16> = info.shards.iter().map(|(s, _)| *s).collect();
         for s in shards {
-            self.push_request(slot, s as usize, seq, 0, exec_id, 0, &[]);
+            self.push_request(slot, s as usize, seq, 0, exec_id, 0, super::route::NO_ARGS);
             self.mark_tx(slot, s as usize, &info);
         }
         drop(watch);
