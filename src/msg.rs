@@ -447,4 +447,7 @@ pub trait Executor: Send {
     fn fire_timeouts(&mut self) -> ReplyBatch;
     /// Drops the waits of a blocked client that went away.
     fn unblock(&mut self, io: u16, conn: u64);
+    /// A step of background work (a BGSAVE's part); true while more
+    /// remains, so the IO thread must not park.
+    fn background(&mut self) -> bool;
 }

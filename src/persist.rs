@@ -12,8 +12,11 @@
 //! Not yet: BGSAVE, the `save` schedule, AOF.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use crossbeam_channel::{Receiver, Sender};
 
 use crate::config::Encodings;
 use crate::rdb::{self, Reader};
@@ -68,20 +71,7 @@ pub fn write_file(file: &str, parts: &[Bytes]) -> Bytes {
             .sum::<usize>()
             + 256,
     );
-    out.extend_from_slice(format!("REDIS{:04}", rdb::RDB_VERSION).as_bytes());
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    for (k, v) in [
-        ("redis-ver", "7.0.15".to_string()),
-        ("redis-bits", "64".to_string()),
-        ("ctime", now.to_string()),
-        ("aof-base", "0".to_string()),
-    ] {
-        out.push(OPCODE_AUX);
-        rdb::write_string(&mut out, k.as_bytes());
-        rdb::write_string(&mut out, v.as_bytes());
-    }
+    write_header(&mut out);
     for (db, (keys, expires, entries)) in dbs.iter().enumerate() {
         if *keys == 0 {
             continue;
@@ -100,6 +90,29 @@ pub fn write_file(file: &str, parts: &[Bytes]) -> Bytes {
         Ok(()) => Bytes::from_static(b"+OK\r\n"),
         Err(e) => Bytes::from(format!("-ERR SAVE failed writing '{file}': {e}\r\n")),
     }
+}
+
+/// Appends an RDB file's start, as redis-server 7.0 writes it: the magic
+/// and version, then the aux fields (`rdbSaveInfoAuxFields`).
+fn write_header(out: &mut Vec<u8>) {
+    out.extend_from_slice(format!("REDIS{:04}", rdb::RDB_VERSION).as_bytes());
+    for (k, v) in [
+        ("redis-ver", "7.0.15".to_string()),
+        ("redis-bits", "64".to_string()),
+        ("ctime", unix_secs().to_string()),
+        ("aof-base", "0".to_string()),
+    ] {
+        out.push(OPCODE_AUX);
+        rdb::write_string(out, k.as_bytes());
+        rdb::write_string(out, v.as_bytes());
+    }
+}
+
+/// Now, in Unix seconds.
+pub fn unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Writes `bytes` to a temporary file, flushes it to disk, and renames it
@@ -243,4 +256,276 @@ fn parse(
         }
     }
     Ok(out)
+}
+
+/// A piece of a background save's file, from a shard to the file writer.
+pub enum Chunk {
+    /// Serialized entries (`cmd::dump::write_entry`) of database `db`.
+    Data { db: usize, bytes: Vec<u8> },
+    /// The shard has sent all of its part.
+    Done,
+}
+
+/// One shard's count of executed write commands, on its own cache line.
+#[repr(align(64))]
+#[derive(Default)]
+struct Changes(AtomicU64);
+
+/// RDB persistence state shared by every thread: the background save that
+/// runs (at most one), the outcome of the last ones, and the write counts
+/// the `save` schedule and INFO `rdb_changes_since_last_save` read.
+///
+/// A BGSAVE ([`Saver::start`]) spawns a writer thread that writes the
+/// header, then each shard's [`Chunk`]s as they come (a SELECTDB before
+/// each run of another database's entries: the shards' parts interleave),
+/// then EOF and the CRC-64, to a temporary file it flushes to disk and
+/// renames over `dbfilename` once every shard sent [`Chunk::Done`].
+pub struct Saver {
+    /// The running save's chunk inbox, until every shard took a sender.
+    sink: Mutex<Option<Sender<Chunk>>>,
+    /// Shards that took a sender for the running save.
+    begun: AtomicUsize,
+    shards: usize,
+    in_progress: AtomicBool,
+    /// Temporary file of the running save, removed if it is abandoned.
+    tmp: Mutex<Option<String>>,
+    /// Unix s of the last successful save (start-up time at first, as Redis).
+    last_save: AtomicU64,
+    last_bgsave_ok: AtomicBool,
+    /// Seconds the last background save took (-1: none yet).
+    last_bgsave_secs: AtomicI64,
+    /// Unix s the running background save started.
+    bgsave_started: AtomicU64,
+    /// Successful saves since start-up (INFO `rdb_saves`).
+    saves: AtomicU64,
+    changes: Vec<Changes>,
+    /// Total changes when the last successful save took its instant.
+    changes_at_save: AtomicU64,
+    /// Total changes when the running background save took its instant.
+    changes_at_start: AtomicU64,
+}
+
+/// What INFO `persistence` reports about RDB saves.
+pub struct SaverInfo {
+    pub changes_since_last_save: u64,
+    pub bgsave_in_progress: bool,
+    pub last_save_time: u64,
+    pub last_bgsave_ok: bool,
+    pub last_bgsave_secs: i64,
+    pub current_bgsave_secs: i64,
+    pub saves: u64,
+}
+
+impl Saver {
+    /// The saver of a server with `shards` shards.
+    pub fn new(shards: usize) -> Saver {
+        Saver {
+            sink: Mutex::new(None),
+            begun: AtomicUsize::new(0),
+            shards,
+            in_progress: AtomicBool::new(false),
+            tmp: Mutex::new(None),
+            last_save: AtomicU64::new(unix_secs()),
+            last_bgsave_ok: AtomicBool::new(true),
+            last_bgsave_secs: AtomicI64::new(-1),
+            bgsave_started: AtomicU64::new(0),
+            saves: AtomicU64::new(0),
+            changes: (0..shards).map(|_| Changes::default()).collect(),
+            changes_at_save: AtomicU64::new(0),
+            changes_at_start: AtomicU64::new(0),
+        }
+    }
+
+    /// Shard `shard` has executed `n` write commands since start-up.
+    #[inline]
+    pub fn set_changes(&self, shard: usize, n: u64) {
+        if let Some(c) = self.changes.get(shard) {
+            c.0.store(n, Ordering::Relaxed);
+        }
+    }
+
+    fn total_changes(&self) -> u64 {
+        self.changes
+            .iter()
+            .map(|c| c.0.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Whether a background save runs.
+    pub fn in_progress(&self) -> bool {
+        self.in_progress.load(Ordering::Acquire)
+    }
+
+    /// Unix s of the last successful save (LASTSAVE).
+    pub fn last_save(&self) -> u64 {
+        self.last_save.load(Ordering::Relaxed)
+    }
+
+    /// Starts a background save to `file` (in the working directory): the
+    /// shards then each call [`Saver::sink`] at the save's instant.
+    /// Errors: `ERR Background save already in progress` (Redis's reply),
+    /// or the writer thread could not start.
+    pub fn start(self: &Arc<Self>, file: &str) -> Result<(), String> {
+        if self.in_progress.swap(true, Ordering::AcqRel) {
+            return Err("ERR Background save already in progress".into());
+        }
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let tmp = format!("temp-bgsave-{}.rdb", std::process::id());
+        *lock(&self.sink) = Some(tx);
+        *lock(&self.tmp) = Some(tmp.clone());
+        self.begun.store(0, Ordering::Relaxed);
+        self.bgsave_started.store(unix_secs(), Ordering::Relaxed);
+        self.changes_at_start
+            .store(self.total_changes(), Ordering::Relaxed);
+        let (me, file) = (self.clone(), file.to_string());
+        let spawned = std::thread::Builder::new()
+            .name("tandem-bgsave".into())
+            .spawn(move || {
+                let started = std::time::Instant::now();
+                let result = write_background(&rx, &tmp, &file, me.shards);
+                drop(rx);
+                if let Err(e) = &result {
+                    let _ = std::fs::remove_file(&tmp);
+                    tracing::warn!("Background saving error: {e}");
+                } else {
+                    tracing::info!("Background saving terminated with success");
+                }
+                me.finish(result.is_ok(), started.elapsed().as_secs() as i64);
+            });
+        match spawned {
+            Ok(_) => {
+                tracing::info!("Background saving started");
+                Ok(())
+            }
+            Err(e) => {
+                *lock(&self.sink) = None;
+                self.in_progress.store(false, Ordering::Release);
+                Err(format!("ERR cannot start the background save: {e}"))
+            }
+        }
+    }
+
+    /// The running save's chunk inbox, for a shard at the save's instant
+    /// (None if no save runs). Each shard takes one.
+    pub fn sink(&self) -> Option<Sender<Chunk>> {
+        let mut sink = lock(&self.sink);
+        let tx = sink.clone()?;
+        if self.begun.fetch_add(1, Ordering::AcqRel) + 1 >= self.shards {
+            // The last shard took it: the writer sees a disconnect if one
+            // of them goes away before it is done.
+            *sink = None;
+        }
+        Some(tx)
+    }
+
+    fn finish(&self, ok: bool, secs: i64) {
+        *lock(&self.sink) = None;
+        *lock(&self.tmp) = None;
+        self.last_bgsave_ok.store(ok, Ordering::Relaxed);
+        self.last_bgsave_secs.store(secs, Ordering::Relaxed);
+        if ok {
+            self.saved(self.changes_at_start.load(Ordering::Relaxed));
+        }
+        self.in_progress.store(false, Ordering::Release);
+    }
+
+    /// A save that took its instant when the total of changes was `at` succeeded.
+    fn saved(&self, at: u64) {
+        self.changes_at_save.store(at, Ordering::Relaxed);
+        self.last_save.store(unix_secs(), Ordering::Relaxed);
+        self.saves.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Writes SAVE's file from the shards' replies ([`write_file`]),
+    /// recording its success. `-ERR Background save already in progress`
+    /// while a BGSAVE runs, as Redis.
+    pub fn save(&self, file: &str, parts: &[Bytes]) -> Bytes {
+        if self.in_progress() {
+            return Bytes::from_static(b"-ERR Background save already in progress\r\n");
+        }
+        let at = self.total_changes();
+        let reply = write_file(file, parts);
+        if reply.starts_with(b"+") {
+            self.saved(at);
+        }
+        reply
+    }
+
+    /// Removes the temporary file of a background save the server
+    /// abandons at shutdown (as Redis kills its saving child).
+    pub fn abandon(&self) {
+        if let Some(tmp) = lock(&self.tmp).take() {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+
+    /// The figures INFO `persistence` shows.
+    pub fn info(&self) -> SaverInfo {
+        let now = unix_secs();
+        let running = self.in_progress();
+        SaverInfo {
+            changes_since_last_save: self
+                .total_changes()
+                .saturating_sub(self.changes_at_save.load(Ordering::Relaxed)),
+            bgsave_in_progress: running,
+            last_save_time: self.last_save(),
+            last_bgsave_ok: self.last_bgsave_ok.load(Ordering::Relaxed),
+            last_bgsave_secs: self.last_bgsave_secs.load(Ordering::Relaxed),
+            current_bgsave_secs: if running {
+                now.saturating_sub(self.bgsave_started.load(Ordering::Relaxed)) as i64
+            } else {
+                -1
+            },
+            saves: self.saves.load(Ordering::Relaxed),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The background save's writer: the file from `rx`'s chunks until
+/// `shards` shards are done, through `tmp`, renamed over `file`.
+fn write_background(
+    rx: &Receiver<Chunk>,
+    tmp: &str,
+    file: &str,
+    shards: usize,
+) -> std::io::Result<()> {
+    let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(tmp)?);
+    let mut crc = rdb::CRC64.digest();
+    let mut put = |f: &mut std::io::BufWriter<std::fs::File>, b: &[u8]| {
+        crc.update(b);
+        f.write_all(b)
+    };
+    let mut head = Vec::with_capacity(128);
+    write_header(&mut head);
+    put(&mut f, &head)?;
+    let (mut done, mut last_db) = (0, None);
+    while done < shards {
+        match rx.recv() {
+            Ok(Chunk::Data { db, bytes }) => {
+                if last_db != Some(db) {
+                    let mut sel = vec![OPCODE_SELECTDB];
+                    rdb::write_len(&mut sel, db as u64);
+                    put(&mut f, &sel)?;
+                    last_db = Some(db);
+                }
+                put(&mut f, &bytes)?;
+            }
+            Ok(Chunk::Done) => done += 1,
+            Err(_) => {
+                return Err(std::io::Error::other(
+                    "a shard stopped before its part was done",
+                ));
+            }
+        }
+    }
+    put(&mut f, &[OPCODE_EOF])?;
+    let sum = crc.finalize();
+    f.write_all(&sum.to_le_bytes())?;
+    let f = f.into_inner().map_err(|e| e.into_error())?;
+    f.sync_all()?;
+    std::fs::rename(tmp, file)
 }

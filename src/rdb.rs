@@ -535,9 +535,12 @@ fn listpack(lp: &[u8]) -> Result<Vec<Vec<u8>>, ReadError> {
 
 /// CRC-64 as Redis computes it (Jones polynomial, reflected; `crc64.c`).
 pub fn crc64(bytes: &[u8]) -> u64 {
-    const CRC: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_REDIS);
-    CRC.checksum(bytes)
+    CRC64.checksum(bytes)
 }
+
+/// Redis's CRC-64 (Jones polynomial, reflected), for checksums computed
+/// piece by piece (`CRC64.digest()`).
+pub static CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_REDIS);
 
 /// Appends a DUMP payload's trailer to `body`: the RDB version (2 bytes,
 /// little-endian) and the CRC-64 of everything before it (8 bytes,

@@ -294,6 +294,7 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
             let c = cfg.clone();
             let tunables = shared.tunables.clone();
             let scripts = shared.scripts.clone();
+            let saver = shared.saver.clone();
             let stats = shared.metrics.register(format!("shard{j}"));
             let name = format!("tandem-shard{j}");
             let keys = preloaded(j);
@@ -307,6 +308,7 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
                     tunables.clone(),
                     stats,
                     scripts,
+                    saver,
                 );
                 e.preload(keys);
                 e.run(rx, peers, io);
@@ -326,6 +328,7 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
                 shared.tunables.clone(),
                 shared.metrics.register(format!("shard{i}")),
                 shared.scripts.clone(),
+                shared.saver.clone(),
             );
             e.preload(preloaded(0));
             Some(Box::new(e))

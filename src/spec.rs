@@ -68,6 +68,9 @@ pub enum Gather {
     Info,
     /// Every shard's serialized keyspace, written as one RDB file (SAVE).
     Save,
+    /// Every shard took the background save's instant (BGSAVE):
+    /// `+Background saving started`.
+    Bgsave,
 }
 
 /// Where the IO stage sends a command.
@@ -842,6 +845,30 @@ pub static TABLE: &[CommandSpec] = &[
         "1.0.0",
         R::All(G::Save),
         "Synchronously saves the database(s) to disk."
+    ),
+    cmd!(
+        "bgsave",
+        -1,
+        ADMIN | NOSCRIPT,
+        0,
+        0,
+        0,
+        "server",
+        "1.0.0",
+        R::All(G::Bgsave),
+        "Asynchronously saves the database(s) to disk."
+    ),
+    cmd!(
+        "lastsave",
+        1,
+        LOADING | STALE | FAST,
+        0,
+        0,
+        0,
+        "server",
+        "1.0.0",
+        R::Local,
+        "Returns the Unix timestamp of the last successful save to disk."
     ),
     cmd!(
         "flushall",

@@ -353,28 +353,6 @@ fn restore_answers_as_redis() {
     s.assert_alive();
 }
 
-/// A fresh directory under the system's temporary one, removed on drop.
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("tandem-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-
-    fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Every key of [`fill`] plus one in database 2, as `contents` sees them.
 fn snapshot(c: &mut redis::Connection) -> Vec<String> {
     let mut out: Vec<String> = KEYS

@@ -13,7 +13,12 @@ use crate::store::zset::Added;
 use crate::store::{End, Hash, List, Set, Value, ZSet};
 
 /// (name, handler) pairs registered in the handler table.
-pub static HANDLERS: &[(&str, Handler)] = &[("dump", dump), ("restore", restore), ("save", save)];
+pub static HANDLERS: &[(&str, Handler)] = &[
+    ("dump", dump),
+    ("restore", restore),
+    ("save", save),
+    ("bgsave", bgsave),
+];
 
 const BAD_PAYLOAD: &str = "ERR DUMP payload version or checksum are wrong";
 const BAD_DATA: &str = "ERR Bad data format";
@@ -89,6 +94,27 @@ pub fn write_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_at: u64)
         out.extend_from_slice(&expire_at.to_le_bytes());
     }
     write_value(out, Some(key), value);
+}
+
+/// Writes a keyspace entry as a snapshot writes it
+/// ([`crate::store::SnapshotWrite`]): [`write_entry`].
+pub fn snapshot_write(out: &mut Vec<u8>, e: &crate::store::Entry) {
+    write_entry(out, &e.key, &e.value, e.expire_at());
+}
+
+/// BGSAVE [SCHEDULE], this shard's part: the IO thread started the
+/// background save (`crate::persist::Saver::start`) and sent this to every
+/// shard as one transaction, so each takes the same instant
+/// ([`Shard::begin_snapshot`](crate::engine::shard::Shard)); `+OK`, which
+/// the IO thread turns into `+Background saving started`. Error if the
+/// save is no longer running (its writer failed at once).
+fn bgsave(ctx: &mut Ctx) -> CmdResult {
+    if ctx.sh.begin_snapshot() {
+        ctx.out.ok();
+        Ok(())
+    } else {
+        Err(CmdError::Msg("ERR Background saving failed to start"))
+    }
 }
 
 /// SAVE, this shard's part (the IO thread writes the file:

@@ -440,6 +440,7 @@ pub mod testing {
                     16,
                     Arc::new(Tunables::new(&crate::config::Config::default())),
                     Arc::new(crate::script::Registry::new(1)),
+                    Arc::new(crate::persist::Saver::new(1)),
                 ),
                 table: handlers(),
                 resp3: false,

@@ -24,6 +24,7 @@
 pub mod blocking;
 pub mod locks;
 pub mod shard;
+pub mod snapshot;
 mod tx;
 
 use std::collections::VecDeque;
@@ -128,10 +129,11 @@ impl Engine {
         tunables: Arc<Tunables>,
         stats: Arc<ThreadStats>,
         scripts: Arc<crate::script::Registry>,
+        saver: Arc<crate::persist::Saver>,
     ) -> Engine {
         let spin_budget = Duration::from_micros(tunables.spin_us());
         Engine {
-            sh: Shard::new(id, count, databases, tunables, scripts),
+            sh: Shard::new(id, count, databases, tunables, scripts, saver),
             handlers: cmd::handlers(),
             out: (0..io_threads).map(|_| Outbox::new()).collect(),
             local_hops: VecDeque::new(),
@@ -187,7 +189,11 @@ impl Engine {
                         stop |= self.handle(next);
                     }
                 }
+                None if self.sh.snapshot.is_some() => {}
                 None => self.expire(EXPIRE_BUDGET_IDLE),
+            }
+            if self.sh.snapshot.is_some() {
+                self.sh.snapshot_step(snapshot::STEP_BYTES);
             }
             self.sh.fire_timeouts();
             self.run_hops();
@@ -205,6 +211,14 @@ impl Engine {
     /// Spin for up to the adaptive budget, then park until a message or
     /// the expiry tick (`1000 / hz` ms).
     fn wait(&mut self, inbox: &Receiver<ToEngine>) -> Option<ToEngine> {
+        if self.sh.snapshot.is_some() {
+            // A background save's part is unfinished: keep writing it.
+            return match inbox.try_recv() {
+                Ok(m) => Some(m),
+                Err(TryRecvError::Empty) => None,
+                Err(TryRecvError::Disconnected) => Some(ToEngine::Shutdown),
+            };
+        }
         let spin = Duration::from_micros(self.sh.tun.spin_us());
         let tick = Duration::from_millis(1000 / self.sh.tun.hz());
         if spin != self.spin_setting {
@@ -369,6 +383,9 @@ impl Engine {
                 };
                 cmd::execute(h, &mut ctx, spec.is(spec::flag::READONLY));
                 let deferred = ctx.deferred;
+                if spec.is(spec::flag::WRITE) {
+                    self.sh.changes += 1;
+                }
                 if watched {
                     self.watch_after_write(req, args, &existed);
                 }
@@ -495,6 +512,9 @@ impl Engine {
     }
 
     fn flush(&mut self, io: &[IoLink]) {
+        self.sh
+            .saver
+            .set_changes(self.sh.id as usize, self.sh.changes);
         for (i, ob) in self.out.iter_mut().enumerate() {
             if ob.is_empty() {
                 continue;
@@ -522,6 +542,7 @@ impl Executor for Engine {
         let io = batch.io as usize;
         self.run_batch(batch);
         self.run_hops();
+        self.sh.saver.set_changes(0, self.sh.changes);
         self.out[io].take(self.sh.id)
     }
 
@@ -546,5 +567,10 @@ impl Executor for Engine {
         // As `ToEngine::Unblock`: its waits and its watches go.
         self.sh.unblock(io, conn);
         self.forget(io, conn);
+    }
+
+    fn background(&mut self) -> bool {
+        self.sh.now_ms = cmd::now_ms();
+        self.sh.snapshot_step(snapshot::STEP_BYTES)
     }
 }

@@ -60,6 +60,13 @@ pub struct Shard {
     /// Coordinated transactions whose command let go of its locks without
     /// answering (a BLMOVE that went on to wait): the engine releases them.
     pub tx_ended: Vec<TxId>,
+    /// RDB saves: the running background save, write counts.
+    pub saver: Arc<crate::persist::Saver>,
+    /// This shard's part of the running background save: where its
+    /// chunks go ([`super::snapshot`]).
+    pub snapshot: Option<Sender<crate::persist::Chunk>>,
+    /// Write commands executed since start-up (for the `save` schedule).
+    pub changes: u64,
 }
 
 /// This shard's own inbox and every shard's, for calls a script makes to
@@ -76,6 +83,7 @@ impl Shard {
         databases: usize,
         tun: Arc<Tunables>,
         scripts: Arc<crate::script::Registry>,
+        saver: Arc<crate::persist::Saver>,
     ) -> Shard {
         Shard {
             dbs: (0..databases).map(|_| Db::new()).collect(),
@@ -95,6 +103,9 @@ impl Shard {
             touched: Vec::new(),
             tx_begun: Vec::new(),
             tx_ended: Vec::new(),
+            saver,
+            snapshot: None,
+            changes: 0,
         }
     }
 

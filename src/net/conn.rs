@@ -46,8 +46,9 @@ pub struct GatherState {
     pub fixed: Option<Bytes>,
     /// For EXEC: how the parts make up its reply.
     pub exec: Option<Box<ExecLayout>>,
-    /// For SAVE: the file the parts are written to.
-    pub save_to: Option<String>,
+    /// For SAVE: the file the parts are written to, and the saver that
+    /// records the outcome.
+    pub save_to: Option<(String, std::sync::Arc<crate::persist::Saver>)>,
 }
 
 impl GatherState {

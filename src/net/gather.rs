@@ -90,9 +90,12 @@ pub fn merge(g: &mut GatherState, resp3: bool) -> Bytes {
             }
         }
         Gather::Save => {
-            let file = g.save_to.take().unwrap_or_default();
-            return crate::persist::write_file(&file, &parts);
+            return match g.save_to.take() {
+                Some((file, saver)) => saver.save(&file, &parts),
+                None => Bytes::from_static(b"-ERR SAVE without a file\r\n"),
+            };
         }
+        Gather::Bgsave => r.simple("Background saving started"),
         Gather::Info => {
             // Element-wise sum of every shard's statistics array.
             let mut sums: Vec<i64> = Vec::new();

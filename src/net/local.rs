@@ -97,6 +97,10 @@ pub(super) fn run(l: &mut Local, id: CmdId, args: &[&[u8]]) {
             })
         }
         "shutdown" => shutdown(l, args),
+        "lastsave" => {
+            let t = l.shared.saver.last_save();
+            reply(l, |r| r.int(t as i64))
+        }
         "script" => script(l, args),
         "function" => function(l, args),
         other => Err(format!("ERR '{other}' is not handled on the IO thread")),
@@ -1395,15 +1399,19 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
                 );
             }
             "persistence" => {
-                // No persistence yet: nothing loads, saves or rewrites.
-                let started = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_secs()
-                    .saturating_sub(sh.started.elapsed().as_secs());
+                // Redis 7.0's fields, in its order. A fork-less save copies
+                // no pages, so the copy-on-write figures stay 0; no AOF yet.
+                let p = sh.saver.info();
                 let _ = write!(
                     s,
-                    "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{started}\r\nrdb_last_bgsave_status:ok\r\nrdb_saves:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\n\r\n"
+                    "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n\r\n",
+                    p.changes_since_last_save,
+                    p.bgsave_in_progress as u8,
+                    p.last_save_time,
+                    if p.last_bgsave_ok { "ok" } else { "err" },
+                    p.last_bgsave_secs,
+                    p.current_bgsave_secs,
+                    p.saves,
                 );
             }
             "replication" => {

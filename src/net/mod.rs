@@ -347,6 +347,8 @@ impl IoThread {
             self.flush_sends();
             self.ring.bufs().commit();
             self.end_turn();
+            // Colocated: a BGSAVE's part keeps the thread from parking.
+            busy |= self.executor.as_mut().is_some_and(|ex| ex.background());
             if let Some(since) = self.stopping {
                 if self.drained() || since.elapsed() > DRAIN_DEADLINE {
                     self.close_all();

@@ -570,17 +570,29 @@ impl IoThread {
         } else {
             None
         };
-        if n == 1 && finish.is_none() && g != Gather::Save {
+        let saves = matches!(g, Gather::Save | Gather::Bgsave);
+        if n == 1 && finish.is_none() && !saves {
             self.send_one(slot, 0, id, 0, args);
             return;
         }
         if kind != Gather::Info && self.tx_must_wait(slot, 0) {
             return;
         }
+        if saves {
+            if let Err(e) = self.start_save(kind, args) {
+                if let Some(c) = self.conns[slot].as_mut() {
+                    c.reply_with(|r| r.error(&e));
+                }
+                return;
+            }
+        }
         let mut g = GatherState::new(g, n);
         g.finish = finish;
         if kind == Gather::Save {
-            g.save_to = Some(self.shared.config().dbfilename.clone());
+            g.save_to = Some((
+                self.shared.config().dbfilename.clone(),
+                self.shared.saver.clone(),
+            ));
         }
         let Some(c) = self.conns[slot].as_mut() else {
             return;
@@ -606,6 +618,27 @@ impl IoThread {
                 self.mark_tx(slot, shard, info);
             }
         }
+    }
+
+    /// Checks SAVE's and BGSAVE's arguments and state before they reach
+    /// the shards, and starts BGSAVE's file writer: Redis's errors for a
+    /// save already running and for a bad argument (`BGSAVE [SCHEDULE]`;
+    /// SCHEDULE matters only while an AOF rewrite runs, which tandem does
+    /// not have, so it starts the save at once as Redis would).
+    fn start_save(&self, kind: Gather, args: &[&[u8]]) -> Result<(), String> {
+        let saver = &self.shared.saver;
+        if kind == Gather::Save {
+            return match saver.in_progress() {
+                true => Err("ERR Background save already in progress".into()),
+                false => Ok(()),
+            };
+        }
+        match args {
+            [_] => {}
+            [_, a] if a.eq_ignore_ascii_case(b"schedule") => {}
+            _ => return Err(crate::resp::errors::SYNTAX.into()),
+        }
+        saver.start(&self.shared.config().dbfilename)
     }
 
     /// Sends each shard this turn's batch if it has a credit; in colocated

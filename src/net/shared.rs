@@ -81,6 +81,8 @@ pub struct Shared {
     pub metrics: Arc<crate::metrics::Registry>,
     /// The script cache every connection and shard sees (EVAL, SCRIPT).
     pub scripts: Arc<crate::script::Registry>,
+    /// RDB saves: the running BGSAVE, LASTSAVE, INFO persistence.
+    pub saver: Arc<crate::persist::Saver>,
     /// Samples of `total_commands` for INFO's `instantaneous_ops_per_sec`.
     pub ops_meter: Mutex<OpsMeter>,
     /// Highest `used_memory` seen (INFO `used_memory_peak`), bytes.
@@ -150,6 +152,11 @@ impl Shared {
         Shared {
             metrics: Arc::new(crate::metrics::Registry::new(config.sample_every())),
             scripts: Arc::new(crate::script::Registry::new(config.shards)),
+            saver: Arc::new(crate::persist::Saver::new(if config.colocated {
+                1
+            } else {
+                config.shards
+            })),
             tunables: Arc::new(crate::config::Tunables::new(&config)),
             config: RwLock::new(config),
             config_epoch: AtomicU64::new(0),

@@ -15,7 +15,20 @@
 //! indices in reverse-binary order (Redis's `dictScan`), so every key present
 //! for a whole iteration is returned at least once even when segments double
 //! in between calls. Segments also bound the work of active expiry and are the
-//! unit a future fork-less snapshot will serialize.
+//! unit the fork-less snapshot serializes.
+//!
+//! # Snapshots (BGSAVE)
+//!
+//! [`Db::snapshot_begin`] marks every segment unwritten. From then on, before
+//! any access that could change a segment (every lookup that hands out an
+//! entry, every insert, removal and expiry), an unwritten segment is first
+//! serialized whole, as it was when the snapshot began, and marked written;
+//! [`Db::snapshot_step`] serializes the rest in the background, a few
+//! segments at a time. So the output is the database at the instant the
+//! snapshot began, without a fork and without copying what no write
+//! touches (Dragonfly's versioned-bucket snapshot, `src/server/snapshot.cc`,
+//! per segment instead of per bucket). Segments do not split while a
+//! snapshot runs, so their indices stay put.
 
 pub mod dense;
 pub mod hash;
@@ -360,9 +373,56 @@ pub struct DbStats {
     pub expired: u64,
 }
 
+/// Writes one entry into a snapshot's output (the shard engine passes
+/// `cmd::dump`'s RDB writer, so the store knows no file format).
+pub type SnapshotWrite = fn(&mut Vec<u8>, &Entry);
+
+/// A snapshot of one database in progress (see the module docs).
+struct Snapshot {
+    /// The database index the output is for: it travels with the data
+    /// through SWAPDB.
+    index: usize,
+    write: SnapshotWrite,
+    /// Per segment: already serialized.
+    done: Vec<bool>,
+    /// Segments not yet serialized; 0 once the snapshot is complete (then
+    /// `done` is no longer read, and segments may split again).
+    left: usize,
+    /// Where the background pass looks next.
+    next: usize,
+    /// Entries expired at this Unix time in ms are left out, as Redis
+    /// leaves out keys expired when it saves.
+    at_ms: u64,
+    /// Serialized entries not yet taken ([`Db::snapshot_take`]).
+    out: Vec<u8>,
+}
+
+impl Snapshot {
+    /// Serializes segment `seg` (index `i`) if it is not yet written.
+    #[inline]
+    fn guard(&mut self, i: usize, seg: &Segment) {
+        if self.left != 0 && !self.done[i] {
+            self.write_segment(i, seg);
+        }
+    }
+
+    #[cold]
+    fn write_segment(&mut self, i: usize, seg: &Segment) {
+        for e in seg.table.iter() {
+            if !e.expired(self.at_ms) {
+                (self.write)(&mut self.out, e);
+            }
+        }
+        self.done[i] = true;
+        self.left -= 1;
+    }
+}
+
 /// One database (SELECT index) of one shard.
 pub struct Db {
     segs: Vec<Segment>,
+    /// A snapshot in progress, if any.
+    snap: Option<Box<Snapshot>>,
     bits: u32,
     len: usize,
     ttl_len: usize,
@@ -394,6 +454,7 @@ impl Db {
     pub fn new() -> Db {
         Db {
             segs: vec![Segment::default()],
+            snap: None,
             bits: 0,
             len: 0,
             ttl_len: 0,
@@ -452,6 +513,7 @@ impl Db {
     fn lookup(&mut self, hash: u64, key: &[u8], now_ms: u64, touch: bool) -> Option<&mut Entry> {
         let clock = self.clock(now_ms);
         let s = self.seg_of(hash);
+        self.guard(s);
         let seg = &mut self.segs[s];
         let found = match seg.table.find_entry(hash, |e| e.key == *key) {
             Ok(occ) if occ.get().expired(now_ms) => {
@@ -518,6 +580,7 @@ impl Db {
     ) -> Option<Value> {
         let clock = self.clock(now_ms);
         let s = self.seg_of(hash);
+        self.guard(s);
         let seg = &mut self.segs[s];
         let old = match seg.table.entry(hash, |e| e.key == *key, table_hash) {
             TableEntry::Occupied(mut occ) => {
@@ -574,6 +637,7 @@ impl Db {
         }
         let clock = self.clock(now_ms);
         let s = self.seg_of(hash);
+        self.guard(s);
         let seg = &mut self.segs[s];
         match seg.table.entry(hash, |e| e.key == *key, table_hash) {
             TableEntry::Occupied(occ) => {
@@ -599,6 +663,7 @@ impl Db {
     /// Inserts an entry whose key is already an owned `Bytes` (RENAME, COPY);
     /// replaces any existing entry.
     pub fn set_owned(&mut self, key: Bytes, hash: u64, value: Value, expire_at: u64, now_ms: u64) {
+        // Also serializes the key's segment for a running snapshot.
         self.remove_any(hash, &key);
         let key = Str::from(key);
         let clock = self.clock(now_ms);
@@ -624,6 +689,7 @@ impl Db {
 
     fn remove_any(&mut self, hash: u64, key: &[u8]) -> Option<Entry> {
         let s = self.seg_of(hash);
+        self.guard(s);
         let seg = &mut self.segs[s];
         let (e, _) = seg.table.find_entry(hash, |e| e.key == *key).ok()?.remove();
         if e.expire_at != 0 {
@@ -657,11 +723,79 @@ impl Db {
         true
     }
 
-    /// Drops every key (statistics stay).
+    /// Drops every key (statistics stay). A running snapshot first
+    /// serializes what it has not yet written (dropping every key costs as
+    /// much).
     pub fn clear(&mut self) {
         let stats = self.stats;
+        let mut snap = self.snap.take();
+        if let Some(sn) = snap.as_deref_mut() {
+            for (i, seg) in self.segs.iter().enumerate() {
+                sn.guard(i, seg);
+            }
+        }
         *self = Db::new();
         self.stats = stats;
+        self.snap = snap;
+    }
+
+    /// Serializes segment `s` for a running snapshot if it is not yet
+    /// written: called before anything that could change it.
+    #[inline]
+    fn guard(&mut self, s: usize) {
+        if let Some(sn) = self.snap.as_deref_mut() {
+            sn.guard(s, &self.segs[s]);
+        }
+    }
+
+    /// Starts a snapshot of this database as it is now, to be written as
+    /// database `index` through `write`; entries expired at `now_ms` are
+    /// left out. Replaces any snapshot still running.
+    pub fn snapshot_begin(&mut self, index: usize, write: SnapshotWrite, now_ms: u64) {
+        let n = self.segs.len();
+        self.snap = Some(Box::new(Snapshot {
+            index,
+            write,
+            done: vec![false; n],
+            left: n,
+            next: 0,
+            at_ms: now_ms,
+            out: Vec::new(),
+        }));
+    }
+
+    /// Serializes unwritten segments until about `budget` bytes of output
+    /// are waiting or none is left. Returns true once every segment is
+    /// written (or no snapshot runs).
+    pub fn snapshot_step(&mut self, budget: usize) -> bool {
+        let Some(sn) = self.snap.as_deref_mut() else {
+            return true;
+        };
+        while sn.left != 0 && sn.out.len() < budget {
+            let i = sn.next;
+            sn.next += 1;
+            sn.guard(i, &self.segs[i]);
+        }
+        sn.left == 0
+    }
+
+    /// The snapshot output waiting, with the database index it is for
+    /// (empty if none).
+    pub fn snapshot_take(&mut self) -> (usize, Vec<u8>) {
+        match self.snap.as_deref_mut() {
+            Some(sn) => (sn.index, std::mem::take(&mut sn.out)),
+            None => (0, Vec::new()),
+        }
+    }
+
+    /// Bytes of snapshot output waiting to be taken.
+    pub fn snapshot_pending(&self) -> usize {
+        self.snap.as_ref().map_or(0, |sn| sn.out.len())
+    }
+
+    /// Ends the snapshot (complete or abandoned); what was not taken is dropped.
+    pub fn snapshot_end(&mut self) {
+        self.snap = None;
     }
 
     fn maybe_grow(&mut self) {
@@ -669,6 +803,10 @@ impl Db {
     }
 
     fn maybe_grow_for(&mut self, len: usize) {
+        // Segments keep their indices while a snapshot is being written.
+        if self.snap.as_ref().is_some_and(|sn| sn.left != 0) {
+            return;
+        }
         if len > self.segs.len() * SEG_TARGET && self.bits < MAX_SEG_BITS {
             // Doubling splits segment i into i and i + n by the next hash bit.
             // O(n) once per doubling, amortised like any table resize.
@@ -770,11 +908,12 @@ impl Db {
         for _ in 0..n {
             let i = self.sweep % n;
             self.sweep = (i + 1) % n;
-            let seg = &mut self.segs[i];
-            if seg.ttl == 0 {
+            if self.segs[i].ttl == 0 {
                 examined += 1;
                 continue;
             }
+            self.guard(i);
+            let seg = &mut self.segs[i];
             examined += seg.table.len();
             let mut gone = 0u32;
             seg.table.retain(|e| {
@@ -864,5 +1003,67 @@ mod tests {
         assert_eq!(total, 999);
         assert_eq!(db.len(), 1000);
         assert_eq!(db.expires_len(), 0);
+    }
+
+    /// Writes `key=value;` for a snapshot test.
+    fn text(out: &mut Vec<u8>, e: &Entry) {
+        out.extend_from_slice(&e.key);
+        out.push(b'=');
+        if let Value::Str(v) = &e.value {
+            out.extend_from_slice(v);
+        }
+        out.push(b';');
+    }
+
+    fn put(db: &mut Db, k: &str, v: &str) {
+        db.set(
+            key_hash(k.as_bytes()),
+            k.as_bytes(),
+            Value::Str(Str::copy_from(v.as_bytes())),
+            0,
+            1000,
+        );
+    }
+
+    #[test]
+    fn snapshot_is_one_instant() {
+        let mut db = Db::new();
+        for i in 0..5000 {
+            put(&mut db, &format!("k{i}"), "old");
+        }
+        let segs = db.segs.len();
+        db.snapshot_begin(7, text, 1000);
+        // Writes, deletes, inserts and growth past the split point while
+        // the snapshot is written a little at a time.
+        let mut out = Vec::new();
+        let mut i = 0;
+        while !db.snapshot_step(64) {
+            for _ in 0..3 {
+                put(&mut db, &format!("k{}", i % 5000), "new");
+                db.remove(
+                    key_hash(format!("k{}", (i + 1) % 5000).as_bytes()),
+                    format!("k{}", (i + 1) % 5000).as_bytes(),
+                    1000,
+                );
+                put(&mut db, &format!("n{i}"), "new");
+                i += 1;
+            }
+            let (index, bytes) = db.snapshot_take();
+            assert_eq!(index, 7);
+            out.extend(bytes);
+        }
+        out.extend(db.snapshot_take().1);
+        assert_eq!(db.segs.len(), segs, "segments split while the snapshot ran");
+        db.snapshot_end();
+        let text = String::from_utf8(out).unwrap();
+        let mut got: Vec<&str> = text.split_terminator(';').collect();
+        got.sort();
+        let mut want: Vec<String> = (0..5000).map(|i| format!("k{i}=old")).collect();
+        want.sort();
+        assert_eq!(got, want);
+        assert!(i > 10, "too few writes raced the snapshot: {i}");
+        // Growth resumes once it is over.
+        put(&mut db, "last", "x");
+        assert!(db.segs.len() > segs);
     }
 }

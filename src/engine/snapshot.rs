@@ -1,0 +1,72 @@
+//! A shard's part of a background save (BGSAVE), fork-less.
+//!
+//! At the save's instant (a transaction holding every shard, so a
+//! cross-shard transaction is in the file entirely or not at all) each
+//! shard marks every database's segments unwritten
+//! ([`crate::store::Db::snapshot_begin`]). The store then writes a segment
+//! as it was at that instant before anything changes it, and the engine
+//! loop calls [`Shard::snapshot_step`] every turn, which writes a few more
+//! segments and sends what is ready to the file writer
+//! ([`crate::persist::Saver`]). While a part is unfinished the engine does
+//! not park, so an idle shard finishes quickly and a busy one interleaves
+//! the save with its batches.
+
+use super::shard::Shard;
+use crate::persist::Chunk;
+
+/// Bytes of serialized entries a step produces, at most about: bounds the
+/// delay a step adds to the commands queued behind it (tens of µs).
+pub const STEP_BYTES: usize = 64 * 1024;
+
+impl Shard {
+    /// Takes this instant as the shard's part of the running background
+    /// save. False if no save runs (it failed, or a shard took this shard's
+    /// place twice).
+    pub fn begin_snapshot(&mut self) -> bool {
+        if self.snapshot.is_some() {
+            return false;
+        }
+        let Some(sink) = self.saver.sink() else {
+            return false;
+        };
+        let now = self.now_ms;
+        for (i, db) in self.dbs.iter_mut().enumerate() {
+            db.snapshot_begin(i, crate::cmd::dump::snapshot_write, now);
+        }
+        self.snapshot = Some(sink);
+        true
+    }
+
+    /// Writes about `budget` more bytes of this shard's part and sends
+    /// every database's waiting output to the file writer; once all is
+    /// written, says so and ends the part. Returns true while work remains.
+    /// If the writer is gone (it failed), the part is dropped.
+    pub fn snapshot_step(&mut self, budget: usize) -> bool {
+        let Some(sink) = self.snapshot.as_ref() else {
+            return false;
+        };
+        let mut remains = false;
+        let mut lost = false;
+        for db in self.dbs.iter_mut() {
+            // Only the first unfinished database works this step.
+            let complete = db.snapshot_step(if remains { 0 } else { budget });
+            remains |= !complete;
+            let (index, bytes) = db.snapshot_take();
+            if !bytes.is_empty() && sink.send(Chunk::Data { db: index, bytes }).is_err() {
+                lost = true;
+                break;
+            }
+        }
+        if !remains && !lost {
+            lost = sink.send(Chunk::Done).is_err();
+        }
+        if lost || !remains {
+            self.snapshot = None;
+            for db in self.dbs.iter_mut() {
+                db.snapshot_end();
+            }
+            return false;
+        }
+        true
+    }
+}

@@ -1,0 +1,269 @@
+//! BGSAVE, fork-less (issue #14): the file is the keyspace at the instant
+//! BGSAVE answered, whatever writes, deletes and cross-shard transactions
+//! run while the shards write it; it passes `redis-check-rdb` and loads
+//! into redis-server. Its replies, LASTSAVE and INFO `persistence` answer
+//! as redis-server 7.0's do.
+
+mod common;
+use common::*;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Keys every round overwrites while the save runs.
+const FILLER: usize = 60_000;
+
+fn conn(port: u16) -> redis::Connection {
+    let c = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    c
+}
+
+/// Sets every filler key to `value`, pipelined.
+fn fill(c: &mut redis::Connection, value: &str) {
+    for chunk in (0..FILLER).collect::<Vec<_>>().chunks(1000) {
+        let mut p = redis::pipe();
+        for i in chunk {
+            p.cmd("SET").arg(format!("f:{i}")).arg(value).ignore();
+        }
+        let () = p.query(c).unwrap();
+    }
+}
+
+/// One INFO persistence field.
+fn field(c: &mut redis::Connection, name: &str) -> String {
+    let info: String = redis::cmd("INFO").arg("persistence").query(c).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("no {name} in {info}"))
+        .trim()
+        .to_string()
+}
+
+/// Waits (at most 30 s) for the running background save to end; panics
+/// unless it succeeded.
+fn wait_saved(c: &mut redis::Connection) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while field(c, "rdb_bgsave_in_progress") == "1" {
+        assert!(Instant::now() < deadline, "BGSAVE still running after 30 s");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(field(c, "rdb_last_bgsave_status"), "ok");
+}
+
+/// While clients run cross-shard transactions (MULTI/EXEC transfers that
+/// keep a sum, MSETs that keep two keys equal), BGSAVE three times; right
+/// after each BGSAVE answers, delete a key, add one and overwrite every
+/// filler key. Each file, loaded into redis-server, holds the keyspace of
+/// BGSAVE's instant: the old filler values, the deleted key and not the new
+/// one, the sum and the pair intact.
+#[test]
+fn bgsave_is_one_instant() {
+    for layout in LAYOUTS {
+        let dir = TempDir::new("bgsave");
+        let args: Vec<&str> = layout
+            .iter()
+            .copied()
+            .chain(["--dir", dir.path()])
+            .collect();
+        let s = Server::start(&args);
+        let mut c = s.conn();
+        c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let accts = spread("acct", 6);
+        let pair = spread("pair", 2);
+        for a in &accts {
+            let () = redis::cmd("SET").arg(a).arg(100).query(&mut c).unwrap();
+        }
+        let () = redis::cmd("MSET")
+            .arg(&pair[0])
+            .arg(0)
+            .arg(&pair[1])
+            .arg(0)
+            .query(&mut c)
+            .unwrap();
+        fill(&mut c, "v0");
+        let stop = Arc::new(AtomicBool::new(false));
+        let a2 = accts.clone();
+        let transfers = spawn_until(&stop, s.url(), 0, move |c, n| {
+            let (from, to) = (&a2[n as usize % 6], &a2[(n as usize * 7 + 1) % 6]);
+            let _: Vec<i64> = redis::pipe()
+                .atomic()
+                .cmd("DECRBY")
+                .arg(from)
+                .arg(1)
+                .cmd("INCRBY")
+                .arg(to)
+                .arg(1)
+                .query(c)
+                .unwrap();
+        });
+        let p2 = pair.clone();
+        let pairs = spawn_until(&stop, s.url(), 1, move |c, n| {
+            let () = redis::cmd("MSET")
+                .arg(&p2[0])
+                .arg(n)
+                .arg(&p2[1])
+                .arg(n)
+                .query(c)
+                .unwrap();
+        });
+        let mut files = Vec::new();
+        for round in 0..3 {
+            let () = redis::cmd("SET")
+                .arg(format!("gone{round}"))
+                .arg("here")
+                .query(&mut c)
+                .unwrap();
+            let reply: String = redis::cmd("BGSAVE").query(&mut c).unwrap();
+            assert_eq!(reply, "Background saving started");
+            let _: i64 = redis::cmd("DEL")
+                .arg(format!("gone{round}"))
+                .query(&mut c)
+                .unwrap();
+            let () = redis::cmd("SET")
+                .arg(format!("new{round}"))
+                .arg("x")
+                .query(&mut c)
+                .unwrap();
+            fill(&mut c, &format!("v{}", round + 1));
+            wait_saved(&mut c);
+            let copy = dir.0.join(format!("round{round}"));
+            std::fs::create_dir_all(&copy).unwrap();
+            std::fs::copy(dir.0.join("dump.rdb"), copy.join("dump.rdb")).unwrap();
+            files.push(copy);
+        }
+        stop.store(true, Ordering::Relaxed);
+        assert!(transfers.join().unwrap() > 0 && pairs.join().unwrap() > 0);
+        s.assert_alive();
+        drop(s);
+
+        for (round, copy) in files.iter().enumerate() {
+            let check = output_within(
+                std::process::Command::new("redis-check-rdb").arg(copy.join("dump.rdb")),
+                60,
+            );
+            let text = String::from_utf8_lossy(&check.stdout);
+            assert!(
+                check.status.success() && text.contains("RDB looks OK"),
+                "{layout:?} round {round}: {text}"
+            );
+            let redis = Redis::start(&["--dir", copy.to_str().unwrap()]);
+            let mut r = conn(redis.port);
+            let what = format!("{layout:?} round {round}");
+            let bal: Vec<i64> = redis::cmd("MGET").arg(&accts).query(&mut r).unwrap();
+            assert_eq!(bal.iter().sum::<i64>(), 600, "{what}: {bal:?}");
+            let p: Vec<i64> = redis::cmd("MGET").arg(&pair).query(&mut r).unwrap();
+            assert_eq!(p[0], p[1], "{what}: half an MSET");
+            let gone: Option<String> = redis::cmd("GET")
+                .arg(format!("gone{round}"))
+                .query(&mut r)
+                .unwrap();
+            assert_eq!(
+                gone.as_deref(),
+                Some("here"),
+                "{what}: deleted after BGSAVE"
+            );
+            let new: i64 = redis::cmd("EXISTS")
+                .arg(format!("new{round}"))
+                .query(&mut r)
+                .unwrap();
+            assert_eq!(new, 0, "{what}: written after BGSAVE");
+            let want = format!("v{round}");
+            for chunk in (0..FILLER).collect::<Vec<_>>().chunks(5000) {
+                let keys: Vec<String> = chunk.iter().map(|i| format!("f:{i}")).collect();
+                let vals: Vec<Option<String>> =
+                    redis::cmd("MGET").arg(&keys).query(&mut r).unwrap();
+                for (k, v) in keys.iter().zip(vals) {
+                    assert_eq!(v.as_deref(), Some(want.as_str()), "{what}: {k}");
+                }
+            }
+            // Filler, accounts, pair, gone{round}, and new{0..round}.
+            let size: usize = redis::cmd("DBSIZE").query(&mut r).unwrap();
+            assert_eq!(size, FILLER + 6 + 2 + 1 + round, "{what}");
+        }
+    }
+}
+
+/// BGSAVE's, SAVE's and LASTSAVE's replies and INFO `persistence`'s
+/// fields, as redis-server 7.0 gives them.
+#[test]
+fn bgsave_answers_as_redis() {
+    let dir = TempDir::new("bgsave-replies");
+    let s = Server::start(&["--dir", dir.path(), "--shards", "2"]);
+    let redis = Redis::start(&["--dir", dir.path(), "--dbfilename", "theirs.rdb"]);
+    let mut ours = s.conn();
+    let mut theirs = conn(redis.port);
+    let names = |c: &mut redis::Connection| -> Vec<String> {
+        let info: String = redis::cmd("INFO").arg("persistence").query(c).unwrap();
+        info.lines()
+            .filter_map(|l| l.split_once(':').map(|(k, _)| k.to_string()))
+            .collect()
+    };
+    assert_eq!(names(&mut ours), names(&mut theirs));
+    for c in [&mut ours, &mut theirs] {
+        fill(c, "x");
+    }
+    let before = field(&mut ours, "rdb_saves");
+    assert_eq!(before, "0");
+    assert_eq!(
+        field(&mut ours, "rdb_changes_since_last_save"),
+        FILLER.to_string()
+    );
+    let mut raw = s.raw();
+    let mut raw_theirs = redis.raw();
+    for (cmd, want) in [
+        (&["BGSAVE", "BGSAVE", "SAVE"][..], ""),
+        (&["BGSAVE", "foo"][..], "-ERR syntax error"),
+        (&["BGSAVE", "SCHEDULE", "x"][..], "-ERR syntax error"),
+        (
+            &["LASTSAVE", "x"][..],
+            "-ERR wrong number of arguments for 'lastsave' command",
+        ),
+    ] {
+        if want.is_empty() {
+            // Pipelined in one write, the second BGSAVE and the SAVE find
+            // the first one running.
+            let mut bytes = Vec::new();
+            for c in cmd {
+                bytes.extend(frame(&[c.as_bytes()]));
+            }
+            raw.send(&bytes);
+            raw_theirs.send(&bytes);
+            let (a, b) = (raw.read_replies(3), raw_theirs.read_replies(3));
+            assert_eq!(a, b);
+            assert_eq!(a[1], "-ERR Background save already in progress\r\n");
+            wait_saved(&mut ours);
+            wait_saved(&mut theirs);
+            continue;
+        }
+        let f: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
+        raw.send(&frame(&f));
+        raw_theirs.send(&frame(&f));
+        let (a, b) = (raw.read_reply(), raw_theirs.read_reply());
+        assert_eq!(a, b, "{cmd:?}");
+        assert!(a.starts_with(want), "{cmd:?}: {a}");
+    }
+    assert_eq!(field(&mut ours, "rdb_saves"), "1");
+    assert_eq!(field(&mut ours, "rdb_changes_since_last_save"), "0");
+    assert_eq!(field(&mut ours, "rdb_last_bgsave_status"), "ok");
+    let last: i64 = redis::cmd("LASTSAVE").query(&mut ours).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(
+        (now - 5..=now).contains(&last),
+        "LASTSAVE {last}, now {now}"
+    );
+    // Inside MULTI tandem refuses BGSAVE (Redis would defer it).
+    let () = redis::cmd("MULTI").query(&mut ours).unwrap();
+    let e = err(&mut ours, &["BGSAVE"]);
+    assert!(e.contains("not supported by tandem yet"), "{e}");
+    let e = err(&mut ours, &["EXEC"]);
+    assert!(e.to_uppercase().contains("EXECABORT"), "{e}");
+    s.assert_alive();
+}
