@@ -192,10 +192,10 @@ static DIRECTIVES: &[Directive] = &[
     ),
     d(
         "save",
-        Kind::Unsupported(&[""]),
+        Kind::Str,
         true,
-        "",
-        "snapshot schedule; only \"\" (no automatic snapshots yet: SAVE writes one on demand)",
+        "3600 1 300 100 60 10000",
+        "snapshot schedule, \"<seconds> <changes>\" pairs: BGSAVE once that many writes are that old; also saves at shutdown (\"\": never)",
     ),
     d(
         "appendonly",
@@ -342,6 +342,13 @@ pub struct Config {
     pub dir: String,
     /// The RDB file's name in `dir` (`dbfilename`).
     pub dbfilename: String,
+    /// The `save` schedule: (seconds, changes) points, Redis's
+    /// `saveparams` (see [`crate::persist::Saver::due`]). Empty: no
+    /// automatic saves, none at shutdown.
+    pub save: Vec<(u64, u64)>,
+    /// A `save` line was read at start-up: later ones add points (as
+    /// redis-server's config file and `--save a b --save c d`).
+    save_seen: bool,
     pub hz: u64,
     /// `busy-reply-threshold`, ms.
     pub busy_reply_threshold: u64,
@@ -633,6 +640,8 @@ impl Default for Config {
             enc: Encodings::default(),
             unsupported: Vec::new(),
             explicit_threads: false,
+            save: vec![(3600, 1), (300, 100), (60, 10000)],
+            save_seen: false,
         };
         for d in DIRECTIVES
             .iter()
@@ -726,6 +735,14 @@ impl Config {
     fn set_at_startup(&mut self, name: &str, value: &str) -> Result<(), String> {
         if name.eq_ignore_ascii_case("io-threads") || name.eq_ignore_ascii_case("shards") {
             self.explicit_threads = true;
+        }
+        if name.eq_ignore_ascii_case("save") && self.save_seen && !value.is_empty() {
+            let mut more = parse_save_points(value)?;
+            self.save.append(&mut more);
+            return Ok(());
+        }
+        if name.eq_ignore_ascii_case("save") {
+            self.save_seen = true;
         }
         self.apply(name, value)
     }
@@ -832,6 +849,7 @@ impl Config {
                     self.bind = addrs;
                 }
                 "requirepass" => self.requirepass = value.to_string(),
+                "save" => self.save = parse_save_points(value)?,
                 "dbfilename" => {
                     // Redis refuses a path here (`isValidAuxString` aside):
                     // the file lives in `dir`.
@@ -909,6 +927,12 @@ impl Config {
             "loglevel" => self.loglevel.clone(),
             "dir" => self.dir.clone(),
             "dbfilename" => self.dbfilename.clone(),
+            "save" => self
+                .save
+                .iter()
+                .map(|(s, c)| format!("{s} {c}"))
+                .collect::<Vec<_>>()
+                .join(" "),
             "hz" => self.hz.to_string(),
             "busy-reply-threshold" => self.busy_reply_threshold.to_string(),
             "list-max-listpack-size" => self.enc.list_max_listpack_size.to_string(),
@@ -999,6 +1023,21 @@ impl Config {
         s.push_str("\nExamples:\n  tandem --port 7000 --shards 2\n  tandem /etc/tandem.conf --loglevel verbose\n");
         s
     }
+}
+
+/// The `save` directive's value: `""` (no points) or `<seconds> <changes>`
+/// pairs of non-negative integers. Error: `Invalid save parameters`
+/// (Redis's text).
+fn parse_save_points(value: &str) -> Result<Vec<(u64, u64)>, String> {
+    if value.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n: Vec<Option<u64>> = value.split_whitespace().map(|w| w.parse().ok()).collect();
+    if n.is_empty() || n.len() % 2 != 0 || n.iter().any(Option::is_none) {
+        return Err("Invalid save parameters".into());
+    }
+    let n: Vec<u64> = n.into_iter().flatten().collect();
+    Ok(n.chunks(2).map(|p| (p[0], p[1])).collect())
 }
 
 fn fatal(line: &str, reason: &str) -> String {

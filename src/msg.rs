@@ -218,6 +218,18 @@ impl TxInfo {
     }
 }
 
+/// What a transaction a shard began (rather than an IO thread) is for;
+/// it decides what each of its shards runs at Go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Begun {
+    /// Serve a woken cross-shard BLMOVE (the coordinator pops and pushes;
+    /// the other shard only holds its lock).
+    Move,
+    /// A scheduled or shutdown BGSAVE's instant: every shard, holding a
+    /// shared lock on all of itself, begins its part.
+    Snapshot,
+}
+
 /// A step of a transaction's protocol, sent from shard to shard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxStep {
@@ -359,13 +371,18 @@ pub enum ToEngine {
     /// Steps of transactions, in the order another shard took them (one
     /// message per peer per loop turn).
     Tx(Vec<(TxId, TxStep)>),
-    /// A transaction a shard began (a woken cross-shard BLMOVE) has a part
-    /// here: queue its locks for connection `conn` of IO thread `io`.
+    /// A transaction a shard began has a part here: queue its locks for
+    /// connection `conn` of IO thread `io` (a woken BLMOVE's client).
     Join {
         info: Arc<TxInfo>,
         io: u16,
         conn: u64,
+        what: Begun,
     },
+    /// Begin a background save's instant (the `save` schedule, a shutdown
+    /// that saves): a transaction over every shard ([`Begun::Snapshot`]).
+    /// Sent to one shard, once [`crate::persist::Saver::start`] succeeded.
+    Snapshot,
     Shutdown,
 }
 
@@ -375,6 +392,9 @@ pub enum ToIo {
     Replies(ReplyBatch),
     /// Close the connection with this client id (CLIENT KILL from another IO thread).
     Kill(u64),
+    /// Colocated: begin the background save the `save` schedule started
+    /// ([`Executor::begin_snapshot`]).
+    Snapshot,
     Shutdown,
 }
 
@@ -450,4 +470,7 @@ pub trait Executor: Send {
     /// A step of background work (a BGSAVE's part); true while more
     /// remains, so the IO thread must not park.
     fn background(&mut self) -> bool;
+    /// Begins the part of a background save the `save` schedule or a
+    /// saving shutdown started ([`ToEngine::Snapshot`]'s equivalent).
+    fn begin_snapshot(&mut self);
 }

@@ -12,7 +12,7 @@
 //! Not yet: BGSAVE, the `save` schedule, AOF.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -303,7 +303,23 @@ pub struct Saver {
     changes_at_save: AtomicU64,
     /// Total changes when the running background save took its instant.
     changes_at_start: AtomicU64,
+    /// Unix s of the last BGSAVE attempt (Redis's `lastbgsave_try`).
+    last_try: AtomicU64,
+    /// What SHUTDOWN asked for: [`EXIT_DEFAULT`], [`EXIT_SAVE`] or [`EXIT_NOSAVE`].
+    exit: AtomicU8,
 }
+
+/// Shutdown saves if the `save` schedule has points (SIGTERM, SIGINT, a
+/// plain SHUTDOWN).
+pub const EXIT_DEFAULT: u8 = 0;
+/// SHUTDOWN SAVE: saves even without save points.
+pub const EXIT_SAVE: u8 = 1;
+/// SHUTDOWN NOSAVE: does not save.
+pub const EXIT_NOSAVE: u8 = 2;
+
+/// Seconds after a failed BGSAVE before the schedule tries again (Redis's
+/// `CONFIG_BGSAVE_RETRY_DELAY`).
+const RETRY_DELAY_S: u64 = 5;
 
 /// What INFO `persistence` reports about RDB saves.
 pub struct SaverInfo {
@@ -333,6 +349,45 @@ impl Saver {
             changes: (0..shards).map(|_| Changes::default()).collect(),
             changes_at_save: AtomicU64::new(0),
             changes_at_start: AtomicU64::new(0),
+            last_try: AtomicU64::new(0),
+            exit: AtomicU8::new(EXIT_DEFAULT),
+        }
+    }
+
+    /// Whether the `save` schedule calls for a BGSAVE now (Redis's
+    /// `serverCron` rule): for some point (seconds, changes), at least
+    /// `changes` writes since the last save, which is more than `seconds`
+    /// old; after a failure, not within [`RETRY_DELAY_S`] of the last try.
+    pub fn due(&self, points: &[(u64, u64)]) -> bool {
+        if self.in_progress() {
+            return false;
+        }
+        let now = unix_secs();
+        let changes = self.info().changes_since_last_save;
+        let since = now.saturating_sub(self.last_save());
+        let may_retry = self.last_bgsave_ok.load(Ordering::Relaxed)
+            || now.saturating_sub(self.last_try.load(Ordering::Relaxed)) > RETRY_DELAY_S;
+        may_retry && points.iter().any(|&(s, c)| changes >= c && since > s)
+    }
+
+    /// Records what SHUTDOWN asked for ([`EXIT_SAVE`], [`EXIT_NOSAVE`]).
+    pub fn set_exit(&self, how: u8) {
+        self.exit.store(how, Ordering::Relaxed);
+    }
+
+    /// Whether shutting down saves, given whether the `save` schedule has points.
+    pub fn saves_on_exit(&self, scheduled: bool) -> bool {
+        match self.exit.load(Ordering::Relaxed) {
+            EXIT_SAVE => true,
+            EXIT_NOSAVE => false,
+            _ => scheduled,
+        }
+    }
+
+    /// Waits until no background save runs, checking every 10 ms.
+    pub fn wait_idle(&self) {
+        while self.in_progress() {
+            std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }
 
@@ -375,6 +430,7 @@ impl Saver {
         *lock(&self.tmp) = Some(tmp.clone());
         self.begun.store(0, Ordering::Relaxed);
         self.bgsave_started.store(unix_secs(), Ordering::Relaxed);
+        self.last_try.store(unix_secs(), Ordering::Relaxed);
         self.changes_at_start
             .store(self.total_changes(), Ordering::Relaxed);
         let (me, file) = (self.clone(), file.to_string());
@@ -478,6 +534,30 @@ impl Saver {
             },
             saves: self.saves.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// The snapshot a shutdown writes ([`Saver::saves_on_exit`]), once no
+/// client can write any more: waits for a running BGSAVE (its instant is
+/// older), starts a new one to `dbfilename`, has `begin` start the shards'
+/// parts, and waits until the file is written. Logs the outcome as Redis.
+pub fn save_on_exit(saver: &Arc<Saver>, cfg: &crate::config::Config, begin: impl FnOnce()) {
+    if !saver.saves_on_exit(!cfg.save.is_empty()) {
+        return;
+    }
+    tracing::info!("Saving the final RDB snapshot before exiting.");
+    saver.wait_idle();
+    let saves = saver.saves.load(Ordering::Relaxed);
+    if let Err(e) = saver.start(&cfg.dbfilename) {
+        tracing::warn!("Error trying to save the DB, can't exit: {e}");
+        return;
+    }
+    begin();
+    saver.wait_idle();
+    if saver.saves.load(Ordering::Relaxed) > saves {
+        tracing::info!("DB saved on disk");
+    } else {
+        tracing::warn!("Error trying to save the DB: the data written since the last save is lost");
     }
 }
 

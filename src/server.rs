@@ -389,17 +389,42 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
             );
             break;
         }
+        // The `save` schedule (Redis's serverCron check, every 100 ms here).
+        let (points, file) = {
+            let c = shared.config();
+            (c.save.clone(), c.dbfilename.clone())
+        };
+        if !points.is_empty() && shared.saver.due(&points) && shared.saver.start(&file).is_ok() {
+            tracing::info!("Changes past a save point. Saving...");
+            if let Some(tx) = shard_tx.first() {
+                // Unbounded inbox: never blocks.
+                let _ = tx.send(ToEngine::Snapshot);
+            } else if let (Some(tx), Some(w)) = (io_tx.first(), wakers.first()) {
+                let _ = tx.send(ToIo::Snapshot);
+                w.wake();
+            }
+        }
     }
     shared.request_shutdown();
     for h in ios {
         let _ = h.join();
     }
+    // No client can write now. Colocated, the IO thread wrote the shutdown
+    // snapshot before it stopped; split, the shards write it here.
+    if let Some(tx) = shard_tx.first() {
+        let cfg = shared.config().clone();
+        crate::persist::save_on_exit(&shared.saver, &cfg, || {
+            let _ = tx.send(ToEngine::Snapshot);
+        });
+    }
+    shared.saver.wait_idle();
     for tx in &shard_tx {
         let _ = tx.send(ToEngine::Shutdown);
     }
     for h in engines {
         let _ = h.join();
     }
+    shared.saver.abandon();
     drop(listeners);
     std::thread::sleep(Duration::from_millis(1));
     match failure {

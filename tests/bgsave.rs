@@ -267,3 +267,83 @@ fn bgsave_answers_as_redis() {
     assert!(e.to_uppercase().contains("EXECABORT"), "{e}");
     s.assert_alive();
 }
+
+/// The `save` schedule writes a snapshot once a save point is reached; a
+/// shutdown saves when the schedule has points or SHUTDOWN SAVE asks, and
+/// not with SHUTDOWN NOSAVE; the next start loads what was saved. In the
+/// split layout (the shards write the shutdown snapshot) and colocated (the
+/// IO thread does).
+#[test]
+fn save_schedule_and_shutdown_save() {
+    for layout in [LAYOUTS[1], LAYOUTS[2]] {
+        let dir = TempDir::new("saveschedule");
+        let with = |save: &str| -> Server {
+            let mut args: Vec<&str> = layout.to_vec();
+            args.extend(["--dir", dir.path()]);
+            if !save.is_empty() {
+                args.push("--save");
+                args.extend(save.split(' '));
+            }
+            Server::start(&args)
+        };
+        let get = |s: &Server, k: &str| -> Option<String> {
+            redis::cmd("GET").arg(k).query(&mut s.conn()).unwrap()
+        };
+        let set = |s: &Server, k: &str| {
+            let () = redis::cmd("SET")
+                .arg(k)
+                .arg("v")
+                .query(&mut s.conn())
+                .unwrap();
+        };
+        // A point of 1 change after 1 s: saved within a few seconds.
+        let mut s = with("1 1");
+        let mut c = s.conn();
+        let points: Vec<String> = redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("save")
+            .query(&mut c)
+            .unwrap();
+        assert_eq!(points[1], "1 1");
+        set(&s, "scheduled");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while field(&mut c, "rdb_saves") == "0" {
+            assert!(
+                Instant::now() < deadline,
+                "{layout:?}: the schedule never saved"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        wait_saved(&mut c);
+        assert!(dir.0.join("dump.rdb").exists());
+        // SIGTERM with save points saves what came after.
+        set(&s, "at-sigterm");
+        assert_eq!(s.terminate(), Some(0));
+        let s = with("");
+        assert_eq!(get(&s, "scheduled").as_deref(), Some("v"), "{layout:?}");
+        assert_eq!(get(&s, "at-sigterm").as_deref(), Some("v"), "{layout:?}");
+        // No save points: SHUTDOWN SAVE saves, SHUTDOWN NOSAVE does not.
+        set(&s, "by-shutdown-save");
+        let mut r = s.raw();
+        r.send(&frame(&[b"SHUTDOWN", b"SAVE", b"NOSAVE"]));
+        assert_eq!(r.read_reply(), "-ERR syntax error\r\n");
+        r.send(&frame(&[b"SHUTDOWN", b"SAVE"]));
+        assert!(r.closed());
+        let mut s = s;
+        assert_eq!(s.wait_exit(), Some(0));
+        let mut s = with("3600 1");
+        assert_eq!(
+            get(&s, "by-shutdown-save").as_deref(),
+            Some("v"),
+            "{layout:?}"
+        );
+        set(&s, "lost");
+        let mut r = s.raw();
+        r.send(&frame(&[b"SHUTDOWN", b"NOSAVE"]));
+        assert!(r.closed());
+        assert_eq!(s.wait_exit(), Some(0));
+        let s = with("");
+        assert_eq!(get(&s, "lost"), None, "{layout:?}: NOSAVE saved");
+        assert_eq!(get(&s, "by-shutdown-save").as_deref(), Some("v"));
+    }
+}

@@ -50,7 +50,7 @@ const TESTED: &[(&str, &str)] = &[
     ("client-output-limit", "protocol::client_that_never_reads"),
     ("requirepass", "protocol::auth_required"),
     ("loglevel", "directives::loglevel_applies_live"),
-    ("save", "directives::unsupported_features_are_refused"),
+    ("save", "bgsave::save_schedule_and_shutdown_save"),
     ("appendonly", "directives::unsupported_features_are_refused"),
     (
         "appendfsync",
@@ -211,7 +211,14 @@ fn disable_thp_turns_huge_pages_off() {
 fn bind_chooses_the_address() {
     let port = free_port();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.2"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.2",
+            "--save",
+            "",
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -373,7 +380,6 @@ fn dir_is_the_working_directory() {
 fn unsupported_features_are_refused() {
     for (d, v) in [
         ("appendonly", "yes"),
-        ("save", "900 1"),
         ("maxmemory", "1gb"),
         ("maxmemory-policy", "allkeys-lru"),
         ("appendfsync", "always"),
@@ -398,7 +404,6 @@ fn unsupported_features_are_refused() {
     let mut c = s.conn();
     for (d, v) in [
         ("appendonly", "yes"),
-        ("save", "900 1"),
         ("maxmemory", "1gb"),
         ("maxmemory-policy", "allkeys-lru"),
         ("appendfsync", "always"),
@@ -408,7 +413,7 @@ fn unsupported_features_are_refused() {
         let got: Vec<String> = q(&mut c, &["CONFIG", "GET", d]).unwrap();
         assert_ne!(got[1], v, "{d} changed anyway");
     }
-    for (d, v) in [("appendonly", "no"), ("save", ""), ("maxmemory", "0")] {
+    for (d, v) in [("appendonly", "no"), ("maxmemory", "0")] {
         let _: () = q(&mut c, &["CONFIG", "SET", d, v]).unwrap();
     }
     let e = err(&mut c, &["CONFIG", "SET", "dbfilename", "x.rdb"]);

@@ -218,7 +218,7 @@ fn restart_on_the_same_port_with_clients_connected() {
     assert_eq!(s.terminate(), Some(0));
     // The same port, right away.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(["--port", &port, "--loglevel", "warning"])
+        .args(["--port", &port, "--loglevel", "warning", "--save", ""])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()

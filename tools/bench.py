@@ -68,7 +68,7 @@ def cpu_seconds(pid):
 
 SERVERS = {
     "redis": lambda port: ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no", "--protected-mode", "no"],
-    "tandem": lambda port: [os.path.join(ROOT, "target/release/tandem"), "--port", str(port)],
+    "tandem": lambda port: [os.path.join(ROOT, "target/release/tandem"), "--port", str(port), "--save", ""],
     "tandem-colocated": lambda port: [os.path.join(ROOT, "target/release/tandem"), "--port", str(port), "--colocated", "yes"],
     # Instrumentation overhead (issue #4): the same without latency sampling.
     "tandem-notrack": lambda port: [os.path.join(ROOT, "target/release/tandem"), "--port", str(port), "--latency-tracking", "no"],

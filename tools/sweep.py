@@ -222,7 +222,7 @@ def sweep(m, out_path, log):
     servers = []
     for name, layout, cpus, spin, args in configs(m):
         servers.append((name, "tandem", layout, cpus, spin,
-                        lambda port, args=args: [TANDEM, "--port", str(port)] + args))
+                        lambda port, args=args: [TANDEM, "--port", str(port), "--save", ""] + args))
     if m.get("reference", True):
         if not shutil.which("redis-server"):
             sys.exit("redis-server missing for the reference runs: apt-get install redis-server (or set \"reference\": false)")

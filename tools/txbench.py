@@ -63,7 +63,7 @@ T0, T1 = tag_on(0, 2), tag_on(1, 2)
 
 SERVERS = {
     "redis": lambda port: ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
-    "tandem": lambda port: [os.path.join(ROOT, "target/release/tandem"), "--port", str(port),
+    "tandem": lambda port: [os.path.join(ROOT, "target/release/tandem"), "--port", str(port), "--save", "",
                             "--io-threads", "1", "--shards", "2"],
 }
 

@@ -250,7 +250,8 @@ impl Shard {
             exec: None,
             follows: false,
         });
-        self.tx_begun.push((info, w.to.io, w.to.conn));
+        self.tx_begun
+            .push((info, w.to.io, w.to.conn, crate::msg::Begun::Move));
         self.waits.waking.push((db, key));
         self.waits.resuming.insert(id, w);
     }

@@ -40,7 +40,7 @@ use crate::config::Tunables;
 use crate::metrics::{ThreadStats, now_ns};
 use crate::msg::{
     Executor, Hop, ReplyBatch, ReplyItem, ReplyTo, Request, RequestBatch, ToEngine, ToIo, TxId,
-    TxKind, Waker,
+    Waker,
 };
 use crate::resp::Reply;
 use crate::spec;
@@ -300,8 +300,19 @@ impl Engine {
                 self.run_hops();
                 false
             }
-            ToEngine::Join { info, io, conn } => {
-                self.tx_join(info, (io, conn), None);
+            ToEngine::Join {
+                info,
+                io,
+                conn,
+                what,
+            } => {
+                let work = tx::Work::for_begun(what, &info, self.sh.id);
+                self.tx_join(info, (io, conn), work);
+                self.run_hops();
+                false
+            }
+            ToEngine::Snapshot => {
+                self.sh.begin_global_snapshot();
                 self.run_hops();
                 false
             }
@@ -489,15 +500,10 @@ impl Engine {
     /// ([`Shard::tx_begun`]): here, with the work it runs at Go, and on
     /// each other shard of theirs by a [`ToEngine::Join`].
     fn begin_shard_txs(&mut self) {
-        for (info, io, conn) in std::mem::take(&mut self.sh.tx_begun) {
+        for (info, io, conn, what) in std::mem::take(&mut self.sh.tx_begun) {
             for &(s, _) in &info.shards {
                 if s == self.sh.id {
-                    let work = match info.kind {
-                        TxKind::Coordinated { coordinator } if coordinator == s => {
-                            Some(tx::Work::ResumeMove)
-                        }
-                        _ => None,
-                    };
+                    let work = tx::Work::for_begun(what, &info, s);
                     self.tx_join(info.clone(), (io, conn), work);
                 } else if let Some(p) = self.peers.get(s as usize) {
                     // Unbounded inbox: never blocks.
@@ -505,6 +511,7 @@ impl Engine {
                         info: info.clone(),
                         io,
                         conn,
+                        what,
                     });
                 }
             }
@@ -572,5 +579,11 @@ impl Executor for Engine {
     fn background(&mut self) -> bool {
         self.sh.now_ms = cmd::now_ms();
         self.sh.snapshot_step(snapshot::STEP_BYTES)
+    }
+
+    fn begin_snapshot(&mut self) {
+        self.sh.now_ms = cmd::now_ms();
+        self.sh.begin_global_snapshot();
+        self.run_hops();
     }
 }

@@ -56,7 +56,7 @@ pub struct Shard {
     /// Transactions this shard began (woken cross-shard BLMOVEs), with the
     /// blocked client's IO thread and connection: the engine queues their
     /// parts here and on their other shards.
-    pub tx_begun: Vec<(Arc<TxInfo>, u16, u64)>,
+    pub tx_begun: Vec<(Arc<TxInfo>, u16, u64, crate::msg::Begun)>,
     /// Coordinated transactions whose command let go of its locks without
     /// answering (a BLMOVE that went on to wait): the engine releases them.
     pub tx_ended: Vec<TxId>,

@@ -11,7 +11,10 @@
 //! not park, so an idle shard finishes quickly and a busy one interleaves
 //! the save with its batches.
 
+use std::sync::Arc;
+
 use super::shard::Shard;
+use crate::msg::{Begun, Mode, TxInfo, TxKind, Want, next_tx_id};
 use crate::persist::Chunk;
 
 /// Bytes of serialized entries a step produces, at most about: bounds the
@@ -19,6 +22,30 @@ use crate::persist::Chunk;
 pub const STEP_BYTES: usize = 64 * 1024;
 
 impl Shard {
+    /// Begins a background save's instant from this shard (the `save`
+    /// schedule and a saving shutdown, which have no client to route a
+    /// BGSAVE): a transaction holding a shared lock on every whole shard,
+    /// whose part on each begins that shard's snapshot. In colocated mode
+    /// (one shard) the snapshot begins at once.
+    pub fn begin_global_snapshot(&mut self) {
+        if self.count == 1 {
+            self.begin_snapshot();
+            return;
+        }
+        let id = next_tx_id();
+        let info = Arc::new(TxInfo {
+            id,
+            kind: TxKind::Parts,
+            shards: (0..self.count)
+                .map(|s| (s, Want::Shard(Mode::Shared)))
+                .collect(),
+            exec: None,
+            follows: false,
+        });
+        // No client: an owner of its own.
+        self.tx_begun.push((info, u16::MAX, id, Begun::Snapshot));
+    }
+
     /// Takes this instant as the shard's part of the running background
     /// save. False if no save runs (it failed, or a shard took this shard's
     /// place twice).

@@ -44,8 +44,8 @@ use bytes::Bytes;
 use super::Engine;
 use super::locks::{Locks, Owner};
 use crate::msg::{
-    Claim, ExecPlan, ExecStep, KeyLock, KeyLocks, Mode, Request, ToEngine, TxId, TxInfo, TxKind,
-    TxStep, Want,
+    Begun, Claim, ExecPlan, ExecStep, KeyLock, KeyLocks, Mode, Request, ToEngine, TxId, TxInfo,
+    TxKind, TxStep, Want,
 };
 use crate::spec::{self, Gather, Route};
 
@@ -93,6 +93,22 @@ pub(super) enum Work {
     /// Serve the blocked BLMOVE whose wake began this transaction
     /// ([`super::Shard::resume_move`]).
     ResumeMove,
+    /// Begin this shard's part of a background save
+    /// ([`super::Shard::begin_snapshot`]).
+    Snapshot,
+}
+
+impl Work {
+    /// What shard `me` runs at Go for a transaction a shard began.
+    pub(super) fn for_begun(what: Begun, info: &TxInfo, me: u16) -> Option<Work> {
+        match (what, info.kind) {
+            (Begun::Move, TxKind::Coordinated { coordinator }) if coordinator == me => {
+                Some(Work::ResumeMove)
+            }
+            (Begun::Move, _) => None,
+            (Begun::Snapshot, _) => Some(Work::Snapshot),
+        }
+    }
 }
 
 /// A transaction with a part on this shard.
@@ -403,8 +419,14 @@ impl Engine {
                 }
             }
             TxKind::Parts => {
-                if let Some(Work::Run(st)) = work {
-                    self.run_stored(st, 0);
+                match work {
+                    Some(Work::Run(st)) => {
+                        self.run_stored(st, 0);
+                    }
+                    Some(Work::Snapshot) => {
+                        self.sh.begin_snapshot();
+                    }
+                    _ => {}
                 }
                 self.tx_release_here(id);
             }
@@ -415,7 +437,7 @@ impl Engine {
                 let deferred = match work {
                     Some(Work::Run(st)) => self.run_stored(st, id),
                     Some(Work::ResumeMove) => self.sh.resume_move(id),
-                    None => return,
+                    Some(Work::Snapshot) | None => return,
                 };
                 if !deferred {
                     self.tx_release_all(id);

@@ -1174,25 +1174,32 @@ fn config(l: &mut Local, args: &[&[u8]]) -> Res {
 }
 
 /// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]: stops the server; the
-/// connection closes without a reply, as in Redis. tandem has no save
-/// points, so it saves nothing on the way out; SAVE, which would ask it to,
-/// is refused (`SHUTDOWN SAVE is not supported by tandem yet`).
+/// connection closes without a reply, as in Redis. On the way out, once
+/// every client is served, the server writes an RDB snapshot if the `save`
+/// schedule has points or SAVE is given, and not with NOSAVE (`server.rs`).
+/// Unlike Redis, a snapshot that fails to write does not keep the server
+/// up (it is logged). Errors: `syntax error` (an unknown flag, or both SAVE
+/// and NOSAVE); `No shutdown in progress.` for ABORT.
 fn shutdown(l: &mut Local, args: &[&[u8]]) -> Res {
+    let mut how = crate::persist::EXIT_DEFAULT;
+    let (mut save, mut nosave) = (false, false);
     for a in &args[1..] {
         match lower(a).as_str() {
-            "nosave" | "now" | "force" => {}
-            // Shutting down without the save it asks for would lose data.
-            "save" => {
-                return Err(
-                    "ERR SHUTDOWN SAVE is not supported by tandem yet: run SAVE, then SHUTDOWN"
-                        .into(),
-                );
-            }
+            "now" | "force" => {}
+            "save" => save = true,
+            "nosave" => nosave = true,
             "abort" => return Err("ERR No shutdown in progress.".into()),
             _ => return Err(errors::SYNTAX.into()),
         }
     }
+    match (save, nosave) {
+        (true, true) => return Err(errors::SYNTAX.into()),
+        (true, false) => how = crate::persist::EXIT_SAVE,
+        (false, true) => how = crate::persist::EXIT_NOSAVE,
+        _ => {}
+    }
     tracing::info!("User requested shutdown...");
+    l.shared.saver.set_exit(how);
     l.shared.request_shutdown();
     l.after.close = Some(Closing::Now);
     Ok(())

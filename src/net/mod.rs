@@ -351,6 +351,16 @@ impl IoThread {
             busy |= self.executor.as_mut().is_some_and(|ex| ex.background());
             if let Some(since) = self.stopping {
                 if self.drained() || since.elapsed() > DRAIN_DEADLINE {
+                    if let Some(ex) = self.executor.as_mut() {
+                        crate::persist::save_on_exit(
+                            &self.shared.saver,
+                            &self.shared.config(),
+                            || {
+                                ex.begin_snapshot();
+                                while ex.background() {}
+                            },
+                        );
+                    }
                     self.close_all();
                     return Ok(());
                 }
@@ -478,6 +488,11 @@ impl IoThread {
                     }
                 }
                 ToIo::Shutdown => self.begin_stop(),
+                ToIo::Snapshot => {
+                    if let Some(ex) = self.executor.as_mut() {
+                        ex.begin_snapshot();
+                    }
+                }
             }
         }
         if self.stopping.is_none() && self.shared.shutdown.load(Ordering::Relaxed) {

@@ -74,6 +74,11 @@ impl Server {
                     "5",
                     "--loglevel",
                     "debug",
+                    // No snapshot on the way out (Redis's default schedule
+                    // would write dump.rdb into the crate's directory);
+                    // tests that save pass their own `--save` and `--dir`.
+                    "--save",
+                    "",
                 ])
                 .args(extra)
                 .stdout(Stdio::from(log.try_clone().unwrap()))
