@@ -69,10 +69,10 @@ def cpu_seconds(pid):
 SERVERS = {
     "redis": lambda port: ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no", "--protected-mode", "no"],
     "tandem": lambda port: [os.path.join(ROOT, "target/release/tandem"), "--port", str(port), "--save", ""],
-    "tandem-colocated": lambda port: [os.path.join(ROOT, "target/release/tandem"), "--port", str(port), "--colocated", "yes"],
+    "tandem-colocated": lambda port: [os.path.join(ROOT, "target/release/tandem"), "--port", str(port), "--save", "", "--colocated", "yes"],
     # Instrumentation overhead (issue #4): the same without latency sampling.
     "tandem-notrack": lambda port: [os.path.join(ROOT, "target/release/tandem"), "--port", str(port), "--latency-tracking", "no"],
-    "tandem-colocated-notrack": lambda port: [os.path.join(ROOT, "target/release/tandem"), "--port", str(port), "--colocated", "yes", "--latency-tracking", "no"],
+    "tandem-colocated-notrack": lambda port: [os.path.join(ROOT, "target/release/tandem"), "--port", str(port), "--save", "", "--colocated", "yes", "--latency-tracking", "no"],
 }
 # A/B against another build (a worktree of an earlier commit, say):
 # TANDEM_BASE=/path/to/tandem python3 tools/bench.py --servers base,tandem

@@ -212,10 +212,14 @@ impl Engine {
     /// the expiry tick (`1000 / hz` ms).
     fn wait(&mut self, inbox: &Receiver<ToEngine>) -> Option<ToEngine> {
         if self.sh.snapshot.is_some() {
-            // A background save's part is unfinished: keep writing it.
+            // A background save's part is unfinished: keep writing it, but
+            // let a thread sharing this core (an IO thread) run first.
             return match inbox.try_recv() {
                 Ok(m) => Some(m),
-                Err(TryRecvError::Empty) => None,
+                Err(TryRecvError::Empty) => {
+                    std::thread::yield_now();
+                    None
+                }
                 Err(TryRecvError::Disconnected) => Some(ToEngine::Shutdown),
             };
         }

@@ -64,7 +64,7 @@ pub struct Shard {
     pub saver: Arc<crate::persist::Saver>,
     /// This shard's part of the running background save: where its
     /// chunks go ([`super::snapshot`]).
-    pub snapshot: Option<Sender<crate::persist::Chunk>>,
+    pub snapshot: Option<super::snapshot::Part>,
     /// Write commands executed since start-up (for the `save` schedule).
     pub changes: u64,
 }

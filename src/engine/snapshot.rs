@@ -2,16 +2,18 @@
 //!
 //! At the save's instant (a transaction holding every shard, so a
 //! cross-shard transaction is in the file entirely or not at all) each
-//! shard marks every database's segments unwritten
-//! ([`crate::store::Db::snapshot_begin`]). The store then writes a segment
-//! as it was at that instant before anything changes it, and the engine
-//! loop calls [`Shard::snapshot_step`] every turn, which writes a few more
+//! shard marks every key of every database unwritten
+//! ([`crate::store::Db::snapshot_begin`]). The store then writes a key as
+//! it was at that instant before anything changes it, and the engine loop
+//! calls [`Shard::snapshot_step`] every turn, which writes a few more
 //! segments and sends what is ready to the file writer
 //! ([`crate::persist::Saver`]). While a part is unfinished the engine does
-//! not park, so an idle shard finishes quickly and a busy one interleaves
-//! the save with its batches.
+//! not park (it yields its core between steps), so an idle shard finishes
+//! quickly and a busy one interleaves the save with its batches.
 
 use std::sync::Arc;
+
+use crossbeam_channel::Sender;
 
 use super::shard::Shard;
 use crate::msg::{Begun, Mode, TxInfo, TxKind, Want, next_tx_id};
@@ -20,6 +22,12 @@ use crate::persist::Chunk;
 /// Bytes of serialized entries a step produces, at most about: bounds the
 /// delay a step adds to the commands queued behind it (tens of µs).
 pub const STEP_BYTES: usize = 64 * 1024;
+
+/// This shard's part of the running background save.
+pub struct Part {
+    /// Where its chunks go.
+    sink: Sender<Chunk>,
+}
 
 impl Shard {
     /// Begins a background save's instant from this shard (the `save`
@@ -60,7 +68,7 @@ impl Shard {
         for (i, db) in self.dbs.iter_mut().enumerate() {
             db.snapshot_begin(i, crate::cmd::dump::snapshot_write, now);
         }
-        self.snapshot = Some(sink);
+        self.snapshot = Some(Part { sink });
         true
     }
 
@@ -69,7 +77,7 @@ impl Shard {
     /// written, says so and ends the part. Returns true while work remains.
     /// If the writer is gone (it failed), the part is dropped.
     pub fn snapshot_step(&mut self, budget: usize) -> bool {
-        let Some(sink) = self.snapshot.as_ref() else {
+        let Some(Part { sink }) = self.snapshot.as_ref() else {
             return false;
         };
         let mut remains = false;

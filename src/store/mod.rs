@@ -19,16 +19,21 @@
 //!
 //! # Snapshots (BGSAVE)
 //!
-//! [`Db::snapshot_begin`] marks every segment unwritten. From then on, before
-//! any access that could change a segment (every lookup that hands out an
-//! entry, every insert, removal and expiry), an unwritten segment is first
-//! serialized whole, as it was when the snapshot began, and marked written;
-//! [`Db::snapshot_step`] serializes the rest in the background, a few
-//! segments at a time. So the output is the database at the instant the
-//! snapshot began, without a fork and without copying what no write
-//! touches (Dragonfly's versioned-bucket snapshot, `src/server/snapshot.cc`,
-//! per segment instead of per bucket). Segments do not split while a
-//! snapshot runs, so their indices stay put.
+//! Every entry carries a one-bit mark. While no snapshot runs, every entry's
+//! mark equals its database's. [`Db::snapshot_begin`] flips the database's
+//! mark, which makes every entry *unwritten*, and every segment undone.
+//! From then on, before anything changes an entry of an undone segment
+//! (every lookup that hands out an entry, every overwrite and removal), the
+//! entry is first serialized as it was when the snapshot began and its mark
+//! set; entries created meanwhile get the new mark, so the snapshot leaves
+//! them out. [`Db::snapshot_step`] writes the rest in the background, whole
+//! segments at a time (also before active expiry sweeps one). So the output
+//! is the database at the instant the snapshot began, without a fork and
+//! without copying what no write touches, and a write costs at most one
+//! entry's serialization (Dragonfly's versioned-bucket snapshot,
+//! `src/server/snapshot.cc`, with a mark per entry instead of a version per
+//! bucket). Segments do not split while a snapshot runs, so their indices
+//! stay put.
 
 pub mod dense;
 pub mod hash;
@@ -287,21 +292,45 @@ pub struct Entry {
     /// through [`Entry::hash`] and [`Entry::lru`].
     hash_lru: u64,
     pub value: Value,
-    /// Unix time in ms at which the key expires; 0 = no expiry. Changed
-    /// only through [`Db`] so TTL counts stay right.
-    expire_at: u64,
+    /// Unix time in ms at which the key expires (0 = no expiry) below
+    /// [`SNAPSHOT_MARK`], the snapshot mark in the top bit (read them
+    /// through [`Entry::expire_at`] and [`Entry::mark`]). Changed only
+    /// through [`Db`] so TTL counts stay right.
+    expire_word: u64,
 }
 
+/// The top bit of [`Entry`]'s expiry word: its snapshot mark (see the
+/// module docs). Deadlines are below 2^63 ms (clients send them as
+/// positive 64-bit integers).
+const SNAPSHOT_MARK: u64 = 1 << 63;
+
 impl Entry {
-    fn new(key: Str, hash: u64, value: Value, expire_at: u64, clock: u64) -> Entry {
+    fn new(key: Str, hash: u64, value: Value, expire_at: u64, clock: u64, mark: bool) -> Entry {
         let mut e = Entry {
             key,
             hash_lru: hash,
             value,
-            expire_at,
+            expire_word: (expire_at & !SNAPSHOT_MARK) | if mark { SNAPSHOT_MARK } else { 0 },
         };
         e.touch(clock);
         e
+    }
+
+    /// The snapshot mark.
+    #[inline]
+    fn mark(&self) -> bool {
+        self.expire_word & SNAPSHOT_MARK != 0
+    }
+
+    #[inline]
+    fn set_mark(&mut self, mark: bool) {
+        self.expire_word = self.expire_at() | if mark { SNAPSHOT_MARK } else { 0 };
+    }
+
+    /// Sets the deadline (Unix ms, 0 = none), keeping the mark.
+    #[inline]
+    fn set_expire_at(&mut self, at: u64) {
+        self.expire_word = (self.expire_word & SNAPSHOT_MARK) | (at & !SNAPSHOT_MARK);
     }
 
     /// The key's hash ([`crate::spec::key_hash`]).
@@ -348,12 +377,13 @@ impl Entry {
     /// Deadline in Unix ms, 0 if the key is persistent.
     #[inline]
     pub fn expire_at(&self) -> u64 {
-        self.expire_at
+        self.expire_word & !SNAPSHOT_MARK
     }
 
     #[inline]
     fn expired(&self, now_ms: u64) -> bool {
-        self.expire_at != 0 && self.expire_at <= now_ms
+        let at = self.expire_at();
+        at != 0 && at <= now_ms
     }
 }
 
@@ -398,23 +428,46 @@ struct Snapshot {
 }
 
 impl Snapshot {
-    /// Serializes segment `seg` (index `i`) if it is not yet written.
+    /// Writes entry `e` of segment `s` if it is still unwritten (its mark
+    /// differs from `mark`, the database's), and marks it written.
     #[inline]
-    fn guard(&mut self, i: usize, seg: &Segment) {
-        if self.left != 0 && !self.done[i] {
-            self.write_segment(i, seg);
+    fn before_change(&mut self, s: usize, e: &mut Entry, mark: bool) {
+        if self.left != 0 && e.mark() != mark && !self.done[s] {
+            self.write(e);
+            e.set_mark(mark);
         }
     }
 
     #[cold]
-    fn write_segment(&mut self, i: usize, seg: &Segment) {
-        for e in seg.table.iter() {
-            if !e.expired(self.at_ms) {
-                (self.write)(&mut self.out, e);
+    fn write(&mut self, e: &Entry) {
+        if !e.expired(self.at_ms) {
+            (self.write)(&mut self.out, e);
+        }
+    }
+
+    /// Writes every unwritten entry of segment `seg` (index `s`) and marks
+    /// the segment done.
+    fn write_segment(&mut self, s: usize, seg: &mut Segment, mark: bool) {
+        if self.left == 0 || self.done[s] {
+            return;
+        }
+        for e in seg.table.iter_mut() {
+            if e.mark() != mark {
+                self.write(e);
+                e.set_mark(mark);
             }
         }
-        self.done[i] = true;
+        self.done[s] = true;
         self.left -= 1;
+    }
+}
+
+/// Before entry `e` of segment `s` changes: a running snapshot writes it
+/// first if it is still unwritten ([`Snapshot::before_change`]).
+#[inline]
+fn before_change(snap: &mut Option<Box<Snapshot>>, s: usize, e: &mut Entry, mark: bool) {
+    if let Some(sn) = snap.as_deref_mut() {
+        sn.before_change(s, e, mark);
     }
 }
 
@@ -423,6 +476,8 @@ pub struct Db {
     segs: Vec<Segment>,
     /// A snapshot in progress, if any.
     snap: Option<Box<Snapshot>>,
+    /// The mark of written (or new) entries; see the module docs.
+    mark: bool,
     bits: u32,
     len: usize,
     ttl_len: usize,
@@ -455,6 +510,7 @@ impl Db {
         Db {
             segs: vec![Segment::default()],
             snap: None,
+            mark: false,
             bits: 0,
             len: 0,
             ttl_len: 0,
@@ -513,10 +569,10 @@ impl Db {
     fn lookup(&mut self, hash: u64, key: &[u8], now_ms: u64, touch: bool) -> Option<&mut Entry> {
         let clock = self.clock(now_ms);
         let s = self.seg_of(hash);
-        self.guard(s);
         let seg = &mut self.segs[s];
         let found = match seg.table.find_entry(hash, |e| e.key == *key) {
-            Ok(occ) if occ.get().expired(now_ms) => {
+            Ok(mut occ) if occ.get().expired(now_ms) => {
+                before_change(&mut self.snap, s, occ.get_mut(), self.mark);
                 let (e, _) = occ.remove();
                 seg.ttl -= 1;
                 self.ttl_len -= 1;
@@ -527,6 +583,7 @@ impl Db {
             }
             Ok(occ) => {
                 let e = occ.into_mut();
+                before_change(&mut self.snap, s, e, self.mark);
                 if touch {
                     e.touch(clock);
                 }
@@ -580,16 +637,16 @@ impl Db {
     ) -> Option<Value> {
         let clock = self.clock(now_ms);
         let s = self.seg_of(hash);
-        self.guard(s);
         let seg = &mut self.segs[s];
         let old = match seg.table.entry(hash, |e| e.key == *key, table_hash) {
             TableEntry::Occupied(mut occ) => {
                 let e = occ.get_mut();
+                before_change(&mut self.snap, s, e, self.mark);
                 e.touch(clock);
                 let live = !e.expired(now_ms);
                 let old_value = std::mem::replace(&mut e.value, value);
-                let had_ttl = e.expire_at != 0;
-                e.expire_at = expire_at;
+                let had_ttl = e.expire_at() != 0;
+                e.set_expire_at(expire_at);
                 let has_ttl = expire_at != 0;
                 if had_ttl != has_ttl {
                     if has_ttl {
@@ -609,6 +666,7 @@ impl Db {
                     value,
                     expire_at,
                     clock,
+                    self.mark,
                 ));
                 None
             }
@@ -637,14 +695,14 @@ impl Db {
         }
         let clock = self.clock(now_ms);
         let s = self.seg_of(hash);
-        self.guard(s);
         let seg = &mut self.segs[s];
         match seg.table.entry(hash, |e| e.key == *key, table_hash) {
             TableEntry::Occupied(occ) => {
                 let e = occ.into_mut();
+                before_change(&mut self.snap, s, e, self.mark);
                 if e.expired(now_ms) {
                     e.value = make();
-                    e.expire_at = 0;
+                    e.set_expire_at(0);
                     seg.ttl -= 1;
                     self.ttl_len -= 1;
                     self.stats.expired += 1;
@@ -654,8 +712,15 @@ impl Db {
             }
             TableEntry::Vacant(v) => {
                 self.len += 1;
-                v.insert(Entry::new(Str::copy_from(key), hash, make(), 0, clock))
-                    .into_mut()
+                v.insert(Entry::new(
+                    Str::copy_from(key),
+                    hash,
+                    make(),
+                    0,
+                    clock,
+                    self.mark,
+                ))
+                .into_mut()
             }
         }
     }
@@ -663,7 +728,7 @@ impl Db {
     /// Inserts an entry whose key is already an owned `Bytes` (RENAME, COPY);
     /// replaces any existing entry.
     pub fn set_owned(&mut self, key: Bytes, hash: u64, value: Value, expire_at: u64, now_ms: u64) {
-        // Also serializes the key's segment for a running snapshot.
+        // (A running snapshot writes the entry it replaces first.)
         self.remove_any(hash, &key);
         let key = Str::from(key);
         let clock = self.clock(now_ms);
@@ -671,7 +736,7 @@ impl Db {
         let seg = &mut self.segs[s];
         seg.table.insert_unique(
             hash,
-            Entry::new(key, hash, value, expire_at, clock),
+            Entry::new(key, hash, value, expire_at, clock, self.mark),
             table_hash,
         );
         if expire_at != 0 {
@@ -689,10 +754,11 @@ impl Db {
 
     fn remove_any(&mut self, hash: u64, key: &[u8]) -> Option<Entry> {
         let s = self.seg_of(hash);
-        self.guard(s);
         let seg = &mut self.segs[s];
-        let (e, _) = seg.table.find_entry(hash, |e| e.key == *key).ok()?.remove();
-        if e.expire_at != 0 {
+        let mut occ = seg.table.find_entry(hash, |e| e.key == *key).ok()?;
+        before_change(&mut self.snap, s, occ.get_mut(), self.mark);
+        let (e, _) = occ.remove();
+        if e.expire_at() != 0 {
             seg.ttl -= 1;
             self.ttl_len -= 1;
         }
@@ -707,8 +773,8 @@ impl Db {
         let Some(e) = self.get_mut(hash, key, now_ms) else {
             return false;
         };
-        let had = e.expire_at != 0;
-        e.expire_at = expire_at;
+        let had = e.expire_at() != 0;
+        e.set_expire_at(expire_at);
         let has = expire_at != 0;
         if had != has {
             let seg = &mut self.segs[s];
@@ -727,24 +793,24 @@ impl Db {
     /// serializes what it has not yet written (dropping every key costs as
     /// much).
     pub fn clear(&mut self) {
-        let stats = self.stats;
+        let (stats, mark) = (self.stats, self.mark);
         let mut snap = self.snap.take();
         if let Some(sn) = snap.as_deref_mut() {
-            for (i, seg) in self.segs.iter().enumerate() {
-                sn.guard(i, seg);
+            for (i, seg) in self.segs.iter_mut().enumerate() {
+                sn.write_segment(i, seg, mark);
             }
         }
         *self = Db::new();
         self.stats = stats;
         self.snap = snap;
+        self.mark = mark;
     }
 
-    /// Serializes segment `s` for a running snapshot if it is not yet
-    /// written: called before anything that could change it.
-    #[inline]
-    fn guard(&mut self, s: usize) {
+    /// Writes segment `s`'s unwritten entries for a running snapshot
+    /// (before active expiry sweeps it).
+    fn write_segment(&mut self, s: usize) {
         if let Some(sn) = self.snap.as_deref_mut() {
-            sn.guard(s, &self.segs[s]);
+            sn.write_segment(s, &mut self.segs[s], self.mark);
         }
     }
 
@@ -752,6 +818,9 @@ impl Db {
     /// database `index` through `write`; entries expired at `now_ms` are
     /// left out. Replaces any snapshot still running.
     pub fn snapshot_begin(&mut self, index: usize, write: SnapshotWrite, now_ms: u64) {
+        self.snapshot_end();
+        // Every entry now has the other mark: unwritten.
+        self.mark = !self.mark;
         let n = self.segs.len();
         self.snap = Some(Box::new(Snapshot {
             index,
@@ -774,7 +843,7 @@ impl Db {
         while sn.left != 0 && sn.out.len() < budget {
             let i = sn.next;
             sn.next += 1;
-            sn.guard(i, &self.segs[i]);
+            sn.write_segment(i, &mut self.segs[i], self.mark);
         }
         sn.left == 0
     }
@@ -793,9 +862,16 @@ impl Db {
         self.snap.as_ref().map_or(0, |sn| sn.out.len())
     }
 
-    /// Ends the snapshot (complete or abandoned); what was not taken is dropped.
+    /// Ends the snapshot (complete or abandoned); what was not taken is
+    /// dropped. An abandoned one leaves entries with both marks: they all
+    /// get the database's again, so the next snapshot finds them unwritten.
     pub fn snapshot_end(&mut self) {
-        self.snap = None;
+        if self.snap.take().is_some_and(|sn| sn.left != 0) {
+            let mark = self.mark;
+            for seg in &mut self.segs {
+                seg.table.iter_mut().for_each(|e| e.set_mark(mark));
+            }
+        }
     }
 
     fn maybe_grow(&mut self) {
@@ -817,7 +893,7 @@ impl Db {
             for seg in std::mem::take(&mut self.segs) {
                 for e in seg.table.into_iter() {
                     let i = ((e.hash() >> SEG_SHIFT) as usize) & mask;
-                    if e.expire_at != 0 {
+                    if e.expire_at() != 0 {
                         segs[i].ttl += 1;
                     }
                     segs[i].table.insert_unique(e.hash(), e, table_hash);
@@ -912,7 +988,7 @@ impl Db {
                 examined += 1;
                 continue;
             }
-            self.guard(i);
+            self.write_segment(i);
             let seg = &mut self.segs[i];
             examined += seg.table.len();
             let mut gone = 0u32;
@@ -1057,13 +1133,24 @@ mod tests {
         // check below would catch.)
         assert!(db.len() > segs * SEG_TARGET, "never passed the split point");
         db.snapshot_end();
-        let text = String::from_utf8(out).unwrap();
-        let mut got: Vec<&str> = text.split_terminator(';').collect();
+        let written = String::from_utf8(out).unwrap();
+        let mut got: Vec<&str> = written.split_terminator(';').collect();
         got.sort();
         let mut want: Vec<String> = (0..N).map(|i| format!("k{i}=old")).collect();
         want.sort();
         assert_eq!(got, want);
         put(&mut db, "last", "x");
         assert!(db.segs.len() > segs, "growth did not resume");
+        // An abandoned snapshot leaves nothing half-marked: the next one
+        // writes every key.
+        db.snapshot_begin(0, text, 1000);
+        db.snapshot_step(64);
+        put(&mut db, "k7", "newer");
+        db.snapshot_end();
+        db.snapshot_begin(0, text, 1000);
+        while !db.snapshot_step(1 << 20) {}
+        let out = db.snapshot_take().1;
+        let n = out.iter().filter(|&&b| b == b';').count();
+        assert_eq!(n, db.len());
     }
 }
