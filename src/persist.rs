@@ -9,7 +9,10 @@
 //! transaction is in it entirely or not at all. Each shard serializes its
 //! own keys (`cmd::dump`); the IO thread that gathers the parts writes the
 //! file, to a temporary name then renamed over `dbfilename`, as Redis does.
-//! Not yet: BGSAVE, the `save` schedule, AOF.
+//! BGSAVE ([`Saver`]) writes the same file without stopping the shards:
+//! each serializes its keys as they were at BGSAVE's instant
+//! (`engine::snapshot`, `store`'s snapshot marks) and a writer thread puts
+//! the chunks together. Not yet: AOF.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU64, AtomicUsize, Ordering};

@@ -372,10 +372,10 @@ fn dir_is_the_working_directory() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Persistence and eviction are not built yet, so their directives accept
-/// only the value that describes tandem (no snapshots, no AOF, no memory
-/// limit) and refuse any other, at start-up and in CONFIG SET: no setting
-/// can make a user believe their data is saved or bounded.
+/// The append-only file and eviction are not built yet, so their
+/// directives accept only the value that describes tandem (no AOF, no
+/// memory limit) and refuse any other, at start-up and in CONFIG SET: no
+/// setting can make a user believe their data is logged or bounded.
 #[test]
 fn unsupported_features_are_refused() {
     for (d, v) in [
