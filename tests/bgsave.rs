@@ -347,3 +347,55 @@ fn save_schedule_and_shutdown_save() {
         assert_eq!(get(&s, "by-shutdown-save").as_deref(), Some("v"));
     }
 }
+
+/// kill -9 in the middle of a BGSAVE leaves `dump.rdb` whole: the next
+/// start loads either the previous save or the new one entirely (the file
+/// is written under a temporary name and renamed when complete).
+#[test]
+fn kill_during_bgsave_keeps_a_whole_file() {
+    let dir = TempDir::new("bgsave-kill");
+    let args = ["--dir", dir.path(), "--shards", "2"];
+    for round in 0..3 {
+        let mut s = Server::start(&args);
+        let mut c = s.conn();
+        c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        if round == 0 {
+            fill(&mut c, "old");
+            let () = redis::cmd("SET")
+                .arg("epoch")
+                .arg("old")
+                .query(&mut c)
+                .unwrap();
+            let () = redis::cmd("SAVE").query(&mut c).unwrap();
+        }
+        let before: String = redis::cmd("GET").arg("epoch").query(&mut c).unwrap();
+        let next = format!("new{round}");
+        fill(&mut c, &next);
+        let () = redis::cmd("SET")
+            .arg("epoch")
+            .arg(&next)
+            .query(&mut c)
+            .unwrap();
+        let reply: String = redis::cmd("BGSAVE").query(&mut c).unwrap();
+        assert_eq!(reply, "Background saving started");
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(s.child.id() as i32, libc::SIGKILL) };
+        let _ = s.wait_exit();
+        drop(s);
+        let s = Server::start(&args);
+        let mut c = s.conn();
+        let epoch: String = redis::cmd("GET").arg("epoch").query(&mut c).unwrap();
+        assert!(
+            epoch == before || epoch == next,
+            "round {round}: epoch {epoch}"
+        );
+        let keys: Vec<String> = (0..FILLER).step_by(97).map(|i| format!("f:{i}")).collect();
+        let vals: Vec<String> = redis::cmd("MGET").arg(&keys).query(&mut c).unwrap();
+        assert!(
+            vals.iter().all(|v| *v == epoch),
+            "round {round}: a mixed file"
+        );
+        let n: usize = redis::cmd("DBSIZE").query(&mut c).unwrap();
+        assert_eq!(n, FILLER + 1);
+    }
+}
