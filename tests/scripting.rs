@@ -818,3 +818,40 @@ fn function_dump_and_restore_move_between_servers() {
     );
     s.assert_alive();
 }
+
+/// An EVALSHA or FCALL routed before its script or library exists, with
+/// the load pipelined right behind it: the load happens on the IO thread
+/// before the shard runs the call, but the call came without the locks a
+/// new script needs (every shard), so it is answered as unknown, as
+/// redis-server answers it, and never runs unisolated. The retry runs.
+#[test]
+fn a_call_routed_before_its_load_is_answered_as_unknown() {
+    let s = Server::start(LAYOUTS[1]);
+    let redis = Redis::start(&[]);
+    let keys = spread("race", 2);
+    let (k1, k2) = (keys[0].as_bytes(), keys[1].as_bytes());
+    let body = "redis.call('incr', KEYS[1]) redis.call('incr', KEYS[2]) return 1";
+    let sha = tandem::script::sha1_hex(body.as_bytes());
+    let lib = "#!lua name=racelib\nredis.register_function('twice', function(KEYS, ARGV) \
+               redis.call('incr', KEYS[1]) redis.call('incr', KEYS[2]) return 2 end)";
+    let mut bytes = Vec::new();
+    for f in [
+        &[b"EVALSHA", sha.as_bytes(), b"2", k1, k2][..],
+        &[b"SCRIPT", b"LOAD", body.as_bytes()],
+        &[b"EVALSHA", sha.as_bytes(), b"2", k1, k2],
+        &[b"FCALL", b"twice", b"2", k1, k2],
+        &[b"FUNCTION", b"LOAD", lib.as_bytes()],
+        &[b"FCALL", b"twice", b"2", k1, k2],
+        &[b"MGET", k1, k2],
+    ] {
+        bytes.extend(frame(f));
+    }
+    let (mut ours, mut theirs) = (s.raw(), redis.raw());
+    ours.send(&bytes);
+    theirs.send(&bytes);
+    let (a, b) = (ours.read_replies(7), theirs.read_replies(7));
+    assert_eq!(a, b);
+    assert!(a[0].starts_with("-NOSCRIPT"), "{a:?}");
+    assert_eq!(a[3], "-ERR Function not found\r\n");
+    s.assert_alive();
+}

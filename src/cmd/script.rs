@@ -58,6 +58,26 @@ fn numkeys(ctx: &Ctx) -> Result<usize, CmdError> {
     Ok(nk as usize)
 }
 
+/// Whether a script or function found here must be answered as unknown
+/// because the locks its request came with cannot isolate it. The IO
+/// thread routes an EVALSHA or FCALL by what it knew of the script then
+/// (`net::route::coord_keys`): one it did not know, or knew to stay within
+/// keys of one shard, comes with no transaction. If it was loaded in
+/// between (a new script runs with every shard locked until a run shows it
+/// stays within its keys), or its keys are not all on this shard, running
+/// it now would let other clients see its writes half done. The reply is
+/// then what the IO thread saw, `NOSCRIPT` or `Function not found`, which
+/// clients answer by loading the script and sending it again, routed right.
+fn unknown_when_routed(ctx: &Ctx, every_shard: bool, nk: usize) -> bool {
+    if ctx.reply_to.tx != 0 || ctx.sh.count == 1 {
+        return false;
+    }
+    every_shard
+        || ctx.args[3..3 + nk]
+            .iter()
+            .any(|k| ctx.sh.shard_of(k) != ctx.sh.id)
+}
+
 /// Runs function `ctx.args[1]` (`FCALL name numkeys key... arg...`,
 /// redis.io/commands/fcall). Errors: `ERR Function not found`, `ERR Can
 /// not execute a script with write flag using *_ro command.`, numkeys as
@@ -67,6 +87,7 @@ fn run_function(ctx: &mut Ctx, read_only: bool) -> CmdResult {
     let scripts = ctx.sh.scripts.clone();
     let (meta, lib) = scripts
         .function(&ctx.args[1])
+        .filter(|(f, _)| !unknown_when_routed(ctx, f.needs_every_shard(), nk))
         .ok_or(CmdError::Msg("ERR Function not found"))?;
     if read_only && !meta.no_writes() {
         return Err(CmdError::Msg(RO_WRITE_FLAG));
@@ -141,9 +162,12 @@ fn run(ctx: &mut Ctx, by_sha: bool, read_only: bool) -> CmdResult {
     let nk = numkeys(ctx)?;
     let scripts = ctx.sh.scripts.clone();
     let script = if by_sha {
-        scripts.get(&ctx.args[1]).ok_or(CmdError::Msg(
-            "NOSCRIPT No matching script. Please use EVAL.",
-        ))?
+        scripts
+            .get(&ctx.args[1])
+            .filter(|s| !unknown_when_routed(ctx, s.needs_every_shard(), nk))
+            .ok_or(CmdError::Msg(
+                "NOSCRIPT No matching script. Please use EVAL.",
+            ))?
     } else {
         scripts.load(ctx.args[1].clone())
     };
