@@ -250,6 +250,15 @@ fn bgsave_answers_as_redis() {
     assert_eq!(field(&mut ours, "rdb_saves"), "1");
     assert_eq!(field(&mut ours, "rdb_changes_since_last_save"), "0");
     assert_eq!(field(&mut ours, "rdb_last_bgsave_status"), "ok");
+    // A script's writes count for the `save` schedule as well.
+    let () = redis::cmd("EVAL")
+        .arg("redis.call('set', KEYS[1], 'x') redis.call('set', KEYS[2], 'y')")
+        .arg(2)
+        .arg("{t}a")
+        .arg("{t}b")
+        .query(&mut ours)
+        .unwrap();
+    assert_eq!(field(&mut ours, "rdb_changes_since_last_save"), "2");
     let last: i64 = redis::cmd("LASTSAVE").query(&mut ours).unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -90,7 +90,17 @@ fn check_replies(b: &tandem::msg::ReplyBatch) {
 fuzz_target!(|input: &[u8]| {
     let registry = Registry::new(0);
     let scripts = std::sync::Arc::new(tandem::script::Registry::new(1));
-    let mut engine = Engine::new(0, 1, 1, 16, tunables(), registry.register("fuzz".into()), scripts);
+    let saver = std::sync::Arc::new(tandem::persist::Saver::new(1));
+    let mut engine = Engine::new(
+        0,
+        1,
+        1,
+        16,
+        tunables(),
+        registry.register("fuzz".into()),
+        scripts,
+        saver,
+    );
     let table = commands();
     let mut seq = 0u64;
     for raw in input.split(|&b| b == 0xFF).take(64) {

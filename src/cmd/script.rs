@@ -497,6 +497,8 @@ fn run_here(sh: &mut Shard, db: usize, id: spec::CmdId, args: &[Bytes], resp3: b
         return error_reply("ERR tandem: a script's command tried to leave its shard");
     }
     if s.is(flag::WRITE) {
+        // The `save` schedule counts a script's writes too.
+        sh.changes += 1;
         let refs: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
         if let Touched::Known(keys) = spec::touched_keys(s, &refs) {
             for k in keys {

@@ -64,8 +64,11 @@ pub struct Shard {
     pub saver: Arc<crate::persist::Saver>,
     /// This shard's part of the running background save: where its
     /// chunks go ([`super::snapshot`]).
-    pub snapshot: Option<super::snapshot::Part>,
-    /// Write commands executed since start-up (for the `save` schedule).
+    pub snapshot: Option<Sender<crate::persist::Chunk>>,
+    /// Write commands executed since start-up, those of scripts included,
+    /// for the `save` schedule and INFO `rdb_changes_since_last_save`.
+    /// Redis counts changed keys instead; a write that changes nothing
+    /// (a DEL of a missing key, an error) counts here.
     pub changes: u64,
 }
 

@@ -13,8 +13,6 @@
 
 use std::sync::Arc;
 
-use crossbeam_channel::Sender;
-
 use super::shard::Shard;
 use crate::msg::{Begun, Mode, TxInfo, TxKind, Want, next_tx_id};
 use crate::persist::Chunk;
@@ -22,12 +20,6 @@ use crate::persist::Chunk;
 /// Bytes of serialized entries a step produces, at most about: bounds the
 /// delay a step adds to the commands queued behind it (tens of µs).
 pub const STEP_BYTES: usize = 64 * 1024;
-
-/// This shard's part of the running background save.
-pub struct Part {
-    /// Where its chunks go.
-    sink: Sender<Chunk>,
-}
 
 impl Shard {
     /// Begins a background save's instant from this shard (the `save`
@@ -55,8 +47,8 @@ impl Shard {
     }
 
     /// Takes this instant as the shard's part of the running background
-    /// save. False if no save runs (it failed, or a shard took this shard's
-    /// place twice).
+    /// save. False if no save runs (its writer failed) or this shard
+    /// already has a part.
     pub fn begin_snapshot(&mut self) -> bool {
         if self.snapshot.is_some() {
             return false;
@@ -68,7 +60,7 @@ impl Shard {
         for (i, db) in self.dbs.iter_mut().enumerate() {
             db.snapshot_begin(i, crate::cmd::dump::snapshot_write, now);
         }
-        self.snapshot = Some(Part { sink });
+        self.snapshot = Some(sink);
         true
     }
 
@@ -77,7 +69,7 @@ impl Shard {
     /// written, says so and ends the part. Returns true while work remains.
     /// If the writer is gone (it failed), the part is dropped.
     pub fn snapshot_step(&mut self, budget: usize) -> bool {
-        let Some(Part { sink }) = self.snapshot.as_ref() else {
+        let Some(sink) = self.snapshot.as_ref() else {
             return false;
         };
         let mut remains = false;
