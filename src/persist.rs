@@ -290,8 +290,6 @@ pub struct Saver {
     begun: AtomicUsize,
     shards: usize,
     in_progress: AtomicBool,
-    /// Temporary file of the running save, removed if it is abandoned.
-    tmp: Mutex<Option<String>>,
     /// Unix s of the last successful save (start-up time at first, as Redis).
     last_save: AtomicU64,
     last_bgsave_ok: AtomicBool,
@@ -343,7 +341,6 @@ impl Saver {
             begun: AtomicUsize::new(0),
             shards,
             in_progress: AtomicBool::new(false),
-            tmp: Mutex::new(None),
             last_save: AtomicU64::new(unix_secs()),
             last_bgsave_ok: AtomicBool::new(true),
             last_bgsave_secs: AtomicI64::new(-1),
@@ -430,7 +427,6 @@ impl Saver {
         let (tx, rx) = crossbeam_channel::unbounded();
         let tmp = format!("temp-bgsave-{}.rdb", std::process::id());
         *lock(&self.sink) = Some(tx);
-        *lock(&self.tmp) = Some(tmp.clone());
         self.begun.store(0, Ordering::Relaxed);
         self.bgsave_started.store(unix_secs(), Ordering::Relaxed);
         self.last_try.store(unix_secs(), Ordering::Relaxed);
@@ -479,7 +475,6 @@ impl Saver {
 
     fn finish(&self, ok: bool, secs: i64) {
         *lock(&self.sink) = None;
-        *lock(&self.tmp) = None;
         self.last_bgsave_ok.store(ok, Ordering::Relaxed);
         self.last_bgsave_secs.store(secs, Ordering::Relaxed);
         if ok {
@@ -508,14 +503,6 @@ impl Saver {
             self.saved(at);
         }
         reply
-    }
-
-    /// Removes the temporary file of a background save the server
-    /// abandons at shutdown (as Redis kills its saving child).
-    pub fn abandon(&self) {
-        if let Some(tmp) = lock(&self.tmp).take() {
-            let _ = std::fs::remove_file(tmp);
-        }
     }
 
     /// The figures INFO `persistence` shows.

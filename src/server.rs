@@ -417,6 +417,8 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
             let _ = tx.send(ToEngine::Snapshot);
         });
     }
+    // A background save still running finishes (its writer removes its
+    // temporary file if it fails) before the shards stop.
     shared.saver.wait_idle();
     for tx in &shard_tx {
         let _ = tx.send(ToEngine::Shutdown);
@@ -424,7 +426,6 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
     for h in engines {
         let _ = h.join();
     }
-    shared.saver.abandon();
     drop(listeners);
     std::thread::sleep(Duration::from_millis(1));
     match failure {

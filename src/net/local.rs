@@ -1181,7 +1181,6 @@ fn config(l: &mut Local, args: &[&[u8]]) -> Res {
 /// up (it is logged). Errors: `syntax error` (an unknown flag, or both SAVE
 /// and NOSAVE); `No shutdown in progress.` for ABORT.
 fn shutdown(l: &mut Local, args: &[&[u8]]) -> Res {
-    let mut how = crate::persist::EXIT_DEFAULT;
     let (mut save, mut nosave) = (false, false);
     for a in &args[1..] {
         match lower(a).as_str() {
@@ -1192,12 +1191,12 @@ fn shutdown(l: &mut Local, args: &[&[u8]]) -> Res {
             _ => return Err(errors::SYNTAX.into()),
         }
     }
-    match (save, nosave) {
+    let how = match (save, nosave) {
         (true, true) => return Err(errors::SYNTAX.into()),
-        (true, false) => how = crate::persist::EXIT_SAVE,
-        (false, true) => how = crate::persist::EXIT_NOSAVE,
-        _ => {}
-    }
+        (true, false) => crate::persist::EXIT_SAVE,
+        (false, true) => crate::persist::EXIT_NOSAVE,
+        (false, false) => crate::persist::EXIT_DEFAULT,
+    };
     tracing::info!("User requested shutdown...");
     l.shared.saver.set_exit(how);
     l.shared.request_shutdown();
