@@ -199,17 +199,59 @@ static DIRECTIVES: &[Directive] = &[
     ),
     d(
         "appendonly",
-        Kind::Unsupported(&["no"]),
+        Kind::Bool,
         true,
         "no",
-        "append-only file; only no (no AOF yet)",
+        "log every write to the append-only file in `appenddirname` (loaded at start-up instead of the RDB file); CONFIG SET only at start-up for now",
     ),
     d(
         "appendfsync",
-        Kind::Unsupported(&["everysec"]),
+        Kind::Str,
         true,
         "everysec",
-        "fsync policy of the append-only file; only the default (no AOF yet)",
+        "when the append-only file is synced: always (before replying), everysec, no (the OS decides)",
+    ),
+    d(
+        "appenddirname",
+        Kind::Str,
+        false,
+        "appendonlydir",
+        "directory in `dir` holding the append-only file's parts and manifest",
+    ),
+    d(
+        "appendfilename",
+        Kind::Str,
+        false,
+        "appendonly.aof",
+        "name the append-only file's parts and manifest are named after",
+    ),
+    d(
+        "aof-use-rdb-preamble",
+        Kind::Unsupported(&["yes"]),
+        true,
+        "yes",
+        "the rewritten base is an RDB file; only yes (a base of commands is not written yet)",
+    ),
+    d(
+        "aof-load-truncated",
+        Kind::Bool,
+        true,
+        "yes",
+        "load an append-only file whose last part ends mid-command, cutting it there",
+    ),
+    d(
+        "auto-aof-rewrite-percentage",
+        Kind::Int(0, i32::MAX as i64),
+        true,
+        "100",
+        "rewrite the append-only file once it grew this % over its size after the last rewrite (0: never)",
+    ),
+    d(
+        "auto-aof-rewrite-min-size",
+        Kind::Mem,
+        true,
+        "64mb",
+        "no automatic rewrite below this size",
     ),
     d(
         "maxmemory",
@@ -346,6 +388,16 @@ pub struct Config {
     /// `saveparams` (see [`crate::persist::Saver::due`]). Empty: no
     /// automatic saves, none at shutdown.
     pub save: Vec<(u64, u64)>,
+    /// `appendonly`.
+    pub appendonly: bool,
+    /// `appendfsync` ([`crate::aof::FSYNC_ALWAYS`], ...).
+    pub appendfsync: u8,
+    pub appenddirname: String,
+    pub appendfilename: String,
+    pub aof_load_truncated: bool,
+    pub auto_aof_rewrite_percentage: u64,
+    /// Bytes.
+    pub auto_aof_rewrite_min_size: u64,
     /// A `save` line was read at start-up: later ones add points (as
     /// redis-server's config file and `--save a b --save c d`).
     save_seen: bool,
@@ -635,6 +687,13 @@ impl Default for Config {
             loglevel: "notice".into(),
             dir: ".".into(),
             dbfilename: "dump.rdb".into(),
+            appendonly: false,
+            appendfsync: crate::aof::FSYNC_EVERYSEC,
+            appenddirname: "appendonlydir".into(),
+            appendfilename: "appendonly.aof".into(),
+            aof_load_truncated: true,
+            auto_aof_rewrite_percentage: 100,
+            auto_aof_rewrite_min_size: 64 << 20,
             hz: 10,
             busy_reply_threshold: 5000,
             enc: Encodings::default(),
@@ -794,6 +853,7 @@ impl Config {
                     "databases" => self.databases = n as usize,
                     "hz" => self.hz = n as u64,
                     "busy-reply-threshold" => self.busy_reply_threshold = n as u64,
+                    "auto-aof-rewrite-percentage" => self.auto_aof_rewrite_percentage = n as u64,
                     "list-max-listpack-size" => self.enc.list_max_listpack_size = n,
                     "hash-max-listpack-entries" => self.enc.hash_max_listpack_entries = n as usize,
                     "hash-max-listpack-value" => self.enc.hash_max_listpack_value = n as usize,
@@ -821,6 +881,7 @@ impl Config {
                         self.client_query_buffer_limit = n
                     }
                     "client-output-limit" => self.client_output_limit = n,
+                    "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size = n,
                     _ => unreachable!("mem directive {}", d.name),
                 }
             }
@@ -831,6 +892,8 @@ impl Config {
                     "pin" => self.pin = b,
                     "disable-thp" => self.disable_thp = b,
                     "latency-tracking" => self.latency_tracking = b,
+                    "appendonly" => self.appendonly = b,
+                    "aof-load-truncated" => self.aof_load_truncated = b,
                     _ => unreachable!("bool directive {}", d.name),
                 }
             }
@@ -850,6 +913,21 @@ impl Config {
                 }
                 "requirepass" => self.requirepass = value.to_string(),
                 "save" => self.save = parse_save_points(value)?,
+                "appendfsync" => {
+                    self.appendfsync = crate::aof::fsync_policy(value)
+                        .ok_or("argument(s) must be one of the following: always, everysec, no")?
+                }
+                "appenddirname" | "appendfilename" => {
+                    // Redis: a plain name, the files live in `dir`.
+                    if value.is_empty() || value.contains('/') || value == "." || value == ".." {
+                        return Err(format!("{} can't be a path, just a name", d.name));
+                    }
+                    if d.name == "appenddirname" {
+                        self.appenddirname = value.to_string()
+                    } else {
+                        self.appendfilename = value.to_string()
+                    }
+                }
                 "dbfilename" => {
                     // Redis refuses a path here (`isValidAuxString` aside):
                     // the file lives in `dir`.
@@ -927,6 +1005,13 @@ impl Config {
             "loglevel" => self.loglevel.clone(),
             "dir" => self.dir.clone(),
             "dbfilename" => self.dbfilename.clone(),
+            "appendonly" => if self.appendonly { "yes" } else { "no" }.into(),
+            "appendfsync" => ["always", "everysec", "no"][self.appendfsync.min(2) as usize].into(),
+            "appenddirname" => self.appenddirname.clone(),
+            "appendfilename" => self.appendfilename.clone(),
+            "aof-load-truncated" => if self.aof_load_truncated { "yes" } else { "no" }.into(),
+            "auto-aof-rewrite-percentage" => self.auto_aof_rewrite_percentage.to_string(),
+            "auto-aof-rewrite-min-size" => fmt_mem(self.auto_aof_rewrite_min_size),
             "save" => self
                 .save
                 .iter()

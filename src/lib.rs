@@ -17,6 +17,7 @@
 //! `engine`/`cmd` never import `net`.
 
 pub mod alloc;
+pub mod aof;
 pub mod cmd;
 pub mod config;
 pub mod engine;

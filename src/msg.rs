@@ -190,6 +190,9 @@ pub struct TxInfo {
     pub shards: Vec<(u16, Want)>,
     /// For [`TxKind::Exec`]: the steps.
     pub exec: Option<ExecPlan>,
+    /// Its place in the AOF, taken by its last shard once every lock is
+    /// held, when the AOF is on ([`crate::aof`]).
+    pub log: std::sync::OnceLock<Arc<crate::aof::TxLog>>,
     /// A split command that follows its connection's previous one, also
     /// split and over exactly the same shards: on each shard it may take
     /// its locks as soon as that one holds its own, rather than once it let
@@ -383,6 +386,9 @@ pub enum ToEngine {
     /// that saves): a transaction over every shard ([`Begun::Snapshot`]).
     /// Sent to one shard, once [`crate::persist::Saver::start`] succeeded.
     Snapshot,
+    /// The AOF writer synced entries this shard's held replies wait for
+    /// ([`crate::aof::Aof::wait_for`]).
+    Synced,
     Shutdown,
 }
 
@@ -395,6 +401,11 @@ pub enum ToIo {
     /// Colocated: begin the background save the `save` schedule started
     /// ([`Executor::begin_snapshot`]).
     Snapshot,
+    /// Serve this socket as a client connection (the AOF replay at
+    /// start-up: authenticated, not counted against `maxclients`).
+    Adopt(i32),
+    /// Start accepting on these listeners (after the AOF was replayed).
+    Listen(Vec<i32>),
     Shutdown,
 }
 

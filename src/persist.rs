@@ -98,12 +98,17 @@ pub fn write_file(file: &str, parts: &[Bytes]) -> Bytes {
 /// Appends an RDB file's start, as redis-server 7.0 writes it: the magic
 /// and version, then the aux fields (`rdbSaveInfoAuxFields`).
 fn write_header(out: &mut Vec<u8>) {
+    write_header_as(out, false)
+}
+
+/// [`write_header`] with `aof-base` 1 when `aof_base` (an AOF's base file).
+pub fn write_header_as(out: &mut Vec<u8>, aof_base: bool) {
     out.extend_from_slice(format!("REDIS{:04}", rdb::RDB_VERSION).as_bytes());
     for (k, v) in [
         ("redis-ver", "7.0.15".to_string()),
         ("redis-bits", "64".to_string()),
         ("ctime", unix_secs().to_string()),
-        ("aof-base", "0".to_string()),
+        ("aof-base", if aof_base { "1" } else { "0" }.to_string()),
     ] {
         out.push(OPCODE_AUX);
         rdb::write_string(out, k.as_bytes());
@@ -162,12 +167,14 @@ pub fn load(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot read '{file}': {e}")),
     };
-    parse(&bytes, shards, databases, enc, now_ms)
+    parse_file(&bytes, shards, databases, enc, now_ms)
         .map(Some)
         .map_err(|e| format!("'{file}' cannot be loaded: {e}"))
 }
 
-fn parse(
+/// Parses an RDB file's bytes into its keys by shard, as [`load`] does
+/// (`now_ms` 0 keeps every key, as loading an AOF base does).
+pub fn parse_file(
     bytes: &[u8],
     shards: usize,
     databases: usize,
@@ -308,6 +315,22 @@ pub struct Saver {
     last_try: AtomicU64,
     /// What SHUTDOWN asked for: [`EXIT_DEFAULT`], [`EXIT_SAVE`] or [`EXIT_NOSAVE`].
     exit: AtomicU8,
+    /// The running save writes an RDB file (not an AOF base).
+    rdb_job: AtomicBool,
+    /// BGSAVE SCHEDULE came while an AOF rewrite ran.
+    scheduled: AtomicBool,
+}
+
+/// What a background save writes.
+pub enum Job {
+    /// An RDB file, `dbfilename` (BGSAVE, the `save` schedule, shutdown).
+    Rdb { file: String },
+    /// An AOF rewrite's base, to `tmp` (`aof-base` 1); `done` is told
+    /// whether it was written, and installs it.
+    AofBase {
+        tmp: String,
+        done: Box<dyn FnOnce(bool) + Send>,
+    },
 }
 
 /// Shutdown saves if the `save` schedule has points (SIGTERM, SIGINT, a
@@ -351,6 +374,8 @@ impl Saver {
             changes_at_start: AtomicU64::new(0),
             last_try: AtomicU64::new(0),
             exit: AtomicU8::new(EXIT_DEFAULT),
+            rdb_job: AtomicBool::new(true),
+            scheduled: AtomicBool::new(false),
         }
     }
 
@@ -419,37 +444,70 @@ impl Saver {
     /// Starts a background save to `file` (in the working directory): the
     /// shards then each call [`Saver::sink`] at the save's instant.
     /// Errors: `ERR Background save already in progress` (Redis's reply),
-    /// or the writer thread could not start.
+    /// Redis's "Another child process is active" while an AOF rewrite
+    /// writes its base, or the writer thread could not start.
     pub fn start(self: &Arc<Self>, file: &str) -> Result<(), String> {
+        self.start_job(Job::Rdb {
+            file: file.to_string(),
+        })
+    }
+
+    /// Starts background save `job`; see [`Saver::start`].
+    pub fn start_job(self: &Arc<Self>, job: Job) -> Result<(), String> {
         if self.in_progress.swap(true, Ordering::AcqRel) {
-            return Err("ERR Background save already in progress".into());
+            return Err(if self.rdb_job.load(Ordering::Relaxed) {
+                "ERR Background save already in progress".into()
+            } else {
+                "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.".into()
+            });
         }
+        let rdb = matches!(job, Job::Rdb { .. });
+        self.rdb_job.store(rdb, Ordering::Relaxed);
         let (tx, rx) = crossbeam_channel::unbounded();
-        let tmp = format!("temp-bgsave-{}.rdb", std::process::id());
         *lock(&self.sink) = Some(tx);
         self.begun.store(0, Ordering::Relaxed);
-        self.bgsave_started.store(unix_secs(), Ordering::Relaxed);
-        self.last_try.store(unix_secs(), Ordering::Relaxed);
-        self.changes_at_start
-            .store(self.total_changes(), Ordering::Relaxed);
-        let (me, file) = (self.clone(), file.to_string());
+        if rdb {
+            self.bgsave_started.store(unix_secs(), Ordering::Relaxed);
+            self.last_try.store(unix_secs(), Ordering::Relaxed);
+            self.changes_at_start
+                .store(self.total_changes(), Ordering::Relaxed);
+        }
+        let me = self.clone();
         let spawned = std::thread::Builder::new()
             .name("tandem-bgsave".into())
             .spawn(move || {
                 let started = std::time::Instant::now();
-                let result = write_background(&rx, &tmp, &file, me.shards);
-                drop(rx);
-                if let Err(e) = &result {
-                    let _ = std::fs::remove_file(&tmp);
-                    tracing::warn!("Background saving error: {e}");
-                } else {
-                    tracing::info!("Background saving terminated with success");
+                match job {
+                    Job::Rdb { file } => {
+                        let tmp = format!("temp-bgsave-{}.rdb", std::process::id());
+                        let result = write_background(&rx, &tmp, Some(&file), me.shards, false);
+                        drop(rx);
+                        if let Err(e) = &result {
+                            let _ = std::fs::remove_file(&tmp);
+                            tracing::warn!("Background saving error: {e}");
+                        } else {
+                            tracing::info!("Background saving terminated with success");
+                        }
+                        me.finish(result.is_ok(), started.elapsed().as_secs() as i64);
+                    }
+                    Job::AofBase { tmp, done } => {
+                        let result = write_background(&rx, &tmp, None, me.shards, true);
+                        drop(rx);
+                        if let Err(e) = &result {
+                            let _ = std::fs::remove_file(&tmp);
+                            tracing::warn!("Background AOF base writing error: {e}");
+                        }
+                        *lock(&me.sink) = None;
+                        done(result.is_ok());
+                        me.in_progress.store(false, Ordering::Release);
+                    }
                 }
-                me.finish(result.is_ok(), started.elapsed().as_secs() as i64);
             });
         match spawned {
             Ok(_) => {
-                tracing::info!("Background saving started");
+                if rdb {
+                    tracing::info!("Background saving started");
+                }
                 Ok(())
             }
             Err(e) => {
@@ -458,6 +516,23 @@ impl Saver {
                 Err(format!("ERR cannot start the background save: {e}"))
             }
         }
+    }
+
+    /// BGSAVE SCHEDULE while an AOF rewrite runs: the save starts once it
+    /// is done ([`Saver::take_scheduled`]).
+    pub fn schedule(&self) {
+        self.scheduled.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a scheduled BGSAVE may start now (nothing is being saved);
+    /// clears the schedule when it says yes.
+    pub fn take_scheduled(&self) -> bool {
+        !self.in_progress() && self.scheduled.swap(false, Ordering::Relaxed)
+    }
+
+    /// Whether the running background save is an AOF rewrite's base.
+    pub fn writing_aof_base(&self) -> bool {
+        self.in_progress() && !self.rdb_job.load(Ordering::Relaxed)
     }
 
     /// The running save's chunk inbox, for a shard at the save's instant
@@ -508,7 +583,7 @@ impl Saver {
     /// The figures INFO `persistence` shows.
     pub fn info(&self) -> SaverInfo {
         let now = unix_secs();
-        let running = self.in_progress();
+        let running = self.in_progress() && self.rdb_job.load(Ordering::Relaxed);
         SaverInfo {
             changes_since_last_save: self
                 .total_changes()
@@ -556,12 +631,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// The background save's writer: the file from `rx`'s chunks until
-/// `shards` shards are done, through `tmp`, renamed over `file`.
+/// `shards` shards are done, through `tmp`, renamed over `file` (if
+/// any); an AOF base when `aof_base`.
 fn write_background(
     rx: &Receiver<Chunk>,
     tmp: &str,
-    file: &str,
+    file: Option<&str>,
     shards: usize,
+    aof_base: bool,
 ) -> std::io::Result<()> {
     let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(tmp)?);
     let mut crc = rdb::CRC64.digest();
@@ -570,7 +647,7 @@ fn write_background(
         f.write_all(b)
     };
     let mut head = Vec::with_capacity(128);
-    write_header(&mut head);
+    write_header_as(&mut head, aof_base);
     put(&mut f, &head)?;
     let (mut done, mut last_db) = (0, None);
     while done < shards {
@@ -597,5 +674,8 @@ fn write_background(
     f.write_all(&sum.to_le_bytes())?;
     let f = f.into_inner().map_err(|e| e.into_error())?;
     f.sync_all()?;
-    std::fs::rename(tmp, file)
+    match file {
+        Some(file) => std::fs::rename(tmp, file),
+        None => Ok(()),
+    }
 }

@@ -176,6 +176,53 @@ fn sockaddr(addr: &std::net::SocketAddr) -> (i32, libc::sockaddr_storage, libc::
     }
 }
 
+/// Replays the AOF's `commands` (`count` of them) through a connection
+/// IO thread 0 serves, with the clock stopped (no key expires while
+/// loading, as in Redis). Errors: the socket pair, or what
+/// [`crate::aof::replay`] reports.
+fn replay_aof(
+    io_tx: &[crossbeam_channel::Sender<ToIo>],
+    wakers: &[Arc<Waker>],
+    commands: Vec<u8>,
+    count: usize,
+) -> Result<(), String> {
+    use std::os::fd::FromRawFd;
+    if count == 0 {
+        return Ok(());
+    }
+    let mut fds = [0i32; 2];
+    // SAFETY: socketpair fills the two-int array we pass.
+    let r = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    if r != 0 {
+        return Err(format!(
+            "AOF replay: socketpair: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: fds[1] is ours, open, and owned by nothing else.
+    let ours = unsafe { std::os::fd::OwnedFd::from_raw_fd(fds[1]) };
+    let (Some(tx), Some(w)) = (io_tx.first(), wakers.first()) else {
+        return Err("AOF replay: no IO thread".into());
+    };
+    if tx.send(ToIo::Adopt(fds[0])).is_err() {
+        // SAFETY: the IO thread never got it.
+        unsafe { libc::close(fds[0]) };
+        return Err("AOF replay: the IO thread is gone".into());
+    }
+    w.wake();
+    crate::engine::shard::set_loading(true);
+    let r = crate::aof::replay(ours, commands, count);
+    crate::engine::shard::set_loading(false);
+    r
+}
+
 /// Runs the server until SIGINT, SIGTERM or SHUTDOWN. Errors: a listener
 /// could not be bound, or a thread (or its io_uring ring) could not start.
 pub fn run(mut cfg: Config) -> Result<(), String> {
@@ -205,17 +252,27 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
         port = l.local_addr().map(|a| a.port()).unwrap_or(port);
         listeners.push(l);
     }
-    // The RDB file, if any, before anything serves: a file that cannot be
-    // loaded stops start-up and is left as it is.
+    // The data, before anything serves: with `appendonly yes` the AOF
+    // (its base now, its commands replayed once the threads run), else
+    // the RDB file, if any. A file that cannot be loaded stops start-up
+    // and is left as it is.
     let nshards = if cfg.colocated { 1 } else { cfg.shards };
     let started = std::time::Instant::now();
-    let mut preload = crate::persist::load(
-        &cfg.dbfilename,
-        nshards,
-        cfg.databases,
-        &cfg.enc,
-        crate::engine::shard::now_ms(),
-    )?
+    let aof = Arc::new(crate::aof::Aof::new(nshards, cfg.appendfsync));
+    let mut replay = None;
+    let mut preload = if cfg.appendonly {
+        let loaded = aof.open(&cfg)?;
+        replay = Some((loaded.commands, loaded.count));
+        loaded.keys
+    } else {
+        crate::persist::load(
+            &cfg.dbfilename,
+            nshards,
+            cfg.databases,
+            &cfg.enc,
+            crate::engine::shard::now_ms(),
+        )?
+    }
     .map(|per_shard| {
         let keys: usize = per_shard.iter().map(Vec::len).sum();
         tracing::info!(
@@ -259,7 +316,9 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
     );
     tracing::info!("thread plan: {plan_text}");
 
-    let shared = Arc::new(Shared::new(cfg.clone(), port, plan_text));
+    let mut sh = Shared::new(cfg.clone(), port, plan_text);
+    sh.aof = aof.clone();
+    let shared = Arc::new(sh);
     let nio = cfg.io_threads;
     let mut io_tx = Vec::new();
     let mut io_rx = Vec::new();
@@ -295,6 +354,7 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
             let tunables = shared.tunables.clone();
             let scripts = shared.scripts.clone();
             let saver = shared.saver.clone();
+            let aof = shared.aof.clone();
             let stats = shared.metrics.register(format!("shard{j}"));
             let name = format!("tandem-shard{j}");
             let keys = preloaded(j);
@@ -309,11 +369,21 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
                     stats,
                     scripts,
                     saver,
+                    aof,
                 );
                 e.preload(keys);
                 e.run(rx, peers, io);
             })?);
         }
+    }
+    if !shard_tx.is_empty() {
+        let peers = shard_tx.clone();
+        aof.set_wake(Box::new(move |i| {
+            if let Some(p) = peers.get(i) {
+                // Unbounded inbox: never blocks.
+                let _ = p.send(ToEngine::Synced);
+            }
+        }));
     }
     let fds: Vec<i32> = listeners.iter().map(|l| l.as_raw_fd()).collect();
     let (ready_tx, ready_rx) = unbounded();
@@ -329,6 +399,7 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
                 shared.metrics.register(format!("shard{i}")),
                 shared.scripts.clone(),
                 shared.saver.clone(),
+                shared.aof.clone(),
             );
             e.preload(preloaded(0));
             Some(Box::new(e))
@@ -337,7 +408,12 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
         };
         let setup = IoSetup {
             index: i as u16,
-            listeners: fds.clone(),
+            // While the AOF is replayed nobody else connects.
+            listeners: if replay.is_some() {
+                Vec::new()
+            } else {
+                fds.clone()
+            },
             inbox,
             waker: wakers[i].clone(),
             shards: shard_tx.clone(),
@@ -362,6 +438,22 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
             Ok(Ok(())) => {}
             Ok(Err(e)) => failure = Some(e),
             Err(_) => failure = Some("an IO thread exited during start-up".into()),
+        }
+    }
+    if let (None, Some((commands, count))) = (&failure, replay.take()) {
+        match replay_aof(&io_tx, &wakers, commands, count) {
+            Ok(()) => {
+                tracing::info!(
+                    "DB loaded from append only file: {:.3} seconds",
+                    started.elapsed().as_secs_f64()
+                );
+                aof.loaded();
+                for (tx, w) in io_tx.iter().zip(&wakers) {
+                    let _ = tx.send(ToIo::Listen(fds.clone()));
+                    w.wake();
+                }
+            }
+            Err(e) => failure = Some(e),
         }
     }
     if failure.is_none() {
@@ -394,8 +486,7 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
             let c = shared.config();
             (c.save.clone(), c.dbfilename.clone())
         };
-        if !points.is_empty() && shared.saver.due(&points) && shared.saver.start(&file).is_ok() {
-            tracing::info!("Changes past a save point. Saving...");
+        let begin = || {
             if let Some(tx) = shard_tx.first() {
                 // Unbounded inbox: never blocks.
                 let _ = tx.send(ToEngine::Snapshot);
@@ -403,6 +494,22 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
                 let _ = tx.send(ToIo::Snapshot);
                 w.wake();
             }
+        };
+        if !points.is_empty() && shared.saver.due(&points) && shared.saver.start(&file).is_ok() {
+            tracing::info!("Changes past a save point. Saving...");
+            begin();
+        } else if shared.saver.take_scheduled() && shared.saver.start(&file).is_ok() {
+            // BGSAVE SCHEDULE waited for an AOF rewrite.
+            begin();
+        }
+        // A rewrite BGREWRITEAOF scheduled behind a BGSAVE, or the
+        // AOF's growth past `auto-aof-rewrite-percentage` (serverCron).
+        let (pct, min) = {
+            let c = shared.config();
+            (c.auto_aof_rewrite_percentage, c.auto_aof_rewrite_min_size)
+        };
+        if shared.aof.start_scheduled(&shared.saver, pct, min) {
+            begin();
         }
     }
     shared.request_shutdown();
@@ -426,6 +533,8 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
     for h in engines {
         let _ = h.join();
     }
+    // The AOF's last writes reach the disk (Redis syncs it at shutdown).
+    shared.aof.stop();
     drop(listeners);
     std::thread::sleep(Duration::from_millis(1));
     match failure {

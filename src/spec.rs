@@ -859,6 +859,18 @@ pub static TABLE: &[CommandSpec] = &[
         "Asynchronously saves the database(s) to disk."
     ),
     cmd!(
+        "bgrewriteaof",
+        1,
+        NOSCRIPT | ADMIN,
+        0,
+        0,
+        0,
+        "server",
+        "1.0.0",
+        R::Local,
+        "Asynchronously rewrites the append-only file to disk."
+    ),
+    cmd!(
         "lastsave",
         1,
         LOADING | STALE | FAST,

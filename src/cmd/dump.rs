@@ -210,8 +210,13 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
         t => now.saturating_add(t as u64),
     };
     if at != 0 && at <= now {
-        // Already expired: nothing to create (Redis's checkAlreadyExpired).
+        // Already expired: nothing to create (Redis's checkAlreadyExpired),
+        // logged as the DEL of what REPLACE removed.
         ctx.out.ok();
+        ctx.sh.propagate_nothing();
+        if replace {
+            ctx.sh.propagate(ctx.db, &[b"DEL", &ctx.args[1]]);
+        }
         return Ok(());
     }
     d.set(h, &ctx.args[1], value, at, now);
@@ -219,6 +224,14 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
         && let Some(e) = d.get_mut(h, &ctx.args[1], now)
     {
         e.set_idle(idle as u64, now);
+    }
+    if ttl != 0 && !absttl {
+        // A relative TTL is logged absolute (Redis 7's restoreCommand).
+        let at = at.to_string();
+        let mut logged: Vec<&[u8]> = ctx.args.iter().map(|a| &a[..]).collect();
+        logged[2] = at.as_bytes();
+        logged.push(b"ABSTTL");
+        ctx.sh.propagate(ctx.db, &logged);
     }
     ctx.out.ok();
     Ok(())

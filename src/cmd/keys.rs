@@ -111,6 +111,7 @@ fn type_(ctx: &mut Ctx) -> CmdResult {
 /// and LT. Errors: not-an-integer, `invalid expire time in '<cmd>'
 /// command`, the NX/XX/GT/LT conflict errors, `Unsupported option`.
 fn expire(ctx: &mut Ctx) -> CmdResult {
+    ctx.sh.propagate_nothing();
     let cmd = name(ctx);
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     for i in 3..ctx.args.len() {
@@ -175,10 +176,17 @@ fn expire(ctx: &mut Ctx) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
+    // Logged as Redis 7 propagates it: an absolute PEXPIREAT, or the DEL
+    // a deadline in the past amounts to; nothing when nothing changed.
     if at <= now as i64 {
         db.remove(h, &args[1], now);
+        ctx.sh.propagate(ctx.db, &[b"DEL", &args[1]]);
     } else {
         db.set_expire(h, &args[1], new, now);
+        ctx.sh.propagate(
+            ctx.db,
+            &[b"PEXPIREAT", &args[1], new.to_string().as_bytes()],
+        );
     }
     ctx.out.int(1);
     Ok(())

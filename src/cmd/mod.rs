@@ -371,11 +371,12 @@ pub fn handlers() -> Vec<Option<Handler>> {
     t
 }
 
-/// Runs one command. Writes the reply (or its error) into `ctx.out` unless
-/// the handler deferred it. `read` marks a read-only command, whose key
-/// lookups count as keyspace hits and misses (INFO stats).
-pub fn execute(h: Handler, ctx: &mut Ctx, read: bool) {
-    execute_quiet(h, ctx, read);
+/// Runs one command `s`. Writes the reply (or its error) into `ctx.out`
+/// unless the handler deferred it, and logs a write to the AOF
+/// ([`log_write`]) before serving the blocked clients its pushes woke, so
+/// the log has the push before the pops it fed.
+pub fn execute(h: Handler, ctx: &mut Ctx, s: &spec::CommandSpec) {
+    execute_quiet(h, ctx, s);
     if ctx.sh.waits.pending() {
         ctx.sh.serve_ready();
     }
@@ -384,15 +385,18 @@ pub fn execute(h: Handler, ctx: &mut Ctx, read: bool) {
 /// [`execute`] without serving the blocked clients its pushes woke: a
 /// script's commands, whose woken clients are served when the script is
 /// done (as Redis serves them after the EVAL).
-pub fn execute_quiet(h: Handler, ctx: &mut Ctx, read: bool) {
+pub fn execute_quiet(h: Handler, ctx: &mut Ctx, s: &spec::CommandSpec) {
+    let read = s.is(spec::flag::READONLY);
     let mark = ctx.out.buf.len();
     if read {
         ctx.sh.dbs[ctx.db].count_reads = true;
     }
+    ctx.sh.log_custom = false;
     let result = h(ctx);
     if read {
         ctx.sh.dbs[ctx.db].count_reads = false;
     }
+    let failed = result.is_err();
     if let Err(e) = result {
         ctx.out.buf.truncate(mark);
         ctx.out.error(e.text());
@@ -405,7 +409,27 @@ pub fn execute_quiet(h: Handler, ctx: &mut Ctx, read: bool) {
             drop_if_empty(&mut ctx.sh.dbs[ctx.db], h, &ctx.args[ctx.first_key], now);
         }
     }
+    if s.is(spec::flag::WRITE) && ctx.sh.logging {
+        let error = failed || matches!(ctx.out.buf.get(mark), Some(b'-' | b'!'));
+        log_write(ctx, s, error);
+    }
     ctx.sh.commands += 1;
+}
+
+/// Logs write command `s` as the client sent it, unless its handler
+/// logged a rewritten form itself ([`Shard::propagate`]) or it answered
+/// an error (Redis propagates neither). A command every shard runs
+/// (FLUSHALL, SWAPDB, ...) is logged once, by shard 0: its transaction's
+/// place holds it once.
+fn log_write(ctx: &mut Ctx, s: &spec::CommandSpec, error: bool) {
+    if ctx.sh.log_custom || error || s.is(spec::flag::BLOCKING) {
+        return;
+    }
+    if matches!(s.route, spec::Route::All(_)) && ctx.sh.id != 0 {
+        return;
+    }
+    let args: Vec<&[u8]> = ctx.args.iter().map(|a| &a[..]).collect();
+    ctx.sh.propagate(ctx.db, &args);
 }
 
 /// The handler of command `id`, if it runs on a shard.
@@ -441,6 +465,7 @@ pub mod testing {
                     Arc::new(Tunables::new(&crate::config::Config::default())),
                     Arc::new(crate::script::Registry::new(1)),
                     Arc::new(crate::persist::Saver::new(1)),
+                    Arc::new(crate::aof::Aof::new(1, crate::aof::FSYNC_EVERYSEC)),
                 ),
                 table: handlers(),
                 resp3: false,
@@ -488,7 +513,7 @@ pub mod testing {
                 claim: None,
                 no_wait: false,
             };
-            execute(h, &mut ctx, s.is(spec::flag::READONLY));
+            execute(h, &mut ctx, s);
             assert!(!ctx.deferred, "single-shard harness cannot defer");
             String::from_utf8_lossy(&out.buf).into_owned()
         }

@@ -122,6 +122,9 @@ fn with_runtime(
     };
     let me = ctx.sh.id;
     scripts.started(me);
+    // The script is logged as its effects (Redis 7), as one block.
+    ctx.sh.propagate_nothing();
+    let outer = ctx.sh.log_group.replace(crate::aof::Chunk::default());
     let mut host = ScriptHost {
         sh: ctx.sh,
         db: ctx.db,
@@ -134,6 +137,15 @@ fn with_runtime(
     f(&mut rt, &mut host, ctx.out);
     let (strayed, remote) = (host.strayed, std::mem::take(&mut host.remote));
     scripts.finished(me);
+    let effects = std::mem::replace(&mut ctx.sh.log_group, outer).unwrap_or_default();
+    if let Some(g) = ctx.sh.log_group.as_mut() {
+        g.append(effects);
+    } else if let Some(t) = &ctx.sh.log_tx {
+        // Inside a transaction's place, which the writer frames whole.
+        t.append(effects);
+    } else {
+        ctx.sh.log.append_group(effects);
+    }
     ctx.sh.lua = Some(rt);
     for s in remote {
         ctx.sh.hop(s, |_| {});
@@ -298,9 +310,17 @@ impl ScriptHost<'_> {
         if target != self.sh.id && spec::get(id).is(flag::WRITE) && !self.remote.contains(&target) {
             self.remote.push(target);
         }
-        self.sh
+        let (reply, logged) = match self
+            .sh
             .call_on(target, move |sh| run_here(sh, db, id, &args, resp3))
-            .unwrap_or_else(|| error_reply("ERR tandem: shard unreachable"))
+        {
+            Some(r) => r,
+            None => return error_reply("ERR tandem: shard unreachable"),
+        };
+        if let Some(g) = self.sh.log_group.as_mut() {
+            g.append(logged);
+        }
+        reply
     }
 
     /// A split command (MSET, MGET, DEL, EXISTS, ...) whose keys live on
@@ -457,8 +477,23 @@ fn skip_reply(buf: &[u8], at: &mut usize, depth: usize) -> bool {
 }
 
 /// Runs command `id` against this shard for a script and returns its
-/// reply. Its keys are this shard's; a write marks them for WATCH.
-fn run_here(sh: &mut Shard, db: usize, id: spec::CmdId, args: &[Bytes], resp3: bool) -> Bytes {
+/// reply, with what it logged for the AOF (the script's shard adds it to
+/// the script's effects). Its keys are this shard's; a write marks them
+/// for WATCH.
+fn run_here(
+    sh: &mut Shard,
+    db: usize,
+    id: spec::CmdId,
+    args: &[Bytes],
+    resp3: bool,
+) -> (Bytes, crate::aof::Chunk) {
+    let outer = sh.log_group.replace(crate::aof::Chunk::default());
+    let reply = run_logged(sh, db, id, args, resp3);
+    let logged = std::mem::replace(&mut sh.log_group, outer).unwrap_or_default();
+    (reply, logged)
+}
+
+fn run_logged(sh: &mut Shard, db: usize, id: spec::CmdId, args: &[Bytes], resp3: bool) -> Bytes {
     let s = spec::get(id);
     let Some(h) = super::handler(id) else {
         return error_reply(&format!("ERR '{}' cannot run on a shard", s.name));
@@ -491,7 +526,7 @@ fn run_here(sh: &mut Shard, db: usize, id: spec::CmdId, args: &[Bytes], resp3: b
         claim: None,
         no_wait: true,
     };
-    super::execute_quiet(h, &mut ctx, s.is(flag::READONLY));
+    super::execute_quiet(h, &mut ctx, s);
     if ctx.deferred {
         // Cannot happen: every key of the command is on this shard.
         return error_reply("ERR tandem: a script's command tried to leave its shard");

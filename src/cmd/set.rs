@@ -138,6 +138,13 @@ fn spop(ctx: &mut Ctx) -> CmdResult {
         }
     }
     drop_if_empty(d, h, &args[1], now);
+    // Random: logged as the SREM of what it popped (Redis 7 does the same).
+    ctx.sh.propagate_nothing();
+    if !popped.is_empty() {
+        let mut logged: Vec<&[u8]> = vec![b"SREM", &args[1]];
+        logged.extend(popped.iter().map(|m| &m[..]));
+        ctx.sh.propagate(ctx.db, &logged);
+    }
     match count {
         None => ctx.out.bulk(&popped[0]),
         Some(_) => write_members(ctx.out, popped.len(), popped.iter().map(|m| &m[..])),

@@ -220,8 +220,10 @@ fn set(ctx: &mut Ctx) -> CmdResult {
         if !o.get {
             ctx.out.null();
         }
+        ctx.sh.propagate_nothing();
         return Ok(());
     }
+    let deadline = at;
     let at = match at {
         Some(t) => t,
         None if o.keepttl => old_ttl,
@@ -230,6 +232,16 @@ fn set(ctx: &mut Ctx) -> CmdResult {
     db.set(h, &args[1], Value::from_bytes(&args[2]), at, now);
     if !o.get {
         ctx.out.ok();
+    }
+    // A relative or second-based expiry is logged as PXAT (Redis 7).
+    if let (Some(t), Some((k, i))) = (deadline, o.expire) {
+        if k != Expire::PxAt {
+            let t = t.to_string();
+            let mut logged: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+            logged[i - 1] = b"PXAT";
+            logged[i] = t.as_bytes();
+            ctx.sh.propagate(ctx.db, &logged);
+        }
     }
     Ok(())
 }
@@ -271,6 +283,12 @@ fn set_with_ttl(ctx: &mut Ctx, opt: &[u8]) -> CmdResult {
     let args = ctx.args;
     ctx.sh.dbs[ctx.db].set(h, &args[1], Value::from_bytes(&args[3]), at, now);
     ctx.out.ok();
+    // Logged as SET key value PXAT <ms> (Redis 7).
+    let at = at.to_string();
+    ctx.sh.propagate(
+        ctx.db,
+        &[b"SET", &args[1], &args[3], b"PXAT", at.as_bytes()],
+    );
     Ok(())
 }
 
@@ -303,11 +321,13 @@ fn getdel(ctx: &mut Ctx) -> CmdResult {
     let h = ctx.key_hash(1);
     let now = ctx.now();
     let args = ctx.args;
+    ctx.sh.propagate_nothing();
     let db = &mut ctx.sh.dbs[ctx.db];
     match db.get(h, &args[1], now) {
         Some(e) => {
             write_string(ctx.out, &e.value)?;
             db.remove(h, &args[1], now);
+            ctx.sh.propagate(ctx.db, &[b"DEL", &args[1]]);
         }
         None => ctx.out.null(),
     }
@@ -334,15 +354,30 @@ fn getex(ctx: &mut Ctx) -> CmdResult {
     string_bytes(&e.value)?;
     let at = at?;
     write_string(ctx.out, &e.value)?;
-    match at {
+    // Logged as what it did (Redis 7): DEL, PEXPIREAT or PERSIST.
+    let t = match at {
         Some(t) if t <= now => {
             db.remove(h, &args[1], now);
+            Some(None)
         }
         Some(t) => {
             db.set_expire(h, &args[1], t, now);
+            Some(Some(t))
         }
         None if o.persist => {
             db.set_expire(h, &args[1], 0, now);
+            Some(Some(0))
+        }
+        None => None,
+    };
+    ctx.sh.propagate_nothing();
+    match t {
+        Some(None) => ctx.sh.propagate(ctx.db, &[b"DEL", &args[1]]),
+        Some(Some(0)) => ctx.sh.propagate(ctx.db, &[b"PERSIST", &args[1]]),
+        Some(Some(t)) => {
+            let t = t.to_string();
+            ctx.sh
+                .propagate(ctx.db, &[b"PEXPIREAT", &args[1], t.as_bytes()]);
         }
         None => {}
     }

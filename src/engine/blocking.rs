@@ -248,6 +248,7 @@ impl Shard {
             },
             shards,
             exec: None,
+            log: Default::default(),
             follows: false,
         });
         self.tx_begun
@@ -375,19 +376,45 @@ fn attempt(sh: &mut Shard, w: Arc<Blocked>, mut i: usize) {
 fn serve(sh: &mut Shard, w: &Blocked, i: usize, to: ReplyTo) {
     let (db, key) = (w.db, &w.keys[i]);
     let h = key_hash(key);
+    // Logged as the pop it was, as Redis 7 propagates a served blocking
+    // command (BLPOP as LPOP key, BZMPOP as ZPOPMIN key count, ...).
+    let end_name = |e: End| -> &'static [u8] {
+        match e {
+            End::Left => b"LEFT",
+            End::Right => b"RIGHT",
+        }
+    };
+    let log = |sh: &mut Shard, name: &[u8], n: Option<usize>| {
+        let n = n.map(|n| n.to_string());
+        match &n {
+            Some(n) => sh.propagate(db, &[name, key, n.as_bytes()]),
+            None => sh.propagate(db, &[name, key]),
+        }
+    };
+    let pop_name = |e: End| -> &'static [u8] {
+        match e {
+            End::Left => b"LPOP",
+            End::Right => b"RPOP",
+        }
+    };
     let res = match &w.op {
         Op::Pop(end) => pop_values(sh, db, key, h, *end, 1).map(|v| {
             let v = v.unwrap_or_default();
+            log(sh, pop_name(*end), None);
             sh.reply_later(to, |r| {
                 r.array(2);
                 r.bulk(key);
                 r.bulk(&v[0]);
             })
         }),
-        Op::MPop(end, count) => pop_values(sh, db, key, h, *end, *count)
-            .map(|v| sh.reply_later(to, |r| write_mpop(r, key, &v.unwrap_or_default()))),
+        Op::MPop(end, count) => pop_values(sh, db, key, h, *end, *count).map(|v| {
+            let v = v.unwrap_or_default();
+            log(sh, pop_name(*end), Some(v.len()));
+            sh.reply_later(to, |r| write_mpop(r, key, &v))
+        }),
         Op::ZPop(min) => pop_members(sh, db, key, *min, 1).map(|v| {
             let v = v.unwrap_or_default();
+            log(sh, if *min { b"ZPOPMIN" } else { b"ZPOPMAX" }, None);
             sh.reply_later(to, |r| {
                 r.array(3);
                 r.bulk(key);
@@ -395,9 +422,19 @@ fn serve(sh: &mut Shard, w: &Blocked, i: usize, to: ReplyTo) {
                 r.double(v[0].1);
             })
         }),
-        Op::ZMPop(min, count) => pop_members(sh, db, key, *min, *count)
-            .map(|v| sh.reply_later(to, |r| write_zmpop(r, key, &v.unwrap_or_default()))),
+        Op::ZMPop(min, count) => pop_members(sh, db, key, *min, *count).map(|v| {
+            let v = v.unwrap_or_default();
+            log(
+                sh,
+                if *min { b"ZPOPMIN" } else { b"ZPOPMAX" },
+                Some(v.len()),
+            );
+            sh.reply_later(to, |r| write_zmpop(r, key, &v))
+        }),
         Op::Move { dst, from, to: end } => {
+            // As LMOVE (into the place of the transaction holding both
+            // keys when they live on two shards).
+            sh.propagate(db, &[b"LMOVE", key, dst, end_name(*from), end_name(*end)]);
             if sh.shard_of(dst) == sh.id {
                 move_here(sh, db, key, dst, *from, *end).map(|v| {
                     sh.reply_later(to, |r| match v {

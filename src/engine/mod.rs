@@ -114,6 +114,9 @@ pub struct Engine {
     stats: Arc<ThreadStats>,
     /// Running a command of an EXEC block (blocking commands answer at once).
     in_exec: bool,
+    /// Under `appendfsync always`: reply batches (IO thread, batch) held
+    /// until the AOF entry they depend on is on disk, oldest first.
+    held: VecDeque<(u64, usize, ReplyBatch)>,
 }
 
 impl Engine {
@@ -130,10 +133,11 @@ impl Engine {
         stats: Arc<ThreadStats>,
         scripts: Arc<crate::script::Registry>,
         saver: Arc<crate::persist::Saver>,
+        aof: Arc<crate::aof::Aof>,
     ) -> Engine {
         let spin_budget = Duration::from_micros(tunables.spin_us());
         Engine {
-            sh: Shard::new(id, count, databases, tunables, scripts, saver),
+            sh: Shard::new(id, count, databases, tunables, scripts, saver, aof),
             handlers: cmd::handlers(),
             out: (0..io_threads).map(|_| Outbox::new()).collect(),
             local_hops: VecDeque::new(),
@@ -143,6 +147,7 @@ impl Engine {
             spin_setting: spin_budget,
             stats,
             in_exec: false,
+            held: VecDeque::new(),
         }
     }
 
@@ -275,6 +280,7 @@ impl Engine {
     /// Returns true on shutdown. Transaction steps it produced for other
     /// shards go out at once, one message per peer.
     fn handle(&mut self, m: ToEngine) -> bool {
+        self.sh.logging = self.sh.aof.on();
         let stop = self.handle_one(m);
         self.flush_tx();
         stop
@@ -320,6 +326,8 @@ impl Engine {
                 self.run_hops();
                 false
             }
+            // Held replies are looked at in `flush`, after this.
+            ToEngine::Synced => false,
             ToEngine::Shutdown => true,
         }
     }
@@ -396,7 +404,7 @@ impl Engine {
                     claim: req.claim.as_ref(),
                     no_wait: self.in_exec,
                 };
-                cmd::execute(h, &mut ctx, spec.is(spec::flag::READONLY));
+                cmd::execute(h, &mut ctx, spec);
                 let deferred = ctx.deferred;
                 if spec.is(spec::flag::WRITE) {
                     self.sh.changes += 1;
@@ -526,13 +534,34 @@ impl Engine {
         self.sh
             .saver
             .set_changes(self.sh.id as usize, self.sh.changes);
+        self.sh.log_flush();
+        // Under `appendfsync always` a reply leaves once what it depends
+        // on is on disk; later batches queue behind held ones, so each IO
+        // thread still gets this shard's replies in order.
+        let need = self.sh.log_wait;
+        let hold = self.sh.logging
+            && self.sh.aof.always()
+            && (!self.held.is_empty() || need > self.sh.aof.synced());
         for (i, ob) in self.out.iter_mut().enumerate() {
             if ob.is_empty() {
                 continue;
             }
             let batch = ob.take(self.sh.id);
-            if io[i].tx.send(ToIo::Replies(batch)).is_ok() {
+            if hold {
+                self.held.push_back((need, i, batch));
+            } else if io[i].tx.send(ToIo::Replies(batch)).is_ok() {
                 io[i].waker.wake();
+            }
+        }
+        while let Some(&(need, _, _)) = self.held.front() {
+            let synced = self.sh.aof.synced();
+            if need > synced && self.sh.aof.wait_for(self.sh.id as usize, need) {
+                break;
+            }
+            if let Some((_, i, batch)) = self.held.pop_front() {
+                if io[i].tx.send(ToIo::Replies(batch)).is_ok() {
+                    io[i].waker.wake();
+                }
             }
         }
     }
@@ -547,13 +576,27 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Colocated: queues what was logged and, under `appendfsync always`,
+    /// waits until it is on disk (the IO thread sends the replies as soon
+    /// as the engine returns; one shard, so nothing else can be waited on).
+    fn settle_log(&mut self) {
+        self.sh.log_flush();
+        if self.sh.logging && self.sh.aof.always() {
+            self.sh.aof.block_until(self.sh.log_wait);
+        }
+    }
+}
+
 impl Executor for Engine {
     fn execute(&mut self, batch: RequestBatch) -> ReplyBatch {
         self.sh.now_ms = cmd::now_ms();
         let io = batch.io as usize;
+        self.sh.logging = self.sh.aof.on();
         self.run_batch(batch);
         self.run_hops();
         self.sh.saver.set_changes(0, self.sh.changes);
+        self.settle_log();
         self.out[io].take(self.sh.id)
     }
 
@@ -570,6 +613,7 @@ impl Executor for Engine {
         self.sh.now_ms = cmd::now_ms();
         self.sh.fire_timeouts();
         self.run_hops();
+        self.settle_log();
         // Colocated engines serve exactly one IO thread.
         self.out[0].take(self.sh.id)
     }

@@ -70,6 +70,21 @@ pub struct Shard {
     /// Redis counts changed keys instead; a write that changes nothing
     /// (a DEL of a missing key, an error) counts here.
     pub changes: u64,
+    /// The append-only file's queue ([`crate::aof`]).
+    pub aof: Arc<crate::aof::Aof>,
+    /// Whether writes are logged now (the AOF is on; read every message).
+    pub logging: bool,
+    /// Commands this shard logged that are not queued yet.
+    pub log: crate::aof::Chunk,
+    /// The transaction whose commands run now: they are logged in its place.
+    pub log_tx: Option<Arc<crate::aof::TxLog>>,
+    /// A running script's effects, logged as one MULTI/EXEC block.
+    pub log_group: Option<crate::aof::Chunk>,
+    /// The last queue entry this shard's replies so far depend on.
+    pub log_wait: u64,
+    /// The running command logged itself, in the form Redis propagates
+    /// (or chose to log nothing): the engine does not log its arguments.
+    pub log_custom: bool,
 }
 
 /// This shard's own inbox and every shard's, for calls a script makes to
@@ -87,6 +102,7 @@ impl Shard {
         tun: Arc<Tunables>,
         scripts: Arc<crate::script::Registry>,
         saver: Arc<crate::persist::Saver>,
+        aof: Arc<crate::aof::Aof>,
     ) -> Shard {
         Shard {
             dbs: (0..databases).map(|_| Db::new()).collect(),
@@ -109,6 +125,48 @@ impl Shard {
             saver,
             snapshot: None,
             changes: 0,
+            logging: aof.on(),
+            aof,
+            log: crate::aof::Chunk::default(),
+            log_tx: None,
+            log_group: None,
+            log_wait: 0,
+            log_custom: false,
+        }
+    }
+
+    /// Logs command `args` (name first) as run in database `db`, in the
+    /// form Redis propagates it (the caller rewrote what must be: an
+    /// expiry made absolute, a blocking pop as the pop it was), into the
+    /// running script's block, the running transaction's place, or this
+    /// shard's chunk. Marks the running command as logged.
+    pub fn propagate(&mut self, db: usize, args: &[&[u8]]) {
+        self.log_custom = true;
+        if !self.logging {
+            return;
+        }
+        let db = db as u16;
+        if let Some(g) = self.log_group.as_mut() {
+            g.push(db, args);
+        } else if let Some(t) = &self.log_tx {
+            t.push(db, args);
+        } else {
+            self.log.push(db, args);
+        }
+    }
+
+    /// The running command logs nothing (a blocking pop that waits, a
+    /// script whose effects are logged instead).
+    pub fn propagate_nothing(&mut self) {
+        self.log_custom = true;
+    }
+
+    /// Queues this shard's logged commands: at the end of a loop turn,
+    /// and before it grants a transaction its locks (see [`crate::aof`]).
+    pub fn log_flush(&mut self) {
+        if !self.log.is_empty() {
+            let c = std::mem::take(&mut self.log);
+            self.log_wait = self.aof.append(c);
         }
     }
 
@@ -255,7 +313,21 @@ impl Shard {
 }
 
 /// Unix time in milliseconds.
+/// Start-up is replaying the AOF: the clock reads 1 ms past the epoch,
+/// so no key expires while loading (Redis's `keyIsExpired` while
+/// `server.loading`), and a logged expiry in the past is set, not applied.
+static LOADING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Starts or ends the stopped clock of AOF loading.
+pub fn set_loading(on: bool) {
+    LOADING.store(on, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Unix time in ms (1 while the AOF is replayed: [`set_loading`]).
 pub fn now_ms() -> u64 {
+    if LOADING.load(std::sync::atomic::Ordering::Relaxed) {
+        return 1;
+    }
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)

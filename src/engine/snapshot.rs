@@ -40,6 +40,7 @@ impl Shard {
                 .map(|s| (s, Want::Shard(Mode::Shared)))
                 .collect(),
             exec: None,
+            log: Default::default(),
             follows: false,
         });
         // No client: an owner of its own.

@@ -374,9 +374,18 @@ impl Engine {
             return;
         };
         let info = live.info.clone();
+        let snapshot = matches!(live.work, Some(Work::Snapshot));
+        // What ran here before this grant goes into the AOF before the
+        // transaction's place (`crate::aof`, "One order across shards").
+        self.sh.log_flush();
         match info.next_after(self.sh.id) {
             Some(next) => self.send_tx(next, id, TxStep::Token),
             None => {
+                if self.sh.logging {
+                    let _ = info
+                        .log
+                        .set(self.sh.aof.reserve(info.shards.len(), snapshot));
+                }
                 for &(s, _) in &info.shards {
                     self.send_tx(s, id, TxStep::Go);
                 }
@@ -384,8 +393,33 @@ impl Engine {
         }
     }
 
-    /// Runs this shard's share of transaction `id`.
+    /// Runs this shard's share of transaction `id`, logging what it
+    /// runs in the transaction's AOF place.
     fn tx_go(&mut self, id: TxId) {
+        let log = self.tx_log(id);
+        let prev = self.enter_tx_log(log);
+        self.tx_go_logged(id);
+        self.sh.log_tx = prev;
+    }
+
+    /// Transaction `id`'s AOF place, if it has one.
+    fn tx_log(&self, id: TxId) -> Option<Arc<crate::aof::TxLog>> {
+        self.tx.live.get(&id)?.info.log.get().cloned()
+    }
+
+    /// Makes `log` where commands are logged (replies now wait for it);
+    /// returns the previous place.
+    fn enter_tx_log(
+        &mut self,
+        log: Option<Arc<crate::aof::TxLog>>,
+    ) -> Option<Arc<crate::aof::TxLog>> {
+        if let Some(t) = &log {
+            self.sh.log_wait = self.sh.log_wait.max(t.id);
+        }
+        std::mem::replace(&mut self.sh.log_tx, log)
+    }
+
+    fn tx_go_logged(&mut self, id: TxId) {
         let Some(live) = self.tx.live.get_mut(&id) else {
             return;
         };
@@ -453,6 +487,9 @@ impl Engine {
             if let Some(p) = &live.info.exec {
                 self.tx.watches.unwatch((p.reply.io, p.reply.conn));
             }
+            if let Some(t) = live.info.log.get() {
+                self.sh.aof.part_done(t);
+            }
         }
         self.tx.live.remove(&id);
         self.tx.early.remove(&id);
@@ -492,8 +529,15 @@ impl Engine {
         }
     }
 
-    /// Runs step `n` of EXEC `id` on this shard.
+    /// Runs step `n` of EXEC `id` on this shard, logging in its AOF place.
     fn exec_step(&mut self, id: TxId, n: usize) {
+        let log = self.tx_log(id);
+        let prev = self.enter_tx_log(log);
+        self.exec_step_logged(id, n);
+        self.sh.log_tx = prev;
+    }
+
+    fn exec_step_logged(&mut self, id: TxId, n: usize) {
         let Some(info) = self.tx.live.get(&id).map(|l| l.info.clone()) else {
             return;
         };
@@ -534,6 +578,12 @@ impl Engine {
         let Some(info) = self.tx.live.get(&id).map(|l| l.info.clone()) else {
             return;
         };
+        let prev = self.enter_tx_log(info.log.get().cloned());
+        self.exec_run_mine_logged(&info, id, n);
+        self.sh.log_tx = prev;
+    }
+
+    fn exec_run_mine_logged(&mut self, info: &Arc<TxInfo>, id: TxId, n: usize) {
         let Some(plan) = &info.exec else {
             return;
         };

@@ -38,13 +38,23 @@ impl IoThread {
     }
 
     pub(super) fn on_accept(&mut self, fd: i32) {
+        self.open_conn(fd, false);
+    }
+
+    /// A socket the server made itself (the AOF replay): served as a
+    /// client, already authenticated, never refused for `maxclients`.
+    pub(super) fn adopt(&mut self, fd: i32) {
+        self.open_conn(fd, true);
+    }
+
+    fn open_conn(&mut self, fd: i32, internal: bool) {
         if self.stopping.is_some() {
             // SAFETY: closing the fd we were just given.
             unsafe { libc::close(fd) };
             return;
         }
         let shared = self.shared.clone();
-        if shared.connected.load(Ordering::Relaxed) >= self.limits.maxclients {
+        if !internal && shared.connected.load(Ordering::Relaxed) >= self.limits.maxclients {
             let msg = b"-ERR max number of clients reached\r\n";
             // SAFETY: best-effort write of a static message, then close.
             unsafe {
@@ -76,7 +86,7 @@ impl IoThread {
         };
         self.gens[slot] = self.gens[slot].wrapping_add(1) & 0xFF_FFFF;
         let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
-        let authed = self.limits.password.is_empty();
+        let authed = internal || self.limits.password.is_empty();
         self.conns[slot] = Some(Conn::new(fd, self.gens[slot], id, authed));
         self.by_id.insert(id, slot);
         shared.connected.fetch_add(1, Ordering::Relaxed);

@@ -54,6 +54,8 @@ pub(super) struct After {
     pub reload_limits: bool,
     /// RESET: drop the client's WATCHed keys on the shards.
     pub unwatch: bool,
+    /// BGREWRITEAOF started a background save: begin its instant on the shards.
+    pub snapshot: bool,
 }
 
 /// Whether the command needs every client's state of this very moment
@@ -100,6 +102,16 @@ pub(super) fn run(l: &mut Local, id: CmdId, args: &[&[u8]]) {
         "lastsave" => {
             let t = l.shared.saver.last_save();
             reply(l, |r| r.int(t as i64))
+        }
+        "bgrewriteaof" => {
+            let mut begin = false;
+            match l.shared.aof.bgrewrite(&l.shared.saver, || begin = true) {
+                Ok(msg) => {
+                    l.after.snapshot = begin;
+                    reply(l, |r| r.simple(msg))
+                }
+                Err(e) => Err(e),
+            }
         }
         "script" => script(l, args),
         "function" => function(l, args),
@@ -1124,6 +1136,10 @@ fn config(l: &mut Local, args: &[&[u8]]) -> Res {
                 next.set_runtime(&text(&pair[0]), &text(&pair[1]))
                     .map_err(|e| format!("ERR {e}"))?;
             }
+            if next.appendonly != l.shared.config().appendonly {
+                return Err("ERR CONFIG SET failed (possibly related to argument 'appendonly') - tandem: turning the append-only file on or off at run time is not supported yet; restart with --appendonly yes or no".into());
+            }
+            l.shared.aof.set_fsync(next.appendfsync);
             l.shared.tunables.store(&next);
             l.shared
                 .metrics
@@ -1406,11 +1422,12 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
             }
             "persistence" => {
                 // Redis 7.0's fields, in its order. A fork-less save copies
-                // no pages, so the copy-on-write figures stay 0; no AOF yet.
+                // no pages, so the copy-on-write figures stay 0.
                 let p = sh.saver.info();
+                let a = sh.aof.info();
                 let _ = write!(
                     s,
-                    "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n\r\n",
+                    "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
                     p.changes_since_last_save,
                     p.bgsave_in_progress as u8,
                     p.last_save_time,
@@ -1418,7 +1435,24 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
                     p.last_bgsave_secs,
                     p.current_bgsave_secs,
                     p.saves,
+                    a.enabled as u8,
+                    a.rewrite_in_progress as u8,
+                    a.rewrite_scheduled as u8,
+                    a.last_rewrite_secs,
+                    a.current_rewrite_secs,
+                    if a.last_rewrite_ok { "ok" } else { "err" },
+                    a.rewrites,
+                    if a.last_write_ok { "ok" } else { "err" },
                 );
+                if a.enabled {
+                    // Redis adds these while the AOF is on.
+                    let _ = write!(
+                        s,
+                        "aof_current_size:{}\r\naof_base_size:{}\r\naof_pending_rewrite:{}\r\naof_buffer_length:0\r\naof_pending_bio_fsync:0\r\naof_delayed_fsync:0\r\n",
+                        a.current_size, a.base_size, a.rewrite_scheduled as u8
+                    );
+                }
+                s.push_str("\r\n");
             }
             "replication" => {
                 let _ = write!(

@@ -493,6 +493,15 @@ impl IoThread {
                         ex.begin_snapshot();
                     }
                 }
+                ToIo::Adopt(fd) => self.adopt(fd),
+                ToIo::Listen(fds) => {
+                    if self.stopping.is_none() {
+                        for fd in fds {
+                            self.listeners.push(fd);
+                            self.arm_accept(self.listeners.len() - 1);
+                        }
+                    }
+                }
             }
         }
         if self.stopping.is_none() && self.shared.shutdown.load(Ordering::Relaxed) {

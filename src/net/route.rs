@@ -199,6 +199,16 @@ impl IoThread {
         if after.unwatch {
             self.forget_watch(slot);
         }
+        if after.snapshot {
+            // BGREWRITEAOF started a background save: its instant is a
+            // transaction over every shard, begun on the first.
+            if let Some(ex) = self.executor.as_mut() {
+                ex.begin_snapshot();
+            } else if let Some(tx) = self.shards.first() {
+                // Unbounded inbox: never blocks.
+                let _ = tx.send(ToEngine::Snapshot);
+            }
+        }
     }
 
     /// Queues a request for `shard`, copying its arguments (a slice of
@@ -416,6 +426,7 @@ impl IoThread {
             kind: TxKind::Parts,
             shards,
             exec: None,
+            log: Default::default(),
             follows,
         });
         for (p, &sh) in order.iter().enumerate() {
@@ -542,6 +553,7 @@ impl IoThread {
             },
             shards,
             exec: None,
+            log: Default::default(),
             follows: false,
         });
         let seq = self.conns[slot].as_mut()?.begin();
@@ -579,9 +591,13 @@ impl IoThread {
             return;
         }
         if saves {
-            if let Err(e) = self.start_save(kind, args) {
+            let started = self.start_save(kind, args);
+            if !matches!(started, Ok(true)) {
                 if let Some(c) = self.conns[slot].as_mut() {
-                    c.reply_with(|r| r.error(&e));
+                    match started {
+                        Err(e) => c.reply_with(|r| r.error(&e)),
+                        _ => c.reply_with(|r| r.simple("Background saving scheduled")),
+                    }
                 }
                 return;
             }
@@ -609,6 +625,7 @@ impl IoThread {
                 kind: TxKind::Parts,
                 shards,
                 exec: None,
+                log: Default::default(),
                 follows,
             })
         });
@@ -622,23 +639,27 @@ impl IoThread {
 
     /// Checks SAVE's and BGSAVE's arguments and state before they reach
     /// the shards, and starts BGSAVE's file writer: Redis's errors for a
-    /// save already running and for a bad argument (`BGSAVE [SCHEDULE]`;
-    /// SCHEDULE matters only while an AOF rewrite runs, which tandem does
-    /// not have, so it starts the save at once as Redis would).
-    fn start_save(&self, kind: Gather, args: &[&[u8]]) -> Result<(), String> {
+    /// save already running and for a bad argument (`BGSAVE [SCHEDULE]`).
+    /// `Ok(false)`: BGSAVE SCHEDULE while an AOF rewrite writes its base,
+    /// so the save starts after it (`+Background saving scheduled`).
+    fn start_save(&self, kind: Gather, args: &[&[u8]]) -> Result<bool, String> {
         let saver = &self.shared.saver;
         if kind == Gather::Save {
             return match saver.in_progress() {
                 true => Err("ERR Background save already in progress".into()),
-                false => Ok(()),
+                false => Ok(true),
             };
         }
-        match args {
-            [_] => {}
-            [_, a] if a.eq_ignore_ascii_case(b"schedule") => {}
+        let schedule = match args {
+            [_] => false,
+            [_, a] if a.eq_ignore_ascii_case(b"schedule") => true,
             _ => return Err(crate::resp::errors::SYNTAX.into()),
+        };
+        if schedule && saver.writing_aof_base() {
+            saver.schedule();
+            return Ok(false);
         }
-        saver.start(&self.shared.config().dbfilename)
+        saver.start(&self.shared.config().dbfilename).map(|()| true)
     }
 
     /// Sends each shard this turn's batch if it has a credit; in colocated

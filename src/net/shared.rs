@@ -83,6 +83,8 @@ pub struct Shared {
     pub scripts: Arc<crate::script::Registry>,
     /// RDB saves: the running BGSAVE, LASTSAVE, INFO persistence.
     pub saver: Arc<crate::persist::Saver>,
+    /// The append-only file ([`crate::aof`]).
+    pub aof: Arc<crate::aof::Aof>,
     /// Samples of `total_commands` for INFO's `instantaneous_ops_per_sec`.
     pub ops_meter: Mutex<OpsMeter>,
     /// Highest `used_memory` seen (INFO `used_memory_peak`), bytes.
@@ -157,6 +159,10 @@ impl Shared {
             } else {
                 config.shards
             })),
+            aof: Arc::new(crate::aof::Aof::new(
+                if config.colocated { 1 } else { config.shards },
+                config.appendfsync,
+            )),
             tunables: Arc::new(crate::config::Tunables::new(&config)),
             config: RwLock::new(config),
             config_epoch: AtomicU64::new(0),

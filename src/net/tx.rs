@@ -504,6 +504,7 @@ impl IoThread {
             kind: TxKind::Exec,
             shards: locks.into_wants(),
             exec: Some(plan),
+            log: Default::default(),
             follows: false,
         });
         let Some(exec_id) = spec::lookup(b"exec") else {
