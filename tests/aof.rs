@@ -1,0 +1,567 @@
+//! The append-only file (issue #14): with `appendfsync always` an
+//! acknowledged write survives kill -9, cross-shard transactions replay
+//! whole, a BGREWRITEAOF under load loses nothing, a truncated tail is cut
+//! (or refused), expiries replay as absolute times, and tandem and
+//! redis-server 7.0 load each other's `appendonlydir`.
+
+mod common;
+use common::*;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+fn conn(port: u16) -> redis::Connection {
+    let c = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    c
+}
+
+fn field(c: &mut redis::Connection, name: &str) -> String {
+    let info: String = redis::cmd("INFO").arg("persistence").query(c).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("no {name} in {info}"))
+        .trim()
+        .to_string()
+}
+
+fn kill9(s: &mut Server) {
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(s.child.id() as i32, libc::SIGKILL) };
+    let _ = s.wait_exit();
+}
+
+/// Accounts on every shard that MULTI/EXEC transfers move money between.
+const ACCOUNTS: usize = 8;
+const TOTAL: i64 = 8_000;
+
+/// Writers run single-key SETs, cross-shard MSET pairs and MULTI/EXEC
+/// transfers until the server is killed; each records the last write it
+/// saw acknowledged. After kill -9 and a restart from the AOF, every
+/// acknowledged write is there, every pair is whole and the transfers'
+/// sum is unchanged. Two rounds: the second appends to the first's file.
+#[test]
+fn acknowledged_writes_survive_kill_9() {
+    let dir = TempDir::new("aof-kill");
+    let args = [
+        "--dir",
+        dir.path(),
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--io-threads",
+        "2",
+        "--shards",
+        "3",
+    ];
+    let accounts = spread("acct", ACCOUNTS);
+    let mut acked_total = 0u64;
+    for round in 0..2u64 {
+        let mut s = Server::start(&args);
+        if round == 0 {
+            let mut c = s.conn();
+            let mut p = redis::pipe();
+            for a in &accounts {
+                p.cmd("SET").arg(a).arg(TOTAL / ACCOUNTS as i64).ignore();
+            }
+            let () = p.query(&mut c).unwrap();
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut writers = Vec::new();
+        for t in 0..4u64 {
+            let (url, accounts, stop) = (s.url(), accounts.clone(), stop.clone());
+            writers.push(std::thread::spawn(move || {
+                let mut c = conn_on(&url, t as usize);
+                c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                let mut acked: Option<u64> = None;
+                let deadline = Instant::now() + Duration::from_secs(20);
+                for n in 0..1_000_000u64 {
+                    if stop.load(Ordering::Relaxed) || Instant::now() > deadline {
+                        break;
+                    }
+                    let key = format!("w{round}:{t}:{n}");
+                    let r: redis::RedisResult<()> = match n % 3 {
+                        0 => redis::cmd("SET").arg(&key).arg(n).query(&mut c),
+                        1 => redis::cmd("MSET")
+                            .arg(&key)
+                            .arg(n)
+                            .arg(format!("{key}:pair"))
+                            .arg(n)
+                            .query(&mut c),
+                        _ => {
+                            let (a, b) = (
+                                &accounts[(n as usize) % ACCOUNTS],
+                                &accounts[(n as usize + 3) % ACCOUNTS],
+                            );
+                            redis::pipe()
+                                .atomic()
+                                .cmd("DECRBY")
+                                .arg(a)
+                                .arg(1)
+                                .ignore()
+                                .cmd("INCRBY")
+                                .arg(b)
+                                .arg(1)
+                                .ignore()
+                                .cmd("SET")
+                                .arg(&key)
+                                .arg(n)
+                                .ignore()
+                                .query(&mut c)
+                        }
+                    };
+                    if r.is_err() {
+                        break;
+                    }
+                    acked = Some(n);
+                }
+                acked
+            }));
+        }
+        std::thread::sleep(Duration::from_millis(700));
+        kill9(&mut s);
+        stop.store(true, Ordering::Relaxed);
+        let acked: Vec<Option<u64>> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+        drop(s);
+        let s = Server::start(&args);
+        let mut c = s.conn();
+        for (t, last) in acked.iter().enumerate() {
+            let Some(last) = *last else { continue };
+            acked_total += last + 1;
+            let keys: Vec<String> = (0..=last).map(|n| format!("w{round}:{t}:{n}")).collect();
+            for chunk in keys.chunks(500) {
+                let vals: Vec<Option<u64>> = redis::cmd("MGET").arg(chunk).query(&mut c).unwrap();
+                for (k, v) in chunk.iter().zip(vals) {
+                    assert!(v.is_some(), "round {round}: acknowledged {k} lost");
+                }
+            }
+            let pairs: Vec<String> = (0..=last)
+                .filter(|n| n % 3 == 1)
+                .map(|n| format!("w{round}:{t}:{n}:pair"))
+                .collect();
+            for chunk in pairs.chunks(500) {
+                let vals: Vec<Option<u64>> = redis::cmd("MGET").arg(chunk).query(&mut c).unwrap();
+                assert!(
+                    vals.iter().all(Option::is_some),
+                    "round {round}: a pair lost"
+                );
+            }
+        }
+        let balances: Vec<i64> = redis::cmd("MGET").arg(&accounts).query(&mut c).unwrap();
+        assert_eq!(
+            balances.iter().sum::<i64>(),
+            TOTAL,
+            "round {round}: a transfer replayed in part: {balances:?}"
+        );
+        assert_eq!(field(&mut c, "aof_enabled"), "1");
+    }
+    assert!(
+        acked_total > 100,
+        "too few writes to mean anything: {acked_total}"
+    );
+}
+
+/// Writers keep cross-shard pairs equal while BGREWRITEAOF rewrites the
+/// file; afterwards the manifest names the new base and one incremental
+/// file, the old ones are gone, redis-check-aof accepts the directory,
+/// and a restart after kill -9 has every acknowledged pair, equal.
+#[test]
+fn bgrewriteaof_under_load_loses_nothing() {
+    let dir = TempDir::new("aof-rewrite");
+    let args = [
+        "--dir",
+        dir.path(),
+        "--appendonly",
+        "yes",
+        "--shards",
+        "2",
+        "--io-threads",
+        "1",
+    ];
+    let mut s = Server::start(&args);
+    let mut c = s.conn();
+    let e = err(&mut c, &["BGREWRITEAOF", "x"]);
+    assert!(
+        e.contains("wrong number of arguments for 'bgrewriteaof' command"),
+        "{e}"
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (url, stop) = (s.url(), stop.clone());
+        std::thread::spawn(move || {
+            let mut c = conn_on(&url, 0);
+            let mut acked = 0u64;
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                let n = acked;
+                let r: redis::RedisResult<()> = redis::cmd("MSET")
+                    .arg(format!("a{}", n % 500))
+                    .arg(n)
+                    .arg(format!("b{}", n % 500))
+                    .arg(n)
+                    .arg(format!("n{n}"))
+                    .arg(n)
+                    .query(&mut c);
+                if r.is_err() {
+                    break;
+                }
+                acked += 1;
+            }
+            acked
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let reply: String = redis::cmd("BGREWRITEAOF").query(&mut c).unwrap();
+    assert_eq!(reply, "Background append only file rewriting started");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while field(&mut c, "aof_rewrites") != "1" {
+        assert!(Instant::now() < deadline, "the rewrite did not finish");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(field(&mut c, "aof_last_bgrewrite_status"), "ok");
+    std::thread::sleep(Duration::from_millis(300));
+    kill9(&mut s);
+    stop.store(true, Ordering::Relaxed);
+    let acked = writer.join().unwrap();
+    drop(s);
+    let aofdir = dir.0.join("appendonlydir");
+    let manifest = std::fs::read_to_string(aofdir.join("appendonly.aof.manifest")).unwrap();
+    assert_eq!(
+        manifest,
+        "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&aofdir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "appendonly.aof.2.base.rdb",
+            "appendonly.aof.2.incr.aof",
+            "appendonly.aof.manifest"
+        ]
+    );
+    let check = output_within(
+        Command::new("redis-check-aof").arg(aofdir.join("appendonly.aof.manifest")),
+        30,
+    );
+    let text = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        text.contains("All AOF files and manifest are valid"),
+        "redis-check-aof: {text}"
+    );
+    let s = Server::start(&args);
+    let mut c = s.conn();
+    let keys: Vec<String> = (0..acked).map(|n| format!("n{n}")).collect();
+    for chunk in keys.chunks(500) {
+        let vals: Vec<Option<u64>> = redis::cmd("MGET").arg(chunk).query(&mut c).unwrap();
+        assert!(
+            vals.iter().all(Option::is_some),
+            "an acknowledged MSET lost"
+        );
+    }
+    for i in 0..500 {
+        let (a, b): (Option<u64>, Option<u64>) = redis::cmd("MGET")
+            .arg(format!("a{i}"))
+            .arg(format!("b{i}"))
+            .query(&mut c)
+            .unwrap();
+        assert_eq!(a, b, "pair {i} is not whole");
+    }
+    assert!(acked > 10, "too few writes: {acked}");
+}
+
+/// The last file ending mid-command: with `aof-load-truncated no`
+/// start-up stops and says why; by default the tail is cut off (the file
+/// too) and the rest loads.
+#[test]
+fn a_truncated_tail_is_cut_or_refused() {
+    let dir = TempDir::new("aof-trunc");
+    let args = ["--dir", dir.path(), "--appendonly", "yes", "--shards", "2"];
+    let mut s = Server::start(&args);
+    let mut c = s.conn();
+    for k in ["a", "b", "c"] {
+        let () = redis::cmd("SET").arg(k).arg(k).query(&mut c).unwrap();
+    }
+    assert_eq!(s.terminate(), Some(0));
+    let incr = dir.0.join("appendonlydir/appendonly.aof.1.incr.aof");
+    let whole = std::fs::metadata(&incr).unwrap().len();
+    let mut bytes = std::fs::read(&incr).unwrap();
+    bytes.extend_from_slice(b"*3\r\n$3\r\nset\r\n$1\r\nd");
+    std::fs::write(&incr, &bytes).unwrap();
+    let port = free_port().to_string();
+    let out = output_within(
+        Command::new(env!("CARGO_BIN_EXE_tandem")).args([
+            "--port",
+            &port,
+            "--save",
+            "",
+            "--dir",
+            dir.path(),
+            "--appendonly",
+            "yes",
+            "--aof-load-truncated",
+            "no",
+        ]),
+        20,
+    );
+    assert!(!out.status.success());
+    let log =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("Unexpected end of file"), "{log}");
+    let s = Server::start(&args);
+    let mut c = s.conn();
+    let vals: Vec<Option<String>> = redis::cmd("MGET")
+        .arg(&["a", "b", "c", "d"])
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(
+        vals,
+        [Some("a".into()), Some("b".into()), Some("c".into()), None]
+    );
+    assert_eq!(std::fs::metadata(&incr).unwrap().len(), whole);
+}
+
+/// Expiries are logged absolute and nothing expires while loading: a key
+/// INCRed while it had a TTL that has passed since is gone after a
+/// restart (a relative or clock-running replay would bring it back as a
+/// key without TTL), and one with time left keeps its deadline.
+#[test]
+fn expiries_replay_as_absolute_times() {
+    let dir = TempDir::new("aof-ttl");
+    let args = [
+        "--dir",
+        dir.path(),
+        "--appendonly",
+        "yes",
+        "--colocated",
+        "yes",
+    ];
+    let mut s = Server::start(&args);
+    let mut c = s.conn();
+    let () = redis::cmd("SET")
+        .arg("short")
+        .arg(10)
+        .arg("PX")
+        .arg(300)
+        .query(&mut c)
+        .unwrap();
+    let n: i64 = redis::cmd("INCR").arg("short").query(&mut c).unwrap();
+    assert_eq!(n, 11);
+    let () = redis::cmd("SETEX")
+        .arg("long")
+        .arg(1000)
+        .arg("v")
+        .query(&mut c)
+        .unwrap();
+    let _: i64 = redis::cmd("EXPIRE")
+        .arg("long")
+        .arg(2000)
+        .query(&mut c)
+        .unwrap();
+    let at: i64 = redis::cmd("PEXPIRETIME").arg("long").query(&mut c).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(s.terminate(), Some(0));
+    let text =
+        std::fs::read_to_string(dir.0.join("appendonlydir/appendonly.aof.1.incr.aof")).unwrap();
+    assert!(
+        text.contains("PXAT") && text.contains("PEXPIREAT"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("SETEX") && !text.contains("EXPIRE\r\n"),
+        "{text}"
+    );
+    let s = Server::start(&args);
+    let mut c = s.conn();
+    let short: Option<i64> = redis::cmd("GET").arg("short").query(&mut c).unwrap();
+    assert_eq!(short, None);
+    let again: i64 = redis::cmd("PEXPIRETIME").arg("long").query(&mut c).unwrap();
+    assert_eq!(again, at);
+}
+
+/// Every key of every database as text: type, value (members sorted) and
+/// whether it has a TTL.
+fn snapshot(port: u16) -> BTreeMap<String, String> {
+    let mut c = conn(port);
+    let mut out = BTreeMap::new();
+    for db in 0..4 {
+        let () = redis::cmd("SELECT").arg(db).query(&mut c).unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut c).unwrap();
+        for k in keys {
+            let t: String = redis::cmd("TYPE").arg(&k).query(&mut c).unwrap();
+            let v = match t.as_str() {
+                "string" => {
+                    let v: String = redis::cmd("GET").arg(&k).query(&mut c).unwrap();
+                    v
+                }
+                "list" => {
+                    let v: Vec<String> = redis::cmd("LRANGE")
+                        .arg(&k)
+                        .arg(0)
+                        .arg(-1)
+                        .query(&mut c)
+                        .unwrap();
+                    v.join(",")
+                }
+                "set" => {
+                    let mut v: Vec<String> = redis::cmd("SMEMBERS").arg(&k).query(&mut c).unwrap();
+                    v.sort();
+                    v.join(",")
+                }
+                "hash" => {
+                    let v: BTreeMap<String, String> =
+                        redis::cmd("HGETALL").arg(&k).query(&mut c).unwrap();
+                    format!("{v:?}")
+                }
+                "zset" => {
+                    let v: Vec<(String, f64)> = redis::cmd("ZRANGE")
+                        .arg(&k)
+                        .arg(0)
+                        .arg(-1)
+                        .arg("WITHSCORES")
+                        .query(&mut c)
+                        .unwrap();
+                    format!("{v:?}")
+                }
+                other => other.to_string(),
+            };
+            let ttl: i64 = redis::cmd("PTTL").arg(&k).query(&mut c).unwrap();
+            out.insert(format!("{db}/{k}"), format!("{t}={v} ttl:{}", ttl > 0));
+        }
+    }
+    out
+}
+
+/// The same writes on either server: every type, several databases, a
+/// script, MULTI/EXEC, relative expiries, SPOP, a served BLPOP.
+fn workload(port: u16) {
+    let mut c = conn(port);
+    let cmds: &[&[&str]] = &[
+        &["SET", "s", "v"],
+        &["SET", "t", "v", "EX", "1000"],
+        &["SETEX", "u", "1000", "v"],
+        &["INCRBYFLOAT", "f", "1.5"],
+        &["APPEND", "s", "w"],
+        &["RPUSH", "l", "a", "b", "c", "d"],
+        &["LPOP", "l"],
+        &["SADD", "set", "1", "2", "3", "4", "5"],
+        &["SPOP", "set"],
+        &["HSET", "h", "f1", "v1", "f2", "v2"],
+        &["HDEL", "h", "f1"],
+        &["ZADD", "z", "1", "a", "2", "b", "3.5", "c"],
+        &["ZINCRBY", "z", "2", "a"],
+        &["EXPIRE", "l", "5000"],
+        &["MSET", "m1", "1", "m2", "2", "m3", "3"],
+        &["RENAME", "m3", "m4"],
+        &["DEL", "m1"],
+        &["SELECT", "2"],
+        &["SET", "indb2", "x"],
+        &["LPUSH", "q", "job"],
+        &["BLPOP", "q", "0"],
+        &["RPUSH", "q", "k1", "k2"],
+        &["SELECT", "0"],
+        &[
+            "EVAL",
+            "redis.call('set', KEYS[1], 'lua') redis.call('incr', KEYS[2]) return 1",
+            "2",
+            "{x}a",
+            "{x}b",
+        ],
+        &["GETEX", "s", "PX", "900000"],
+    ];
+    for cmd in cmds {
+        let mut r = redis::cmd(cmd[0]);
+        for a in &cmd[1..] {
+            r.arg(*a);
+        }
+        let _: redis::Value = r.query(&mut c).unwrap();
+    }
+    let _: Vec<redis::Value> = redis::pipe()
+        .atomic()
+        .cmd("SET")
+        .arg("tx1")
+        .arg("1")
+        .cmd("SADD")
+        .arg("tx2")
+        .arg("m")
+        .query(&mut c)
+        .unwrap();
+}
+
+/// Starts redis-server 7.0 in `dir` with `appendonly yes`.
+fn redis_in(dir: &str) -> Redis {
+    Redis::start(&[
+        "--dir",
+        dir,
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+    ])
+}
+
+/// tandem's `appendonlydir` loads into redis-server with the same
+/// contents, and redis-server's into tandem (an incremental file, then
+/// one after BGREWRITEAOF, whose base is redis's RDB preamble).
+#[test]
+fn tandem_and_redis_load_each_others_aof() {
+    // tandem → redis-server
+    let tdir = TempDir::new("aof-to-redis");
+    let targs = ["--dir", tdir.path(), "--appendonly", "yes", "--shards", "3"];
+    let mut t = Server::start(&targs);
+    workload(t.port);
+    let expected = snapshot(t.port);
+    assert_eq!(t.terminate(), Some(0));
+    let check = output_within(
+        Command::new("redis-check-aof").arg(tdir.0.join("appendonlydir/appendonly.aof.manifest")),
+        30,
+    );
+    assert!(
+        String::from_utf8_lossy(&check.stdout).contains("All AOF files and manifest are valid"),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let r = redis_in(tdir.path());
+    assert_eq!(snapshot(r.port), expected);
+    drop(r);
+    // redis-server → tandem: its incremental file, then after a rewrite.
+    for rewrite in [false, true] {
+        let rdir = TempDir::new(if rewrite {
+            "aof-from-redis-rw"
+        } else {
+            "aof-from-redis"
+        });
+        let r = redis_in(rdir.path());
+        workload(r.port);
+        if rewrite {
+            let mut c = conn(r.port);
+            let _: String = redis::cmd("BGREWRITEAOF").query(&mut c).unwrap();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while field(&mut c, "aof_rewrite_in_progress") != "0"
+                || field(&mut c, "aof_rewrites") != "1"
+            {
+                assert!(Instant::now() < deadline, "redis's rewrite did not finish");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _: () = redis::cmd("SET")
+                .arg("after")
+                .arg("rewrite")
+                .query(&mut c)
+                .unwrap();
+        }
+        let expected = snapshot(r.port);
+        drop(r);
+        let t = Server::start(&["--dir", rdir.path(), "--appendonly", "yes", "--shards", "2"]);
+        assert_eq!(snapshot(t.port), expected, "rewrite: {rewrite}");
+    }
+}
