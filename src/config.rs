@@ -965,7 +965,7 @@ impl Config {
                         if d.name.starts_with("maxmemory") {
                             "eviction"
                         } else {
-                            "persistence"
+                            "append-only base file of commands"
                         },
                         shown.join(" or ")
                     ));

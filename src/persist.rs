@@ -12,7 +12,8 @@
 //! BGSAVE ([`Saver`]) writes the same file without stopping the shards:
 //! each serializes its keys as they were at BGSAVE's instant
 //! (`engine::snapshot`, `store`'s snapshot marks) and a writer thread puts
-//! the chunks together. Not yet: AOF.
+//! the chunks together; an AOF rewrite writes its base the same way
+//! ([`Job::AofBase`], [`crate::aof`]).
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU64, AtomicUsize, Ordering};

@@ -180,6 +180,8 @@ fn bgrewriteaof_under_load_loses_nothing() {
         dir.path(),
         "--appendonly",
         "yes",
+        "--appendfsync",
+        "always",
         "--shards",
         "2",
         "--io-threads",
@@ -564,4 +566,63 @@ fn tandem_and_redis_load_each_others_aof() {
         let t = Server::start(&["--dir", rdir.path(), "--appendonly", "yes", "--shards", "2"]);
         assert_eq!(snapshot(t.port), expected, "rewrite: {rewrite}");
     }
+}
+
+/// `appenddirname` and `appendfilename` name the directory and files;
+/// once the file grew past `auto-aof-rewrite-min-size` and
+/// `auto-aof-rewrite-percentage` over its base, it is rewritten by itself;
+/// the result loads.
+#[test]
+fn names_and_automatic_rewrites() {
+    let dir = TempDir::new("aof-auto");
+    let args = [
+        "--dir",
+        dir.path(),
+        "--appendonly",
+        "yes",
+        "--appenddirname",
+        "logs",
+        "--appendfilename",
+        "my.aof",
+        "--auto-aof-rewrite-min-size",
+        "1mb",
+        "--auto-aof-rewrite-percentage",
+        "50",
+        "--shards",
+        "2",
+    ];
+    let mut s = Server::start(&args);
+    let mut c = s.conn();
+    let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "appenddirname"]).unwrap();
+    assert_eq!(got, ["appenddirname", "logs"]);
+    let value = "x".repeat(1000);
+    for round in 0..3 {
+        let mut p = redis::pipe();
+        for i in 0..1000 {
+            p.cmd("SET")
+                .arg(format!("k{i}"))
+                .arg(format!("{round}{value}"))
+                .ignore();
+        }
+        let () = p.query(&mut c).unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while field(&mut c, "aof_rewrites") == "0" || field(&mut c, "aof_rewrite_in_progress") == "1" {
+        assert!(Instant::now() < deadline, "no automatic rewrite");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let size: u64 = field(&mut c, "aof_current_size").parse().unwrap();
+    assert!(size < 3_000_000, "not rewritten smaller: {size}");
+    let manifest = std::fs::read_to_string(dir.0.join("logs/my.aof.manifest")).unwrap();
+    assert!(
+        manifest.starts_with("file my.aof.2.base.rdb seq 2 type b\n"),
+        "{manifest}"
+    );
+    assert_eq!(s.terminate(), Some(0));
+    let s = Server::start(&args);
+    let mut c = s.conn();
+    let v: String = redis::cmd("GET").arg("k999").query(&mut c).unwrap();
+    assert_eq!(v, format!("2{value}"));
+    let n: usize = redis::cmd("DBSIZE").query(&mut c).unwrap();
+    assert_eq!(n, 1000);
 }

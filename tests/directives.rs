@@ -51,10 +51,25 @@ const TESTED: &[(&str, &str)] = &[
     ("requirepass", "protocol::auth_required"),
     ("loglevel", "directives::loglevel_applies_live"),
     ("save", "bgsave::save_schedule_and_shutdown_save"),
-    ("appendonly", "directives::unsupported_features_are_refused"),
+    ("appendonly", "aof::acknowledged_writes_survive_kill_9"),
+    ("appendfsync", "aof::acknowledged_writes_survive_kill_9"),
+    ("appenddirname", "aof::names_and_automatic_rewrites"),
+    ("appendfilename", "aof::names_and_automatic_rewrites"),
     (
-        "appendfsync",
+        "aof-use-rdb-preamble",
         "directives::unsupported_features_are_refused",
+    ),
+    (
+        "aof-load-truncated",
+        "aof::a_truncated_tail_is_cut_or_refused",
+    ),
+    (
+        "auto-aof-rewrite-percentage",
+        "aof::names_and_automatic_rewrites",
+    ),
+    (
+        "auto-aof-rewrite-min-size",
+        "aof::names_and_automatic_rewrites",
     ),
     ("maxmemory", "directives::unsupported_features_are_refused"),
     (
@@ -372,17 +387,17 @@ fn dir_is_the_working_directory() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The append-only file and eviction are not built yet, so their
-/// directives accept only the value that describes tandem (no AOF, no
-/// memory limit) and refuse any other, at start-up and in CONFIG SET: no
-/// setting can make a user believe their data is logged or bounded.
+/// Eviction and a base of commands are not built yet, so their
+/// directives accept only the value that describes tandem (no memory
+/// limit, an RDB base) and refuse any other, at start-up and in CONFIG
+/// SET, as is turning the AOF on or off at run time: no setting can make
+/// a user believe their data is logged or bounded when it is not.
 #[test]
 fn unsupported_features_are_refused() {
     for (d, v) in [
-        ("appendonly", "yes"),
         ("maxmemory", "1gb"),
         ("maxmemory-policy", "allkeys-lru"),
-        ("appendfsync", "always"),
+        ("aof-use-rdb-preamble", "no"),
     ] {
         let mut args = vec![format!("--{d}")];
         args.extend(v.split(' ').map(String::from));
@@ -406,7 +421,7 @@ fn unsupported_features_are_refused() {
         ("appendonly", "yes"),
         ("maxmemory", "1gb"),
         ("maxmemory-policy", "allkeys-lru"),
-        ("appendfsync", "always"),
+        ("aof-use-rdb-preamble", "no"),
     ] {
         let e = err(&mut c, &["CONFIG", "SET", d, v]);
         assert!(e.contains("not supported yet") && e.contains(d), "{d}: {e}");
