@@ -551,6 +551,22 @@ impl Aof {
         id
     }
 
+    /// Logs a command an IO thread ran (FUNCTION LOAD, DELETE, FLUSH,
+    /// RESTORE: the function libraries are server state, not a shard's);
+    /// under `appendfsync always` waits until it is on disk, so its reply
+    /// follows. The commands that use it reach the shards after this.
+    pub fn log_local(&self, args: &[&[u8]]) {
+        if !self.on() {
+            return;
+        }
+        let mut c = Chunk::default();
+        c.push(0, args);
+        let id = self.append(c);
+        if self.always() {
+            self.block_until(id);
+        }
+    }
+
     /// Takes the place of a transaction over `shards` shards, whose every
     /// lock is held now. A background save's transaction also places a
     /// pending rewrite's instant.
@@ -601,8 +617,17 @@ impl Aof {
                 out.push(e);
             }
         }
-        let stop = q.stop && q.entries.is_empty();
-        (out, last, stop)
+        // Stopping happens once the shards stopped: a transaction still
+        // incomplete then never ran whole, and it and what follows it
+        // (never acknowledged under `always`) are not written.
+        if q.stop && !q.entries.is_empty() {
+            tracing::warn!(
+                "AOF: {} entries behind an unfinished transaction were not written",
+                q.entries.len()
+            );
+            q.entries.clear();
+        }
+        (out, last, q.stop)
     }
 
     fn mark_synced(&self, id: u64) {
@@ -1024,7 +1049,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// the incremental files' commands, to replay through a connection.
 #[derive(Default)]
 pub struct Loaded {
-    pub keys: Option<Vec<Vec<crate::persist::Loaded>>>,
+    /// The base file's keys and functions.
+    pub base: Option<crate::persist::LoadedFile>,
     /// RESP commands, whole (a truncated tail was cut off).
     pub commands: Vec<u8>,
     /// How many commands `commands` holds (one reply each).
@@ -1050,9 +1076,9 @@ fn load_files(files: &Files, cfg: &crate::config::Config) -> Result<Loaded, Stri
         if bytes.starts_with(b"REDIS") {
             // An RDB base: expired keys kept, as for an AOF preamble
             // (replay may still touch them; the clock is stopped).
-            let keys = crate::persist::parse_file(&bytes, nshards, cfg.databases, &cfg.enc, 0)
+            let base = crate::persist::parse_file(&bytes, nshards, cfg.databases, &cfg.enc, 0)
                 .map_err(|e| format!("The AOF base file {name} cannot be loaded: {e}"))?;
-            out.keys = Some(keys);
+            out.base = Some(base);
             continue;
         }
         let scan = scan_commands(&bytes);
@@ -1248,7 +1274,11 @@ pub fn replay(fd: std::os::fd::OwnedFd, commands: Vec<u8>, count: usize) -> Resu
                 break;
             };
             let r = &buf[at..at + len];
-            if unknown.is_none() && r.starts_with(b"-ERR unknown command") {
+            // An unknown command stops loading, as in Redis; so does one
+            // tandem knows but refuses (rather than dropping its data).
+            if unknown.is_none()
+                && (r.starts_with(b"-ERR unknown command") || r.starts_with(b"-ERR tandem:"))
+            {
                 unknown = Some(String::from_utf8_lossy(r.trim_ascii_end()).into_owned());
             }
             at += len;
@@ -1259,7 +1289,7 @@ pub fn replay(fd: std::os::fd::OwnedFd, commands: Vec<u8>, count: usize) -> Resu
     let _ = feeder.join();
     match unknown {
         Some(e) => Err(format!(
-            "Unknown command reading the append only file: {}",
+            "Unknown or unsupported command reading the append only file: {}",
             e.trim_start_matches('-')
         )),
         None => Ok(()),

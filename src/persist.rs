@@ -42,7 +42,7 @@ fn bulk_body(raw: &[u8]) -> Option<&[u8]> {
 /// what failed. Each reply is an array with one bulk string per database:
 /// key count and expiry count (8 bytes each, little-endian), then the
 /// entries (`cmd::dump::write_entry`).
-pub fn write_file(file: &str, parts: &[Bytes]) -> Bytes {
+pub fn write_file(file: &str, head: &[u8], parts: &[Bytes]) -> Bytes {
     let mut dbs: Vec<(u64, u64, Vec<&[u8]>)> = Vec::new();
     for p in parts {
         let Some((_, n, mut at)) = aggregate_header(p) else {
@@ -75,7 +75,7 @@ pub fn write_file(file: &str, parts: &[Bytes]) -> Bytes {
             .sum::<usize>()
             + 256,
     );
-    write_header(&mut out);
+    out.extend_from_slice(head);
     for (db, (keys, expires, entries)) in dbs.iter().enumerate() {
         if *keys == 0 {
             continue;
@@ -97,12 +97,9 @@ pub fn write_file(file: &str, parts: &[Bytes]) -> Bytes {
 }
 
 /// Appends an RDB file's start, as redis-server 7.0 writes it: the magic
-/// and version, then the aux fields (`rdbSaveInfoAuxFields`).
-fn write_header(out: &mut Vec<u8>) {
-    write_header_as(out, false)
-}
-
-/// [`write_header`] with `aof-base` 1 when `aof_base` (an AOF's base file).
+/// and version, then the aux fields (`rdbSaveInfoAuxFields`), `aof-base`
+/// 1 when `aof_base` (an AOF's base file). The function libraries follow
+/// ([`write_functions`]).
 pub fn write_header_as(out: &mut Vec<u8>, aof_base: bool) {
     out.extend_from_slice(format!("REDIS{:04}", rdb::RDB_VERSION).as_bytes());
     for (k, v) in [
@@ -114,6 +111,15 @@ pub fn write_header_as(out: &mut Vec<u8>, aof_base: bool) {
         out.push(OPCODE_AUX);
         rdb::write_string(out, k.as_bytes());
         rdb::write_string(out, v.as_bytes());
+    }
+}
+
+/// Appends each function library's code as a `FUNCTION2` record, as
+/// redis-server 7.0 writes them after the aux fields (`rdbSaveFunctions`).
+pub fn write_functions(out: &mut Vec<u8>, scripts: &crate::script::Registry) {
+    for lib in scripts.libraries() {
+        out.push(OPCODE_FUNCTION2);
+        rdb::write_string(out, &lib.code);
     }
 }
 
@@ -140,6 +146,37 @@ fn write_atomically(file: &str, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
+/// What an RDB file holds: its keys by shard and its function
+/// libraries' code (loaded by a FUNCTION RESTORE at start-up).
+#[derive(Default)]
+pub struct LoadedFile {
+    pub keys: Vec<Vec<Loaded>>,
+    pub functions: Vec<Vec<u8>>,
+}
+
+impl LoadedFile {
+    /// The functions as one FUNCTION RESTORE command (RESP), if any.
+    pub fn restore_command(&self) -> Option<Vec<u8>> {
+        if self.functions.is_empty() {
+            return None;
+        }
+        let mut body = Vec::new();
+        for code in &self.functions {
+            body.push(OPCODE_FUNCTION2);
+            rdb::write_string(&mut body, code);
+        }
+        let payload = rdb::seal_payload(body);
+        let mut cmd = format!(
+            "*4\r\n$8\r\nFUNCTION\r\n$7\r\nRESTORE\r\n${}\r\n",
+            payload.len()
+        )
+        .into_bytes();
+        cmd.extend_from_slice(&payload);
+        cmd.extend_from_slice(b"\r\n$7\r\nREPLACE\r\n");
+        Some(cmd)
+    }
+}
+
 /// One key loaded from a file, for its shard.
 pub struct Loaded {
     pub db: usize,
@@ -162,7 +199,7 @@ pub fn load(
     databases: usize,
     enc: &Encodings,
     now_ms: u64,
-) -> Result<Option<Vec<Vec<Loaded>>>, String> {
+) -> Result<Option<LoadedFile>, String> {
     let bytes = match std::fs::read(file) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -173,15 +210,16 @@ pub fn load(
         .map_err(|e| format!("'{file}' cannot be loaded: {e}"))
 }
 
-/// Parses an RDB file's bytes into its keys by shard, as [`load`] does
-/// (`now_ms` 0 keeps every key, as loading an AOF base does).
+/// Parses an RDB file's bytes into its keys by shard and its functions,
+/// as [`load`] does (`now_ms` 0 keeps every key, as loading an AOF base
+/// does).
 pub fn parse_file(
     bytes: &[u8],
     shards: usize,
     databases: usize,
     enc: &Encodings,
     now_ms: u64,
-) -> Result<Vec<Vec<Loaded>>, String> {
+) -> Result<LoadedFile, String> {
     let version = bytes
         .get(..9)
         .filter(|h| h.starts_with(b"REDIS"))
@@ -194,6 +232,7 @@ pub fn parse_file(
         ));
     }
     let mut out: Vec<Vec<Loaded>> = (0..shards).map(|_| Vec::new()).collect();
+    let mut functions = Vec::new();
     let mut r = Reader::new(&bytes[9..]);
     let mut db = 0usize;
     let mut expire_at = 0u64;
@@ -231,12 +270,9 @@ pub fn parse_file(
             OPCODE_FREQ => {
                 r.byte()?;
             }
-            OPCODE_FUNCTION2 | OPCODE_MODULE_AUX => {
-                return Err(
-                    "it holds functions or module data, which tandem does not load yet \
-                            (FUNCTION RESTORE loads functions)"
-                        .into(),
-                );
+            OPCODE_FUNCTION2 => functions.push(r.string()?),
+            OPCODE_MODULE_AUX => {
+                return Err("it holds module data, which tandem does not load".into());
             }
             t => {
                 let key = r.string()?;
@@ -266,7 +302,10 @@ pub fn parse_file(
             return Err("bad checksum (the file is damaged)".into());
         }
     }
-    Ok(out)
+    Ok(LoadedFile {
+        keys: out,
+        functions,
+    })
 }
 
 /// A piece of a background save's file, from a shard to the file writer.
@@ -320,6 +359,8 @@ pub struct Saver {
     rdb_job: AtomicBool,
     /// BGSAVE SCHEDULE came while an AOF rewrite ran.
     scheduled: AtomicBool,
+    /// The function libraries, saved with the keys.
+    scripts: Arc<crate::script::Registry>,
 }
 
 /// What a background save writes.
@@ -358,8 +399,9 @@ pub struct SaverInfo {
 }
 
 impl Saver {
-    /// The saver of a server with `shards` shards.
-    pub fn new(shards: usize) -> Saver {
+    /// The saver of a server with `shards` shards, whose function
+    /// libraries are in `scripts`.
+    pub fn new(shards: usize, scripts: Arc<crate::script::Registry>) -> Saver {
         Saver {
             sink: Mutex::new(None),
             begun: AtomicUsize::new(0),
@@ -377,6 +419,7 @@ impl Saver {
             exit: AtomicU8::new(EXIT_DEFAULT),
             rdb_job: AtomicBool::new(true),
             scheduled: AtomicBool::new(false),
+            scripts,
         }
     }
 
@@ -474,6 +517,7 @@ impl Saver {
                 .store(self.total_changes(), Ordering::Relaxed);
         }
         let me = self.clone();
+        let head = self.header(!rdb);
         let spawned = std::thread::Builder::new()
             .name("tandem-bgsave".into())
             .spawn(move || {
@@ -481,7 +525,7 @@ impl Saver {
                 match job {
                     Job::Rdb { file } => {
                         let tmp = format!("temp-bgsave-{}.rdb", std::process::id());
-                        let result = write_background(&rx, &tmp, Some(&file), me.shards, false);
+                        let result = write_background(&rx, &tmp, Some(&file), me.shards, &head);
                         drop(rx);
                         if let Err(e) = &result {
                             let _ = std::fs::remove_file(&tmp);
@@ -492,7 +536,7 @@ impl Saver {
                         me.finish(result.is_ok(), started.elapsed().as_secs() as i64);
                     }
                     Job::AofBase { tmp, done } => {
-                        let result = write_background(&rx, &tmp, None, me.shards, true);
+                        let result = write_background(&rx, &tmp, None, me.shards, &head);
                         drop(rx);
                         if let Err(e) = &result {
                             let _ = std::fs::remove_file(&tmp);
@@ -574,11 +618,19 @@ impl Saver {
             return Bytes::from_static(b"-ERR Background save already in progress\r\n");
         }
         let at = self.total_changes();
-        let reply = write_file(file, parts);
+        let reply = write_file(file, &self.header(false), parts);
         if reply.starts_with(b"+") {
             self.saved(at);
         }
         reply
+    }
+
+    /// A file's start: header, aux fields, the function libraries.
+    fn header(&self, aof_base: bool) -> Vec<u8> {
+        let mut head = Vec::with_capacity(256);
+        write_header_as(&mut head, aof_base);
+        write_functions(&mut head, &self.scripts);
+        head
     }
 
     /// The figures INFO `persistence` shows.
@@ -633,13 +685,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// The background save's writer: the file from `rx`'s chunks until
 /// `shards` shards are done, through `tmp`, renamed over `file` (if
-/// any); an AOF base when `aof_base`.
+/// any), starting with `head` ([`Saver::header`]).
 fn write_background(
     rx: &Receiver<Chunk>,
     tmp: &str,
     file: Option<&str>,
     shards: usize,
-    aof_base: bool,
+    head: &[u8],
 ) -> std::io::Result<()> {
     let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(tmp)?);
     let mut crc = rdb::CRC64.digest();
@@ -647,9 +699,7 @@ fn write_background(
         crc.update(b);
         f.write_all(b)
     };
-    let mut head = Vec::with_capacity(128);
-    write_header_as(&mut head, aof_base);
-    put(&mut f, &head)?;
+    put(&mut f, head)?;
     let (mut done, mut last_db) = (0, None);
     while done < shards {
         match rx.recv() {

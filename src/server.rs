@@ -259,29 +259,39 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
     let nshards = if cfg.colocated { 1 } else { cfg.shards };
     let started = std::time::Instant::now();
     let aof = Arc::new(crate::aof::Aof::new(nshards, cfg.appendfsync));
-    let mut replay = None;
-    let mut preload = if cfg.appendonly {
+    let (file, mut commands, mut count) = if cfg.appendonly {
         let loaded = aof.open(&cfg)?;
-        replay = Some((loaded.commands, loaded.count));
-        loaded.keys
+        (loaded.base, loaded.commands, loaded.count)
     } else {
-        crate::persist::load(
+        let file = crate::persist::load(
             &cfg.dbfilename,
             nshards,
             cfg.databases,
             &cfg.enc,
             crate::engine::shard::now_ms(),
-        )?
+        )?;
+        (file, Vec::new(), 0)
+    };
+    // The file's function libraries load first, by a FUNCTION RESTORE
+    // replayed like the AOF's commands.
+    if let Some(cmd) = file.as_ref().and_then(|f| f.restore_command()) {
+        commands.splice(0..0, cmd);
+        count += 1;
     }
-    .map(|per_shard| {
-        let keys: usize = per_shard.iter().map(Vec::len).sum();
-        tracing::info!(
-            "DB loaded from disk: {keys} keys in {:.3} seconds",
-            started.elapsed().as_secs_f64()
-        );
-        per_shard.into_iter().map(Some).collect::<Vec<_>>()
-    })
-    .unwrap_or_default();
+    // Replayed before any listener is armed (with the AOF on, always: its
+    // state must be whole before a client writes).
+    let mut replay = (cfg.appendonly || count > 0).then_some((commands, count));
+    let mut preload = file
+        .map(|f| f.keys)
+        .map(|per_shard| {
+            let keys: usize = per_shard.iter().map(Vec::len).sum();
+            tracing::info!(
+                "DB loaded from disk: {keys} keys in {:.3} seconds",
+                started.elapsed().as_secs_f64()
+            );
+            per_shard.into_iter().map(Some).collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
     let mut preloaded = move |j: usize| {
         preload
             .get_mut(j)
@@ -447,7 +457,9 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
                     "DB loaded from append only file: {:.3} seconds",
                     started.elapsed().as_secs_f64()
                 );
-                aof.loaded();
+                if cfg.appendonly {
+                    aof.loaded();
+                }
                 for (tx, w) in io_tx.iter().zip(&wakers) {
                     let _ = tx.send(ToIo::Listen(fds.clone()));
                     w.wake();

@@ -626,3 +626,84 @@ fn names_and_automatic_rewrites() {
     let n: usize = redis::cmd("DBSIZE").query(&mut c).unwrap();
     assert_eq!(n, 1000);
 }
+
+/// Function libraries persist as Redis keeps them: in the RDB file (which
+/// redis-server 7.0 loads), in the AOF as FUNCTION LOAD, and in a
+/// rewritten AOF's base.
+#[test]
+fn function_libraries_persist() {
+    const LIB: &str = "#!lua name=keep\nredis.register_function('keep_get', function(keys) return redis.call('GET', keys[1]) end)";
+    let libs = |c: &mut redis::Connection| -> Vec<String> {
+        let list: Vec<redis::Value> = redis::cmd("FUNCTION").arg("LIST").query(c).unwrap();
+        let text = format!("{list:?}");
+        ["keep", "more"]
+            .iter()
+            .filter(|n| text.contains(&format!("\"{n}\"")) || text.contains(&format!("{n}")))
+            .map(|n| n.to_string())
+            .collect()
+    };
+    // RDB: SAVE, restart, and redis-server reads the same file.
+    let dir = TempDir::new("fn-rdb");
+    let mut s = Server::start(&["--dir", dir.path(), "--shards", "2"]);
+    let mut c = s.conn();
+    let name: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(LIB)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(name, "keep");
+    let () = redis::cmd("SET").arg("k").arg("v").query(&mut c).unwrap();
+    let () = redis::cmd("SAVE").query(&mut c).unwrap();
+    assert_eq!(s.terminate(), Some(0));
+    let s = Server::start(&["--dir", dir.path(), "--shards", "2"]);
+    let mut c = s.conn();
+    let v: String = redis::cmd("FCALL")
+        .arg("keep_get")
+        .arg(1)
+        .arg("k")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(v, "v");
+    drop(s);
+    let r = Redis::start(&["--dir", dir.path(), "--dbfilename", "dump.rdb"]);
+    let mut c = conn(r.port);
+    let v: String = redis::cmd("FCALL")
+        .arg("keep_get")
+        .arg(1)
+        .arg("k")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(v, "v");
+    drop(r);
+    // AOF: logged as FUNCTION LOAD, then kept by a rewrite's base.
+    let adir = TempDir::new("fn-aof");
+    let args = ["--dir", adir.path(), "--appendonly", "yes", "--shards", "2"];
+    let mut s = Server::start(&args);
+    let mut c = s.conn();
+    let _: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(LIB)
+        .query(&mut c)
+        .unwrap();
+    let () = redis::cmd("SET").arg("k").arg("a").query(&mut c).unwrap();
+    assert_eq!(s.terminate(), Some(0));
+    let mut s = Server::start(&args);
+    let mut c = s.conn();
+    assert_eq!(libs(&mut c), ["keep"]);
+    let _: String = redis::cmd("BGREWRITEAOF").query(&mut c).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while field(&mut c, "aof_rewrites") != "1" {
+        assert!(Instant::now() < deadline, "no rewrite");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(s.terminate(), Some(0));
+    let s = Server::start(&args);
+    let mut c = s.conn();
+    let v: String = redis::cmd("FCALL")
+        .arg("keep_get")
+        .arg(1)
+        .arg("k")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(v, "a");
+}

@@ -90,7 +90,8 @@ fn check_replies(b: &tandem::msg::ReplyBatch) {
 fuzz_target!(|input: &[u8]| {
     let registry = Registry::new(0);
     let scripts = std::sync::Arc::new(tandem::script::Registry::new(1));
-    let saver = std::sync::Arc::new(tandem::persist::Saver::new(1));
+    let saver = std::sync::Arc::new(tandem::persist::Saver::new(1, scripts.clone()));
+    let aof = std::sync::Arc::new(tandem::aof::Aof::new(1, tandem::aof::FSYNC_EVERYSEC));
     let mut engine = Engine::new(
         0,
         1,
@@ -100,6 +101,7 @@ fuzz_target!(|input: &[u8]| {
         registry.register("fuzz".into()),
         scripts,
         saver,
+        aof,
     );
     let table = commands();
     let mut seq = 0u64;

@@ -464,7 +464,10 @@ pub mod testing {
                     16,
                     Arc::new(Tunables::new(&crate::config::Config::default())),
                     Arc::new(crate::script::Registry::new(1)),
-                    Arc::new(crate::persist::Saver::new(1)),
+                    Arc::new(crate::persist::Saver::new(
+                        1,
+                        Arc::new(crate::script::Registry::new(1)),
+                    )),
                     Arc::new(crate::aof::Aof::new(1, crate::aof::FSYNC_EVERYSEC)),
                 ),
                 table: handlers(),

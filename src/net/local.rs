@@ -218,6 +218,7 @@ fn function(l: &mut Local, args: &[&[u8]]) -> Res {
             let lib = load_library(l, code)?;
             let name = lib.name.clone();
             scripts.add_library(lib, replace)?;
+            l.shared.aof.log_local(args);
             reply(l, |r| r.bulk(name.as_bytes()))
         }
         "list" => {
@@ -283,6 +284,7 @@ fn function(l: &mut Local, args: &[&[u8]]) -> Res {
                 return Err(arity());
             }
             scripts.delete_library(&text(args[2]))?;
+            l.shared.aof.log_local(args);
             reply(l, |r| r.ok())
         }
         "flush" => {
@@ -292,6 +294,7 @@ fn function(l: &mut Local, args: &[&[u8]]) -> Res {
                 "ERR FUNCTION FLUSH only supports SYNC|ASYNC option",
             )?;
             scripts.flush_functions();
+            l.shared.aof.log_local(args);
             reply(l, |r| r.ok())
         }
         "stats" => {
@@ -349,6 +352,7 @@ fn function(l: &mut Local, args: &[&[u8]]) -> Res {
             };
             let libs = read_dump(l, args[2])?;
             scripts.restore(libs, policy)?;
+            l.shared.aof.log_local(args);
             reply(l, |r| r.ok())
         }
         "help" => {

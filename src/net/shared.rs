@@ -151,14 +151,14 @@ impl Shared {
         let run_id: String = (0..40)
             .map(|_| char::from_digit(fastrand::u32(..16), 16).unwrap_or('0'))
             .collect();
+        let scripts = Arc::new(crate::script::Registry::new(config.shards));
         Shared {
             metrics: Arc::new(crate::metrics::Registry::new(config.sample_every())),
-            scripts: Arc::new(crate::script::Registry::new(config.shards)),
-            saver: Arc::new(crate::persist::Saver::new(if config.colocated {
-                1
-            } else {
-                config.shards
-            })),
+            saver: Arc::new(crate::persist::Saver::new(
+                if config.colocated { 1 } else { config.shards },
+                scripts.clone(),
+            )),
+            scripts,
             aof: Arc::new(crate::aof::Aof::new(
                 if config.colocated { 1 } else { config.shards },
                 config.appendfsync,
