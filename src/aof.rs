@@ -89,7 +89,7 @@ impl Chunk {
     }
 
     /// Appends command `args` (name first) run in database `db`.
-    pub fn push(&mut self, db: u16, args: &[&[u8]]) {
+    pub fn push<A: AsRef<[u8]>>(&mut self, db: u16, args: &[A]) {
         if self.cmds == 0 {
             self.first_db = db;
         } else if db != self.last_db {
@@ -98,6 +98,14 @@ impl Chunk {
         self.last_db = db;
         self.cmds += 1;
         write_command(&mut self.bytes, args);
+    }
+
+    /// Takes the commands, leaving an empty chunk that writes into `buf`
+    /// (a buffer the writer gave back: [`Aof::spare`]).
+    pub fn take(&mut self, buf: Vec<u8>) -> Chunk {
+        let c = std::mem::take(self);
+        self.bytes = buf;
+        c
     }
 
     /// Appends `other`'s commands.
@@ -127,32 +135,44 @@ impl Chunk {
         let mut framed = Chunk::default();
         framed.push(db, &[b"MULTI"]);
         framed.append(group);
-        framed.push(framed.last_db, &[b"EXEC"]);
+        let last = framed.last_db;
+        framed.push(last, &[b"EXEC"]);
         framed.cmds = 1;
         self.append(framed);
     }
 }
 
 /// Appends the RESP array of `args`.
-fn write_command(out: &mut Vec<u8>, args: &[&[u8]]) {
-    out.push(b'*');
-    out.extend_from_slice(itoa(args.len() as u64).as_bytes());
-    out.extend_from_slice(b"\r\n");
+fn write_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, args: &[A]) {
+    header(out, b'*', args.len());
     for a in args {
-        out.push(b'$');
-        out.extend_from_slice(itoa(a.len() as u64).as_bytes());
-        out.extend_from_slice(b"\r\n");
+        let a = a.as_ref();
+        header(out, b'$', a.len());
         out.extend_from_slice(a);
         out.extend_from_slice(b"\r\n");
     }
 }
 
-fn itoa(n: u64) -> String {
-    n.to_string()
+/// Appends `<tag><n>\r\n` without allocating.
+fn header(out: &mut Vec<u8>, tag: u8, n: usize) {
+    let mut digits = [0u8; 24];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push(tag);
+    out.extend_from_slice(&digits[i..]);
+    out.extend_from_slice(b"\r\n");
 }
 
 fn select(out: &mut Vec<u8>, db: u16) {
-    write_command(out, &[b"SELECT", itoa(db as u64).as_bytes()]);
+    write_command(out, &[&b"SELECT"[..], db.to_string().as_bytes()]);
 }
 
 /// A transaction's place in the queue: what each of its shards ran,
@@ -169,7 +189,7 @@ pub struct TxLog {
 
 impl TxLog {
     /// Appends command `args` run in database `db` as part of this transaction.
-    pub fn push(&self, db: u16, args: &[&[u8]]) {
+    pub fn push<A: AsRef<[u8]>>(&self, db: u16, args: &[A]) {
         lock(&self.body).push(db, args);
     }
 
@@ -427,6 +447,12 @@ pub struct Aof {
     q: Mutex<Queue>,
     /// Signals the writer: an entry was queued or completed.
     more: Condvar,
+    /// Chunk buffers the writer is done with, for shards to fill again
+    /// (their pages stay mapped: no fault per chunk).
+    spares: Mutex<Vec<Vec<u8>>>,
+    /// The writer waits for entries: the next one queued wakes it. While
+    /// it is busy, shards queue without a wake (it looks again soon).
+    idle: AtomicBool,
     /// Id of the last entry the writer has on disk (synced under
     /// `always`, written otherwise).
     synced: AtomicU64,
@@ -462,6 +488,8 @@ impl Aof {
         Aof {
             q: Mutex::new(Queue::default()),
             more: Condvar::new(),
+            spares: Mutex::new(Vec::new()),
+            idle: AtomicBool::new(false),
             synced: AtomicU64::new(0),
             synced_lock: Mutex::new(()),
             synced_cv: Condvar::new(),
@@ -547,8 +575,35 @@ impl Aof {
         let id = q.last;
         q.entries.push_back((id, Entry::Chunk(c)));
         drop(q);
-        self.more.notify_one();
+        self.nudge();
         id
+    }
+
+    /// An empty buffer for a shard's next chunk (one the writer gave back
+    /// when there is one).
+    pub fn spare(&self) -> Vec<u8> {
+        lock(&self.spares).pop().unwrap_or_default()
+    }
+
+    /// Keeps `buf` for a shard's next chunk (a few, of sane size).
+    fn give_back(&self, mut buf: Vec<u8>) {
+        if buf.capacity() > 8 << 20 {
+            return;
+        }
+        buf.clear();
+        let mut s = lock(&self.spares);
+        if s.len() < 16 {
+            s.push(buf);
+        }
+    }
+
+    /// Wakes the writer if it waits, or at once under `always` (a reply
+    /// waits for it).
+    #[inline]
+    fn nudge(&self) {
+        if self.always() || self.idle.load(Ordering::Acquire) {
+            self.more.notify_one();
+        }
     }
 
     /// Logs a command an IO thread ran (FUNCTION LOAD, DELETE, FLUSH,
@@ -590,7 +645,7 @@ impl Aof {
         if t.left.fetch_sub(1, Ordering::AcqRel) == 1 {
             // Taking the queue's lock orders this with the writer's check.
             drop(lock(&self.q));
-            self.more.notify_one();
+            self.nudge();
         }
     }
 
@@ -604,10 +659,13 @@ impl Aof {
             None => false,
         };
         if !ready(&q) && !q.stop {
+            // Stored under the lock: a shard that queues after this sees it.
+            self.idle.store(true, Ordering::Release);
             q = self
                 .more
                 .wait_timeout(q, wait)
                 .map_or_else(|e| e.into_inner().0, |r| r.0);
+            self.idle.store(false, Ordering::Release);
         }
         let mut out = Vec::new();
         let mut last = 0;
@@ -755,7 +813,7 @@ impl Aof {
             let (entries, last, stop) = self.take(wait.max(Duration::from_millis(1)));
             for e in entries {
                 match e {
-                    Entry::Chunk(c) => emit(&mut buf, &mut db, c),
+                    Entry::Chunk(c) => self.give_back(emit(&mut buf, &mut db, c)),
                     Entry::Tx(t) => {
                         let body = std::mem::take(&mut *lock(&t.body));
                         if t.switch {
@@ -773,7 +831,7 @@ impl Aof {
                             framed.append_group(body);
                             emit(&mut buf, &mut db, framed);
                         } else {
-                            emit(&mut buf, &mut db, body);
+                            self.give_back(emit(&mut buf, &mut db, body));
                         }
                     }
                 }
@@ -803,6 +861,11 @@ impl Aof {
             }
             if stop {
                 return;
+            }
+            if policy != FSYNC_ALWAYS && !sync_now {
+                // Let a batch gather: at most a write a millisecond while
+                // busy, rather than a wake per shard turn.
+                std::thread::sleep(Duration::from_millis(1));
             }
         }
     }
@@ -1022,16 +1085,18 @@ impl Aof {
     }
 }
 
-/// Writes `c` after a SELECT if the file's database differs.
-fn emit(buf: &mut Vec<u8>, db: &mut Option<u16>, c: Chunk) {
+/// Writes `c` after a SELECT if the file's database differs; returns its
+/// buffer.
+fn emit(buf: &mut Vec<u8>, db: &mut Option<u16>, c: Chunk) -> Vec<u8> {
     if c.cmds == 0 {
-        return;
+        return c.bytes;
     }
     if *db != Some(c.first_db) {
         select(buf, c.first_db);
     }
     buf.extend_from_slice(&c.bytes);
     *db = Some(c.last_db);
+    c.bytes
 }
 
 fn open_append(p: &Path) -> std::io::Result<std::fs::File> {

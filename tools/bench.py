@@ -74,6 +74,12 @@ SERVERS = {
     "tandem-notrack": lambda port: [os.path.join(ROOT, "target/release/tandem"), "--port", str(port), "--latency-tracking", "no"],
     "tandem-colocated-notrack": lambda port: [os.path.join(ROOT, "target/release/tandem"), "--port", str(port), "--save", "", "--colocated", "yes", "--latency-tracking", "no"],
 }
+# The append-only file (issue #14): "{dir}" becomes a fresh directory on
+# disk per server start, removed after.
+for fsync in ("everysec", "always"):
+    aof = ["--appendonly", "yes", "--appendfsync", fsync, "--dir", "{dir}"]
+    SERVERS[f"redis-aof-{fsync}"] = (lambda a: lambda port: SERVERS["redis"](port)[:-4] + ["--protected-mode", "no"] + a)(aof)
+    SERVERS[f"tandem-aof-{fsync}"] = (lambda a: lambda port: SERVERS["tandem"](port) + a)(aof)
 # A/B against another build (a worktree of an earlier commit, say):
 # TANDEM_BASE=/path/to/tandem python3 tools/bench.py --servers base,tandem
 if os.environ.get("TANDEM_BASE"):
@@ -105,7 +111,10 @@ def run_test(port, pid, test, opts):
 def run_server(name, extra, w, tests, opts, rep):
     """Starts one server, runs each test of workload `w` against it, stops it."""
     port = free_port()
-    proc = subprocess.Popen(SERVERS[name](port) + extra, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="tandem-bench-", dir=os.environ.get("BENCH_DIR", "/tmp"))
+    argv = [a.replace("{dir}", tmp) for a in SERVERS[name](port) + extra]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rows = []
     try:
         wait_port(port, proc)
@@ -117,9 +126,10 @@ def run_server(name, extra, w, tests, opts, rep):
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(10)
+            proc.wait(30)
         except subprocess.TimeoutExpired:
             proc.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
     return rows
 
 

@@ -428,8 +428,7 @@ fn log_write(ctx: &mut Ctx, s: &spec::CommandSpec, error: bool) {
     if matches!(s.route, spec::Route::All(_)) && ctx.sh.id != 0 {
         return;
     }
-    let args: Vec<&[u8]> = ctx.args.iter().map(|a| &a[..]).collect();
-    ctx.sh.propagate(ctx.db, &args);
+    ctx.sh.propagate_args(ctx.db, ctx.args);
 }
 
 /// The handler of command `id`, if it runs on a shard.

@@ -141,6 +141,11 @@ impl Shard {
     /// running script's block, the running transaction's place, or this
     /// shard's chunk. Marks the running command as logged.
     pub fn propagate(&mut self, db: usize, args: &[&[u8]]) {
+        self.propagate_args(db, args);
+    }
+
+    /// [`Shard::propagate`] of a command's own arguments.
+    pub fn propagate_args<A: AsRef<[u8]>>(&mut self, db: usize, args: &[A]) {
         self.log_custom = true;
         if !self.logging {
             return;
@@ -165,7 +170,7 @@ impl Shard {
     /// and before it grants a transaction its locks (see [`crate::aof`]).
     pub fn log_flush(&mut self) {
         if !self.log.is_empty() {
-            let c = std::mem::take(&mut self.log);
+            let c = self.log.take(self.aof.spare());
             self.log_wait = self.aof.append(c);
         }
     }
