@@ -40,9 +40,13 @@
 //! snapshot transaction's place in the queue); once the base is written
 //! the older files become history in the manifest and are deleted.
 //!
-//! Not yet: `aof-use-rdb-preamble no`, `aof-timestamp-enabled`,
-//! FUNCTION LOAD/DELETE in the log, expired and evicted keys logged as
-//! DEL (replay does not need them: the logged expiry times are absolute).
+//! CONFIG SET appendonly yes starts the log at run time: a rewrite whose
+//! instant is where each shard starts logging; the manifest is written
+//! once that first base is ([`Aof::turn_on`]).
+//!
+//! Not yet: `aof-use-rdb-preamble no`, `aof-timestamp-enabled`, expired
+//! and evicted keys logged as DEL (replay does not need them: the logged
+//! expiry times are absolute, and nothing expires while loading).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -71,6 +75,9 @@ const OFF: u8 = 0;
 /// Replaying the files at start-up: nothing is logged.
 const LOADING: u8 = 1;
 const ON: u8 = 2;
+/// Turned on at run time (CONFIG SET appendonly yes): each shard logs
+/// from the first rewrite's instant on; ON once that base is written.
+const STARTING: u8 = 3;
 
 /// Commands one shard executed, in order, as RESP arrays; a SELECT
 /// precedes each command whose database differs from the one before.
@@ -519,9 +526,27 @@ impl Aof {
         self.state.load(Ordering::Relaxed) == ON
     }
 
-    /// Whether `appendonly` is on (loading included).
+    /// Whether `appendonly` is on (loading and starting included).
     pub fn enabled(&self) -> bool {
         self.state.load(Ordering::Relaxed) != OFF
+    }
+
+    /// Turned on at run time, its first base not written yet: a shard
+    /// logs once it passed that rewrite's instant ([`Aof::logs_after`]).
+    #[inline]
+    pub fn starting(&self) -> bool {
+        self.state.load(Ordering::Relaxed) == STARTING
+    }
+
+    /// Whether a shard logs now: the AOF is on, or it is starting and the
+    /// shard passed the first rewrite's instant (`armed`).
+    #[inline]
+    pub fn logs_after(&self, armed: bool) -> bool {
+        match self.state.load(Ordering::Relaxed) {
+            ON => true,
+            STARTING => armed,
+            _ => false,
+        }
     }
 
     /// `appendfsync always`.
@@ -734,6 +759,10 @@ impl Aof {
             Ok(text) => {
                 files.manifest = Manifest::parse(&text)?;
                 loaded = load_files(&files, cfg)?;
+                if let Some((b, _)) = &files.manifest.base {
+                    let n = std::fs::metadata(files.path(b)).map_or(0, |m| m.len());
+                    self.base_size.store(n, Ordering::Relaxed);
+                }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 // No AOF yet: an empty base and a first incremental file
@@ -772,13 +801,89 @@ impl Aof {
         );
         *lock(&self.files) = Some(files);
         self.state.store(LOADING, Ordering::Release);
+        self.spawn_writer(Some(f))?;
+        Ok(loaded)
+    }
+
+    fn spawn_writer(self: &Arc<Self>, f: Option<std::fs::File>) -> Result<(), String> {
         let me = self.clone();
         let h = std::thread::Builder::new()
             .name("tandem-aof".into())
             .spawn(move || me.write_loop(f))
             .map_err(|e| format!("cannot start the AOF writer: {e}"))?;
         *lock(&self.writer) = Some(h);
-        Ok(loaded)
+        Ok(())
+    }
+
+    /// CONFIG SET appendonly yes (Redis's `startAppendOnly`): opens the
+    /// directory (an existing manifest only numbers the new files) and
+    /// starts a rewrite whose base is the keyspace at its instant, from
+    /// which each shard logs; `begin` starts its snapshot now, or the
+    /// rewrite waits for a running BGSAVE. The old files stay what they
+    /// are until the base is written. Errors: the directory, a manifest
+    /// that does not parse, the writer thread.
+    pub fn turn_on(
+        self: &Arc<Self>,
+        cfg: &crate::config::Config,
+        saver: &Arc<crate::persist::Saver>,
+        begin: impl FnOnce(),
+    ) -> Result<(), String> {
+        if self.enabled() {
+            return Ok(());
+        }
+        let dir = PathBuf::from(&cfg.appenddirname);
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            format!(
+                "Can't open or create append-only dir {}: {e}",
+                cfg.appenddirname
+            )
+        })?;
+        let mut files = Files {
+            dir,
+            name: cfg.appendfilename.clone(),
+            manifest: Manifest::default(),
+        };
+        let mpath = files.path(&format!("{}.manifest", files.name));
+        if let Ok(text) = std::fs::read_to_string(&mpath) {
+            files.manifest = Manifest::parse(&text)?;
+        }
+        *lock(&self.files) = Some(files);
+        {
+            let mut q = lock(&self.q);
+            q.stop = false;
+            q.entries.clear();
+            self.synced.store(q.last, Ordering::SeqCst);
+        }
+        self.state.store(STARTING, Ordering::Release);
+        if let Err(e) = self.spawn_writer(None) {
+            self.state.store(OFF, Ordering::Release);
+            return Err(e);
+        }
+        if saver.in_progress() || self.rewriting.load(Ordering::Acquire) {
+            self.rewrite_scheduled.store(true, Ordering::Relaxed);
+            return Ok(());
+        }
+        if self.start_rewrite(saver).is_ok() {
+            begin();
+        } else {
+            self.rewrite_scheduled.store(true, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// CONFIG SET appendonly no (`stopAppendOnly`): shards stop logging,
+    /// the writer writes and syncs what is queued and stops, and replies
+    /// held for `always` go.
+    pub fn turn_off(&self) {
+        if !self.enabled() {
+            return;
+        }
+        self.state.store(OFF, Ordering::Release);
+        self.rewrite_scheduled.store(false, Ordering::Relaxed);
+        self.stop();
+        // Whatever a shard still holds replies for is as written as it
+        // will be.
+        self.mark_synced(u64::MAX);
     }
 
     /// The files are replayed: shards log from now on.
@@ -796,8 +901,10 @@ impl Aof {
         }
     }
 
-    /// The writer thread: writes what is ready, syncs by policy.
-    fn write_loop(&self, mut f: std::fs::File) {
+    /// The writer thread: writes what is ready, syncs by policy. No file
+    /// yet when the AOF was turned on at run time: the first rewrite's
+    /// instant opens one, and nothing is logged before it.
+    fn write_loop(&self, mut f: Option<std::fs::File>) {
         let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
         let mut db: Option<u16> = None;
         let mut last_sync = Instant::now();
@@ -820,9 +927,11 @@ impl Aof {
                             // The rewrite's instant: what came before goes
                             // to the current file, the rest to the next.
                             self.write_out(&mut f, &mut buf);
-                            let _ = f.sync_data();
+                            if let Some(f) = &f {
+                                let _ = f.sync_data();
+                            }
                             if let Some(nf) = self.next_incr() {
-                                f = nf;
+                                f = Some(nf);
                                 db = None;
                             }
                         }
@@ -849,7 +958,7 @@ impl Aof {
                     || policy == FSYNC_ALWAYS
                     || (policy == FSYNC_EVERYSEC && last_sync.elapsed() >= Duration::from_secs(1)));
             if sync_now {
-                if let Err(e) = f.sync_data() {
+                if let Err(e) = f.as_ref().map_or(Ok(()), |f| f.sync_data()) {
                     tracing::warn!("Error syncing the append only file: {e}");
                     self.last_write_ok.store(false, Ordering::Relaxed);
                 }
@@ -870,10 +979,11 @@ impl Aof {
         }
     }
 
-    fn write_out(&self, f: &mut std::fs::File, buf: &mut Vec<u8>) {
-        if buf.is_empty() {
+    fn write_out(&self, f: &mut Option<std::fs::File>, buf: &mut Vec<u8>) {
+        let Some(f) = f.as_mut().filter(|_| !buf.is_empty()) else {
+            buf.clear();
             return;
-        }
+        };
         match f.write_all(buf) {
             Ok(()) => {
                 self.current_size
@@ -896,7 +1006,14 @@ impl Aof {
         let files = g.as_mut()?;
         let seq = files.manifest.incrs.last().map_or(0, |i| i.1) + 1;
         let name = files.incr_name(seq);
-        let f = match open_append(&files.path(&name)) {
+        // Fresh: a file of that name left by a start that never finished
+        // its first base holds nothing the manifest vouches for.
+        let fresh = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .open(files.path(&name));
+        let f = match fresh {
             Ok(f) => f,
             Err(e) => {
                 tracing::warn!("Can't open the append-only file {name}: {e}");
@@ -904,8 +1021,12 @@ impl Aof {
             }
         };
         files.manifest.incrs.push((name, seq));
-        if let Err(e) = files.persist() {
-            tracing::warn!("Can't persist the AOF manifest: {e}");
+        // While starting, the manifest is written once the first base is:
+        // until then the old files (if any) are what it describes.
+        if !self.starting() {
+            if let Err(e) = files.persist() {
+                tracing::warn!("Can't persist the AOF manifest: {e}");
+            }
         }
         self.switched_to.store(seq, Ordering::Release);
         Some(f)
@@ -922,11 +1043,11 @@ impl Aof {
         saver: &Arc<crate::persist::Saver>,
         begin: impl FnOnce(),
     ) -> Result<&'static str, String> {
-        if !self.on() {
-            return Err("ERR tandem: BGREWRITEAOF with appendonly no is not supported yet".into());
-        }
         if self.rewriting.load(Ordering::Acquire) {
             return Err("ERR Background append only file rewriting already in progress".into());
+        }
+        if !self.on() && !self.starting() {
+            return Err("ERR tandem: BGREWRITEAOF with appendonly no is not supported yet".into());
         }
         if saver.in_progress() {
             self.rewrite_scheduled.store(true, Ordering::Relaxed);
@@ -946,7 +1067,10 @@ impl Aof {
         pct: u64,
         min_size: u64,
     ) -> bool {
-        if !self.on() || self.rewriting.load(Ordering::Acquire) || saver.in_progress() {
+        if !(self.on() || self.starting())
+            || self.rewriting.load(Ordering::Acquire)
+            || saver.in_progress()
+        {
             return false;
         }
         let base = self.base_size.load(Ordering::Relaxed).max(1);
@@ -1008,6 +1132,13 @@ impl Aof {
             .store(started.elapsed().as_secs() as i64, Ordering::Relaxed);
         if result.is_ok() {
             self.rewrites.fetch_add(1, Ordering::Relaxed);
+            // Turned on at run time: the first base is there, so on.
+            let _ = self
+                .state
+                .compare_exchange(STARTING, ON, Ordering::AcqRel, Ordering::Acquire);
+        } else if self.starting() {
+            // Without a base there is no AOF yet: try again.
+            self.rewrite_scheduled.store(true, Ordering::Relaxed);
         }
         self.switch_pending.store(false, Ordering::Release);
         self.rewriting.store(false, Ordering::Release);

@@ -202,7 +202,7 @@ static DIRECTIVES: &[Directive] = &[
         Kind::Bool,
         true,
         "no",
-        "log every write to the append-only file in `appenddirname` (loaded at start-up instead of the RDB file); CONFIG SET only at start-up for now",
+        "log every write to the append-only file in `appenddirname` (loaded at start-up instead of the RDB file; CONFIG SET yes starts it with a rewrite)",
     ),
     d(
         "appendfsync",

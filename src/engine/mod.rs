@@ -280,7 +280,7 @@ impl Engine {
     /// Returns true on shutdown. Transaction steps it produced for other
     /// shards go out at once, one message per peer.
     fn handle(&mut self, m: ToEngine) -> bool {
-        self.sh.logging = self.sh.aof.on();
+        self.sh.refresh_logging();
         let stop = self.handle_one(m);
         self.flush_tx();
         stop
@@ -592,7 +592,7 @@ impl Executor for Engine {
     fn execute(&mut self, batch: RequestBatch) -> ReplyBatch {
         self.sh.now_ms = cmd::now_ms();
         let io = batch.io as usize;
-        self.sh.logging = self.sh.aof.on();
+        self.sh.refresh_logging();
         self.run_batch(batch);
         self.run_hops();
         self.sh.saver.set_changes(0, self.sh.changes);

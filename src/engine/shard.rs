@@ -85,6 +85,9 @@ pub struct Shard {
     /// The running command logged itself, in the form Redis propagates
     /// (or chose to log nothing): the engine does not log its arguments.
     pub log_custom: bool,
+    /// The AOF was turned on at run time and this shard passed the first
+    /// rewrite's instant: it logs ([`crate::aof::Aof::logs_after`]).
+    pub log_armed: bool,
 }
 
 /// This shard's own inbox and every shard's, for calls a script makes to
@@ -132,6 +135,17 @@ impl Shard {
             log_group: None,
             log_wait: 0,
             log_custom: false,
+            log_armed: false,
+        }
+    }
+
+    /// Reads whether writes are logged now (every message: the AOF may
+    /// have been turned on or off by CONFIG SET).
+    #[inline]
+    pub fn refresh_logging(&mut self) {
+        self.logging = self.aof.logs_after(self.log_armed);
+        if !self.aof.enabled() {
+            self.log_armed = false;
         }
     }
 

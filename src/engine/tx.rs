@@ -381,7 +381,9 @@ impl Engine {
         match info.next_after(self.sh.id) {
             Some(next) => self.send_tx(next, id, TxStep::Token),
             None => {
-                if self.sh.logging {
+                // A rewrite's instant takes a place even before logging
+                // starts (the AOF turned on at run time): it opens the file.
+                if self.sh.logging || (snapshot && self.sh.aof.starting()) {
                     let _ = info
                         .log
                         .set(self.sh.aof.reserve(info.shards.len(), snapshot));
@@ -459,6 +461,12 @@ impl Engine {
                     }
                     Some(Work::Snapshot) => {
                         self.sh.begin_snapshot();
+                        // Turned on at run time: what follows this
+                        // instant is not in the base, so it is logged.
+                        if self.sh.aof.starting() {
+                            self.sh.log_armed = true;
+                            self.sh.logging = true;
+                        }
                     }
                     _ => {}
                 }

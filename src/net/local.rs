@@ -1140,10 +1140,21 @@ fn config(l: &mut Local, args: &[&[u8]]) -> Res {
                 next.set_runtime(&text(&pair[0]), &text(&pair[1]))
                     .map_err(|e| format!("ERR {e}"))?;
             }
-            if next.appendonly != l.shared.config().appendonly {
-                return Err("ERR CONFIG SET failed (possibly related to argument 'appendonly') - tandem: turning the append-only file on or off at run time is not supported yet; restart with --appendonly yes or no".into());
-            }
             l.shared.aof.set_fsync(next.appendfsync);
+            // appendonly: Redis's startAppendOnly / stopAppendOnly.
+            let was = l.shared.config().appendonly;
+            if next.appendonly && !was {
+                let mut begin = false;
+                l.shared
+                    .aof
+                    .turn_on(&next, &l.shared.saver, || begin = true)
+                    .map_err(|e| {
+                        format!("ERR CONFIG SET failed (possibly related to argument 'appendonly') - {e}")
+                    })?;
+                l.after.snapshot = begin;
+            } else if !next.appendonly && was {
+                l.shared.aof.turn_off();
+            }
             l.shared.tunables.store(&next);
             l.shared
                 .metrics
