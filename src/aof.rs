@@ -1058,6 +1058,20 @@ impl Aof {
         Ok("Background append only file rewriting started")
     }
 
+    /// BGREWRITEAOF inside EXEC: the rewrite starts after it, once
+    /// nothing else is being saved (`+Background append only file
+    /// rewriting scheduled`). Errors: as [`Aof::bgrewrite`].
+    pub fn schedule_rewrite(&self) -> Result<&'static str, String> {
+        if self.rewriting.load(Ordering::Acquire) {
+            return Err("ERR Background append only file rewriting already in progress".into());
+        }
+        if !self.on() && !self.starting() {
+            return Err("ERR tandem: BGREWRITEAOF with appendonly no is not supported yet".into());
+        }
+        self.rewrite_scheduled.store(true, Ordering::Relaxed);
+        Ok("Background append only file rewriting scheduled")
+    }
+
     /// A scheduled rewrite (or one `auto-aof-rewrite-percentage` calls
     /// for) starts if nothing else is being saved; true if it did, and
     /// then the caller starts the shards' parts.

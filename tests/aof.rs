@@ -831,3 +831,46 @@ fn appendonly_turns_on_and_off_at_run_time() {
     assert_eq!((on, off), (Some(1), None));
     assert!(acked > 10, "too few writes: {acked}");
 }
+
+/// BGREWRITEAOF inside MULTI, and one sent while a BGSAVE runs, are
+/// scheduled (Redis's replies) and run once nothing else is being saved.
+#[test]
+fn rewrites_inside_multi_and_behind_a_bgsave_are_scheduled() {
+    let dir = TempDir::new("aof-sched");
+    let s = Server::start(&["--dir", dir.path(), "--appendonly", "yes", "--shards", "2"]);
+    let mut c = s.conn();
+    let () = redis::cmd("SET").arg("k").arg("v").query(&mut c).unwrap();
+    let mut raw = s.raw();
+    raw.send(&frame(&[b"MULTI"]));
+    raw.send(&frame(&[b"BGREWRITEAOF"]));
+    raw.send(&frame(&[b"EXEC"]));
+    assert_eq!(
+        raw.read_replies(3),
+        [
+            "+OK\r\n",
+            "+QUEUED\r\n",
+            "*1\r\n+Background append only file rewriting scheduled\r\n"
+        ]
+    );
+    let wait_rewrites = |c: &mut redis::Connection, n: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while field(c, "aof_rewrites") != n {
+            assert!(Instant::now() < deadline, "rewrite {n} did not run");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    wait_rewrites(&mut c, "1");
+    // One write, both commands: the BGSAVE is still running at the second.
+    let mut both = frame(&[b"BGSAVE"]);
+    both.extend(frame(&[b"BGREWRITEAOF"]));
+    raw.send(&both);
+    assert_eq!(
+        raw.read_replies(2),
+        [
+            "+Background saving started\r\n",
+            "+Background append only file rewriting scheduled\r\n"
+        ]
+    );
+    wait_rewrites(&mut c, "2");
+    assert_eq!(field(&mut c, "aof_last_bgrewrite_status"), "ok");
+}

@@ -105,7 +105,12 @@ pub(super) fn run(l: &mut Local, id: CmdId, args: &[&[u8]]) {
         }
         "bgrewriteaof" => {
             let mut begin = false;
-            match l.shared.aof.bgrewrite(&l.shared.saver, || begin = true) {
+            // Inside EXEC Redis schedules it for after.
+            let started = match l.capture {
+                Some(_) => l.shared.aof.schedule_rewrite(),
+                None => l.shared.aof.bgrewrite(&l.shared.saver, || begin = true),
+            };
+            match started {
                 Ok(msg) => {
                     l.after.snapshot = begin;
                     reply(l, |r| r.simple(msg))

@@ -132,17 +132,6 @@ impl IoThread {
             c.reply_with(|r| r.error("ERR Command not allowed inside a transaction"));
             return true;
         }
-        // Redis schedules a BGSAVE queued in MULTI for after the EXEC;
-        // tandem has no such schedule yet, so it says so at once.
-        if s.name == "bgsave" {
-            m.abort = true;
-            c.reply_with(|r| {
-                r.error(
-                    "ERR BGSAVE inside MULTI is not supported by tandem yet: send it after EXEC",
-                )
-            });
-            return true;
-        }
         m.queued
             .push((id, args.iter().map(|a| Bytes::copy_from_slice(a)).collect()));
         c.reply_with(|r| r.simple("QUEUED"));
@@ -285,6 +274,8 @@ impl IoThread {
             };
             let here = match s.route {
                 Route::Local | Route::Tx => None,
+                // Only scheduled inside EXEC (see `exec`).
+                _ if s.name == "bgsave" => None,
                 Route::All(_) => Some(0),
                 _ if s.name == "sort" || s.name == "sort_ro" => Some(0),
                 Route::Scan => Some(
@@ -363,6 +354,23 @@ impl IoThread {
                 part: part as u16,
             };
             match s.route {
+                // Inside EXEC Redis schedules BGSAVE for after it
+                // (`bgsaveCommand` with `server.in_exec`); the main
+                // thread starts it once nothing else is being saved.
+                _ if s.name == "bgsave" => {
+                    let out = match &args[..] {
+                        [_] => true,
+                        [_, a] => a.eq_ignore_ascii_case(b"schedule"),
+                        _ => false,
+                    };
+                    let out = if out {
+                        self.shared.saver.schedule();
+                        Bytes::from_static(b"+Background saving scheduled\r\n")
+                    } else {
+                        Bytes::from_static(b"-ERR syntax error\r\n")
+                    };
+                    slots.push(ExecSlot::Ready(out));
+                }
                 Route::Local => {
                     let out = self.local_in_exec(slot, id, &args);
                     slots.push(ExecSlot::Ready(out));
