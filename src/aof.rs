@@ -1561,10 +1561,10 @@ mod tests {
     #[test]
     fn groups_are_framed() {
         let mut c = Chunk::default();
-        c.push(0, &[b"SET", b"a", b"1"]);
+        c.push(0, &[&b"SET"[..], b"a", b"1"]);
         let mut g = Chunk::default();
-        g.push(1, &[b"SET", b"b", b"1"]);
-        g.push(1, &[b"DEL", b"c"]);
+        g.push(1, &[&b"SET"[..], b"b", b"1"]);
+        g.push(1, &[&b"DEL"[..], b"c"]);
         c.append_group(g);
         let text = String::from_utf8(c.bytes.clone()).unwrap();
         assert!(text.contains("SELECT\r\n$1\r\n1\r\n*1\r\n$5\r\nMULTI"));
