@@ -371,6 +371,39 @@ fn expiries_replay_as_absolute_times() {
         .query(&mut c)
         .unwrap();
     let at: i64 = redis::cmd("PEXPIRETIME").arg("long").query(&mut c).unwrap();
+    // Keys that expired and were written again: the expiry is logged as
+    // a DEL (as Redis propagates it), or the replay, which expires
+    // nothing, would refuse the NX and push onto the old list.
+    let () = redis::cmd("SET")
+        .arg("k")
+        .arg("old")
+        .arg("PX")
+        .arg(100)
+        .query(&mut c)
+        .unwrap();
+    let _: i64 = redis::cmd("RPUSH")
+        .arg("l")
+        .arg("old")
+        .query(&mut c)
+        .unwrap();
+    let _: i64 = redis::cmd("PEXPIRE")
+        .arg("l")
+        .arg(100)
+        .query(&mut c)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let set: Option<String> = redis::cmd("SET")
+        .arg("k")
+        .arg("new")
+        .arg("NX")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(set.as_deref(), Some("OK"));
+    let _: i64 = redis::cmd("RPUSH")
+        .arg("l")
+        .arg("new")
+        .query(&mut c)
+        .unwrap();
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(s.terminate(), Some(0));
     let text =
@@ -389,6 +422,17 @@ fn expiries_replay_as_absolute_times() {
     assert_eq!(short, None);
     let again: i64 = redis::cmd("PEXPIRETIME").arg("long").query(&mut c).unwrap();
     assert_eq!(again, at);
+    let k: Option<String> = redis::cmd("GET").arg("k").query(&mut c).unwrap();
+    assert_eq!(k.as_deref(), Some("new"));
+    let l: Vec<String> = redis::cmd("LRANGE")
+        .arg("l")
+        .arg(0)
+        .arg(-1)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(l, ["new"]);
+    let ttl: i64 = redis::cmd("PTTL").arg("l").query(&mut c).unwrap();
+    assert_eq!(ttl, -1);
 }
 
 /// Every key of every database as text: type, value (members sorted) and

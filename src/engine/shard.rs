@@ -143,9 +143,16 @@ impl Shard {
     /// have been turned on or off by CONFIG SET).
     #[inline]
     pub fn refresh_logging(&mut self) {
+        let was = self.logging;
         self.logging = self.aof.logs_after(self.log_armed);
         if !self.aof.enabled() {
             self.log_armed = false;
+        }
+        if was != self.logging {
+            for d in &mut self.dbs {
+                d.log_expired = self.logging;
+                d.expired_keys.clear();
+            }
         }
     }
 
@@ -164,7 +171,27 @@ impl Shard {
         if !self.logging {
             return;
         }
-        let db = db as u16;
+        self.log_expired();
+        self.push_log(db as u16, args);
+    }
+
+    /// Logs a DEL for each key expiry reclaimed since the last call, in
+    /// every database, before whatever comes next (Redis propagates a
+    /// DEL when it expires a key); a replay, which expires nothing, then
+    /// deletes them where they went.
+    pub fn log_expired(&mut self) {
+        for i in 0..self.dbs.len() {
+            if self.dbs[i].expired_keys.is_empty() {
+                continue;
+            }
+            let keys = std::mem::take(&mut self.dbs[i].expired_keys);
+            for k in &keys {
+                self.push_log(i as u16, &[&b"DEL"[..], k]);
+            }
+        }
+    }
+
+    fn push_log<A: AsRef<[u8]>>(&mut self, db: u16, args: &[A]) {
         if let Some(g) = self.log_group.as_mut() {
             g.push(db, args);
         } else if let Some(t) = &self.log_tx {
@@ -183,6 +210,9 @@ impl Shard {
     /// Queues this shard's logged commands: at the end of a loop turn,
     /// and before it grants a transaction its locks (see [`crate::aof`]).
     pub fn log_flush(&mut self) {
+        if self.logging {
+            self.log_expired();
+        }
         if !self.log.is_empty() {
             let c = self.log.take(self.aof.spare());
             self.log_wait = self.aof.append(c);

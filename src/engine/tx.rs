@@ -465,7 +465,7 @@ impl Engine {
                         // instant is not in the base, so it is logged.
                         if self.sh.aof.starting() {
                             self.sh.log_armed = true;
-                            self.sh.logging = true;
+                            self.sh.refresh_logging();
                         }
                     }
                     _ => {}

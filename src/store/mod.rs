@@ -487,6 +487,11 @@ pub struct Db {
     /// `lookupKeyRead`, not in writes' lookups).
     pub count_reads: bool,
     pub stats: DbStats,
+    /// Keep the keys expiry reclaims in `expired_keys`: the AOF logs each
+    /// as a DEL, as Redis propagates expiries, so a replay (which expires
+    /// nothing) sees the key go where it went.
+    pub log_expired: bool,
+    pub expired_keys: Vec<Box<[u8]>>,
     /// The last `now_ms` seen and its access clock, so a lookup does not
     /// divide (the clock changes once a second).
     clock_ms: u64,
@@ -517,6 +522,8 @@ impl Db {
             sweep: 0,
             count_reads: false,
             stats: DbStats::default(),
+            log_expired: false,
+            expired_keys: Vec::new(),
             clock_ms: 0,
             clock: 0,
         }
@@ -578,6 +585,9 @@ impl Db {
                 self.ttl_len -= 1;
                 self.len -= 1;
                 self.stats.expired += 1;
+                if self.log_expired {
+                    self.expired_keys.push(Box::from(&e.key[..]));
+                }
                 drop(e);
                 None
             }
@@ -706,6 +716,9 @@ impl Db {
                     seg.ttl -= 1;
                     self.ttl_len -= 1;
                     self.stats.expired += 1;
+                    if self.log_expired {
+                        self.expired_keys.push(Box::from(&e.key[..]));
+                    }
                 }
                 e.touch(clock);
                 e
@@ -992,9 +1005,13 @@ impl Db {
             let seg = &mut self.segs[i];
             examined += seg.table.len();
             let mut gone = 0u32;
+            let (log, keys) = (self.log_expired, &mut self.expired_keys);
             seg.table.retain(|e| {
                 let dead = e.expired(now_ms);
                 gone += dead as u32;
+                if dead && log {
+                    keys.push(Box::from(&e.key[..]));
+                }
                 !dead
             });
             seg.ttl -= gone;
