@@ -28,8 +28,11 @@
 //! `appendfsync always`: a shard holds its replies until the writer has
 //! synced every entry it contributed to ([`Aof::synced`]); the writer
 //! syncs once for everything queued while it synced before (group
-//! commit). `everysec`: the writer syncs at most once a second; `no`: the
-//! OS decides.
+//! commit). `everysec`: the writer writes what is queued about every
+//! millisecond and syncs at most once a second, so a crash of the process
+//! loses at most about the last millisecond of acknowledged writes and a
+//! crash of the machine about a second (Redis writes before replying and
+//! loses only the second); `no`: the OS decides when to sync.
 //!
 //! # Files
 //!
