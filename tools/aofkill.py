@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """kill -9 under write load with `appendfsync always` (issue #14).
 
-Starts tandem with the append-only file (`--appendfsync always`, 2 IO
-threads, 3 shards), runs writer processes that pipeline SETs of unique
+Starts tandem with the append-only file (`--appendfsync always`, 1 IO
+thread, 2 shards), runs writer processes that pipeline SETs of unique
 keys (single-shard) and MSETs of two keys on different shards, recording
 every write whose reply arrived; kills the server with SIGKILL at a random
 moment; restarts it from its files and checks that every acknowledged
@@ -91,10 +91,11 @@ def writer(port, wid, rnd, out):
 
 
 def start(port, d):
+    log = open(os.path.join(d, "server.log"), "ab")
     p = subprocess.Popen([BIN, "--port", str(port), "--save", "", "--dir", d,
                           "--appendonly", "yes", "--appendfsync", "always",
-                          "--io-threads", "2", "--shards", "3"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                          "--io-threads", "1", "--shards", "2"],
+                         stdout=log, stderr=log)
     end = time.time() + 60
     while time.time() < end:
         try:
@@ -106,6 +107,8 @@ def start(port, d):
         except OSError:
             time.sleep(0.05)
     p.kill()
+    with open(os.path.join(d, "server.log"), "rb") as f:
+        sys.stderr.write(f.read()[-3000:].decode(errors="replace"))
     raise SystemExit("tandem did not start")
 
 
