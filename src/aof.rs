@@ -409,6 +409,28 @@ struct Files {
 }
 
 impl Files {
+    /// The files of `cfg` (`appenddirname`, created if missing, and
+    /// `appendfilename`), with an empty manifest. Errors: the directory
+    /// cannot be made.
+    fn create(cfg: &crate::config::Config) -> Result<Files, String> {
+        let dir = PathBuf::from(&cfg.appenddirname);
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            format!(
+                "Can't open or create append-only dir {}: {e}",
+                cfg.appenddirname
+            )
+        })?;
+        Ok(Files {
+            dir,
+            name: cfg.appendfilename.clone(),
+            manifest: Manifest::default(),
+        })
+    }
+
+    fn manifest_path(&self) -> PathBuf {
+        self.path(&format!("{}.manifest", self.name))
+    }
+
     fn path(&self, file: &str) -> PathBuf {
         self.dir.join(file)
     }
@@ -428,7 +450,7 @@ impl Files {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(self.manifest.render().as_bytes())?;
         f.sync_all()?;
-        std::fs::rename(&tmp, self.path(&format!("{}.manifest", self.name)))?;
+        std::fs::rename(&tmp, self.manifest_path())?;
         sync_dir(&self.dir)
     }
 }
@@ -744,19 +766,8 @@ impl Aof {
     /// truncated file other than the last, or the last one truncated with
     /// `aof-load-truncated no`.
     pub fn open(self: &Arc<Self>, cfg: &crate::config::Config) -> Result<Loaded, String> {
-        let dir = PathBuf::from(&cfg.appenddirname);
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            format!(
-                "Can't open or create append-only dir {}: {e}",
-                cfg.appenddirname
-            )
-        })?;
-        let mut files = Files {
-            dir,
-            name: cfg.appendfilename.clone(),
-            manifest: Manifest::default(),
-        };
-        let mpath = files.path(&format!("{}.manifest", files.name));
+        let mut files = Files::create(cfg)?;
+        let mpath = files.manifest_path();
         let mut loaded = Loaded::default();
         match std::fs::read_to_string(&mpath) {
             Ok(text) => {
@@ -834,19 +845,8 @@ impl Aof {
         if self.enabled() {
             return Ok(());
         }
-        let dir = PathBuf::from(&cfg.appenddirname);
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            format!(
-                "Can't open or create append-only dir {}: {e}",
-                cfg.appenddirname
-            )
-        })?;
-        let mut files = Files {
-            dir,
-            name: cfg.appendfilename.clone(),
-            manifest: Manifest::default(),
-        };
-        let mpath = files.path(&format!("{}.manifest", files.name));
+        let mut files = Files::create(cfg)?;
+        let mpath = files.manifest_path();
         if let Ok(text) = std::fs::read_to_string(&mpath) {
             files.manifest = Manifest::parse(&text)?;
         }
@@ -1349,6 +1349,12 @@ pub fn scan_commands(b: &[u8]) -> Scan {
     let mut at = 0;
     let (mut whole, mut commands) = (0, 0);
     let mut multi: Option<(usize, usize)> = None;
+    let number = |t: &[u8]| std::str::from_utf8(t).ok()?.parse::<usize>().ok();
+    let bad = |at: usize, whole: usize, commands: usize| Scan {
+        ok_up_to: whole,
+        commands,
+        bad: Some(at),
+    };
     let line = |at: usize| -> Option<(&[u8], usize)> {
         let end = memchr::memmem::find(b.get(at..)?, b"\r\n")? + at;
         Some((&b[at..end], end + 2))
@@ -1370,25 +1376,14 @@ pub fn scan_commands(b: &[u8]) -> Scan {
             }
         }
         if b[at] != b'*' {
-            return Scan {
-                ok_up_to: whole,
-                commands,
-                bad: Some(at),
-            };
+            return bad(at, whole, commands);
         }
         let start = at;
         let Some((head, next)) = line(at + 1) else {
             break;
         };
-        let Some(n) = std::str::from_utf8(head)
-            .ok()
-            .and_then(|s| s.parse::<usize>().ok())
-        else {
-            return Scan {
-                ok_up_to: whole,
-                commands,
-                bad: Some(at),
-            };
+        let Some(n) = number(head) else {
+            return bad(at, whole, commands);
         };
         at = next;
         let mut name: &[u8] = b"";
@@ -1399,25 +1394,14 @@ pub fn scan_commands(b: &[u8]) -> Scan {
                 break;
             }
             if b[at] != b'$' {
-                return Scan {
-                    ok_up_to: whole,
-                    commands,
-                    bad: Some(at),
-                };
+                return bad(at, whole, commands);
             }
             let Some((len, next)) = line(at + 1) else {
                 complete = false;
                 break;
             };
-            let Some(len) = std::str::from_utf8(len)
-                .ok()
-                .and_then(|s| s.parse::<usize>().ok())
-            else {
-                return Scan {
-                    ok_up_to: whole,
-                    commands,
-                    bad: Some(at),
-                };
+            let Some(len) = number(len) else {
+                return bad(at, whole, commands);
             };
             let end = next.saturating_add(len);
             if end.saturating_add(2) > b.len() {

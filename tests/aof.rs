@@ -14,21 +14,66 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 fn conn(port: u16) -> redis::Connection {
-    let c = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
-        .unwrap()
-        .get_connection()
-        .unwrap();
-    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    c
+    conn_to(port)
 }
 
 fn field(c: &mut redis::Connection, name: &str) -> String {
-    let info: String = redis::cmd("INFO").arg("persistence").query(c).unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-        .unwrap_or_else(|| panic!("no {name} in {info}"))
-        .trim()
-        .to_string()
+    persistence_field(c, name)
+}
+
+/// A client that MSETs, until `stop`, a pair `a<i>`/`b<i>` (of `pairs`,
+/// over two shards) to the same value and a new key `n<n>`; returns how
+/// many were acknowledged.
+fn pair_writer(url: String, stop: &Arc<AtomicBool>, pairs: u64) -> std::thread::JoinHandle<u64> {
+    let stop = stop.clone();
+    std::thread::spawn(move || {
+        let mut c = conn_on(&url, 0);
+        let mut acked = 0u64;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+            let n = acked;
+            let r: redis::RedisResult<()> = redis::cmd("MSET")
+                .arg(format!("a{}", n % pairs))
+                .arg(n)
+                .arg(format!("b{}", n % pairs))
+                .arg(n)
+                .arg(format!("n{n}"))
+                .arg(n)
+                .query(&mut c);
+            if r.is_err() {
+                break;
+            }
+            acked += 1;
+        }
+        acked
+    })
+}
+
+/// Every acknowledged MSET of [`pair_writer`] is there and every pair whole.
+fn check_pairs(c: &mut redis::Connection, acked: u64, pairs: u64) {
+    let keys: Vec<String> = (0..acked).map(|n| format!("n{n}")).collect();
+    for chunk in keys.chunks(500) {
+        let vals: Vec<Option<u64>> = redis::cmd("MGET").arg(chunk).query(c).unwrap();
+        assert!(
+            vals.iter().all(Option::is_some),
+            "an acknowledged MSET lost"
+        );
+    }
+    for i in 0..pairs {
+        let (a, b): (Option<u64>, Option<u64>) = redis::cmd("MGET")
+            .arg(format!("a{i}"))
+            .arg(format!("b{i}"))
+            .query(c)
+            .unwrap();
+        assert_eq!(a, b, "pair {i} is not whole");
+    }
+}
+
+/// tandem's arguments for a test in `dir` with the AOF on, then `extra`.
+fn aof_args<'a>(dir: &'a TempDir, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec!["--dir", dir.path(), "--appendonly", "yes"];
+    v.extend_from_slice(extra);
+    v
 }
 
 fn kill9(s: &mut Server) {
@@ -49,18 +94,17 @@ const TOTAL: i64 = 8_000;
 #[test]
 fn acknowledged_writes_survive_kill_9() {
     let dir = TempDir::new("aof-kill");
-    let args = [
-        "--dir",
-        dir.path(),
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "always",
-        "--io-threads",
-        "2",
-        "--shards",
-        "3",
-    ];
+    let args = aof_args(
+        &dir,
+        &[
+            "--appendfsync",
+            "always",
+            "--io-threads",
+            "2",
+            "--shards",
+            "3",
+        ],
+    );
     let accounts = spread("acct", ACCOUNTS);
     let mut acked_total = 0u64;
     for round in 0..2u64 {
@@ -175,18 +219,17 @@ fn acknowledged_writes_survive_kill_9() {
 #[test]
 fn bgrewriteaof_under_load_loses_nothing() {
     let dir = TempDir::new("aof-rewrite");
-    let args = [
-        "--dir",
-        dir.path(),
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "always",
-        "--shards",
-        "2",
-        "--io-threads",
-        "1",
-    ];
+    let args = aof_args(
+        &dir,
+        &[
+            "--appendfsync",
+            "always",
+            "--shards",
+            "2",
+            "--io-threads",
+            "1",
+        ],
+    );
     let mut s = Server::start(&args);
     let mut c = s.conn();
     let e = err(&mut c, &["BGREWRITEAOF", "x"]);
@@ -195,38 +238,11 @@ fn bgrewriteaof_under_load_loses_nothing() {
         "{e}"
     );
     let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let (url, stop) = (s.url(), stop.clone());
-        std::thread::spawn(move || {
-            let mut c = conn_on(&url, 0);
-            let mut acked = 0u64;
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
-                let n = acked;
-                let r: redis::RedisResult<()> = redis::cmd("MSET")
-                    .arg(format!("a{}", n % 500))
-                    .arg(n)
-                    .arg(format!("b{}", n % 500))
-                    .arg(n)
-                    .arg(format!("n{n}"))
-                    .arg(n)
-                    .query(&mut c);
-                if r.is_err() {
-                    break;
-                }
-                acked += 1;
-            }
-            acked
-        })
-    };
+    let writer = pair_writer(s.url(), &stop, 500);
     std::thread::sleep(Duration::from_millis(300));
     let reply: String = redis::cmd("BGREWRITEAOF").query(&mut c).unwrap();
     assert_eq!(reply, "Background append only file rewriting started");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while field(&mut c, "aof_rewrites") != "1" {
-        assert!(Instant::now() < deadline, "the rewrite did not finish");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_persistence(&mut c, "aof_rewrites", "1");
     assert_eq!(field(&mut c, "aof_last_bgrewrite_status"), "ok");
     std::thread::sleep(Duration::from_millis(300));
     kill9(&mut s);
@@ -263,22 +279,7 @@ fn bgrewriteaof_under_load_loses_nothing() {
     );
     let s = Server::start(&args);
     let mut c = s.conn();
-    let keys: Vec<String> = (0..acked).map(|n| format!("n{n}")).collect();
-    for chunk in keys.chunks(500) {
-        let vals: Vec<Option<u64>> = redis::cmd("MGET").arg(chunk).query(&mut c).unwrap();
-        assert!(
-            vals.iter().all(Option::is_some),
-            "an acknowledged MSET lost"
-        );
-    }
-    for i in 0..500 {
-        let (a, b): (Option<u64>, Option<u64>) = redis::cmd("MGET")
-            .arg(format!("a{i}"))
-            .arg(format!("b{i}"))
-            .query(&mut c)
-            .unwrap();
-        assert_eq!(a, b, "pair {i} is not whole");
-    }
+    check_pairs(&mut c, acked, 500);
     assert!(acked > 10, "too few writes: {acked}");
 }
 
@@ -288,7 +289,7 @@ fn bgrewriteaof_under_load_loses_nothing() {
 #[test]
 fn a_truncated_tail_is_cut_or_refused() {
     let dir = TempDir::new("aof-trunc");
-    let args = ["--dir", dir.path(), "--appendonly", "yes", "--shards", "2"];
+    let args = aof_args(&dir, &["--shards", "2"]);
     let mut s = Server::start(&args);
     let mut c = s.conn();
     for k in ["a", "b", "c"] {
@@ -340,14 +341,7 @@ fn a_truncated_tail_is_cut_or_refused() {
 #[test]
 fn expiries_replay_as_absolute_times() {
     let dir = TempDir::new("aof-ttl");
-    let args = [
-        "--dir",
-        dir.path(),
-        "--appendonly",
-        "yes",
-        "--colocated",
-        "yes",
-    ];
+    let args = aof_args(&dir, &["--colocated", "yes"]);
     let mut s = Server::start(&args);
     let mut c = s.conn();
     let () = redis::cmd("SET")
@@ -619,22 +613,21 @@ fn tandem_and_redis_load_each_others_aof() {
 #[test]
 fn names_and_automatic_rewrites() {
     let dir = TempDir::new("aof-auto");
-    let args = [
-        "--dir",
-        dir.path(),
-        "--appendonly",
-        "yes",
-        "--appenddirname",
-        "logs",
-        "--appendfilename",
-        "my.aof",
-        "--auto-aof-rewrite-min-size",
-        "1mb",
-        "--auto-aof-rewrite-percentage",
-        "50",
-        "--shards",
-        "2",
-    ];
+    let args = aof_args(
+        &dir,
+        &[
+            "--appenddirname",
+            "logs",
+            "--appendfilename",
+            "my.aof",
+            "--auto-aof-rewrite-min-size",
+            "1mb",
+            "--auto-aof-rewrite-percentage",
+            "50",
+            "--shards",
+            "2",
+        ],
+    );
     let mut s = Server::start(&args);
     let mut c = s.conn();
     let got: Vec<String> = q(&mut c, &["CONFIG", "GET", "appenddirname"]).unwrap();
@@ -735,11 +728,7 @@ fn function_libraries_persist() {
     let mut c = s.conn();
     assert_eq!(libs(&mut c), ["keep"]);
     let _: String = redis::cmd("BGREWRITEAOF").query(&mut c).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while field(&mut c, "aof_rewrites") != "1" {
-        assert!(Instant::now() < deadline, "no rewrite");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_persistence(&mut c, "aof_rewrites", "1");
     assert_eq!(s.terminate(), Some(0));
     let s = Server::start(&args);
     let mut c = s.conn();
@@ -770,30 +759,7 @@ fn appendonly_turns_on_and_off_at_run_time() {
     let () = p.query(&mut c).unwrap();
     assert_eq!(field(&mut c, "aof_enabled"), "0");
     let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let (url, stop) = (s.url(), stop.clone());
-        std::thread::spawn(move || {
-            let mut c = conn_on(&url, 0);
-            let mut acked = 0u64;
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
-                let n = acked;
-                let r: redis::RedisResult<()> = redis::cmd("MSET")
-                    .arg(format!("a{}", n % 100))
-                    .arg(n)
-                    .arg(format!("b{}", n % 100))
-                    .arg(n)
-                    .arg(format!("n{n}"))
-                    .arg(n)
-                    .query(&mut c);
-                if r.is_err() {
-                    break;
-                }
-                acked += 1;
-            }
-            acked
-        })
-    };
+    let writer = pair_writer(s.url(), &stop, 100);
     std::thread::sleep(Duration::from_millis(200));
     let () = redis::cmd("CONFIG")
         .arg("SET")
@@ -808,14 +774,7 @@ fn appendonly_turns_on_and_off_at_run_time() {
         .query(&mut c)
         .unwrap();
     assert_eq!(field(&mut c, "aof_enabled"), "1");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while field(&mut c, "aof_rewrites") != "1" {
-        assert!(
-            Instant::now() < deadline,
-            "the first rewrite did not finish"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_persistence(&mut c, "aof_rewrites", "1");
     std::thread::sleep(Duration::from_millis(200));
     let () = redis::cmd("SET")
         .arg("after-on")
@@ -832,22 +791,7 @@ fn appendonly_turns_on_and_off_at_run_time() {
     let n: u64 = redis::cmd("DBSIZE").query(&mut c).unwrap();
     let want = 2000 + 1 + acked + 2 * acked.min(100);
     assert!(n >= want, "keys lost: {n} < {want}");
-    let keys: Vec<String> = (0..acked).map(|n| format!("n{n}")).collect();
-    for chunk in keys.chunks(500) {
-        let vals: Vec<Option<u64>> = redis::cmd("MGET").arg(chunk).query(&mut c).unwrap();
-        assert!(
-            vals.iter().all(Option::is_some),
-            "an acknowledged MSET lost"
-        );
-    }
-    for i in 0..100 {
-        let (a, b): (Option<u64>, Option<u64>) = redis::cmd("MGET")
-            .arg(format!("a{i}"))
-            .arg(format!("b{i}"))
-            .query(&mut c)
-            .unwrap();
-        assert_eq!(a, b, "pair {i} is not whole");
-    }
+    check_pairs(&mut c, acked, 100);
     let v: Option<i64> = redis::cmd("GET").arg("after-on").query(&mut c).unwrap();
     assert_eq!(v, Some(1));
     // Off: the log stops; what it has still loads.
@@ -896,14 +840,7 @@ fn rewrites_inside_multi_and_behind_a_bgsave_are_scheduled() {
             "*1\r\n+Background append only file rewriting scheduled\r\n"
         ]
     );
-    let wait_rewrites = |c: &mut redis::Connection, n: &str| {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while field(c, "aof_rewrites") != n {
-            assert!(Instant::now() < deadline, "rewrite {n} did not run");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    };
-    wait_rewrites(&mut c, "1");
+    wait_persistence(&mut c, "aof_rewrites", "1");
     // One write, both commands: the BGSAVE is still running at the second.
     let mut both = frame(&[b"BGSAVE"]);
     both.extend(frame(&[b"BGREWRITEAOF"]));
@@ -915,7 +852,7 @@ fn rewrites_inside_multi_and_behind_a_bgsave_are_scheduled() {
             "+Background append only file rewriting scheduled\r\n"
         ]
     );
-    wait_rewrites(&mut c, "2");
+    wait_persistence(&mut c, "aof_rewrites", "2");
     assert_eq!(field(&mut c, "aof_last_bgrewrite_status"), "ok");
 }
 
@@ -927,16 +864,7 @@ fn kill_during_bgrewriteaof_keeps_the_files_usable() {
     let dir = TempDir::new("aof-kill-rewrite");
     // `always`: under `everysec` the last millisecond of acknowledged
     // writes may still be in the writer's queue at a kill -9.
-    let args = [
-        "--dir",
-        dir.path(),
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "always",
-        "--shards",
-        "2",
-    ];
+    let args = aof_args(&dir, &["--appendfsync", "always", "--shards", "2"]);
     for round in 0..3 {
         let mut s = Server::start(&args);
         let mut c = s.conn();
@@ -962,10 +890,6 @@ fn kill_during_bgrewriteaof_keeps_the_files_usable() {
     let s = Server::start(&args);
     let mut c = s.conn();
     let _: String = redis::cmd("BGREWRITEAOF").query(&mut c).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while field(&mut c, "aof_rewrites") != "1" {
-        assert!(Instant::now() < deadline, "no rewrite");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_persistence(&mut c, "aof_rewrites", "1");
     assert_eq!(field(&mut c, "aof_last_bgrewrite_status"), "ok");
 }

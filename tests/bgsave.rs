@@ -15,12 +15,7 @@ use std::time::{Duration, Instant};
 const FILLER: usize = 60_000;
 
 fn conn(port: u16) -> redis::Connection {
-    let c = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
-        .unwrap()
-        .get_connection()
-        .unwrap();
-    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    c
+    conn_to(port)
 }
 
 /// Sets every filler key to `value`, pipelined.
@@ -36,12 +31,7 @@ fn fill(c: &mut redis::Connection, value: &str) {
 
 /// One INFO persistence field.
 fn field(c: &mut redis::Connection, name: &str) -> String {
-    let info: String = redis::cmd("INFO").arg("persistence").query(c).unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-        .unwrap_or_else(|| panic!("no {name} in {info}"))
-        .trim()
-        .to_string()
+    persistence_field(c, name)
 }
 
 /// Waits (at most 30 s) for the running background save to end; panics
@@ -275,14 +265,7 @@ fn bgsave_answers_as_redis() {
         raw_theirs.send(&frame(&f));
         assert_eq!(raw.read_reply(), raw_theirs.read_reply(), "{cmd:?}");
     }
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while field(&mut ours, "rdb_saves") != "2" {
-        assert!(
-            Instant::now() < deadline,
-            "the scheduled BGSAVE did not run"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_persistence(&mut ours, "rdb_saves", "2");
     wait_saved(&mut ours);
     s.assert_alive();
 }

@@ -526,3 +526,34 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// One field of INFO `persistence` (panics if it is missing).
+pub fn persistence_field(c: &mut redis::Connection, name: &str) -> String {
+    let info: String = redis::cmd("INFO").arg("persistence").query(c).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("no {name} in {info}"))
+        .trim()
+        .to_string()
+}
+
+/// Waits (at most 30 s) until INFO `persistence` field `name` reads
+/// `want`; panics after that.
+pub fn wait_persistence(c: &mut redis::Connection, name: &str, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while persistence_field(c, name) != want {
+        assert!(Instant::now() < deadline, "{name} never became {want}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A client of whatever server listens on `port` (tandem or redis-server),
+/// with a 20 s read timeout.
+pub fn conn_to(port: u16) -> redis::Connection {
+    let c = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    c
+}
