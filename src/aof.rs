@@ -786,7 +786,7 @@ impl Aof {
                 let mut bytes = Vec::new();
                 crate::persist::write_header_as(&mut bytes, true);
                 bytes.push(crate::rdb::OPCODE_EOF);
-                let crc = crate::rdb::crc64(&bytes);
+                let crc = crate::rdb::file_checksum(crate::rdb::crc64(&bytes));
                 bytes.extend_from_slice(&crc.to_le_bytes());
                 let mut f = std::fs::File::create(files.path(&base))
                     .map_err(|e| format!("Can't create the AOF base file {base}: {e}"))?;

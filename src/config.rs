@@ -198,6 +198,20 @@ static DIRECTIVES: &[Directive] = &[
         "snapshot schedule, \"<seconds> <changes>\" pairs: BGSAVE once that many writes are that old; also saves at shutdown (\"\": never)",
     ),
     d(
+        "rdbcompression",
+        Kind::Bool,
+        true,
+        "yes",
+        "LZF-compress strings over 20 bytes in RDB files and DUMP payloads",
+    ),
+    d(
+        "rdbchecksum",
+        Kind::Bool,
+        false,
+        "yes",
+        "end RDB files with a CRC-64 and check it when loading (no: 8 zero bytes, not checked)",
+    ),
+    d(
         "appendonly",
         Kind::Bool,
         true,
@@ -388,6 +402,10 @@ pub struct Config {
     /// `saveparams` (see [`crate::persist::Saver::due`]). Empty: no
     /// automatic saves, none at shutdown.
     pub save: Vec<(u64, u64)>,
+    /// `rdbcompression`, `rdbchecksum` ([`crate::rdb::COMPRESSION`],
+    /// [`crate::rdb::CHECKSUM`]).
+    pub rdbcompression: bool,
+    pub rdbchecksum: bool,
     /// `appendonly`.
     pub appendonly: bool,
     /// `appendfsync` ([`crate::aof::FSYNC_ALWAYS`], ...).
@@ -575,6 +593,8 @@ impl Tunables {
         self.hz.store(c.hz, Ordering::Relaxed);
         self.busy_reply_threshold
             .store(c.busy_reply_threshold, Ordering::Relaxed);
+        // The RDB writer's switches live beside its code (`crate::rdb`).
+        crate::rdb::configure(c.rdbcompression, c.rdbchecksum);
         let e = &c.enc;
         let v = [
             e.list_max_listpack_size,
@@ -687,6 +707,8 @@ impl Default for Config {
             loglevel: "notice".into(),
             dir: ".".into(),
             dbfilename: "dump.rdb".into(),
+            rdbcompression: true,
+            rdbchecksum: true,
             appendonly: false,
             appendfsync: crate::aof::FSYNC_EVERYSEC,
             appenddirname: "appendonlydir".into(),
@@ -893,6 +915,8 @@ impl Config {
                     "disable-thp" => self.disable_thp = b,
                     "latency-tracking" => self.latency_tracking = b,
                     "appendonly" => self.appendonly = b,
+                    "rdbcompression" => self.rdbcompression = b,
+                    "rdbchecksum" => self.rdbchecksum = b,
                     "aof-load-truncated" => self.aof_load_truncated = b,
                     _ => unreachable!("bool directive {}", d.name),
                 }
@@ -1006,6 +1030,8 @@ impl Config {
             "dir" => self.dir.clone(),
             "dbfilename" => self.dbfilename.clone(),
             "appendonly" => if self.appendonly { "yes" } else { "no" }.into(),
+            "rdbcompression" => if self.rdbcompression { "yes" } else { "no" }.into(),
+            "rdbchecksum" => if self.rdbchecksum { "yes" } else { "no" }.into(),
             "appendfsync" => ["always", "everysec", "no"][self.appendfsync.min(2) as usize].into(),
             "appenddirname" => self.appenddirname.clone(),
             "appendfilename" => self.appendfilename.clone(),

@@ -70,6 +70,33 @@ pub fn write_len(out: &mut Vec<u8>, n: u64) {
 /// yes` (Redis's default): as an integer when it is one's canonical
 /// spelling in at most 11 bytes, LZF-compressed when longer than 20 bytes
 /// and that saves at least 4 bytes, raw otherwise.
+/// `rdbcompression`: strings over 20 bytes are written LZF-compressed
+/// when that saves at least 4 bytes (Redis's `rdbSaveRawString`), in
+/// files and DUMP payloads alike. Set from the configuration
+/// (`Tunables::store`).
+pub static COMPRESSION: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// `rdbchecksum`: files end with their CRC-64 (else 8 zero bytes, as
+/// Redis writes them) and a loaded file's checksum is verified. DUMP
+/// payloads always carry theirs, as in Redis.
+pub static CHECKSUM: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Sets `rdbcompression` and `rdbchecksum` (at start-up, before a file
+/// is loaded, and at each CONFIG SET).
+pub fn configure(compression: bool, checksum: bool) {
+    COMPRESSION.store(compression, std::sync::atomic::Ordering::Relaxed);
+    CHECKSUM.store(checksum, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The checksum a file ends with: its CRC-64, or 0 under `rdbchecksum no`.
+pub fn file_checksum(crc: u64) -> u64 {
+    if CHECKSUM.load(std::sync::atomic::Ordering::Relaxed) {
+        crc
+    } else {
+        0
+    }
+}
+
 pub fn write_string(out: &mut Vec<u8>, s: &[u8]) {
     if s.len() <= 11 {
         if let Some(n) = canonical_int(s) {
@@ -89,7 +116,7 @@ pub fn write_string(out: &mut Vec<u8>, s: &[u8]) {
             }
         }
     }
-    if s.len() > 20 {
+    if s.len() > 20 && COMPRESSION.load(std::sync::atomic::Ordering::Relaxed) {
         if let Ok(c) = lzf::compress(s) {
             // Redis gives the compressor `len - 4` bytes of room.
             if c.len() <= s.len() - 4 {

@@ -258,6 +258,7 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
     // and is left as it is.
     let nshards = if cfg.colocated { 1 } else { cfg.shards };
     let started = std::time::Instant::now();
+    crate::rdb::configure(cfg.rdbcompression, cfg.rdbchecksum);
     let aof = Arc::new(crate::aof::Aof::new(nshards, cfg.appendfsync));
     let (file, mut commands, mut count) = if cfg.appendonly {
         let loaded = aof.open(&cfg)?;

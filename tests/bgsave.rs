@@ -401,3 +401,86 @@ fn kill_during_bgsave_keeps_a_whole_file() {
         assert_eq!(n, FILLER + 1);
     }
 }
+
+/// `rdbcompression` (live) decides whether long strings are written
+/// LZF-compressed; `rdbchecksum no` (start-up only, as in Redis 7) ends
+/// the file with 8 zero bytes, which redis-server loads, and loads a file
+/// whose checksum no longer matches.
+#[test]
+fn rdb_compression_and_checksum() {
+    let dir = TempDir::new("rdb-opts");
+    let file = dir.0.join("dump.rdb");
+    let mut s = Server::start(&["--dir", dir.path(), "--rdbcompression", "no"]);
+    let mut c = s.conn();
+    let big = "x".repeat(5000);
+    let () = redis::cmd("SET")
+        .arg("big")
+        .arg(&big)
+        .query(&mut c)
+        .unwrap();
+    let () = redis::cmd("SAVE").query(&mut c).unwrap();
+    let plain = std::fs::metadata(&file).unwrap().len();
+    assert!(plain > 5000, "{plain}");
+    let () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("rdbcompression")
+        .arg("yes")
+        .query(&mut c)
+        .unwrap();
+    let () = redis::cmd("SAVE").query(&mut c).unwrap();
+    let packed = std::fs::metadata(&file).unwrap().len();
+    assert!(packed < 1000, "{packed}");
+    let e = err(&mut c, &["CONFIG", "SET", "rdbchecksum", "no"]);
+    assert!(e.contains("immutable"), "{e}");
+    assert_eq!(s.terminate(), Some(0));
+    // Without a checksum: zero trailer, loaded by redis-server and tandem.
+    let mut s = Server::start(&[
+        "--dir",
+        dir.path(),
+        "--rdbchecksum",
+        "no",
+        "--rdbcompression",
+        "no",
+    ]);
+    let mut c = s.conn();
+    let v: String = redis::cmd("GET").arg("big").query(&mut c).unwrap();
+    assert_eq!(v, big);
+    let () = redis::cmd("SAVE").query(&mut c).unwrap();
+    assert_eq!(s.terminate(), Some(0));
+    let mut bytes = std::fs::read(&file).unwrap();
+    assert_eq!(bytes[bytes.len() - 8..], [0; 8]);
+    let r = Redis::start(&["--dir", dir.path(), "--dbfilename", "dump.rdb"]);
+    let mut rc = conn(r.port);
+    let v: String = redis::cmd("GET").arg("big").query(&mut rc).unwrap();
+    assert_eq!(v, big);
+    drop(r);
+    // A damaged value byte under a real checksum: refused with the
+    // check, loaded without it.
+    let () = {
+        let mut s = Server::start(&["--dir", dir.path(), "--rdbcompression", "no"]);
+        let () = redis::cmd("SAVE").query(&mut s.conn()).unwrap();
+        assert_eq!(s.terminate(), Some(0));
+    };
+    bytes = std::fs::read(&file).unwrap();
+    let at = bytes.windows(4).position(|w| w == b"xxxx").unwrap();
+    assert!(bytes[bytes.len() - 8..] != [0; 8]);
+    bytes[at] = b'y';
+    std::fs::write(&file, &bytes).unwrap();
+    let port = free_port().to_string();
+    let out = output_within(
+        std::process::Command::new(env!("CARGO_BIN_EXE_tandem")).args([
+            "--port",
+            &port,
+            "--save",
+            "",
+            "--dir",
+            dir.path(),
+        ]),
+        20,
+    );
+    assert!(!out.status.success());
+    let s = Server::start(&["--dir", dir.path(), "--rdbchecksum", "no"]);
+    let v: String = redis::cmd("GET").arg("big").query(&mut s.conn()).unwrap();
+    assert_eq!(v.len(), 5000);
+    assert!(v.starts_with('y'));
+}

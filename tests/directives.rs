@@ -52,6 +52,8 @@ const TESTED: &[(&str, &str)] = &[
     ("loglevel", "directives::loglevel_applies_live"),
     ("save", "bgsave::save_schedule_and_shutdown_save"),
     ("appendonly", "aof::appendonly_turns_on_and_off_at_run_time"),
+    ("rdbcompression", "bgsave::rdb_compression_and_checksum"),
+    ("rdbchecksum", "bgsave::rdb_compression_and_checksum"),
     ("appendfsync", "aof::acknowledged_writes_survive_kill_9"),
     ("appenddirname", "aof::names_and_automatic_rewrites"),
     ("appendfilename", "aof::names_and_automatic_rewrites"),
