@@ -301,22 +301,14 @@ fn a_truncated_tail_is_cut_or_refused() {
     let mut bytes = std::fs::read(&incr).unwrap();
     bytes.extend_from_slice(b"*3\r\n$3\r\nset\r\n$1\r\nd");
     std::fs::write(&incr, &bytes).unwrap();
-    let port = free_port().to_string();
-    let out = output_within(
-        Command::new(env!("CARGO_BIN_EXE_tandem")).args([
-            "--port",
-            &port,
-            "--save",
-            "",
-            "--dir",
-            dir.path(),
-            "--appendonly",
-            "yes",
-            "--aof-load-truncated",
-            "no",
-        ]),
-        20,
-    );
+    let out = run_tandem_expecting_exit(&[
+        "--dir",
+        dir.path(),
+        "--appendonly",
+        "yes",
+        "--aof-load-truncated",
+        "no",
+    ]);
     assert!(!out.status.success());
     let log =
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);

@@ -466,18 +466,7 @@ fn rdb_compression_and_checksum() {
     assert!(bytes[bytes.len() - 8..] != [0; 8]);
     bytes[at] = b'y';
     std::fs::write(&file, &bytes).unwrap();
-    let port = free_port().to_string();
-    let out = output_within(
-        std::process::Command::new(env!("CARGO_BIN_EXE_tandem")).args([
-            "--port",
-            &port,
-            "--save",
-            "",
-            "--dir",
-            dir.path(),
-        ]),
-        20,
-    );
+    let out = run_tandem_expecting_exit(&["--dir", dir.path()]);
     assert!(!out.status.success());
     let s = Server::start(&["--dir", dir.path(), "--rdbchecksum", "no"]);
     let v: String = redis::cmd("GET").arg("big").query(&mut s.conn()).unwrap();

@@ -557,3 +557,16 @@ pub fn conn_to(port: u16) -> redis::Connection {
     c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     c
 }
+
+/// Runs tandem on a free port with `--save ""` and `extra`, expecting it
+/// to stop by itself (a start-up it must refuse); fails the test if it
+/// still runs after 20 s. Returns its output.
+pub fn run_tandem_expecting_exit(extra: &[&str]) -> std::process::Output {
+    let port = free_port().to_string();
+    output_within(
+        Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args(["--port", &port, "--save", ""])
+            .args(extra),
+        20,
+    )
+}
