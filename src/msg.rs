@@ -406,6 +406,14 @@ pub enum ToIo {
     Adopt(i32),
     /// Start accepting on these listeners (after the AOF was replayed).
     Listen(Vec<i32>),
+    /// Parse nothing more until [`ToIo::Release`] (a shutdown's final
+    /// save); drop the sender once every request sent to a shard is
+    /// answered, which tells the main thread this thread is quiet.
+    Hold(crossbeam_channel::Sender<()>),
+    /// Parse again after [`ToIo::Hold`]: the final save failed, so every
+    /// SHUTDOWN waiting on this thread gets `ERR Errors trying to
+    /// SHUTDOWN. Check logs.`
+    Release,
     Shutdown,
 }
 

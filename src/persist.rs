@@ -16,7 +16,7 @@
 //! ([`Job::AofBase`], [`crate::aof`]).
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -353,8 +353,6 @@ pub struct Saver {
     changes_at_start: AtomicU64,
     /// Unix s of the last BGSAVE attempt (Redis's `lastbgsave_try`).
     last_try: AtomicU64,
-    /// What SHUTDOWN asked for: [`EXIT_DEFAULT`], [`EXIT_SAVE`] or [`EXIT_NOSAVE`].
-    exit: AtomicU8,
     /// The running save writes an RDB file (not an AOF base).
     rdb_job: AtomicBool,
     /// BGSAVE SCHEDULE came while an AOF rewrite ran.
@@ -382,6 +380,27 @@ pub const EXIT_DEFAULT: u8 = 0;
 pub const EXIT_SAVE: u8 = 1;
 /// SHUTDOWN NOSAVE: does not save.
 pub const EXIT_NOSAVE: u8 = 2;
+
+/// A shutdown asked for by SHUTDOWN or a signal: how it saves
+/// ([`EXIT_DEFAULT`], [`EXIT_SAVE`] or [`EXIT_NOSAVE`]), and whether a
+/// failed save still exits (SHUTDOWN FORCE).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExitRequest {
+    pub how: u8,
+    pub force: bool,
+}
+
+impl ExitRequest {
+    /// Whether this shutdown saves first, given whether the `save`
+    /// schedule has points (Redis's `prepareForShutdown`).
+    pub fn saves(&self, scheduled: bool) -> bool {
+        match self.how {
+            EXIT_SAVE => true,
+            EXIT_NOSAVE => false,
+            _ => scheduled,
+        }
+    }
+}
 
 /// Seconds after a failed BGSAVE before the schedule tries again (Redis's
 /// `CONFIG_BGSAVE_RETRY_DELAY`).
@@ -416,7 +435,6 @@ impl Saver {
             changes_at_save: AtomicU64::new(0),
             changes_at_start: AtomicU64::new(0),
             last_try: AtomicU64::new(0),
-            exit: AtomicU8::new(EXIT_DEFAULT),
             rdb_job: AtomicBool::new(true),
             scheduled: AtomicBool::new(false),
             scripts,
@@ -437,20 +455,6 @@ impl Saver {
         let may_retry = self.last_bgsave_ok.load(Ordering::Relaxed)
             || now.saturating_sub(self.last_try.load(Ordering::Relaxed)) > RETRY_DELAY_S;
         may_retry && points.iter().any(|&(s, c)| changes >= c && since > s)
-    }
-
-    /// Records what SHUTDOWN asked for ([`EXIT_SAVE`], [`EXIT_NOSAVE`]).
-    pub fn set_exit(&self, how: u8) {
-        self.exit.store(how, Ordering::Relaxed);
-    }
-
-    /// Whether shutting down saves, given whether the `save` schedule has points.
-    pub fn saves_on_exit(&self, scheduled: bool) -> bool {
-        match self.exit.load(Ordering::Relaxed) {
-            EXIT_SAVE => true,
-            EXIT_NOSAVE => false,
-            _ => scheduled,
-        }
     }
 
     /// Waits until no background save runs, checking every 10 ms.
@@ -655,28 +659,32 @@ impl Saver {
     }
 }
 
-/// The snapshot a shutdown writes ([`Saver::saves_on_exit`]), once no
-/// client can write any more: waits for a running BGSAVE (its instant is
-/// older), starts a new one to `dbfilename`, has `begin` start the shards'
-/// parts, and waits until the file is written. Logs the outcome as Redis.
-pub fn save_on_exit(saver: &Arc<Saver>, cfg: &crate::config::Config, begin: impl FnOnce()) {
-    if !saver.saves_on_exit(!cfg.save.is_empty()) {
-        return;
-    }
+/// The snapshot a shutdown writes, taken by the main thread while every
+/// client is held (`server.rs`): waits for a running BGSAVE (its instant is
+/// older), starts a new one to `file`, has `begin` start the shards'
+/// parts, and waits until the file is written. Returns whether it was;
+/// logs the outcome as Redis does (`force`: the server exits anyway).
+pub fn final_save(saver: &Arc<Saver>, file: &str, force: bool, begin: impl FnOnce()) -> bool {
     tracing::info!("Saving the final RDB snapshot before exiting.");
     saver.wait_idle();
     let saves = saver.saves.load(Ordering::Relaxed);
-    if let Err(e) = saver.start(&cfg.dbfilename) {
-        tracing::warn!("Error trying to save the DB, can't exit: {e}");
-        return;
-    }
-    begin();
-    saver.wait_idle();
-    if saver.saves.load(Ordering::Relaxed) > saves {
-        tracing::info!("DB saved on disk");
+    let started = saver.start(file);
+    if let Err(e) = &started {
+        tracing::warn!("Could not start the save: {e}");
     } else {
-        tracing::warn!("Error trying to save the DB: the data written since the last save is lost");
+        begin();
+        saver.wait_idle();
+        if saver.saves.load(Ordering::Relaxed) > saves {
+            tracing::info!("DB saved on disk");
+            return true;
+        }
     }
+    if force {
+        tracing::warn!("Error trying to save the DB. Exit anyway.");
+    } else {
+        tracing::warn!("Error trying to save the DB, can't exit.");
+    }
+    false
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam_channel::unbounded;
+use crossbeam_channel::{Sender, unbounded};
 
 use crate::config::Config;
 use crate::engine::{Engine, IoLink};
@@ -172,6 +172,30 @@ fn sockaddr(addr: &std::net::SocketAddr) -> (i32, libc::sockaddr_storage, libc::
                 ss,
                 std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
             )
+        }
+    }
+}
+
+/// Holds every client for a shutdown's final save: each IO thread stops
+/// parsing and reports once every request it sent to a shard is answered
+/// ([`ToIo::Hold`]), so the snapshot holds every acknowledged write and no
+/// write follows it. A script still running after 5 s is aborted, as a
+/// shutdown does, since nothing could reach it with SCRIPT KILL.
+fn hold_clients(shared: &Shared, io_tx: &[Sender<ToIo>], wakers: &[Arc<Waker>]) {
+    let (ack_tx, ack_rx) = crossbeam_channel::bounded::<()>(0);
+    for (tx, w) in io_tx.iter().zip(wakers) {
+        let _ = tx.send(ToIo::Hold(ack_tx.clone()));
+        w.wake();
+    }
+    drop(ack_tx);
+    let since = std::time::Instant::now();
+    // Each IO thread drops its sender when quiet (or by exiting).
+    while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
+        ack_rx.recv_timeout(Duration::from_millis(100))
+    {
+        if since.elapsed() > Duration::from_secs(5) && shared.scripts.any_busy() {
+            tracing::warn!("A script keeps the final save waiting: aborting it");
+            shared.scripts.abort_all();
         }
     }
 }
@@ -476,6 +500,17 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
         );
     }
 
+    // Starts the shards' parts of a background save: its instant is a
+    // transaction over every shard, begun on the first.
+    let begin = || {
+        if let Some(tx) = shard_tx.first() {
+            // Unbounded inbox: never blocks.
+            let _ = tx.send(ToEngine::Snapshot);
+        } else if let (Some(tx), Some(w)) = (io_tx.first(), wakers.first()) {
+            let _ = tx.send(ToIo::Snapshot);
+            w.wake();
+        }
+    };
     while failure.is_none() && !shared.shutdown.load(std::sync::atomic::Ordering::SeqCst) {
         let ts = libc::timespec {
             tv_sec: 0,
@@ -483,7 +518,7 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
         };
         // SAFETY: waits on the blocked set with a live timespec.
         let sig = unsafe { libc::sigtimedwait(&sigs, std::ptr::null_mut(), &ts) };
-        if sig == libc::SIGINT || sig == libc::SIGTERM {
+        let asked = if sig == libc::SIGINT || sig == libc::SIGTERM {
             tracing::info!(
                 "Received {} scheduling shutdown...",
                 if sig == libc::SIGINT {
@@ -492,22 +527,32 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
                     "SIGTERM"
                 }
             );
-            break;
-        }
-        // The `save` schedule (Redis's serverCron check, every 100 ms here).
+            Some(crate::persist::ExitRequest::default())
+        } else {
+            shared.take_shutdown_request()
+        };
         let (points, file) = {
             let c = shared.config();
             (c.save.clone(), c.dbfilename.clone())
         };
-        let begin = || {
-            if let Some(tx) = shard_tx.first() {
-                // Unbounded inbox: never blocks.
-                let _ = tx.send(ToEngine::Snapshot);
-            } else if let (Some(tx), Some(w)) = (io_tx.first(), wakers.first()) {
-                let _ = tx.send(ToIo::Snapshot);
+        if let Some(req) = asked {
+            if !req.saves(!points.is_empty()) {
+                break;
+            }
+            // Redis saves before it exits with no client served meanwhile,
+            // and stays up when that save fails (`prepareForShutdown`).
+            hold_clients(&shared, &io_tx, &wakers);
+            if crate::persist::final_save(&shared.saver, &file, req.force, begin) || req.force {
+                break;
+            }
+            tracing::warn!("Errors trying to shut down the server. Check the logs for more information.");
+            for (tx, w) in io_tx.iter().zip(&wakers) {
+                let _ = tx.send(ToIo::Release);
                 w.wake();
             }
-        };
+            continue;
+        }
+        // The `save` schedule (Redis's serverCron check, every 100 ms here).
         if !points.is_empty() && shared.saver.due(&points) && shared.saver.start(&file).is_ok() {
             tracing::info!("Changes past a save point. Saving...");
             begin();
@@ -528,14 +573,6 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
     shared.request_shutdown();
     for h in ios {
         let _ = h.join();
-    }
-    // No client can write now. Colocated, the IO thread wrote the shutdown
-    // snapshot before it stopped; split, the shards write it here.
-    if let Some(tx) = shard_tx.first() {
-        let cfg = shared.config().clone();
-        crate::persist::save_on_exit(&shared.saver, &cfg, || {
-            let _ = tx.send(ToEngine::Snapshot);
-        });
     }
     // A background save still running finishes (its writer removes its
     // temporary file if it fails) before the shards stop.

@@ -473,3 +473,77 @@ fn rdb_compression_and_checksum() {
     assert_eq!(v.len(), 5000);
     assert!(v.starts_with('y'));
 }
+
+/// A shutdown whose final save fails leaves the server up, as Redis 7's
+/// `prepareForShutdown` does: SHUTDOWN answers `Errors trying to
+/// SHUTDOWN`, the commands pipelined behind it run, other clients go on,
+/// and SIGTERM with save points does the same; SHUTDOWN FORCE exits
+/// anyway. The save is made to fail by a directory where the file goes.
+/// Split and colocated layouts, replies diffed against redis-server.
+#[test]
+fn shutdown_whose_save_fails_stays_up() {
+    for layout in [LAYOUTS[1], LAYOUTS[2]] {
+        let dir = TempDir::new("shutdown-fails");
+        let mut args: Vec<&str> = layout.to_vec();
+        args.extend(["--dir", dir.path(), "--dbfilename", "ours.rdb"]);
+        let mut s = Server::start(&args);
+        let redis = Redis::start(&["--dir", dir.path(), "--dbfilename", "theirs.rdb"]);
+        let mut other = s.conn();
+        std::fs::create_dir(dir.0.join("ours.rdb")).unwrap();
+        std::fs::create_dir(dir.0.join("theirs.rdb")).unwrap();
+        let pipeline: Vec<u8> = [
+            frame(&[b"SET", b"a", b"1"]),
+            frame(&[b"SHUTDOWN", b"SAVE"]),
+            frame(&[b"GET", b"a"]),
+        ]
+        .concat();
+        let (mut ours, mut theirs) = (s.raw(), redis.raw());
+        ours.send(&pipeline);
+        theirs.send(&pipeline);
+        let got = ours.read_replies(3);
+        assert_eq!(got, theirs.read_replies(3), "{layout:?}");
+        assert_eq!(got[1], "-ERR Errors trying to SHUTDOWN. Check logs.\r\n");
+        assert_eq!(got[2], "$1\r\n1\r\n");
+        let () = redis::cmd("SET").arg("b").arg("2").query(&mut other).unwrap();
+        assert_eq!(persistence_field(&mut other, "rdb_last_bgsave_status"), "err");
+        // SIGTERM with a save point: the save fails, the server stays up.
+        let () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("save")
+            .arg("3600 1")
+            .query(&mut other)
+            .unwrap();
+        let () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("save")
+            .arg("3600 1")
+            .query(&mut conn(redis.port))
+            .unwrap();
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(s.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !s.log().contains("Errors trying to shut down the server") {
+            assert!(Instant::now() < deadline, "{layout:?}: no failed save logged");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Parsed again once the failed save lets the clients go.
+        let v: Option<String> = redis::cmd("GET").arg("b").query(&mut other).unwrap();
+        assert_eq!(v.as_deref(), Some("2"), "{layout:?}");
+        s.assert_alive();
+        // FORCE exits although the save fails.
+        ours.send(&frame(&[b"SHUTDOWN", b"SAVE", b"FORCE"]));
+        assert!(ours.closed(), "{layout:?}");
+        assert_eq!(s.wait_exit(), Some(0), "{layout:?}");
+        // With the file's place free again, SHUTDOWN saves and exits.
+        std::fs::remove_dir(dir.0.join("ours.rdb")).unwrap();
+        let mut s = Server::start(&args);
+        let () = redis::cmd("SET").arg("c").arg("3").query(&mut s.conn()).unwrap();
+        let mut r = s.raw();
+        r.send(&frame(&[b"SHUTDOWN", b"SAVE"]));
+        assert!(r.closed(), "{layout:?}");
+        assert_eq!(s.wait_exit(), Some(0), "{layout:?}");
+        let s = Server::start(&args);
+        let v: Option<String> = redis::cmd("GET").arg("c").query(&mut s.conn()).unwrap();
+        assert_eq!(v.as_deref(), Some("3"), "{layout:?}");
+    }
+}

@@ -615,7 +615,13 @@ fn busy_scripts_and_script_kill() {
                 assert!(admin.read_reply().starts_with("-UNKILLABLE"));
             }
         }
-        // The unkillable one is still running: a shutdown stops it.
+        // The unkillable one is still running: SHUTDOWN without NOSAVE is
+        // refused (Redis 7's `shutdownCommand`), a signal stops it.
+        admin.send(b"SHUTDOWN\r\n");
+        assert_eq!(
+            admin.read_reply(),
+            "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
+        );
         assert_eq!(s.terminate(), Some(0), "{layout:?}");
     }
 }

@@ -362,7 +362,7 @@ impl IoThread {
     }
 
     pub(super) fn parse_conn(&mut self, slot: usize) {
-        if self.stopping.is_some() {
+        if self.stopping.is_some() || self.held || self.awaits_shutdown(slot) {
             return;
         }
         let mut limits = self.limits.parse;
@@ -443,9 +443,14 @@ impl IoThread {
                 error = None;
                 break;
             }
-            if c.blocked.is_some() {
+            let waits = c.blocked.is_some();
+            if waits || self.awaits_shutdown(slot) {
                 // A blocked client runs nothing else: what follows (even a
-                // protocol error) is parsed again once it is answered.
+                // protocol error) is parsed again once it is answered. So
+                // does a SHUTDOWN waiting for the final save.
+                let Some(c) = self.conns[slot].as_mut() else {
+                    break;
+                };
                 if let Some(&(next, _, _)) = cmds.get(n + 1) {
                     let mut rest = BytesMut::from(&frozen[next..]);
                     rest.extend_from_slice(&c.input);
@@ -484,6 +489,17 @@ impl IoThread {
             self.pause_input(slot);
         }
         self.mark_dirty(slot);
+    }
+
+    /// Whether the connection in `slot` sent a SHUTDOWN that waits for the
+    /// final save.
+    fn awaits_shutdown(&self, slot: usize) -> bool {
+        let Some(Some(c)) = self.conns.get(slot) else {
+            return false;
+        };
+        self.shutdown_waiters
+            .iter()
+            .any(|&(s, g, _)| s == slot && g == c.generation)
     }
 
     pub(super) fn mark_dirty(&mut self, slot: usize) {

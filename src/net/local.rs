@@ -56,6 +56,9 @@ pub(super) struct After {
     pub unwatch: bool,
     /// BGREWRITEAOF started a background save: begin its instant on the shards.
     pub snapshot: bool,
+    /// SHUTDOWN saves first: hold the connection's reply slot until the
+    /// main thread saved (the connection closes) or failed (an error).
+    pub await_shutdown: bool,
 }
 
 /// Whether the command needs every client's state of this very moment
@@ -1210,17 +1213,21 @@ fn config(l: &mut Local, args: &[&[u8]]) -> Res {
 }
 
 /// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]: stops the server; the
-/// connection closes without a reply, as in Redis. On the way out, once
-/// every client is served, the server writes an RDB snapshot if the `save`
-/// schedule has points or SAVE is given, and not with NOSAVE (`server.rs`).
-/// Unlike Redis, a snapshot that fails to write does not keep the server
-/// up (it is logged). Errors: `syntax error` (an unknown flag, or both SAVE
-/// and NOSAVE); `No shutdown in progress.` for ABORT.
+/// connection closes without a reply, as in Redis. When the `save`
+/// schedule has points or SAVE is given (and not NOSAVE), the main thread
+/// first holds every client, waits for what they sent to be answered, and
+/// writes an RDB snapshot (`server.rs`); if that save fails the server
+/// stays up and the caller gets `ERR Errors trying to SHUTDOWN. Check
+/// logs.` (Redis 7 `prepareForShutdown`; FORCE exits anyway). Errors:
+/// `syntax error` (an unknown flag, or both SAVE and NOSAVE); `No
+/// shutdown in progress.` for ABORT; BUSY while a script runs, unless
+/// NOSAVE (`shutdownCommand`).
 fn shutdown(l: &mut Local, args: &[&[u8]]) -> Res {
-    let (mut save, mut nosave) = (false, false);
+    let (mut save, mut nosave, mut force) = (false, false, false);
     for a in &args[1..] {
         match lower(a).as_str() {
-            "now" | "force" => {}
+            "now" => {}
+            "force" => force = true,
             "save" => save = true,
             "nosave" => nosave = true,
             "abort" => return Err("ERR No shutdown in progress.".into()),
@@ -1233,10 +1240,18 @@ fn shutdown(l: &mut Local, args: &[&[u8]]) -> Res {
         (false, true) => crate::persist::EXIT_NOSAVE,
         (false, false) => crate::persist::EXIT_DEFAULT,
     };
+    if !nosave && l.shared.scripts.any_busy() {
+        return Err(errors::BUSY.into());
+    }
     tracing::info!("User requested shutdown...");
-    l.shared.saver.set_exit(how);
-    l.shared.request_shutdown();
-    l.after.close = Some(Closing::Now);
+    let req = crate::persist::ExitRequest { how, force };
+    if req.saves(!l.shared.config().save.is_empty()) {
+        l.shared.ask_shutdown(req);
+        l.after.await_shutdown = true;
+    } else {
+        l.shared.request_shutdown();
+        l.after.close = Some(Closing::Now);
+    }
     Ok(())
 }
 

@@ -214,6 +214,13 @@ pub struct IoThread {
     cmds: Vec<(usize, usize, usize)>,
     spin_budget: Duration,
     stopping: Option<Instant>,
+    /// A shutdown's final save holds this thread: nothing is parsed.
+    held: bool,
+    /// Dropped once every request sent to a shard is answered while held.
+    hold_ack: Option<Sender<()>>,
+    /// SHUTDOWNs waiting for the final save: slot, generation and the
+    /// sequence number of their reply.
+    shutdown_waiters: Vec<(usize, u32, u64)>,
     /// Counters added to the shared totals once per turn.
     commands: u64,
     in_bytes: u64,
@@ -290,6 +297,9 @@ impl IoThread {
             cmds: Vec::new(),
             spin_budget: spin,
             stopping: None,
+            held: false,
+            hold_ack: None,
+            shutdown_waiters: Vec::new(),
             commands: 0,
             in_bytes: 0,
             out_bytes: 0,
@@ -349,18 +359,11 @@ impl IoThread {
             self.end_turn();
             // Colocated: a BGSAVE's part keeps the thread from parking.
             busy |= self.executor.as_mut().is_some_and(|ex| ex.background());
+            if self.hold_ack.is_some() && self.answered() {
+                self.hold_ack = None;
+            }
             if let Some(since) = self.stopping {
                 if self.drained() || since.elapsed() > DRAIN_DEADLINE {
-                    if let Some(ex) = self.executor.as_mut() {
-                        crate::persist::save_on_exit(
-                            &self.shared.saver,
-                            &self.shared.config(),
-                            || {
-                                ex.begin_snapshot();
-                                while ex.background() {}
-                            },
-                        );
-                    }
                     self.close_all();
                     return Ok(());
                 }
@@ -487,6 +490,11 @@ impl IoThread {
                         self.maybe_free(slot);
                     }
                 }
+                ToIo::Hold(ack) => {
+                    self.held = true;
+                    self.hold_ack = Some(ack);
+                }
+                ToIo::Release => self.release(),
                 ToIo::Shutdown => self.begin_stop(),
                 ToIo::Snapshot => {
                     if let Some(ex) = self.executor.as_mut() {
@@ -523,10 +531,33 @@ impl IoThread {
         }
     }
 
+    /// True when every request sent to a shard is answered.
+    fn answered(&self) -> bool {
+        self.credits.iter().all(|&c| c == CREDITS) && self.batches.iter().all(|b| b.items.is_empty())
+    }
+
+    /// Ends a hold ([`ToIo::Release`]): the SHUTDOWNs waiting here get
+    /// Redis's error, and every connection with input is parsed again.
+    fn release(&mut self) {
+        self.held = false;
+        self.hold_ack = None;
+        for (slot, generation, seq) in std::mem::take(&mut self.shutdown_waiters) {
+            if let Some(c) = self.conn_mut(slot, generation) {
+                let b = encode(c.resp3, |r| r.error("ERR Errors trying to SHUTDOWN. Check logs."));
+                c.complete(seq, 0, &b, 0, b.len());
+                self.mark_dirty(slot);
+            }
+        }
+        for (slot, c) in self.conns.iter().enumerate() {
+            if c.as_ref().is_some_and(|c| !c.input.is_empty()) {
+                self.to_parse.push(slot);
+            }
+        }
+    }
+
     /// True when every request sent to a shard is answered and every reply written.
     fn drained(&self) -> bool {
-        self.credits.iter().all(|&c| c == CREDITS)
-            && self.batches.iter().all(|b| b.items.is_empty())
+        self.answered()
             && self
                 .conns
                 .iter()

@@ -199,6 +199,12 @@ impl IoThread {
         if after.unwatch {
             self.forget_watch(slot);
         }
+        if after.await_shutdown {
+            if let Some(c) = self.conns[slot].as_mut() {
+                let seq = c.begin();
+                self.shutdown_waiters.push((slot, c.generation, seq));
+            }
+        }
         if after.snapshot {
             // BGREWRITEAOF started a background save: its instant is a
             // transaction over every shard, begun on the first.

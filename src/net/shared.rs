@@ -69,6 +69,9 @@ pub struct Shared {
     pub net_input_bytes: AtomicU64,
     pub net_output_bytes: AtomicU64,
     pub shutdown: AtomicBool,
+    /// A SHUTDOWN that saves first, for the main thread to carry out
+    /// ([`Shared::ask_shutdown`]).
+    shutdown_asked: Mutex<Option<crate::persist::ExitRequest>>,
     pub started: Instant,
     /// Every IO thread's inbox and doorbell (for CLIENT KILL and shutdown).
     pub io_links: OnceLock<Vec<(Sender<ToIo>, Arc<Waker>)>>,
@@ -176,6 +179,7 @@ impl Shared {
             net_input_bytes: AtomicU64::new(0),
             net_output_bytes: AtomicU64::new(0),
             shutdown: AtomicBool::new(false),
+            shutdown_asked: Mutex::new(None),
             started: Instant::now(),
             io_links: OnceLock::new(),
             port,
@@ -185,6 +189,24 @@ impl Shared {
             mem_peak: AtomicU64::new(0),
             last_trim: Mutex::new(Instant::now()),
         }
+    }
+
+    /// Asks the main thread for a shutdown that saves first: it holds every
+    /// client, saves, and then stops every IO thread, or lets the clients
+    /// go on if the save failed (`server.rs`). It looks every 100 ms.
+    pub fn ask_shutdown(&self, req: crate::persist::ExitRequest) {
+        *self
+            .shutdown_asked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(req);
+    }
+
+    /// The shutdown asked for since the last call, if any.
+    pub fn take_shutdown_request(&self) -> Option<crate::persist::ExitRequest> {
+        self.shutdown_asked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 
     /// Asks every IO thread to stop (SHUTDOWN, signals).

@@ -188,6 +188,12 @@ impl Server {
         None
     }
 
+    /// What the server has logged so far (`target/test-logs/<port>.log`).
+    pub fn log(&self) -> String {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-logs");
+        std::fs::read_to_string(dir.join(format!("{}.log", self.port))).unwrap_or_default()
+    }
+
     /// Asserts the server still answers PING on a fresh connection.
     pub fn assert_alive(&self) {
         let mut r = self.raw();
