@@ -261,7 +261,12 @@ pub mod types {
     pub const ZSET: u8 = 3;
     pub const HASH: u8 = 4;
     pub const ZSET_2: u8 = 5;
+    pub const HASH_ZIPMAP: u8 = 9;
+    pub const LIST_ZIPLIST: u8 = 10;
     pub const SET_INTSET: u8 = 11;
+    pub const ZSET_ZIPLIST: u8 = 12;
+    pub const HASH_ZIPLIST: u8 = 13;
+    pub const LIST_QUICKLIST: u8 = 14;
     pub const HASH_LISTPACK: u8 = 16;
     pub const ZSET_LISTPACK: u8 = 17;
     pub const LIST_QUICKLIST_2: u8 = 18;
@@ -402,7 +407,27 @@ impl Reader<'_> {
                 }
                 Object::List(non_empty(items)?)
             }
-            9 | 10 | 12 | 13 | 14 => return Err("ziplist and zipmap encodings are not supported"),
+            // The encodings of files from Redis before 7.0 (RDB versions
+            // up to 9), which Redis 7 still loads.
+            HASH_ZIPMAP => Object::Hash(non_empty(zipmap(&self.string()?)?)?),
+            LIST_ZIPLIST => Object::List(non_empty(ziplist(&self.string()?)?)?),
+            HASH_ZIPLIST => Object::Hash(pairs(non_empty(ziplist(&self.string()?)?)?)?),
+            ZSET_ZIPLIST => {
+                let pairs = pairs(non_empty(ziplist(&self.string()?)?)?)?;
+                let mut v = Vec::with_capacity(pairs.len());
+                for (m, s) in pairs {
+                    v.push((m, parse_score(&s)?));
+                }
+                Object::ZSet(v)
+            }
+            LIST_QUICKLIST => {
+                let nodes = self.count(2)?;
+                let mut items = Vec::new();
+                for _ in 0..nodes {
+                    items.extend(ziplist(&self.string()?)?);
+                }
+                Object::List(non_empty(items)?)
+            }
             _ => return Err("unsupported value type"),
         })
     }
@@ -556,6 +581,133 @@ fn listpack(lp: &[u8]) -> Result<Vec<Vec<u8>>, ReadError> {
     }
     if count != u16::MAX && count as usize != out.len() {
         return Err(BAD);
+    }
+    Ok(out)
+}
+
+/// The entries of a ziplist blob (`ziplist.c`, Redis before 7.0): a
+/// 10-byte header (total bytes, offset of the tail, count), entries each
+/// made of the previous entry's length (1 or 5 bytes), an encoding and
+/// data, and 0xFF. Every length is checked against the blob.
+fn ziplist(zl: &[u8]) -> Result<Vec<Vec<u8>>, ReadError> {
+    const BAD: ReadError = "bad ziplist";
+    if zl.len() < 11 {
+        return Err(BAD);
+    }
+    let total = u32::from_le_bytes([zl[0], zl[1], zl[2], zl[3]]) as usize;
+    let count = u16::from_le_bytes([zl[8], zl[9]]);
+    if total != zl.len() {
+        return Err(BAD);
+    }
+    let byte = |i: usize| zl.get(i).copied().ok_or(BAD);
+    let bytes = |from: usize, n: usize| {
+        from.checked_add(n)
+            .and_then(|end| zl.get(from..end))
+            .ok_or(BAD)
+    };
+    let le = |from: usize, n: usize| -> Result<i64, ReadError> {
+        let b = bytes(from, n)?;
+        let mut a = [0u8; 8];
+        a[..n].copy_from_slice(b);
+        // Sign-extend from n bytes.
+        let shift = 64 - 8 * n as u32;
+        Ok((i64::from_le_bytes(a) << shift) >> shift)
+    };
+    let mut out = Vec::new();
+    let mut at = 10;
+    loop {
+        let b = byte(at)?;
+        if b == 0xFF {
+            if at + 1 != total {
+                return Err(BAD);
+            }
+            break;
+        }
+        // The previous entry's length: one byte, or 0xFE and four.
+        at += if b == 0xFE { 5 } else { 1 };
+        let e = byte(at)?;
+        let int = |v: i64| v.to_string().into_bytes();
+        // (value, bytes of encoding and data)
+        let (v, n) = match e >> 6 {
+            0 => {
+                let n = (e & 0x3F) as usize;
+                (bytes(at + 1, n)?.to_vec(), 1 + n)
+            }
+            1 => {
+                let n = (((e & 0x3F) as usize) << 8) | byte(at + 1)? as usize;
+                (bytes(at + 2, n)?.to_vec(), 2 + n)
+            }
+            2 if e == 0x80 => {
+                let l = bytes(at + 1, 4)?;
+                let n = u32::from_be_bytes([l[0], l[1], l[2], l[3]]) as usize;
+                (bytes(at + 5, n)?.to_vec(), 5 + n)
+            }
+            2 => return Err(BAD),
+            _ => match e {
+                0xC0 => (int(le(at + 1, 2)?), 3),
+                0xD0 => (int(le(at + 1, 4)?), 5),
+                0xE0 => (int(le(at + 1, 8)?), 9),
+                0xF0 => (int(le(at + 1, 3)?), 4),
+                0xFE => (int(le(at + 1, 1)?), 2),
+                0xF1..=0xFD => (int((e & 0x0F) as i64 - 1), 1),
+                _ => return Err(BAD),
+            },
+        };
+        at = at.checked_add(n).ok_or(BAD)?;
+        if at >= total {
+            return Err(BAD);
+        }
+        out.push(v);
+    }
+    if count != u16::MAX && count as usize != out.len() {
+        return Err(BAD);
+    }
+    Ok(out)
+}
+
+/// The fields and values of a zipmap blob (`zipmap.c`, hashes of Redis
+/// before 2.6): a count byte, then each field's length and bytes, the
+/// value's length, a count of free bytes, the value and the free bytes;
+/// lengths take one byte, or 0xFE and four (little-endian); 0xFF ends it.
+fn zipmap(zm: &[u8]) -> Result<Vec<Pair>, ReadError> {
+    const BAD: ReadError = "bad zipmap";
+    let mut at = 1;
+    let len = |at: &mut usize| -> Result<usize, ReadError> {
+        match zm.get(*at).copied().ok_or(BAD)? {
+            0xFE => {
+                let l = zm.get(*at + 1..*at + 5).ok_or(BAD)?;
+                *at += 5;
+                Ok(u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize)
+            }
+            0xFF => Err(BAD),
+            n => {
+                *at += 1;
+                Ok(n as usize)
+            }
+        }
+    };
+    let take = |at: &mut usize, n: usize| -> Result<Vec<u8>, ReadError> {
+        let end = at.checked_add(n).ok_or(BAD)?;
+        let v = zm.get(*at..end).ok_or(BAD)?.to_vec();
+        *at = end;
+        Ok(v)
+    };
+    let mut out = Vec::new();
+    loop {
+        if *zm.get(at).ok_or(BAD)? == 0xFF {
+            if at + 1 != zm.len() {
+                return Err(BAD);
+            }
+            break;
+        }
+        let n = len(&mut at)?;
+        let field = take(&mut at, n)?;
+        let n = len(&mut at)?;
+        let free = *zm.get(at).ok_or(BAD)? as usize;
+        at += 1;
+        let value = take(&mut at, n)?;
+        take(&mut at, free)?;
+        out.push((field, value));
     }
     Ok(out)
 }

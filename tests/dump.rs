@@ -477,3 +477,241 @@ fn bad_rdb_files_stop_startup() {
         );
     }
 }
+
+/// An item of a test ziplist: bytes, or an integer in its compact form.
+enum Zv {
+    S(Vec<u8>),
+    I(i64),
+}
+
+/// A ziplist blob as Redis before 7.0 writes one (`ziplist.c`): header,
+/// entries with the previous entry's length (1 or 5 bytes), each string
+/// and integer encoding, and 0xFF.
+fn ziplist(items: &[Zv]) -> Vec<u8> {
+    let (mut body, mut prev, mut tail) = (Vec::new(), 0usize, 0usize);
+    for it in items {
+        let mut e = Vec::new();
+        if prev < 254 {
+            e.push(prev as u8);
+        } else {
+            e.push(0xFE);
+            e.extend((prev as u32).to_le_bytes());
+        }
+        match it {
+            Zv::S(s) => {
+                let n = s.len();
+                if n < 64 {
+                    e.push(n as u8);
+                } else if n < 16384 {
+                    e.extend([0x40 | (n >> 8) as u8, n as u8]);
+                } else {
+                    e.push(0x80);
+                    e.extend((n as u32).to_be_bytes());
+                }
+                e.extend(s);
+            }
+            Zv::I(v @ 0..=12) => e.push(0xF1 + *v as u8),
+            Zv::I(v) if i8::try_from(*v).is_ok() => e.extend([0xFE, *v as i8 as u8]),
+            Zv::I(v) if i16::try_from(*v).is_ok() => {
+                e.push(0xC0);
+                e.extend((*v as i16).to_le_bytes());
+            }
+            Zv::I(v) if (-(1 << 23)..1 << 23).contains(v) => {
+                e.push(0xF0);
+                e.extend(&(*v as i32).to_le_bytes()[..3]);
+            }
+            Zv::I(v) if i32::try_from(*v).is_ok() => {
+                e.push(0xD0);
+                e.extend((*v as i32).to_le_bytes());
+            }
+            Zv::I(v) => {
+                e.push(0xE0);
+                e.extend(v.to_le_bytes());
+            }
+        }
+        tail = 10 + body.len();
+        prev = e.len();
+        body.extend(e);
+    }
+    let mut zl = Vec::new();
+    zl.extend((10 + body.len() as u32 + 1).to_le_bytes());
+    zl.extend((tail.max(10) as u32).to_le_bytes());
+    zl.extend((items.len() as u16).to_le_bytes());
+    zl.extend(body);
+    zl.push(0xFF);
+    zl
+}
+
+/// A zipmap blob (`zipmap.c`, hashes of Redis before 2.6).
+fn zipmap(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
+    let len = |out: &mut Vec<u8>, n: usize| {
+        if n < 254 {
+            out.push(n as u8);
+        } else {
+            out.push(0xFE);
+            out.extend((n as u32).to_le_bytes());
+        }
+    };
+    let mut zm = vec![pairs.len().min(254) as u8];
+    for (f, v) in pairs {
+        len(&mut zm, f.len());
+        zm.extend(*f);
+        len(&mut zm, v.len());
+        zm.push(0); // free bytes after the value
+        zm.extend(*v);
+    }
+    zm.push(0xFF);
+    zm
+}
+
+/// An RDB string (length-prefixed, no compression).
+fn rdb_string(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let n = s.len();
+    if n < 64 {
+        out.push(n as u8);
+    } else if n < 16384 {
+        out.extend([0x40 | (n >> 8) as u8, n as u8]);
+    } else {
+        out.push(0x80);
+        out.extend((n as u32).to_be_bytes());
+    }
+    out.extend(s);
+    out
+}
+
+/// A DUMP payload of RDB version 9 (Redis 5 and 6).
+fn payload_v9(body: &[u8]) -> Vec<u8> {
+    let mut p = body.to_vec();
+    p.extend_from_slice(&9u16.to_le_bytes());
+    let crc = tandem::rdb::crc64(&p);
+    p.extend_from_slice(&crc.to_le_bytes());
+    p
+}
+
+/// Payloads in the encodings of Redis before 7.0 (ziplists of every entry
+/// encoding, quicklists of ziplists, zipmaps) restore into tandem with the
+/// contents redis-server 7.0 gives them; damaged ones are refused by both
+/// with the same error.
+#[test]
+fn old_encodings_restore_as_redis_restores_them() {
+    let long = vec![b'x'; 300];
+    let huge = vec![b'y'; 20_000];
+    let mut entries = vec![
+        Zv::S(b"a".to_vec()),
+        Zv::S(long.clone()),
+        Zv::S(vec![b'm'; 100]),
+        Zv::S(huge.clone()),
+        Zv::S(Vec::new()),
+    ];
+    for v in [
+        0,
+        7,
+        12,
+        13,
+        -1,
+        -128,
+        127,
+        300,
+        -30_000,
+        1 << 20,
+        -(1 << 23),
+        1 << 30,
+        -(1 << 31),
+        1 << 40,
+        i64::MIN,
+        i64::MAX,
+    ] {
+        entries.push(Zv::I(v));
+    }
+    let list = ziplist(&entries);
+    let hash = ziplist(&[
+        Zv::S(b"f".to_vec()),
+        Zv::I(5),
+        Zv::S(b"g".to_vec()),
+        Zv::S(long.clone()),
+        Zv::I(123_456),
+        Zv::S(b"int-field".to_vec()),
+    ]);
+    let zset = ziplist(&[
+        Zv::S(b"low".to_vec()),
+        Zv::I(-5),
+        Zv::S(b"mid".to_vec()),
+        Zv::S(b"1.5".to_vec()),
+        Zv::I(99),
+        Zv::S(b"inf".to_vec()),
+    ]);
+    let node2 = ziplist(&[Zv::S(b"second".to_vec()), Zv::I(2)]);
+    let mut quick = vec![2u8];
+    quick.extend(rdb_string(&list));
+    quick.extend(rdb_string(&node2));
+    let zm = zipmap(&[(b"name", b"tandem"), (b"big", &long), (&long, b"v")]);
+    let cases: Vec<(&str, u8, Vec<u8>)> = vec![
+        ("zl-list", 10, rdb_string(&list)),
+        ("zl-hash", 13, rdb_string(&hash)),
+        ("zl-zset", 12, rdb_string(&zset)),
+        ("quicklist", 14, quick),
+        ("zipmap", 9, rdb_string(&zm)),
+    ];
+    let redis = Redis::start(&[]);
+    each_mode(|s| {
+        let mut theirs = conn(redis.port);
+        let mut ours = s.conn();
+        for (key, t, body) in &cases {
+            let mut b = vec![*t];
+            b.extend(body);
+            let p = payload_v9(&b);
+            for c in [&mut ours, &mut theirs] {
+                let _: () = redis::cmd("DEL").arg(*key).query(c).unwrap();
+                let r = run(c, &[b"RESTORE", key.as_bytes(), b"0", &p]);
+                assert_eq!(r, Value::Okay, "{key}");
+            }
+            assert_eq!(contents(&mut ours, key), contents(&mut theirs, key), "{key}");
+        }
+        // Damaged: a total that disagrees with the blob, a cut entry, a
+        // string running past the end.
+        let mut short = list.clone();
+        short.truncate(list.len() - 2);
+        short.push(0xFF);
+        let mut cut = ziplist(&[Zv::S(b"abc".to_vec())]);
+        cut[11] = 0x30; // claims 48 bytes
+        let mut raw_ours = s.raw();
+        let mut raw_theirs = redis.raw();
+        for (what, t, blob) in [("short", 10u8, short), ("cut", 13, cut)] {
+            let mut b = vec![t];
+            b.extend(rdb_string(&blob));
+            let f = frame(&[b"RESTORE", b"bad", b"0", &payload_v9(&b)]);
+            raw_ours.send(&f);
+            raw_theirs.send(&f);
+            assert_eq!(raw_ours.read_reply(), raw_theirs.read_reply(), "{what}");
+        }
+        let n: i64 = redis::cmd("EXISTS").arg("bad").query(&mut ours).unwrap();
+        assert_eq!(n, 0);
+    });
+    // The same keys in a version-9 file (Redis 6's), loaded at start-up.
+    let dir = TempDir::new("rdb-v9");
+    let mut file = b"REDIS0009".to_vec();
+    file.extend([0xFE, 0]); // SELECTDB 0
+    for (key, t, body) in &cases {
+        file.push(*t);
+        file.extend(rdb_string(key.as_bytes()));
+        file.extend(body);
+    }
+    file.push(0xFF);
+    let crc = tandem::rdb::crc64(&file);
+    file.extend(crc.to_le_bytes());
+    std::fs::write(dir.0.join("old.rdb"), &file).unwrap();
+    let from = ["--dir", dir.path(), "--dbfilename", "old.rdb"];
+    let theirs_srv = Redis::start(&from);
+    let mut theirs = conn(theirs_srv.port);
+    for layout in [LAYOUTS[1], LAYOUTS[2]] {
+        let args: Vec<&str> = layout.iter().copied().chain(from).collect();
+        let s = Server::start(&args);
+        let mut ours = s.conn();
+        for (key, _, _) in &cases {
+            let want = contents(&mut theirs, key);
+            assert_ne!(want, "none", "redis-server did not load {key}");
+            assert_eq!(contents(&mut ours, key), want, "{layout:?} {key}");
+        }
+    }
+}
