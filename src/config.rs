@@ -198,6 +198,13 @@ static DIRECTIVES: &[Directive] = &[
         "snapshot schedule, \"<seconds> <changes>\" pairs: BGSAVE once that many writes are that old; also saves at shutdown (\"\": never)",
     ),
     d(
+        "enable-debug-command",
+        Kind::Str,
+        false,
+        "no",
+        "who may run DEBUG: no, yes, or local (clients connected over loopback)",
+    ),
+    d(
         "rdbcompression",
         Kind::Bool,
         true,
@@ -398,6 +405,9 @@ pub struct Config {
     pub dir: String,
     /// The RDB file's name in `dir` (`dbfilename`).
     pub dbfilename: String,
+    /// Who may run DEBUG (`enable-debug-command`, Redis 7's protected
+    /// configs): nobody, everybody, or clients over loopback.
+    pub enable_debug_command: Access,
     /// The `save` schedule: (seconds, changes) points, Redis's
     /// `saveparams` (see [`crate::persist::Saver::due`]). Empty: no
     /// automatic saves, none at shutdown.
@@ -556,6 +566,15 @@ impl Encodings {
 /// The settings shard engines read while running, updated in place by
 /// CONFIG SET (relaxed atomics: a shard sees a change from its next
 /// command or loop turn on).
+/// Who may run a protected command (Redis 7's `enable-debug-command`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    No,
+    Yes,
+    /// Clients connected over loopback.
+    Local,
+}
+
 #[derive(Debug)]
 pub struct Tunables {
     proto_max_bulk_len: AtomicU64,
@@ -566,6 +585,8 @@ pub struct Tunables {
     enc: [AtomicI64; 8],
     /// Bumped by CONFIG RESETSTAT: shards start their counters over.
     stats_epoch: AtomicU64,
+    /// `dbfilename`, for the shards' part of DEBUG RELOAD NOSAVE.
+    dbfilename: std::sync::Mutex<String>,
 }
 
 impl Tunables {
@@ -578,6 +599,7 @@ impl Tunables {
             busy_reply_threshold: AtomicU64::new(5000),
             enc: Default::default(),
             stats_epoch: AtomicU64::new(0),
+            dbfilename: Default::default(),
         };
         t.store(c);
         t
@@ -593,6 +615,8 @@ impl Tunables {
         self.hz.store(c.hz, Ordering::Relaxed);
         self.busy_reply_threshold
             .store(c.busy_reply_threshold, Ordering::Relaxed);
+        c.dbfilename
+            .clone_into(&mut self.dbfilename.lock().unwrap_or_else(|e| e.into_inner()));
         // The RDB writer's switches live beside its code (`crate::rdb`).
         crate::rdb::configure(c.rdbcompression, c.rdbchecksum);
         let e = &c.enc;
@@ -660,6 +684,14 @@ impl Tunables {
         self.busy_reply_threshold.load(Ordering::Relaxed)
     }
 
+    /// `dbfilename`: the RDB file's name in the working directory.
+    pub fn dbfilename(&self) -> String {
+        self.dbfilename
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     pub fn encodings(&self) -> Encodings {
         let g = |i: usize| self.enc[i].load(Ordering::Relaxed);
         Encodings {
@@ -707,6 +739,7 @@ impl Default for Config {
             loglevel: "notice".into(),
             dir: ".".into(),
             dbfilename: "dump.rdb".into(),
+            enable_debug_command: Access::No,
             rdbcompression: true,
             rdbchecksum: true,
             appendonly: false,
@@ -960,6 +993,18 @@ impl Config {
                     }
                     self.dbfilename = value.to_string()
                 }
+                "enable-debug-command" => {
+                    self.enable_debug_command = match value.to_ascii_lowercase().as_str() {
+                        "no" => Access::No,
+                        "yes" => Access::Yes,
+                        "local" => Access::Local,
+                        _ => {
+                            return Err(
+                                "argument(s) must be one of the following: no, yes, local".into()
+                            );
+                        }
+                    }
+                }
                 "dir" => {
                     if !std::path::Path::new(value).is_dir() {
                         return Err(format!("No such directory: '{value}'"));
@@ -1029,6 +1074,12 @@ impl Config {
             "loglevel" => self.loglevel.clone(),
             "dir" => self.dir.clone(),
             "dbfilename" => self.dbfilename.clone(),
+            "enable-debug-command" => match self.enable_debug_command {
+                Access::No => "no",
+                Access::Yes => "yes",
+                Access::Local => "local",
+            }
+            .into(),
             "appendonly" => if self.appendonly { "yes" } else { "no" }.into(),
             "rdbcompression" => if self.rdbcompression { "yes" } else { "no" }.into(),
             "rdbchecksum" => if self.rdbchecksum { "yes" } else { "no" }.into(),

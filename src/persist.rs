@@ -308,6 +308,120 @@ pub fn parse_file(
     })
 }
 
+/// DEBUG, as tandem runs it: RELOAD, with its options (save first unless
+/// NOSAVE; empty the keyspace first unless NOFLUSH; MERGE: loaded keys
+/// replace existing ones), or HELP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Debug {
+    Reload {
+        save: bool,
+        flush: bool,
+        merge: bool,
+    },
+    Help,
+}
+
+/// Redis 7.0's other DEBUG subcommands, refused with an error that says
+/// tandem lacks them (`debugCommand` in `debug.c`).
+const DEBUG_ELSEWHERE: &[&str] = &[
+    "aof-flush-sleep",
+    "assert",
+    "change-repl-id",
+    "client-eviction",
+    "crash-and-recover",
+    "dict-resizing",
+    "digest",
+    "digest-value",
+    "error",
+    "htstats",
+    "htstats-key",
+    "jmap",
+    "leak",
+    "listpack",
+    "loadaof",
+    "log",
+    "mallctl",
+    "mallctl-str",
+    "object",
+    "oom",
+    "panic",
+    "pause-cron",
+    "populate",
+    "protocol",
+    "quicklist-packed-threshold",
+    "replybuffer",
+    "restart",
+    "script",
+    "sdslen",
+    "segfault",
+    "set-active-expire",
+    "set-disable-deny-scripts",
+    "set-skip-checksum-validation",
+    "sleep",
+    "stringmatch-len",
+    "structsize",
+];
+
+/// The lines of DEBUG HELP for what tandem implements.
+pub const DEBUG_HELP: &[&str] = &[
+    "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "RELOAD [option ...]",
+    "    Save the RDB on disk and reload it back to memory. Available options:",
+    "    * MERGE: Merge the content of the RDB with the current data.",
+    "    * NOFLUSH: Do not empty the current database before loading the RDB.",
+    "    * NOSAVE: the database will be loaded from an existing RDB file.",
+    "    Examples:",
+    "    * DEBUG RELOAD: verify that the server is able to persist, flush and reload",
+    "      the database.",
+    "    * DEBUG RELOAD NOSAVE: replace the current database with the contents of an",
+    "      existing RDB file.",
+    "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
+    "      file to the database.",
+    "HELP",
+    "    Print this help.",
+];
+
+impl Debug {
+    /// Parses `DEBUG subcommand [arg ...]`. Errors (the reply, Redis 7.0's
+    /// where it has one): `unknown subcommand or wrong number of arguments
+    /// for '<sub>'. Try DEBUG HELP.`, `DEBUG RELOAD only supports the
+    /// MERGE, NOFLUSH and NOSAVE options.`, and `tandem: DEBUG <SUB> is not
+    /// implemented` for the subcommands of Redis that tandem lacks.
+    pub fn parse(args: &[&[u8]]) -> Result<Debug, String> {
+        let sub = args
+            .get(1)
+            .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase());
+        match sub.as_deref() {
+            Some("help") if args.len() == 2 => Ok(Debug::Help),
+            Some("reload") => {
+                let (mut save, mut flush, mut merge) = (true, true, false);
+                for a in &args[2..] {
+                    match String::from_utf8_lossy(a).to_ascii_lowercase().as_str() {
+                        "merge" => merge = true,
+                        "noflush" => flush = false,
+                        "nosave" => save = false,
+                        _ => {
+                            return Err(
+                                "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
+                                    .into(),
+                            );
+                        }
+                    }
+                }
+                Ok(Debug::Reload { save, flush, merge })
+            }
+            Some(s) if DEBUG_ELSEWHERE.contains(&s) => Err(format!(
+                "ERR tandem: DEBUG {} is not implemented",
+                s.to_ascii_uppercase()
+            )),
+            _ => Err(format!(
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+                String::from_utf8_lossy(args.get(1).map_or(&b""[..], |a| &a[..a.len().min(128)]))
+            )),
+        }
+    }
+}
+
 /// A piece of a background save's file, from a shard to the file writer.
 pub enum Chunk {
     /// Serialized entries (`cmd::dump::write_entry`) of database `db`.

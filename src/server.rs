@@ -545,7 +545,9 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
             if crate::persist::final_save(&shared.saver, &file, req.force, begin) || req.force {
                 break;
             }
-            tracing::warn!("Errors trying to shut down the server. Check the logs for more information.");
+            tracing::warn!(
+                "Errors trying to shut down the server. Check the logs for more information."
+            );
             for (tx, w) in io_tx.iter().zip(&wakers) {
                 let _ = tx.send(ToIo::Release);
                 w.wake();

@@ -71,6 +71,9 @@ pub enum Gather {
     /// Every shard took the background save's instant (BGSAVE):
     /// `+Background saving started`.
     Bgsave,
+    /// DEBUG RELOAD: with a save, every shard's serialized keyspace written
+    /// as SAVE writes it; with NOSAVE, `+OK` once every shard said OK.
+    Reload,
 }
 
 /// Where the IO stage sends a command.
@@ -845,6 +848,18 @@ pub static TABLE: &[CommandSpec] = &[
         "1.0.0",
         R::All(G::Save),
         "Synchronously saves the database(s) to disk."
+    ),
+    cmd!(
+        "debug",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        0,
+        0,
+        0,
+        "server",
+        "1.0.0",
+        R::All(G::Reload),
+        "A container for debugging commands."
     ),
     cmd!(
         "bgsave",

@@ -504,8 +504,15 @@ fn shutdown_whose_save_fails_stays_up() {
         assert_eq!(got, theirs.read_replies(3), "{layout:?}");
         assert_eq!(got[1], "-ERR Errors trying to SHUTDOWN. Check logs.\r\n");
         assert_eq!(got[2], "$1\r\n1\r\n");
-        let () = redis::cmd("SET").arg("b").arg("2").query(&mut other).unwrap();
-        assert_eq!(persistence_field(&mut other, "rdb_last_bgsave_status"), "err");
+        let () = redis::cmd("SET")
+            .arg("b")
+            .arg("2")
+            .query(&mut other)
+            .unwrap();
+        assert_eq!(
+            persistence_field(&mut other, "rdb_last_bgsave_status"),
+            "err"
+        );
         // SIGTERM with a save point: the save fails, the server stays up.
         let () = redis::cmd("CONFIG")
             .arg("SET")
@@ -523,7 +530,10 @@ fn shutdown_whose_save_fails_stays_up() {
         unsafe { libc::kill(s.child.id() as i32, libc::SIGTERM) };
         let deadline = Instant::now() + Duration::from_secs(10);
         while !s.log().contains("Errors trying to shut down the server") {
-            assert!(Instant::now() < deadline, "{layout:?}: no failed save logged");
+            assert!(
+                Instant::now() < deadline,
+                "{layout:?}: no failed save logged"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         // Parsed again once the failed save lets the clients go.
@@ -537,7 +547,11 @@ fn shutdown_whose_save_fails_stays_up() {
         // With the file's place free again, SHUTDOWN saves and exits.
         std::fs::remove_dir(dir.0.join("ours.rdb")).unwrap();
         let mut s = Server::start(&args);
-        let () = redis::cmd("SET").arg("c").arg("3").query(&mut s.conn()).unwrap();
+        let () = redis::cmd("SET")
+            .arg("c")
+            .arg("3")
+            .query(&mut s.conn())
+            .unwrap();
         let mut r = s.raw();
         r.send(&frame(&[b"SHUTDOWN", b"SAVE"]));
         assert!(r.closed(), "{layout:?}");

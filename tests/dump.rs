@@ -666,7 +666,11 @@ fn old_encodings_restore_as_redis_restores_them() {
                 let r = run(c, &[b"RESTORE", key.as_bytes(), b"0", &p]);
                 assert_eq!(r, Value::Okay, "{key}");
             }
-            assert_eq!(contents(&mut ours, key), contents(&mut theirs, key), "{key}");
+            assert_eq!(
+                contents(&mut ours, key),
+                contents(&mut theirs, key),
+                "{key}"
+            );
         }
         // Damaged: a total that disagrees with the blob, a cut entry, a
         // string running past the end.
@@ -713,5 +717,107 @@ fn old_encodings_restore_as_redis_restores_them() {
             assert_ne!(want, "none", "redis-server did not load {key}");
             assert_eq!(contents(&mut ours, key), want, "{layout:?} {key}");
         }
+    }
+}
+
+/// DEBUG RELOAD against redis-server: refused under the default
+/// `enable-debug-command no` with Redis's error; allowed, it saves and
+/// reloads every shard's keys unchanged (TTLs and other databases too),
+/// NOSAVE replaces the keyspace with the file's, NOSAVE NOFLUSH MERGE adds
+/// the file's keys to it; options and other subcommands answer as Redis
+/// (or say tandem lacks them), and a missing file is Redis's error.
+#[test]
+fn debug_reload_answers_as_redis() {
+    // Default: DEBUG is not allowed, and the directive is start-up only.
+    let s = Server::start(&["--shards", "2"]);
+    let redis = Redis::start(&[]);
+    let (mut ours, mut theirs) = (s.raw(), redis.raw());
+    for cmd in [
+        &["DEBUG", "RELOAD"][..],
+        &["DEBUG"],
+        &["CONFIG", "GET", "enable-debug-command"],
+        &["CONFIG", "SET", "enable-debug-command", "yes"],
+    ] {
+        let f: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
+        ours.send(&frame(&f));
+        theirs.send(&frame(&f));
+        assert_eq!(ours.read_reply(), theirs.read_reply(), "{cmd:?}");
+    }
+    drop((s, redis));
+    for layout in [LAYOUTS[1], LAYOUTS[2]] {
+        let dir = TempDir::new("debug-reload");
+        let mut args: Vec<&str> = layout.to_vec();
+        args.extend(["--dir", dir.path(), "--enable-debug-command", "yes"]);
+        let s = Server::start(&args);
+        let redis = Redis::start(&[
+            "--dir",
+            dir.path(),
+            "--dbfilename",
+            "theirs.rdb",
+            "--enable-debug-command",
+            "yes",
+        ]);
+        let mut ours = s.conn();
+        let mut theirs = conn(redis.port);
+        for c in [&mut ours, &mut theirs] {
+            fill(c);
+            let _: () = redis::cmd("SELECT").arg(2).query(c).unwrap();
+            let _: () = redis::cmd("SET")
+                .arg("in-db-2")
+                .arg("two")
+                .query(c)
+                .unwrap();
+            let _: () = redis::cmd("SELECT").arg(0).query(c).unwrap();
+        }
+        let want = snapshot(&mut ours);
+        assert_eq!(want, snapshot(&mut theirs), "{layout:?}");
+        let (mut raw_ours, mut raw_theirs) = (s.raw(), redis.raw());
+        let mut both = |cmd: &[&str]| -> String {
+            let f: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
+            raw_ours.send(&frame(&f));
+            raw_theirs.send(&frame(&f));
+            let a = raw_ours.read_reply();
+            assert_eq!(a, raw_theirs.read_reply(), "{layout:?} {cmd:?}");
+            a
+        };
+        assert_eq!(both(&["DEBUG", "RELOAD"]), "+OK\r\n");
+        assert!(dir.0.join("dump.rdb").exists());
+        assert_eq!(snapshot(&mut ours), want, "{layout:?}: after DEBUG RELOAD");
+        both(&["DEBUG", "RELOAD", "bar"]);
+        both(&["DEBUG", "foo"]);
+        // NOSAVE: the file's keys replace what came after it.
+        both(&["SET", "after", "1"]);
+        both(&["DEL", "str"]);
+        assert_eq!(both(&["DEBUG", "RELOAD", "NOSAVE"]), "+OK\r\n");
+        assert_eq!(both(&["EXISTS", "after", "str"]), ":1\r\n");
+        assert_eq!(snapshot(&mut ours), want, "{layout:?}: after NOSAVE");
+        // NOSAVE NOFLUSH MERGE: the file's keys added to what is there.
+        both(&["SET", "kept", "1"]);
+        both(&["SET", "str", "changed"]);
+        assert_eq!(
+            both(&["DEBUG", "RELOAD", "NOSAVE", "NOFLUSH", "MERGE"]),
+            "+OK\r\n"
+        );
+        assert_eq!(both(&["GET", "kept"]), "$1\r\n1\r\n");
+        assert_eq!(snapshot(&mut ours), want, "{layout:?}: after MERGE");
+        // No file: Redis's error (Redis has emptied the keyspace by then;
+        // tandem changes nothing).
+        std::fs::remove_file(dir.0.join("dump.rdb")).unwrap();
+        std::fs::remove_file(dir.0.join("theirs.rdb")).unwrap();
+        both(&["DEBUG", "RELOAD", "NOSAVE"]);
+        assert_eq!(
+            snapshot(&mut ours),
+            want,
+            "{layout:?}: a failed reload changed keys"
+        );
+        let mut raw = s.raw();
+        raw.send(&frame(&[b"DEBUG", b"SLEEP", b"0"]));
+        assert_eq!(
+            raw.read_reply(),
+            "-ERR tandem: DEBUG SLEEP is not implemented\r\n"
+        );
+        raw.send(&frame(&[b"DEBUG", b"HELP"]));
+        assert!(raw.read_reply().starts_with("*"));
+        s.assert_alive();
     }
 }

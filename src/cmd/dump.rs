@@ -18,6 +18,7 @@ pub static HANDLERS: &[(&str, Handler)] = &[
     ("restore", restore),
     ("save", save),
     ("bgsave", bgsave),
+    ("debug", debug),
 ];
 
 const BAD_PAYLOAD: &str = "ERR DUMP payload version or checksum are wrong";
@@ -122,8 +123,24 @@ fn bgsave(ctx: &mut Ctx) -> CmdResult {
 /// database, holding its live keys' count, how many have a deadline (8
 /// bytes each, little-endian) and the keys ([`write_entry`]).
 fn save(ctx: &mut Ctx) -> CmdResult {
+    let parts = save_parts(ctx);
+    reply_parts(ctx, &parts);
+    Ok(())
+}
+
+/// Answers with [`save_parts`]' parts: an array of bulk strings.
+fn reply_parts(ctx: &mut Ctx, parts: &[Vec<u8>]) {
+    ctx.out.array(parts.len());
+    for p in parts {
+        ctx.out.bulk(p);
+    }
+}
+
+/// This shard's part of SAVE: per database, the live keys' count, how
+/// many have a deadline (8 bytes each, little-endian) and the keys.
+fn save_parts(ctx: &mut Ctx) -> Vec<Vec<u8>> {
     let now = ctx.now();
-    ctx.out.array(ctx.sh.dbs.len());
+    let mut parts = Vec::with_capacity(ctx.sh.dbs.len());
     for d in &ctx.sh.dbs {
         let mut part = vec![0u8; 16];
         let (mut keys, mut expires) = (0u64, 0u64);
@@ -134,7 +151,94 @@ fn save(ctx: &mut Ctx) -> CmdResult {
         });
         part[..8].copy_from_slice(&keys.to_le_bytes());
         part[8..16].copy_from_slice(&expires.to_le_bytes());
-        ctx.out.bulk(&part);
+        parts.push(part);
+    }
+    parts
+}
+
+/// Redis's reply when DEBUG RELOAD cannot load the file.
+const RELOAD_FAILED: &str = "ERR Error trying to load the RDB dump";
+
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE], this shard's part, run in a
+/// transaction that holds every shard exclusively (the IO thread checks
+/// `enable-debug-command`, answers HELP and refuses other subcommands).
+/// With a save, the reply is SAVE's part (the IO thread writes the file
+/// from the parts and answers `+OK`) and the shard reloads its keys from
+/// those same bytes; with NOSAVE it reads `dbfilename` and takes its own
+/// keys, `+OK`. Keys already expired are left out, as a master loading a
+/// file does. The file is parsed before anything changes: Redis empties
+/// the keyspace first, so a file it cannot load leaves it empty; here it
+/// changes nothing. Errors: `Error trying to load the RDB dump` (no file,
+/// a damaged one); `tandem: DEBUG RELOAD NOFLUSH met existing keys (add
+/// MERGE)` where Redis stops with `Duplicated key found in RDB file`.
+fn debug(ctx: &mut Ctx) -> CmdResult {
+    let args: Vec<&[u8]> = ctx.args.iter().map(|a| &a[..]).collect();
+    let (save, flush, merge) = match crate::persist::Debug::parse(&args) {
+        Ok(crate::persist::Debug::Reload { save, flush, merge }) => (save, flush, merge),
+        Ok(crate::persist::Debug::Help) => {
+            return Err(CmdError::Msg(
+                "ERR DEBUG HELP is answered before the shards",
+            ));
+        }
+        Err(e) => return Err(CmdError::Owned(e)),
+    };
+    let now = ctx.now();
+    let databases = ctx.sh.dbs.len();
+    let (parts, file, shards, mine) = if save {
+        // The file this shard's part makes, read back as a file would be.
+        let parts = save_parts(ctx);
+        let mut file = format!("REDIS{:04}", rdb::RDB_VERSION).into_bytes();
+        for (db, p) in parts.iter().enumerate() {
+            file.push(rdb::OPCODE_SELECTDB);
+            rdb::write_len(&mut file, db as u64);
+            file.extend_from_slice(&p[16..]);
+        }
+        file.push(rdb::OPCODE_EOF);
+        file.extend_from_slice(&[0; 8]); // no checksum to check
+        (Some(parts), file, 1, 0)
+    } else {
+        let name = ctx.sh.tun.dbfilename();
+        let file = std::fs::read(&name).map_err(|e| {
+            tracing::warn!("DEBUG RELOAD: cannot read '{name}': {e}");
+            CmdError::Msg(RELOAD_FAILED)
+        })?;
+        (None, file, ctx.sh.count as usize, ctx.sh.id as usize)
+    };
+    let loaded =
+        crate::persist::parse_file(&file, shards, databases, &ctx.sh.enc(), now).map_err(|e| {
+            tracing::warn!("DEBUG RELOAD: the file cannot be loaded: {e}");
+            CmdError::Msg(RELOAD_FAILED)
+        })?;
+    let keys = loaded.keys.into_iter().nth(mine).unwrap_or_default();
+    if !flush && !merge {
+        let dbs = &mut ctx.sh.dbs;
+        let clash = keys.iter().any(|k| {
+            dbs.get_mut(k.db)
+                .is_some_and(|d| d.get(crate::spec::key_hash(&k.key), &k.key, now).is_some())
+        });
+        if clash {
+            return Err(CmdError::Msg(
+                "ERR tandem: DEBUG RELOAD NOFLUSH met existing keys (add MERGE)",
+            ));
+        }
+    }
+    if flush {
+        ctx.sh.dbs.iter_mut().for_each(|d| d.clear());
+    }
+    for k in keys {
+        if let Some(d) = ctx.sh.dbs.get_mut(k.db) {
+            d.set(
+                crate::spec::key_hash(&k.key),
+                &k.key,
+                k.value,
+                k.expire_at,
+                now,
+            );
+        }
+    }
+    match parts {
+        Some(parts) => reply_parts(ctx, &parts),
+        None => ctx.out.ok(),
     }
     Ok(())
 }

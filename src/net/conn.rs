@@ -168,6 +168,8 @@ pub struct Conn {
     /// A command that would start another transaction waits for it: the
     /// connection parses nothing more until `tx_wait` is answered.
     pub stalled: bool,
+    /// Connected over loopback (or internal): `enable-debug-command local`.
+    pub local: bool,
 }
 
 impl Conn {
@@ -204,6 +206,7 @@ impl Conn {
             watch: None,
             tx_wait: None,
             stalled: false,
+            local: false,
         }
     }
 

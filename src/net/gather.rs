@@ -96,6 +96,12 @@ pub fn merge(g: &mut GatherState, resp3: bool) -> Bytes {
             };
         }
         Gather::Bgsave => r.simple("Background saving started"),
+        Gather::Reload => {
+            return match g.save_to.take() {
+                Some((file, saver)) => saver.save(&file, &parts),
+                None => Bytes::from_static(b"+OK\r\n"),
+            };
+        }
         Gather::Info => {
             // Element-wise sum of every shard's statistics array.
             let mut sums: Vec<i64> = Vec::new();

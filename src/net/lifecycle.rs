@@ -87,13 +87,16 @@ impl IoThread {
         self.gens[slot] = self.gens[slot].wrapping_add(1) & 0xFF_FFFF;
         let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
         let authed = internal || self.limits.password.is_empty();
-        self.conns[slot] = Some(Conn::new(fd, self.gens[slot], id, authed));
+        let addr = sock_addr(fd, true);
+        let mut conn = Conn::new(fd, self.gens[slot], id, authed);
+        conn.local = internal || is_loopback(&addr);
+        self.conns[slot] = Some(conn);
         self.by_id.insert(id, slot);
         shared.connected.fetch_add(1, Ordering::Relaxed);
         shared.total_connections.fetch_add(1, Ordering::Relaxed);
         let info = ClientInfo {
             id,
-            addr: sock_addr(fd, true),
+            addr,
             laddr: sock_addr(fd, false),
             fd,
             io: self.index,
@@ -598,6 +601,19 @@ fn has_command(c: &Conn, limits: &ParseLimits) -> bool {
         parse_command(&c.input, limits, &mut spans),
         Ok(Parsed::Incomplete { .. })
     )
+}
+
+/// Whether `ip:port` ([`sock_addr`]) is a loopback address (IPv4-mapped
+/// included), as Redis's `islocalClient`.
+fn is_loopback(addr: &str) -> bool {
+    let ip = addr.rsplit_once(':').map_or(addr, |(ip, _)| ip);
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(a)) => a.is_loopback(),
+        Ok(std::net::IpAddr::V6(a)) => {
+            a.is_loopback() || a.to_ipv4_mapped().is_some_and(|a| a.is_loopback())
+        }
+        Err(_) => false,
+    }
 }
 
 /// `ip:port` of a socket's peer (`peer`) or local end.

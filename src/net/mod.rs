@@ -533,7 +533,8 @@ impl IoThread {
 
     /// True when every request sent to a shard is answered.
     fn answered(&self) -> bool {
-        self.credits.iter().all(|&c| c == CREDITS) && self.batches.iter().all(|b| b.items.is_empty())
+        self.credits.iter().all(|&c| c == CREDITS)
+            && self.batches.iter().all(|b| b.items.is_empty())
     }
 
     /// Ends a hold ([`ToIo::Release`]): the SHUTDOWNs waiting here get
@@ -543,7 +544,9 @@ impl IoThread {
         self.hold_ack = None;
         for (slot, generation, seq) in std::mem::take(&mut self.shutdown_waiters) {
             if let Some(c) = self.conn_mut(slot, generation) {
-                let b = encode(c.resp3, |r| r.error("ERR Errors trying to SHUTDOWN. Check logs."));
+                let b = encode(c.resp3, |r| {
+                    r.error("ERR Errors trying to SHUTDOWN. Check logs.")
+                });
                 c.complete(seq, 0, &b, 0, b.len());
                 self.mark_dirty(slot);
             }

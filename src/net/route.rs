@@ -588,15 +588,21 @@ impl IoThread {
         } else {
             None
         };
-        let saves = matches!(g, Gather::Save | Gather::Bgsave);
-        if n == 1 && finish.is_none() && !saves {
+        let mut saves = matches!(g, Gather::Save | Gather::Bgsave);
+        if kind == Gather::Reload {
+            match self.debug_checks(slot, args) {
+                Some(save) => saves = save,
+                None => return,
+            }
+        }
+        if n == 1 && finish.is_none() && !saves && kind != Gather::Reload {
             self.send_one(slot, 0, id, 0, args);
             return;
         }
         if kind != Gather::Info && self.tx_must_wait(slot, 0) {
             return;
         }
-        if saves {
+        if saves && kind != Gather::Reload {
             let started = self.start_save(kind, args);
             if !matches!(started, Ok(true)) {
                 if let Some(c) = self.conns[slot].as_mut() {
@@ -610,7 +616,7 @@ impl IoThread {
         }
         let mut g = GatherState::new(g, n);
         g.finish = finish;
-        if kind == Gather::Save {
+        if saves && kind != Gather::Bgsave {
             g.save_to = Some((
                 self.shared.config().dbfilename.clone(),
                 self.shared.saver.clone(),
@@ -623,7 +629,12 @@ impl IoThread {
         // KEYS, DBSIZE, FLUSHALL, ... see every shard at one instant: a
         // transaction locking each whole shard. INFO needs no such view.
         let info = (kind != Gather::Info).then(|| {
-            let mode = Mode::of(id);
+            // DEBUG RELOAD replaces every shard's keys.
+            let mode = if kind == Gather::Reload {
+                Mode::Exclusive
+            } else {
+                Mode::of(id)
+            };
             let shards: Vec<(u16, Want)> = (0..n as u16).map(|s| (s, Want::Shard(mode))).collect();
             let follows = self.follows_split(slot, &shards);
             Arc::new(TxInfo {
@@ -641,6 +652,46 @@ impl IoThread {
                 self.mark_tx(slot, shard, info);
             }
         }
+    }
+
+    /// Checks a DEBUG command on the IO thread: `enable-debug-command`
+    /// (Redis 7's error when it forbids this client), the subcommand and
+    /// its options ([`crate::persist::Debug`]), HELP answered here, and no
+    /// background save running when RELOAD saves. Returns whether the
+    /// RELOAD saves, or None once it answered.
+    fn debug_checks(&mut self, slot: usize, args: &[&[u8]]) -> Option<bool> {
+        use crate::config::Access;
+        let allowed = match self.shared.config().enable_debug_command {
+            Access::Yes => true,
+            Access::No => false,
+            Access::Local => self.conns[slot].as_ref().is_some_and(|c| c.local),
+        };
+        let c = self.conns[slot].as_mut()?;
+        if !allowed {
+            c.reply_with(|r| {
+                r.error(
+                    "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+                )
+            });
+            return None;
+        }
+        match crate::persist::Debug::parse(args) {
+            Err(e) => c.reply_with(|r| r.error(&e)),
+            Ok(crate::persist::Debug::Help) => c.reply_with(|r| {
+                r.array(crate::persist::DEBUG_HELP.len());
+                for line in crate::persist::DEBUG_HELP {
+                    r.simple(line);
+                }
+            }),
+            Ok(crate::persist::Debug::Reload { save, .. }) => {
+                if save && self.shared.saver.in_progress() {
+                    c.reply_with(|r| r.error("ERR Background save already in progress"));
+                } else {
+                    return Some(save);
+                }
+            }
+        }
+        None
     }
 
     /// Checks SAVE's and BGSAVE's arguments and state before they reach
