@@ -744,6 +744,13 @@ fn debug_reload_answers_as_redis() {
         assert_eq!(ours.read_reply(), theirs.read_reply(), "{cmd:?}");
     }
     drop((s, redis));
+    // `local`: allowed over loopback, where the tests connect.
+    let dir = TempDir::new("debug-local");
+    let s = Server::start(&["--dir", dir.path(), "--enable-debug-command", "local"]);
+    let mut r = s.raw();
+    r.send(&frame(&[b"DEBUG", b"RELOAD"]));
+    assert_eq!(r.read_reply(), "+OK\r\n");
+    drop(s);
     for layout in [LAYOUTS[1], LAYOUTS[2]] {
         let dir = TempDir::new("debug-reload");
         let mut args: Vec<&str> = layout.to_vec();
