@@ -445,8 +445,11 @@ struct Changes(AtomicU64);
 /// then EOF and the CRC-64, to a temporary file it flushes to disk and
 /// renames over `dbfilename` once every shard sent [`Chunk::Done`].
 pub struct Saver {
-    /// The running save's chunk inbox, until every shard took a sender.
-    sink: Mutex<Option<Sender<Chunk>>>,
+    /// The running save's generation and chunk inbox, until every shard
+    /// took a sender.
+    sink: Mutex<Option<(u64, Sender<Chunk>)>>,
+    /// Saves started so far: the running one's generation.
+    generation: AtomicU64,
     /// Shards that took a sender for the running save.
     begun: AtomicUsize,
     shards: usize,
@@ -537,6 +540,7 @@ impl Saver {
     pub fn new(shards: usize, scripts: Arc<crate::script::Registry>) -> Saver {
         Saver {
             sink: Mutex::new(None),
+            generation: AtomicU64::new(0),
             begun: AtomicUsize::new(0),
             shards,
             in_progress: AtomicBool::new(false),
@@ -626,8 +630,9 @@ impl Saver {
         let rdb = matches!(job, Job::Rdb { .. });
         self.rdb_job.store(rdb, Ordering::Relaxed);
         let (tx, rx) = crossbeam_channel::unbounded();
-        *lock(&self.sink) = Some(tx);
+        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
         self.begun.store(0, Ordering::Relaxed);
+        *lock(&self.sink) = Some((generation, tx));
         if rdb {
             self.bgsave_started.store(unix_secs(), Ordering::Relaxed);
             self.last_try.store(unix_secs(), Ordering::Relaxed);
@@ -648,6 +653,7 @@ impl Saver {
                         if let Err(e) = &result {
                             let _ = std::fs::remove_file(&tmp);
                             tracing::warn!("Background saving error: {e}");
+                            me.wait_parts_taken();
                         } else {
                             tracing::info!("Background saving terminated with success");
                         }
@@ -659,6 +665,7 @@ impl Saver {
                         if let Err(e) = &result {
                             let _ = std::fs::remove_file(&tmp);
                             tracing::warn!("Background AOF base writing error: {e}");
+                            me.wait_parts_taken();
                         }
                         *lock(&me.sink) = None;
                         done(result.is_ok());
@@ -698,17 +705,32 @@ impl Saver {
         self.in_progress() && !self.rdb_job.load(Ordering::Relaxed)
     }
 
-    /// The running save's chunk inbox, for a shard at the save's instant
-    /// (None if no save runs). Each shard takes one.
-    pub fn sink(&self) -> Option<Sender<Chunk>> {
+    /// The running save's generation and chunk inbox, for a shard at the
+    /// save's instant (None if no save runs). Each shard takes one.
+    pub fn sink(&self) -> Option<(u64, Sender<Chunk>)> {
         let mut sink = lock(&self.sink);
-        let tx = sink.clone()?;
+        let taken = sink.clone()?;
         if self.begun.fetch_add(1, Ordering::AcqRel) + 1 >= self.shards {
             // The last shard took it: the writer sees a disconnect if one
             // of them goes away before it is done.
             *sink = None;
         }
-        Some(tx)
+        Some(taken)
+    }
+
+    /// The running (or last) save's generation: a shard's part of an older
+    /// one is stale.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// After a failed write: waits until every shard took the save's sink
+    /// (each does when the save's instant reaches it), so that a shard the
+    /// instant reaches late cannot take the next save's sink for it.
+    fn wait_parts_taken(&self) {
+        while lock(&self.sink).is_some() {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 
     fn finish(&self, ok: bool, secs: i64) {

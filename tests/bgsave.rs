@@ -50,7 +50,8 @@ fn wait_saved(c: &mut redis::Connection) {
 /// after each BGSAVE answers, delete a key, add one and overwrite every
 /// filler key. Each file, loaded into redis-server, holds the keyspace of
 /// BGSAVE's instant: the old filler values, the deleted key and not the new
-/// one, the sum and the pair intact.
+/// one, the sum and the pair intact. Before each, a burst of BGSAVEs that
+/// fail at once leaves no stale instant behind.
 #[test]
 fn bgsave_is_one_instant() {
     for layout in LAYOUTS {
@@ -103,6 +104,21 @@ fn bgsave_is_one_instant() {
         });
         let mut files = Vec::new();
         for round in 0..3 {
+            // Saves that fail at once (a directory holds the temporary
+            // file's place), while the transfers run: none may lend its
+            // instant to a later save.
+            let blocker = dir.0.join(format!("temp-bgsave-{}.rdb", s.child.id()));
+            std::fs::create_dir(&blocker).unwrap();
+            for _ in 0..20 {
+                let _: redis::RedisResult<String> = redis::cmd("BGSAVE").query(&mut c);
+            }
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while field(&mut c, "rdb_bgsave_in_progress") == "1" {
+                assert!(Instant::now() < deadline, "a failed BGSAVE never ended");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            assert_eq!(field(&mut c, "rdb_last_bgsave_status"), "err");
+            std::fs::remove_dir(&blocker).unwrap();
             let () = redis::cmd("SET")
                 .arg(format!("gone{round}"))
                 .arg("here")

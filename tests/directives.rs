@@ -54,7 +54,10 @@ const TESTED: &[(&str, &str)] = &[
     ("appendonly", "aof::appendonly_turns_on_and_off_at_run_time"),
     ("rdbcompression", "bgsave::rdb_compression_and_checksum"),
     ("rdbchecksum", "bgsave::rdb_compression_and_checksum"),
-    ("enable-debug-command", "dump::debug_reload_answers_as_redis"),
+    (
+        "enable-debug-command",
+        "dump::debug_reload_answers_as_redis",
+    ),
     ("appendfsync", "aof::acknowledged_writes_survive_kill_9"),
     ("appenddirname", "aof::names_and_automatic_rewrites"),
     ("appendfilename", "aof::names_and_automatic_rewrites"),

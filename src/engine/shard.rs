@@ -64,7 +64,8 @@ pub struct Shard {
     pub saver: Arc<crate::persist::Saver>,
     /// This shard's part of the running background save: where its
     /// chunks go ([`super::snapshot`]).
-    pub snapshot: Option<Sender<crate::persist::Chunk>>,
+    /// With the save's generation ([`crate::persist::Saver::generation`]).
+    pub snapshot: Option<(u64, Sender<crate::persist::Chunk>)>,
     /// Write commands executed since start-up, those of scripts included,
     /// for the `save` schedule and INFO `rdb_changes_since_last_save`.
     /// Redis counts changed keys instead; a write that changes nothing

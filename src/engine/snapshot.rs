@@ -51,8 +51,12 @@ impl Shard {
     /// save. False if no save runs (its writer failed) or this shard
     /// already has a part.
     pub fn begin_snapshot(&mut self) -> bool {
-        if self.snapshot.is_some() {
-            return false;
+        if let Some((generation, _)) = &self.snapshot {
+            if *generation == self.saver.generation() {
+                return false;
+            }
+            // A failed save's part not stepped since: dropped.
+            self.end_part();
         }
         let Some(sink) = self.saver.sink() else {
             return false;
@@ -70,7 +74,7 @@ impl Shard {
     /// written, says so and ends the part. Returns true while work remains.
     /// If the writer is gone (it failed), the part is dropped.
     pub fn snapshot_step(&mut self, budget: usize) -> bool {
-        let Some(sink) = self.snapshot.as_ref() else {
+        let Some((_, sink)) = self.snapshot.as_ref() else {
             return false;
         };
         let mut remains = false;
@@ -89,12 +93,17 @@ impl Shard {
             lost = sink.send(Chunk::Done).is_err();
         }
         if lost || !remains {
-            self.snapshot = None;
-            for db in self.dbs.iter_mut() {
-                db.snapshot_end();
-            }
+            self.end_part();
             return false;
         }
         true
+    }
+
+    /// Ends this shard's part of a background save.
+    fn end_part(&mut self) {
+        self.snapshot = None;
+        for db in self.dbs.iter_mut() {
+            db.snapshot_end();
+        }
     }
 }
