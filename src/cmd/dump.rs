@@ -26,8 +26,8 @@ const BAD_DATA: &str = "ERR Bad data format";
 const BUSYKEY: &str = "BUSYKEY Target key name already exists.";
 
 /// DUMP key: the serialized value as a bulk string, null for a missing key.
-/// The value is written in RDB's plain encodings (see `crate::rdb`), which
-/// redis-server restores whatever its encoding thresholds.
+/// The value is written as redis-server 7.0 writes it ([`write_value`]),
+/// which it restores whatever its encoding thresholds.
 fn dump(ctx: &mut Ctx) -> CmdResult {
     let (h, now) = (ctx.key_hash(1), ctx.now());
     let Some(e) = ctx.sh.dbs[ctx.db].get(h, &ctx.args[1], now) else {
@@ -40,45 +40,94 @@ fn dump(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// Appends a value as RDB writes it: its type, the key if given (in a
-/// file; a DUMP payload has none), then the value in the plain encoding of
-/// its type (`crate::rdb`).
+/// Most bytes of one quicklist node's listpack in a file (Redis's default
+/// `list-max-listpack-size -2`).
+const QUICKLIST_NODE_BYTES: usize = 8192;
+
+/// Appends a value as redis-server 7.0 writes it (`rdbSaveObject`): its
+/// type, the key if given (in a file; a DUMP payload has none), then the
+/// value. A list is a quicklist of listpack nodes of up to 8 KiB; a set of
+/// integers an intset; a small hash or sorted set (tandem's compact
+/// encoding) a listpack; larger ones, and sets of other members (Redis 7.0
+/// has no set listpack), the plain encoding of their type (`crate::rdb`).
 pub fn write_value(out: &mut Vec<u8>, key: Option<&[u8]>, value: &Value) {
-    let head = |out: &mut Vec<u8>, t: u8, len: usize| {
+    let head = |out: &mut Vec<u8>, t: u8| {
         out.push(t);
         if let Some(k) = key {
             rdb::write_string(out, k);
         }
-        if t != types::STRING {
-            rdb::write_len(out, len as u64);
-        }
     };
     match value {
         Value::Int(n) => {
-            head(out, types::STRING, 0);
+            head(out, types::STRING);
             rdb::write_string(out, itoa::Buffer::new().format(*n).as_bytes());
         }
         Value::Str(s) => {
-            head(out, types::STRING, 0);
+            head(out, types::STRING);
             rdb::write_string(out, s);
         }
         Value::List(l) => {
-            head(out, types::LIST, l.len());
-            l.iter().for_each(|v| rdb::write_string(out, v));
+            let mut nodes: Vec<Vec<&[u8]>> = Vec::new();
+            let mut bytes = 0;
+            for v in l.iter() {
+                let n = rdb::listpack_entry_len(v);
+                match nodes.last_mut() {
+                    Some(node) if bytes + n <= QUICKLIST_NODE_BYTES => node.push(v),
+                    _ => {
+                        nodes.push(vec![v]);
+                        bytes = 7; // header and end byte
+                    }
+                }
+                bytes += n;
+            }
+            head(out, types::LIST_QUICKLIST_2);
+            rdb::write_len(out, nodes.len() as u64);
+            for node in nodes {
+                // quicklist.h: QUICKLIST_NODE_CONTAINER_PACKED.
+                rdb::write_len(out, 2);
+                rdb::write_string(out, &rdb::write_listpack(node));
+            }
+        }
+        Value::Set(s) if matches!(**s, crate::store::Set::Ints(_)) => {
+            if let crate::store::Set::Ints(v) = &**s {
+                head(out, types::SET_INTSET);
+                rdb::write_string(out, &rdb::write_intset(v));
+            }
         }
         Value::Set(s) => {
-            head(out, types::SET, s.len());
+            head(out, types::SET);
+            rdb::write_len(out, s.len() as u64);
             s.for_each(|m| rdb::write_string(out, m));
         }
+        Value::Hash(hs) if hs.encoding() == "listpack" => {
+            let mut lp = rdb::Listpack::new();
+            hs.for_each(|f, v| {
+                lp.push(f);
+                lp.push(v);
+            });
+            head(out, types::HASH_LISTPACK);
+            rdb::write_string(out, &lp.finish());
+        }
         Value::Hash(hs) => {
-            head(out, types::HASH, hs.len());
+            head(out, types::HASH);
+            rdb::write_len(out, hs.len() as u64);
             hs.for_each(|f, v| {
                 rdb::write_string(out, f);
                 rdb::write_string(out, v);
             });
         }
+        Value::ZSet(z) if z.encoding() == "listpack" => {
+            let mut lp = rdb::Listpack::new();
+            z.walk(0, z.len(), false, |m, score| {
+                lp.push(m);
+                lp.push(crate::resp::write::fmt_double(score).as_bytes());
+            });
+            head(out, types::ZSET_LISTPACK);
+            rdb::write_string(out, &lp.finish());
+        }
         Value::ZSet(z) => {
-            head(out, types::ZSET_2, z.len());
+            head(out, types::ZSET_2);
+            rdb::write_len(out, z.len() as u64);
             z.walk(0, z.len(), false, |m, score| {
                 rdb::write_string(out, m);
                 rdb::write_binary_double(out, score);
