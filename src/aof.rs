@@ -37,7 +37,9 @@
 //! # Files
 //!
 //! `appendonly.aof.<n>.base.rdb` (an RDB file with `aof-base` 1, written
-//! by BGREWRITEAOF through the fork-less snapshot of [`crate::persist`]),
+//! by BGREWRITEAOF through the fork-less snapshot of [`crate::persist`];
+//! under `aof-use-rdb-preamble no`, `.base.aof`, the commands that rebuild
+//! the keyspace, [`rewrite_entry`]),
 //! `appendonly.aof.<n>.incr.aof` (commands), `appendonly.aof.manifest`. A
 //! rewrite opens the next incremental file at the snapshot's instant (the
 //! snapshot transaction's place in the queue); once the base is written
@@ -47,9 +49,7 @@
 //! instant is where each shard starts logging; the manifest is written
 //! once that first base is ([`Aof::turn_on`]).
 //!
-//! Not yet: `aof-use-rdb-preamble no`, `aof-timestamp-enabled`, expired
-//! and evicted keys logged as DEL (replay does not need them: the logged
-//! expiry times are absolute, and nothing expires while loading).
+//! Not yet: `aof-timestamp-enabled`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -156,11 +156,118 @@ impl Chunk {
 fn write_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, args: &[A]) {
     header(out, b'*', args.len());
     for a in args {
-        let a = a.as_ref();
-        header(out, b'$', a.len());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
+        bulk(out, a.as_ref());
     }
+}
+
+/// Commands a rewrite puts in one command at most (Redis's
+/// `AOF_REWRITE_ITEMS_PER_CMD`).
+const ITEMS_PER_CMD: usize = 64;
+
+/// Appends the commands that rebuild one key of a base of commands
+/// (`aof-use-rdb-preamble no`), as Redis 7.0's `rewriteAppendOnlyFileRio`
+/// writes them: SET, or RPUSH, SADD, ZADD or HMSET of at most 64 items
+/// each, then PEXPIREAT (Unix ms) if it has a deadline. Scores are written
+/// as tandem replies with them (shortest round-trip digits; Redis 7.0
+/// writes `%.17g`: both read back the same double). A
+/// [`crate::store::SnapshotWrite`].
+pub fn rewrite_entry(out: &mut Vec<u8>, e: &crate::store::Entry) {
+    use crate::store::Value;
+    let key = &e.key[..];
+    match &e.value {
+        Value::Int(n) => write_command(
+            out,
+            &[b"SET", key, itoa::Buffer::new().format(*n).as_bytes()],
+        ),
+        Value::Str(s) => write_command(out, &[b"SET", key, &s[..]]),
+        Value::List(l) => {
+            let mut b = Batches::new(out, b"RPUSH", key, l.len(), 1);
+            l.iter().for_each(|v| b.item(&[v]));
+        }
+        Value::Set(s) => {
+            let mut b = Batches::new(out, b"SADD", key, s.len(), 1);
+            s.for_each(|m| b.item(&[m]));
+        }
+        Value::Hash(h) => {
+            let mut b = Batches::new(out, b"HMSET", key, h.len(), 2);
+            h.for_each(|f, v| b.item(&[f, v]));
+        }
+        Value::ZSet(z) => {
+            let mut b = Batches::new(out, b"ZADD", key, z.len(), 2);
+            z.walk(0, z.len(), false, |m, score| {
+                b.item(&[crate::resp::write::fmt_double(score).as_bytes(), m])
+            });
+        }
+    }
+    if e.expire_at() != 0 {
+        let at = itoa::Buffer::new().format(e.expire_at()).to_string();
+        write_command(out, &[b"PEXPIREAT", key, at.as_bytes()]);
+    }
+}
+
+/// Appends `FUNCTION LOAD <code>` for each function library, as a rewrite
+/// of commands begins (`rewriteFunctions`).
+pub fn rewrite_functions(out: &mut Vec<u8>, scripts: &crate::script::Registry) {
+    for lib in scripts.libraries() {
+        write_command(out, &[&b"FUNCTION"[..], b"LOAD", &lib.code]);
+    }
+}
+
+/// A key's items written as commands of at most [`ITEMS_PER_CMD`] items
+/// (`name key item...`), each item `per` arguments.
+struct Batches<'a> {
+    out: &'a mut Vec<u8>,
+    name: &'static [u8],
+    key: &'a [u8],
+    left: usize,
+    in_cmd: usize,
+    per: usize,
+}
+
+impl<'a> Batches<'a> {
+    fn new(
+        out: &'a mut Vec<u8>,
+        name: &'static [u8],
+        key: &'a [u8],
+        items: usize,
+        per: usize,
+    ) -> Self {
+        Batches {
+            out,
+            name,
+            key,
+            left: items,
+            in_cmd: 0,
+            per,
+        }
+    }
+
+    fn item(&mut self, parts: &[&[u8]]) {
+        if self.left == 0 {
+            return;
+        }
+        if self.in_cmd == 0 {
+            let n = self.left.min(ITEMS_PER_CMD);
+            header(self.out, b'*', 2 + n * self.per);
+            bulk(self.out, self.name);
+            bulk(self.out, self.key);
+        }
+        for p in parts {
+            bulk(self.out, p);
+        }
+        self.left -= 1;
+        self.in_cmd += 1;
+        if self.in_cmd == ITEMS_PER_CMD {
+            self.in_cmd = 0;
+        }
+    }
+}
+
+/// Appends a RESP bulk string.
+fn bulk(out: &mut Vec<u8>, a: &[u8]) {
+    header(out, b'$', a.len());
+    out.extend_from_slice(a);
+    out.extend_from_slice(b"\r\n");
 }
 
 /// Appends `<tag><n>\r\n` without allocating.
@@ -181,7 +288,8 @@ fn header(out: &mut Vec<u8>, tag: u8, n: usize) {
     out.extend_from_slice(b"\r\n");
 }
 
-fn select(out: &mut Vec<u8>, db: u16) {
+/// Appends `SELECT db`.
+pub fn select(out: &mut Vec<u8>, db: u16) {
     write_command(out, &[&b"SELECT"[..], db.to_string().as_bytes()]);
 }
 
@@ -439,8 +547,14 @@ impl Files {
         format!("{}.{seq}.incr.aof", self.name)
     }
 
-    fn base_name(&self, seq: u64) -> String {
-        format!("{}.{seq}.base.rdb", self.name)
+    /// The base file's name: `.base.rdb`, or `.base.aof` for a base of
+    /// commands (`aof-use-rdb-preamble no`), as Redis names them.
+    fn base_name(&self, seq: u64, rdb: bool) -> String {
+        format!(
+            "{}.{seq}.base.{}",
+            self.name,
+            if rdb { "rdb" } else { "aof" }
+        )
     }
 
     /// Writes the manifest to a temporary file, syncs it, renames it over
@@ -504,6 +618,11 @@ pub struct Aof {
     /// opened (0: not yet).
     switched_to: AtomicU64,
     rewriting: AtomicBool,
+    /// `aof-use-rdb-preamble`: a rewrite's base is an RDB file (else
+    /// commands).
+    preamble: AtomicBool,
+    /// The running rewrite's base is an RDB file.
+    rewrite_rdb: AtomicBool,
     rewrite_scheduled: AtomicBool,
     rewrite_started: AtomicU64,
     rewrites: AtomicU64,
@@ -534,6 +653,8 @@ impl Aof {
             switch_pending: AtomicBool::new(false),
             switched_to: AtomicU64::new(0),
             rewriting: AtomicBool::new(false),
+            preamble: AtomicBool::new(true),
+            rewrite_rdb: AtomicBool::new(true),
             rewrite_scheduled: AtomicBool::new(false),
             rewrite_started: AtomicU64::new(0),
             rewrites: AtomicU64::new(0),
@@ -584,6 +705,12 @@ impl Aof {
     pub fn set_fsync(&self, policy: u8) {
         self.fsync.store(policy, Ordering::Relaxed);
         self.more.notify_one();
+    }
+
+    /// Sets `aof-use-rdb-preamble`: whether the next rewrite's base is an
+    /// RDB file or commands.
+    pub fn set_preamble(&self, rdb: bool) {
+        self.preamble.store(rdb, Ordering::Relaxed);
     }
 
     /// Sets how engine `shard` is woken when its held replies may go.
@@ -782,12 +909,15 @@ impl Aof {
                 // No AOF yet: an empty base and a first incremental file
                 // (`aofOpenIfNeededOnServerStart`). An RDB file is not
                 // loaded when appendonly is on, as in Redis.
-                let base = files.base_name(1);
+                let rdb = cfg.aof_use_rdb_preamble;
+                let base = files.base_name(1, rdb);
                 let mut bytes = Vec::new();
-                crate::persist::write_header_as(&mut bytes, true);
-                bytes.push(crate::rdb::OPCODE_EOF);
-                let crc = crate::rdb::file_checksum(crate::rdb::crc64(&bytes));
-                bytes.extend_from_slice(&crc.to_le_bytes());
+                if rdb {
+                    crate::persist::write_header_as(&mut bytes, true);
+                    bytes.push(crate::rdb::OPCODE_EOF);
+                    let crc = crate::rdb::file_checksum(crate::rdb::crc64(&bytes));
+                    bytes.extend_from_slice(&crc.to_le_bytes());
+                }
                 let mut f = std::fs::File::create(files.path(&base))
                     .map_err(|e| format!("Can't create the AOF base file {base}: {e}"))?;
                 f.write_all(&bytes)
@@ -1115,8 +1245,11 @@ impl Aof {
         let tmp = format!("temp-rewriteaof-bg-{}.aof", std::process::id());
         let me = self.clone();
         let started = Instant::now();
+        let rdb = self.preamble.load(Ordering::Relaxed);
+        self.rewrite_rdb.store(rdb, Ordering::Relaxed);
         let r = saver.start_job(crate::persist::Job::AofBase {
             tmp: tmp.clone(),
+            commands: !rdb,
             done: Box::new(move |ok| me.rewrite_done(ok, &tmp, started)),
         });
         if r.is_err() {
@@ -1178,7 +1311,7 @@ impl Aof {
         let mut g = lock(&self.files);
         let files = g.as_mut().ok_or("the AOF is not open")?;
         let bseq = files.manifest.base.as_ref().map_or(0, |b| b.1) + 1;
-        let base = files.base_name(bseq);
+        let base = files.base_name(bseq, self.rewrite_rdb.load(Ordering::Relaxed));
         std::fs::rename(tmp, files.path(&base)).map_err(|e| format!("rename: {e}"))?;
         let mut history = std::mem::take(&mut files.manifest.history);
         if let Some(b) = files.manifest.base.take() {

@@ -248,10 +248,10 @@ static DIRECTIVES: &[Directive] = &[
     ),
     d(
         "aof-use-rdb-preamble",
-        Kind::Unsupported(&["yes"]),
+        Kind::Bool,
         true,
         "yes",
-        "the rewritten base is an RDB file; only yes (a base of commands is not written yet)",
+        "the rewritten base of the append-only file is an RDB file (no: the commands that rebuild the keyspace)",
     ),
     d(
         "aof-load-truncated",
@@ -423,6 +423,8 @@ pub struct Config {
     pub appenddirname: String,
     pub appendfilename: String,
     pub aof_load_truncated: bool,
+    /// `aof-use-rdb-preamble`: an AOF rewrite's base is an RDB file, else commands.
+    pub aof_use_rdb_preamble: bool,
     pub auto_aof_rewrite_percentage: u64,
     /// Bytes.
     pub auto_aof_rewrite_min_size: u64,
@@ -747,6 +749,7 @@ impl Default for Config {
             appenddirname: "appendonlydir".into(),
             appendfilename: "appendonly.aof".into(),
             aof_load_truncated: true,
+            aof_use_rdb_preamble: true,
             auto_aof_rewrite_percentage: 100,
             auto_aof_rewrite_min_size: 64 << 20,
             hz: 10,
@@ -951,6 +954,7 @@ impl Config {
                     "rdbcompression" => self.rdbcompression = b,
                     "rdbchecksum" => self.rdbchecksum = b,
                     "aof-load-truncated" => self.aof_load_truncated = b,
+                    "aof-use-rdb-preamble" => self.aof_use_rdb_preamble = b,
                     _ => unreachable!("bool directive {}", d.name),
                 }
             }
@@ -1087,6 +1091,12 @@ impl Config {
             "appenddirname" => self.appenddirname.clone(),
             "appendfilename" => self.appendfilename.clone(),
             "aof-load-truncated" => if self.aof_load_truncated { "yes" } else { "no" }.into(),
+            "aof-use-rdb-preamble" => if self.aof_use_rdb_preamble {
+                "yes"
+            } else {
+                "no"
+            }
+            .into(),
             "auto-aof-rewrite-percentage" => self.auto_aof_rewrite_percentage.to_string(),
             "auto-aof-rewrite-min-size" => fmt_mem(self.auto_aof_rewrite_min_size),
             "save" => self

@@ -474,6 +474,8 @@ pub struct Saver {
     rdb_job: AtomicBool,
     /// BGSAVE SCHEDULE came while an AOF rewrite ran.
     scheduled: AtomicBool,
+    /// The running save writes commands, not RDB ([`Job::AofBase`]).
+    commands: AtomicBool,
     /// The function libraries, saved with the keys.
     scripts: Arc<crate::script::Registry>,
 }
@@ -482,10 +484,13 @@ pub struct Saver {
 pub enum Job {
     /// An RDB file, `dbfilename` (BGSAVE, the `save` schedule, shutdown).
     Rdb { file: String },
-    /// An AOF rewrite's base, to `tmp` (`aof-base` 1); `done` is told
+    /// An AOF rewrite's base, to `tmp`: an RDB file with `aof-base` 1, or
+    /// under `aof-use-rdb-preamble no` (`commands`) the commands that
+    /// rebuild the keyspace ([`crate::aof::rewrite_entry`]); `done` is told
     /// whether it was written, and installs it.
     AofBase {
         tmp: String,
+        commands: bool,
         done: Box<dyn FnOnce(bool) + Send>,
     },
 }
@@ -555,6 +560,7 @@ impl Saver {
             last_try: AtomicU64::new(0),
             rdb_job: AtomicBool::new(true),
             scheduled: AtomicBool::new(false),
+            commands: AtomicBool::new(false),
             scripts,
         }
     }
@@ -628,7 +634,9 @@ impl Saver {
             });
         }
         let rdb = matches!(job, Job::Rdb { .. });
+        let commands = matches!(job, Job::AofBase { commands: true, .. });
         self.rdb_job.store(rdb, Ordering::Relaxed);
+        self.commands.store(commands, Ordering::Relaxed);
         let (tx, rx) = crossbeam_channel::unbounded();
         let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
         self.begun.store(0, Ordering::Relaxed);
@@ -640,7 +648,13 @@ impl Saver {
                 .store(self.total_changes(), Ordering::Relaxed);
         }
         let me = self.clone();
-        let head = self.header(!rdb);
+        let head = if commands {
+            let mut head = Vec::new();
+            crate::aof::rewrite_functions(&mut head, &self.scripts);
+            head
+        } else {
+            self.header(!rdb)
+        };
         let spawned = std::thread::Builder::new()
             .name("tandem-bgsave".into())
             .spawn(move || {
@@ -648,7 +662,8 @@ impl Saver {
                 match job {
                     Job::Rdb { file } => {
                         let tmp = format!("temp-bgsave-{}.rdb", std::process::id());
-                        let result = write_background(&rx, &tmp, Some(&file), me.shards, &head);
+                        let result =
+                            write_background(&rx, &tmp, Some(&file), me.shards, &head, false);
                         drop(rx);
                         if let Err(e) = &result {
                             let _ = std::fs::remove_file(&tmp);
@@ -659,8 +674,12 @@ impl Saver {
                         }
                         me.finish(result.is_ok(), started.elapsed().as_secs() as i64);
                     }
-                    Job::AofBase { tmp, done } => {
-                        let result = write_background(&rx, &tmp, None, me.shards, &head);
+                    Job::AofBase {
+                        tmp,
+                        done,
+                        commands,
+                    } => {
+                        let result = write_background(&rx, &tmp, None, me.shards, &head, commands);
                         drop(rx);
                         if let Err(e) = &result {
                             let _ = std::fs::remove_file(&tmp);
@@ -716,6 +735,12 @@ impl Saver {
             *sink = None;
         }
         Some(taken)
+    }
+
+    /// Whether the running save writes commands (an AOF base under
+    /// `aof-use-rdb-preamble no`) rather than RDB entries.
+    pub fn writes_commands(&self) -> bool {
+        self.commands.load(Ordering::Relaxed)
     }
 
     /// The running (or last) save's generation: a shard's part of an older
@@ -829,13 +854,17 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// The background save's writer: the file from `rx`'s chunks until
 /// `shards` shards are done, through `tmp`, renamed over `file` (if
-/// any), starting with `head` ([`Saver::header`]).
+/// any), starting with `head` ([`Saver::header`]). An RDB file gets a
+/// SELECTDB before each run of another database's entries, and EOF and
+/// its checksum at the end; a file of `commands`, a SELECT command and no
+/// trailer.
 fn write_background(
     rx: &Receiver<Chunk>,
     tmp: &str,
     file: Option<&str>,
     shards: usize,
     head: &[u8],
+    commands: bool,
 ) -> std::io::Result<()> {
     let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(tmp)?);
     let mut crc = rdb::CRC64.digest();
@@ -849,8 +878,13 @@ fn write_background(
         match rx.recv() {
             Ok(Chunk::Data { db, bytes }) => {
                 if last_db != Some(db) {
-                    let mut sel = vec![OPCODE_SELECTDB];
-                    rdb::write_len(&mut sel, db as u64);
+                    let mut sel = Vec::new();
+                    if commands {
+                        crate::aof::select(&mut sel, db as u16);
+                    } else {
+                        sel.push(OPCODE_SELECTDB);
+                        rdb::write_len(&mut sel, db as u64);
+                    }
                     put(&mut f, &sel)?;
                     last_db = Some(db);
                 }
@@ -864,9 +898,11 @@ fn write_background(
             }
         }
     }
-    put(&mut f, &[OPCODE_EOF])?;
-    let sum = rdb::file_checksum(crc.finalize());
-    f.write_all(&sum.to_le_bytes())?;
+    if !commands {
+        put(&mut f, &[OPCODE_EOF])?;
+        let sum = rdb::file_checksum(crc.finalize());
+        f.write_all(&sum.to_le_bytes())?;
+    }
     let f = f.into_inner().map_err(|e| e.into_error())?;
     f.sync_all()?;
     match file {

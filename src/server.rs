@@ -284,6 +284,7 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
     let started = std::time::Instant::now();
     crate::rdb::configure(cfg.rdbcompression, cfg.rdbchecksum);
     let aof = Arc::new(crate::aof::Aof::new(nshards, cfg.appendfsync));
+    aof.set_preamble(cfg.aof_use_rdb_preamble);
     let (file, mut commands, mut count) = if cfg.appendonly {
         let loaded = aof.open(&cfg)?;
         (loaded.base, loaded.commands, loaded.count)

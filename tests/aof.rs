@@ -885,3 +885,144 @@ fn kill_during_bgrewriteaof_keeps_the_files_usable() {
     wait_persistence(&mut c, "aof_rewrites", "1");
     assert_eq!(field(&mut c, "aof_last_bgrewrite_status"), "ok");
 }
+
+/// Waits for the `n`th AOF rewrite to be done.
+fn wait_rewrites(c: &mut redis::Connection, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while field(c, "aof_rewrites") != n.to_string() || field(c, "aof_rewrite_in_progress") != "0" {
+        assert!(Instant::now() < deadline, "rewrite {n} did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Under `aof-use-rdb-preamble no` the base is `.base.aof`: the commands
+/// that rebuild the keyspace, as Redis 7.0 writes them (items batched 64
+/// to a command, PEXPIREAT, FUNCTION LOAD first). redis-check-aof accepts
+/// tandem's directory, redis-server 7.0 and tandem load it with the same
+/// contents, and tandem loads redis-server's; CONFIG SET back to yes makes
+/// the next base an RDB file again.
+#[test]
+fn command_bases_without_rdb_preamble() {
+    const LIB: &str =
+        "#!lua name=mylib\nredis.register_function('answer', function(keys, args) return 42 end)";
+    let dir = TempDir::new("aof-nopreamble");
+    let args = aof_args(&dir, &["--aof-use-rdb-preamble", "no", "--shards", "3"]);
+    let mut t = Server::start(&args);
+    let aofdir = dir.0.join("appendonlydir");
+    assert!(aofdir.join("appendonly.aof.1.base.aof").exists());
+    workload(t.port);
+    let mut c = t.conn();
+    let items: Vec<String> = (0..200).map(|i| format!("e{i}")).collect();
+    let _: i64 = redis::cmd("RPUSH")
+        .arg("biglist")
+        .arg(&items)
+        .query(&mut c)
+        .unwrap();
+    let _: i64 = redis::cmd("SADD")
+        .arg("bigset")
+        .arg(&items)
+        .query(&mut c)
+        .unwrap();
+    let pairs: Vec<(String, String)> = items.iter().map(|i| (i.clone(), format!("v{i}"))).collect();
+    let _: i64 = redis::cmd("HSET")
+        .arg("bighash")
+        .arg(&pairs)
+        .query(&mut c)
+        .unwrap();
+    let scored: Vec<(f64, String)> = items
+        .iter()
+        .enumerate()
+        .map(|(n, i)| (n as f64 / 10.0, i.clone()))
+        .collect();
+    let _: i64 = redis::cmd("ZADD")
+        .arg("bigzset")
+        .arg(&scored)
+        .query(&mut c)
+        .unwrap();
+    let _: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(LIB)
+        .query(&mut c)
+        .unwrap();
+    let _: String = redis::cmd("BGREWRITEAOF").query(&mut c).unwrap();
+    wait_rewrites(&mut c, 1);
+    let base = std::fs::read(aofdir.join("appendonly.aof.2.base.aof")).unwrap();
+    assert!(base.starts_with(b"*3\r\n$8\r\nFUNCTION\r\n$4\r\nLOAD\r\n"));
+    let text = String::from_utf8_lossy(&base);
+    // 200 items: four commands each (64 + 64 + 64 + 8).
+    for (cmd, key) in [
+        ("RPUSH", "biglist"),
+        ("SADD", "bigset"),
+        ("HMSET", "bighash"),
+        ("ZADD", "bigzset"),
+    ] {
+        let head = format!("\r\n{cmd}\r\n${}\r\n{key}\r\n", key.len());
+        assert_eq!(text.matches(&head).count(), 4, "{cmd}");
+    }
+    assert!(text.contains("PEXPIREAT"));
+    let _: () = redis::cmd("SET")
+        .arg("after")
+        .arg("rewrite")
+        .query(&mut c)
+        .unwrap();
+    let expected = snapshot(t.port);
+    assert_eq!(t.terminate(), Some(0));
+    let check = output_within(
+        Command::new("redis-check-aof").arg(aofdir.join("appendonly.aof.manifest")),
+        30,
+    );
+    assert!(
+        String::from_utf8_lossy(&check.stdout).contains("All AOF files and manifest are valid"),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let fcall = |port: u16| -> i64 {
+        redis::cmd("FCALL")
+            .arg("answer")
+            .arg(0)
+            .query(&mut conn(port))
+            .unwrap()
+    };
+    let r = redis_in(dir.path());
+    assert_eq!(snapshot(r.port), expected, "redis-server loading tandem's");
+    assert_eq!(fcall(r.port), 42);
+    drop(r);
+    let t = Server::start(&args);
+    assert_eq!(snapshot(t.port), expected, "tandem loading its own");
+    assert_eq!(fcall(t.port), 42);
+    // Back to an RDB preamble at run time.
+    let mut c = t.conn();
+    let () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("aof-use-rdb-preamble")
+        .arg("yes")
+        .query(&mut c)
+        .unwrap();
+    let _: String = redis::cmd("BGREWRITEAOF").query(&mut c).unwrap();
+    wait_rewrites(&mut c, 1);
+    assert!(
+        std::fs::read(aofdir.join("appendonly.aof.3.base.rdb"))
+            .unwrap()
+            .starts_with(b"REDIS")
+    );
+    assert!(!aofdir.join("appendonly.aof.2.base.aof").exists());
+    drop(t);
+    // redis-server's base of commands into tandem.
+    let rdir = TempDir::new("aof-nopreamble-redis");
+    let r = Redis::start(&[
+        "--dir",
+        rdir.path(),
+        "--appendonly",
+        "yes",
+        "--aof-use-rdb-preamble",
+        "no",
+    ]);
+    workload(r.port);
+    let mut c = conn(r.port);
+    let _: String = redis::cmd("BGREWRITEAOF").query(&mut c).unwrap();
+    wait_rewrites(&mut c, 1);
+    let expected = snapshot(r.port);
+    drop(r);
+    let t = Server::start(&["--dir", rdir.path(), "--appendonly", "yes", "--shards", "2"]);
+    assert_eq!(snapshot(t.port), expected, "tandem loading redis-server's");
+}

@@ -63,7 +63,7 @@ const TESTED: &[(&str, &str)] = &[
     ("appendfilename", "aof::names_and_automatic_rewrites"),
     (
         "aof-use-rdb-preamble",
-        "directives::unsupported_features_are_refused",
+        "aof::command_bases_without_rdb_preamble",
     ),
     (
         "aof-load-truncated",
@@ -393,18 +393,13 @@ fn dir_is_the_working_directory() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Eviction and a base of commands are not built yet, so their
-/// directives accept only the value that describes tandem (no memory
-/// limit, an RDB base) and refuse any other, at start-up and in CONFIG
-/// SET: no setting can make a user believe their data is bounded or
-/// written in a form it is not.
+/// Eviction is not built yet, so its directives accept only the value
+/// that describes tandem (no memory limit) and refuse any other, at
+/// start-up and in CONFIG SET: no setting can make a user believe their
+/// data is bounded.
 #[test]
 fn unsupported_features_are_refused() {
-    for (d, v) in [
-        ("maxmemory", "1gb"),
-        ("maxmemory-policy", "allkeys-lru"),
-        ("aof-use-rdb-preamble", "no"),
-    ] {
+    for (d, v) in [("maxmemory", "1gb"), ("maxmemory-policy", "allkeys-lru")] {
         let mut args = vec![format!("--{d}")];
         args.extend(v.split(' ').map(String::from));
         let args: Vec<&str> = args.iter().map(|a| a.as_str()).collect();
@@ -423,11 +418,7 @@ fn unsupported_features_are_refused() {
     let s = Server::start_with_file(file.to_str(), &[]);
     let _ = std::fs::remove_file(&file);
     let mut c = s.conn();
-    for (d, v) in [
-        ("maxmemory", "1gb"),
-        ("maxmemory-policy", "allkeys-lru"),
-        ("aof-use-rdb-preamble", "no"),
-    ] {
+    for (d, v) in [("maxmemory", "1gb"), ("maxmemory-policy", "allkeys-lru")] {
         let e = err(&mut c, &["CONFIG", "SET", d, v]);
         assert!(e.contains("not supported yet") && e.contains(d), "{d}: {e}");
         let got: Vec<String> = q(&mut c, &["CONFIG", "GET", d]).unwrap();

@@ -62,8 +62,13 @@ impl Shard {
             return false;
         };
         let now = self.now_ms;
+        let write = if self.saver.writes_commands() {
+            crate::aof::rewrite_entry
+        } else {
+            crate::cmd::dump::snapshot_write
+        };
         for (i, db) in self.dbs.iter_mut().enumerate() {
-            db.snapshot_begin(i, crate::cmd::dump::snapshot_write, now);
+            db.snapshot_begin(i, write, now);
         }
         self.snapshot = Some(sink);
         true

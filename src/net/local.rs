@@ -1149,6 +1149,7 @@ fn config(l: &mut Local, args: &[&[u8]]) -> Res {
                     .map_err(|e| format!("ERR {e}"))?;
             }
             l.shared.aof.set_fsync(next.appendfsync);
+            l.shared.aof.set_preamble(next.aof_use_rdb_preamble);
             // appendonly: Redis's startAppendOnly / stopAppendOnly.
             let was = l.shared.config().appendonly;
             if next.appendonly && !was {
