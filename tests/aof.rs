@@ -1026,3 +1026,66 @@ fn command_bases_without_rdb_preamble() {
     let t = Server::start(&["--dir", rdir.path(), "--appendonly", "yes", "--shards", "2"]);
     assert_eq!(snapshot(t.port), expected, "tandem loading redis-server's");
 }
+
+/// With one shard (the default layout, and colocated), BGREWRITEAOF and
+/// CONFIG SET appendonly yes place their instant in the log as a
+/// transaction over several shards does: the rewrite finishes, the next
+/// incremental file opens, and a restart has every key.
+#[test]
+fn rewrites_with_one_shard() {
+    for layout in [&["--shards", "1"][..], &["--colocated", "yes"]] {
+        let dir = TempDir::new("aof-one-shard");
+        let mut args: Vec<&str> = layout.to_vec();
+        args.extend(["--dir", dir.path()]);
+        let s = Server::start(&args);
+        let mut c = s.conn();
+        let _: () = redis::cmd("SET")
+            .arg("before")
+            .arg("1")
+            .query(&mut c)
+            .unwrap();
+        let () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("appendonly")
+            .arg("yes")
+            .query(&mut c)
+            .unwrap();
+        wait_rewrites(&mut c, 1);
+        let _: () = redis::cmd("SET")
+            .arg("between")
+            .arg("2")
+            .query(&mut c)
+            .unwrap();
+        let _: String = redis::cmd("BGREWRITEAOF").query(&mut c).unwrap();
+        wait_rewrites(&mut c, 2);
+        assert_eq!(
+            field(&mut c, "aof_last_bgrewrite_status"),
+            "ok",
+            "{layout:?}"
+        );
+        let _: () = redis::cmd("SET")
+            .arg("after")
+            .arg("3")
+            .query(&mut c)
+            .unwrap();
+        let manifest =
+            std::fs::read_to_string(dir.0.join("appendonlydir/appendonly.aof.manifest")).unwrap();
+        assert!(
+            manifest.contains("appendonly.aof.2.base.rdb"),
+            "{layout:?}: {manifest}"
+        );
+        drop(s);
+        args.extend(["--appendonly", "yes"]);
+        let s = Server::start(&args);
+        let mut c = s.conn();
+        let got: Vec<Option<String>> = redis::cmd("MGET")
+            .arg(&["before", "between", "after"])
+            .query(&mut c)
+            .unwrap();
+        assert_eq!(
+            got,
+            [Some("1".into()), Some("2".into()), Some("3".into())],
+            "{layout:?}"
+        );
+    }
+}

@@ -29,7 +29,20 @@ impl Shard {
     /// (one shard) the snapshot begins at once.
     pub fn begin_global_snapshot(&mut self) {
         if self.count == 1 {
+            // One shard: the instant is now, with the place in the AOF's
+            // queue a transaction over every shard would take (an AOF
+            // rewrite opens its next incremental file there), as
+            // `engine::tx` does at a snapshot's Go.
+            self.log_flush();
+            let place = (self.logging || self.aof.starting()).then(|| self.aof.reserve(1, true));
             self.begin_snapshot();
+            if self.aof.starting() {
+                self.log_armed = true;
+                self.refresh_logging();
+            }
+            if let Some(t) = place {
+                self.aof.part_done(&t);
+            }
             return;
         }
         let id = next_tx_id();
