@@ -922,6 +922,55 @@ mod tests {
         }
     }
 
+    /// Damaged blobs of every compact encoding (bytes flipped, cut short,
+    /// grown) are refused or read, never a panic or a huge allocation.
+    #[test]
+    fn damaged_compact_encodings_never_panic() {
+        // [a, 300, "xyz"] as a ziplist: 1-byte previous lengths, a 6-bit
+        // string, an int16, a 6-bit string.
+        let zl: Vec<u8> = vec![
+            23, 0, 0, 0, 17, 0, 0, 0, 3, 0, 0, 0x01, b'a', 3, 0xC0, 0x2C, 0x01, 4, 0x03, b'x',
+            b'y', b'z', 0xFF,
+        ];
+        assert_eq!(ziplist(&zl).unwrap(), [&b"a"[..], b"300", b"xyz"]);
+        let zm: Vec<u8> = vec![1, 1, b'f', 2, 0, b'v', b'w', 0xFF];
+        assert_eq!(zipmap(&zm).unwrap(), [(b"f".to_vec(), b"vw".to_vec())]);
+        let lp = write_listpack([&b"a"[..], b"300", &[b'q'; 200]]);
+        let is = write_intset(&[1, 2, 70000]);
+        let mut rng = fastrand::Rng::with_seed(14);
+        for base in [&zl, &zm, &lp, &is] {
+            for _ in 0..3000 {
+                let mut b = base.clone();
+                match rng.u8(..3) {
+                    0 => b.truncate(rng.usize(..b.len())),
+                    1 => b.extend(std::iter::repeat_n(rng.u8(..), rng.usize(..8))),
+                    _ => {}
+                }
+                for _ in 0..rng.usize(1..4) {
+                    if !b.is_empty() {
+                        let i = rng.usize(..b.len());
+                        b[i] = rng.u8(..);
+                    }
+                }
+                let _ = ziplist(&b);
+                let _ = zipmap(&b);
+                let _ = listpack(&b);
+                let _ = intset(&b);
+                for t in [9, 10, 11, 12, 13, 14, 16, 17, 18] {
+                    let mut payload = Vec::new();
+                    if t == 14 || t == 18 {
+                        write_len(&mut payload, 1);
+                    }
+                    if t == 18 {
+                        write_len(&mut payload, 2);
+                    }
+                    write_string(&mut payload, &b);
+                    let _ = Reader::new(&payload).object(t);
+                }
+            }
+        }
+    }
+
     #[test]
     fn strings_round_trip_in_every_encoding() {
         let long = b"abcabcabcabcabcabcabcabcabcabcabcabcabc".to_vec();

@@ -549,6 +549,9 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
             tracing::warn!(
                 "Errors trying to shut down the server. Check the logs for more information."
             );
+            // A SHUTDOWN sent during the hold waits on its IO thread and
+            // gets this failure's error with the others: not a new try.
+            let _ = shared.take_shutdown_request();
             for (tx, w) in io_tx.iter().zip(&wakers) {
                 let _ = tx.send(ToIo::Release);
                 w.wake();
