@@ -838,6 +838,21 @@ fn debug_reload_answers_as_redis() {
         );
         raw.send(&frame(&[b"DEBUG", b"HELP"]));
         assert!(raw.read_reply().starts_with("*"));
+        // Inside MULTI it is refused, and the transaction with it.
+        for (cmd, want) in [
+            (&[&b"MULTI"[..]][..], "+OK\r\n"),
+            (
+                &[b"DEBUG", b"RELOAD"],
+                "-ERR tandem: DEBUG inside MULTI is not supported\r\n",
+            ),
+            (
+                &[b"EXEC"],
+                "-EXECABORT Transaction discarded because of previous errors.\r\n",
+            ),
+        ] {
+            raw.send(&frame(cmd));
+            assert_eq!(raw.read_reply(), want);
+        }
         s.assert_alive();
     }
 }

@@ -132,6 +132,13 @@ impl IoThread {
             c.reply_with(|r| r.error("ERR Command not allowed inside a transaction"));
             return true;
         }
+        // DEBUG's checks (`enable-debug-command`) and its file are the IO
+        // thread's, outside an EXEC's plan. Redis runs it inside MULTI.
+        if s.name == "debug" {
+            m.abort = true;
+            c.reply_with(|r| r.error("ERR tandem: DEBUG inside MULTI is not supported"));
+            return true;
+        }
         m.queued
             .push((id, args.iter().map(|a| Bytes::copy_from_slice(a)).collect()));
         c.reply_with(|r| r.simple("QUEUED"));
