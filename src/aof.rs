@@ -271,14 +271,7 @@ impl<'a> Batches<'a> {
 /// Appends a RESP bulk string.
 fn bulk(out: &mut Vec<u8>, a: &[u8]) {
     header(out, b'$', a.len());
-    if a.len() <= 32 {
-        // Byte by byte into reserved room: no call for a short argument.
-        for &b in a {
-            out.push(b);
-        }
-    } else {
-        out.extend_from_slice(a);
-    }
+    out.extend_from_slice(a);
     out.push(b'\r');
     out.push(b'\n');
 }
