@@ -333,11 +333,33 @@ impl Default for Listpack {
     }
 }
 
-/// Bytes one item takes in a listpack, back-length included.
+/// Bytes one item takes in a listpack, back-length included (what
+/// [`Listpack::push`] appends, computed without writing it).
 pub fn listpack_entry_len(item: &[u8]) -> usize {
-    let mut scratch = Vec::with_capacity(item.len() + 10);
-    listpack_entry(&mut scratch, item);
-    scratch.len()
+    let enc = match canonical_int(item) {
+        Some(0..=127) => 1,
+        Some(-4096..=4095) => 2,
+        Some(v) if i16::try_from(v).is_ok() => 3,
+        Some(-8_388_608..=8_388_607) => 4,
+        Some(v) if i32::try_from(v).is_ok() => 5,
+        Some(_) => 9,
+        None if item.len() < 64 => 1 + item.len(),
+        None if item.len() < 4096 => 2 + item.len(),
+        None => 5 + item.len(),
+    };
+    enc + backlen_bytes(enc as u64)
+}
+
+/// Bytes of a listpack entry's back-length for an entry of `l` bytes
+/// (encoding and data): 7 bits each (`lpEncodeBacklen`).
+fn backlen_bytes(l: u64) -> usize {
+    match l {
+        0..=127 => 1,
+        128..=16382 => 2,
+        16383..=2_097_150 => 3,
+        2_097_151..=268_435_454 => 4,
+        _ => 5,
+    }
 }
 
 /// Appends one listpack entry: encoding, data and back-length
@@ -382,13 +404,7 @@ fn listpack_entry(lp: &mut Vec<u8>, item: &[u8]) {
     let l = (lp.len() - start) as u64;
     // The entry's size, most significant 7-bit group first, every byte
     // but the first flagged with the high bit.
-    let groups = match l {
-        0..=127 => 1,
-        128..=16382 => 2,
-        16383..=2_097_150 => 3,
-        2_097_151..=268_435_454 => 4,
-        _ => 5,
-    };
+    let groups = backlen_bytes(l);
     for g in (0..groups).rev() {
         let b = ((l >> (7 * g)) & 127) as u8;
         lp.push(if g == groups - 1 { b } else { b | 128 });
@@ -611,33 +627,60 @@ fn intset(s: &[u8]) -> Result<Vec<Vec<u8>>, ReadError> {
     Ok(out)
 }
 
+/// Checked reads from a compact encoding's blob (listpack, ziplist,
+/// zipmap); any read past its end is the error `bad`.
+struct Blob<'a> {
+    b: &'a [u8],
+    bad: ReadError,
+}
+
+impl<'a> Blob<'a> {
+    fn byte(&self, i: usize) -> Result<u8, ReadError> {
+        self.b.get(i).copied().ok_or(self.bad)
+    }
+
+    fn bytes(&self, from: usize, n: usize) -> Result<&'a [u8], ReadError> {
+        from.checked_add(n)
+            .and_then(|end| self.b.get(from..end))
+            .ok_or(self.bad)
+    }
+
+    /// A little-endian two's-complement integer of `n` (1 to 8) bytes.
+    fn int(&self, from: usize, n: usize) -> Result<i64, ReadError> {
+        let mut a = [0u8; 8];
+        a[..n].copy_from_slice(self.bytes(from, n)?);
+        let shift = 64 - 8 * n as u32;
+        Ok((i64::from_le_bytes(a) << shift) >> shift)
+    }
+
+    /// Checks the end byte 0xFF at `at` closes the blob, and the header's
+    /// `count` (none past 65534) against the items read.
+    fn end(&self, at: usize, count: u16, items: usize) -> Result<(), ReadError> {
+        if at + 1 != self.b.len() || (count != u16::MAX && count as usize != items) {
+            return Err(self.bad);
+        }
+        Ok(())
+    }
+}
+
 /// The entries of a listpack blob (`listpack.c`): a 6-byte header (total
 /// bytes, count), entries each followed by its back-length, and 0xFF.
 fn listpack(lp: &[u8]) -> Result<Vec<Vec<u8>>, ReadError> {
-    const BAD: ReadError = "bad listpack";
-    if lp.len() < 7 {
-        return Err(BAD);
-    }
-    let total = u32::from_le_bytes([lp[0], lp[1], lp[2], lp[3]]) as usize;
-    let count = u16::from_le_bytes([lp[4], lp[5]]);
-    if total != lp.len() {
-        return Err(BAD);
-    }
-    let byte = |i: usize| lp.get(i).copied().ok_or(BAD);
-    let bytes = |from: usize, n: usize| {
-        from.checked_add(n)
-            .and_then(|end| lp.get(from..end))
-            .ok_or(BAD)
+    let blob = Blob {
+        b: lp,
+        bad: "bad listpack",
     };
+    if lp.len() < 7 || u32::from_le_bytes([lp[0], lp[1], lp[2], lp[3]]) as usize != lp.len() {
+        return Err(blob.bad);
+    }
+    let count = u16::from_le_bytes([lp[4], lp[5]]);
     let mut out = Vec::new();
     let mut at = 6;
     loop {
-        let b = byte(at)?;
+        let b = blob.byte(at)?;
         if b == 0xFF {
-            if at + 1 != total {
-                return Err(BAD);
-            }
-            break;
+            blob.end(at, count, out.len())?;
+            return Ok(out);
         }
         let int = |v: i64, n: usize| (v.to_string().into_bytes(), n);
         // (value, bytes of encoding and data)
@@ -645,60 +688,34 @@ fn listpack(lp: &[u8]) -> Result<Vec<Vec<u8>>, ReadError> {
             _ if b & 0x80 == 0 => int((b & 0x7F) as i64, 1),
             _ if b & 0xC0 == 0x80 => {
                 let n = (b & 0x3F) as usize;
-                (bytes(at + 1, n)?.to_vec(), 1 + n)
+                (blob.bytes(at + 1, n)?.to_vec(), 1 + n)
             }
             _ if b & 0xE0 == 0xC0 => {
-                let u = (((b & 0x1F) as i64) << 8) | byte(at + 1)? as i64;
+                let u = (((b & 0x1F) as i64) << 8) | blob.byte(at + 1)? as i64;
                 int(if u >= 1 << 12 { u - (1 << 13) } else { u }, 2)
             }
             _ if b & 0xF0 == 0xE0 => {
-                let n = (((b & 0x0F) as usize) << 8) | byte(at + 1)? as usize;
-                (bytes(at + 2, n)?.to_vec(), 2 + n)
+                let n = (((b & 0x0F) as usize) << 8) | blob.byte(at + 1)? as usize;
+                (blob.bytes(at + 2, n)?.to_vec(), 2 + n)
             }
             0xF0 => {
-                let l = bytes(at + 1, 4)?;
-                let n = u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize;
-                (bytes(at + 5, n)?.to_vec(), 5 + n)
+                let n = blob.int(at + 1, 4)? as u32 as usize;
+                (blob.bytes(at + 5, n)?.to_vec(), 5 + n)
             }
-            0xF1 => {
-                let l = bytes(at + 1, 2)?;
-                int(i16::from_le_bytes([l[0], l[1]]) as i64, 3)
-            }
-            0xF2 => {
-                let l = bytes(at + 1, 3)?;
-                let u = l[0] as i64 | (l[1] as i64) << 8 | (l[2] as i64) << 16;
-                int(if u >= 1 << 23 { u - (1 << 24) } else { u }, 4)
-            }
-            0xF3 => {
-                let l = bytes(at + 1, 4)?;
-                int(i32::from_le_bytes([l[0], l[1], l[2], l[3]]) as i64, 5)
-            }
-            0xF4 => {
-                let l = bytes(at + 1, 8)?;
-                let mut a = [0u8; 8];
-                a.copy_from_slice(l);
-                int(i64::from_le_bytes(a), 9)
-            }
-            _ => return Err(BAD),
+            0xF1 => int(blob.int(at + 1, 2)?, 3),
+            0xF2 => int(blob.int(at + 1, 3)?, 4),
+            0xF3 => int(blob.int(at + 1, 4)?, 5),
+            0xF4 => int(blob.int(at + 1, 8)?, 9),
+            _ => return Err(blob.bad),
         };
-        // lpEncodeBacklen: the entry's size in 7-bit groups.
-        let back = match n {
-            0..=127 => 1,
-            128..=16382 => 2,
-            16383..=2097150 => 3,
-            2097151..=268435454 => 4,
-            _ => 5,
-        };
-        at = at.checked_add(n + back).ok_or(BAD)?;
-        if at >= total {
-            return Err(BAD);
+        at = at
+            .checked_add(n + backlen_bytes(n as u64))
+            .ok_or(blob.bad)?;
+        if at >= lp.len() {
+            return Err(blob.bad);
         }
         out.push(v);
     }
-    if count != u16::MAX && count as usize != out.len() {
-        return Err(BAD);
-    }
-    Ok(out)
 }
 
 /// The entries of a ziplist blob (`ziplist.c`, Redis before 7.0): a
@@ -706,79 +723,58 @@ fn listpack(lp: &[u8]) -> Result<Vec<Vec<u8>>, ReadError> {
 /// made of the previous entry's length (1 or 5 bytes), an encoding and
 /// data, and 0xFF. Every length is checked against the blob.
 fn ziplist(zl: &[u8]) -> Result<Vec<Vec<u8>>, ReadError> {
-    const BAD: ReadError = "bad ziplist";
-    if zl.len() < 11 {
-        return Err(BAD);
+    let blob = Blob {
+        b: zl,
+        bad: "bad ziplist",
+    };
+    if zl.len() < 11 || u32::from_le_bytes([zl[0], zl[1], zl[2], zl[3]]) as usize != zl.len() {
+        return Err(blob.bad);
     }
-    let total = u32::from_le_bytes([zl[0], zl[1], zl[2], zl[3]]) as usize;
     let count = u16::from_le_bytes([zl[8], zl[9]]);
-    if total != zl.len() {
-        return Err(BAD);
-    }
-    let byte = |i: usize| zl.get(i).copied().ok_or(BAD);
-    let bytes = |from: usize, n: usize| {
-        from.checked_add(n)
-            .and_then(|end| zl.get(from..end))
-            .ok_or(BAD)
-    };
-    let le = |from: usize, n: usize| -> Result<i64, ReadError> {
-        let b = bytes(from, n)?;
-        let mut a = [0u8; 8];
-        a[..n].copy_from_slice(b);
-        // Sign-extend from n bytes.
-        let shift = 64 - 8 * n as u32;
-        Ok((i64::from_le_bytes(a) << shift) >> shift)
-    };
     let mut out = Vec::new();
     let mut at = 10;
     loop {
-        let b = byte(at)?;
+        let b = blob.byte(at)?;
         if b == 0xFF {
-            if at + 1 != total {
-                return Err(BAD);
-            }
-            break;
+            blob.end(at, count, out.len())?;
+            return Ok(out);
         }
         // The previous entry's length: one byte, or 0xFE and four.
         at += if b == 0xFE { 5 } else { 1 };
-        let e = byte(at)?;
+        let e = blob.byte(at)?;
         let int = |v: i64| v.to_string().into_bytes();
         // (value, bytes of encoding and data)
         let (v, n) = match e >> 6 {
             0 => {
                 let n = (e & 0x3F) as usize;
-                (bytes(at + 1, n)?.to_vec(), 1 + n)
+                (blob.bytes(at + 1, n)?.to_vec(), 1 + n)
             }
             1 => {
-                let n = (((e & 0x3F) as usize) << 8) | byte(at + 1)? as usize;
-                (bytes(at + 2, n)?.to_vec(), 2 + n)
+                let n = (((e & 0x3F) as usize) << 8) | blob.byte(at + 1)? as usize;
+                (blob.bytes(at + 2, n)?.to_vec(), 2 + n)
             }
             2 if e == 0x80 => {
-                let l = bytes(at + 1, 4)?;
+                let l = blob.bytes(at + 1, 4)?;
                 let n = u32::from_be_bytes([l[0], l[1], l[2], l[3]]) as usize;
-                (bytes(at + 5, n)?.to_vec(), 5 + n)
+                (blob.bytes(at + 5, n)?.to_vec(), 5 + n)
             }
-            2 => return Err(BAD),
+            2 => return Err(blob.bad),
             _ => match e {
-                0xC0 => (int(le(at + 1, 2)?), 3),
-                0xD0 => (int(le(at + 1, 4)?), 5),
-                0xE0 => (int(le(at + 1, 8)?), 9),
-                0xF0 => (int(le(at + 1, 3)?), 4),
-                0xFE => (int(le(at + 1, 1)?), 2),
+                0xC0 => (int(blob.int(at + 1, 2)?), 3),
+                0xD0 => (int(blob.int(at + 1, 4)?), 5),
+                0xE0 => (int(blob.int(at + 1, 8)?), 9),
+                0xF0 => (int(blob.int(at + 1, 3)?), 4),
+                0xFE => (int(blob.int(at + 1, 1)?), 2),
                 0xF1..=0xFD => (int((e & 0x0F) as i64 - 1), 1),
-                _ => return Err(BAD),
+                _ => return Err(blob.bad),
             },
         };
-        at = at.checked_add(n).ok_or(BAD)?;
-        if at >= total {
-            return Err(BAD);
+        at = at.checked_add(n).ok_or(blob.bad)?;
+        if at >= zl.len() {
+            return Err(blob.bad);
         }
         out.push(v);
     }
-    if count != u16::MAX && count as usize != out.len() {
-        return Err(BAD);
-    }
-    Ok(out)
 }
 
 /// The fields and values of a zipmap blob (`zipmap.c`, hashes of Redis
@@ -786,16 +782,18 @@ fn ziplist(zl: &[u8]) -> Result<Vec<Vec<u8>>, ReadError> {
 /// value's length, a count of free bytes, the value and the free bytes;
 /// lengths take one byte, or 0xFE and four (little-endian); 0xFF ends it.
 fn zipmap(zm: &[u8]) -> Result<Vec<Pair>, ReadError> {
-    const BAD: ReadError = "bad zipmap";
-    let mut at = 1;
+    let blob = Blob {
+        b: zm,
+        bad: "bad zipmap",
+    };
     let len = |at: &mut usize| -> Result<usize, ReadError> {
-        match zm.get(*at).copied().ok_or(BAD)? {
+        match blob.byte(*at)? {
             0xFE => {
-                let l = zm.get(*at + 1..*at + 5).ok_or(BAD)?;
+                let n = blob.int(*at + 1, 4)? as u32 as usize;
                 *at += 5;
-                Ok(u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize)
+                Ok(n)
             }
-            0xFF => Err(BAD),
+            0xFF => Err(blob.bad),
             n => {
                 *at += 1;
                 Ok(n as usize)
@@ -803,29 +801,27 @@ fn zipmap(zm: &[u8]) -> Result<Vec<Pair>, ReadError> {
         }
     };
     let take = |at: &mut usize, n: usize| -> Result<Vec<u8>, ReadError> {
-        let end = at.checked_add(n).ok_or(BAD)?;
-        let v = zm.get(*at..end).ok_or(BAD)?.to_vec();
-        *at = end;
+        let v = blob.bytes(*at, n)?.to_vec();
+        *at += n;
         Ok(v)
     };
     let mut out = Vec::new();
+    // The count byte is not checked; the entries and the end are.
+    let mut at = 1;
     loop {
-        if *zm.get(at).ok_or(BAD)? == 0xFF {
-            if at + 1 != zm.len() {
-                return Err(BAD);
-            }
-            break;
+        if blob.byte(at)? == 0xFF {
+            blob.end(at, u16::MAX, out.len())?;
+            return Ok(out);
         }
         let n = len(&mut at)?;
         let field = take(&mut at, n)?;
         let n = len(&mut at)?;
-        let free = *zm.get(at).ok_or(BAD)? as usize;
+        let free = blob.byte(at)? as usize;
         at += 1;
         let value = take(&mut at, n)?;
         take(&mut at, free)?;
         out.push((field, value));
     }
-    Ok(out)
 }
 
 /// CRC-64 as Redis computes it (Jones polynomial, reflected; `crc64.c`).
@@ -903,6 +899,16 @@ mod tests {
         }
         let lp = write_listpack(items.iter().map(|i| &i[..]));
         assert_eq!(listpack(&lp).unwrap(), items);
+        for i in &items {
+            let mut one = Vec::new();
+            listpack_entry(&mut one, i);
+            assert_eq!(
+                listpack_entry_len(i),
+                one.len(),
+                "{:?}",
+                &i[..i.len().min(20)]
+            );
+        }
         // Redis's bytes for [a, 1, -70000]: strings 6-bit, 7-bit uint, 24-bit int.
         let small = write_listpack([&b"a"[..], b"1", b"-70000"]);
         assert_eq!(

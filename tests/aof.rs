@@ -530,16 +530,18 @@ fn workload(port: u16) {
         .unwrap();
 }
 
-/// Starts redis-server 7.0 in `dir` with `appendonly yes`.
-fn redis_in(dir: &str) -> Redis {
-    Redis::start(&[
+/// Starts redis-server 7.0 in `dir` with `appendonly yes`, then `extra`.
+fn redis_in(dir: &str, extra: &[&str]) -> Redis {
+    let mut args = vec![
         "--dir",
         dir,
         "--appendonly",
         "yes",
         "--appendfsync",
         "always",
-    ])
+    ];
+    args.extend(extra);
+    Redis::start(&args)
 }
 
 /// tandem's `appendonlydir` loads into redis-server with the same
@@ -563,39 +565,35 @@ fn tandem_and_redis_load_each_others_aof() {
         "{}",
         String::from_utf8_lossy(&check.stdout)
     );
-    let r = redis_in(tdir.path());
+    let r = redis_in(tdir.path(), &[]);
     assert_eq!(snapshot(r.port), expected);
     drop(r);
     // redis-server → tandem: its incremental file, then after a rewrite.
-    for rewrite in [false, true] {
-        let rdir = TempDir::new(if rewrite {
-            "aof-from-redis-rw"
-        } else {
-            "aof-from-redis"
-        });
-        let r = redis_in(rdir.path());
-        workload(r.port);
-        if rewrite {
-            let mut c = conn(r.port);
-            let _: String = redis::cmd("BGREWRITEAOF").query(&mut c).unwrap();
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while field(&mut c, "aof_rewrite_in_progress") != "0"
-                || field(&mut c, "aof_rewrites") != "1"
-            {
-                assert!(Instant::now() < deadline, "redis's rewrite did not finish");
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _: () = redis::cmd("SET")
-                .arg("after")
-                .arg("rewrite")
-                .query(&mut c)
-                .unwrap();
-        }
-        let expected = snapshot(r.port);
-        drop(r);
-        let t = Server::start(&["--dir", rdir.path(), "--appendonly", "yes", "--shards", "2"]);
-        assert_eq!(snapshot(t.port), expected, "rewrite: {rewrite}");
+    redis_aof_into_tandem("aof-from-redis", &[], false);
+    redis_aof_into_tandem("aof-from-redis-rw", &[], true);
+}
+
+/// redis-server 7.0 with the AOF on (and `extra` directives) in a fresh
+/// directory runs [`workload`], then if `rewrite` a BGREWRITEAOF and one
+/// more write; tandem (2 shards) loads that directory with the same keys.
+fn redis_aof_into_tandem(tag: &str, extra: &[&str], rewrite: bool) {
+    let rdir = TempDir::new(tag);
+    let r = redis_in(rdir.path(), extra);
+    workload(r.port);
+    if rewrite {
+        let mut c = conn(r.port);
+        let _: String = redis::cmd("BGREWRITEAOF").query(&mut c).unwrap();
+        wait_rewrites(&mut c, 1);
+        let _: () = redis::cmd("SET")
+            .arg("after")
+            .arg("rewrite")
+            .query(&mut c)
+            .unwrap();
     }
+    let expected = snapshot(r.port);
+    drop(r);
+    let t = Server::start(&["--dir", rdir.path(), "--appendonly", "yes", "--shards", "2"]);
+    assert_eq!(snapshot(t.port), expected, "{tag}");
 }
 
 /// `appenddirname` and `appendfilename` name the directory and files;
@@ -983,7 +981,7 @@ fn command_bases_without_rdb_preamble() {
             .query(&mut conn(port))
             .unwrap()
     };
-    let r = redis_in(dir.path());
+    let r = redis_in(dir.path(), &[]);
     assert_eq!(snapshot(r.port), expected, "redis-server loading tandem's");
     assert_eq!(fcall(r.port), 42);
     drop(r);
@@ -1008,23 +1006,11 @@ fn command_bases_without_rdb_preamble() {
     assert!(!aofdir.join("appendonly.aof.2.base.aof").exists());
     drop(t);
     // redis-server's base of commands into tandem.
-    let rdir = TempDir::new("aof-nopreamble-redis");
-    let r = Redis::start(&[
-        "--dir",
-        rdir.path(),
-        "--appendonly",
-        "yes",
-        "--aof-use-rdb-preamble",
-        "no",
-    ]);
-    workload(r.port);
-    let mut c = conn(r.port);
-    let _: String = redis::cmd("BGREWRITEAOF").query(&mut c).unwrap();
-    wait_rewrites(&mut c, 1);
-    let expected = snapshot(r.port);
-    drop(r);
-    let t = Server::start(&["--dir", rdir.path(), "--appendonly", "yes", "--shards", "2"]);
-    assert_eq!(snapshot(t.port), expected, "tandem loading redis-server's");
+    redis_aof_into_tandem(
+        "aof-nopreamble-redis",
+        &["--aof-use-rdb-preamble", "no"],
+        true,
+    );
 }
 
 /// With one shard (the default layout, and colocated), BGREWRITEAOF and

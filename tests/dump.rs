@@ -222,8 +222,13 @@ fn payloads_move_between_servers() {
 
 /// A DUMP payload: type byte and body, RDB version 10, CRC-64.
 fn payload(body: &[u8]) -> Vec<u8> {
+    payload_of_version(body, 10)
+}
+
+/// A DUMP payload of RDB version `v` (9: Redis 5 and 6).
+fn payload_of_version(body: &[u8], v: u16) -> Vec<u8> {
     let mut p = body.to_vec();
-    p.extend_from_slice(&10u16.to_le_bytes());
+    p.extend_from_slice(&v.to_le_bytes());
     let crc = tandem::rdb::crc64(&p);
     p.extend_from_slice(&crc.to_le_bytes());
     p
@@ -593,15 +598,6 @@ fn rdb_string(s: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A DUMP payload of RDB version 9 (Redis 5 and 6).
-fn payload_v9(body: &[u8]) -> Vec<u8> {
-    let mut p = body.to_vec();
-    p.extend_from_slice(&9u16.to_le_bytes());
-    let crc = tandem::rdb::crc64(&p);
-    p.extend_from_slice(&crc.to_le_bytes());
-    p
-}
-
 /// Payloads in the encodings of Redis before 7.0 (ziplists of every entry
 /// encoding, quicklists of ziplists, zipmaps) restore into tandem with the
 /// contents redis-server 7.0 gives them; damaged ones are refused by both
@@ -673,7 +669,7 @@ fn old_encodings_restore_as_redis_restores_them() {
         for (key, t, body) in &cases {
             let mut b = vec![*t];
             b.extend(body);
-            let p = payload_v9(&b);
+            let p = payload_of_version(&b, 9);
             for c in [&mut ours, &mut theirs] {
                 let _: () = redis::cmd("DEL").arg(*key).query(c).unwrap();
                 let r = run(c, &[b"RESTORE", key.as_bytes(), b"0", &p]);
@@ -697,7 +693,7 @@ fn old_encodings_restore_as_redis_restores_them() {
         for (what, t, blob) in [("short", 10u8, short), ("cut", 13, cut)] {
             let mut b = vec![t];
             b.extend(rdb_string(&blob));
-            let f = frame(&[b"RESTORE", b"bad", b"0", &payload_v9(&b)]);
+            let f = frame(&[b"RESTORE", b"bad", b"0", &payload_of_version(&b, 9)]);
             raw_ours.send(&f);
             raw_theirs.send(&f);
             assert_eq!(raw_ours.read_reply(), raw_theirs.read_reply(), "{what}");
