@@ -177,6 +177,20 @@ static DIRECTIVES: &[Directive] = &[
         "unwritten reply bytes after which a client is disconnected (0: no limit)",
     ),
     d(
+        "client-output-buffer-limit",
+        Kind::Str,
+        true,
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+        "per client class (normal, replica, pubsub): '<class> <hard> <soft> <soft-seconds>'; a client whose unsent output reaches hard, or stays over soft that many seconds, is disconnected (0: no limit)",
+    ),
+    d(
+        "notify-keyspace-events",
+        Kind::Str,
+        true,
+        "",
+        "keyspace notifications published over Pub/Sub: K (keyspace), E (keyevent) and classes g $ l s h z x e t m d n, A for all (\"\": none)",
+    ),
+    d(
         "requirepass",
         Kind::Str,
         true,
@@ -399,6 +413,11 @@ pub struct Config {
     pub client_query_buffer_limit: u64,
     /// Bytes.
     pub client_output_limit: u64,
+    /// `client-output-buffer-limit`, per [`ObufClass`].
+    pub client_obuf: [ObufLimit; 3],
+    /// `notify-keyspace-events` as Redis's flag bits
+    /// ([`crate::pubsub::notify`]).
+    pub notify_keyspace_events: u32,
     pub requirepass: String,
     pub loglevel: String,
     /// Working directory (`dir`), entered at start-up.
@@ -568,6 +587,59 @@ impl Encodings {
 /// The settings shard engines read while running, updated in place by
 /// CONFIG SET (relaxed atomics: a shard sees a change from its next
 /// command or loop turn on).
+/// One client class's output limits (`client-output-buffer-limit`;
+/// Redis's `clientBufferLimitsConfig`): bytes, bytes, seconds; 0 is no
+/// limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ObufLimit {
+    pub hard: u64,
+    pub soft: u64,
+    pub soft_secs: u64,
+}
+
+/// The client classes `client-output-buffer-limit` names, as indices of
+/// [`Config::client_obuf`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObufClass {
+    Normal = 0,
+    Replica = 1,
+    Pubsub = 2,
+}
+
+const OBUF_NAMES: [&str; 3] = ["normal", "slave", "pubsub"];
+
+/// Parses `<class> <hard> <soft> <soft-seconds>` groups into `limits`,
+/// all or nothing (Redis's `updateClientOutputBufferLimit`, with its
+/// error texts).
+fn parse_obuf(value: &str, limits: &mut [ObufLimit; 3]) -> Result<(), String> {
+    let words: Vec<&str> = value.split_whitespace().collect();
+    if words.len() % 4 != 0 {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
+    }
+    let mut next = *limits;
+    for g in words.chunks(4) {
+        let class = match g[0].to_ascii_lowercase().as_str() {
+            "normal" => ObufClass::Normal,
+            "slave" | "replica" => ObufClass::Replica,
+            "pubsub" => ObufClass::Pubsub,
+            _ => {
+                return Err("Invalid client class specified in buffer limit configuration.".into());
+            }
+        };
+        let bad = || "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+        let hard = parse_mem(g[1]).ok_or_else(bad)?;
+        let soft = parse_mem(g[2]).ok_or_else(bad)?;
+        let soft_secs: u64 = g[3].parse().map_err(|_| bad())?;
+        next[class as usize] = ObufLimit {
+            hard,
+            soft,
+            soft_secs,
+        };
+    }
+    *limits = next;
+    Ok(())
+}
+
 /// Who may run a protected command (Redis 7's `enable-debug-command`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
@@ -584,6 +656,7 @@ pub struct Tunables {
     spin_us: AtomicU64,
     hz: AtomicU64,
     busy_reply_threshold: AtomicU64,
+    notify_keyspace_events: std::sync::atomic::AtomicU32,
     enc: [AtomicI64; 8],
     /// Bumped by CONFIG RESETSTAT: shards start their counters over.
     stats_epoch: AtomicU64,
@@ -599,6 +672,7 @@ impl Tunables {
             spin_us: AtomicU64::new(0),
             hz: AtomicU64::new(10),
             busy_reply_threshold: AtomicU64::new(5000),
+            notify_keyspace_events: Default::default(),
             enc: Default::default(),
             stats_epoch: AtomicU64::new(0),
             dbfilename: Default::default(),
@@ -617,6 +691,8 @@ impl Tunables {
         self.hz.store(c.hz, Ordering::Relaxed);
         self.busy_reply_threshold
             .store(c.busy_reply_threshold, Ordering::Relaxed);
+        self.notify_keyspace_events
+            .store(c.notify_keyspace_events, Ordering::Relaxed);
         c.dbfilename
             .clone_into(&mut self.dbfilename.lock().unwrap_or_else(|e| e.into_inner()));
         // The RDB writer's switches live beside its code (`crate::rdb`).
@@ -686,6 +762,12 @@ impl Tunables {
         self.busy_reply_threshold.load(Ordering::Relaxed)
     }
 
+    /// `notify-keyspace-events` as flag bits ([`crate::pubsub::notify`]).
+    #[inline]
+    pub fn notify_keyspace_events(&self) -> u32 {
+        self.notify_keyspace_events.load(Ordering::Relaxed)
+    }
+
     /// `dbfilename`: the RDB file's name in the working directory.
     pub fn dbfilename(&self) -> String {
         self.dbfilename
@@ -737,6 +819,20 @@ impl Default for Config {
             proto_max_bulk_len: 512 << 20,
             client_query_buffer_limit: 1 << 30,
             client_output_limit: 256 << 20,
+            client_obuf: [
+                ObufLimit::default(),
+                ObufLimit {
+                    hard: 256 << 20,
+                    soft: 64 << 20,
+                    soft_secs: 60,
+                },
+                ObufLimit {
+                    hard: 32 << 20,
+                    soft: 8 << 20,
+                    soft_secs: 60,
+                },
+            ],
+            notify_keyspace_events: 0,
             requirepass: String::new(),
             loglevel: "notice".into(),
             dir: ".".into(),
@@ -973,6 +1069,11 @@ impl Config {
                     self.bind = addrs;
                 }
                 "requirepass" => self.requirepass = value.to_string(),
+                "client-output-buffer-limit" => parse_obuf(value, &mut self.client_obuf)?,
+                "notify-keyspace-events" => {
+                    self.notify_keyspace_events = crate::pubsub::notify::parse(value)
+                        .ok_or("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")?
+                }
                 "save" => self.save = parse_save_points(value)?,
                 "appendfsync" => {
                     self.appendfsync = crate::aof::fsync_policy(value)
@@ -1075,6 +1176,14 @@ impl Config {
             "client-query-buffer-limit" => fmt_mem(self.client_query_buffer_limit),
             "client-output-limit" => fmt_mem(self.client_output_limit),
             "requirepass" => self.requirepass.clone(),
+            "client-output-buffer-limit" => self
+                .client_obuf
+                .iter()
+                .zip(OBUF_NAMES)
+                .map(|(l, n)| format!("{n} {} {} {}", l.hard, l.soft, l.soft_secs))
+                .collect::<Vec<_>>()
+                .join(" "),
+            "notify-keyspace-events" => crate::pubsub::notify::format(self.notify_keyspace_events),
             "loglevel" => self.loglevel.clone(),
             "dir" => self.dir.clone(),
             "dbfilename" => self.dbfilename.clone(),

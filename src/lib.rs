@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod msg;
 pub mod net;
 pub mod persist;
+pub mod pubsub;
 pub mod rdb;
 pub mod resp;
 pub mod script;

@@ -414,7 +414,25 @@ pub enum ToIo {
     /// SHUTDOWN waiting on this thread gets `ERR Errors trying to
     /// SHUTDOWN. Check logs.`
     Release,
+    /// Pub/Sub messages for this thread's subscribers, in publish order
+    /// ([`crate::pubsub`]).
+    Published(Vec<Delivery>),
     Shutdown,
+}
+
+/// One published message as one IO thread receives it: which of its
+/// subscribers get it is the thread's to look up.
+#[derive(Debug)]
+pub struct Delivery {
+    /// Published with SPUBLISH: a shard channel's `smessage`.
+    pub sharded: bool,
+    pub channel: Bytes,
+    pub payload: Bytes,
+    /// The channel has subscribers on this thread.
+    pub direct: bool,
+    /// Patterns matching the channel with subscribers on this thread
+    /// (each gets a `pmessage`).
+    pub patterns: Vec<Bytes>,
 }
 
 /// Doorbell for an IO thread parked in `io_uring_enter`: an eventfd whose

@@ -368,6 +368,9 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
     let _ = shared
         .io_links
         .set(io_tx.iter().cloned().zip(wakers.iter().cloned()).collect());
+    shared
+        .pubsub
+        .connect(io_tx.iter().cloned().zip(wakers.iter().cloned()).collect());
     let links: Vec<IoLink> = io_tx
         .iter()
         .cloned()
@@ -387,10 +390,7 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
         for (j, rx) in rxs.into_iter().enumerate() {
             let (peers, io, core) = (shard_tx.clone(), links.clone(), shard_cores[j]);
             let c = cfg.clone();
-            let tunables = shared.tunables.clone();
-            let scripts = shared.scripts.clone();
-            let saver = shared.saver.clone();
-            let aof = shared.aof.clone();
+            let common = shared.engine_common();
             let stats = shared.metrics.register(format!("shard{j}"));
             let name = format!("tandem-shard{j}");
             let keys = preloaded(j);
@@ -401,11 +401,8 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
                     c.shards as u16,
                     c.io_threads,
                     c.databases,
-                    tunables.clone(),
+                    common,
                     stats,
-                    scripts,
-                    saver,
-                    aof,
                 );
                 e.preload(keys);
                 e.run(rx, peers, io);
@@ -431,11 +428,8 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
                 1,
                 1,
                 cfg.databases,
-                shared.tunables.clone(),
+                shared.engine_common(),
                 shared.metrics.register(format!("shard{i}")),
-                shared.scripts.clone(),
-                shared.saver.clone(),
-                shared.aof.clone(),
             );
             e.preload(preloaded(0));
             Some(Box::new(e))

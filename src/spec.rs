@@ -33,12 +33,15 @@ pub mod flag {
     /// May write through what it runs (EVAL, EVALSHA): locks its keys
     /// exclusively, as a write does.
     pub const MAY_REPLICATE: u32 = 1 << 12;
+    /// A Pub/Sub command (COMMAND INFO `pubsub`).
+    pub const PUBSUB: u32 = 1 << 13;
     /// Every flag with its COMMAND INFO name.
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
         (READONLY, "readonly"),
         (DENYOOM, "denyoom"),
         (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
         (FAST, "fast"),
         (NOSCRIPT, "noscript"),
         (LOADING, "loading"),
@@ -92,6 +95,10 @@ pub enum Route {
     All(Gather),
     /// The SCAN cursor names the shard.
     Scan,
+    /// The Pub/Sub commands: subscriptions live on the IO thread that owns
+    /// the connection, publishes go through the shared registry
+    /// (`net::pubsub`, [`crate::pubsub`]).
+    PubSub,
     /// MULTI EXEC DISCARD WATCH UNWATCH: the IO thread queues a MULTI
     /// block and runs it at EXEC as one transaction (`net::tx`); WATCH
     /// and UNWATCH reach the shards of their keys.
@@ -1078,6 +1085,17 @@ pub static TABLE: &[CommandSpec] = &[
         R::Local,
         "Synchronously saves the database(s) to disk and shuts down the Redis server."
     ),
+    // pub/sub (Redis 7.0 `src/commands/*subscribe*.json`, `publish.json`, ...)
+    cmd!("subscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE, 0, 0, 0, "pubsub", "2.0.0", R::PubSub, "Listens for messages published to channels."),
+    cmd!("unsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, 0, 0, 0, "pubsub", "2.0.0", R::PubSub, "Stops listening to messages posted to channels."),
+    cmd!("psubscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE, 0, 0, 0, "pubsub", "2.0.0", R::PubSub, "Listens for messages published to channels that match one or more patterns."),
+    cmd!("punsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, 0, 0, 0, "pubsub", "2.0.0", R::PubSub, "Stops listening to messages published to channels that match one or more patterns."),
+    cmd!("publish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, 0, 0, 0, "pubsub", "2.0.0", R::PubSub, "Posts a message to a channel."),
+    cmd!("pubsub", -2, CONTAINER, 0, 0, 0, "pubsub", "2.8.0", R::PubSub, "A container for Pub/Sub commands."),
+    // Shard channels are key-like in Redis's table (`not_key` key specs).
+    cmd!("ssubscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE, 1, -1, 1, "pubsub", "7.0.0", R::PubSub, "Listens for messages published to shard channels."),
+    cmd!("sunsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, 1, -1, 1, "pubsub", "7.0.0", R::PubSub, "Stops listening to messages posted to shard channels."),
+    cmd!("spublish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, 1, 1, 1, "pubsub", "7.0.0", R::PubSub, "Post a message to a shard channel"),
     // collections (lists, hashes, sets, sorted sets)
     cmdn!("lpush", -3, WRITE | DENYOOM | FAST, 1, 1, 1, 0, "list", "1.0.0", R::Key, "Prepends one or more elements to a list. Creates the key if it doesn't exist."),
     cmdn!("rpush", -3, WRITE | DENYOOM | FAST, 1, 1, 1, 0, "list", "1.0.0", R::Key, "Appends one or more elements to a list. Creates the key if it doesn't exist."),

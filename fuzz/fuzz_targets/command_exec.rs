@@ -92,17 +92,14 @@ fuzz_target!(|input: &[u8]| {
     let scripts = std::sync::Arc::new(tandem::script::Registry::new(1));
     let saver = std::sync::Arc::new(tandem::persist::Saver::new(1, scripts.clone()));
     let aof = std::sync::Arc::new(tandem::aof::Aof::new(1, tandem::aof::FSYNC_EVERYSEC));
-    let mut engine = Engine::new(
-        0,
-        1,
-        1,
-        16,
-        tunables(),
-        registry.register("fuzz".into()),
+    let common = tandem::engine::shard::Common {
+        tun: tunables(),
         scripts,
         saver,
         aof,
-    );
+        pubsub: std::sync::Arc::new(tandem::pubsub::Hub::new(1)),
+    };
+    let mut engine = Engine::new(0, 1, 1, 16, common, registry.register("fuzz".into()));
     let table = commands();
     let mut seq = 0u64;
     for raw in input.split(|&b| b == 0xFF).take(64) {

@@ -461,13 +461,16 @@ pub mod testing {
                     0,
                     1,
                     16,
-                    Arc::new(Tunables::new(&crate::config::Config::default())),
-                    Arc::new(crate::script::Registry::new(1)),
-                    Arc::new(crate::persist::Saver::new(
-                        1,
-                        Arc::new(crate::script::Registry::new(1)),
-                    )),
-                    Arc::new(crate::aof::Aof::new(1, crate::aof::FSYNC_EVERYSEC)),
+                    crate::engine::shard::Common {
+                        tun: Arc::new(Tunables::new(&crate::config::Config::default())),
+                        scripts: Arc::new(crate::script::Registry::new(1)),
+                        saver: Arc::new(crate::persist::Saver::new(
+                            1,
+                            Arc::new(crate::script::Registry::new(1)),
+                        )),
+                        aof: Arc::new(crate::aof::Aof::new(1, crate::aof::FSYNC_EVERYSEC)),
+                        pubsub: Arc::new(crate::pubsub::Hub::new(1)),
+                    },
                 ),
                 table: handlers(),
                 resp3: false,

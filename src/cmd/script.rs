@@ -247,7 +247,7 @@ impl Host for ScriptHost<'_> {
             return error_reply("ERR Write commands are not allowed from read-only scripts.");
         }
         match s.route {
-            Route::Local => return self.local(s.name, &args, resp3),
+            Route::Local | Route::PubSub => return self.local(s.name, &args, resp3),
             Route::Key | Route::Coord | Route::Keys(_) => {}
             Route::All(_) | Route::Scan | Route::Tx => {
                 return error_reply(&format!(
@@ -393,7 +393,8 @@ impl ScriptHost<'_> {
         r.buf.freeze()
     }
 
-    /// Connection commands a script may run (PING, ECHO, SELECT, TIME);
+    /// Connection commands a script may run (PING, ECHO, SELECT, TIME,
+    /// PUBLISH, SPUBLISH);
     /// the others are refused as not implemented inside scripts.
     fn local(&mut self, name: &str, args: &[Bytes], resp3: bool) -> Bytes {
         let mut r = Reply::new(resp3);
@@ -418,6 +419,21 @@ impl ScriptHost<'_> {
                 r.array(2);
                 r.bulk_int(d.as_secs() as i64);
                 r.bulk_int(d.subsec_micros() as i64);
+            }
+            // PUBLISH and SPUBLISH from a script (arity checked above):
+            // delivered when this shard next flushes, before its replies.
+            "publish" | "spublish" => {
+                let space = if name == "publish" {
+                    crate::pubsub::Space::Global
+                } else {
+                    crate::pubsub::Space::Shard
+                };
+                let n =
+                    self.sh
+                        .pubsub
+                        .clone()
+                        .publish(&mut self.sh.pub_out, space, &args[1], &args[2]);
+                r.int(n)
             }
             "ping" | "echo" | "select" => {
                 r.error("ERR Wrong number of args calling Redis command from script")

@@ -36,7 +36,6 @@ use bytes::BytesMut;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
 use crate::cmd::{self, Ctx, Handler};
-use crate::config::Tunables;
 use crate::metrics::{ThreadStats, now_ns};
 use crate::msg::{
     Executor, Hop, ReplyBatch, ReplyItem, ReplyTo, Request, RequestBatch, ToEngine, ToIo, TxId,
@@ -129,15 +128,12 @@ impl Engine {
         count: u16,
         io_threads: usize,
         databases: usize,
-        tunables: Arc<Tunables>,
+        common: shard::Common,
         stats: Arc<ThreadStats>,
-        scripts: Arc<crate::script::Registry>,
-        saver: Arc<crate::persist::Saver>,
-        aof: Arc<crate::aof::Aof>,
     ) -> Engine {
-        let spin_budget = Duration::from_micros(tunables.spin_us());
+        let spin_budget = Duration::from_micros(common.tun.spin_us());
         Engine {
-            sh: Shard::new(id, count, databases, tunables, scripts, saver, aof),
+            sh: Shard::new(id, count, databases, common),
             handlers: cmd::handlers(),
             out: (0..io_threads).map(|_| Outbox::new()).collect(),
             local_hops: VecDeque::new(),
@@ -531,6 +527,7 @@ impl Engine {
     }
 
     fn flush(&mut self, io: &[IoLink]) {
+        self.sh.flush_published();
         self.sh
             .saver
             .set_changes(self.sh.id as usize, self.sh.changes);
@@ -579,6 +576,7 @@ impl Engine {
         for db in self.sh.dbs.iter_mut() {
             db.expire_step(now, budget);
         }
+        self.sh.flush_published();
     }
 }
 
@@ -587,6 +585,7 @@ impl Engine {
     /// waits until it is on disk (the IO thread sends the replies as soon
     /// as the engine returns; one shard, so nothing else can be waited on).
     fn settle_log(&mut self) {
+        self.sh.flush_published();
         self.sh.log_flush();
         if self.sh.logging && self.sh.aof.always() {
             self.sh.aof.block_until(self.sh.log_wait);

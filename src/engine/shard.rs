@@ -83,12 +83,30 @@ pub struct Shard {
     pub log_group: Option<crate::aof::Chunk>,
     /// The last queue entry this shard's replies so far depend on.
     pub log_wait: u64,
+    /// Pub/Sub's registry: keyspace notifications and scripts' PUBLISH
+    /// go through it.
+    pub pubsub: Arc<crate::pubsub::Hub>,
+    /// Messages published while running, sent to the IO threads before
+    /// the replies of the same turn.
+    pub pub_out: crate::pubsub::Outbox,
     /// The running command logged itself, in the form Redis propagates
     /// (or chose to log nothing): the engine does not log its arguments.
     pub log_custom: bool,
     /// The AOF was turned on at run time and this shard passed the first
     /// rewrite's instant: it logs ([`crate::aof::Aof::logs_after`]).
     pub log_armed: bool,
+}
+
+impl Shard {
+    /// Sends the IO threads the messages published while running (a
+    /// script's PUBLISH, keyspace notifications): one message per IO
+    /// thread, before this turn's replies.
+    pub fn flush_published(&mut self) {
+        if self.pub_out.pending() {
+            let hub = self.pubsub.clone();
+            hub.flush(&mut self.pub_out, None);
+        }
+    }
 }
 
 /// This shard's own inbox and every shard's, for calls a script makes to
@@ -98,17 +116,30 @@ pub struct Link {
     pub peers: Vec<Sender<ToEngine>>,
 }
 
+/// What every shard shares with the rest of the process: run-time
+/// settings, the script cache, the saver, the append-only file and the
+/// Pub/Sub registry.
+#[derive(Clone)]
+pub struct Common {
+    pub tun: Arc<Tunables>,
+    pub scripts: Arc<crate::script::Registry>,
+    pub saver: Arc<crate::persist::Saver>,
+    pub aof: Arc<crate::aof::Aof>,
+    pub pubsub: Arc<crate::pubsub::Hub>,
+}
+
 impl Shard {
-    pub fn new(
-        id: u16,
-        count: u16,
-        databases: usize,
-        tun: Arc<Tunables>,
-        scripts: Arc<crate::script::Registry>,
-        saver: Arc<crate::persist::Saver>,
-        aof: Arc<crate::aof::Aof>,
-    ) -> Shard {
+    pub fn new(id: u16, count: u16, databases: usize, common: Common) -> Shard {
+        let Common {
+            tun,
+            scripts,
+            saver,
+            aof,
+            pubsub,
+        } = common;
         Shard {
+            pubsub,
+            pub_out: crate::pubsub::Outbox::default(),
             dbs: (0..databases).map(|_| Db::new()).collect(),
             id,
             count,

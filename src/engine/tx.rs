@@ -241,7 +241,9 @@ pub(super) fn want_of(req: &Request, args: &[Bytes]) -> Want {
     let s = spec::get(req.cmd);
     let mode = Mode::of(req.cmd);
     match s.route {
-        Route::All(Gather::Info) | Route::Scan | Route::Local => Want::Keys(KeyLocks::new()),
+        Route::All(Gather::Info) | Route::Scan | Route::Local | Route::PubSub => {
+            Want::Keys(KeyLocks::new())
+        }
         Route::Tx if s.name != "watch" => Want::Keys(KeyLocks::new()),
         Route::All(_) => Want::Shard(mode),
         _ => {

@@ -170,6 +170,11 @@ pub struct Conn {
     pub stalled: bool,
     /// Connected over loopback (or internal): `enable-debug-command local`.
     pub local: bool,
+    /// Its Pub/Sub subscriptions, once it made one ([`super::pubsub`]).
+    pub subs: Option<Box<super::pubsub::Subs>>,
+    /// Since when its output has stayed over its class's soft limit
+    /// (`client-output-buffer-limit`).
+    pub obuf_soft_since: Option<Instant>,
 }
 
 impl Conn {
@@ -207,6 +212,8 @@ impl Conn {
             tx_wait: None,
             stalled: false,
             local: false,
+            subs: None,
+            obuf_soft_since: None,
         }
     }
 
@@ -319,10 +326,16 @@ impl Conn {
     /// its shared [`ClientInfo`] entry.
     pub fn publish(&self, ci: &mut ClientInfo) {
         ci.last_active = Some(self.last_active);
+        let (sub, psub, ssub) = self.subs.as_ref().map_or((0, 0, 0), |s| {
+            (s.channels.len(), s.patterns.len(), s.shard.len())
+        });
+        (ci.sub, ci.psub, ci.ssub) = (sub, psub, ssub);
         ci.flags = if self.blocked.is_some() {
             "b"
         } else if self.multi.is_some() {
             "x"
+        } else if sub + psub + ssub > 0 {
+            "P"
         } else {
             "N"
         };

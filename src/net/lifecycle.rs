@@ -244,6 +244,7 @@ impl IoThread {
             self.unblock(slot, true);
         }
         self.forget_watch(slot);
+        self.drop_subscriptions(slot);
         let Some(Some(c)) = self.conns.get_mut(slot) else {
             return;
         };
@@ -548,6 +549,15 @@ impl IoThread {
                 self.maybe_free(slot);
                 continue;
             }
+            if over_class_limit(c, &self.limits.obuf) {
+                tracing::warn!(
+                    "Client id={} closed for overcoming of output buffer limits.",
+                    c.id
+                );
+                self.close(slot, Closing::Now);
+                self.maybe_free(slot);
+                continue;
+            }
             if !c.send_inflight && c.sending.is_empty() && !c.out.is_empty() {
                 std::mem::swap(&mut c.out, &mut c.sending);
                 c.send_off = 0;
@@ -645,4 +655,31 @@ fn sock_addr(fd: i32, peer: bool) -> String {
             _ => String::new(),
         }
     }
+}
+
+/// Whether a connection's unsent output is over its class's
+/// `client-output-buffer-limit` (Redis's `checkClientOutputBufferLimits`):
+/// at or over the hard limit, or over the soft limit for longer than its
+/// seconds, timed from when it first went over (reset once under).
+fn over_class_limit(c: &mut Conn, limits: &[crate::config::ObufLimit; 3]) -> bool {
+    use crate::config::ObufClass;
+    let class = if c.subs.as_ref().is_some_and(|s| s.total() > 0) {
+        ObufClass::Pubsub
+    } else {
+        ObufClass::Normal
+    };
+    let l = limits[class as usize];
+    let used = c.out_bytes() as u64;
+    if l.hard > 0 && used >= l.hard {
+        return true;
+    }
+    if l.soft > 0 && used >= l.soft {
+        match c.obuf_soft_since {
+            None => c.obuf_soft_since = Some(Instant::now()),
+            Some(t) => return t.elapsed().as_secs() > l.soft_secs,
+        }
+    } else {
+        c.obuf_soft_since = None;
+    }
+    false
 }

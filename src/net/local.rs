@@ -1,5 +1,6 @@
 //! Commands the IO thread answers itself because they touch only the
-//! connection or the server, never the keyspace: PING ECHO HELLO AUTH QUIT
+//! connection or the server, never the keyspace (the Pub/Sub commands, which
+//! also need the thread's table of subscribers, are in `pubsub`): PING ECHO HELLO AUTH QUIT
 //! RESET SELECT CLIENT COMMAND CONFIG TIME SHUTDOWN, and the IO-side half of
 //! INFO (the shards supply keyspace statistics, merged in [`info_finisher`]).
 //!
@@ -54,6 +55,8 @@ pub(super) struct After {
     pub reload_limits: bool,
     /// RESET: drop the client's WATCHed keys on the shards.
     pub unwatch: bool,
+    /// RESET: drop the client's Pub/Sub subscriptions.
+    pub unsubscribe: bool,
     /// BGREWRITEAOF started a background save: begin its instant on the shards.
     pub snapshot: bool,
     /// SHUTDOWN saves first: hold the connection's reply slot until the
@@ -533,6 +536,17 @@ fn text(b: &[u8]) -> String {
 }
 
 fn ping(l: &mut Local, args: &[&[u8]]) -> Res {
+    if super::pubsub::subscribed_resp2(l.conn) {
+        // RESP2 subscribed mode: a `pong` frame (Redis's `pingCommand`).
+        let arg: &[u8] = args.get(1).copied().unwrap_or(b"");
+        if args.len() <= 2 {
+            return reply(l, |r| {
+                r.array(2);
+                r.bulk(b"pong");
+                r.bulk(arg);
+            });
+        }
+    }
     match args.len() {
         1 => reply(l, |r| r.simple("PONG")),
         2 => reply(l, |r| r.bulk(&args[1])),
@@ -657,6 +671,8 @@ fn reset(l: &mut Local) -> Res {
     // RESET ends MULTI and WATCH too (Redis's `clearClientConnectionState`).
     c.multi = None;
     l.after.unwatch = c.watch.is_some();
+    // ... and every subscription, silently.
+    l.after.unsubscribe = c.subs.is_some();
     let id = c.id;
     l.shared.update_client(id, |ci| {
         ci.db = 0;
@@ -685,7 +701,7 @@ fn client_line(ci: &ClientInfo, out: &mut String) {
     let secs = |t: Option<std::time::Instant>| t.map(|t| t.elapsed().as_secs()).unwrap_or(0);
     let _ = writeln!(
         out,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={} io-thread={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={} io-thread={}",
         ci.id,
         ci.addr,
         ci.laddr,
@@ -695,6 +711,9 @@ fn client_line(ci: &ClientInfo, out: &mut String) {
         secs(ci.last_active),
         ci.flags,
         ci.db,
+        ci.sub,
+        ci.psub,
+        ci.ssub,
         ci.multi,
         ci.qbuf,
         ci.qbuf_free,
@@ -804,6 +823,7 @@ fn client(l: &mut Local, args: &[&[u8]]) -> Res {
         }
         "list" => {
             let mut ids: Option<Vec<u64>> = None;
+            let mut kind: Option<&str> = None;
             let mut i = 2;
             while i < args.len() {
                 match lower(&args[i]).as_str() {
@@ -815,9 +835,12 @@ fn client(l: &mut Local, args: &[&[u8]]) -> Res {
                                 text(&args[i + 1])
                             ));
                         }
-                        if t != "normal" {
-                            ids = Some(Vec::new());
-                        }
+                        // No replicas or masters yet: those match nobody.
+                        kind = Some(match t.as_str() {
+                            "pubsub" => "pubsub",
+                            "normal" => "normal",
+                            _ => "-",
+                        });
                         i += 2;
                     }
                     "id" if i + 1 < args.len() => {
@@ -842,7 +865,9 @@ fn client(l: &mut Local, args: &[&[u8]]) -> Res {
                 .unwrap_or_else(|e| e.into_inner())
                 .values()
             {
-                if ids.as_ref().is_none_or(|v| v.contains(&ci.id)) {
+                if ids.as_ref().is_none_or(|v| v.contains(&ci.id))
+                    && kind.is_none_or(|k| k == ci.kind())
+                {
                     client_line(ci, &mut s);
                 }
             }
@@ -878,7 +903,7 @@ fn client(l: &mut Local, args: &[&[u8]]) -> Res {
 fn client_kill(l: &mut Local, my_id: u64, args: &[&[u8]]) -> Res {
     let old_form = args.len() == 3;
     let (mut id, mut addr, mut laddr, mut maxage) = (None, None, None, None);
-    let mut normal = true;
+    let mut kind: Option<String> = None;
     let mut skipme = true;
     if old_form {
         addr = Some(text(&args[2]));
@@ -899,13 +924,12 @@ fn client_kill(l: &mut Local, my_id: u64, args: &[&[u8]]) -> Res {
                     )
                 }
                 "type" => {
-                    // Every tandem client is a normal one (no replicas or
-                    // Pub/Sub yet): any other type matches nobody.
-                    normal = match v.to_ascii_lowercase().as_str() {
-                        "normal" => true,
-                        "master" | "replica" | "slave" | "pubsub" => false,
-                        _ => return Err(format!("ERR Unknown client type '{v}'")),
+                    // No replicas or masters yet: those types match nobody.
+                    let t = v.to_ascii_lowercase();
+                    if !["normal", "master", "replica", "slave", "pubsub"].contains(&t.as_str()) {
+                        return Err(format!("ERR Unknown client type '{v}'"));
                     }
+                    kind = Some(t);
                 }
                 "addr" => addr = Some(v),
                 "laddr" => laddr = Some(v),
@@ -939,7 +963,7 @@ fn client_kill(l: &mut Local, my_id: u64, args: &[&[u8]]) -> Res {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .values()
-        .filter(|_| normal)
+        .filter(|c| kind.as_deref().is_none_or(|k| k == c.kind()))
         .filter(|c| id.is_none_or(|i| i == c.id))
         .filter(|c| addr.as_ref().is_none_or(|a| *a == c.addr))
         .filter(|c| laddr.as_ref().is_none_or(|a| *a == c.laddr))
@@ -1440,7 +1464,7 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
             "stats" => {
                 let _ = write!(
                     s,
-                    "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\ntandem_shard_commands:{}\r\n\r\n",
+                    "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\ntandem_shard_commands:{}\r\n\r\n",
                     sh.total_connections.load(Ordering::Relaxed),
                     sh.total_commands.load(Ordering::Relaxed),
                     sh.ops_meter
@@ -1453,6 +1477,9 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
                     stat(SHARD_EXPIRED),
                     stat(SHARD_HITS),
                     stat(SHARD_MISSES),
+                    sh.pubsub.channel_count(crate::pubsub::Space::Global),
+                    sh.pubsub.pattern_count(),
+                    sh.pubsub.channel_count(crate::pubsub::Space::Shard),
                     stat(SHARD_COMMANDS),
                 );
             }

@@ -57,6 +57,7 @@ pub mod conn;
 pub mod gather;
 mod lifecycle;
 pub mod local;
+pub mod pubsub;
 pub mod ring;
 mod route;
 pub mod shared;
@@ -141,6 +142,8 @@ struct Limits {
     parse: ParseLimits,
     query_limit: usize,
     output_limit: usize,
+    /// `client-output-buffer-limit`, per [`crate::config::ObufClass`].
+    obuf: [crate::config::ObufLimit; 3],
     timeout: Duration,
     password: String,
     spin: Duration,
@@ -166,6 +169,7 @@ impl Limits {
             },
             query_limit: c.client_query_buffer_limit as usize,
             output_limit: c.client_output_limit as usize,
+            obuf: c.client_obuf,
             timeout: Duration::from_secs(c.timeout),
             password: c.requirepass.clone(),
             spin: Duration::from_micros(c.spin_us),
@@ -237,6 +241,11 @@ pub struct IoThread {
     since_sample: u64,
     /// When this loop turn's completions were reaped (ns, sampling on only).
     turn_ns: u64,
+    /// Who on this thread subscribes to what ([`pubsub`]).
+    subs: pubsub::Table,
+    /// Messages this thread's publishes queued for other IO threads,
+    /// sent once per turn.
+    pub_out: crate::pubsub::Outbox,
 }
 
 /// Runs one IO thread until shutdown. Errors: the ring or its buffers could
@@ -304,6 +313,8 @@ impl IoThread {
             in_bytes: 0,
             out_bytes: 0,
             last_tick: Instant::now(),
+            subs: pubsub::Table::default(),
+            pub_out: crate::pubsub::Outbox::default(),
         };
         for i in 0..t.listeners.len() {
             t.arm_accept(i);
@@ -353,6 +364,9 @@ impl IoThread {
             busy |= self.drain_inbox();
             self.colocated_timeouts();
             self.parse_pending();
+            // Before this turn's batches: a client's publish reaches the
+            // other IO threads before anything its later commands cause.
+            self.flush_published();
             self.flush_batches();
             self.flush_sends();
             self.ring.bufs().commit();
@@ -495,6 +509,7 @@ impl IoThread {
                     self.hold_ack = Some(ack);
                 }
                 ToIo::Release => self.release(),
+                ToIo::Published(list) => self.deliver(list),
                 ToIo::Shutdown => self.begin_stop(),
                 ToIo::Snapshot => {
                     if let Some(ex) = self.executor.as_mut() {
@@ -596,6 +611,16 @@ impl IoThread {
         self.publish_clients();
         if self.index == 0 {
             self.shared.sample_stats();
+        }
+        // Output over a soft limit is timed even while nothing new is
+        // queued: look at those connections again.
+        for slot in 0..self.conns.len() {
+            if self.conns[slot]
+                .as_ref()
+                .is_some_and(|c| c.obuf_soft_since.is_some())
+            {
+                self.mark_dirty(slot);
+            }
         }
         crate::alloc::give_back_if_asked();
         if let Some(ex) = self.executor.as_mut() {

@@ -115,6 +115,15 @@ impl IoThread {
             self.abort_multi(slot);
             return;
         }
+        if super::pubsub::subscribed_resp2(c) && !super::pubsub::allowed_when_subscribed(s.name) {
+            let msg = format!(
+                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                c.last_cmd
+            );
+            c.reply_with(|r| r.error(&msg));
+            self.abort_multi(slot);
+            return;
+        }
         if self.shared.scripts.any_busy() && !runs_while_busy(s.name, args) {
             c.reply_with(|r| r.error(errors::BUSY));
             self.abort_multi(slot);
@@ -125,6 +134,7 @@ impl IoThread {
         }
         match s.route {
             Route::Local => self.run_local(slot, id, args),
+            Route::PubSub => self.pubsub_command(slot, id, args),
             Route::Tx => self.tx_command(slot, id, args),
             Route::Coord
                 if self.nshards > 1
@@ -198,6 +208,9 @@ impl IoThread {
         }
         if after.unwatch {
             self.forget_watch(slot);
+        }
+        if after.unsubscribe {
+            self.drop_subscriptions(slot);
         }
         if after.await_shutdown {
             if let Some(c) = self.conns[slot].as_mut() {

@@ -50,6 +50,23 @@ pub struct ClientInfo {
     pub cmd: String,
     /// Commands queued in MULTI, -1 outside one.
     pub multi: i64,
+    /// Channels, patterns and shard channels it subscribes to.
+    pub sub: usize,
+    pub psub: usize,
+    pub ssub: usize,
+}
+
+impl ClientInfo {
+    /// Its class as CLIENT LIST/KILL TYPE and `client-output-buffer-limit`
+    /// name it (Redis's `getClientType`): `pubsub` while it subscribes to
+    /// anything, else `normal` (tandem has no replicas or masters yet).
+    pub fn kind(&self) -> &'static str {
+        if self.sub + self.psub + self.ssub > 0 {
+            "pubsub"
+        } else {
+            "normal"
+        }
+    }
 }
 
 pub struct Shared {
@@ -84,6 +101,8 @@ pub struct Shared {
     pub metrics: Arc<crate::metrics::Registry>,
     /// The script cache every connection and shard sees (EVAL, SCRIPT).
     pub scripts: Arc<crate::script::Registry>,
+    /// Pub/Sub's registry of subscribers per IO thread ([`crate::pubsub`]).
+    pub pubsub: Arc<crate::pubsub::Hub>,
     /// RDB saves: the running BGSAVE, LASTSAVE, INFO persistence.
     pub saver: Arc<crate::persist::Saver>,
     /// The append-only file ([`crate::aof`]).
@@ -150,6 +169,17 @@ pub fn allocated_bytes() -> u64 {
 }
 
 impl Shared {
+    /// What the shard engines share with the IO threads.
+    pub fn engine_common(&self) -> crate::engine::shard::Common {
+        crate::engine::shard::Common {
+            tun: self.tunables.clone(),
+            scripts: self.scripts.clone(),
+            saver: self.saver.clone(),
+            aof: self.aof.clone(),
+            pubsub: self.pubsub.clone(),
+        }
+    }
+
     pub fn new(config: Config, port: u16, plan: String) -> Shared {
         let run_id: String = (0..40)
             .map(|_| char::from_digit(fastrand::u32(..16), 16).unwrap_or('0'))
@@ -162,6 +192,7 @@ impl Shared {
                 scripts.clone(),
             )),
             scripts,
+            pubsub: Arc::new(crate::pubsub::Hub::new(config.io_threads)),
             aof: Arc::new(crate::aof::Aof::new(
                 if config.colocated { 1 } else { config.shards },
                 config.appendfsync,
