@@ -11,6 +11,14 @@ use std::time::{Duration, Instant};
 /// Directive → `file::test` that shows its effect.
 const TESTED: &[(&str, &str)] = &[
     (
+        "client-output-buffer-limit",
+        "pubsub::slow_subscriber_is_cut_off_at_its_limit",
+    ),
+    (
+        "notify-keyspace-events",
+        "pubsub::keyspace_notifications_match_redis",
+    ),
+    (
         "port",
         "hardening::restart_on_the_same_port_with_clients_connected",
     ),

@@ -64,7 +64,12 @@ fn del(ctx: &mut Ctx) -> CmdResult {
     for i in 1..ctx.args.len() {
         let h = ctx.key_hash(i);
         let args = ctx.args;
-        n += ctx.sh.dbs[ctx.db].remove(h, &args[i], now).is_some() as i64;
+        if ctx.sh.dbs[ctx.db].remove(h, &args[i], now).is_some() {
+            n += 1;
+            let db = ctx.db;
+            ctx.sh
+                .notify(crate::pubsub::notify::GENERIC, "del", db, &args[i]);
+        }
     }
     ctx.out.int(n);
     Ok(())

@@ -17,6 +17,7 @@ pub mod dump;
 pub mod hash;
 pub mod keys;
 pub mod list;
+pub mod notify;
 pub mod random;
 pub mod script;
 pub mod set;
@@ -412,6 +413,9 @@ pub fn execute_quiet(h: Handler, ctx: &mut Ctx, s: &spec::CommandSpec) {
     if s.is(spec::flag::WRITE) && ctx.sh.logging {
         let error = failed || matches!(ctx.out.buf.get(mark), Some(b'-' | b'!'));
         log_write(ctx, s, error);
+    }
+    if ctx.sh.notify != 0 && s.is(spec::flag::WRITE) && !failed {
+        notify::after_write(ctx, s, mark);
     }
     ctx.sh.commands += 1;
 }

@@ -7,6 +7,7 @@
 //! shard, collects each key's members by visiting the owning shards in key
 //! order ([`gather`]), computes, and stores on the destination's shard.
 
+use crate::pubsub::notify::SET as NOTIFY_SET;
 use bytes::Bytes;
 
 use super::hash::{parse_scan, write_scan};
@@ -452,12 +453,17 @@ fn algebra(ctx: &mut Ctx) -> CmdResult {
             }),
             Some(dst) => {
                 let target = sh.shard_of(&dst);
+                let event = match op {
+                    Op::Inter => "sinterstore",
+                    Op::Union => "sunionstore",
+                    Op::Diff => "sdiffstore",
+                };
                 sh.hop(target, move |sh| {
                     let enc = sh.enc();
                     let now = sh.now_ms;
                     let n = result.len();
                     let h = key_hash(&dst);
-                    sh.dbs[db].remove(h, &dst, now);
+                    let existed = sh.dbs[db].remove(h, &dst, now).is_some();
                     if n > 0 {
                         let mut set = Set::for_member(&result[0], &enc);
                         for m in &result {
@@ -465,6 +471,7 @@ fn algebra(ctx: &mut Ctx) -> CmdResult {
                         }
                         sh.dbs[db].set(h, &dst, Value::Set(Box::new(set)), 0, now);
                     }
+                    sh.notify_stored(NOTIFY_SET, event, db, &dst, n > 0, existed);
                     sh.reply_later(to, |r| r.int(n as i64));
                 });
             }

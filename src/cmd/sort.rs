@@ -348,7 +348,15 @@ fn finish(sh: &mut Shard, job: Job) {
     let target = sh.shard_of(&dst);
     sh.hop(target, move |sh| {
         let (h, now, enc) = (key_hash(&dst), sh.now_ms, sh.enc());
-        sh.dbs[db].remove(h, &dst, now);
+        let existed = sh.dbs[db].remove(h, &dst, now).is_some();
+        sh.notify_stored(
+            crate::pubsub::notify::LIST,
+            "sortstore",
+            db,
+            &dst,
+            !vals.is_empty(),
+            existed,
+        );
         if !vals.is_empty() {
             let mut l = List::default();
             for v in &vals {

@@ -580,6 +580,7 @@ enum Build {
 
 /// Replaces `dst` with a sorted set of `items` (deleting it when empty)
 /// and answers with the count.
+/// `event` is the keyspace event it publishes (`zunionstore`, ...).
 fn store_result(
     sh: &mut Shard,
     to: ReplyTo,
@@ -587,14 +588,16 @@ fn store_result(
     dst: Bytes,
     items: Vec<(Str, f64)>,
     build: Build,
+    event: &'static str,
 ) {
     let target = sh.shard_of(&dst);
     sh.hop(target, move |sh| {
         let enc = sh.enc();
         let now = sh.now_ms;
         let h = key_hash(&dst);
-        sh.dbs[db].remove(h, &dst, now);
+        let existed = sh.dbs[db].remove(h, &dst, now).is_some();
         let n = items.len();
+        sh.notify_stored(crate::pubsub::notify::ZSET, event, db, &dst, n > 0, existed);
         if n > 0 {
             let (max_entries, max_value) =
                 (enc.zset_max_listpack_entries, enc.zset_max_listpack_value);
@@ -638,7 +641,15 @@ fn zrangestore(ctx: &mut Ctx) -> CmdResult {
         };
         // Redis knows the length up front only for a rank range.
         let known_len = matches!(q.range, Range::Rank(..)).then_some(items.len());
-        store_result(sh, to, db, dst, items, Build::PackUnless { known_len });
+        store_result(
+            sh,
+            to,
+            db,
+            dst,
+            items,
+            Build::PackUnless { known_len },
+            "zrangestore",
+        );
     });
     Ok(())
 }
@@ -1031,7 +1042,14 @@ fn combine(ctx: &mut Ctx) -> CmdResult {
         let mut items: Vec<(Str, f64)> = acc.into_iter().map(|(m, (s, _))| (m, s)).collect();
         items.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| (*a.0).cmp(&*b.0)));
         match dst {
-            Some(dst) => store_result(sh, to, db, dst, items, Build::SkipThenConvert),
+            Some(dst) => {
+                let event = match op.as_str() {
+                    "inter" => "zinterstore",
+                    "union" => "zunionstore",
+                    _ => "zdiffstore",
+                };
+                store_result(sh, to, db, dst, items, Build::SkipThenConvert, event)
+            }
             None => sh.reply_later(to, |r| write_range(r, &items, scores)),
         }
     });

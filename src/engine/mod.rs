@@ -527,11 +527,13 @@ impl Engine {
     }
 
     fn flush(&mut self, io: &[IoLink]) {
-        self.sh.flush_published();
         self.sh
             .saver
             .set_changes(self.sh.id as usize, self.sh.changes);
         self.sh.log_flush();
+        // After the log's flush, which publishes the `expired` events of
+        // the keys it logs; before the replies.
+        self.sh.flush_published();
         // Under `appendfsync always` a reply leaves once what it depends
         // on is on disk; later batches queue behind held ones, so each IO
         // thread still gets this shard's replies in order.
@@ -572,9 +574,14 @@ impl Engine {
         if self.sh.logging && !self.tx.idle() {
             return;
         }
+        self.sh.refresh_logging();
         let now = self.sh.now_ms;
         for db in self.sh.dbs.iter_mut() {
             db.expire_step(now, budget);
+        }
+        if self.sh.notify != 0 && !self.sh.logging {
+            // `expired` events now, not at the next message's turn.
+            self.sh.log_expired();
         }
         self.sh.flush_published();
     }
@@ -585,8 +592,8 @@ impl Engine {
     /// waits until it is on disk (the IO thread sends the replies as soon
     /// as the engine returns; one shard, so nothing else can be waited on).
     fn settle_log(&mut self) {
-        self.sh.flush_published();
         self.sh.log_flush();
+        self.sh.flush_published();
         if self.sh.logging && self.sh.aof.always() {
             self.sh.aof.block_until(self.sh.log_wait);
         }

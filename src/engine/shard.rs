@@ -89,6 +89,8 @@ pub struct Shard {
     /// Messages published while running, sent to the IO threads before
     /// the replies of the same turn.
     pub pub_out: crate::pubsub::Outbox,
+    /// `notify-keyspace-events` as read at this message (0: off).
+    pub notify: u32,
     /// The running command logged itself, in the form Redis propagates
     /// (or chose to log nothing): the engine does not log its arguments.
     pub log_custom: bool,
@@ -140,6 +142,7 @@ impl Shard {
         Shard {
             pubsub,
             pub_out: crate::pubsub::Outbox::default(),
+            notify: 0,
             dbs: (0..databases).map(|_| Db::new()).collect(),
             id,
             count,
@@ -180,11 +183,55 @@ impl Shard {
         if !self.aof.enabled() {
             self.log_armed = false;
         }
-        if was != self.logging {
+        self.notify = self.tun.notify_keyspace_events();
+        use crate::pubsub::notify as n;
+        // Expiries are kept for the log (a DEL each) and for `expired`
+        // events.
+        let keep = self.logging
+            || (self.notify & n::EXPIRED != 0 && self.notify & (n::KEYSPACE | n::KEYEVENT) != 0);
+        if was != self.logging || self.dbs.first().is_some_and(|d| d.log_expired != keep) {
             for d in &mut self.dbs {
-                d.log_expired = self.logging;
+                d.log_expired = keep;
                 d.expired_keys.clear();
             }
+        }
+    }
+
+    /// Publishes a store command's event on its destination (Redis's
+    /// `*storeGenericCommand`): `event` if it stored something, else `del`
+    /// if it removed what was there.
+    pub fn notify_stored(
+        &mut self,
+        class: u32,
+        event: &str,
+        db: usize,
+        dst: &[u8],
+        stored: bool,
+        existed: bool,
+    ) {
+        if stored {
+            self.notify(class, event, db, dst);
+        } else if existed {
+            self.notify(crate::pubsub::notify::GENERIC, "del", db, dst);
+        }
+    }
+
+    /// Publishes keyspace event `event` of class `class` on `key` of
+    /// database `db` if `notify-keyspace-events` enables it
+    /// ([`crate::pubsub::notify::publish`]).
+    #[inline]
+    pub fn notify(&mut self, class: u32, event: &str, db: usize, key: &[u8]) {
+        if self.notify & class != 0 {
+            let hub = self.pubsub.clone();
+            crate::pubsub::notify::publish(
+                &hub,
+                &mut self.pub_out,
+                self.notify,
+                class,
+                event,
+                db,
+                key,
+            );
         }
     }
 
@@ -211,6 +258,8 @@ impl Shard {
     /// every database, before whatever comes next (Redis propagates a
     /// DEL when it expires a key); a replay, which expires nothing, then
     /// deletes them where they went.
+    ///
+    /// Publishes an `expired` keyspace event for each too, when enabled.
     pub fn log_expired(&mut self) {
         for i in 0..self.dbs.len() {
             if self.dbs[i].expired_keys.is_empty() {
@@ -218,7 +267,10 @@ impl Shard {
             }
             let keys = std::mem::take(&mut self.dbs[i].expired_keys);
             for k in &keys {
-                self.push_log(i as u16, &[&b"DEL"[..], k]);
+                if self.logging {
+                    self.push_log(i as u16, &[&b"DEL"[..], k]);
+                }
+                self.notify(crate::pubsub::notify::EXPIRED, "expired", i, k);
             }
         }
     }
@@ -242,7 +294,7 @@ impl Shard {
     /// Queues this shard's logged commands: at the end of a loop turn,
     /// and before it grants a transaction its locks (see [`crate::aof`]).
     pub fn log_flush(&mut self) {
-        if self.logging {
+        if self.logging || self.notify != 0 {
             self.log_expired();
         }
         if !self.log.is_empty() {

@@ -106,7 +106,7 @@ const PUBSUB_HELP: &[&str] = &[
     "SHARDNUMSUB [<shardchannel> ...]",
     "    Return the number of subscribers for the specified shard level channel(s)",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ];
 
 impl IoThread {
@@ -125,6 +125,14 @@ impl IoThread {
         };
         if let Some(c) = self.conns[slot].as_mut() {
             c.local_reply(&out);
+            // CLIENT LIST/KILL TYPE see the change at once, from any thread.
+            let (sub, psub, ssub) = c.subs.as_ref().map_or((0, 0, 0), |s| {
+                (s.channels.len(), s.patterns.len(), s.shard.len())
+            });
+            let id = c.id;
+            self.shared.update_client(id, |ci| {
+                (ci.sub, ci.psub, ci.ssub) = (sub, psub, ssub);
+            });
         }
     }
 
@@ -337,6 +345,9 @@ impl IoThread {
             return;
         };
         let token = conn_token(c.generation, slot);
+        self.shared.update_client(c.id, |ci| {
+            (ci.sub, ci.psub, ci.ssub) = (0, 0, 0);
+        });
         let hub = &self.shared.pubsub;
         let io = self.index as usize;
         for ch in &subs.channels {
@@ -435,6 +446,15 @@ impl IoThread {
 /// unknown-subcommand text.
 fn pubsub_introspection(r: &mut Reply, hub: &crate::pubsub::Hub, args: &[&[u8]]) {
     let sub = String::from_utf8_lossy(args[1]).to_ascii_lowercase();
+    let arity_ok = match sub.as_str() {
+        "help" | "numpat" => args.len() == 2,
+        _ => true,
+    };
+    if !arity_ok {
+        return r.error(&format!(
+            "ERR wrong number of arguments for 'pubsub|{sub}' command"
+        ));
+    }
     match (sub.as_str(), args.len()) {
         ("help", 2) => {
             r.array(PUBSUB_HELP.len());
@@ -467,8 +487,12 @@ fn pubsub_introspection(r: &mut Reply, hub: &crate::pubsub::Hub, args: &[&[u8]])
             }
         }
         ("numpat", 2) => r.int(hub.pattern_count() as i64),
-        _ => r.error(&format!(
+        ("help" | "numpat" | "channels" | "shardchannels", _) => r.error(&format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
+            String::from_utf8_lossy(args[1])
+        )),
+        _ => r.error(&format!(
+            "ERR unknown subcommand '{}'. Try PUBSUB HELP.",
             String::from_utf8_lossy(args[1])
         )),
     }

@@ -1,0 +1,167 @@
+//! Keyspace notifications for the commands a shard runs
+//! (<https://redis.io/docs/latest/develop/use/keyspace-notifications/>):
+//! which event each write command publishes, and on which keys.
+//!
+//! Redis calls `notifyKeyspaceEvent` inside each command; tandem decides
+//! after the command from [`EVENTS`] and the reply, in one place:
+//!
+//! - A write that answered an error, nil, `0` or an empty array changed
+//!   nothing and publishes nothing (SADD of members already there, SET NX
+//!   on an existing key, EXPIRE of a missing key, HDEL of missing fields).
+//! - Otherwise its event goes out on its first key, or on every key for
+//!   MSET/MSETNX; SET with an expiry, SETEX and PSETEX add `expire`.
+//! - A pop or removal that left its key empty adds `del` (class `g`), as
+//!   Redis does when it deletes an emptied collection.
+//! - DEL and UNLINK publish `del` for each key they removed (their handler
+//!   does, it alone knows which); expiries publish `expired` (class `x`)
+//!   from the shard that reclaimed the key, lazily or in the active sweep.
+//!
+//! Not published yet (stated in the README's compatibility notes): the
+//! events of commands whose second key is reached through another shard
+//! (RENAME's `rename_from`/`rename_to`, LMOVE, SMOVE, MOVE, COPY), EXPIRE with a
+//! time already past (`del` in Redis), `new` (n) and key-miss (m) events.
+//! Event names and classes follow Redis 7.0's `t_*.c`.
+
+use super::Ctx;
+use crate::pubsub::notify::{self as n};
+use crate::spec;
+
+/// Per write command: its class and event name.
+pub static EVENTS: &[(&str, u32, &str)] = &[
+    // strings
+    ("set", n::STRING, "set"),
+    ("setnx", n::STRING, "set"),
+    ("setex", n::STRING, "set"),
+    ("psetex", n::STRING, "set"),
+    ("getset", n::STRING, "set"),
+    ("mset", n::STRING, "set"),
+    ("msetnx", n::STRING, "set"),
+    ("append", n::STRING, "append"),
+    ("setrange", n::STRING, "setrange"),
+    ("incr", n::STRING, "incrby"),
+    ("decr", n::STRING, "decrby"),
+    ("incrby", n::STRING, "incrby"),
+    ("decrby", n::STRING, "decrby"),
+    ("incrbyfloat", n::STRING, "incrbyfloat"),
+    ("getdel", n::GENERIC, "del"),
+    // generic
+    ("expire", n::GENERIC, "expire"),
+    ("pexpire", n::GENERIC, "expire"),
+    ("expireat", n::GENERIC, "expire"),
+    ("pexpireat", n::GENERIC, "expire"),
+    ("persist", n::GENERIC, "persist"),
+    ("restore", n::GENERIC, "restore"),
+    // lists
+    ("lpush", n::LIST, "lpush"),
+    ("lpushx", n::LIST, "lpush"),
+    ("rpush", n::LIST, "rpush"),
+    ("rpushx", n::LIST, "rpush"),
+    ("lpop", n::LIST, "lpop"),
+    ("rpop", n::LIST, "rpop"),
+    ("linsert", n::LIST, "linsert"),
+    ("lset", n::LIST, "lset"),
+    ("lrem", n::LIST, "lrem"),
+    ("ltrim", n::LIST, "ltrim"),
+    // hashes
+    ("hset", n::HASH, "hset"),
+    ("hsetnx", n::HASH, "hset"),
+    ("hmset", n::HASH, "hset"),
+    ("hdel", n::HASH, "hdel"),
+    ("hincrby", n::HASH, "hincrby"),
+    ("hincrbyfloat", n::HASH, "hincrbyfloat"),
+    // sets
+    ("sadd", n::SET, "sadd"),
+    ("srem", n::SET, "srem"),
+    ("spop", n::SET, "spop"),
+    // sorted sets
+    ("zadd", n::ZSET, "zadd"),
+    ("zincrby", n::ZSET, "zincr"),
+    ("zrem", n::ZSET, "zrem"),
+    ("zremrangebyscore", n::ZSET, "zremrangebyscore"),
+    ("zremrangebyrank", n::ZSET, "zremrangebyrank"),
+    ("zremrangebylex", n::ZSET, "zremrangebylex"),
+    ("zpopmin", n::ZSET, "zpopmin"),
+    ("zpopmax", n::ZSET, "zpopmax"),
+];
+
+/// The event of command `name`, if it publishes one here.
+fn event_of(name: &str) -> Option<(u32, &'static str)> {
+    EVENTS
+        .iter()
+        .find(|(c, _, _)| *c == name)
+        .map(|&(_, class, ev)| (class, ev))
+}
+
+/// Whether a reply says the command changed nothing: an error, nil, `0`,
+/// or an empty array.
+fn changed_nothing(reply: &[u8]) -> bool {
+    matches!(
+        reply,
+        [b'-' | b'!', ..] | b"$-1\r\n" | b"*-1\r\n" | b"_\r\n" | b":0\r\n" | b"*0\r\n"
+    )
+}
+
+/// Publishes the keyspace events of write command `s`, which just
+/// answered `ctx.out.buf[mark..]` (see the module notes).
+pub fn after_write(ctx: &mut Ctx, s: &spec::CommandSpec, mark: usize) {
+    if ctx.sh.notify == 0 || ctx.sh.pubsub.idle() {
+        return;
+    }
+    let Some((class, event)) = event_of(s.name) else {
+        return;
+    };
+    let reply = ctx.out.buf.get(mark..).unwrap_or_default();
+    if changed_nothing(reply) {
+        return;
+    }
+    let db = ctx.db;
+    let args = ctx.args;
+    match s.name {
+        "mset" | "msetnx" => {
+            for k in args[1..].iter().step_by(2) {
+                ctx.sh.notify(class, event, db, k);
+            }
+            return;
+        }
+        _ => {}
+    }
+    let Some(key) = args.get(ctx.first_key).filter(|_| ctx.first_key > 0) else {
+        return;
+    };
+    ctx.sh.notify(class, event, db, key);
+    let expires = match s.name {
+        "setex" | "psetex" => true,
+        "set" => args[3..].iter().any(|a| {
+            [&b"ex"[..], b"px", b"exat", b"pxat"]
+                .iter()
+                .any(|o| a.eq_ignore_ascii_case(o))
+        }),
+        _ => false,
+    };
+    if expires {
+        ctx.sh.notify(n::GENERIC, "expire", db, key);
+    }
+    let may_empty = matches!(
+        s.name,
+        "lpop"
+            | "rpop"
+            | "lrem"
+            | "ltrim"
+            | "hdel"
+            | "srem"
+            | "spop"
+            | "zrem"
+            | "zremrangebyscore"
+            | "zremrangebyrank"
+            | "zremrangebylex"
+            | "zpopmin"
+            | "zpopmax"
+    );
+    if may_empty {
+        let h = ctx.key_hash(ctx.first_key);
+        let now = ctx.now();
+        if !ctx.sh.dbs[db].contains(h, key, now) {
+            ctx.sh.notify(n::GENERIC, "del", db, key);
+        }
+    }
+}
