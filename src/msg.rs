@@ -272,10 +272,30 @@ pub struct Request {
     /// For a request sampled for latency ([`crate::metrics`]): when its
     /// batch was sent, in [`crate::metrics::now_ns`]; 0 otherwise.
     pub stamp: u64,
+    /// Client-side caching ([`track`]): remember the keys this read
+    /// returns for the client's invalidation messages.
+    pub track: u8,
     /// The transaction this request is a part of, if its command touches
     /// several shards. A part of a coordinated transaction on a shard that
     /// is not the coordinator carries no arguments: it only locks.
     pub tx: Option<Arc<TxInfo>>,
+}
+
+/// Client-side caching flags of a [`Request`] (`CLIENT TRACKING`).
+pub mod track {
+    /// Remember the keys this read command returns.
+    pub const READ: u8 = 1;
+}
+
+/// One invalidation for one tracking client: its connection token on the
+/// receiving IO thread and the key (`None`: everything, after a flush).
+#[derive(Debug, Clone)]
+pub struct Invalidation {
+    pub conn: u64,
+    pub key: Option<Bytes>,
+    /// The client changed the key itself (dropped if it asked for NOLOOP,
+    /// which its IO thread knows).
+    pub own: bool,
 }
 
 /// The one-shot token of a client blocked on keys (BLPOP and friends),
@@ -417,6 +437,21 @@ pub enum ToIo {
     /// Pub/Sub messages for this thread's subscribers, in publish order
     /// ([`crate::pubsub`]).
     Published(Vec<Delivery>),
+    /// Client-side caching: keys other clients changed, for this thread's
+    /// tracking clients (`CLIENT TRACKING`).
+    Invalidate(Vec<Invalidation>),
+    /// An invalidation for client `id` of this thread, forwarded from the
+    /// IO thread of a tracking client that redirects to it.
+    /// `resp3`: the tracking client's protocol, which the null of a
+    /// flush's invalidation follows (as in Redis).
+    InvalidateClient {
+        id: u64,
+        key: Option<Bytes>,
+        resp3: bool,
+    },
+    /// FLUSHALL or FLUSHDB ran: every tracking client of this thread is
+    /// told to drop everything.
+    InvalidateAll,
     Shutdown,
 }
 

@@ -41,7 +41,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use bytes::Bytes;
 use crossbeam_channel::Sender;
 
-use crate::msg::{Delivery, ToIo, Waker};
+use crate::msg::{Delivery, Invalidation, ToIo, Waker};
 
 /// Lock stripes of each channel namespace.
 const STRIPES: usize = 16;
@@ -90,6 +90,21 @@ pub struct Hub {
     npatterns: AtomicUsize,
     /// Every IO thread's inbox and doorbell, set once at start-up.
     links: OnceLock<Vec<(Sender<ToIo>, Arc<Waker>)>>,
+    /// Client-side caching in BCAST mode: per key prefix, the tracking
+    /// clients registered for it (`CLIENT TRACKING ON BCAST PREFIX p`).
+    bcast: RwLock<Vec<(Bytes, Vec<Tracker>)>>,
+    /// `bcast.len()`, read without the lock by every write a shard runs.
+    nbcast: AtomicUsize,
+    /// Clients with tracking on, in any mode.
+    tracking_clients: AtomicUsize,
+}
+
+/// A tracking client, as shards address its invalidations: its IO thread
+/// and connection token there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tracker {
+    pub io: u16,
+    pub conn: u64,
 }
 
 fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -110,6 +125,97 @@ impl Hub {
             patterns: RwLock::new(Vec::new()),
             npatterns: AtomicUsize::new(0),
             links: OnceLock::new(),
+            bcast: RwLock::new(Vec::new()),
+            nbcast: AtomicUsize::new(0),
+            tracking_clients: AtomicUsize::new(0),
+        }
+    }
+
+    /// Counts a client turning tracking on (`true`) or off.
+    pub fn count_tracking(&self, on: bool) {
+        if on {
+            self.tracking_clients.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.tracking_clients.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether any client tracks keys (INFO `tracking_clients`).
+    #[inline]
+    pub fn tracking_clients(&self) -> usize {
+        self.tracking_clients.load(Ordering::Relaxed)
+    }
+
+    /// Registers a BCAST tracking client for keys starting with `prefix`.
+    pub fn bcast_add(&self, prefix: &Bytes, t: Tracker) {
+        let mut b = write(&self.bcast);
+        match b.iter_mut().find(|(p, _)| p == prefix) {
+            Some((_, v)) => {
+                if !v.iter().any(|x| x.io == t.io && x.conn == t.conn) {
+                    v.push(t)
+                }
+            }
+            None => b.push((prefix.clone(), vec![t])),
+        }
+        self.nbcast.store(b.len(), Ordering::Relaxed);
+    }
+
+    /// Unregisters a BCAST tracking client's prefix.
+    pub fn bcast_remove(&self, prefix: &[u8], io: u16, conn: u64) {
+        let mut b = write(&self.bcast);
+        if let Some(i) = b.iter().position(|(p, _)| p == prefix) {
+            b[i].1.retain(|x| !(x.io == io && x.conn == conn));
+            if b[i].1.is_empty() {
+                b.remove(i);
+            }
+        }
+        self.nbcast.store(b.len(), Ordering::Relaxed);
+    }
+
+    /// Whether any client tracks in BCAST mode.
+    #[inline]
+    pub fn bcast_active(&self) -> bool {
+        self.nbcast.load(Ordering::Relaxed) > 0
+    }
+
+    /// Queues an invalidation of `key` for every BCAST client whose prefix
+    /// it starts with, marked `own` for the client that wrote it (Redis's
+    /// `trackingRememberKeyToBroadcast`).
+    pub fn bcast_invalidate(&self, out: &mut Outbox, key: &[u8], writer: Option<(u16, u64)>) {
+        if !self.bcast_active() {
+            return;
+        }
+        let b = read(&self.bcast);
+        for (p, clients) in b.iter() {
+            if !key.starts_with(p) {
+                continue;
+            }
+            for t in clients {
+                let own = writer == Some((t.io, t.conn));
+                out.invalidate(self.nio, t.io as usize, t.conn, Some(key), own);
+            }
+        }
+    }
+
+    /// Tells every IO thread that the keyspace was flushed: each sends its
+    /// tracking clients an invalidation of everything.
+    pub fn invalidate_all(&self) {
+        if let Some(links) = self.links.get() {
+            for (tx, waker) in links {
+                // Unbounded inbox: never blocks.
+                if tx.send(ToIo::InvalidateAll).is_ok() {
+                    waker.wake();
+                }
+            }
+        }
+    }
+
+    /// Sends IO thread `io` a message (a forwarded invalidation).
+    pub fn send_to(&self, io: usize, m: ToIo) {
+        if let Some((tx, waker)) = self.links.get().and_then(|l| l.get(io)) {
+            if tx.send(m).is_ok() {
+                waker.wake();
+            }
         }
     }
 
@@ -301,14 +407,26 @@ impl Hub {
                 }
             }
         }
+        for (io, list) in out.invalidations.iter_mut().enumerate() {
+            if list.is_empty() {
+                continue;
+            }
+            if let Some((tx, waker)) = links.get(io) {
+                if tx.send(ToIo::Invalidate(std::mem::take(list))).is_ok() {
+                    waker.wake();
+                }
+            }
+        }
         out.pending = out.per_io.iter().any(|l| !l.is_empty());
     }
 }
 
-/// Deliveries a thread queued since its last flush, per IO thread.
+/// Deliveries (and, from shards, client-side caching invalidations) a
+/// thread queued since its last flush, per IO thread.
 #[derive(Default)]
 pub struct Outbox {
     per_io: Vec<Vec<Delivery>>,
+    invalidations: Vec<Vec<Invalidation>>,
     /// Something is queued.
     pending: bool,
 }
@@ -319,6 +437,22 @@ impl Outbox {
             self.per_io.resize_with(nio, Vec::new);
         }
         self.pending = true;
+    }
+
+    /// Queues an invalidation of `key` (None: everything) for connection
+    /// `conn` of IO thread `io`.
+    pub fn invalidate(&mut self, nio: usize, io: usize, conn: u64, key: Option<&[u8]>, own: bool) {
+        if self.invalidations.len() < nio {
+            self.invalidations.resize_with(nio, Vec::new);
+        }
+        if let Some(l) = self.invalidations.get_mut(io) {
+            l.push(Invalidation {
+                conn,
+                key: key.map(Bytes::copy_from_slice),
+                own,
+            });
+            self.pending = true;
+        }
     }
 
     /// Whether anything is queued (cheap; checked every loop turn).

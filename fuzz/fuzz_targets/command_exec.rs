@@ -136,6 +136,7 @@ fuzz_target!(|input: &[u8]| {
                 claim,
                 stamp: 0,
                 tx: None,
+                track: 0,
             }],
             args,
         };

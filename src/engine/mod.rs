@@ -25,6 +25,7 @@ pub mod blocking;
 pub mod locks;
 pub mod shard;
 pub mod snapshot;
+pub mod tracking;
 mod tx;
 
 use std::collections::VecDeque;
@@ -408,6 +409,18 @@ impl Engine {
                 if watched {
                     self.watch_after_write(req, args, &existed);
                 }
+                if req.track & crate::msg::track::READ != 0 && spec.is(spec::flag::READONLY) {
+                    self.remember_reads(io, req, args);
+                }
+                // Flushes and keys reached on other shards may owe an
+                // invalidation even with nothing remembered here.
+                if spec.is(spec::flag::WRITE)
+                    && (self.sh.tracking_active()
+                        || self.sh.pubsub.tracking_clients() > 0
+                            && matches!(spec.route, spec::Route::Coord | spec::Route::All(_)))
+                {
+                    self.invalidate_written(io, req, args);
+                }
                 self.touch_script_writes();
                 if deferred {
                     return true;
@@ -436,12 +449,62 @@ impl Engine {
         false
     }
 
-    /// Marks the keys scripts wrote here as touched for WATCH.
+    /// Marks the keys scripts wrote here as touched for WATCH, and
+    /// invalidates them for tracking clients.
     #[inline]
     fn touch_script_writes(&mut self) {
         if !self.sh.touched.is_empty() {
             let touched = std::mem::take(&mut self.sh.touched);
+            if self.sh.tracking_active() {
+                for (_, k) in &touched {
+                    self.sh.invalidate(k, None);
+                }
+            }
             self.touch_keys(&touched);
+        }
+    }
+
+    /// Client-side caching: the keys of read command `req` that live here,
+    /// remembered for its client.
+    fn remember_reads(&mut self, io: usize, req: &Request, args: &[Bytes]) {
+        let t = crate::pubsub::Tracker {
+            io: io as u16,
+            conn: req.conn,
+        };
+        let refs: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+        for i in spec::get(req.cmd).keys_in(&refs).unwrap_or_default() {
+            if let Some(k) = refs.get(i) {
+                if self.sh.shard_of(k) == self.sh.id {
+                    self.sh.remember_read(k, t);
+                }
+            }
+        }
+    }
+
+    /// Client-side caching: write command `req` may have changed its keys
+    /// that live here; a flush changed everything.
+    fn invalidate_written(&mut self, io: usize, req: &Request, args: &[Bytes]) {
+        let s = spec::get(req.cmd);
+        match s.name {
+            "flushall" => return self.sh.invalidate_flush(true),
+            "flushdb" => return self.sh.invalidate_flush(false),
+            _ => {}
+        }
+        let writer = Some((io as u16, req.conn));
+        let refs: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+        for i in s.keys_in(&refs).unwrap_or_default() {
+            if let Some(k) = refs.get(i) {
+                let home = self.sh.shard_of(k);
+                if home == self.sh.id {
+                    self.sh.invalidate(k, writer);
+                } else if s.route == spec::Route::Coord {
+                    // A key this coordinated command reached on another
+                    // shard (RENAME's destination, ...): its readers are
+                    // remembered there.
+                    let k = Bytes::copy_from_slice(k);
+                    self.sh.hop(home, move |sh| sh.invalidate(&k, writer));
+                }
+            }
         }
     }
 
@@ -579,8 +642,9 @@ impl Engine {
         for db in self.sh.dbs.iter_mut() {
             db.expire_step(now, budget);
         }
-        if self.sh.notify != 0 && !self.sh.logging {
-            // `expired` events now, not at the next message's turn.
+        if self.sh.notify != 0 || self.sh.tracking_active() {
+            // `expired` events and invalidations now, not at the next
+            // message's turn (the log gets its DELs here too).
             self.sh.log_expired();
         }
         self.sh.flush_published();

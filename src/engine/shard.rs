@@ -91,6 +91,8 @@ pub struct Shard {
     pub pub_out: crate::pubsub::Outbox,
     /// `notify-keyspace-events` as read at this message (0: off).
     pub notify: u32,
+    /// Client-side caching: who read which keys ([`super::tracking`]).
+    pub tracking: super::tracking::Table,
     /// The running command logged itself, in the form Redis propagates
     /// (or chose to log nothing): the engine does not log its arguments.
     pub log_custom: bool,
@@ -143,6 +145,7 @@ impl Shard {
             pubsub,
             pub_out: crate::pubsub::Outbox::default(),
             notify: 0,
+            tracking: Default::default(),
             dbs: (0..databases).map(|_| Db::new()).collect(),
             id,
             count,
@@ -188,6 +191,7 @@ impl Shard {
         // Expiries are kept for the log (a DEL each) and for `expired`
         // events.
         let keep = self.logging
+            || self.tracking_active()
             || (self.notify & n::EXPIRED != 0 && self.notify & (n::KEYSPACE | n::KEYEVENT) != 0);
         if was != self.logging || self.dbs.first().is_some_and(|d| d.log_expired != keep) {
             for d in &mut self.dbs {
@@ -259,7 +263,8 @@ impl Shard {
     /// DEL when it expires a key); a replay, which expires nothing, then
     /// deletes them where they went.
     ///
-    /// Publishes an `expired` keyspace event for each too, when enabled.
+    /// Publishes an `expired` keyspace event for each too, when enabled,
+    /// and invalidates it for tracking clients.
     pub fn log_expired(&mut self) {
         for i in 0..self.dbs.len() {
             if self.dbs[i].expired_keys.is_empty() {
@@ -271,6 +276,9 @@ impl Shard {
                     self.push_log(i as u16, &[&b"DEL"[..], k]);
                 }
                 self.notify(crate::pubsub::notify::EXPIRED, "expired", i, k);
+                if self.tracking_active() {
+                    self.invalidate(k, None);
+                }
             }
         }
     }
@@ -294,7 +302,7 @@ impl Shard {
     /// Queues this shard's logged commands: at the end of a loop turn,
     /// and before it grants a transaction its locks (see [`crate::aof`]).
     pub fn log_flush(&mut self) {
-        if self.logging || self.notify != 0 {
+        if self.logging || self.notify != 0 || self.tracking_active() {
             self.log_expired();
         }
         if !self.log.is_empty() {

@@ -74,6 +74,7 @@ impl Stored {
                 claim: req.claim.clone(),
                 stamp: 0,
                 tx: None,
+                track: 0,
             },
             args: args.to_vec(),
         }
@@ -645,6 +646,7 @@ impl Engine {
             claim: None,
             stamp: 0,
             tx: None,
+            track: 0,
         };
         self.in_exec = true;
         let deferred = self.run_request(plan.reply.io as usize, &req, args, tx);

@@ -170,6 +170,8 @@ pub struct Conn {
     pub stalled: bool,
     /// Connected over loopback (or internal): `enable-debug-command local`.
     pub local: bool,
+    /// CLIENT TRACKING's state while on ([`super::tracking`]).
+    pub tracking: Option<Box<super::tracking::Tracking>>,
     /// Its Pub/Sub subscriptions, once it made one ([`super::pubsub`]).
     pub subs: Option<Box<super::pubsub::Subs>>,
     /// Since when its output has stayed over its class's soft limit
@@ -213,6 +215,7 @@ impl Conn {
             stalled: false,
             local: false,
             subs: None,
+            tracking: None,
             obuf_soft_since: None,
         }
     }

@@ -245,6 +245,7 @@ impl IoThread {
         }
         self.forget_watch(slot);
         self.drop_subscriptions(slot);
+        self.drop_tracking(slot);
         let Some(Some(c)) = self.conns.get_mut(slot) else {
             return;
         };

@@ -26,7 +26,7 @@ use crate::spec::{self, CmdId, flag};
 
 pub use crate::spec::REDIS_VERSION;
 
-type Res = Result<(), String>;
+pub(super) type Res = Result<(), String>;
 
 /// What a connection-level command may touch: its own connection, the
 /// process-wide shared state and its IO thread's cached limits. Anything
@@ -38,6 +38,8 @@ pub(super) struct Local<'a> {
     pub limits: &'a Limits,
     /// Index of the IO thread running the command.
     pub io_index: u16,
+    /// The connection's token on that thread (slot and generation).
+    pub token: u64,
     pub after: After,
     /// Inside EXEC: the reply is kept here (an element of EXEC's array)
     /// instead of being queued to the client.
@@ -519,7 +521,7 @@ fn flush_mode(args: &[&[u8]], arity: impl Fn() -> String, bad: &str) -> Res {
     }
 }
 
-fn reply(l: &mut Local, f: impl FnOnce(&mut Reply)) -> Res {
+pub(super) fn reply(l: &mut Local, f: impl FnOnce(&mut Reply)) -> Res {
     match &mut l.capture {
         Some(buf) => buf.extend_from_slice(&encode(l.conn.resp3, f)),
         None => l.conn.reply_with(f),
@@ -527,11 +529,11 @@ fn reply(l: &mut Local, f: impl FnOnce(&mut Reply)) -> Res {
     Ok(())
 }
 
-fn lower(b: &[u8]) -> String {
+pub(super) fn lower(b: &[u8]) -> String {
     String::from_utf8_lossy(b).to_ascii_lowercase()
 }
 
-fn text(b: &[u8]) -> String {
+pub(super) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
@@ -671,9 +673,10 @@ fn reset(l: &mut Local) -> Res {
     // RESET ends MULTI and WATCH too (Redis's `clearClientConnectionState`).
     c.multi = None;
     l.after.unwatch = c.watch.is_some();
-    // ... and every subscription, silently.
+    // ... and every subscription, silently, and tracking.
     l.after.unsubscribe = c.subs.is_some();
     let id = c.id;
+    super::tracking::disable(l);
     l.shared.update_client(id, |ci| {
         ci.db = 0;
         ci.resp = 2;
@@ -701,7 +704,7 @@ fn client_line(ci: &ClientInfo, out: &mut String) {
     let secs = |t: Option<std::time::Instant>| t.map(|t| t.elapsed().as_secs()).unwrap_or(0);
     let _ = writeln!(
         out,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={} io-thread={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={} io-thread={}",
         ci.id,
         ci.addr,
         ci.laddr,
@@ -721,6 +724,7 @@ fn client_line(ci: &ClientInfo, out: &mut String) {
         ci.omem,
         ci.tot_mem,
         ci.cmd,
+        ci.redir.map_or(-1, |r| r as i64),
         ci.resp,
         ci.lib_name,
         ci.lib_ver,
@@ -874,6 +878,10 @@ fn client(l: &mut Local, args: &[&[u8]]) -> Res {
             reply(l, |r| r.verbatim(s.as_bytes()))
         }
         "kill" if args.len() >= 3 => client_kill(l, my_id, args),
+        "tracking" if args.len() >= 3 => super::tracking::client_tracking(l, args),
+        "caching" if args.len() == 3 => super::tracking::client_caching(l, args),
+        "getredir" if args.len() == 2 => super::tracking::client_getredir(l),
+        "trackinginfo" if args.len() == 2 => super::tracking::client_trackinginfo(l),
         "no-evict" | "no-touch" if args.len() == 3 => match lower(&args[2]).as_str() {
             "on" | "off" => reply(l, |r| r.ok()),
             _ => Err(errors::SYNTAX.into()),
@@ -885,7 +893,7 @@ fn client(l: &mut Local, args: &[&[u8]]) -> Res {
             }
         }),
         "id" | "setname" | "getname" | "setinfo" | "info" | "kill" | "help" | "no-evict"
-        | "no-touch" => Err(wrong_args()),
+        | "no-touch" | "tracking" | "caching" | "getredir" | "trackinginfo" => Err(wrong_args()),
         _ => Err(format!(
             "ERR unknown subcommand '{}'. Try CLIENT HELP.",
             text(&args[1])

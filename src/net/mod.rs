@@ -61,6 +61,7 @@ pub mod pubsub;
 pub mod ring;
 mod route;
 pub mod shared;
+pub mod tracking;
 mod tx;
 
 use std::io;
@@ -246,6 +247,9 @@ pub struct IoThread {
     /// Messages this thread's publishes queued for other IO threads,
     /// sent once per turn.
     pub_out: crate::pubsub::Outbox,
+    /// Client-side caching flags of the command being routed
+    /// ([`crate::msg::track`]), put on each of its requests.
+    track_now: u8,
 }
 
 /// Runs one IO thread until shutdown. Errors: the ring or its buffers could
@@ -315,6 +319,7 @@ impl IoThread {
             last_tick: Instant::now(),
             subs: pubsub::Table::default(),
             pub_out: crate::pubsub::Outbox::default(),
+            track_now: 0,
         };
         for i in 0..t.listeners.len() {
             t.arm_accept(i);
@@ -510,6 +515,9 @@ impl IoThread {
                 }
                 ToIo::Release => self.release(),
                 ToIo::Published(list) => self.deliver(list),
+                ToIo::Invalidate(list) => self.on_invalidate(list),
+                ToIo::InvalidateClient { id, key, resp3 } => self.invalidate_client(id, key, resp3),
+                ToIo::InvalidateAll => self.invalidate_all(),
                 ToIo::Shutdown => self.begin_stop(),
                 ToIo::Snapshot => {
                     if let Some(ex) = self.executor.as_mut() {

@@ -132,6 +132,7 @@ impl IoThread {
         if self.queue_in_multi(slot, id, args) {
             return;
         }
+        self.track_now = self.track_flags(slot, s.name);
         match s.route {
             Route::Local => self.run_local(slot, id, args),
             Route::PubSub => self.pubsub_command(slot, id, args),
@@ -177,8 +178,10 @@ impl IoThread {
         let Some(conn) = self.conns[slot].as_mut() else {
             return;
         };
+        let token = conn_token(conn.generation, slot);
         let mut l = local::Local {
             conn,
+            token,
             shared: &self.shared,
             limits: &self.limits,
             io_index: self.index,
@@ -269,6 +272,7 @@ impl IoThread {
             claim: None,
             stamp: 0,
             tx: None,
+            track: self.track_now,
         });
     }
 

@@ -50,6 +50,9 @@ pub struct ClientInfo {
     pub cmd: String,
     /// Commands queued in MULTI, -1 outside one.
     pub multi: i64,
+    /// With CLIENT TRACKING on: the client its invalidations go to (0:
+    /// itself); CLIENT LIST's `redir` (-1 when off).
+    pub redir: Option<u64>,
     /// Channels, patterns and shard channels it subscribes to.
     pub sub: usize,
     pub psub: usize,

@@ -252,8 +252,10 @@ impl IoThread {
         let Some(conn) = self.conns[slot].as_mut() else {
             return Bytes::new();
         };
+        let token = conn_token(conn.generation, slot);
         let mut l = local::Local {
             conn,
+            token,
             shared: &self.shared,
             limits: &self.limits,
             io_index: self.index,
