@@ -1380,7 +1380,7 @@ mod tests {
                 .unwrap_err()
                 .contains("Unknown option")
         );
-        assert_eq!(c.get_matching(b"client-*").len(), 2);
+        assert_eq!(c.get_matching(b"client-*").len(), 3);
         assert_eq!(parse_mem("1gb"), Some(1 << 30));
         assert_eq!(parse_mem("100k"), Some(100_000));
         assert_eq!(default_plan(2), (1, 1));

@@ -61,7 +61,7 @@ fn commands() -> &'static [spec::CmdId] {
     static C: OnceLock<Vec<spec::CmdId>> = OnceLock::new();
     C.get_or_init(|| {
         (0..spec::TABLE.len() as spec::CmdId)
-            .filter(|&id| spec::get(id).route != Route::Local)
+            .filter(|&id| !matches!(spec::get(id).route, Route::Local | Route::PubSub))
             .collect()
     })
 }
