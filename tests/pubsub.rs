@@ -457,6 +457,32 @@ fn keyspace_events(port: u16, flags: &str) -> Vec<String> {
             "1",
             "ev",
         ],
+        // Two keys, on one shard or on two (the events are published by
+        // the shard that finishes the command, in Redis's order).
+        &["SET", "r1", "v"],
+        &["RENAME", "r1", "r2"],
+        &["RENAMENX", "r2", "r3"],
+        &["COPY", "r3", "c1"],
+        &["COPY", "r3", "c1"],
+        &["MOVE", "c1", "2"],
+        &["RPUSH", "src", "a", "b"],
+        &["LMOVE", "src", "dst", "LEFT", "RIGHT"],
+        &["RPOPLPUSH", "src", "dst"],
+        &["RPOPLPUSH", "src", "dst"],
+        &["SADD", "ss", "m"],
+        &["SADD", "sd", "m"],
+        &["SMOVE", "ss", "sd", "m"],
+        &["SET", "x", "1"],
+        &["EXPIRE", "x", "-1"],
+        &["SET", "x", "1"],
+        &["GETEX", "x"],
+        &["GETEX", "x", "EX", "100"],
+        &["GETEX", "x", "PERSIST"],
+        &["SORT", "dst", "ALPHA", "STORE", "sorted"],
+        &["SORT", "nothing", "STORE", "sorted"],
+        &["ZADD", "{z}a", "1", "m"],
+        &["ZUNIONSTORE", "{z}u", "1", "{z}a"],
+        &["ZRANGESTORE", "{z}r", "{z}a", "0", "-1"],
     ];
     for args in script {
         step(&mut c, &mut ignore, args, 1);

@@ -10,6 +10,7 @@
 //! RENAME, RENAMENX and COPY arrive at the source key's shard, which hops to
 //! the destination's shard when it is another one. Deadlines are Unix ms.
 
+use crate::pubsub::notify::GENERIC as NOTIFY_GENERIC;
 use bytes::Bytes;
 
 use super::{CmdError, CmdResult, Ctx, Handler, Shard};
@@ -67,8 +68,7 @@ fn del(ctx: &mut Ctx) -> CmdResult {
         if ctx.sh.dbs[ctx.db].remove(h, &args[i], now).is_some() {
             n += 1;
             let db = ctx.db;
-            ctx.sh
-                .notify(crate::pubsub::notify::GENERIC, "del", db, &args[i]);
+            ctx.sh.notify(NOTIFY_GENERIC, "del", db, &args[i]);
         }
     }
     ctx.out.int(n);
@@ -497,6 +497,7 @@ fn rename(ctx: &mut Ctx) -> CmdResult {
         };
         let at = e.expire_at();
         put(ctx.sh, db, &dst, e.value, at, false);
+        renamed(ctx.sh, db, &src, &dst);
         if nx {
             ctx.out.int(1)
         } else {
@@ -513,6 +514,9 @@ fn rename(ctx: &mut Ctx) -> CmdResult {
             .ok_or(CmdError::NoSuchKey)?;
         let at = e.expire_at();
         let value = e.value;
+        // Both events from here, in Redis's order; the destination is
+        // written under the same transaction before anyone can look.
+        renamed(ctx.sh, db, &src, &dst);
         ctx.sh.hop(target, move |sh| {
             put(sh, db, &dst, value, at, false);
             sh.reply_later(to, |r| r.ok());
@@ -532,6 +536,7 @@ fn rename(ctx: &mut Ctx) -> CmdResult {
             };
             let at = e.expire_at();
             let value = e.value;
+            renamed(sh, db, &src, &dst);
             sh.hop(target, move |sh| {
                 put(sh, db, &dst, value, at, false);
                 sh.reply_later(to, |r| r.int(1));
@@ -539,6 +544,13 @@ fn rename(ctx: &mut Ctx) -> CmdResult {
         });
     });
     Ok(())
+}
+
+/// RENAME's keyspace events: `rename_from` on the source, `rename_to` on
+/// the destination (Redis's `renameGenericCommand`).
+fn renamed(sh: &mut Shard, db: usize, src: &[u8], dst: &[u8]) {
+    sh.notify(NOTIFY_GENERIC, "rename_from", db, src);
+    sh.notify(NOTIFY_GENERIC, "rename_to", db, dst);
 }
 
 /// COPY source destination [DB index] [REPLACE]: 1 if copied (value and
@@ -579,6 +591,9 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
     let target = ctx.sh.shard_of(&dst);
     if target == ctx.sh.id {
         let done = put(ctx.sh, dst_db, &dst, value, at, !replace);
+        if done {
+            ctx.sh.notify(NOTIFY_GENERIC, "copy_to", dst_db, &dst);
+        }
         ctx.out.int(done as i64);
         return Ok(());
     }
@@ -586,6 +601,9 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
     let to: ReplyTo = ctx.reply_to;
     ctx.sh.hop(target, move |sh| {
         let done = put(sh, dst_db, &dst, value, at, !replace);
+        if done {
+            sh.notify(NOTIFY_GENERIC, "copy_to", dst_db, &dst);
+        }
         sh.reply_later(to, |r| r.int(done as i64));
     });
     Ok(())
@@ -615,11 +633,16 @@ fn move_(ctx: &mut Ctx) -> CmdResult {
         && match ctx.sh.dbs[ctx.db].remove(h, &key, now) {
             Some(e) => {
                 let at = e.expire_at();
-                ctx.sh.dbs[dst_db].set_owned(key, h, e.value, at, now);
+                ctx.sh.dbs[dst_db].set_owned(key.clone(), h, e.value, at, now);
                 true
             }
             None => false,
         };
+    if moved {
+        let db = ctx.db;
+        ctx.sh.notify(NOTIFY_GENERIC, "move_from", db, &key);
+        ctx.sh.notify(NOTIFY_GENERIC, "move_to", dst_db, &key);
+    }
     ctx.out.int(moved as i64);
     Ok(())
 }

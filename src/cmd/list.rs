@@ -487,7 +487,31 @@ pub fn move_here(
         return Ok(None);
     };
     push_values(sh, db, dst, hd, to, &[&v[..]], false)?;
+    let emptied = !sh.dbs[db].contains(key_hash(src), src, now);
+    moved_events(sh, db, src, dst, from, to, emptied);
     Ok(Some(v))
+}
+
+/// LMOVE's keyspace events, in Redis's order (`lmoveGenericCommand`): the
+/// push on the destination, the pop on the source, `del` if that emptied
+/// it.
+fn moved_events(
+    sh: &mut Shard,
+    db: usize,
+    src: &[u8],
+    dst: &[u8],
+    from: End,
+    to: End,
+    emptied: bool,
+) {
+    use crate::pubsub::notify::{GENERIC, LIST};
+    let push = if to == End::Left { "lpush" } else { "rpush" };
+    let pop = if from == End::Left { "lpop" } else { "rpop" };
+    sh.notify(LIST, push, db, dst);
+    sh.notify(LIST, pop, db, src);
+    if emptied {
+        sh.notify(GENERIC, "del", db, src);
+    }
 }
 
 /// The rest of a cross-shard move whose element `v` was just popped from
@@ -509,9 +533,13 @@ pub fn push_popped(
 ) {
     let home = sh.id;
     let target = sh.shard_of(&dst);
+    let emptied = !sh.dbs[db].contains(key_hash(&src), &src, sh.now_ms);
     sh.hop(target, move |sh| {
         match push_values(sh, db, &dst, key_hash(&dst), to, &[&v[..]], false) {
-            Ok(_) => sh.reply_later(reply_to, |r| r.bulk(&v)),
+            Ok(_) => {
+                moved_events(sh, db, &src, &dst, from, to, emptied);
+                sh.reply_later(reply_to, |r| r.bulk(&v))
+            }
             Err(e) => sh.hop(home, move |sh| {
                 // Back where it was; `src` is still locked, so nobody saw it gone.
                 let _ = push_values(sh, db, &src, key_hash(&src), from, &[&v[..]], false);

@@ -12,14 +12,19 @@
 //!   MSET/MSETNX; SET with an expiry, SETEX and PSETEX add `expire`.
 //! - A pop or removal that left its key empty adds `del` (class `g`), as
 //!   Redis does when it deletes an emptied collection.
-//! - DEL and UNLINK publish `del` for each key they removed (their handler
-//!   does, it alone knows which); expiries publish `expired` (class `x`)
-//!   from the shard that reclaimed the key, lazily or in the active sweep.
+//! - EXPIRE and its siblings publish `del` instead when the time was
+//!   already past; GETEX publishes `expire`, `persist` or nothing.
+//! - DEL and UNLINK publish `del` for each key they removed, and the store
+//!   commands (SINTERSTORE, ZUNIONSTORE, SORT ... STORE, ...) their event
+//!   or `del` on the destination: their handlers do, on the destination's
+//!   shard (`Shard::notify_stored`). RENAME, COPY, MOVE, LMOVE (and
+//!   RPOPLPUSH, a served BLMOVE) and SMOVE publish from their handlers, in
+//!   Redis's order, from the shard that finishes the command. Expiries
+//!   publish `expired` (class `x`) from the shard that reclaimed the key,
+//!   lazily or in the active sweep.
 //!
-//! Not published yet (stated in the README's compatibility notes): the
-//! events of commands whose second key is reached through another shard
-//! (RENAME's `rename_from`/`rename_to`, LMOVE, SMOVE, MOVE, COPY), EXPIRE with a
-//! time already past (`del` in Redis), `new` (n) and key-miss (m) events.
+//! Not published yet (stated in the README): `new` (n) and key-miss (m)
+//! events.
 //! Event names and classes follow Redis 7.0's `t_*.c`.
 
 use super::Ctx;
@@ -50,6 +55,7 @@ pub static EVENTS: &[(&str, u32, &str)] = &[
     ("expireat", n::GENERIC, "expire"),
     ("pexpireat", n::GENERIC, "expire"),
     ("persist", n::GENERIC, "persist"),
+    ("getex", n::GENERIC, "expire"),
     ("restore", n::GENERIC, "restore"),
     // lists
     ("lpush", n::LIST, "lpush"),
@@ -128,6 +134,28 @@ pub fn after_write(ctx: &mut Ctx, s: &spec::CommandSpec, mark: usize) {
     let Some(key) = args.get(ctx.first_key).filter(|_| ctx.first_key > 0) else {
         return;
     };
+    // An expiry already past deletes the key (`del`, as Redis's
+    // `expireGenericCommand`); GETEX PERSIST is a `persist`; a GETEX
+    // without options changes nothing.
+    if matches!(
+        s.name,
+        "expire" | "pexpire" | "expireat" | "pexpireat" | "getex"
+    ) {
+        let has = |o: &[u8]| args[2..].iter().any(|a| a.eq_ignore_ascii_case(o));
+        let h = ctx.key_hash(ctx.first_key);
+        let now = ctx.now();
+        if s.name == "getex" && has(b"persist") {
+            ctx.sh.notify(n::GENERIC, "persist", db, key);
+        } else if s.name == "getex" && ![&b"ex"[..], b"px", b"exat", b"pxat"].iter().any(|o| has(o))
+        {
+            // GETEX without options changes nothing.
+        } else if !ctx.sh.dbs[db].contains(h, key, now) {
+            ctx.sh.notify(n::GENERIC, "del", db, key);
+        } else {
+            ctx.sh.notify(class, event, db, key);
+        }
+        return;
+    }
     ctx.sh.notify(class, event, db, key);
     let expires = match s.name {
         "setex" | "psetex" => true,

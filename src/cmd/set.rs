@@ -239,10 +239,12 @@ fn smove(ctx: &mut Ctx) -> CmdResult {
                 s.remove(&m);
             }
             drop_if_empty(&mut ctx.sh.dbs[db], hs, &src, now);
-            typed_or_new::<Set>(&mut ctx.sh.dbs[db], hd, &dst, now, || {
+            let emptied = !ctx.sh.dbs[db].contains(hs, &src, now);
+            let added = typed_or_new::<Set>(&mut ctx.sh.dbs[db], hd, &dst, now, || {
                 Set::for_member(&m, &enc)
             })?
             .add(&m, &enc);
+            smoved_events(ctx.sh, db, &src, &dst, emptied, added);
         }
         ctx.out.int(1);
         return Ok(());
@@ -270,6 +272,7 @@ fn smove(ctx: &mut Ctx) -> CmdResult {
             if !removed {
                 return sh.reply_later(to, |r| r.int(0));
             }
+            let emptied = !sh.dbs[db].contains(hs, &src, now);
             sh.hop(target, move |sh| {
                 let now = sh.now_ms;
                 let enc = sh.enc();
@@ -277,7 +280,8 @@ fn smove(ctx: &mut Ctx) -> CmdResult {
                     Set::for_member(&m, &enc)
                 }) {
                     Ok(s) => {
-                        s.add(&m, &enc);
+                        let added = s.add(&m, &enc);
+                        smoved_events(sh, db, &src, &dst, emptied, added);
                         sh.reply_later(to, |r| r.int(1));
                     }
                     Err(e) => sh.reply_later(to, |r| r.error(e.text())),
@@ -286,6 +290,20 @@ fn smove(ctx: &mut Ctx) -> CmdResult {
         });
     });
     Ok(())
+}
+
+/// SMOVE's keyspace events, in Redis's order (`smoveCommand`): `srem` on
+/// the source, `del` if that emptied it, `sadd` on the destination if the
+/// member was new there.
+fn smoved_events(sh: &mut Shard, db: usize, src: &[u8], dst: &[u8], emptied: bool, added: bool) {
+    use crate::pubsub::notify::{GENERIC, SET};
+    sh.notify(SET, "srem", db, src);
+    if emptied {
+        sh.notify(GENERIC, "del", db, src);
+    }
+    if added {
+        sh.notify(SET, "sadd", db, dst);
+    }
 }
 
 /// What one key of a multi-key read held.
