@@ -83,8 +83,8 @@ for fsync in ("everysec", "always"):
 # A/B against another build (a worktree of an earlier commit, say):
 # TANDEM_BASE=/path/to/tandem python3 tools/bench.py --servers base,tandem
 if os.environ.get("TANDEM_BASE"):
-    SERVERS["base"] = lambda port: [os.environ["TANDEM_BASE"], "--port", str(port)]
-    SERVERS["base-colocated"] = lambda port: [os.environ["TANDEM_BASE"], "--port", str(port), "--colocated", "yes"]
+    SERVERS["base"] = lambda port: [os.environ["TANDEM_BASE"], "--port", str(port), "--save", ""]
+    SERVERS["base-colocated"] = lambda port: [os.environ["TANDEM_BASE"], "--port", str(port), "--save", "", "--colocated", "yes"]
 
 
 def run_test(port, pid, test, opts):
