@@ -7,7 +7,9 @@
 //!
 //! - A write that answered an error, nil, `0` or an empty array changed
 //!   nothing and publishes nothing (SADD of members already there, SET NX
-//!   on an existing key, EXPIRE of a missing key, HDEL of missing fields).
+//!   on an existing key, EXPIRE of a missing key, HDEL of missing fields;
+//!   not HSET, whose `0` means it overwrote fields; ZADD, whose reply does
+//!   not say whether a score changed, publishes from its handler).
 //! - Otherwise its event goes out on its first key, or on every key for
 //!   MSET/MSETNX; SET with an expiry, SETEX and PSETEX add `expire`.
 //! - A pop or removal that left its key empty adds `del` (class `g`), as
@@ -80,7 +82,6 @@ pub static EVENTS: &[(&str, u32, &str)] = &[
     ("srem", n::SET, "srem"),
     ("spop", n::SET, "spop"),
     // sorted sets
-    ("zadd", n::ZSET, "zadd"),
     ("zincrby", n::ZSET, "zincr"),
     ("zrem", n::ZSET, "zrem"),
     ("zremrangebyscore", n::ZSET, "zremrangebyscore"),
@@ -99,7 +100,8 @@ fn event_of(name: &str) -> Option<(u32, &'static str)> {
 }
 
 /// Whether a reply says the command changed nothing: an error, nil, `0`,
-/// or an empty array.
+/// or an empty array. Not for HSET, whose `0` says only that every field
+/// existed (it still wrote them).
 fn changed_nothing(reply: &[u8]) -> bool {
     matches!(
         reply,
@@ -117,7 +119,12 @@ pub fn after_write(ctx: &mut Ctx, s: &spec::CommandSpec, mark: usize) {
         return;
     };
     let reply = ctx.out.buf.get(mark..).unwrap_or_default();
-    if changed_nothing(reply) {
+    // LINSERT answers -1 when the pivot is missing: nothing inserted.
+    let nothing = match s.name {
+        "hset" | "hmset" => matches!(reply, [b'-' | b'!', ..]),
+        _ => changed_nothing(reply),
+    };
+    if nothing || (s.name == "linsert" && reply == b":-1\r\n") {
         return;
     }
     let db = ctx.db;

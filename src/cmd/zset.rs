@@ -307,6 +307,14 @@ fn zadd(ctx: &mut Ctx) -> CmdResult {
     }
     drop_if_empty(d, h, &args[1], now);
     ctx.sh.key_ready(db, &args[1]);
+    // Redis notifies when a member was added or its score changed, which
+    // the reply (without CH) does not tell; ZINCRBY's `zincr` comes from
+    // `cmd::notify`.
+    if changed > 0 && ctx.arg_is(0, "zadd") {
+        let event = if incr { "zincr" } else { "zadd" };
+        ctx.sh
+            .notify(crate::pubsub::notify::ZSET, event, db, &args[1]);
+    }
     if incr {
         match incr_result {
             Some(v) => ctx.out.double(v),

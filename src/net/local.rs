@@ -59,6 +59,8 @@ pub(super) struct After {
     pub unwatch: bool,
     /// RESET: drop the client's Pub/Sub subscriptions.
     pub unsubscribe: bool,
+    /// CLIENT TRACKING OFF, RESET: turn client-side caching off.
+    pub untrack: bool,
     /// BGREWRITEAOF started a background save: begin its instant on the shards.
     pub snapshot: bool,
     /// SHUTDOWN saves first: hold the connection's reply slot until the
@@ -675,8 +677,8 @@ fn reset(l: &mut Local) -> Res {
     l.after.unwatch = c.watch.is_some();
     // ... and every subscription, silently, and tracking.
     l.after.unsubscribe = c.subs.is_some();
+    l.after.untrack = c.tracking.is_some();
     let id = c.id;
-    super::tracking::disable(l);
     l.shared.update_client(id, |ci| {
         ci.db = 0;
         ci.resp = 2;

@@ -215,6 +215,9 @@ impl IoThread {
         if after.unsubscribe {
             self.drop_subscriptions(slot);
         }
+        if after.untrack {
+            self.drop_tracking(slot);
+        }
         if after.await_shutdown {
             if let Some(c) = self.conns[slot].as_mut() {
                 let seq = c.begin();

@@ -62,19 +62,6 @@ impl Tracking {
     }
 }
 
-/// Turns a connection's tracking off: its BCAST prefixes leave the shared
-/// registry (what shards remember is forgotten lazily).
-pub(super) fn disable(l: &mut Local) {
-    if let Some(t) = l.conn.tracking.take() {
-        for p in &t.prefixes {
-            l.shared.pubsub.bcast_remove(p, l.io_index, l.token);
-        }
-        l.shared.pubsub.count_tracking(false);
-    }
-    let id = l.conn.id;
-    l.shared.update_client(id, |ci| ci.redir = None);
-}
-
 /// CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p]... [BCAST] [OPTIN]
 /// [OPTOUT] [NOLOOP]. Errors: Redis 7.0's texts, in its order.
 pub(super) fn client_tracking(l: &mut Local, args: &[&[u8]]) -> Res {
@@ -117,7 +104,7 @@ pub(super) fn client_tracking(l: &mut Local, args: &[&[u8]]) -> Res {
     match lower(args[2]).as_str() {
         "on" => {}
         "off" => {
-            disable(l);
+            l.after.untrack = true;
             return reply(l, |r| r.ok());
         }
         _ => return Err(errors::SYNTAX.into()),
@@ -386,7 +373,9 @@ impl IoThread {
         }
     }
 
-    /// Turns tracking off for a connection that closes.
+    /// Turns a connection's tracking off (CLIENT TRACKING OFF, RESET, a
+    /// close): its BCAST prefixes leave the shared registry; what shards
+    /// remember of its reads is forgotten lazily.
     pub(super) fn drop_tracking(&mut self, slot: usize) {
         let Some(Some(c)) = self.conns.get_mut(slot) else {
             return;
@@ -397,6 +386,7 @@ impl IoThread {
                 self.shared.pubsub.bcast_remove(p, self.index, token);
             }
             self.shared.pubsub.count_tracking(false);
+            self.shared.update_client(c.id, |ci| ci.redir = None);
         }
     }
 }
