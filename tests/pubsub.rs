@@ -400,6 +400,36 @@ fn redis_cli_subscribes() {
 /// order. Multi-key commands keep their keys under one hash tag (events of
 /// one command on several shards may interleave differently).
 fn keyspace_events(port: u16, flags: &str) -> Vec<String> {
+    keyspace_events_of(port, flags, WRITES)
+}
+
+/// Reads that miss and writes that create keys, for `new` (n) and
+/// `keymiss` (m) events: single-key commands and MGET/MSET under one tag.
+const NEW_AND_MISS: &[&[&str]] = &[
+    &["GET", "m1"],
+    &["MGET", "{m}2", "{m}3"],
+    &["EXISTS", "m4"],
+    &["TYPE", "m5"],
+    &["TTL", "m6"],
+    &["HGET", "m7", "f"],
+    &["LRANGE", "m8", "0", "-1"],
+    &["OBJECT", "ENCODING", "m14"],
+    &["SET", "n1", "v"],
+    &["SET", "n1", "w"],
+    &["LPUSH", "n2", "a"],
+    &["SADD", "n3", "a"],
+    &["INCR", "n4"],
+    &["HSET", "n5", "f", "v"],
+    &["ZADD", "n6", "1", "a"],
+    &["MSET", "{n}8", "a", "{n}9", "b"],
+    &["GETDEL", "m11"],
+    &["GETDEL", "n1"],
+    &["LPOP", "m12"],
+    &["RPUSHX", "m21", "a"],
+    &["GET", "n4"],
+];
+
+fn keyspace_events_of(port: u16, flags: &str, script: &[&[&str]]) -> Vec<String> {
     let mut c = raw_to(port);
     let mut ignore = Vec::new();
     step(&mut c, &mut ignore, &["FLUSHALL"], 1);
@@ -412,82 +442,6 @@ fn keyspace_events(port: u16, flags: &str) -> Vec<String> {
     let mut sub = raw_to(port);
     send(&mut sub, &["PSUBSCRIBE", "__key*__:*"]);
     sub.read_replies(1);
-    let script: &[&[&str]] = &[
-        &["SET", "a", "1"],
-        &["SET", "a", "2", "NX"],
-        &["SET", "b", "1", "EX", "100"],
-        &["INCR", "a"],
-        &["INCRBYFLOAT", "a", "1.5"],
-        &["APPEND", "a", "x"],
-        &["SETRANGE", "a", "0", "y"],
-        &["MSET", "{m}1", "1", "{m}2", "2"],
-        &["DEL", "{m}1", "{m}2", "{m}3"],
-        &["LPUSH", "l", "x", "y"],
-        &["RPUSH", "l", "z"],
-        &["LSET", "l", "0", "q"],
-        &["LINSERT", "l", "BEFORE", "q", "p"],
-        &["LINSERT", "l", "BEFORE", "nope", "p"],
-        &["LREM", "l", "0", "nope"],
-        &["LTRIM", "l", "0", "1"],
-        &["RPOP", "l"],
-        &["LPOP", "l"],
-        &["HSET", "h", "f", "v", "g", "w"],
-        &["HSET", "h", "f", "v2"],
-        &["HINCRBY", "h", "n", "1"],
-        &["HDEL", "h", "nope"],
-        &["HDEL", "h", "f", "g", "n"],
-        &["SADD", "s", "a", "b"],
-        &["SADD", "s", "a"],
-        &["SREM", "s", "a", "b"],
-        &["SADD", "{t}s1", "x", "y"],
-        &["SINTERSTORE", "{t}dst", "{t}s1"],
-        &["ZADD", "z", "1", "a", "2", "b"],
-        &["ZADD", "z", "5", "b"],
-        &["ZADD", "z", "5", "b"],
-        &["ZINCRBY", "z", "2", "a"],
-        &["ZREM", "z", "nope"],
-        &["ZPOPMIN", "z"],
-        &["ZREMRANGEBYSCORE", "z", "-inf", "+inf"],
-        &["SET", "p", "v"],
-        &["EXPIRE", "p", "100"],
-        &["PERSIST", "p"],
-        &["PERSIST", "p"],
-        &["GETDEL", "p"],
-        &["SETEX", "se", "100", "v"],
-        &["GETSET", "se", "w"],
-        &[
-            "EVAL",
-            "redis.call('SET', KEYS[1], 'x'); return redis.call('DEL', KEYS[1])",
-            "1",
-            "ev",
-        ],
-        // Two keys, on one shard or on two (the events are published by
-        // the shard that finishes the command, in Redis's order).
-        &["SET", "r1", "v"],
-        &["RENAME", "r1", "r2"],
-        &["RENAMENX", "r2", "r3"],
-        &["COPY", "r3", "c1"],
-        &["COPY", "r3", "c1"],
-        &["MOVE", "c1", "2"],
-        &["RPUSH", "src", "a", "b"],
-        &["LMOVE", "src", "dst", "LEFT", "RIGHT"],
-        &["RPOPLPUSH", "src", "dst"],
-        &["RPOPLPUSH", "src", "dst"],
-        &["SADD", "ss", "m"],
-        &["SADD", "sd", "m"],
-        &["SMOVE", "ss", "sd", "m"],
-        &["SET", "x", "1"],
-        &["EXPIRE", "x", "-1"],
-        &["SET", "x", "1"],
-        &["GETEX", "x"],
-        &["GETEX", "x", "EX", "100"],
-        &["GETEX", "x", "PERSIST"],
-        &["SORT", "dst", "ALPHA", "STORE", "sorted"],
-        &["SORT", "nothing", "STORE", "sorted"],
-        &["ZADD", "{z}a", "1", "m"],
-        &["ZUNIONSTORE", "{z}u", "1", "{z}a"],
-        &["ZRANGESTORE", "{z}r", "{z}a", "0", "-1"],
-    ];
     for args in script {
         step(&mut c, &mut ignore, args, 1);
     }
@@ -524,6 +478,84 @@ fn keyspace_events(port: u16, flags: &str) -> Vec<String> {
     events
 }
 
+/// A run of writes over every family (see [`keyspace_events`]).
+const WRITES: &[&[&str]] = &[
+    &["SET", "a", "1"],
+    &["SET", "a", "2", "NX"],
+    &["SET", "b", "1", "EX", "100"],
+    &["INCR", "a"],
+    &["INCRBYFLOAT", "a", "1.5"],
+    &["APPEND", "a", "x"],
+    &["SETRANGE", "a", "0", "y"],
+    &["MSET", "{m}1", "1", "{m}2", "2"],
+    &["DEL", "{m}1", "{m}2", "{m}3"],
+    &["LPUSH", "l", "x", "y"],
+    &["RPUSH", "l", "z"],
+    &["LSET", "l", "0", "q"],
+    &["LINSERT", "l", "BEFORE", "q", "p"],
+    &["LINSERT", "l", "BEFORE", "nope", "p"],
+    &["LREM", "l", "0", "nope"],
+    &["LTRIM", "l", "0", "1"],
+    &["RPOP", "l"],
+    &["LPOP", "l"],
+    &["HSET", "h", "f", "v", "g", "w"],
+    &["HSET", "h", "f", "v2"],
+    &["HINCRBY", "h", "n", "1"],
+    &["HDEL", "h", "nope"],
+    &["HDEL", "h", "f", "g", "n"],
+    &["SADD", "s", "a", "b"],
+    &["SADD", "s", "a"],
+    &["SREM", "s", "a", "b"],
+    &["SADD", "{t}s1", "x", "y"],
+    &["SINTERSTORE", "{t}dst", "{t}s1"],
+    &["ZADD", "z", "1", "a", "2", "b"],
+    &["ZADD", "z", "5", "b"],
+    &["ZADD", "z", "5", "b"],
+    &["ZINCRBY", "z", "2", "a"],
+    &["ZREM", "z", "nope"],
+    &["ZPOPMIN", "z"],
+    &["ZREMRANGEBYSCORE", "z", "-inf", "+inf"],
+    &["SET", "p", "v"],
+    &["EXPIRE", "p", "100"],
+    &["PERSIST", "p"],
+    &["PERSIST", "p"],
+    &["GETDEL", "p"],
+    &["SETEX", "se", "100", "v"],
+    &["GETSET", "se", "w"],
+    &[
+        "EVAL",
+        "redis.call('SET', KEYS[1], 'x'); return redis.call('DEL', KEYS[1])",
+        "1",
+        "ev",
+    ],
+    // Two keys, on one shard or on two (the events are published by
+    // the shard that finishes the command, in Redis's order).
+    &["SET", "r1", "v"],
+    &["RENAME", "r1", "r2"],
+    &["RENAMENX", "r2", "r3"],
+    &["COPY", "r3", "c1"],
+    &["COPY", "r3", "c1"],
+    &["MOVE", "c1", "2"],
+    &["RPUSH", "src", "a", "b"],
+    &["LMOVE", "src", "dst", "LEFT", "RIGHT"],
+    &["RPOPLPUSH", "src", "dst"],
+    &["RPOPLPUSH", "src", "dst"],
+    &["SADD", "ss", "m"],
+    &["SADD", "sd", "m"],
+    &["SMOVE", "ss", "sd", "m"],
+    &["SET", "x", "1"],
+    &["EXPIRE", "x", "-1"],
+    &["SET", "x", "1"],
+    &["GETEX", "x"],
+    &["GETEX", "x", "EX", "100"],
+    &["GETEX", "x", "PERSIST"],
+    &["SORT", "dst", "ALPHA", "STORE", "sorted"],
+    &["SORT", "nothing", "STORE", "sorted"],
+    &["ZADD", "{z}a", "1", "m"],
+    &["ZUNIONSTORE", "{z}u", "1", "{z}a"],
+    &["ZRANGESTORE", "{z}r", "{z}a", "0", "-1"],
+];
+
 #[test]
 fn keyspace_notifications_match_redis() {
     let redis = Redis::start(&[]);
@@ -532,6 +564,8 @@ fn keyspace_notifications_match_redis() {
     for flags in ["KEA", "Kg", "E$lshzx", "AK"] {
         cases.push((flags, keyspace_events(redis.port, flags)));
     }
+    let new_and_miss = keyspace_events_of(redis.port, "KEnm", NEW_AND_MISS);
+    assert!(new_and_miss.len() > 20, "{new_and_miss:?}");
     assert!(cases[0].1.len() > 80, "{:?}", cases[0].1);
     // The canonical text CONFIG GET shows, and the error for a bad class.
     let mut shown = Vec::new();
@@ -547,6 +581,11 @@ fn keyspace_notifications_match_redis() {
         for (flags, want) in &cases {
             assert_eq!(&keyspace_events(s.port, flags), want, "{layout:?} {flags}");
         }
+        assert_eq!(
+            keyspace_events_of(s.port, "KEnm", NEW_AND_MISS),
+            new_and_miss,
+            "{layout:?} KEnm"
+        );
         let mut c = s.conn();
         for (v, want) in ["KEA", "Elg$", "AKEm", "Kn", ""].iter().zip(&shown) {
             let _: () = q(&mut c, &["CONFIG", "SET", "notify-keyspace-events", v]).unwrap();

@@ -372,6 +372,9 @@ pub fn handlers() -> Vec<Option<Handler>> {
     t
 }
 
+/// Keyspace event classes that look at a command's keys before it runs.
+const NEW_OR_MISS: u32 = crate::pubsub::notify::NEW | crate::pubsub::notify::KEY_MISS;
+
 /// Runs one command `s`. Writes the reply (or its error) into `ctx.out`
 /// unless the handler deferred it, and logs a write to the AOF
 /// ([`log_write`]) before serving the blocked clients its pushes woke, so
@@ -393,6 +396,11 @@ pub fn execute_quiet(h: Handler, ctx: &mut Ctx, s: &spec::CommandSpec) {
         ctx.sh.dbs[ctx.db].count_reads = true;
     }
     ctx.sh.log_custom = false;
+    let seen = if ctx.sh.notify & (NEW_OR_MISS) != 0 {
+        notify::before(ctx, s)
+    } else {
+        Vec::new()
+    };
     let result = h(ctx);
     if read {
         ctx.sh.dbs[ctx.db].count_reads = false;
@@ -415,6 +423,9 @@ pub fn execute_quiet(h: Handler, ctx: &mut Ctx, s: &spec::CommandSpec) {
         log_write(ctx, s, error);
     }
     if ctx.sh.notify != 0 && s.is(spec::flag::WRITE) && !failed {
+        if !seen.is_empty() {
+            notify::created(ctx, s, &seen);
+        }
         notify::after_write(ctx, s, mark);
     }
     ctx.sh.commands += 1;

@@ -25,8 +25,13 @@
 //!   publish `expired` (class `x`) from the shard that reclaimed the key,
 //!   lazily or in the active sweep.
 //!
-//! Not published yet (stated in the README): `new` (n) and key-miss (m)
-//! events.
+//! - With `n` or `m` enabled, the command's keys on this shard are looked
+//!   at before it runs: a read (or GETDEL) publishes `keymiss` for each one
+//!   missing, a write `new` for each one it created, before its own event.
+//!   An event a handler published itself (a store command's, RENAME's
+//!   `rename_to`, ...) comes before `new` here, where Redis puts `new`
+//!   first, and a key created on another shard (a cross-shard RENAME's
+//!   destination) gets no `new`.
 //! Event names and classes follow Redis 7.0's `t_*.c`.
 
 use super::Ctx;
@@ -197,6 +202,51 @@ pub fn after_write(ctx: &mut Ctx, s: &spec::CommandSpec, mark: usize) {
         let now = ctx.now();
         if !ctx.sh.dbs[db].contains(h, key, now) {
             ctx.sh.notify(n::GENERIC, "del", db, key);
+        }
+    }
+}
+
+/// With `new` (n) or `keymiss` (m) events on: which of the command's keys
+/// that live on this shard exist before it runs (argument index,
+/// existence); `keymiss` goes out now for the reads that miss (Redis's
+/// `lookupKeyRead`, which OBJECT does not notify through).
+pub fn before(ctx: &mut Ctx, s: &spec::CommandSpec) -> Vec<(usize, bool)> {
+    let refs: Vec<&[u8]> = ctx.args.iter().map(|a| &a[..]).collect();
+    let now = ctx.now();
+    let db = ctx.db;
+    let mut keys = Vec::new();
+    for i in s.keys_in(&refs).unwrap_or_default() {
+        let Some(k) = refs.get(i) else { continue };
+        if ctx.sh.shard_of(k) != ctx.sh.id {
+            continue;
+        }
+        let exists = ctx.sh.dbs[db].contains(spec::key_hash(k), k, now);
+        keys.push((i, exists));
+    }
+    let reads = (s.is(spec::flag::READONLY) && s.name != "object") || s.name == "getdel";
+    if reads && ctx.sh.notify & n::KEY_MISS != 0 {
+        for &(i, exists) in &keys {
+            if !exists {
+                let k = ctx.args[i].clone();
+                ctx.sh.notify(n::KEY_MISS, "keymiss", db, &k);
+            }
+        }
+    }
+    keys
+}
+
+/// After write command `s` ran: `new` for each key of [`before`] it
+/// created.
+pub fn created(ctx: &mut Ctx, s: &spec::CommandSpec, before: &[(usize, bool)]) {
+    if ctx.sh.notify & n::NEW == 0 || !s.is(spec::flag::WRITE) {
+        return;
+    }
+    let now = ctx.now();
+    let db = ctx.db;
+    for &(i, existed) in before {
+        let k = ctx.args[i].clone();
+        if !existed && ctx.sh.dbs[db].contains(spec::key_hash(&k), &k, now) {
+            ctx.sh.notify(n::NEW, "new", db, &k);
         }
     }
 }
