@@ -554,6 +554,15 @@ const WRITES: &[&[&str]] = &[
     &["ZADD", "{z}a", "1", "m"],
     &["ZUNIONSTORE", "{z}u", "1", "{z}a"],
     &["ZRANGESTORE", "{z}r", "{z}a", "0", "-1"],
+    // Blocking pops that find data at once, and the MPOPs.
+    &["RPUSH", "bl", "a", "b"],
+    &["BLPOP", "bl", "0"],
+    &["BRPOP", "bl", "0"],
+    &["RPUSH", "lm", "x", "y"],
+    &["LMPOP", "1", "lm", "LEFT", "COUNT", "2"],
+    &["ZADD", "bz", "1", "a", "2", "b"],
+    &["BZPOPMIN", "bz", "0"],
+    &["ZMPOP", "1", "bz", "MAX"],
 ];
 
 #[test]

@@ -598,6 +598,14 @@ pub fn write_mpop(r: &mut Reply, key: &[u8], vals: &[Str]) {
     }
 }
 
+/// The keyspace event of a list pop from `end`.
+pub fn list_event(end: End) -> &'static str {
+    match end {
+        End::Left => "lpop",
+        End::Right => "rpop",
+    }
+}
+
 /// LMPOP numkeys key... LEFT|RIGHT [COUNT count]
 /// (<https://redis.io/docs/latest/commands/lmpop/>): pops from the first
 /// non-empty list in key order; `[key, [elements]]` or a null array.
@@ -606,8 +614,14 @@ fn lmpop(ctx: &mut Ctx) -> CmdResult {
     let (keys, left, count) = parse_mpop(ctx.args, 1, ("LEFT", "RIGHT"))?;
     let end = if left { End::Left } else { End::Right };
     ctx.deferred = true;
-    let pop =
-        move |sh: &mut Shard, db: usize, k: &[u8]| pop_values(sh, db, k, key_hash(k), end, count);
+    let pop = move |sh: &mut Shard, db: usize, k: &[u8]| {
+        let got = pop_values(sh, db, k, key_hash(k), end, count);
+        if matches!(&got, Ok(Some(v)) if !v.is_empty()) {
+            let event = list_event(end);
+            sh.notify_popped(crate::pubsub::notify::LIST, event, db, k);
+        }
+        got
+    };
     pop_first_nonempty(ctx.sh, ctx.reply_to, ctx.db, keys, 0, pop, write_mpop);
     Ok(())
 }

@@ -21,7 +21,9 @@
 //!   or `del` on the destination: their handlers do, on the destination's
 //!   shard (`Shard::notify_stored`). RENAME, COPY, MOVE, LMOVE (and
 //!   RPOPLPUSH, a served BLMOVE) and SMOVE publish from their handlers, in
-//!   Redis's order, from the shard that finishes the command. Expiries
+//!   Redis's order, from the shard that finishes the command; so do the
+//!   blocking pops (served at once or woken) and LMPOP/ZMPOP
+//!   (`Shard::notify_popped`). Expiries
 //!   publish `expired` (class `x`) from the shard that reclaimed the key,
 //!   lazily or in the active sweep.
 //!

@@ -765,6 +765,11 @@ pub fn write_zmpop(r: &mut Reply, key: &[u8], items: &[(Str, f64)]) {
     }
 }
 
+/// The keyspace event of a sorted-set pop.
+pub fn zset_event(min: bool) -> &'static str {
+    if min { "zpopmin" } else { "zpopmax" }
+}
+
 /// ZMPOP numkeys key... MIN|MAX [COUNT count]
 /// (<https://redis.io/docs/latest/commands/zmpop/>): pops from the first
 /// non-empty sorted set in key order; `[key, [[member, score]...]]` or a
@@ -773,7 +778,14 @@ pub fn write_zmpop(r: &mut Reply, key: &[u8], items: &[(Str, f64)]) {
 fn zmpop(ctx: &mut Ctx) -> CmdResult {
     let (keys, min, count) = parse_mpop(ctx.args, 1, ("MIN", "MAX"))?;
     ctx.deferred = true;
-    let pop = move |sh: &mut Shard, db: usize, k: &[u8]| pop_members(sh, db, k, min, count);
+    let pop = move |sh: &mut Shard, db: usize, k: &[u8]| {
+        let got = pop_members(sh, db, k, min, count);
+        if matches!(&got, Ok(Some(v)) if !v.is_empty()) {
+            let event = zset_event(min);
+            sh.notify_popped(crate::pubsub::notify::ZSET, event, db, k);
+        }
+        got
+    };
     pop_first_nonempty(ctx.sh, ctx.reply_to, ctx.db, keys, 0, pop, write_zmpop);
     Ok(())
 }

@@ -47,10 +47,11 @@ use bytes::Bytes;
 use hashbrown::HashMap;
 
 use super::Shard;
-use crate::cmd::list::{move_here, pop_values, push_popped, write_mpop};
-use crate::cmd::zset::{pop_members, write_zmpop};
+use crate::cmd::list::{list_event, move_here, pop_values, push_popped, write_mpop};
+use crate::cmd::zset::{pop_members, write_zmpop, zset_event};
 use crate::cmd::{CmdError, CmdResult, Ctx, typed};
 use crate::msg::{Claim, KeyLock, Mode, ReplyTo, TxId, TxInfo, TxKind, Want, next_tx_id};
+use crate::pubsub::notify::{LIST, ZSET};
 use crate::resp::Reply;
 use crate::spec::key_hash;
 use crate::store::{End, List, ZSet};
@@ -401,6 +402,7 @@ fn serve(sh: &mut Shard, w: &Blocked, i: usize, to: ReplyTo) {
         Op::Pop(end) => pop_values(sh, db, key, h, *end, 1).map(|v| {
             let v = v.unwrap_or_default();
             log(sh, pop_name(*end), None);
+            sh.notify_popped(LIST, list_event(*end), db, key);
             sh.reply_later(to, |r| {
                 r.array(2);
                 r.bulk(key);
@@ -410,11 +412,13 @@ fn serve(sh: &mut Shard, w: &Blocked, i: usize, to: ReplyTo) {
         Op::MPop(end, count) => pop_values(sh, db, key, h, *end, *count).map(|v| {
             let v = v.unwrap_or_default();
             log(sh, pop_name(*end), Some(v.len()));
+            sh.notify_popped(LIST, list_event(*end), db, key);
             sh.reply_later(to, |r| write_mpop(r, key, &v))
         }),
         Op::ZPop(min) => pop_members(sh, db, key, *min, 1).map(|v| {
             let v = v.unwrap_or_default();
             log(sh, if *min { b"ZPOPMIN" } else { b"ZPOPMAX" }, None);
+            sh.notify_popped(ZSET, zset_event(*min), db, key);
             sh.reply_later(to, |r| {
                 r.array(3);
                 r.bulk(key);
@@ -429,6 +433,7 @@ fn serve(sh: &mut Shard, w: &Blocked, i: usize, to: ReplyTo) {
                 if *min { b"ZPOPMIN" } else { b"ZPOPMAX" },
                 Some(v.len()),
             );
+            sh.notify_popped(ZSET, zset_event(*min), db, key);
             sh.reply_later(to, |r| write_zmpop(r, key, &v))
         }),
         Op::Move { dst, from, to: end } => {

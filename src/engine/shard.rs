@@ -220,6 +220,20 @@ impl Shard {
         }
     }
 
+    /// Publishes a pop's event on `key` (`lpop`, `zpopmin`, ...), then
+    /// `del` if it emptied the key: blocking pops, LMPOP and ZMPOP, as
+    /// Redis's `listPopRangeAndReplyWithKey` and `genericZpopCommand`.
+    pub fn notify_popped(&mut self, class: u32, event: &str, db: usize, key: &[u8]) {
+        if self.notify == 0 {
+            return;
+        }
+        self.notify(class, event, db, key);
+        let now = self.now_ms;
+        if !self.dbs[db].contains(crate::spec::key_hash(key), key, now) {
+            self.notify(crate::pubsub::notify::GENERIC, "del", db, key);
+        }
+    }
+
     /// Publishes keyspace event `event` of class `class` on `key` of
     /// database `db` if `notify-keyspace-events` enables it
     /// ([`crate::pubsub::notify::publish`]).
