@@ -138,6 +138,8 @@ pub struct ExecPlan {
     pub parallel: bool,
     /// Parallel plans: shards with commands still running.
     pub running: AtomicUsize,
+    /// Client-side caching flags of the block's reads ([`track`]).
+    pub track: u8,
 }
 
 impl ExecPlan {

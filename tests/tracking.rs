@@ -58,6 +58,12 @@ fn session(port: u16) -> Vec<String> {
     step(&mut a, l, "a", "GET k3", 1);
     step(&mut c, l, "c", "SET k3 z", 1);
     recv(&mut a, l, "a", 1);
+    // Reads inside MULTI are tracked too.
+    step(&mut a, l, "a", "MULTI", 1);
+    step(&mut a, l, "a", "GET t1", 1);
+    step(&mut a, l, "a", "EXEC", 1);
+    step(&mut c, l, "c", "SET t1 v", 1);
+    recv(&mut a, l, "a", 1);
     step(&mut a, l, "a", "CLIENT TRACKING OFF", 1);
     // REDIRECT to a RESP2 subscriber.
     b.send(&frame(&[b"CLIENT", b"ID"]));
@@ -109,6 +115,15 @@ fn session(port: u16) -> Vec<String> {
     step(&mut a, l, "a", "GET o2", 1);
     step(&mut c, l, "c", "SET o2 x", 1);
     step(&mut c, l, "c", "SET o1 x", 1);
+    recv(&mut a, l, "a", 1);
+    // CLIENT CACHING YES holds across MULTI for the EXEC's reads.
+    step(&mut a, l, "a", "CLIENT CACHING YES", 1);
+    step(&mut a, l, "a", "MULTI", 1);
+    step(&mut a, l, "a", "GET o3", 1);
+    step(&mut a, l, "a", "EXEC", 1);
+    step(&mut a, l, "a", "GET o4", 1);
+    step(&mut c, l, "c", "SET o4 x", 1);
+    step(&mut c, l, "c", "SET o3 x", 1);
     recv(&mut a, l, "a", 1);
     step(&mut a, l, "a", "CLIENT CACHING NO", 1);
     step(&mut a, l, "a", "CLIENT TRACKING ON OPTOUT", 1);

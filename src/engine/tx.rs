@@ -646,7 +646,7 @@ impl Engine {
             claim: None,
             stamp: 0,
             tx: None,
-            track: 0,
+            track: plan.track,
         };
         self.in_exec = true;
         let deferred = self.run_request(plan.reply.io as usize, &req, args, tx);

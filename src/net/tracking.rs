@@ -42,8 +42,9 @@ pub struct Tracking {
 }
 
 impl Tracking {
-    /// The [`track`] flags of the next command's requests, and whether it
-    /// uses up a CLIENT CACHING (every command but CLIENT itself does).
+    /// The [`track`] flags of the next command's requests (an EXEC's:
+    /// every read of its block), and whether it uses up a CLIENT CACHING
+    /// (every command but CLIENT and MULTI does).
     pub fn flags(&mut self, command: &str) -> u8 {
         if self.bcast {
             return 0;
@@ -55,7 +56,8 @@ impl Tracking {
         } else {
             true
         };
-        if command != "client" {
+        // Redis keeps CLIENT CACHING across MULTI for the EXEC.
+        if command != "client" && command != "multi" {
             self.caching = false;
         }
         if on { track::READ } else { 0 }

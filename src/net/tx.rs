@@ -529,6 +529,7 @@ impl IoThread {
             done_part: next_part as u16,
             parallel,
             running: AtomicUsize::new(0),
+            track: self.track_now,
         };
         plan.running = AtomicUsize::new(plan.run_shards().len());
         let info = Arc::new(TxInfo {
