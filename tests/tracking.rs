@@ -64,6 +64,27 @@ fn session(port: u16) -> Vec<String> {
     step(&mut a, l, "a", "EXEC", 1);
     step(&mut c, l, "c", "SET t1 v", 1);
     recv(&mut a, l, "a", 1);
+    // ... and reads a script makes (its keys on any shard).
+    step(
+        &mut a,
+        l,
+        "a",
+        "EVAL return(redis.call('GET',KEYS[1])) 1 s1",
+        1,
+    );
+    step(
+        &mut a,
+        l,
+        "a",
+        "EVAL return(redis.call('MGET','s2','s3')) 0",
+        1,
+    );
+    step(&mut c, l, "c", "SET s1 v", 1);
+    recv(&mut a, l, "a", 1);
+    // Redis tracks the script's declared keys, not the ones it reads by
+    // name: s3 owes nothing (the PING would read it otherwise).
+    step(&mut c, l, "c", "SET s3 v", 1);
+    step(&mut a, l, "a", "PING", 1);
     step(&mut a, l, "a", "CLIENT TRACKING OFF", 1);
     // REDIRECT to a RESP2 subscriber.
     b.send(&frame(&[b"CLIENT", b"ID"]));

@@ -506,9 +506,8 @@ fn moved_events(
 ) {
     use crate::pubsub::notify::{GENERIC, LIST};
     let push = if to == End::Left { "lpush" } else { "rpush" };
-    let pop = if from == End::Left { "lpop" } else { "rpop" };
     sh.notify(LIST, push, db, dst);
-    sh.notify(LIST, pop, db, src);
+    sh.notify(LIST, list_event(from), db, src);
     if emptied {
         sh.notify(GENERIC, "del", db, src);
     }

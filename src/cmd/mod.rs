@@ -94,6 +94,9 @@ pub struct Ctx<'a> {
     /// Inside EXEC: a blocking command answers at once instead of waiting
     /// (Redis's `CLIENT_DENY_BLOCKING`).
     pub no_wait: bool,
+    /// Client-side caching flags of the request ([`crate::msg::track`]):
+    /// a script remembers the keys its reads return for its client.
+    pub track: u8,
 }
 
 impl<'a> Ctx<'a> {
@@ -532,6 +535,7 @@ pub mod testing {
                 deferred: false,
                 claim: None,
                 no_wait: false,
+                track: 0,
             };
             execute(h, &mut ctx, s);
             assert!(!ctx.deferred, "single-shard harness cannot defer");

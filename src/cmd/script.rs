@@ -133,6 +133,10 @@ fn with_runtime(
         strayed: false,
         wrote: false,
         remote: Vec::new(),
+        tracker: (ctx.track & crate::msg::track::READ != 0).then_some(crate::pubsub::Tracker {
+            io: ctx.reply_to.io,
+            conn: ctx.reply_to.conn,
+        }),
     };
     f(&mut rt, &mut host, ctx.out);
     let (strayed, remote) = (host.strayed, std::mem::take(&mut host.remote));
@@ -218,6 +222,9 @@ struct ScriptHost<'a> {
     wrote: bool,
     /// Other shards the script wrote on.
     remote: Vec<u16>,
+    /// Client-side caching: the client that tracks the script's declared
+    /// keys once it reads (taken at the first read).
+    tracker: Option<crate::pubsub::Tracker>,
 }
 
 fn error_reply(msg: &str) -> Bytes {
@@ -310,6 +317,9 @@ impl ScriptHost<'_> {
         if target != self.sh.id && spec::get(id).is(flag::WRITE) && !self.remote.contains(&target) {
             self.remote.push(target);
         }
+        if spec::get(id).is(flag::READONLY) {
+            self.remember_declared();
+        }
         let (reply, logged) = match self
             .sh
             .call_on(target, move |sh| run_here(sh, db, id, &args, resp3))
@@ -321,6 +331,25 @@ impl ScriptHost<'_> {
             g.append(logged);
         }
         reply
+    }
+
+    /// Client-side caching, at the script's first read: its client tracks
+    /// the keys the script declared (Redis remembers the keys of the
+    /// calling EVAL, not those of the command the script runs), each on
+    /// the shard that owns it, before the script answers.
+    fn remember_declared(&mut self) {
+        let Some(t) = self.tracker.take() else {
+            return;
+        };
+        for k in self.declared {
+            let home = self.sh.shard_of(k);
+            if home == self.sh.id {
+                self.sh.remember_read(k, t);
+            } else {
+                let k = k.clone();
+                let _ = self.sh.call_on(home, move |sh| sh.remember_read(&k, t));
+            }
+        }
     }
 
     /// A split command (MSET, MGET, DEL, EXISTS, ...) whose keys live on
@@ -541,6 +570,7 @@ fn run_logged(sh: &mut Shard, db: usize, id: spec::CmdId, args: &[Bytes], resp3:
         deferred: false,
         claim: None,
         no_wait: true,
+        track: 0,
     };
     super::execute_quiet(h, &mut ctx, s);
     if ctx.deferred {

@@ -400,6 +400,7 @@ impl Engine {
                     deferred: false,
                     claim: req.claim.as_ref(),
                     no_wait: self.in_exec,
+                    track: req.track,
                 };
                 cmd::execute(h, &mut ctx, spec);
                 let deferred = ctx.deferred;

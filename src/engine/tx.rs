@@ -74,7 +74,7 @@ impl Stored {
                 claim: req.claim.clone(),
                 stamp: 0,
                 tx: None,
-                track: 0,
+                track: req.track,
             },
             args: args.to_vec(),
         }

@@ -329,9 +329,7 @@ impl Conn {
     /// its shared [`ClientInfo`] entry.
     pub fn publish(&self, ci: &mut ClientInfo) {
         ci.last_active = Some(self.last_active);
-        let (sub, psub, ssub) = self.subs.as_ref().map_or((0, 0, 0), |s| {
-            (s.channels.len(), s.patterns.len(), s.shard.len())
-        });
+        let (sub, psub, ssub) = self.subs.as_ref().map_or((0, 0, 0), |s| s.counts());
         (ci.sub, ci.psub, ci.ssub) = (sub, psub, ssub);
         ci.flags = if self.blocked.is_some() {
             "b"

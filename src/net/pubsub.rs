@@ -27,39 +27,88 @@ use crate::pubsub::Space;
 use crate::resp::Reply;
 use crate::spec::{self, CmdId};
 
-/// What one connection subscribes to.
+/// The three kinds of subscription, each its own namespace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// SUBSCRIBE: channels.
+    Channel = 0,
+    /// SSUBSCRIBE: shard channels.
+    Shard = 1,
+    /// PSUBSCRIBE: patterns.
+    Pattern = 2,
+}
+
+impl Kind {
+    /// The kind a subscribe-family command works on.
+    fn of(command: &str) -> Kind {
+        match command {
+            "ssubscribe" | "sunsubscribe" => Kind::Shard,
+            "psubscribe" | "punsubscribe" => Kind::Pattern,
+            _ => Kind::Channel,
+        }
+    }
+
+    /// Counts a subscriber of `name` on IO thread `io` in or out of the
+    /// shared registry.
+    fn register(self, hub: &crate::pubsub::Hub, io: usize, name: &Bytes, on: bool) {
+        match (self, on) {
+            (Kind::Channel, true) => hub.subscribe(io, Space::Global, name),
+            (Kind::Channel, false) => hub.unsubscribe(io, Space::Global, name),
+            (Kind::Shard, true) => hub.subscribe(io, Space::Shard, name),
+            (Kind::Shard, false) => hub.unsubscribe(io, Space::Shard, name),
+            (Kind::Pattern, true) => hub.psubscribe(io, name),
+            (Kind::Pattern, false) => hub.punsubscribe(io, name),
+        }
+    }
+}
+
+/// What one connection subscribes to: per [`Kind`], each name with the
+/// order it was subscribed in. An unsubscribe from everything goes in that
+/// order: Redis 7.0 keeps patterns in a list (the same order) and channels
+/// in a dict (an unspecified one).
 #[derive(Default)]
 pub struct Subs {
-    pub channels: hashbrown::HashSet<Bytes>,
-    /// Patterns, each with the order it was subscribed in: PUNSUBSCRIBE
-    /// without arguments goes in that order, as Redis 7.0's list does.
-    pub patterns: hashbrown::HashMap<Bytes, u64>,
-    next_pattern: u64,
-    pub shard: hashbrown::HashSet<Bytes>,
+    names: [hashbrown::HashMap<Bytes, u64>; 3],
+    next: u64,
 }
 
 impl Subs {
-    /// Channels plus patterns (the count `subscribe` frames carry).
-    pub fn count(&self) -> usize {
-        self.channels.len() + self.patterns.len()
+    /// Channels, patterns and shard channels subscribed to (CLIENT LIST's
+    /// `sub`, `psub`, `ssub`).
+    pub fn counts(&self) -> (usize, usize, usize) {
+        (
+            self.names[Kind::Channel as usize].len(),
+            self.names[Kind::Pattern as usize].len(),
+            self.names[Kind::Shard as usize].len(),
+        )
+    }
+
+    /// The count a confirmation of `kind` carries: channels plus patterns,
+    /// or shard channels alone (Redis 7.0's `clientSubscriptionsCount`
+    /// and `clientShardSubscriptionsCount`).
+    fn count(&self, kind: Kind) -> usize {
+        let (sub, psub, ssub) = self.counts();
+        match kind {
+            Kind::Shard => ssub,
+            _ => sub + psub,
+        }
     }
 
     /// Every subscription: nonzero puts a RESP2 connection in subscribed
     /// mode (Redis's `CLIENT_PUBSUB`).
     pub fn total(&self) -> usize {
-        self.count() + self.shard.len()
+        self.names.iter().map(|m| m.len()).sum()
     }
 }
 
-/// This IO thread's subscribers: connection tokens per channel, shard
-/// channel and pattern.
+/// This IO thread's subscribers: connection tokens per name, per [`Kind`].
 #[derive(Default)]
 pub(super) struct Table {
-    channels: hashbrown::HashMap<Bytes, Vec<u64>>,
-    shard: hashbrown::HashMap<Bytes, Vec<u64>>,
-    patterns: hashbrown::HashMap<Bytes, Vec<u64>>,
+    names: [hashbrown::HashMap<Bytes, Vec<u64>>; 3],
 }
 
+/// Takes connection `token` off `name`'s subscribers (and the name off the
+/// table once nobody is left).
 fn remove_token(m: &mut hashbrown::HashMap<Bytes, Vec<u64>>, name: &[u8], token: u64) {
     if let Some(v) = m.get_mut(name) {
         v.retain(|&t| t != token);
@@ -114,10 +163,8 @@ impl IoThread {
     pub(super) fn pubsub_command(&mut self, slot: usize, id: CmdId, args: &[&[u8]]) {
         let name = spec::get(id).name;
         let out = match name {
-            "subscribe" | "ssubscribe" => self.subscribe(slot, name, args),
-            "unsubscribe" | "sunsubscribe" => self.unsubscribe(slot, name, args),
-            "psubscribe" => self.psubscribe(slot, args),
-            "punsubscribe" => self.punsubscribe(slot, args),
+            "subscribe" | "ssubscribe" | "psubscribe" => self.subscribe(slot, name, args),
+            "unsubscribe" | "sunsubscribe" | "punsubscribe" => self.unsubscribe(slot, name, args),
             _ => {
                 self.pubsub_reply(slot, id, args, false);
                 return;
@@ -126,9 +173,7 @@ impl IoThread {
         if let Some(c) = self.conns[slot].as_mut() {
             c.local_reply(&out);
             // CLIENT LIST/KILL TYPE see the change at once, from any thread.
-            let (sub, psub, ssub) = c.subs.as_ref().map_or((0, 0, 0), |s| {
-                (s.channels.len(), s.patterns.len(), s.shard.len())
-            });
+            let (sub, psub, ssub) = c.subs.as_ref().map_or((0, 0, 0), |s| s.counts());
             let id = c.id;
             self.shared.update_client(id, |ci| {
                 (ci.sub, ci.psub, ci.ssub) = (sub, psub, ssub);
@@ -174,12 +219,9 @@ impl IoThread {
         out
     }
 
+    /// SUBSCRIBE, SSUBSCRIBE, PSUBSCRIBE: one confirmation per name.
     fn subscribe(&mut self, slot: usize, name: &str, args: &[&[u8]]) -> Bytes {
-        let space = if name == "ssubscribe" {
-            Space::Shard
-        } else {
-            Space::Global
-        };
+        let kind = Kind::of(name);
         let hub = self.shared.pubsub.clone();
         let io = self.index as usize;
         let Some(c) = self.conns[slot].as_mut() else {
@@ -188,38 +230,30 @@ impl IoThread {
         let token = conn_token(c.generation, slot);
         let subs = c.subs.get_or_insert_with(Default::default);
         let mut r = Reply::new(c.resp3);
-        for &ch in &args[1..] {
-            let ch = Bytes::copy_from_slice(ch);
-            let set = match space {
-                Space::Global => &mut subs.channels,
-                Space::Shard => &mut subs.shard,
-            };
-            if set.insert(ch.clone()) {
-                let table = match space {
-                    Space::Global => &mut self.subs.channels,
-                    Space::Shard => &mut self.subs.shard,
-                };
-                table.entry(ch.clone()).or_default().push(token);
-                hub.subscribe(io, space, &ch);
+        for &n in &args[1..] {
+            let n = Bytes::copy_from_slice(n);
+            if !subs.names[kind as usize].contains_key(&n) {
+                subs.names[kind as usize].insert(n.clone(), subs.next);
+                subs.next += 1;
+                self.subs.names[kind as usize]
+                    .entry(n.clone())
+                    .or_default()
+                    .push(token);
+                kind.register(&hub, io, &n, true);
             }
-            let count = match space {
-                Space::Global => subs.count(),
-                Space::Shard => subs.shard.len(),
-            };
             r.push(3);
             r.bulk(name.as_bytes());
-            r.bulk(&ch);
-            r.int(count as i64);
+            r.bulk(&n);
+            r.int(subs.count(kind) as i64);
         }
         r.buf.freeze()
     }
 
+    /// UNSUBSCRIBE, SUNSUBSCRIBE, PUNSUBSCRIBE: one confirmation per name
+    /// (every name subscribed to, in order, without arguments; a null one
+    /// when there is none).
     fn unsubscribe(&mut self, slot: usize, name: &str, args: &[&[u8]]) -> Bytes {
-        let space = if name == "sunsubscribe" {
-            Space::Shard
-        } else {
-            Space::Global
-        };
+        let kind = Kind::of(name);
         let hub = self.shared.pubsub.clone();
         let io = self.index as usize;
         let Some(c) = self.conns[slot].as_mut() else {
@@ -233,104 +267,29 @@ impl IoThread {
                 .map(|a| Bytes::copy_from_slice(a))
                 .collect()
         } else {
-            match space {
-                Space::Global => subs.channels.iter().cloned().collect(),
-                Space::Shard => subs.shard.iter().cloned().collect(),
-            }
-        };
-        let mut r = Reply::new(c.resp3);
-        for ch in &names {
-            let (set, table) = match space {
-                Space::Global => (&mut subs.channels, &mut self.subs.channels),
-                Space::Shard => (&mut subs.shard, &mut self.subs.shard),
-            };
-            if set.remove(ch) {
-                remove_token(table, ch, token);
-                hub.unsubscribe(io, space, ch);
-            }
-            let count = match space {
-                Space::Global => subs.count(),
-                Space::Shard => subs.shard.len(),
-            };
-            r.push(3);
-            r.bulk(name.as_bytes());
-            r.bulk(ch);
-            r.int(count as i64);
-        }
-        if names.is_empty() {
-            // Subscribed to nothing: still one frame, with a null channel.
-            let count = match space {
-                Space::Global => subs.count(),
-                Space::Shard => subs.shard.len(),
-            };
-            r.push(3);
-            r.bulk(name.as_bytes());
-            r.null();
-            r.int(count as i64);
-        }
-        r.buf.freeze()
-    }
-
-    fn psubscribe(&mut self, slot: usize, args: &[&[u8]]) -> Bytes {
-        let hub = self.shared.pubsub.clone();
-        let io = self.index as usize;
-        let Some(c) = self.conns[slot].as_mut() else {
-            return Bytes::new();
-        };
-        let token = conn_token(c.generation, slot);
-        let subs = c.subs.get_or_insert_with(Default::default);
-        let mut r = Reply::new(c.resp3);
-        for &p in &args[1..] {
-            let p = Bytes::copy_from_slice(p);
-            if !subs.patterns.contains_key(&p) {
-                subs.patterns.insert(p.clone(), subs.next_pattern);
-                subs.next_pattern += 1;
-                self.subs.patterns.entry(p.clone()).or_default().push(token);
-                hub.psubscribe(io, &p);
-            }
-            r.push(3);
-            r.bulk(b"psubscribe");
-            r.bulk(&p);
-            r.int(subs.count() as i64);
-        }
-        r.buf.freeze()
-    }
-
-    fn punsubscribe(&mut self, slot: usize, args: &[&[u8]]) -> Bytes {
-        let hub = self.shared.pubsub.clone();
-        let io = self.index as usize;
-        let Some(c) = self.conns[slot].as_mut() else {
-            return Bytes::new();
-        };
-        let token = conn_token(c.generation, slot);
-        let subs = c.subs.get_or_insert_with(Default::default);
-        let names: Vec<Bytes> = if args.len() > 1 {
-            args[1..]
+            let mut v: Vec<(u64, Bytes)> = subs.names[kind as usize]
                 .iter()
-                .map(|a| Bytes::copy_from_slice(a))
-                .collect()
-        } else {
-            let mut v: Vec<(u64, Bytes)> =
-                subs.patterns.iter().map(|(p, &o)| (o, p.clone())).collect();
+                .map(|(n, &o)| (o, n.clone()))
+                .collect();
             v.sort_unstable_by_key(|e| e.0);
             v.into_iter().map(|e| e.1).collect()
         };
         let mut r = Reply::new(c.resp3);
-        for p in &names {
-            if subs.patterns.remove(p).is_some() {
-                remove_token(&mut self.subs.patterns, p, token);
-                hub.punsubscribe(io, p);
+        for n in &names {
+            if subs.names[kind as usize].remove(n).is_some() {
+                remove_token(&mut self.subs.names[kind as usize], n, token);
+                kind.register(&hub, io, n, false);
             }
             r.push(3);
-            r.bulk(b"punsubscribe");
-            r.bulk(p);
-            r.int(subs.count() as i64);
+            r.bulk(name.as_bytes());
+            r.bulk(n);
+            r.int(subs.count(kind) as i64);
         }
         if names.is_empty() {
             r.push(3);
-            r.bulk(b"punsubscribe");
+            r.bulk(name.as_bytes());
             r.null();
-            r.int(subs.count() as i64);
+            r.int(subs.count(kind) as i64);
         }
         r.buf.freeze()
     }
@@ -350,17 +309,11 @@ impl IoThread {
         });
         let hub = &self.shared.pubsub;
         let io = self.index as usize;
-        for ch in &subs.channels {
-            remove_token(&mut self.subs.channels, ch, token);
-            hub.unsubscribe(io, Space::Global, ch);
-        }
-        for ch in &subs.shard {
-            remove_token(&mut self.subs.shard, ch, token);
-            hub.unsubscribe(io, Space::Shard, ch);
-        }
-        for p in subs.patterns.keys() {
-            remove_token(&mut self.subs.patterns, p, token);
-            hub.punsubscribe(io, p);
+        for kind in [Kind::Channel, Kind::Shard, Kind::Pattern] {
+            for n in subs.names[kind as usize].keys() {
+                remove_token(&mut self.subs.names[kind as usize], n, token);
+                kind.register(hub, io, n, false);
+            }
         }
     }
 
@@ -371,60 +324,47 @@ impl IoThread {
     pub(super) fn deliver(&mut self, list: Vec<Delivery>) {
         for d in list {
             if d.direct {
-                let kind: &[u8] = if d.sharded { b"smessage" } else { b"message" };
-                let table = if d.sharded {
-                    &self.subs.shard
+                let (kind, word): (Kind, &[u8]) = if d.sharded {
+                    (Kind::Shard, b"smessage")
                 } else {
-                    &self.subs.channels
+                    (Kind::Channel, b"message")
                 };
-                if let Some(tokens) = table.get(&d.channel) {
-                    let mut frames: [Option<Bytes>; 2] = [None, None];
-                    for &t in tokens {
-                        let slot = (t & 0xFFFF_FFFF) as usize;
-                        let Some(Some(c)) = self.conns.get_mut(slot) else {
-                            continue;
-                        };
-                        let f = frames[c.resp3 as usize].get_or_insert_with(|| {
-                            encode(c.resp3, |r| {
-                                r.push(3);
-                                r.bulk(kind);
-                                r.bulk(&d.channel);
-                                r.bulk(&d.payload);
-                            })
-                        });
-                        c.local_reply(f);
-                        if !c.dirty {
-                            c.dirty = true;
-                            self.dirty.push(slot);
-                        }
-                    }
-                }
+                self.fan_out(kind, &d.channel, |r| {
+                    r.push(3);
+                    r.bulk(word);
+                    r.bulk(&d.channel);
+                    r.bulk(&d.payload);
+                });
             }
             for p in &d.patterns {
-                let Some(tokens) = self.subs.patterns.get(p) else {
-                    continue;
-                };
-                let mut frames: [Option<Bytes>; 2] = [None, None];
-                for &t in tokens {
-                    let slot = (t & 0xFFFF_FFFF) as usize;
-                    let Some(Some(c)) = self.conns.get_mut(slot) else {
-                        continue;
-                    };
-                    let f = frames[c.resp3 as usize].get_or_insert_with(|| {
-                        encode(c.resp3, |r| {
-                            r.push(4);
-                            r.bulk(b"pmessage");
-                            r.bulk(p);
-                            r.bulk(&d.channel);
-                            r.bulk(&d.payload);
-                        })
-                    });
-                    c.local_reply(f);
-                    if !c.dirty {
-                        c.dirty = true;
-                        self.dirty.push(slot);
-                    }
-                }
+                self.fan_out(Kind::Pattern, p, |r| {
+                    r.push(4);
+                    r.bulk(b"pmessage");
+                    r.bulk(p);
+                    r.bulk(&d.channel);
+                    r.bulk(&d.payload);
+                });
+            }
+        }
+    }
+
+    /// Queues a frame for every subscriber of `name` (of `kind`) on this
+    /// thread, encoding it once per protocol.
+    fn fan_out(&mut self, kind: Kind, name: &[u8], frame: impl Fn(&mut Reply)) {
+        let Some(tokens) = self.subs.names[kind as usize].get(name) else {
+            return;
+        };
+        let mut frames: [Option<Bytes>; 2] = [None, None];
+        for &t in tokens {
+            let slot = (t & 0xFFFF_FFFF) as usize;
+            let Some(Some(c)) = self.conns.get_mut(slot) else {
+                continue;
+            };
+            let f = frames[c.resp3 as usize].get_or_insert_with(|| encode(c.resp3, |r| frame(r)));
+            c.local_reply(f);
+            if !c.dirty {
+                c.dirty = true;
+                self.dirty.push(slot);
             }
         }
     }
