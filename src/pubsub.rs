@@ -304,21 +304,29 @@ impl Hub {
     /// counts twice, as in Redis).
     pub fn publish(&self, out: &mut Outbox, space: Space, channel: &[u8], payload: &[u8]) -> i64 {
         let mut total = 0i64;
-        let mut direct: Option<Counts> = None;
+        // IO threads with subscribers, as bit sets (`io-threads` is at
+        // most 128): no allocation unless a pattern matches.
+        let bits = |c: &Counts| -> u128 {
+            c.iter()
+                .enumerate()
+                .filter(|&(io, &n)| n > 0 && io < 128)
+                .fold(0, |b, (io, _)| b | 1 << io)
+        };
+        let mut direct: u128 = 0;
         {
             let m = read(self.space(space).stripe(channel));
             if let Some(c) = m.get(channel) {
                 total += c.iter().map(|&n| n as i64).sum::<i64>();
-                direct = Some(c.clone());
+                direct = bits(c);
             }
         }
-        let mut matched: Vec<(Bytes, Counts)> = Vec::new();
+        let mut matched: Vec<(Bytes, u128)> = Vec::new();
         if space == Space::Global && self.npatterns.load(Ordering::Relaxed) > 0 {
             let p = read(&self.patterns);
             for (pat, counts) in p.iter() {
                 if crate::glob::matches(pat, channel, false) {
                     total += counts.iter().map(|&n| n as i64).sum::<i64>();
-                    matched.push((pat.clone(), counts.clone()));
+                    matched.push((pat.clone(), bits(counts)));
                 }
             }
         }
@@ -328,21 +336,21 @@ impl Hub {
         let channel = Bytes::copy_from_slice(channel);
         let payload = Bytes::copy_from_slice(payload);
         out.ensure(self.nio);
-        for io in 0..self.nio {
-            let has_direct = direct.as_ref().is_some_and(|c| c[io] > 0);
+        for io in 0..self.nio.min(128) {
+            let has = |b: u128| b >> io & 1 == 1;
             let patterns: Vec<Bytes> = matched
                 .iter()
-                .filter(|(_, c)| c[io] > 0)
+                .filter(|(_, b)| has(*b))
                 .map(|(p, _)| p.clone())
                 .collect();
-            if !has_direct && patterns.is_empty() {
+            if !has(direct) && patterns.is_empty() {
                 continue;
             }
             out.per_io[io].push(Delivery {
                 sharded: space == Space::Shard,
                 channel: channel.clone(),
                 payload: payload.clone(),
-                direct: has_direct,
+                direct: has(direct),
                 patterns,
             });
         }
