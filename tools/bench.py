@@ -87,6 +87,15 @@ if os.environ.get("TANDEM_BASE"):
     SERVERS["base-colocated"] = lambda port: [os.environ["TANDEM_BASE"], "--port", str(port), "--save", "", "--colocated", "yes"]
 
 
+def stop_server(proc):
+    """SIGTERM, then SIGKILL if the server is not gone within 30 s."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def run_test(port, pid, test, opts):
     cmd = ["redis-benchmark", "-p", str(port), "-t", test, "--csv", "-q"] + opts.split()
     before = cpu_seconds(pid)
@@ -124,11 +133,7 @@ def run_server(name, extra, w, tests, opts, rep):
             rows.append(r)
             print(f"{w} {name:17} {t:5} {r['rps']:>12,.0f} rps  p50 {r['p50']:.3f} ms  p99 {r['p99']:.3f} ms  cpu {r['cpu_us']:.2f} us/req", file=sys.stderr)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
         shutil.rmtree(tmp, ignore_errors=True)
     return rows
 
@@ -194,11 +199,7 @@ def run_memory(servers):
             rows.append((name, before, rss, keys))
             print(f"{name:17} keys {keys}  RSS {before / 1024:.0f} -> {rss / 1024:.0f} MiB", file=sys.stderr)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_server(proc)
     base = next((r for r in rows if r[0] == "redis"), None)
     print(f"Memory: {MEMORY_LOAD}")
     print("| server | keys | RSS before MiB | RSS after MiB | ×redis |")

@@ -22,7 +22,6 @@ behind is buffered, not cut off.
 import argparse
 import os
 import selectors
-import signal
 import socket
 import subprocess
 import sys
@@ -30,7 +29,7 @@ import time
 from multiprocessing import Process, Queue
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import SERVERS, cpu_seconds, free_port, wait_port  # noqa: E402
+from bench import SERVERS, cpu_seconds, free_port, stop_server, wait_port  # noqa: E402
 
 SCENARIOS = {
     # name: (subscribers, patterns?, messages)
@@ -155,11 +154,7 @@ def run(name, scenario):
             "cpu_us_per_msg": cpu / delivered * 1e6, "incomplete": left,
         }
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
 
 
 def main():
