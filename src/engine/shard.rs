@@ -99,6 +99,8 @@ pub struct Shard {
     /// The AOF was turned on at run time and this shard passed the first
     /// rewrite's instant: it logs ([`crate::aof::Aof::logs_after`]).
     pub log_armed: bool,
+    /// [`crate::store::expired_epoch`] at the last [`Shard::log_expired`].
+    expired_seen: u64,
 }
 
 impl Shard {
@@ -174,6 +176,7 @@ impl Shard {
             log_wait: 0,
             log_custom: false,
             log_armed: false,
+            expired_seen: 0,
         }
     }
 
@@ -280,6 +283,11 @@ impl Shard {
     /// Publishes an `expired` keyspace event for each too, when enabled,
     /// and invalidates it for tracking clients.
     pub fn log_expired(&mut self) {
+        let epoch = crate::store::expired_epoch();
+        if epoch == self.expired_seen {
+            return;
+        }
+        self.expired_seen = epoch;
         for i in 0..self.dbs.len() {
             if self.dbs[i].expired_keys.is_empty() {
                 continue;

@@ -498,6 +498,26 @@ pub struct Db {
     clock: u64,
 }
 
+/// Counts the keys queued in any database's `expired_keys`, across every
+/// shard, so the shard can skip its walk over 16 databases before each
+/// logged command when nothing expired since its last look
+/// ([`expired_epoch`]). Global rather than per shard so it stays right
+/// whichever thread touches a database; it moves only when a key expires.
+static EXPIRED_EPOCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The number of expired keys queued so far (see [`Db::expired_keys`]):
+/// unchanged since a shard's last look means none of its databases has
+/// queued one since.
+#[inline]
+pub fn expired_epoch() -> u64 {
+    EXPIRED_EPOCH.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+fn queue_expired(keys: &mut Vec<Box<[u8]>>, key: &[u8]) {
+    keys.push(Box::from(key));
+    EXPIRED_EPOCH.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// The hash a table rehashes an entry by.
 #[inline]
 fn table_hash(e: &Entry) -> u64 {
@@ -586,7 +606,7 @@ impl Db {
                 self.len -= 1;
                 self.stats.expired += 1;
                 if self.log_expired {
-                    self.expired_keys.push(Box::from(&e.key[..]));
+                    queue_expired(&mut self.expired_keys, &e.key);
                 }
                 drop(e);
                 None
@@ -717,7 +737,7 @@ impl Db {
                     self.ttl_len -= 1;
                     self.stats.expired += 1;
                     if self.log_expired {
-                        self.expired_keys.push(Box::from(&e.key[..]));
+                        queue_expired(&mut self.expired_keys, &e.key);
                     }
                 }
                 e.touch(clock);
@@ -1010,7 +1030,7 @@ impl Db {
                 let dead = e.expired(now_ms);
                 gone += dead as u32;
                 if dead && log {
-                    keys.push(Box::from(&e.key[..]));
+                    queue_expired(keys, &e.key);
                 }
                 !dead
             });
