@@ -1674,6 +1674,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn commands_are_written_as_resp_arrays() {
+        // Every header width: 1, 2 and 3+ digits, for counts and lengths.
+        for count in [1usize, 9, 10, 99, 100, 150] {
+            for len in [0usize, 1, 9, 10, 99, 100, 12_345] {
+                let args: Vec<Vec<u8>> = (0..count)
+                    .map(|i| vec![b'a' + (i % 26) as u8; len])
+                    .collect();
+                let mut want = format!("*{count}\r\n").into_bytes();
+                for a in &args {
+                    want.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+                    want.extend_from_slice(a);
+                    want.extend_from_slice(b"\r\n");
+                }
+                let mut out = b"prefix".to_vec();
+                write_command(&mut out, &args);
+                assert_eq!(&out[..6], b"prefix");
+                assert_eq!(out[6..], want[..], "{count} args of {len} bytes");
+            }
+        }
+    }
+
+    #[test]
     fn manifest_round_trip() {
         let text = "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.1.incr.aof seq 1 type h\nfile appendonly.aof.2.incr.aof seq 2 type i\n";
         let m = Manifest::parse(text).unwrap();
