@@ -787,6 +787,14 @@ fn debug_reload_answers_as_redis() {
         }
         let want = snapshot(&mut ours);
         assert_eq!(want, snapshot(&mut theirs), "{layout:?}");
+        // A client WATCHing a key sees DEBUG RELOAD as a write of it
+        // (Redis empties the keyspace first, touching every watched key
+        // that existed).
+        let (mut w_ours, mut w_theirs) = (s.raw(), redis.raw());
+        for w in [&mut w_ours, &mut w_theirs] {
+            w.send(&frame(&[b"WATCH", b"str"]));
+            assert_eq!(w.read_reply(), "+OK\r\n");
+        }
         let (mut raw_ours, mut raw_theirs) = (s.raw(), redis.raw());
         let mut both = |cmd: &[&str]| -> String {
             let f: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
@@ -797,6 +805,13 @@ fn debug_reload_answers_as_redis() {
             a
         };
         assert_eq!(both(&["DEBUG", "RELOAD"]), "+OK\r\n");
+        for w in [&mut w_ours, &mut w_theirs] {
+            w.send(&frame(&[b"MULTI"]));
+            w.send(&frame(&[b"SET", b"str", b"from-watcher"]));
+            w.send(&frame(&[b"EXEC"]));
+            let replies: Vec<String> = (0..3).map(|_| w.read_reply()).collect();
+            assert_eq!(replies, ["+OK\r\n", "+QUEUED\r\n", "*-1\r\n"], "{layout:?}");
+        }
         assert!(dir.0.join("dump.rdb").exists());
         assert_eq!(snapshot(&mut ours), want, "{layout:?}: after DEBUG RELOAD");
         both(&["DEBUG", "RELOAD", "bar"]);

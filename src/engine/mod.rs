@@ -370,7 +370,9 @@ impl Engine {
     fn run_request(&mut self, io: usize, req: &Request, args: &[Bytes], tx: TxId) -> bool {
         let spec = spec::get(req.cmd);
         // WATCH needs to know which keys a write changed.
-        let watched = self.tx.watching() && spec.is(spec::flag::WRITE);
+        // DEBUG RELOAD (not a write in Redis's table) replaces the keyspace.
+        let watched = self.tx.watching()
+            && (spec.is(spec::flag::WRITE) || spec.route == spec::Route::All(spec::Gather::Reload));
         let existed = if watched {
             self.keys_existing(req, args)
         } else {

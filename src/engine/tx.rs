@@ -784,7 +784,10 @@ impl Engine {
         let s = spec::get(req.cmd);
         match s.route {
             Route::All(_) => match s.name {
-                "flushall" => self.tx.watches.touch_db(None),
+                // DEBUG RELOAD replaces every database (Redis's emptyData
+                // touches every watched key; tandem, every database also
+                // with NOFLUSH: a client only retries).
+                "flushall" | "debug" => self.tx.watches.touch_db(None),
                 "swapdb" => {
                     for a in args.iter().skip(1).take(2) {
                         if let Some(db) = crate::resp::parse::parse_i64(a) {
