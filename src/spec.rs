@@ -529,6 +529,14 @@ pub static TABLE: &[CommandSpec] = &[
         R::Coord,
         "Finds the longest common substring."
     ),
+    // bitmaps (src/cmd/bitmap.rs)
+    cmd!("setbit", 4, WRITE | DENYOOM, 1, 1, 1, "bitmap", "2.2.0", R::Key, "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist."),
+    cmd!("getbit", 3, READONLY | FAST, 1, 1, 1, "bitmap", "2.2.0", R::Key, "Returns a bit value by offset."),
+    cmd!("bitcount", -2, READONLY, 1, 1, 1, "bitmap", "2.6.0", R::Key, "Counts the number of set bits (population counting) in a string."),
+    cmd!("bitpos", -3, READONLY, 1, 1, 1, "bitmap", "2.8.7", R::Key, "Finds the first set (1) or clear (0) bit in a string."),
+    cmd!("bitop", -4, WRITE | DENYOOM, 2, -1, 1, "bitmap", "2.6.0", R::Coord, "Performs bitwise operations on multiple strings, and stores the result."),
+    cmd!("bitfield", -2, WRITE | DENYOOM, 1, 1, 1, "bitmap", "3.2.0", R::Key, "Performs arbitrary bitfield integer operations on strings."),
+    cmd!("bitfield_ro", -2, READONLY | FAST, 1, 1, 1, "bitmap", "6.0.0", R::Key, "Performs arbitrary read-only bitfield integer operations on strings."),
     // keyspace
     cmd!(
         "del",

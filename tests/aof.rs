@@ -475,7 +475,8 @@ fn snapshot(port: u16) -> BTreeMap<String, String> {
 }
 
 /// The same writes on either server: every type, several databases, a
-/// script, MULTI/EXEC, relative expiries, SPOP, a served BLPOP.
+/// script, MULTI/EXEC, relative expiries, SPOP, a served BLPOP, bit
+/// commands (BITOP across shards).
 fn workload(port: u16) {
     let mut c = conn(port);
     let cmds: &[&[&str]] = &[
@@ -496,6 +497,10 @@ fn workload(port: u16) {
         &["MSET", "m1", "1", "m2", "2", "m3", "3"],
         &["RENAME", "m3", "m4"],
         &["DEL", "m1"],
+        // Bit commands whose strings stay ASCII ("@A", then "rA").
+        &["SETBIT", "bits", "1", "1"],
+        &["BITFIELD", "bits", "SET", "u8", "#1", "65"],
+        &["BITOP", "OR", "bor", "m2", "bits"],
         &["SELECT", "2"],
         &["SET", "indb2", "x"],
         &["LPUSH", "q", "job"],

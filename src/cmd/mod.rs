@@ -11,6 +11,7 @@
 //! Error strings live in [`crate::resp::errors`]; [`CmdError`] maps onto them
 //! in one place ([`CmdError::text`]).
 
+pub mod bitmap;
 pub mod block;
 pub mod cfloat;
 pub mod dump;
@@ -357,6 +358,7 @@ pub fn handlers() -> Vec<Option<Handler>> {
     let mut t: Vec<Option<Handler>> = vec![None; spec::TABLE.len()];
     let families = [
         string::HANDLERS,
+        bitmap::HANDLERS,
         keys::HANDLERS,
         dump::HANDLERS,
         list::HANDLERS,
