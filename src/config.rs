@@ -338,6 +338,13 @@ static DIRECTIVES: &[Directive] = &[
         "longest field or value (bytes) a compact hash holds",
     ),
     d(
+        "hll-sparse-max-bytes",
+        Kind::Mem,
+        true,
+        "3000",
+        "bytes up to which a HyperLogLog keeps its sparse encoding",
+    ),
+    d(
         "set-max-intset-entries",
         Kind::Int(0, i32::MAX as i64),
         true,
@@ -555,6 +562,8 @@ pub struct Encodings {
     pub set_max_listpack_value: usize,
     pub zset_max_listpack_entries: usize,
     pub zset_max_listpack_value: usize,
+    /// `hll-sparse-max-bytes`: the longest sparse HyperLogLog value (bytes).
+    pub hll_sparse_max_bytes: usize,
 }
 
 impl Default for Encodings {
@@ -569,6 +578,7 @@ impl Default for Encodings {
             set_max_listpack_value: 64,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            hll_sparse_max_bytes: 3000,
         }
     }
 }
@@ -657,7 +667,7 @@ pub struct Tunables {
     hz: AtomicU64,
     busy_reply_threshold: AtomicU64,
     notify_keyspace_events: std::sync::atomic::AtomicU32,
-    enc: [AtomicI64; 8],
+    enc: [AtomicI64; 9],
     /// Bumped by CONFIG RESETSTAT: shards start their counters over.
     stats_epoch: AtomicU64,
     /// `dbfilename`, for the shards' part of DEBUG RELOAD NOSAVE.
@@ -707,6 +717,7 @@ impl Tunables {
             e.set_max_listpack_value as i64,
             e.zset_max_listpack_entries as i64,
             e.zset_max_listpack_value as i64,
+            e.hll_sparse_max_bytes as i64,
         ];
         for (a, v) in self.enc.iter().zip(v) {
             a.store(v, Ordering::Relaxed);
@@ -787,6 +798,7 @@ impl Tunables {
             set_max_listpack_value: g(5) as usize,
             zset_max_listpack_entries: g(6) as usize,
             zset_max_listpack_value: g(7) as usize,
+            hll_sparse_max_bytes: g(8) as usize,
         }
     }
 }
@@ -1036,6 +1048,9 @@ impl Config {
                     }
                     "client-output-limit" => self.client_output_limit = n,
                     "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size = n,
+                    "hll-sparse-max-bytes" => {
+                        self.enc.hll_sparse_max_bytes = n.min(i64::MAX as u64) as usize
+                    }
                     _ => unreachable!("mem directive {}", d.name),
                 }
             }
@@ -1220,6 +1235,7 @@ impl Config {
             "hash-max-listpack-entries" => self.enc.hash_max_listpack_entries.to_string(),
             "hash-max-listpack-value" => self.enc.hash_max_listpack_value.to_string(),
             "set-max-intset-entries" => self.enc.set_max_intset_entries.to_string(),
+            "hll-sparse-max-bytes" => fmt_mem(self.enc.hll_sparse_max_bytes as u64),
             "set-max-listpack-entries" => self.enc.set_max_listpack_entries.to_string(),
             "set-max-listpack-value" => self.enc.set_max_listpack_value.to_string(),
             "zset-max-listpack-entries" => self.enc.zset_max_listpack_entries.to_string(),

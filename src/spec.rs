@@ -536,6 +536,12 @@ pub static TABLE: &[CommandSpec] = &[
     cmd!("bitpos", -3, READONLY, 1, 1, 1, "bitmap", "2.8.7", R::Key, "Finds the first set (1) or clear (0) bit in a string."),
     cmd!("bitop", -4, WRITE | DENYOOM, 2, -1, 1, "bitmap", "2.6.0", R::Coord, "Performs bitwise operations on multiple strings, and stores the result."),
     cmd!("bitfield", -2, WRITE | DENYOOM, 1, 1, 1, "bitmap", "3.2.0", R::Key, "Performs arbitrary bitfield integer operations on strings."),
+    // HyperLogLog (src/cmd/hll.rs)
+    cmd!("pfadd", -2, WRITE | DENYOOM | FAST, 1, 1, 1, "hyperloglog", "2.8.9", R::Key, "Adds elements to a HyperLogLog key. Creates the key if it doesn't exist."),
+    cmd!("pfcount", -2, READONLY, 1, -1, 1, "hyperloglog", "2.8.9", R::Coord, "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s)."),
+    cmd!("pfmerge", -2, WRITE | DENYOOM, 1, -1, 1, "hyperloglog", "2.8.9", R::Coord, "Merges one or more HyperLogLog values into a single key."),
+    cmd!("pfdebug", 3, WRITE | DENYOOM | ADMIN, 2, 2, 1, "hyperloglog", "2.8.9", R::Key, "Internal commands for debugging HyperLogLog values."),
+    cmd!("pfselftest", 1, ADMIN, 0, 0, 0, "hyperloglog", "2.8.9", R::Local, "An internal command for testing HyperLogLog values."),
     cmd!("bitfield_ro", -2, READONLY | FAST, 1, 1, 1, "bitmap", "6.0.0", R::Key, "Performs arbitrary read-only bitfield integer operations on strings."),
     // keyspace
     cmd!(

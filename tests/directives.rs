@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 /// Directive → `file::test` that shows its effect.
 const TESTED: &[(&str, &str)] = &[
     (
+        "hll-sparse-max-bytes",
+        "hyperloglog::replies_and_values_match_redis",
+    ),
+    (
         "client-output-buffer-limit",
         "pubsub::slow_subscriber_is_cut_off_at_its_limit",
     ),

@@ -16,6 +16,7 @@ pub mod block;
 pub mod cfloat;
 pub mod dump;
 pub mod hash;
+pub mod hll;
 pub mod keys;
 pub mod list;
 pub mod notify;
@@ -359,6 +360,7 @@ pub fn handlers() -> Vec<Option<Handler>> {
     let families = [
         string::HANDLERS,
         bitmap::HANDLERS,
+        hll::HANDLERS,
         keys::HANDLERS,
         dump::HANDLERS,
         list::HANDLERS,

@@ -109,6 +109,18 @@ pub(super) fn run(l: &mut Local, id: CmdId, args: &[&[u8]]) {
             })
         }
         "shutdown" => shutdown(l, args),
+        // Redis runs it on its one thread too: a second or two of CPU.
+        "pfselftest" => {
+            let max = l.shared.tunables.encodings().hll_sparse_max_bytes;
+            let seed = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos() as u64;
+            match crate::store::hll::self_test(seed, max) {
+                Ok(()) => reply(l, |r| r.ok()),
+                Err(e) => reply(l, |r| r.error(&e)),
+            }
+        }
         "lastsave" => {
             let t = l.shared.saver.last_save();
             reply(l, |r| r.int(t as i64))

@@ -37,6 +37,7 @@
 
 pub mod dense;
 pub mod hash;
+pub mod hll;
 pub mod list;
 pub mod pack;
 pub mod set;
