@@ -213,8 +213,7 @@ const ITEMS_PER_CMD: usize = 64;
 /// (`aof-use-rdb-preamble no`), as Redis 7.0's `rewriteAppendOnlyFileRio`
 /// writes them: SET, or RPUSH, SADD, ZADD or HMSET of at most 64 items
 /// each, then PEXPIREAT (Unix ms) if it has a deadline. Scores are written
-/// as tandem replies with them (shortest round-trip digits; Redis 7.0
-/// writes `%.17g`: both read back the same double). A
+/// as Redis 7.0 writes and replies with them (`%.17g`). A
 /// [`crate::store::SnapshotWrite`].
 pub fn rewrite_entry(out: &mut Vec<u8>, e: &crate::store::Entry) {
     use crate::store::Value;

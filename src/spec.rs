@@ -536,6 +536,17 @@ pub static TABLE: &[CommandSpec] = &[
     cmd!("bitpos", -3, READONLY, 1, 1, 1, "bitmap", "2.8.7", R::Key, "Finds the first set (1) or clear (0) bit in a string."),
     cmd!("bitop", -4, WRITE | DENYOOM, 2, -1, 1, "bitmap", "2.6.0", R::Coord, "Performs bitwise operations on multiple strings, and stores the result."),
     cmd!("bitfield", -2, WRITE | DENYOOM, 1, 1, 1, "bitmap", "3.2.0", R::Key, "Performs arbitrary bitfield integer operations on strings."),
+    // geospatial indexes (src/cmd/geo.rs)
+    cmd!("geoadd", -5, WRITE | DENYOOM, 1, 1, 1, "geo", "3.2.0", R::Key, "Adds one or more members to a geospatial index. The key is created if it doesn't exist."),
+    cmd!("geodist", -4, READONLY, 1, 1, 1, "geo", "3.2.0", R::Key, "Returns the distance between two members of a geospatial index."),
+    cmd!("geohash", -2, READONLY, 1, 1, 1, "geo", "3.2.0", R::Key, "Returns members from a geospatial index as geohash strings."),
+    cmd!("geopos", -2, READONLY, 1, 1, 1, "geo", "3.2.0", R::Key, "Returns the longitude and latitude of members from a geospatial index."),
+    cmd!("georadius", -6, WRITE | DENYOOM | MOVABLEKEYS, 1, 1, 1, "geo", "3.2.0", R::Coord, "Queries a geospatial index for members within a distance from a coordinate, optionally stores the result."),
+    cmd!("georadius_ro", -6, READONLY, 1, 1, 1, "geo", "3.2.10", R::Key, "Returns members from a geospatial index that are within a distance from a coordinate."),
+    cmd!("georadiusbymember", -5, WRITE | DENYOOM | MOVABLEKEYS, 1, 1, 1, "geo", "3.2.0", R::Coord, "Queries a geospatial index for members within a distance from a member, optionally stores the result."),
+    cmd!("georadiusbymember_ro", -5, READONLY, 1, 1, 1, "geo", "3.2.10", R::Key, "Returns members from a geospatial index that are within a distance from a member."),
+    cmd!("geosearch", -7, READONLY, 1, 1, 1, "geo", "6.2.0", R::Key, "Queries a geospatial index for members inside an area of a box or a circle."),
+    cmd!("geosearchstore", -8, WRITE | DENYOOM, 1, 2, 1, "geo", "6.2.0", R::Coord, "Queries a geospatial index for members inside an area of a box or a circle, optionally stores the result."),
     // HyperLogLog (src/cmd/hll.rs)
     cmd!("pfadd", -2, WRITE | DENYOOM | FAST, 1, 1, 1, "hyperloglog", "2.8.9", R::Key, "Adds elements to a HyperLogLog key. Creates the key if it doesn't exist."),
     cmd!("pfcount", -2, READONLY, 1, -1, 1, "hyperloglog", "2.8.9", R::Coord, "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s)."),
@@ -1256,6 +1267,21 @@ pub fn touched_keys<'a>(s: &CommandSpec, args: &[&'a [u8]]) -> Touched<'a> {
                 2
             };
         }
+    }
+    // GEORADIUS[BYMEMBER] ... STORE|STOREDIST key: the last one counts,
+    // as in Redis's `georadiusGetKeys`.
+    if s.name == "georadius" || s.name == "georadiusbymember" {
+        let mut i = 5;
+        let mut store = None;
+        while i + 1 < args.len() {
+            if args[i].eq_ignore_ascii_case(b"store") || args[i].eq_ignore_ascii_case(b"storedist")
+            {
+                store = Some(args[i + 1]);
+                i += 1;
+            }
+            i += 1;
+        }
+        keys.extend(store);
     }
     Touched::Known(keys)
 }

@@ -19,6 +19,7 @@ use super::set::{Got, gather};
 use super::string::string_bytes;
 use super::{CmdError, CmdResult, Ctx, Handler};
 use crate::pubsub::notify::STRING as NOTIFY_STRING;
+use crate::resp::errors::BIT_OFFSET;
 use crate::resp::parse::parse_i64;
 use crate::spec::key_hash;
 use crate::store::{Db, Str, Value};
@@ -34,7 +35,6 @@ pub static HANDLERS: &[(&str, Handler)] = &[
     ("bitfield_ro", bitfield),
 ];
 
-const BIT_OFFSET: &str = "ERR bit offset is not an integer or out of range";
 const BIT_VALUE: &str = "ERR bit is not an integer or out of range";
 const BIT_ARG: &str = "ERR The bit argument must be 1 or 0.";
 const NOT_ONE_KEY: &str = "ERR BITOP NOT must be called with a single source key.";

@@ -15,6 +15,7 @@ pub mod bitmap;
 pub mod block;
 pub mod cfloat;
 pub mod dump;
+pub mod geo;
 pub mod hash;
 pub mod hll;
 pub mod keys;
@@ -361,6 +362,7 @@ pub fn handlers() -> Vec<Option<Handler>> {
         string::HANDLERS,
         bitmap::HANDLERS,
         hll::HANDLERS,
+        geo::HANDLERS,
         keys::HANDLERS,
         dump::HANDLERS,
         list::HANDLERS,

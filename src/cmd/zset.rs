@@ -8,7 +8,7 @@
 //!
 //! Every range is turned into a rank interval with
 //! [`ZSet::count_below`] (O(log n) on the skiplist), then walked; scores
-//! are formatted shortest-round-trip ([`crate::resp::write::fmt_double`]).
+//! are formatted as Redis 7.0's `%.17g` ([`crate::resp::write::fmt_double`]).
 //! Multi-key commands arrive at their first key's shard and visit the
 //! others in key order ([`super::set::gather`]).
 
@@ -215,7 +215,7 @@ pub fn write_range(out: &mut Reply, items: &[(Str, f64)], scores: bool) {
 /// compatible`, `INCR option supports a single increment-element pair`,
 /// `value is not a valid float`, `resulting score is not a number (NaN)`,
 /// syntax error, WRONGTYPE.
-fn zadd(ctx: &mut Ctx) -> CmdResult {
+pub(super) fn zadd(ctx: &mut Ctx) -> CmdResult {
     let (mut nx, mut xx, mut gt, mut lt, mut ch, mut incr) =
         (false, false, false, false, false, false);
     let mut i = 2;
@@ -575,7 +575,7 @@ fn zrange(ctx: &mut Ctx) -> CmdResult {
 /// score survives (a listpack stores whole scores as integers, so -0
 /// becomes 0; a skiplist keeps -0).
 #[derive(Clone, Copy)]
-enum Build {
+pub(super) enum Build {
     /// ZUNIONSTORE/ZINTERSTORE/ZDIFFSTORE: a skiplist, converted to a
     /// listpack at the end when small enough (Redis's
     /// `zsetConvertToListpackIfNeeded`).
@@ -589,7 +589,7 @@ enum Build {
 /// Replaces `dst` with a sorted set of `items` (deleting it when empty)
 /// and answers with the count.
 /// `event` is the keyspace event it publishes (`zunionstore`, ...).
-fn store_result(
+pub(super) fn store_result(
     sh: &mut Shard,
     to: ReplyTo,
     db: usize,

@@ -169,9 +169,12 @@ impl Reply {
     }
 }
 
-/// Formats a double the way Redis 7.2+ replies with it: shortest round-trip
-/// digits, `inf`/`-inf`/`nan`, integers without a fraction (`3`, not `3.0`),
-/// exponent form `1e+21` past 17 digits as `%.17g` would.
+/// Formats a double as Redis 7.0 replies with it and writes it into
+/// listpacks and the AOF: C's `%.17g` (17 significant digits, trailing
+/// zeros dropped, exponent form below 1e-4 or from 1e17, as `1e+21`),
+/// `inf`/`-inf`/`nan` (`r:src/networking.c` `addReplyDouble`,
+/// `r:src/util.c` `d2string`). Redis 7.2 moved to shortest round-trip
+/// digits; 7.0 is the specification.
 pub fn fmt_double(d: f64) -> String {
     if d.is_nan() {
         return "nan".into();
@@ -179,15 +182,25 @@ pub fn fmt_double(d: f64) -> String {
     if d.is_infinite() {
         return if d > 0.0 { "inf".into() } else { "-inf".into() };
     }
-    let a = d.abs();
-    if a != 0.0 && !(1e-5..1e17).contains(&a) {
-        // `{:e}` is shortest round-trip too; give it C's exponent shape.
-        let s = format!("{d:e}");
-        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
-        let e: i32 = e.parse().unwrap_or(0);
-        return format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
+    // The exponent after rounding to 17 digits decides the form, as %g.
+    let e_form = format!("{d:.16e}");
+    let (mant, exp) = e_form.split_once('e').unwrap_or((&e_form, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if !(-4..17).contains(&exp) {
+        let mant = trim_fraction(mant);
+        return format!("{mant}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
     }
-    format!("{d}")
+    let fixed = format!("{d:.*}", (16 - exp) as usize);
+    trim_fraction(&fixed).to_string()
+}
+
+/// Drops a fraction's trailing zeros, and its point if nothing is left.
+fn trim_fraction(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
 }
 
 #[cfg(test)]
@@ -213,7 +226,13 @@ mod tests {
     #[test]
     fn doubles() {
         assert_eq!(fmt_double(3.0), "3");
-        assert_eq!(fmt_double(0.1), "0.1");
+        assert_eq!(fmt_double(0.1), "0.10000000000000001");
+        assert_eq!(fmt_double(56.441257870158204), "56.441257870158204");
+        assert_eq!(fmt_double(1e16), "10000000000000000");
+        assert_eq!(fmt_double(1e17), "1e+17");
+        assert_eq!(fmt_double(0.0001), "0.0001");
+        assert_eq!(fmt_double(0.00001), "1.0000000000000001e-05");
+        assert_eq!(fmt_double(-0.0), "-0");
         assert_eq!(fmt_double(-2.5), "-2.5");
         assert_eq!(fmt_double(1e21), "1e+21");
         assert_eq!(fmt_double(f64::INFINITY), "inf");
