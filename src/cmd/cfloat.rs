@@ -559,11 +559,51 @@ pub fn string2d(s: &[u8]) -> Option<f64> {
     if s.is_empty() || is_c_space(s[0]) {
         return None;
     }
+    if let Some(v) = plain_decimal(s) {
+        return Some(v);
+    }
     let (v, used, erange) = strtod(s);
     if used != s.len() || v.is_nan() || (erange && (v.is_infinite() || v == 0.0)) {
         return None;
     }
     Some(v)
+}
+
+/// The value of a plain decimal `[-]digits[.digits]` whose digits, point
+/// removed, make an integer below 2^53 with at most 22 after the point:
+/// then that integer and the power of ten are exact doubles and one
+/// multiplication or division rounds correctly (Clinger's fast path), the
+/// same double `strtod` gives. None for anything else (exponents, more
+/// digits, `inf`), which takes the full conversion.
+fn plain_decimal(s: &[u8]) -> Option<f64> {
+    const POW10: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+    let (neg, body) = match s.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, s),
+    };
+    let (int, frac) = match memchr::memchr(b'.', body) {
+        Some(i) => (&body[..i], &body[i + 1..]),
+        None => (body, &body[..0]),
+    };
+    if (int.is_empty() && frac.is_empty()) || int.len() + frac.len() > 16 || frac.len() > 22 {
+        return None;
+    }
+    let mut m: u64 = 0;
+    for &c in int.iter().chain(frac) {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        m = m * 10 + (c - b'0') as u64;
+    }
+    if m > 1 << 53 {
+        return None;
+    }
+    let v = m as f64 / POW10[frac.len()];
+    Some(if neg { -v } else { v })
 }
 
 /// An x87 80-bit extended-precision value, Redis's `long double`.
@@ -874,6 +914,35 @@ fn exponent(rest: &[u8], mut k: usize, e: &mut i64) -> usize {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn fast_decimals_match_the_full_conversion() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..200_000 {
+            let digits = 1 + next() % 17;
+            let mut s: String = (0..digits)
+                .map(|_| char::from(b'0' + (next() % 10) as u8))
+                .collect();
+            if next() % 3 > 0 {
+                let at = (next() % (digits + 1)) as usize;
+                s.insert(at, '.');
+            }
+            if next() % 4 == 0 {
+                s.insert(0, '-');
+            }
+            if let Some(fast) = plain_decimal(s.as_bytes()) {
+                let (full, used, _) = strtod(s.as_bytes());
+                assert_eq!(used, s.len(), "{s}");
+                assert_eq!(fast.to_bits(), full.to_bits(), "{s}");
+            }
+        }
+    }
     use super::*;
 
     fn ld(s: &str) -> LongDouble {
