@@ -44,9 +44,9 @@ WORKLOADS = {
     "setbit": (None, "SETBIT flags:__rand_int__ 5 1", ""),
     "bitcount": ("bitmap", "BITCOUNT bm 0 1023", ""),
     "pfadd": (None, "PFADD hll __rand_int__", "-r 1000000"),
-    "pfcount": ("hll", "PFCOUNT h1 h2", ""),
+    "pfcount": ("hll", "PFCOUNT h1 h2", "-n 20000"),
     "geoadd": (None, "GEOADD g 13.361389 38.115556 m:__rand_int__", ""),
-    "geosearch": ("points", "GEOSEARCH pts FROMLONLAT 13.5 38.5 BYRADIUS 1 km ASC WITHDIST", ""),
+    "geosearch": ("points", "GEOSEARCH pts FROMLONLAT 13.5 38.5 BYRADIUS 1 km ASC WITHDIST", "-n 200000"),
 }
 N = {1: 200_000, 16: 1_000_000}
 
@@ -105,7 +105,12 @@ def run(server, workload, depth):
         if what:
             fill(port, what)
         n = N[depth]
-        opts = f"-n {n} -c 50 -P {depth}".split() + (extra or "-r 100000").split()
+        # A workload's own `-n` (the slow ones) replaces the default count.
+        if "-n" in extra.split():
+            n = int(extra.split()[extra.split().index("-n") + 1])
+            opts = f"-c 50 -P {depth} -r 100000".split() + extra.split()
+        else:
+            opts = f"-n {n} -c 50 -P {depth}".split() + (extra or "-r 100000").split()
         cmd = ["redis-benchmark", "-p", str(port), "--csv", "-q"] + opts + command.split()
         before = cpu_seconds(proc.pid)
         out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=600).stdout

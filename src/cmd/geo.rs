@@ -174,7 +174,8 @@ fn align52(h: Hash) -> u64 {
 }
 
 fn move_x(h: &mut Hash, d: i8) {
-    if d == 0 {
+    // A zero step is no box (never made from a valid centre).
+    if d == 0 || h.step == 0 || h.step > 32 {
         return;
     }
     let mut x = h.bits & 0xaaaa_aaaa_aaaa_aaaa;
@@ -191,7 +192,8 @@ fn move_x(h: &mut Hash, d: i8) {
 }
 
 fn move_y(h: &mut Hash, d: i8) {
-    if d == 0 {
+    // A zero step is no box (never made from a valid centre).
+    if d == 0 || h.step == 0 || h.step > 32 {
         return;
     }
     let x = h.bits & 0xaaaa_aaaa_aaaa_aaaa;
@@ -695,7 +697,11 @@ fn georadius(ctx: &mut Ctx) -> CmdResult {
             Ok(Found::Store { dst, items, event }) => {
                 store_result(sh, to, db, dst, items, Build::SkipThenConvert, event)
             }
-            Ok(Found::Reply(_)) => {}
+            // GEOSEARCHSTORE always stores; answer rather than leave the
+            // client waiting if that ever changes.
+            Ok(Found::Reply(_)) => {
+                sh.reply_later(to, |r| r.error("ERR tandem: search without a destination"))
+            }
             Err(e) => sh.reply_later(to, |r| r.error(e.text())),
         }
     });
