@@ -47,6 +47,9 @@ fn tunables() -> Arc<Tunables> {
             "1mb",
             "--proto-max-bulk-len",
             "1mb",
+            // HyperLogLogs turn dense after a few elements.
+            "--hll-sparse-max-bytes",
+            "40",
         ]
         .iter()
         .map(|s| s.to_string())
