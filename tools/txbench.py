@@ -195,7 +195,11 @@ def main():
     ap.add_argument("--workloads", default=",".join(WORKLOADS))
     ap.add_argument("--servers", default="redis,tandem")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--extra", default="", help="extra tandem directives, e.g. '--spin-us 0'")
     args = ap.parse_args()
+    if args.extra:
+        base = SERVERS["tandem"]
+        SERVERS["tandem"] = lambda port: base(port) + args.extra.split()
     if "tandem" in args.servers:
         subprocess.run(["cargo", "build", "--release"], cwd=ROOT, check=True)
     results = {}
