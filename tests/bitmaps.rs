@@ -319,25 +319,6 @@ fn replies_match_redis_byte_for_byte() {
     }
 }
 
-/// A small deterministic generator (xorshift64*): the same operations on
-/// every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn signed(&mut self, span: i64) -> i64 {
-        self.below(2 * span as u64 + 1) as i64 - span
-    }
-}
-
 #[test]
 fn random_operations_match_redis() {
     let keys = spread("bits", 4);

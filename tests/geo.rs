@@ -579,22 +579,6 @@ fn replies_match_redis_byte_for_byte() {
     }
 }
 
-/// A small deterministic generator (xorshift64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    /// A float in [lo, hi).
-    fn float(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (self.next() % 1_000_000) as f64 / 1_000_000.0 * (hi - lo)
-    }
-}
-
 #[test]
 fn random_points_and_searches_match_redis() {
     let s = Server::start(LAYOUTS[1]);

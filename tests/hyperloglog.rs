@@ -135,18 +135,6 @@ fn replies_and_values_match_redis() {
     }
 }
 
-/// A small deterministic generator (xorshift64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 #[test]
 fn growing_values_stay_byte_identical_through_dense() {
     let keys = spread("hll", 3);

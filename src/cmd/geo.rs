@@ -173,40 +173,29 @@ fn align52(h: Hash) -> u64 {
     h.bits << (52 - h.step * 2)
 }
 
-fn move_x(h: &mut Hash, d: i8) {
+/// Moves `h` one box east/west (`x`, the odd bits: longitude) or
+/// north/south (the even bits: latitude) by `d` (Redis's
+/// `geohash_move_x` / `geohash_move_y`): the chosen coordinate's bits are
+/// incremented or decremented through the other's, which stay as they are.
+fn shift(h: &mut Hash, d: i8, x: bool) {
     // A zero step is no box (never made from a valid centre).
     if d == 0 || h.step == 0 || h.step > 32 {
         return;
     }
-    let mut x = h.bits & 0xaaaa_aaaa_aaaa_aaaa;
-    let y = h.bits & 0x5555_5555_5555_5555;
-    let zz = 0x5555_5555_5555_5555u64 >> (64 - h.step * 2);
+    const ODD: u64 = 0xaaaa_aaaa_aaaa_aaaa;
+    const EVEN: u64 = 0x5555_5555_5555_5555;
+    let (mine, other) = if x { (ODD, EVEN) } else { (EVEN, ODD) };
+    let mut v = h.bits & mine;
+    let keep = h.bits & other;
+    let zz = other >> (64 - h.step * 2);
     if d > 0 {
-        x = x.wrapping_add(zz + 1);
+        v = v.wrapping_add(zz + 1);
     } else {
-        x |= zz;
-        x = x.wrapping_sub(zz + 1);
+        v |= zz;
+        v = v.wrapping_sub(zz + 1);
     }
-    x &= 0xaaaa_aaaa_aaaa_aaaau64 >> (64 - h.step * 2);
-    h.bits = x | y;
-}
-
-fn move_y(h: &mut Hash, d: i8) {
-    // A zero step is no box (never made from a valid centre).
-    if d == 0 || h.step == 0 || h.step > 32 {
-        return;
-    }
-    let x = h.bits & 0xaaaa_aaaa_aaaa_aaaa;
-    let mut y = h.bits & 0x5555_5555_5555_5555;
-    let zz = 0xaaaa_aaaa_aaaa_aaaau64 >> (64 - h.step * 2);
-    if d > 0 {
-        y = y.wrapping_add(zz + 1);
-    } else {
-        y |= zz;
-        y = y.wrapping_sub(zz + 1);
-    }
-    y &= 0x5555_5555_5555_5555u64 >> (64 - h.step * 2);
-    h.bits = x | y;
+    v &= mine >> (64 - h.step * 2);
+    h.bits = v | keep;
 }
 
 /// The eight neighbours in Redis's search order: north, south, east,
@@ -214,8 +203,8 @@ fn move_y(h: &mut Hash, d: i8) {
 fn neighbours(h: Hash) -> [Hash; 8] {
     let at = |dx: i8, dy: i8| {
         let mut n = h;
-        move_x(&mut n, dx);
-        move_y(&mut n, dy);
+        shift(&mut n, dx, true);
+        shift(&mut n, dy, false);
         n
     };
     [

@@ -576,3 +576,31 @@ pub fn run_tandem_expecting_exit(extra: &[&str]) -> std::process::Output {
         20,
     )
 }
+
+/// A small deterministic generator (xorshift64*) for seeded random
+/// tests: the same operations on every run.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number below `n` (> 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// A number in `-span..=span`.
+    pub fn signed(&mut self, span: i64) -> i64 {
+        self.below(2 * span as u64 + 1) as i64 - span
+    }
+
+    /// A float in `[lo, hi)`, in steps of a millionth of the span.
+    pub fn float(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + self.below(1_000_000) as f64 / 1_000_000.0 * (hi - lo)
+    }
+}
