@@ -8,18 +8,6 @@
 mod common;
 use common::*;
 
-fn both(ours: &mut Raw, theirs: &mut Raw, cmd: &[&str], ctx: &str) -> String {
-    let f: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
-    ours.send(&frame(&f));
-    theirs.send(&frame(&f));
-    let (a, b) = (
-        ours.read_replies(1).remove(0),
-        theirs.read_replies(1).remove(0),
-    );
-    assert_eq!(a, b, "{ctx}: {cmd:?}");
-    a
-}
-
 const SCRIPT: &[&[&str]] = &[
     &[
         "GEOADD",
@@ -550,10 +538,7 @@ fn replies_match_redis_byte_for_byte() {
         for cmd in SCRIPT {
             both(&mut ours, &mut theirs, cmd, &format!("{layout:?}"));
         }
-        for r in [&mut ours, &mut theirs] {
-            r.send(&frame(&[b"HELLO", b"3"]));
-            assert!(r.read_reply().starts_with('%'));
-        }
+        hello3(&mut ours, &mut theirs);
         for cmd in [
             &["GEOPOS", "Sicily", "Palermo", "Nope"][..],
             &["GEODIST", "Sicily", "Palermo", "Catania"],

@@ -7,22 +7,6 @@
 mod common;
 use common::*;
 
-fn both(ours: &mut Raw, theirs: &mut Raw, cmd: &[&[u8]], ctx: &str) -> String {
-    ours.send(&frame(cmd));
-    theirs.send(&frame(cmd));
-    // Chunked reads: PFDEBUG GETREG answers 16384 integers.
-    let (a, b) = (
-        ours.read_replies(1).remove(0),
-        theirs.read_replies(1).remove(0),
-    );
-    let shown: Vec<String> = cmd
-        .iter()
-        .map(|a| String::from_utf8_lossy(&a[..a.len().min(40)]).into_owned())
-        .collect();
-    assert_eq!(a, b, "{ctx}: {shown:?}");
-    a
-}
-
 fn get_bytes(c: &mut redis::Connection, key: &str) -> Option<Vec<u8>> {
     q(c, &["GET", key]).unwrap()
 }
@@ -119,10 +103,7 @@ fn replies_and_values_match_redis() {
             );
         }
         // RESP3 replies.
-        for r in [&mut ours, &mut theirs] {
-            r.send(&frame(&[b"HELLO", b"3"]));
-            assert!(r.read_reply().starts_with('%'));
-        }
+        hello3(&mut ours, &mut theirs);
         for cmd in [
             &[&b"PFCOUNT"[..], b"h1", b"h2"][..],
             &[b"PFDEBUG", b"ENCODING", b"h1"],
@@ -187,7 +168,7 @@ fn growing_values_stay_byte_identical_through_dense() {
         both(
             &mut ours,
             &mut theirs,
-            &[b"PFDEBUG", b"ENCODING", key.as_bytes()],
+            &[&b"PFDEBUG"[..], b"ENCODING", key.as_bytes()],
             "end",
         );
         assert_eq!(get_bytes(&mut oc, key), get_bytes(&mut tc, key), "{key}");
@@ -195,7 +176,7 @@ fn growing_values_stay_byte_identical_through_dense() {
     let enc = both(
         &mut ours,
         &mut theirs,
-        &[b"PFDEBUG", b"ENCODING", keys[2].as_bytes()],
+        &[&b"PFDEBUG"[..], b"ENCODING", keys[2].as_bytes()],
         "end",
     );
     assert_eq!(enc, "+dense\r\n", "the biggest key turned dense");
@@ -230,7 +211,7 @@ fn damaged_values_get_redis_errors() {
             // Append a byte.
             _ => v.push(rng.next() as u8),
         }
-        both(&mut ours, &mut theirs, &[b"SET", b"bad", &v], "set");
+        both(&mut ours, &mut theirs, &[&b"SET"[..], b"bad", &v], "set");
         let ctx = format!("damage {i}: {v:?}");
         for cmd in [
             &[&b"PFCOUNT"[..], b"bad"][..],
@@ -242,7 +223,7 @@ fn damaged_values_get_redis_errors() {
             let r = both(&mut ours, &mut theirs, cmd, &ctx);
             errors += r.starts_with('-') as usize;
         }
-        both(&mut ours, &mut theirs, &[b"DEL", b"bad2"], "cleanup");
+        both(&mut ours, &mut theirs, &[&b"DEL"[..], b"bad2"], "cleanup");
     }
     assert!(errors > 100, "damage was detected: {errors}");
     s.assert_alive();

@@ -31,7 +31,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import ROOT, cpu_seconds, free_port, stop_server, wait_port  # noqa: E402
+from bench import ROOT, cpu_seconds, free_port, rss_kib, stop_server, wait_port  # noqa: E402
+from txbench import frame  # noqa: E402
 
 SERVERS = {
     "redis": lambda port: ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
@@ -49,14 +50,6 @@ WORKLOADS = {
     "geosearch": ("points", "GEOSEARCH pts FROMLONLAT 13.5 38.5 BYRADIUS 1 km ASC WITHDIST", "-n 200000"),
 }
 N = {1: 200_000, 16: 1_000_000}
-
-
-def frame(*args):
-    out = [f"*{len(args)}\r\n".encode()]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
 
 
 def pipeline(port, commands):
@@ -119,14 +112,6 @@ def run(server, workload, depth):
         return float(row.split(",")[1].strip('"')), cpu / n * 1e6
     finally:
         stop_server(proc)
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def memory(server, count=10_000):

@@ -604,3 +604,31 @@ impl Rng {
         lo + self.below(1_000_000) as f64 / 1_000_000.0 * (hi - lo)
     }
 }
+
+/// Sends `cmd` to tandem (`ours`) and redis-server (`theirs`) and asserts
+/// the same reply bytes; returns the reply. Replies are read in chunks
+/// (PFDEBUG GETREG answers 16384 integers).
+pub fn both<A: AsRef<[u8]>>(ours: &mut Raw, theirs: &mut Raw, cmd: &[A], ctx: &str) -> String {
+    let f: Vec<&[u8]> = cmd.iter().map(|a| a.as_ref()).collect();
+    ours.send(&frame(&f));
+    theirs.send(&frame(&f));
+    let (a, b) = (
+        ours.read_replies(1).remove(0),
+        theirs.read_replies(1).remove(0),
+    );
+    let shown: Vec<String> = f
+        .iter()
+        .map(|a| String::from_utf8_lossy(&a[..a.len().min(40)]).into_owned())
+        .collect();
+    assert_eq!(a, b, "{ctx}: {shown:?}");
+    a
+}
+
+/// Switches both connections to RESP3 (HELLO's own reply names each
+/// server, so it is only checked to be a map).
+pub fn hello3(ours: &mut Raw, theirs: &mut Raw) {
+    for r in [ours, theirs] {
+        r.send(&frame(&[b"HELLO", b"3"]));
+        assert!(r.read_reply().starts_with('%'));
+    }
+}
