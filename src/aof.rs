@@ -236,6 +236,7 @@ pub fn rewrite_entry(out: &mut Vec<u8>, e: &crate::store::Entry) {
             let mut b = Batches::new(out, b"HMSET", key, h.len(), 2);
             h.for_each(|f, v| b.item(&[f, v]));
         }
+        Value::Stream(s) => rewrite_stream(out, key, s),
         Value::ZSet(z) => {
             let mut b = Batches::new(out, b"ZADD", key, z.len(), 2);
             z.walk(0, z.len(), false, |m, score| {
@@ -246,6 +247,107 @@ pub fn rewrite_entry(out: &mut Vec<u8>, e: &crate::store::Entry) {
     if e.expire_at() != 0 {
         let at = itoa::Buffer::new().format(e.expire_at()).to_string();
         write_command(out, &[b"PEXPIREAT", key, at.as_bytes()]);
+    }
+}
+
+/// The commands that rebuild a stream, as Redis 7.0's
+/// `rewriteStreamObject` writes them: an XADD per entry (or, for an empty
+/// stream, `XADD key MAXLEN 0 0-1 x y`), `XSETID key last ENTRIESADDED n
+/// MAXDELETEDID id`, then per group `XGROUP CREATE key group last
+/// ENTRIESREAD n`, and per consumer `XCLAIM key group consumer 0 id TIME
+/// ms RETRYCOUNT n JUSTID FORCE` for each pending entry, or `XGROUP
+/// CREATECONSUMER` for one without any.
+fn rewrite_stream(out: &mut Vec<u8>, key: &[u8], s: &crate::store::Stream) {
+    use crate::store::listpack::Elem;
+    use crate::store::stream::StreamId;
+    let text = |id: StreamId| {
+        let mut b = [0u8; 41];
+        id.format(&mut b).to_vec()
+    };
+    if s.length > 0 {
+        s.range(StreamId::MIN, StreamId::MAX, false, false, |id, fields| {
+            let id = text(id);
+            let mut ints: Vec<Vec<u8>> = Vec::new();
+            let owned = |e: Elem, ints: &mut Vec<Vec<u8>>| -> usize {
+                ints.push(match e {
+                    Elem::Int(v) => itoa::Buffer::new().format(v).as_bytes().to_vec(),
+                    Elem::Str(b) => b.to_vec(),
+                });
+                ints.len() - 1
+            };
+            for (f, v) in fields {
+                owned(*f, &mut ints);
+                owned(*v, &mut ints);
+            }
+            let mut args: Vec<&[u8]> = vec![b"XADD", key, &id];
+            args.extend(ints.iter().map(|v| &v[..]));
+            write_command(out, &args);
+            true
+        });
+    } else {
+        write_command(out, &[b"XADD", key, b"MAXLEN", b"0", b"0-1", b"x", b"y"]);
+    }
+    let last = text(s.last_id);
+    let added = s.entries_added.to_string();
+    let maxdel = text(s.max_deleted_id);
+    write_command(
+        out,
+        &[
+            b"XSETID",
+            key,
+            &last,
+            b"ENTRIESADDED",
+            added.as_bytes(),
+            b"MAXDELETEDID",
+            &maxdel,
+        ],
+    );
+    for (name, g) in &s.groups {
+        let last = text(g.last_id);
+        let read = g.entries_read.to_string();
+        write_command(
+            out,
+            &[
+                b"XGROUP",
+                b"CREATE",
+                key,
+                name,
+                &last,
+                b"ENTRIESREAD",
+                read.as_bytes(),
+            ],
+        );
+        for (cname, c) in &g.consumers {
+            if c.pel.is_empty() {
+                write_command(out, &[&b"XGROUP"[..], b"CREATECONSUMER", key, name, cname]);
+                continue;
+            }
+            for id in &c.pel {
+                let Some(n) = g.pel.get(id) else {
+                    continue;
+                };
+                let id = text(*id);
+                let time = n.delivery_time.to_string();
+                let count = n.delivery_count.to_string();
+                write_command(
+                    out,
+                    &[
+                        b"XCLAIM",
+                        key,
+                        name,
+                        cname,
+                        b"0",
+                        &id,
+                        b"TIME",
+                        time.as_bytes(),
+                        b"RETRYCOUNT",
+                        count.as_bytes(),
+                        b"JUSTID",
+                        b"FORCE",
+                    ],
+                );
+            }
+        }
     }
 }
 

@@ -345,6 +345,20 @@ static DIRECTIVES: &[Directive] = &[
         "bytes up to which a HyperLogLog keeps its sparse encoding",
     ),
     d(
+        "stream-node-max-bytes",
+        Kind::Mem,
+        true,
+        "4096",
+        "bytes of listpack after which a stream starts a new node (0 = no limit)",
+    ),
+    d(
+        "stream-node-max-entries",
+        Kind::Int(0, i64::MAX),
+        true,
+        "100",
+        "entries after which a stream starts a new node (0 = no limit)",
+    ),
+    d(
         "set-max-intset-entries",
         Kind::Int(0, i32::MAX as i64),
         true,
@@ -564,6 +578,10 @@ pub struct Encodings {
     pub zset_max_listpack_value: usize,
     /// `hll-sparse-max-bytes`: the longest sparse HyperLogLog value (bytes).
     pub hll_sparse_max_bytes: usize,
+    /// `stream-node-max-bytes`: listpack bytes of a stream node (0 = none).
+    pub stream_node_max_bytes: usize,
+    /// `stream-node-max-entries`: entries of a stream node (0 = none).
+    pub stream_node_max_entries: i64,
 }
 
 impl Default for Encodings {
@@ -579,6 +597,8 @@ impl Default for Encodings {
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
             hll_sparse_max_bytes: 3000,
+            stream_node_max_bytes: 4096,
+            stream_node_max_entries: 100,
         }
     }
 }
@@ -667,7 +687,7 @@ pub struct Tunables {
     hz: AtomicU64,
     busy_reply_threshold: AtomicU64,
     notify_keyspace_events: std::sync::atomic::AtomicU32,
-    enc: [AtomicI64; 9],
+    enc: [AtomicI64; 11],
     /// Bumped by CONFIG RESETSTAT: shards start their counters over.
     stats_epoch: AtomicU64,
     /// `dbfilename`, for the shards' part of DEBUG RELOAD NOSAVE.
@@ -718,6 +738,8 @@ impl Tunables {
             e.zset_max_listpack_entries as i64,
             e.zset_max_listpack_value as i64,
             e.hll_sparse_max_bytes as i64,
+            e.stream_node_max_bytes as i64,
+            e.stream_node_max_entries,
         ];
         for (a, v) in self.enc.iter().zip(v) {
             a.store(v, Ordering::Relaxed);
@@ -799,6 +821,8 @@ impl Tunables {
             zset_max_listpack_entries: g(6) as usize,
             zset_max_listpack_value: g(7) as usize,
             hll_sparse_max_bytes: g(8) as usize,
+            stream_node_max_bytes: g(9) as usize,
+            stream_node_max_entries: g(10),
         }
     }
 }
@@ -1028,6 +1052,7 @@ impl Config {
                     "set-max-listpack-value" => self.enc.set_max_listpack_value = n as usize,
                     "zset-max-listpack-entries" => self.enc.zset_max_listpack_entries = n as usize,
                     "zset-max-listpack-value" => self.enc.zset_max_listpack_value = n as usize,
+                    "stream-node-max-entries" => self.enc.stream_node_max_entries = n,
                     _ => unreachable!("int directive {}", d.name),
                 }
             }
@@ -1050,6 +1075,9 @@ impl Config {
                     "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size = n,
                     "hll-sparse-max-bytes" => {
                         self.enc.hll_sparse_max_bytes = n.min(i64::MAX as u64) as usize
+                    }
+                    "stream-node-max-bytes" => {
+                        self.enc.stream_node_max_bytes = n.min(i64::MAX as u64) as usize
                     }
                     _ => unreachable!("mem directive {}", d.name),
                 }
@@ -1236,6 +1264,8 @@ impl Config {
             "hash-max-listpack-value" => self.enc.hash_max_listpack_value.to_string(),
             "set-max-intset-entries" => self.enc.set_max_intset_entries.to_string(),
             "hll-sparse-max-bytes" => fmt_mem(self.enc.hll_sparse_max_bytes as u64),
+            "stream-node-max-bytes" => fmt_mem(self.enc.stream_node_max_bytes as u64),
+            "stream-node-max-entries" => self.enc.stream_node_max_entries.to_string(),
             "set-max-listpack-entries" => self.enc.set_max_listpack_entries.to_string(),
             "set-max-listpack-value" => self.enc.set_max_listpack_value.to_string(),
             "zset-max-listpack-entries" => self.enc.zset_max_listpack_entries.to_string(),

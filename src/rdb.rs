@@ -16,6 +16,9 @@
 //! Reading never trusts a length: every length is checked against the
 //! bytes left before anything is allocated.
 
+pub use crate::store::listpack::{Listpack, listpack_entry_len, write_listpack};
+use crate::store::listpack::{backlen_bytes, canonical_int};
+
 /// The RDB version tandem writes: Redis 7.0's.
 pub const RDB_VERSION: u16 = 10;
 /// A library's code follows (`RDB_OPCODE_FUNCTION2`).
@@ -133,13 +136,6 @@ pub fn write_string(out: &mut Vec<u8>, s: &[u8]) {
     }
     write_len(out, s.len() as u64);
     out.extend_from_slice(s);
-}
-
-/// `s` as an integer if it is one's canonical decimal spelling
-/// (`rdbTryIntegerEncoding`: "12" yes, "012", "+1", " 1" no).
-fn canonical_int(s: &[u8]) -> Option<i64> {
-    let n: i64 = std::str::from_utf8(s).ok()?.parse().ok()?;
-    (n.to_string().as_bytes() == s).then_some(n)
 }
 
 /// Why a payload could not be read.
@@ -274,6 +270,8 @@ pub mod types {
     pub const ZSET_LISTPACK: u8 = 17;
     pub const LIST_QUICKLIST_2: u8 = 18;
     pub const SET_LISTPACK: u8 = 20;
+    pub const STREAM_LISTPACKS: u8 = 15;
+    pub const STREAM_LISTPACKS_2: u8 = 19;
 }
 
 /// A value read from RDB bytes, before the keyspace gives it an encoding.
@@ -284,131 +282,8 @@ pub enum Object {
     Set(Vec<Vec<u8>>),
     Hash(Vec<(Vec<u8>, Vec<u8>)>),
     ZSet(Vec<(Vec<u8>, f64)>),
-}
-
-/// A listpack blob of `items` as `lpAppend` builds one (`listpack.c`):
-/// the 6-byte header (total bytes, count or 65535 past it), each item as
-/// an integer in its smallest encoding when it is one's canonical decimal
-/// spelling and as a string with a 6-, 12- or 32-bit length otherwise,
-/// each followed by its back-length, and 0xFF.
-pub fn write_listpack<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
-    let mut lp = Listpack::new();
-    items.into_iter().for_each(|i| lp.push(i));
-    lp.finish()
-}
-
-/// A listpack blob built item by item ([`write_listpack`]).
-pub struct Listpack {
-    buf: Vec<u8>,
-    count: usize,
-}
-
-impl Listpack {
-    pub fn new() -> Listpack {
-        Listpack {
-            buf: vec![0u8; 6],
-            count: 0,
-        }
-    }
-
-    pub fn push(&mut self, item: &[u8]) {
-        listpack_entry(&mut self.buf, item);
-        self.count += 1;
-    }
-
-    /// The blob: header filled in, end byte added.
-    pub fn finish(mut self) -> Vec<u8> {
-        self.buf.push(0xFF);
-        let total = self.buf.len() as u32;
-        self.buf[..4].copy_from_slice(&total.to_le_bytes());
-        let count = self.count.min(u16::MAX as usize) as u16;
-        self.buf[4..6].copy_from_slice(&count.to_le_bytes());
-        self.buf
-    }
-}
-
-impl Default for Listpack {
-    fn default() -> Listpack {
-        Listpack::new()
-    }
-}
-
-/// Bytes one item takes in a listpack, back-length included (what
-/// [`Listpack::push`] appends, computed without writing it).
-pub fn listpack_entry_len(item: &[u8]) -> usize {
-    let enc = match canonical_int(item) {
-        Some(0..=127) => 1,
-        Some(-4096..=4095) => 2,
-        Some(v) if i16::try_from(v).is_ok() => 3,
-        Some(-8_388_608..=8_388_607) => 4,
-        Some(v) if i32::try_from(v).is_ok() => 5,
-        Some(_) => 9,
-        None if item.len() < 64 => 1 + item.len(),
-        None if item.len() < 4096 => 2 + item.len(),
-        None => 5 + item.len(),
-    };
-    enc + backlen_bytes(enc as u64)
-}
-
-/// Bytes of a listpack entry's back-length for an entry of `l` bytes
-/// (encoding and data): 7 bits each (`lpEncodeBacklen`).
-fn backlen_bytes(l: u64) -> usize {
-    match l {
-        0..=127 => 1,
-        128..=16382 => 2,
-        16383..=2_097_150 => 3,
-        2_097_151..=268_435_454 => 4,
-        _ => 5,
-    }
-}
-
-/// Appends one listpack entry: encoding, data and back-length
-/// (`lpEncodeIntegerGetType`, `lpEncodeString`, `lpEncodeBacklen`).
-fn listpack_entry(lp: &mut Vec<u8>, item: &[u8]) {
-    let start = lp.len();
-    match canonical_int(item) {
-        Some(v @ 0..=127) => lp.push(v as u8),
-        Some(v @ -4096..=4095) => {
-            let u = (v as u16) & 0x1FFF;
-            lp.extend_from_slice(&[0xC0 | (u >> 8) as u8, u as u8]);
-        }
-        Some(v) if i16::try_from(v).is_ok() => {
-            lp.push(0xF1);
-            lp.extend_from_slice(&(v as i16).to_le_bytes());
-        }
-        Some(v @ -8_388_608..=8_388_607) => {
-            lp.push(0xF2);
-            lp.extend_from_slice(&(v as i32).to_le_bytes()[..3]);
-        }
-        Some(v) if i32::try_from(v).is_ok() => {
-            lp.push(0xF3);
-            lp.extend_from_slice(&(v as i32).to_le_bytes());
-        }
-        Some(v) => {
-            lp.push(0xF4);
-            lp.extend_from_slice(&v.to_le_bytes());
-        }
-        None => {
-            let n = item.len();
-            if n < 64 {
-                lp.push(0x80 | n as u8);
-            } else if n < 4096 {
-                lp.extend_from_slice(&[0xE0 | (n >> 8) as u8, n as u8]);
-            } else {
-                lp.push(0xF0);
-                lp.extend_from_slice(&(n as u32).to_le_bytes());
-            }
-            lp.extend_from_slice(item);
-        }
-    }
-    let l = (lp.len() - start) as u64;
-    // The entry's size, most significant 7-bit group first, every byte
-    // but the first flagged with the high bit.
-    let groups = backlen_bytes(l);
-    for g in (0..groups).rev() {
-        let b = ((l >> (7 * g)) & 127) as u8;
-        lp.push(if g == groups - 1 { b } else { b | 128 });
-    }
+    /// A stream, checked and built as it is read ([`Reader::stream`]).
+    Stream(Box<crate::store::Stream>),
 }
 
 /// An intset blob of `values`, sorted ascending (`intset.c`): the
@@ -450,6 +325,134 @@ impl Reader<'_> {
             return Err("count beyond the data");
         }
         Ok(n)
+    }
+
+    /// A Unix time in ms: 8 bytes little-endian (`rdbLoadMillisecondTime`).
+    fn ms_time(&mut self) -> Result<u64, ReadError> {
+        let b = self.bytes(8)?;
+        Ok(u64::from_le_bytes(b.try_into().map_err(|_| "short time")?))
+    }
+
+    /// A stream (`RDB_TYPE_STREAM_LISTPACKS[_2]`, `rdbLoadObject`): its
+    /// nodes (master ID, listpack), length, IDs and counters (the `_2`
+    /// form has first ID, max deleted ID and entries added), then its
+    /// groups with their PEL and consumers. Every node is checked as a
+    /// listpack and as a stream node (`streamValidateListpackIntegrity`
+    /// with deep checks), and the PELs against each other, before the
+    /// stream uses them; the length is counted from the nodes.
+    fn stream(&mut self, v2: bool) -> Result<crate::store::Stream, ReadError> {
+        use crate::store::listpack as lpk;
+        use crate::store::stream::{Consumer, Group, Nack, Stream, StreamId, check_node};
+        let mut s = Stream::default();
+        let nodes = self.len()?;
+        if nodes.saturating_mul(2) > self.remaining() as u64 {
+            return Err("count beyond the data");
+        }
+        let mut live = 0u64;
+        for _ in 0..nodes {
+            let key = self.string()?;
+            let master = StreamId::decode(&key).ok_or("bad stream node key")?;
+            let lp = self.string()?;
+            // Checks every element's bounds; only then is it read as trusted.
+            let items = listpack(&lp)?;
+            let mut elems = Vec::with_capacity(items.len());
+            let mut p = 6;
+            for _ in 0..items.len() {
+                let (e, q) = lpk::get(&lp, p);
+                elems.push(e);
+                p = q;
+            }
+            let (n, _) = check_node(&elems, master).ok_or("bad stream node")?;
+            if s.last_node().is_some_and(|m| m >= master) {
+                return Err("stream nodes out of order");
+            }
+            live += n;
+            s.load_node(master, lp);
+        }
+        let _ = self.len()?;
+        s.length = live;
+        s.last_id = StreamId::new(self.len()?, self.len()?);
+        if v2 {
+            s.first_id = StreamId::new(self.len()?, self.len()?);
+            s.max_deleted_id = StreamId::new(self.len()?, self.len()?);
+            s.entries_added = self.len()?;
+        } else {
+            s.entries_added = s.length;
+            s.first_id = if s.length == 0 {
+                StreamId::MIN
+            } else {
+                s.edge_id(true, false)
+            };
+        }
+        let groups = self.len()?;
+        if groups > self.remaining() as u64 {
+            return Err("count beyond the data");
+        }
+        for _ in 0..groups {
+            let name = bytes::Bytes::from(self.string()?);
+            let last = StreamId::new(self.len()?, self.len()?);
+            let read = if v2 {
+                self.len()? as i64
+            } else {
+                s.estimate_distance(last)
+            };
+            let mut g = Group::new(last, read);
+            let pel = self.len()?;
+            if pel.saturating_mul(17) > self.remaining() as u64 {
+                return Err("count beyond the data");
+            }
+            for _ in 0..pel {
+                let id = StreamId::decode(self.bytes(16)?).ok_or("bad PEL ID")?;
+                let delivery_time = self.ms_time()?;
+                let delivery_count = self.len()?;
+                let nack = Nack {
+                    delivery_time,
+                    delivery_count,
+                    consumer: bytes::Bytes::new(),
+                };
+                if g.pel.insert(id, nack).is_some() {
+                    return Err("duplicate PEL entry");
+                }
+            }
+            let consumers = self.len()?;
+            if consumers.saturating_mul(10) > self.remaining() as u64 {
+                return Err("count beyond the data");
+            }
+            for _ in 0..consumers {
+                let cname = bytes::Bytes::from(self.string()?);
+                let seen_time = self.ms_time()?;
+                let n = self.len()?;
+                if n.saturating_mul(16) > self.remaining() as u64 {
+                    return Err("count beyond the data");
+                }
+                let mut c = Consumer {
+                    seen_time,
+                    pel: Default::default(),
+                };
+                for _ in 0..n {
+                    let id = StreamId::decode(self.bytes(16)?).ok_or("bad PEL ID")?;
+                    let nack = g
+                        .pel
+                        .get_mut(&id)
+                        .ok_or("consumer PEL entry not in the group")?;
+                    if !nack.consumer.is_empty() {
+                        return Err("PEL entry of two consumers");
+                    }
+                    nack.consumer = cname.clone();
+                    c.pel.insert(id);
+                }
+                if g.consumers.insert(cname, c).is_some() {
+                    return Err("duplicate consumer");
+                }
+            }
+            if g.pel.values().any(|n| n.consumer.is_empty()) {
+                return Err("PEL entry without a consumer");
+            }
+            if s.groups.insert(name, g).is_some() {
+                return Err("duplicate group");
+            }
+        }
+        Ok(s)
     }
 
     /// A score in `RDB_TYPE_ZSET`'s text form (`rdbLoadDoubleValue`).
@@ -525,6 +528,9 @@ impl Reader<'_> {
                     v.push((m, parse_score(&s)?));
                 }
                 Object::ZSet(v)
+            }
+            STREAM_LISTPACKS | STREAM_LISTPACKS_2 => {
+                Object::Stream(Box::new(self.stream(t == STREAM_LISTPACKS_2)?))
             }
             LIST_QUICKLIST_2 => {
                 let nodes = self.count(2)?;
@@ -860,6 +866,7 @@ pub fn open_payload(p: &[u8]) -> Option<(&[u8], u16)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::listpack::listpack_entry;
 
     #[test]
     fn crc64_is_redis_one() {

@@ -217,7 +217,20 @@ impl CommandSpec {
     /// several keys go to their first key's shard and visit the others in
     /// turn, taking no locks.
     pub fn blocks_as_transaction(&self) -> bool {
-        matches!(self.name, "blmove" | "brpoplpush")
+        matches!(self.name, "blmove" | "brpoplpush" | "xread" | "xreadgroup")
+    }
+
+    /// Whether this call may block its client: every blocking command,
+    /// except XREAD and XREADGROUP without a BLOCK option, which answer at
+    /// once like reads (and may be pipelined).
+    pub fn blocks(&self, args: &[&[u8]]) -> bool {
+        if !self.is(flag::BLOCKING) {
+            return false;
+        }
+        match self.name {
+            "xread" | "xreadgroup" => stream_read_keys(args).1,
+            _ => true,
+        }
     }
 }
 
@@ -536,6 +549,22 @@ pub static TABLE: &[CommandSpec] = &[
     cmd!("bitpos", -3, READONLY, 1, 1, 1, "bitmap", "2.8.7", R::Key, "Finds the first set (1) or clear (0) bit in a string."),
     cmd!("bitop", -4, WRITE | DENYOOM, 2, -1, 1, "bitmap", "2.6.0", R::Coord, "Performs bitwise operations on multiple strings, and stores the result."),
     cmd!("bitfield", -2, WRITE | DENYOOM, 1, 1, 1, "bitmap", "3.2.0", R::Key, "Performs arbitrary bitfield integer operations on strings."),
+    // streams (src/cmd/stream.rs)
+    cmd!("xadd", -5, WRITE | DENYOOM | FAST, 1, 1, 1, "stream", "5.0.0", R::Key, "Appends a new message to a stream. Creates the key if it doesn't exist."),
+    cmd!("xrange", -4, READONLY, 1, 1, 1, "stream", "5.0.0", R::Key, "Returns the messages from a stream within a range of IDs."),
+    cmd!("xrevrange", -4, READONLY, 1, 1, 1, "stream", "5.0.0", R::Key, "Returns the messages from a stream within a range of IDs in reverse order."),
+    cmd!("xlen", 2, READONLY | FAST, 1, 1, 1, "stream", "5.0.0", R::Key, "Return the number of messages in a stream."),
+    cmd!("xdel", -3, WRITE | FAST, 1, 1, 1, "stream", "5.0.0", R::Key, "Returns the number of messages after removing them from a stream."),
+    cmd!("xtrim", -4, WRITE, 1, 1, 1, "stream", "5.0.0", R::Key, "Deletes messages from the beginning of a stream."),
+    cmd!("xread", -4, READONLY | BLOCKING | MOVABLEKEYS, 0, 0, 0, "stream", "5.0.0", R::Coord, "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise."),
+    cmd!("xreadgroup", -7, WRITE | BLOCKING | MOVABLEKEYS, 0, 0, 0, "stream", "5.0.0", R::Coord, "Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise."),
+    cmd!("xgroup", -2, WRITE | CONTAINER, 2, 2, 1, "stream", "5.0.0", R::Key, "A container for consumer groups commands."),
+    cmd!("xack", -4, WRITE | FAST, 1, 1, 1, "stream", "5.0.0", R::Key, "Returns the number of messages that were successfully acknowledged by the consumer group member of a stream."),
+    cmd!("xpending", -3, READONLY, 1, 1, 1, "stream", "5.0.0", R::Key, "Returns the information and entries from a stream consumer group's pending entries list."),
+    cmd!("xclaim", -6, WRITE | FAST, 1, 1, 1, "stream", "5.0.0", R::Key, "Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered a consumer group member."),
+    cmd!("xautoclaim", -6, WRITE | FAST, 1, 1, 1, "stream", "6.2.0", R::Key, "Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to as consumer group member."),
+    cmd!("xinfo", -2, READONLY | CONTAINER, 2, 2, 1, "stream", "5.0.0", R::Key, "A container for stream introspection commands."),
+    cmd!("xsetid", -3, WRITE | DENYOOM | FAST, 1, 1, 1, "stream", "5.0.0", R::Key, "An internal command for replicating stream values."),
     // geospatial indexes (src/cmd/geo.rs)
     cmd!("geoadd", -5, WRITE | DENYOOM, 1, 1, 1, "geo", "3.2.0", R::Key, "Adds one or more members to a geospatial index. The key is created if it doesn't exist."),
     cmd!("geodist", -4, READONLY, 1, 1, 1, "geo", "3.2.0", R::Key, "Returns the distance between two members of a geospatial index."),
@@ -1268,6 +1297,9 @@ pub fn touched_keys<'a>(s: &CommandSpec, args: &[&'a [u8]]) -> Touched<'a> {
             };
         }
     }
+    if s.name == "xread" || s.name == "xreadgroup" {
+        keys.extend(stream_read_keys(args).0);
+    }
     // GEORADIUS[BYMEMBER] ... STORE|STOREDIST key: the last one counts,
     // as in Redis's `georadiusGetKeys`.
     if s.name == "georadius" || s.name == "georadiusbymember" {
@@ -1284,6 +1316,36 @@ pub fn touched_keys<'a>(s: &CommandSpec, args: &[&'a [u8]]) -> Touched<'a> {
         keys.extend(store);
     }
     Touched::Known(keys)
+}
+
+/// XREAD's and XREADGROUP's keys (the first half of what follows their
+/// STREAMS option, as `xreadGetKeys` finds them) and whether a BLOCK
+/// option comes before it. No keys when STREAMS is missing or what
+/// follows it is odd (the command then answers an error).
+pub fn stream_read_keys<'a>(args: &[&'a [u8]]) -> (Vec<&'a [u8]>, bool) {
+    let mut block = false;
+    let mut i = 1;
+    while i < args.len() {
+        let a = args[i];
+        let more = args.len() - 1 - i;
+        if a.eq_ignore_ascii_case(b"streams") && more > 0 {
+            let rest = &args[i + 1..];
+            if rest.len() % 2 != 0 {
+                return (Vec::new(), block);
+            }
+            return (rest[..rest.len() / 2].to_vec(), block);
+        }
+        if a.eq_ignore_ascii_case(b"block") && more > 0 {
+            block = true;
+            i += 1;
+        } else if a.eq_ignore_ascii_case(b"count") && more > 0 {
+            i += 1;
+        } else if a.eq_ignore_ascii_case(b"group") && more >= 2 {
+            i += 2;
+        }
+        i += 1;
+    }
+    (Vec::new(), block)
 }
 
 /// The Redis release whose behaviour tandem matches; clients and tools read

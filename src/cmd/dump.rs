@@ -125,6 +125,7 @@ pub fn write_value(out: &mut Vec<u8>, key: Option<&[u8]>, value: &Value) {
             head(out, types::ZSET_LISTPACK);
             rdb::write_string(out, &lp.finish());
         }
+        Value::Stream(s) => write_stream(out, s, head),
         Value::ZSet(z) => {
             head(out, types::ZSET_2);
             rdb::write_len(out, z.len() as u64);
@@ -132,6 +133,55 @@ pub fn write_value(out: &mut Vec<u8>, key: Option<&[u8]>, value: &Value) {
                 rdb::write_string(out, m);
                 rdb::write_binary_double(out, score);
             });
+        }
+    }
+}
+
+/// A stream as Redis 7.0's `rdbSaveObject` writes it
+/// (`RDB_TYPE_STREAM_LISTPACKS_2`): its nodes (16-byte master ID, the
+/// listpack as it is), length, last, first and max-deleted IDs, entries
+/// added, then each group (name, last ID, entries read, its PEL with
+/// delivery times and counts, its consumers with seen times and IDs).
+fn write_stream(out: &mut Vec<u8>, s: &crate::store::Stream, head: impl Fn(&mut Vec<u8>, u8)) {
+    head(out, types::STREAM_LISTPACKS_2);
+    rdb::write_len(out, s.node_count() as u64);
+    for (master, node) in s.nodes() {
+        rdb::write_string(out, &master.encode());
+        rdb::write_string(out, node);
+    }
+    for v in [
+        s.length,
+        s.last_id.ms,
+        s.last_id.seq,
+        s.first_id.ms,
+        s.first_id.seq,
+        s.max_deleted_id.ms,
+        s.max_deleted_id.seq,
+        s.entries_added,
+    ] {
+        rdb::write_len(out, v);
+    }
+    rdb::write_len(out, s.groups.len() as u64);
+    for (name, g) in &s.groups {
+        rdb::write_string(out, name);
+        rdb::write_len(out, g.last_id.ms);
+        rdb::write_len(out, g.last_id.seq);
+        // -1 (unknown) is written as its 64-bit two's complement.
+        rdb::write_len(out, g.entries_read as u64);
+        rdb::write_len(out, g.pel.len() as u64);
+        for (id, n) in &g.pel {
+            out.extend_from_slice(&id.encode());
+            out.extend_from_slice(&n.delivery_time.to_le_bytes());
+            rdb::write_len(out, n.delivery_count);
+        }
+        rdb::write_len(out, g.consumers.len() as u64);
+        for (cname, c) in &g.consumers {
+            rdb::write_string(out, cname);
+            out.extend_from_slice(&c.seen_time.to_le_bytes());
+            rdb::write_len(out, c.pel.len() as u64);
+            for id in &c.pel {
+                out.extend_from_slice(&id.encode());
+            }
         }
     }
 }
@@ -395,6 +445,7 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
 /// fields or sorted-set members.
 pub fn to_value(obj: Object, enc: &Encodings) -> Option<Value> {
     Some(match obj {
+        Object::Stream(s) => Value::Stream(s),
         Object::Str(s) => Value::from_bytes(&s),
         Object::List(items) => {
             let mut l = List::default();

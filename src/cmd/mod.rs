@@ -25,6 +25,7 @@ pub mod random;
 pub mod script;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
 pub mod zset;
 
@@ -37,7 +38,7 @@ pub use crate::engine::shard::{Shard, now_ms};
 use crate::msg::{Claim, ReplyTo};
 use crate::resp::{Reply, errors};
 use crate::spec;
-use crate::store::{Db, Hash, List, Set, Value, ZSet};
+use crate::store::{Db, Hash, List, Set, Stream, Value, ZSet};
 
 /// A command failure, turned into one RESP error reply by the engine.
 #[derive(Debug, Clone, PartialEq)]
@@ -310,6 +311,31 @@ coll!(Hash, Hash);
 coll!(Set, Set);
 coll!(ZSet, ZSet);
 
+/// A stream is a collection that stays when it empties (Redis keeps empty
+/// streams: they still have their last ID and groups).
+impl Coll for Stream {
+    #[inline]
+    fn of(v: &Value) -> Option<&Self> {
+        match v {
+            Value::Stream(x) => Some(x),
+            _ => None,
+        }
+    }
+    #[inline]
+    fn of_mut(v: &mut Value) -> Option<&mut Self> {
+        match v {
+            Value::Stream(x) => Some(x),
+            _ => None,
+        }
+    }
+    fn wrap(self) -> Value {
+        Value::Stream(Box::new(self))
+    }
+    fn empty(&self) -> bool {
+        false
+    }
+}
+
 /// The collection of type `T` at `key`: `Ok(None)` if the key is missing,
 /// WRONGTYPE if it holds another type.
 #[inline]
@@ -370,6 +396,7 @@ pub fn handlers() -> Vec<Option<Handler>> {
         hash::HANDLERS,
         set::HANDLERS,
         zset::HANDLERS,
+        stream::HANDLERS,
         sort::HANDLERS,
         script::HANDLERS,
     ];

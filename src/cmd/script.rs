@@ -246,7 +246,14 @@ impl Host for ScriptHost<'_> {
         if !s.arity_ok(args.len()) {
             return error_reply("ERR Wrong number of args calling Redis command from script");
         }
-        if s.is(flag::NOSCRIPT) || s.is(flag::BLOCKING) {
+        let refs: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+        if matches!(s.name, "xread" | "xreadgroup") && s.blocks(&refs) {
+            return error_reply(&format!(
+                "ERR {} command is not allowed with BLOCK option from scripts",
+                String::from_utf8_lossy(&args[0])
+            ));
+        }
+        if s.is(flag::NOSCRIPT) || s.blocks(&refs) {
             return error_reply("ERR This Redis command is not allowed from script");
         }
         let write = s.is(flag::WRITE);

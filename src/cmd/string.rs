@@ -59,7 +59,7 @@ pub fn string_bytes(v: &Value) -> Result<Cow<'_, [u8]>, CmdError> {
         Value::Int(n) => Ok(Cow::Owned(
             itoa::Buffer::new().format(*n).as_bytes().to_vec(),
         )),
-        Value::List(_) | Value::Hash(_) | Value::Set(_) | Value::ZSet(_) => {
+        Value::List(_) | Value::Hash(_) | Value::Set(_) | Value::ZSet(_) | Value::Stream(_) => {
             Err(CmdError::WrongType)
         }
     }
@@ -70,7 +70,7 @@ fn write_string(out: &mut Reply, v: &Value) -> CmdResult {
     match v {
         Value::Str(b) => out.bulk(b),
         Value::Int(n) => out.bulk_int(*n),
-        Value::List(_) | Value::Hash(_) | Value::Set(_) | Value::ZSet(_) => {
+        Value::List(_) | Value::Hash(_) | Value::Set(_) | Value::ZSet(_) | Value::Stream(_) => {
             return Err(CmdError::WrongType);
         }
     }

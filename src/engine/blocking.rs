@@ -48,13 +48,14 @@ use hashbrown::HashMap;
 
 use super::Shard;
 use crate::cmd::list::{list_event, move_here, pop_values, push_popped, write_mpop};
+use crate::cmd::stream::StreamWait;
 use crate::cmd::zset::{pop_members, write_zmpop, zset_event};
 use crate::cmd::{CmdError, CmdResult, Ctx, typed};
 use crate::msg::{Claim, KeyLock, Mode, ReplyTo, TxId, TxInfo, TxKind, Want, next_tx_id};
 use crate::pubsub::notify::{LIST, ZSET};
 use crate::resp::Reply;
 use crate::spec::key_hash;
-use crate::store::{End, List, ZSet};
+use crate::store::{End, List, Stream, ZSet};
 
 /// What serving a blocked client does with the key that has data.
 #[derive(Debug)]
@@ -69,6 +70,10 @@ pub enum Op {
     ZPop(bool),
     /// BZMPOP: `[key, [[member, score]...]]`, up to `count`.
     ZMPop(bool, usize),
+    /// XREAD/XREADGROUP with BLOCK: the entries past an ID, per key
+    /// ([`crate::cmd::stream::StreamWait`]). Serving one reader takes
+    /// nothing from the others: every ready one is served.
+    Stream(Box<StreamWait>),
 }
 
 impl Op {
@@ -80,7 +85,14 @@ impl Op {
         Ok(match self {
             Op::Pop(_) | Op::MPop(..) | Op::Move { .. } => typed::<List>(d, h, key, now)?.is_some(),
             Op::ZPop(_) | Op::ZMPop(..) => typed::<ZSet>(d, h, key, now)?.is_some(),
+            Op::Stream(w) => w.ready(sh, db, key),
         })
+    }
+
+    /// Whether serving this op takes what it serves, so that once one
+    /// waiter of a key finds nothing, those behind it would not either.
+    fn consumes(&self) -> bool {
+        !matches!(self, Op::Stream(_))
     }
 
     /// The reply when the timeout passes: a null array for every op, BLMOVE
@@ -192,20 +204,45 @@ impl Shard {
                 // Its oldest waiter's move comes first.
                 continue;
             }
+            // Waiters looked at and left waiting (stream readers whose ID
+            // the key has not passed), and whether a pop found nothing.
+            let mut at = 0;
+            let mut drained = false;
             while let Some(q) = self.waits.queues[db].get_mut(&key) {
-                let Some(w) = q.front().cloned() else {
-                    self.waits.queues[db].remove(&key);
+                let Some(w) = q.get(at).cloned() else {
+                    if q.is_empty() {
+                        self.waits.queues[db].remove(&key);
+                    }
                     break;
                 };
                 let live = !w.claim.taken();
-                if live && !matches!(w.op.ready(self, db, &key), Ok(true)) {
-                    break;
+                if live {
+                    let consumes = w.op.consumes();
+                    let ready =
+                        !(drained && consumes) && matches!(w.op.ready(self, db, &key), Ok(true));
+                    if !ready {
+                        if consumes && !drained {
+                            drained = true;
+                            // Only stream readers can still be served, and
+                            // only from a stream.
+                            let h = key_hash(&key);
+                            let now = self.now_ms;
+                            if !matches!(
+                                typed::<Stream>(&mut self.dbs[db], h, &key, now),
+                                Ok(Some(_))
+                            ) {
+                                break;
+                            }
+                        }
+                        at += 1;
+                        continue;
+                    }
                 }
                 // Seen above; `ready` only reads the keyspace.
                 let Some(q) = self.waits.queues[db].get_mut(&key) else {
                     break;
                 };
-                q.pop_front();
+                q.remove(at);
                 if q.is_empty() {
                     self.waits.queues[db].remove(&key);
                 }
@@ -399,6 +436,10 @@ fn serve(sh: &mut Shard, w: &Blocked, i: usize, to: ReplyTo) {
         }
     };
     let res = match &w.op {
+        Op::Stream(sw) => {
+            sw.serve(sh, db, key, to);
+            Ok(())
+        }
         Op::Pop(end) => pop_values(sh, db, key, h, *end, 1).map(|v| {
             let v = v.unwrap_or_default();
             log(sh, pop_name(*end), None);
@@ -498,36 +539,63 @@ fn release(sh: &mut Shard, w: &Arc<Blocked>, served: Option<usize>) {
 /// Serves `ctx`'s client from the first of `keys` with data or blocks it
 /// there until `deadline` (unix ms, 0 = forever).
 pub fn block_on(ctx: &mut Ctx, keys: Vec<Bytes>, deadline: u64, op: Op) -> CmdResult {
-    let id = ctx.sh.waits.next_id;
-    ctx.sh.waits.next_id += 1;
+    ctx.deferred = true;
+    block_with(
+        ctx.sh,
+        ctx.claim.cloned(),
+        ctx.reply_to,
+        ctx.db,
+        keys,
+        deadline,
+        op,
+        ctx.no_wait,
+    );
+    Ok(())
+}
+
+/// [`block_on`] from a hop: serves the client (`claim`, answering `to`)
+/// from the first of `keys` in database `db` with data, or blocks it.
+/// A transaction `to` carries ends here unless it serves a cross-shard
+/// move at once.
+#[allow(clippy::too_many_arguments)]
+pub fn block_with(
+    sh: &mut Shard,
+    claim: Option<Arc<Claim>>,
+    mut to: ReplyTo,
+    db: usize,
+    keys: Vec<Bytes>,
+    deadline: u64,
+    op: Op,
+    no_wait: bool,
+) {
+    let id = sh.waits.next_id;
+    sh.waits.next_id += 1;
     // Without an IO thread (the unit-test harness) nobody else holds it.
-    let claim: Arc<Claim> = ctx.claim.cloned().unwrap_or_default();
-    let mut to = ctx.reply_to;
+    let claim: Arc<Claim> = claim.unwrap_or_default();
     // A cross-shard BLMOVE, run by its source's shard as the coordinator
     // of a transaction that holds both keys: served now under those locks
     // (the reply ends the transaction), or it lets go of them and waits.
     // (Inside EXEC, `no_wait`, the EXEC's locks hold until it ends.)
-    if to.tx != 0 && !ctx.no_wait {
+    if to.tx != 0 && !no_wait {
         let idle = claim.taken()
+            || !matches!(op, Op::Move { .. })
             || keys
                 .first()
-                .is_some_and(|k| matches!(op.ready(ctx.sh, ctx.db, k), Ok(false)));
+                .is_some_and(|k| matches!(op.ready(sh, db, k), Ok(false)));
         if idle {
-            ctx.sh.tx_ended.push(to.tx);
+            sh.tx_ended.push(to.tx);
             to.tx = 0;
         }
     }
     let w = Arc::new(Blocked {
         claim,
         to,
-        db: ctx.db,
+        db,
         keys,
         deadline,
         id,
         op,
-        no_wait: ctx.no_wait,
+        no_wait,
     });
-    ctx.deferred = true;
-    attempt(ctx.sh, w, 0);
-    Ok(())
+    attempt(sh, w, 0);
 }

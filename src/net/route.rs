@@ -142,7 +142,7 @@ impl IoThread {
                     && (!s.is(spec::flag::BLOCKING) || s.blocks_as_transaction()) =>
             {
                 let sent = self.send_coord(slot, id, args);
-                if let Some(shard) = sent.filter(|_| s.is(spec::flag::BLOCKING)) {
+                if let Some(shard) = sent.filter(|_| s.blocks(args)) {
                     self.block(slot, shard);
                 }
             }
@@ -153,7 +153,7 @@ impl IoThread {
                     _ => (0, 0),
                 };
                 self.send_one(slot, shard, id, hash, args);
-                if s.is(spec::flag::BLOCKING) {
+                if s.blocks(args) {
                     self.block(slot, shard);
                 }
             }

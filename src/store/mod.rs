@@ -39,8 +39,10 @@ pub mod dense;
 pub mod hash;
 pub mod hll;
 pub mod list;
+pub mod listpack;
 pub mod pack;
 pub mod set;
+pub mod stream;
 pub mod zset;
 
 use bytes::Bytes;
@@ -52,6 +54,7 @@ pub use hash::Hash;
 use hashbrown::hash_table::Entry as TableEntry;
 pub use list::{End, List};
 pub use set::Set;
+pub use stream::Stream;
 pub use zset::ZSet;
 
 /// Average entries per segment above which the segment count doubles.
@@ -192,6 +195,7 @@ pub enum Value {
     Hash(Box<Hash>),
     Set(Box<Set>),
     ZSet(Box<ZSet>),
+    Stream(Box<Stream>),
 }
 
 impl Value {
@@ -203,6 +207,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -218,6 +223,7 @@ impl Value {
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
             Value::ZSet(z) => z.encoding(),
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -266,6 +272,7 @@ impl Value {
             Value::Hash(h) => h.heap_size(),
             Value::Set(s) => s.heap_size(),
             Value::ZSet(z) => z.heap_size(),
+            Value::Stream(s) => s.heap_size(),
         }
     }
 }
