@@ -454,6 +454,14 @@ pub fn execute_quiet(h: Handler, ctx: &mut Ctx, s: &spec::CommandSpec) {
             drop_if_empty(&mut ctx.sh.dbs[ctx.db], h, &ctx.args[ctx.first_key], now);
         }
     }
+    // A write that deleted or replaced a stream answers the group
+    // readers blocked on it (Redis's `signalDeletedKeyAsReady`): its keys
+    // are looked at after it, when someone waits here.
+    if s.is(spec::flag::WRITE) && !failed && ctx.sh.waits.any(ctx.db) {
+        for i in s.key_indices(ctx.args.len()) {
+            ctx.sh.waits.mark(ctx.db, &ctx.args[i]);
+        }
+    }
     if s.is(spec::flag::WRITE) && ctx.sh.logging {
         let error = failed || matches!(ctx.out.buf.get(mark), Some(b'-' | b'!'));
         log_write(ctx, s, error);

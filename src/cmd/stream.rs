@@ -65,6 +65,9 @@ const TOO_LARGE: &str = "ERR Elements are too large to be stored";
 const BAD_START: &str = "ERR invalid start ID for the interval";
 const BAD_END: &str = "ERR invalid end ID for the interval";
 const NEED_KEY: &str = "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.";
+/// Why a blocked XREADGROUP was answered when its stream was deleted or
+/// replaced by another type.
+const KEY_GONE: &str = "UNBLOCKED the stream key no longer exists";
 /// Why a blocked XREADGROUP was answered when its group went away.
 const GROUP_GONE: &str = "NOGROUP the consumer group this client was blocked on no longer exists";
 
@@ -935,7 +938,7 @@ fn write_help(r: &mut Reply, lines: &[&str], cmd: &str) {
         r.simple(l);
     }
     r.simple("HELP");
-    r.simple("    Print this help.");
+    r.simple("    Prints this help.");
 }
 
 /// XACK key group id [id ...] (<https://redis.io/docs/latest/commands/xack/>):
@@ -1584,7 +1587,8 @@ impl StreamWait {
     pub fn ready(&self, sh: &mut Shard, db: usize, key: &[u8]) -> bool {
         let now = sh.now_ms;
         let Ok(Some(s)) = typed::<Stream>(&mut sh.dbs[db], key_hash(key), key, now) else {
-            return false;
+            // A group reader learns its stream is gone (UNBLOCKED).
+            return self.group.is_some();
         };
         match &self.group {
             Some(gr) => s
@@ -1600,19 +1604,22 @@ impl StreamWait {
     pub fn serve(&self, sh: &mut Shard, db: usize, key: &Bytes, to: ReplyTo) {
         let mut r = Reply::new(to.resp3);
         let gt = match &self.group {
-            None => Some(self.gt(key)),
+            None => self.gt(key),
             Some(gr) => {
                 let now = sh.now_ms;
                 let d = &mut sh.dbs[db];
-                match typed::<Stream>(d, key_hash(key), key, now) {
-                    Ok(Some(s)) => s.groups.get(&gr.group).map(|g| g.last_id),
-                    _ => None,
+                let gone = match typed::<Stream>(d, key_hash(key), key, now) {
+                    Ok(Some(s)) => match s.groups.get(&gr.group) {
+                        Some(g) => Ok(g.last_id),
+                        None => Err(GROUP_GONE),
+                    },
+                    _ => Err(KEY_GONE),
+                };
+                match gone {
+                    Ok(id) => id,
+                    Err(e) => return sh.reply_later(to, |r| r.error(e)),
                 }
             }
-        };
-        let Some(gt) = gt else {
-            sh.reply_later(to, |r| r.error(GROUP_GONE));
-            return;
         };
         if to.resp3 {
             r.map(1);
@@ -1919,12 +1926,14 @@ fn serve_key(
         ]);
     }
     if history {
+        // Past the ID given, as Redis steps it (`streamIncrID`).
+        let from = gt.incr().unwrap_or(StreamId::MIN);
         let ids: Vec<StreamId> = g
             .consumers
             .get(&gr.consumer)
             .map(|c| {
                 c.pel
-                    .range(gt..)
+                    .range(from..)
                     .take(if count == 0 { usize::MAX } else { count })
                     .copied()
                     .collect()

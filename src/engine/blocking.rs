@@ -172,6 +172,12 @@ impl Waits {
         }
     }
 
+    /// Whether anyone waits on a key of database `db`.
+    #[inline]
+    pub fn any(&self, db: usize) -> bool {
+        !self.queues[db].is_empty()
+    }
+
     /// Whether a push since the last serve may wake someone.
     #[inline]
     pub fn pending(&self) -> bool {
