@@ -465,6 +465,68 @@ fn snapshot(port: u16) -> BTreeMap<String, String> {
                         .unwrap();
                     format!("{v:?}")
                 }
+                "stream" => {
+                    // Entries, then what groups, consumers and the PEL
+                    // hold (no clocks: those differ per server).
+                    let entries: redis::Value = redis::cmd("XRANGE")
+                        .arg(&k)
+                        .arg("-")
+                        .arg("+")
+                        .query(&mut c)
+                        .unwrap();
+                    let groups: redis::Value = redis::cmd("XINFO")
+                        .arg("GROUPS")
+                        .arg(&k)
+                        .query(&mut c)
+                        .unwrap();
+                    let mut pending = Vec::new();
+                    if let redis::Value::Array(gs) = &groups {
+                        for g in gs {
+                            let redis::Value::Array(fields) = g else {
+                                continue;
+                            };
+                            let redis::Value::BulkString(name) = &fields[1] else {
+                                continue;
+                            };
+                            let name = name.clone();
+                            let p: redis::Value = redis::cmd("XPENDING")
+                                .arg(&k)
+                                .arg(&name)
+                                .arg("-")
+                                .arg("+")
+                                .arg(100)
+                                .query(&mut c)
+                                .unwrap();
+                            // [id, consumer, idle, deliveries]: idle is a clock.
+                            if let redis::Value::Array(rows) = p {
+                                for r in rows {
+                                    if let redis::Value::Array(r) = r {
+                                        pending.push(format!("{:?} {:?} {:?}", r[0], r[1], r[3]));
+                                    }
+                                }
+                            }
+                            let cs: redis::Value = redis::cmd("XINFO")
+                                .arg("CONSUMERS")
+                                .arg(&k)
+                                .arg(&name)
+                                .query(&mut c)
+                                .unwrap();
+                            if let redis::Value::Array(cs) = cs {
+                                for cons in cs {
+                                    if let redis::Value::Array(f) = cons {
+                                        pending.push(format!("consumer {:?} {:?}", f[1], f[3]));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    let info: Vec<redis::Value> = redis::cmd("XINFO")
+                        .arg("STREAM")
+                        .arg(&k)
+                        .query(&mut c)
+                        .unwrap();
+                    format!("{entries:?} {groups:?} {pending:?} {:?}", &info[6..14])
+                }
                 other => other.to_string(),
             };
             let ttl: i64 = redis::cmd("PTTL").arg(&k).query(&mut c).unwrap();
@@ -515,6 +577,42 @@ fn workload(port: u16) {
             "{x}b",
         ],
         &["GETEX", "s", "PX", "900000"],
+        // A stream with a trim, deletions, a group, its PEL and consumers.
+        &["XADD", "st", "1-1", "f", "v"],
+        &["XADD", "st", "2-1", "g", "w", "h", "x"],
+        &["XADD", "st", "MAXLEN", "~", "100", "*", "n", "1"],
+        &["XADD", "st", "*", "n", "2"],
+        &["XTRIM", "st", "MINID", "=", "0-5"],
+        &["XGROUP", "CREATE", "st", "grp", "0"],
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "grp",
+            "alice",
+            "COUNT",
+            "2",
+            "STREAMS",
+            "st",
+            ">",
+        ],
+        &["XACK", "st", "grp", "1-1"],
+        &["XCLAIM", "st", "grp", "bob", "0", "2-1", "JUSTID"],
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "grp",
+            "carol",
+            "NOACK",
+            "COUNT",
+            "1",
+            "STREAMS",
+            "st",
+            ">",
+        ],
+        &["XGROUP", "CREATECONSUMER", "st", "grp", "dave"],
+        &["XDEL", "st", "1-1"],
+        &["XGROUP", "CREATE", "st2", "empty", "$", "MKSTREAM"],
+        &["XSETID", "st2", "7-7"],
     ];
     for cmd in cmds {
         let mut r = redis::cmd(cmd[0]);

@@ -15,6 +15,14 @@ const TESTED: &[(&str, &str)] = &[
         "hyperloglog::replies_and_values_match_redis",
     ),
     (
+        "stream-node-max-entries",
+        "streams::random_operations_match_redis_and_a_model",
+    ),
+    (
+        "stream-node-max-bytes",
+        "streams::replies_match_redis_byte_for_byte",
+    ),
+    (
         "client-output-buffer-limit",
         "pubsub::slow_subscriber_is_cut_off_at_its_limit",
     ),

@@ -1144,13 +1144,24 @@ fn command(l: &mut Local, args: &[&[u8]]) -> Res {
             if !s.arity_ok(args.len() - 2) {
                 return Err("ERR Invalid number of arguments specified for command".into());
             }
-            let keys = s.keys_in(&args[2..]).unwrap_or_default();
+            // The positional keys, plus those found by reading the
+            // arguments (XREAD's after STREAMS, SORT's and GEORADIUS's
+            // STORE), as Redis's `getkeys_proc`s do.
+            let keys: Vec<&[u8]> = match spec::touched_keys(s, &args[2..]) {
+                spec::Touched::Known(keys) => keys,
+                spec::Touched::Unknown => s
+                    .keys_in(&args[2..])
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|i| args[i + 2])
+                    .collect(),
+            };
             if keys.is_empty() {
                 return Err("ERR The command has no key arguments".into());
             }
             reply(l, |r| {
                 r.array(keys.len());
-                keys.iter().for_each(|&i| r.bulk(&args[i + 2]));
+                keys.iter().for_each(|k| r.bulk(k));
             })
         }
         "count" | "getkeys" => Err(format!(
