@@ -1212,6 +1212,41 @@ const SCRIPT: &[&[&str]] = &[
     &["XLEN", "copied"],
     &["XADD", "st", "1-0", "f", "v"],
     &["XRANGE", "st", "-", "+"],
+    // Scripts read streams without blocking (their keys share a shard).
+    &["XADD", "{sc}a", "1-1", "f", "v"],
+    &[
+        "EVAL",
+        "return redis.call('xread','streams',KEYS[1],KEYS[2],'0','0')",
+        "2",
+        "{sc}a",
+        "{sc}b",
+    ],
+    &[
+        "EVAL",
+        "return redis.call('xread','count','1','streams',KEYS[1],'$')",
+        "1",
+        "{sc}a",
+    ],
+    &["XGROUP", "CREATE", "{sc}a", "g", "0"],
+    &[
+        "EVAL",
+        "return redis.call('xreadgroup','group','g','c','streams',KEYS[1],'>')",
+        "1",
+        "{sc}a",
+    ],
+    &[
+        "EVAL",
+        "return redis.call('xreadgroup','group','g','c','streams',KEYS[1],'>')",
+        "1",
+        "{sc}a",
+    ],
+    &[
+        "EVAL",
+        "return redis.call('xread','block','0','streams',KEYS[1],'$')",
+        "1",
+        "{sc}a",
+    ],
+    &["XPENDING", "{sc}a", "g"],
     // Nodes cut by bytes alone: `~` trims drop whole nodes, so what they
     // remove shows where the nodes end.
     &["CONFIG", "SET", "stream-node-max-entries", "0"],

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Bitmaps, HyperLogLog and geo commands (issue #17) against redis-server
-in the same run: requests/s and the server process's CPU time per request
-at pipeline 1 and 16, and memory per HyperLogLog.
+"""Bitmaps, HyperLogLog, geo and stream commands (issue #17) against
+redis-server in the same run: requests/s and the server process's CPU time
+per request at pipeline 1 and 16, and memory per HyperLogLog and per
+stream entry.
 
     python3 tools/typesbench.py                # everything, 2 runs each
     python3 tools/typesbench.py --repeat 1 --workloads setbit,pfadd
-    python3 tools/typesbench.py --memory       # RSS per HLL only
+    python3 tools/typesbench.py --memory       # RSS per HLL and stream entry only
 
 Workloads (redis-benchmark -c 50 -r 100000, each at -P 1 and -P 16;
 every server is started fresh per workload and filled first when the
@@ -17,6 +18,11 @@ workload reads):
   geoadd     GEOADD g 13.361389 38.115556 <random member>
   geosearch  GEOSEARCH pts FROMLONLAT 13.5 38.5 BYRADIUS 1 km ASC WITHDIST
              over 100k points spread on a 1 x 1 degree square (~30 found)
+  xadd       XADD st * f v (auto IDs)
+  xread      XREAD COUNT 10 STREAMS st 500-1 (10 of 1000 entries)
+  xreadgroup XREADGROUP GROUP g c COUNT 1 STREAMS st > (each call
+             delivers the next of 250k entries into the PEL; 200k calls)
+  xack       XACK st g <random id> over a PEL of 250k delivered entries
 
 Prints a Markdown table: median req/s and CPU µs per request, each with
 its ratio to redis-server.
@@ -48,8 +54,27 @@ WORKLOADS = {
     "pfcount": ("hll", "PFCOUNT h1 h2", "-n 20000"),
     "geoadd": (None, "GEOADD g 13.361389 38.115556 m:__rand_int__", ""),
     "geosearch": ("points", "GEOSEARCH pts FROMLONLAT 13.5 38.5 BYRADIUS 1 km ASC WITHDIST", "-n 200000"),
+    "xadd": (None, "XADD st * f v", ""),
+    "xread": ("stream", "XREAD COUNT 10 STREAMS st 500-1", ""),
+    "xreadgroup": ("group", "XREADGROUP GROUP g c COUNT 1 STREAMS st >", "-n 200000"),
+    # __rand_int__ has leading zeros: an ID's ms part reads them as Redis's
+    # strtoull does.
+    "xack": ("pel", "XACK st g __rand_int__-1", "-r 250000 -n 200000"),
 }
 N = {1: 200_000, 16: 1_000_000}
+
+
+def skip_reply(f):
+    """Reads one RESP2 reply from `f`, nested arrays included; fails on an
+    error reply."""
+    line = f.readline()
+    if line.startswith(b"-"):
+        raise RuntimeError(line)
+    if line.startswith(b"$") and not line.startswith(b"$-1"):
+        f.read(int(line[1:]) + 2)
+    elif line.startswith(b"*"):
+        for _ in range(max(0, int(line[1:]))):
+            skip_reply(f)
 
 
 def pipeline(port, commands):
@@ -61,14 +86,7 @@ def pipeline(port, commands):
         s.sendall(b"".join(frame(*c) for c in batch))
         f = s.makefile("rb")
         for _ in batch:
-            line = f.readline()
-            if line.startswith(b"-"):
-                raise RuntimeError(line)
-            if line.startswith(b"$") and not line.startswith(b"$-1"):
-                f.read(int(line[1:]) + 2)
-            elif line.startswith(b"*"):
-                for _ in range(int(line[1:])):
-                    f.readline()
+            skip_reply(f)
     s.close()
 
 
@@ -87,6 +105,13 @@ def fill(port, what):
                 c += [f"{13 + rnd.random():.6f}", f"{38 + rnd.random():.6f}", f"p{b}-{j}"]
             cmds.append(c)
         pipeline(port, cmds)
+    elif what == "stream":
+        pipeline(port, [["XADD", "st", f"{i}-1", "f", "v", "x", i] for i in range(1, 1001)])
+    elif what in ("group", "pel"):
+        pipeline(port, [["XADD", "st", f"{i}-1", "f", "v"] for i in range(1, 250_001)])
+        pipeline(port, [["XGROUP", "CREATE", "st", "g", "0"]])
+        if what == "pel":
+            pipeline(port, [["XREADGROUP", "GROUP", "g", "c", "COUNT", 1000, "STREAMS", "st", ">"]] * 250)
 
 
 def run(server, workload, depth):
@@ -110,6 +135,20 @@ def run(server, workload, depth):
         cpu = cpu_seconds(proc.pid) - before
         row = [line for line in out.splitlines() if line.startswith('"')][-1]
         return float(row.split(",")[1].strip('"')), cpu / n * 1e6
+    finally:
+        stop_server(proc)
+
+
+def stream_memory(server, count=300_000):
+    """RSS per stream entry of two fields (`name user:<i> score <i>`),
+    bytes, with the default node limits."""
+    port = free_port()
+    proc = subprocess.Popen(SERVERS[server](port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port, proc)
+        base = rss_kib(proc.pid)
+        pipeline(port, [["XADD", "mem", f"{i}-0", "name", f"user:{i}", "score", i] for i in range(1, count + 1)])
+        return (rss_kib(proc.pid) - base) * 1024 / count
     finally:
         stop_server(proc)
 
@@ -155,11 +194,12 @@ def main():
                     base = got.get("redis", got[s])
                     print(f"| {w} | {depth} | {s} | {rps:,.0f} | {rps / base[0]:.2f} | {cpu:.2f} | {cpu / base[1]:.2f} |", flush=True)
     print()
-    print("| server | bytes per sparse HLL (5 elements) | bytes per dense HLL |")
-    print("|---|---:|---:|")
+    print("| server | bytes per sparse HLL (5 elements) | bytes per dense HLL | bytes per stream entry |")
+    print("|---|---:|---:|---:|")
     for s in servers:
         sp, de = memory(s)
-        print(f"| {s} | {sp:,.0f} | {de:,.0f} |", flush=True)
+        st = stream_memory(s)
+        print(f"| {s} | {sp:,.0f} | {de:,.0f} | {st:,.0f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -50,6 +50,9 @@ fn tunables() -> Arc<Tunables> {
             // HyperLogLogs turn dense after a few elements.
             "--hll-sparse-max-bytes",
             "40",
+            // Stream nodes split after a few entries.
+            "--stream-node-max-entries",
+            "3",
         ]
         .iter()
         .map(|s| s.to_string())

@@ -1751,9 +1751,9 @@ fn xread(ctx: &mut Ctx) -> CmdResult {
         g.noack = noack;
     }
     let n = (args.len() - streams) / 2;
-    // Served by hops, then logged as Redis propagates a group read.
+    // Logged as Redis propagates a group read, by `serve_key`.
     ctx.sh.propagate_nothing();
-    let st = Box::new(XRead {
+    let mut st = Box::new(XRead {
         to: ctx.reply_to,
         db: ctx.db,
         keys: args[streams..streams + n].to_vec(),
@@ -1768,9 +1768,45 @@ fn xread(ctx: &mut Ctx) -> CmdResult {
         pass: 0,
         i: 0,
     });
+    let here = ctx.sh.id;
+    if st.keys.iter().all(|k| ctx.sh.shard_of(k) == here) {
+        // Every key is here (always so inside a script): no hop, and the
+        // reply goes straight out.
+        for i in 0..n {
+            st.i = i;
+            st.gts[i] = Gt::Id(check_key(ctx.sh, &st)?);
+        }
+        for i in 0..n {
+            st.i = i;
+            serve_read(ctx.sh, &mut st);
+        }
+        if !st.frags.is_empty() || st.block.is_none() || st.no_wait {
+            write_read(ctx.out, &st.frags);
+            return Ok(());
+        }
+        ctx.deferred = true;
+        finish(ctx.sh, st);
+        return Ok(());
+    }
     ctx.deferred = true;
     step(ctx.sh, st);
     Ok(())
+}
+
+/// XREAD's reply from the served keys' parts: an array (a map in RESP3)
+/// of them, or a null array when none was served.
+fn write_read(r: &mut Reply, frags: &[Bytes]) {
+    if frags.is_empty() {
+        return r.null_array();
+    }
+    if r.resp3 {
+        r.map(frags.len());
+    } else {
+        r.array(frags.len());
+    }
+    for f in frags {
+        r.raw(f);
+    }
 }
 
 /// Runs `st` over its keys on this shard, hopping to the next key's shard
@@ -2028,20 +2064,8 @@ fn finish(sh: &mut Shard, st: Box<XRead>) {
         frags,
         ..
     } = *st;
-    if !frags.is_empty() {
-        return sh.reply_later(to, |r| {
-            if to.resp3 {
-                r.map(frags.len());
-            } else {
-                r.array(frags.len());
-            }
-            for f in &frags {
-                r.raw(f);
-            }
-        });
-    }
-    let Some(deadline) = block.filter(|_| !no_wait) else {
-        return sh.reply_later(to, |r| r.null_array());
+    let Some(deadline) = block.filter(|_| frags.is_empty() && !no_wait) else {
+        return sh.reply_later(to, |r| write_read(r, &frags));
     };
     let ids = keys
         .iter()

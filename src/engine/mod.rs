@@ -548,7 +548,14 @@ impl Engine {
             // Commands that let go of their transaction without answering.
             let mut ended = std::mem::take(&mut self.sh.tx_ended);
             for (to, bytes) in self.sh.replies_out.drain(..) {
-                let ob = &mut self.out[to.io as usize];
+                if to.tx != 0 {
+                    ended.push(to.tx);
+                }
+                // A reply for no IO thread (a script's own command never
+                // defers; should one ever) goes nowhere rather than abort.
+                let Some(ob) = self.out.get_mut(to.io as usize) else {
+                    continue;
+                };
                 ob.reply.raw(&bytes);
                 ob.items.push(ReplyItem {
                     conn: to.conn,
@@ -557,9 +564,6 @@ impl Engine {
                     end: ob.reply.buf.len(),
                     stamp: 0,
                 });
-                if to.tx != 0 {
-                    ended.push(to.tx);
-                }
             }
             if ended.is_empty() && self.sh.hops_out.is_empty() && self.sh.tx_begun.is_empty() {
                 return;
