@@ -439,6 +439,7 @@ fn xadd(ctx: &mut Ctx) -> CmdResult {
     let (db, now) = (ctx.db, ctx.now());
     let h = ctx.key_hash(1);
     let args = ctx.args;
+    let logging = ctx.sh.logging;
     if o.no_mkstream && typed::<Stream>(&mut ctx.sh.dbs[db], h, &args[1], now)?.is_none() {
         ctx.out.null();
         ctx.sh.propagate_nothing();
@@ -479,13 +480,17 @@ fn xadd(ctx: &mut Ctx) -> CmdResult {
     s.append(id, pairs, lim);
     write_id(ctx.out, id);
     let trimmed = trim_by(s, &o);
+    // Built only when a log takes it (the common XADD logs nothing).
     let generated = !matches!(o.id, Some((_, true)));
-    let logged = logged_args(args, &o, s, generated.then_some(id));
+    let logged = logging.then(|| logged_args(args, &o, s, generated.then_some(id)));
     ctx.sh.notify(NOTIFY_STREAM, "xadd", db, &args[1]);
     if trimmed > 0 {
         ctx.sh.notify(NOTIFY_STREAM, "xtrim", db, &args[1]);
     }
-    ctx.sh.propagate_args(db, &logged);
+    match logged {
+        Some(l) => ctx.sh.propagate_args(db, &l),
+        None => ctx.sh.propagate_nothing(),
+    }
     ctx.sh.key_ready(db, &args[1]);
     Ok(())
 }

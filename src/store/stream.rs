@@ -218,6 +218,25 @@ fn head(node: &[u8]) -> Head<'_> {
     }
 }
 
+/// A node's live count, and whether the master entry's fields are those
+/// of `pairs` (field, value, ...), read without collecting them.
+fn same_fields(node: &[u8], pairs: &[Bytes]) -> (i64, bool) {
+    let (count, p) = lp::get(node, COUNT_POS);
+    let p = lp::next(node, p);
+    let (nf, mut p) = lp::get(node, p);
+    if nf.int() as usize != pairs.len() / 2 {
+        return (count.int(), false);
+    }
+    for i in 0..pairs.len() / 2 {
+        let (f, q) = lp::get(node, p);
+        if !f.eq_bytes(&pairs[2 * i]) {
+            return (count.int(), false);
+        }
+        p = q;
+    }
+    (count.int(), true)
+}
+
 /// One decoded entry of a node.
 struct Decoded {
     flags: i64,
@@ -353,14 +372,18 @@ impl Stream {
             let full = if node.len() + totelelen >= node_max_bytes {
                 true
             } else if limits.max_entries != 0 {
-                let h = head(node);
-                h.count + h.deleted >= limits.max_entries
+                let (count, p) = lp::get(node, COUNT_POS);
+                let (deleted, _) = lp::get(node, p);
+                count.int() + deleted.int() >= limits.max_entries
             } else {
                 false
             };
             if full {
+                // A closed node moves to an allocation of its exact size
+                // (Redis's `lpShrinkToFit`); the larger one it leaves is
+                // what the next node's reservation reuses.
                 if let Some(n) = self.nodes.get_mut(&k) {
-                    n.shrink_to_fit();
+                    *n = n.as_slice().to_vec();
                 }
                 tail = None;
             }
@@ -385,13 +408,7 @@ impl Stream {
             }
             Some(k) => {
                 let node = self.nodes.get_mut(&k).expect("tail node");
-                let h = head(node);
-                let same = h.fields.len() == numfields
-                    && h.fields
-                        .iter()
-                        .enumerate()
-                        .all(|(i, f)| f.eq_bytes(&pairs[2 * i]));
-                let count = h.count;
+                let (count, same) = same_fields(node, pairs);
                 if same {
                     flags |= FLAG_SAMEFIELDS;
                 }
