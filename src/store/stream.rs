@@ -861,7 +861,7 @@ mod tests {
         // Deleting a node's last live entry drops the node.
         assert!(s.delete(StreamId::new(10, 0)));
         assert_eq!(s.node_count(), 3);
-        assert_eq!(s.trim(Some(6), StreamId::MIN, true, 0), 3);
+        assert_eq!(s.trim(Some(5), StreamId::MIN, true, 0), 3);
         assert_eq!(ids(&s), vec![(4, 0), (6, 0), (7, 0), (8, 0), (9, 0)]);
         assert_eq!(s.trim(Some(2), StreamId::MIN, false, 0), 3);
         assert_eq!(ids(&s), vec![(8, 0), (9, 0)]);
