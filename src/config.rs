@@ -692,6 +692,8 @@ pub struct Tunables {
     stats_epoch: AtomicU64,
     /// `dbfilename`, for the shards' part of DEBUG RELOAD NOSAVE.
     dbfilename: std::sync::Mutex<String>,
+    /// Background expiry on (DEBUG SET-ACTIVE-EXPIRE; not a directive).
+    active_expire: std::sync::atomic::AtomicBool,
 }
 
 impl Tunables {
@@ -706,6 +708,7 @@ impl Tunables {
             enc: Default::default(),
             stats_epoch: AtomicU64::new(0),
             dbfilename: Default::default(),
+            active_expire: std::sync::atomic::AtomicBool::new(true),
         };
         t.store(c);
         t
@@ -744,6 +747,16 @@ impl Tunables {
         for (a, v) in self.enc.iter().zip(v) {
             a.store(v, Ordering::Relaxed);
         }
+    }
+
+    /// Whether shards expire keys in the background (Redis's
+    /// `active_expire_enabled`, set by DEBUG SET-ACTIVE-EXPIRE).
+    pub fn active_expire(&self) -> bool {
+        self.active_expire.load(Ordering::Relaxed)
+    }
+
+    pub fn set_active_expire(&self, on: bool) {
+        self.active_expire.store(on, Ordering::Relaxed);
     }
 
     /// `proto-max-bulk-len` in bytes.

@@ -308,10 +308,12 @@ pub fn parse_file(
     })
 }
 
-/// DEBUG, as tandem runs it: RELOAD, with its options (save first unless
-/// NOSAVE; empty the keyspace first unless NOFLUSH; MERGE: loaded keys
-/// replace existing ones), or HELP.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// DEBUG, as tandem runs it (`debugCommand` in Redis 7.0's `debug.c`):
+/// RELOAD, with its options (save first unless NOSAVE; empty the keyspace
+/// first unless NOFLUSH; MERGE: loaded keys replace existing ones), which
+/// the shards run; HELP, SLEEP, SET-ACTIVE-EXPIRE, PROTOCOL, ERROR and LOG,
+/// which the IO thread answers.
+#[derive(Clone, Debug, PartialEq)]
 pub enum Debug {
     Reload {
         save: bool,
@@ -319,6 +321,17 @@ pub enum Debug {
         merge: bool,
     },
     Help,
+    /// SLEEP seconds: the connection's IO thread stops for that long
+    /// (`strtod` of the argument; Redis stops the whole server).
+    Sleep(f64),
+    /// SET-ACTIVE-EXPIRE 0|1: background expiry off or on (`atoi`).
+    SetActiveExpire(bool),
+    /// PROTOCOL type: a test reply of that RESP type.
+    Protocol(String),
+    /// ERROR string: the string as an error reply, line breaks as spaces.
+    Error(Vec<u8>),
+    /// LOG message: the message in the server log.
+    Log(String),
 }
 
 /// Redis 7.0's other DEBUG subcommands, refused with an error that says
@@ -332,14 +345,12 @@ const DEBUG_ELSEWHERE: &[&str] = &[
     "dict-resizing",
     "digest",
     "digest-value",
-    "error",
     "htstats",
     "htstats-key",
     "jmap",
     "leak",
     "listpack",
     "loadaof",
-    "log",
     "mallctl",
     "mallctl-str",
     "object",
@@ -347,17 +358,14 @@ const DEBUG_ELSEWHERE: &[&str] = &[
     "panic",
     "pause-cron",
     "populate",
-    "protocol",
     "quicklist-packed-threshold",
     "replybuffer",
     "restart",
     "script",
     "sdslen",
     "segfault",
-    "set-active-expire",
     "set-disable-deny-scripts",
     "set-skip-checksum-validation",
-    "sleep",
     "stringmatch-len",
     "structsize",
 ];
@@ -365,6 +373,15 @@ const DEBUG_ELSEWHERE: &[&str] = &[
 /// The lines of DEBUG HELP for what tandem implements.
 pub const DEBUG_HELP: &[&str] = &[
     "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "ERROR <string>",
+    "    Return a Redis protocol error with <string> as message. Useful for clients",
+    "    unit tests to simulate Redis errors.",
+    "LOG <message>",
+    "    Write <message> to the server log.",
+    "PROTOCOL <type>",
+    "    Reply with a test value of the specified type. <type> can be: string,",
+    "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+    "    true, false.",
     "RELOAD [option ...]",
     "    Save the RDB on disk and reload it back to memory. Available options:",
     "    * MERGE: Merge the content of the RDB with the current data.",
@@ -377,6 +394,12 @@ pub const DEBUG_HELP: &[&str] = &[
     "      existing RDB file.",
     "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
     "      file to the database.",
+    "SET-ACTIVE-EXPIRE <0|1>",
+    "    Setting it to 0 disables expiring keys in background when they are not",
+    "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+    "    default.",
+    "SLEEP <seconds>",
+    "    Stop the server for <seconds>. Decimals allowed.",
     "HELP",
     "    Print this help.",
 ];
@@ -410,6 +433,22 @@ impl Debug {
                 }
                 Ok(Debug::Reload { save, flush, merge })
             }
+            Some("sleep") if args.len() == 3 => Ok(Debug::Sleep(strtod_prefix(args[2]))),
+            Some("set-active-expire") if args.len() == 3 => {
+                Ok(Debug::SetActiveExpire(atoi(args[2]) != 0))
+            }
+            Some("protocol") if args.len() == 3 => Ok(Debug::Protocol(
+                String::from_utf8_lossy(args[2]).to_ascii_lowercase(),
+            )),
+            Some("error") if args.len() == 3 => Ok(Debug::Error(
+                args[2]
+                    .iter()
+                    .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c })
+                    .collect(),
+            )),
+            Some("log") if args.len() == 3 => {
+                Ok(Debug::Log(String::from_utf8_lossy(args[2]).into_owned()))
+            }
             Some(s) if DEBUG_ELSEWHERE.contains(&s) => Err(format!(
                 "ERR tandem: DEBUG {} is not implemented",
                 s.to_ascii_uppercase()
@@ -420,6 +459,41 @@ impl Debug {
             )),
         }
     }
+}
+
+/// C's `atoi`: blanks, a sign, then digits as far as they go (0 if none;
+/// past `i64` it saturates, where C's is undefined).
+fn atoi(a: &[u8]) -> i64 {
+    let a = a.trim_ascii_start();
+    let (neg, digits) = match a.first() {
+        Some(b'-') => (true, &a[1..]),
+        Some(b'+') => (false, &a[1..]),
+        _ => (false, a),
+    };
+    let n = digits
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .fold(0i64, |n, &c| n.saturating_mul(10).saturating_add((c - b'0') as i64));
+    if neg { -n } else { n }
+}
+
+/// C's `strtod` on the longest prefix that reads as a number (0 if none).
+fn strtod_prefix(a: &[u8]) -> f64 {
+    let a = a.trim_ascii_start();
+    let text = String::from_utf8_lossy(a);
+    let mut end = text
+        .char_indices()
+        .take_while(|(_, c)| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E'))
+        .map(|(i, c)| i + c.len_utf8())
+        .last()
+        .unwrap_or(0);
+    while end > 0 {
+        if let Ok(v) = text[..end].parse::<f64>() {
+            return v;
+        }
+        end -= 1;
+    }
+    0.0
 }
 
 /// A piece of a background save's file, from a shard to the file writer.

@@ -765,6 +765,18 @@ pub static TABLE: &[CommandSpec] = &[
         "A container for object introspection commands."
     ),
     cmd!(
+        "memory",
+        -2,
+        READONLY | CONTAINER,
+        2,
+        2,
+        1,
+        "server",
+        "4.0.0",
+        R::Key,
+        "A container for memory diagnostics commands."
+    ),
+    cmd!(
         "keys",
         2,
         READONLY,

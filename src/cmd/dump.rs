@@ -274,9 +274,9 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
     let args: Vec<&[u8]> = ctx.args.iter().map(|a| &a[..]).collect();
     let (save, flush, merge) = match crate::persist::Debug::parse(&args) {
         Ok(crate::persist::Debug::Reload { save, flush, merge }) => (save, flush, merge),
-        Ok(crate::persist::Debug::Help) => {
+        Ok(_) => {
             return Err(CmdError::Msg(
-                "ERR DEBUG HELP is answered before the shards",
+                "ERR this DEBUG subcommand is answered before the shards",
             ));
         }
         Err(e) => return Err(CmdError::Owned(e)),

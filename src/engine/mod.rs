@@ -646,8 +646,10 @@ impl Engine {
         }
         self.sh.refresh_logging();
         let now = self.sh.now_ms;
-        for db in self.sh.dbs.iter_mut() {
-            db.expire_step(now, budget);
+        if self.sh.tun.active_expire() {
+            for db in self.sh.dbs.iter_mut() {
+                db.expire_step(now, budget);
+            }
         }
         if self.sh.notify != 0 || self.sh.tracking_active() {
             // `expired` events and invalidations now, not at the next

@@ -710,6 +710,28 @@ impl IoThread {
                     return Some(save);
                 }
             }
+            Ok(crate::persist::Debug::Sleep(secs)) => {
+                // Redis stops its one thread; this stops the connection's
+                // IO thread (its clients wait, the shards go on).
+                if secs > 0.0 && secs.is_finite() {
+                    std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(1e9)));
+                }
+                c.reply_with(|r| r.ok());
+            }
+            Ok(crate::persist::Debug::SetActiveExpire(on)) => {
+                self.shared.tunables.set_active_expire(on);
+                c.reply_with(|r| r.ok());
+            }
+            Ok(crate::persist::Debug::Protocol(name)) => {
+                c.reply_with(|r| debug_protocol(r, &name));
+            }
+            Ok(crate::persist::Debug::Error(text)) => {
+                c.reply_with(|r| r.error(&String::from_utf8_lossy(&text)));
+            }
+            Ok(crate::persist::Debug::Log(msg)) => {
+                tracing::warn!("DEBUG LOG: {msg}");
+                c.reply_with(|r| r.ok());
+            }
         }
         None
     }
@@ -892,4 +914,67 @@ fn unknown_command(args: &[&[u8]]) -> String {
         s.push_str("' ");
     }
     s
+}
+
+/// DEBUG PROTOCOL `name`: Redis's test value of that RESP type
+/// (`debugCommand`): in RESP2 each type falls back as Redis's reply
+/// functions do, and a push is refused. Errors: `RESP2 is not supported by
+/// this command`, `Wrong protocol type name. ...`.
+fn debug_protocol(r: &mut crate::resp::Reply, name: &str) {
+    match name {
+        "string" => r.bulk(b"Hello World"),
+        "integer" => r.int(12345),
+        "double" => r.double(3.141),
+        "bignum" => {
+            let n = b"1234567999999999999999999999999999999";
+            if r.resp3 {
+                r.raw(b"(");
+                r.raw(n);
+                r.raw(b"\r\n");
+            } else {
+                r.bulk(n);
+            }
+        }
+        "null" => r.null(),
+        "array" => {
+            r.array(3);
+            (0..3).for_each(|j| r.int(j));
+        }
+        "set" => {
+            r.set(3);
+            (0..3).for_each(|j| r.int(j));
+        }
+        "map" => {
+            r.map(3);
+            for j in 0..3 {
+                r.int(j);
+                r.boolean(j == 1);
+            }
+        }
+        "attrib" => {
+            if r.resp3 {
+                r.raw(b"|1\r\n");
+                r.bulk(b"key-popularity");
+                r.array(2);
+                r.bulk(b"key:123");
+                r.int(90);
+            }
+            r.bulk(b"Some real reply following the attribute");
+        }
+        "push" => {
+            if !r.resp3 {
+                return r.error("ERR RESP2 is not supported by this command");
+            }
+            r.push(2);
+            r.bulk(b"server-cpu-usage");
+            r.int(42);
+            r.bulk(b"Some real reply following the push reply");
+        }
+        "true" => r.boolean(true),
+        "false" => r.boolean(false),
+        "verbatim" => r.verbatim(b"This is a verbatim\nstring"),
+        _ => r.error(
+            "ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false",
+        ),
+    }
 }

@@ -93,6 +93,14 @@ pub enum Str {
 }
 
 impl Str {
+    /// Heap bytes behind the string (0 when inline).
+    pub fn heap_size(&self) -> usize {
+        match self {
+            Str::Heap(b) | Str::Raw(b) => b.len(),
+            Str::Inline(..) | Str::UnsharedInt(..) => 0,
+        }
+    }
+
     /// Copies `s` (inline when short).
     #[inline]
     pub fn copy_from(s: &[u8]) -> Str {
@@ -265,8 +273,7 @@ impl Value {
     /// Approximate heap bytes used by the value, for INFO memory.
     pub fn heap_size(&self) -> usize {
         match self {
-            Value::Str(Str::Heap(b) | Str::Raw(b)) => b.len(),
-            Value::Str(Str::Inline(..) | Str::UnsharedInt(..)) => 0,
+            Value::Str(s) => s.heap_size(),
             Value::Int(_) => 0,
             Value::List(l) => l.heap_size(),
             Value::Hash(h) => h.heap_size(),
@@ -313,6 +320,12 @@ pub struct Entry {
 const SNAPSHOT_MARK: u64 = 1 << 63;
 
 impl Entry {
+    /// Bytes the key takes in the keyspace (MEMORY USAGE): its entry, the
+    /// heap bytes of its name and of its value (collections' estimates).
+    pub fn memory_usage(&self) -> usize {
+        std::mem::size_of::<Entry>() + self.key.heap_size() + self.value.heap_size()
+    }
+
     fn new(key: Str, hash: u64, value: Value, expire_at: u64, clock: u64, mark: bool) -> Entry {
         let mut e = Entry {
             key,

@@ -1,0 +1,183 @@
+//! The operator's commands of issue #18 built so far: DEBUG PROTOCOL,
+//! ERROR, SLEEP, SET-ACTIVE-EXPIRE and LOG, and MEMORY USAGE, PURGE,
+//! MALLOC-STATS and HELP. Replies Redis gives the same way are diffed
+//! byte for byte against redis-server in three layouts and RESP3; the
+//! rest is checked for its effect (keys left unexpired, a log line, sizes
+//! that follow the value).
+
+mod common;
+use common::*;
+
+use std::time::{Duration, Instant};
+
+const DEBUG_ON: &[&str] = &["--enable-debug-command", "yes"];
+
+const SCRIPT: &[&[&str]] = &[
+    &["DEBUG", "PROTOCOL", "string"],
+    &["DEBUG", "PROTOCOL", "integer"],
+    &["DEBUG", "PROTOCOL", "double"],
+    &["DEBUG", "PROTOCOL", "bignum"],
+    &["DEBUG", "PROTOCOL", "null"],
+    &["DEBUG", "PROTOCOL", "array"],
+    &["DEBUG", "PROTOCOL", "set"],
+    &["DEBUG", "PROTOCOL", "map"],
+    &["DEBUG", "PROTOCOL", "attrib"],
+    &["DEBUG", "PROTOCOL", "push"],
+    &["DEBUG", "PROTOCOL", "verbatim"],
+    &["DEBUG", "PROTOCOL", "true"],
+    &["DEBUG", "PROTOCOL", "false"],
+    &["DEBUG", "PROTOCOL", "TRUE"],
+    &["DEBUG", "PROTOCOL", "nope"],
+    &["DEBUG", "PROTOCOL"],
+    &["DEBUG", "ERROR", "MYERR something\r\nbroke"],
+    &["DEBUG", "ERROR", "plain words"],
+    &["DEBUG", "SLEEP", "0"],
+    &["DEBUG", "SLEEP", "abc"],
+    &["DEBUG", "SLEEP", "-1"],
+    &["DEBUG", "SLEEP", "0.01"],
+    &["DEBUG", "SLEEP"],
+    &["DEBUG", "SET-ACTIVE-EXPIRE", "1"],
+    &["DEBUG", "SET-ACTIVE-EXPIRE"],
+    &["DEBUG", "LOG", "from the operations test"],
+    &["MEMORY", "HELP"],
+    &["MEMORY", "HELP", "extra"],
+    &["MEMORY", "nope"],
+    &["MEMORY", "USAGE"],
+    &["MEMORY", "USAGE", "missing"],
+    &["SET", "k", "v"],
+    &["MEMORY", "USAGE", "k", "SAMPLES", "-1"],
+    &["MEMORY", "USAGE", "k", "SAMPLES", "x"],
+    &["MEMORY", "USAGE", "k", "SAMPLES"],
+    &["MEMORY", "USAGE", "k", "FOO", "1"],
+    &["MEMORY", "USAGE", "missing", "SAMPLES", "0"],
+    &["MEMORY", "PURGE"],
+    &["MEMORY", "PURGE", "now"],
+];
+
+/// Every reply in [`SCRIPT`] matches redis-server's byte for byte, in
+/// three layouts and then in RESP3.
+#[test]
+fn replies_match_redis_byte_for_byte() {
+    let redis = Redis::start(DEBUG_ON);
+    for mode in MODES {
+        let args: Vec<&str> = mode.iter().chain(DEBUG_ON).copied().collect();
+        let s = Server::start(&args);
+        let mut ours = s.raw();
+        let mut theirs = redis.raw();
+        let ctx = format!("{mode:?}");
+        both(&mut ours, &mut theirs, &["FLUSHALL"], &ctx);
+        for cmd in SCRIPT {
+            both(&mut ours, &mut theirs, cmd, &ctx);
+        }
+        hello3(&mut ours, &mut theirs);
+        both(&mut ours, &mut theirs, &["FLUSHALL"], &ctx);
+        for cmd in SCRIPT {
+            both(&mut ours, &mut theirs, cmd, &format!("{ctx} RESP3"));
+        }
+        s.assert_alive();
+    }
+}
+
+/// DEBUG is refused unless `enable-debug-command` allows it, as in Redis.
+#[test]
+fn debug_needs_enable_debug_command() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    let e = err(&mut c, &["DEBUG", "PROTOCOL", "string"]);
+    assert!(e.contains("DEBUG command not allowed"), "{e}");
+}
+
+/// With SET-ACTIVE-EXPIRE 0 nothing expires in the background: keys past
+/// their deadline stay counted until touched; with 1 again they go.
+#[test]
+fn set_active_expire_stops_and_restarts_background_expiry() {
+    for mode in MODES {
+        let args: Vec<&str> = mode.iter().chain(DEBUG_ON).copied().collect();
+        let s = Server::start(&args);
+        let mut c = s.conn();
+        let _: String = q(&mut c, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]).unwrap();
+        for k in spread("exp", 30) {
+            let _: () = q(&mut c, &["SET", &k, "v", "PX", "20"]).unwrap();
+        }
+        // Several expiry ticks (hz 10) pass; nothing reclaims the keys.
+        std::thread::sleep(Duration::from_millis(400));
+        let n: i64 = q(&mut c, &["DBSIZE"]).unwrap();
+        assert_eq!(n, 30, "{mode:?}: keys expired with active expiry off");
+        let _: String = q(&mut c, &["DEBUG", "SET-ACTIVE-EXPIRE", "1"]).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let n: i64 = q(&mut c, &["DBSIZE"]).unwrap();
+            if n == 0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{mode:?}: {n} keys never expired");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        s.assert_alive();
+    }
+}
+
+/// DEBUG LOG writes its message to the server log; DEBUG SLEEP answers OK
+/// after its pause and the server goes on.
+#[test]
+fn debug_log_and_sleep() {
+    let s = Server::start(DEBUG_ON);
+    let mut c = s.conn();
+    let _: String = q(&mut c, &["DEBUG", "LOG", "marker-31337"]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !s.log().contains("DEBUG LOG: marker-31337") {
+        assert!(Instant::now() < deadline, "no log line: {}", s.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let ok: String = q(&mut c, &["DEBUG", "SLEEP", "0.05"]).unwrap();
+    assert_eq!(ok, "OK");
+    let pong: String = q(&mut c, &["PING"]).unwrap();
+    assert_eq!(pong, "PONG");
+}
+
+/// MEMORY USAGE follows the value: a bigger string, a longer list, a
+/// stream with more entries cost more; a missing key is null; a value
+/// type of every family answers. MALLOC-STATS says what Redis says for an
+/// allocator without a report; DOCTOR and STATS say they are missing.
+#[test]
+fn memory_usage_follows_the_value() {
+    each_mode(|s| {
+        let mut c = s.conn();
+        let usage = |c: &mut redis::Connection, k: &str| -> i64 {
+            q(c, &["MEMORY", "USAGE", k]).unwrap()
+        };
+        let _: () = q(&mut c, &["SET", "small", "x"]).unwrap();
+        let big = "y".repeat(10_000);
+        let _: () = q(&mut c, &["SET", "big", &big]).unwrap();
+        let small = usage(&mut c, "small");
+        assert!(small > 0);
+        assert!(usage(&mut c, "big") >= small + 10_000);
+        for (k, n) in [("l1", 10), ("l2", 10_000)] {
+            let items: Vec<String> = (0..n).map(|i| format!("item-{i}")).collect();
+            let mut cmd = vec!["RPUSH", k];
+            cmd.extend(items.iter().map(|s| s.as_str()));
+            let _: i64 = q(&mut c, &cmd).unwrap();
+        }
+        assert!(usage(&mut c, "l2") > usage(&mut c, "l1") + 50_000);
+        for i in 0..500 {
+            let _: String = q(&mut c, &["XADD", "st", "*", "f", &i.to_string()]).unwrap();
+        }
+        let _: String = q(&mut c, &["XADD", "st1", "*", "f", "v"]).unwrap();
+        assert!(usage(&mut c, "st") > usage(&mut c, "st1"));
+        let _: i64 = q(&mut c, &["SADD", "set", "a", "b"]).unwrap();
+        let _: i64 = q(&mut c, &["HSET", "h", "a", "b"]).unwrap();
+        let _: i64 = q(&mut c, &["ZADD", "z", "1", "a"]).unwrap();
+        for k in ["set", "h", "z"] {
+            assert!(usage(&mut c, k) > 0, "{k}");
+        }
+        let none: Option<i64> = q(&mut c, &["MEMORY", "USAGE", "nothing"]).unwrap();
+        assert_eq!(none, None);
+        let stats: String = q(&mut c, &["MEMORY", "MALLOC-STATS"]).unwrap();
+        assert_eq!(stats, "Stats not supported for the current allocator");
+        for sub in ["DOCTOR", "STATS"] {
+            let e = err(&mut c, &["MEMORY", sub]);
+            assert!(e.contains("not implemented"), "{e}");
+        }
+        s.assert_alive();
+    });
+}
