@@ -473,7 +473,9 @@ fn atoi(a: &[u8]) -> i64 {
     let n = digits
         .iter()
         .take_while(|c| c.is_ascii_digit())
-        .fold(0i64, |n, &c| n.saturating_mul(10).saturating_add((c - b'0') as i64));
+        .fold(0i64, |n, &c| {
+            n.saturating_mul(10).saturating_add((c - b'0') as i64)
+        });
     if neg { -n } else { n }
 }
 

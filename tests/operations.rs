@@ -1,6 +1,6 @@
 //! The operator's commands of issue #18 built so far: DEBUG PROTOCOL,
-//! ERROR, SLEEP, SET-ACTIVE-EXPIRE and LOG, and MEMORY USAGE, PURGE,
-//! MALLOC-STATS and HELP. Replies Redis gives the same way are diffed
+//! ERROR, SLEEP, SET-ACTIVE-EXPIRE and LOG, MEMORY USAGE, PURGE,
+//! MALLOC-STATS and HELP, and CLIENT PAUSE and UNPAUSE. Replies Redis gives the same way are diffed
 //! byte for byte against redis-server in three layouts and RESP3; the
 //! rest is checked for its effect (keys left unexpired, a log line, sizes
 //! that follow the value).
@@ -52,6 +52,15 @@ const SCRIPT: &[&[&str]] = &[
     &["MEMORY", "USAGE", "missing", "SAMPLES", "0"],
     &["MEMORY", "PURGE"],
     &["MEMORY", "PURGE", "now"],
+    &["CLIENT", "PAUSE", "abc"],
+    &["CLIENT", "PAUSE", "-1"],
+    &["CLIENT", "PAUSE", "10", "foo"],
+    &["CLIENT", "PAUSE", "abc", "foo"],
+    &["CLIENT", "PAUSE"],
+    &["CLIENT", "UNPAUSE", "x"],
+    &["CLIENT", "PAUSE", "0", "WRITE"],
+    &["CLIENT", "UNPAUSE"],
+    &["SET", "after-pause", "1"],
 ];
 
 /// Every reply in [`SCRIPT`] matches redis-server's byte for byte, in
@@ -110,7 +119,10 @@ fn set_active_expire_stops_and_restarts_background_expiry() {
             if n == 0 {
                 break;
             }
-            assert!(Instant::now() < deadline, "{mode:?}: {n} keys never expired");
+            assert!(
+                Instant::now() < deadline,
+                "{mode:?}: {n} keys never expired"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         s.assert_alive();
@@ -143,9 +155,8 @@ fn debug_log_and_sleep() {
 fn memory_usage_follows_the_value() {
     each_mode(|s| {
         let mut c = s.conn();
-        let usage = |c: &mut redis::Connection, k: &str| -> i64 {
-            q(c, &["MEMORY", "USAGE", k]).unwrap()
-        };
+        let usage =
+            |c: &mut redis::Connection, k: &str| -> i64 { q(c, &["MEMORY", "USAGE", k]).unwrap() };
         let _: () = q(&mut c, &["SET", "small", "x"]).unwrap();
         let big = "y".repeat(10_000);
         let _: () = q(&mut c, &["SET", "big", &big]).unwrap();
@@ -180,4 +191,74 @@ fn memory_usage_follows_the_value() {
         }
         s.assert_alive();
     });
+}
+
+/// CLIENT PAUSE WRITE holds writes (plain, queued in MULTI, EXEC) from
+/// every client on every IO thread, not reads; nothing they write lands
+/// until CLIENT UNPAUSE, then all of it does. CLIENT PAUSE ALL holds every
+/// command until its time is up, and they all run then.
+#[test]
+fn client_pause_holds_writes_until_unpause() {
+    for mode in MODES {
+        let s = Server::start(mode);
+        let mut admin = s.conn();
+        let keys = spread("paused", 6);
+        let _: String = q(&mut admin, &["CLIENT", "PAUSE", "100000", "WRITE"]).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let mut writers = Vec::new();
+        for (i, k) in keys.iter().enumerate() {
+            let url = s.url();
+            let k = k.clone();
+            let tx = tx.clone();
+            writers.push(std::thread::spawn(move || {
+                // Half of them on each IO thread of a 2-IO layout.
+                let mut c = conn_on(&url, i % 2);
+                if i % 3 == 0 {
+                    let _: Vec<redis::Value> = redis::pipe()
+                        .atomic()
+                        .cmd("SET")
+                        .arg(&k)
+                        .arg("v")
+                        .query(&mut c)
+                        .unwrap();
+                } else {
+                    let _: () = q(&mut c, &["SET", &k, "v"]).unwrap();
+                }
+                let _ = tx.send(k);
+            }));
+        }
+        // Reads go on meanwhile; none of the writes has landed.
+        let mut reader = s.conn();
+        for _ in 0..20 {
+            for k in &keys {
+                let v: Option<String> = q(&mut reader, &["GET", k]).unwrap();
+                assert_eq!(v, None, "{mode:?}: {k} written during CLIENT PAUSE WRITE");
+            }
+            let pong: String = q(&mut reader, &["PING"]).unwrap();
+            assert_eq!(pong, "PONG");
+        }
+        assert!(
+            rx.try_recv().is_err(),
+            "{mode:?}: a write answered during the pause"
+        );
+        let _: String = q(&mut admin, &["CLIENT", "UNPAUSE"]).unwrap();
+        for _ in &keys {
+            rx.recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| panic!("{mode:?}: a held write never ran"));
+        }
+        for w in writers {
+            w.join().unwrap();
+        }
+        for k in &keys {
+            let v: Option<String> = q(&mut reader, &["GET", k]).unwrap();
+            assert_eq!(v.as_deref(), Some("v"), "{mode:?}: {k}");
+        }
+        // ALL: held until it ends by itself, then run.
+        let _: String = q(&mut admin, &["CLIENT", "PAUSE", "300", "ALL"]).unwrap();
+        let n: i64 = q(&mut reader, &["DEL", &keys[0]]).unwrap();
+        assert_eq!(n, 1);
+        let pong: String = q(&mut admin, &["PING"]).unwrap();
+        assert_eq!(pong, "PONG");
+        s.assert_alive();
+    }
 }

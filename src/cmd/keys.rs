@@ -294,7 +294,9 @@ fn memory(ctx: &mut Ctx) -> CmdResult {
             crate::alloc::give_back();
             ctx.out.ok();
         }
-        "malloc-stats" => ctx.out.bulk(b"Stats not supported for the current allocator"),
+        "malloc-stats" => ctx
+            .out
+            .bulk(b"Stats not supported for the current allocator"),
         "doctor" | "stats" => {
             return Err(CmdError::Owned(format!(
                 "ERR tandem: MEMORY {} is not implemented",

@@ -168,6 +168,9 @@ pub struct Conn {
     /// A command that would start another transaction waits for it: the
     /// connection parses nothing more until `tx_wait` is answered.
     pub stalled: bool,
+    /// Stalled by CLIENT PAUSE (not by a transaction): resumed when the
+    /// pause ends.
+    pub pause_held: bool,
     /// Connected over loopback (or internal): `enable-debug-command local`.
     pub local: bool,
     /// CLIENT TRACKING's state while on ([`super::tracking`]).
@@ -213,6 +216,7 @@ impl Conn {
             watch: None,
             tx_wait: None,
             stalled: false,
+            pause_held: false,
             local: false,
             subs: None,
             tracking: None,

@@ -774,6 +774,10 @@ const CLIENT_HELP: &[&str] = &[
     "      Kill connections older than the specified age.",
     "LIST [TYPE normal] [ID <id> [<id> ...]]",
     "    Return information about client connections.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
     "SETINFO <option> <value>",
     "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
     "SETNAME <name>",
@@ -892,6 +896,32 @@ fn client(l: &mut Local, args: &[&[u8]]) -> Res {
             reply(l, |r| r.verbatim(s.as_bytes()))
         }
         "kill" if args.len() >= 3 => client_kill(l, my_id, args),
+        "pause" if args.len() == 3 || args.len() == 4 => {
+            // Redis checks the mode before the timeout.
+            let mode = match args.get(3).map(|a| lower(a)) {
+                None => super::shared::PAUSE_ALL,
+                Some(m) if m == "all" => super::shared::PAUSE_ALL,
+                Some(m) if m == "write" => super::shared::PAUSE_WRITE,
+                Some(_) => return Err("ERR CLIENT PAUSE mode must be WRITE or ALL".into()),
+            };
+            let ms = parse_i64(args[2])
+                .ok_or_else(|| "ERR timeout is not an integer or out of range".to_string())?;
+            if ms < 0 {
+                return Err(errors::TIMEOUT_NEGATIVE.into());
+            }
+            // A timeout of 0 ends at once, as Redis's end time of 0 does.
+            let until = if ms > 0 {
+                crate::cmd::now_ms().saturating_add(ms as u64)
+            } else {
+                0
+            };
+            l.shared.pause(until, mode);
+            reply(l, |r| r.ok())
+        }
+        "unpause" if args.len() == 2 => {
+            l.shared.unpause();
+            reply(l, |r| r.ok())
+        }
         "tracking" if args.len() >= 3 => super::tracking::client_tracking(l, args),
         "caching" if args.len() == 3 => super::tracking::client_caching(l, args),
         "getredir" if args.len() == 2 => super::tracking::client_getredir(l),
@@ -907,7 +937,8 @@ fn client(l: &mut Local, args: &[&[u8]]) -> Res {
             }
         }),
         "id" | "setname" | "getname" | "setinfo" | "info" | "kill" | "help" | "no-evict"
-        | "no-touch" | "tracking" | "caching" | "getredir" | "trackinginfo" => Err(wrong_args()),
+        | "no-touch" | "tracking" | "caching" | "getredir" | "trackinginfo" | "pause"
+        | "unpause" => Err(wrong_args()),
         _ => Err(format!(
             "ERR unknown subcommand '{}'. Try CLIENT HELP.",
             text(&args[1])

@@ -207,6 +207,8 @@ pub struct IoThread {
     dirty: Vec<usize>,
     /// Connections with unparsed input to look at this turn.
     to_parse: Vec<usize>,
+    /// Connections CLIENT PAUSE holds (slot, generation).
+    pause_held: Vec<(usize, u32)>,
 
     /// Requests collected this turn, per shard.
     batches: Vec<Outgoing>,
@@ -302,6 +304,7 @@ impl IoThread {
             by_id: hashbrown::HashMap::new(),
             dirty: Vec::new(),
             to_parse: Vec::new(),
+            pause_held: Vec::new(),
             batches: (0..nshards).map(|_| Outgoing::default()).collect(),
             credits: vec![CREDITS; nshards],
             cqes: Vec::with_capacity(256),
@@ -594,6 +597,7 @@ impl IoThread {
     /// Once-per-turn bookkeeping: counters, configuration refresh, and
     /// (every `1000 / hz` ms) idle timeouts and colocated active expiry.
     fn end_turn(&mut self) {
+        self.resume_paused();
         if self.commands > 0 {
             self.shared
                 .total_commands

@@ -129,6 +129,9 @@ impl IoThread {
             self.abort_multi(slot);
             return;
         }
+        if self.hold_for_pause(slot, s) {
+            return;
+        }
         if self.queue_in_multi(slot, id, args) {
             return;
         }
@@ -517,6 +520,54 @@ impl IoThread {
         // Counted again when it is dispatched again.
         self.commands -= 1;
         true
+    }
+
+    /// CLIENT PAUSE in force: holds the command (and what follows it) while
+    /// the pause covers it (`processCommand`: every command under ALL;
+    /// under WRITE, writes, commands that may write (EVAL, PUBLISH, ...)
+    /// and an EXEC whose queue has one), to be parsed again when the pause
+    /// ends. True if it was held.
+    fn hold_for_pause(&mut self, slot: usize, s: &spec::CommandSpec) -> bool {
+        let mode = self.shared.paused();
+        if mode == 0 {
+            return false;
+        }
+        let Some(c) = self.conns[slot].as_mut() else {
+            return false;
+        };
+        let writes =
+            |s: &spec::CommandSpec| s.is(spec::flag::WRITE) || s.is(spec::flag::MAY_REPLICATE);
+        let covered = mode == super::shared::PAUSE_ALL
+            || writes(s)
+            || (s.name == "exec"
+                && c.multi
+                    .as_ref()
+                    .is_some_and(|m| m.queued.iter().any(|(id, _)| writes(spec::get(*id)))));
+        if !covered {
+            return false;
+        }
+        c.stalled = true;
+        c.pause_held = true;
+        let generation = c.generation;
+        // Counted again when it runs.
+        self.commands -= 1;
+        self.pause_held.push((slot, generation));
+        true
+    }
+
+    /// Parses again the connections CLIENT PAUSE held, once it ended.
+    pub(super) fn resume_paused(&mut self) {
+        if self.pause_held.is_empty() || self.shared.paused() != 0 {
+            return;
+        }
+        for (slot, generation) in std::mem::take(&mut self.pause_held) {
+            if let Some(c) = self.conn_mut(slot, generation) {
+                if std::mem::take(&mut c.pause_held) {
+                    c.stalled = false;
+                    self.to_parse.push(slot);
+                }
+            }
+        }
     }
 
     /// A command whose keys depend on each other (RENAME, SINTERSTORE,

@@ -116,7 +116,19 @@ pub struct Shared {
     pub mem_peak: AtomicU64,
     /// When freed memory was last handed back to the OS ([`Shared::sample_stats`]).
     last_trim: Mutex<Instant>,
+    /// CLIENT PAUSE: whether one may be in force (the IO threads' fast
+    /// check), and its end (Unix ms) and mode ([`PAUSE_WRITE`],
+    /// [`PAUSE_ALL`]).
+    pause_on: AtomicBool,
+    pause: Mutex<(u64, u8)>,
 }
+
+/// CLIENT PAUSE WRITE: commands that write (or may: EVAL, PUBLISH, EXEC of
+/// writes) wait.
+pub const PAUSE_WRITE: u8 = 1;
+/// CLIENT PAUSE ALL: every command waits (in Redis 7.0 CLIENT UNPAUSE
+/// too).
+pub const PAUSE_ALL: u8 = 2;
 
 /// Recent samples of the command counter, taken every housekeeping tick by
 /// IO thread 0, for `instantaneous_ops_per_sec` (Redis samples every 100 ms
@@ -172,6 +184,46 @@ pub fn allocated_bytes() -> u64 {
 }
 
 impl Shared {
+    /// CLIENT PAUSE until `until` (Unix ms) in `mode`: a pause already in
+    /// force keeps the later end and the stricter mode (`pauseClients`).
+    pub fn pause(&self, until: u64, mode: u8) {
+        let mut p = self.pause.lock().unwrap_or_else(|e| e.into_inner());
+        let now = crate::cmd::now_ms();
+        if p.1 == 0 || p.0 < now {
+            *p = (until, mode);
+        } else {
+            *p = (p.0.max(until), p.1.max(mode));
+        }
+        self.pause_on.store(true, Ordering::Release);
+    }
+
+    /// CLIENT UNPAUSE: the pause ends now; the IO threads resume their
+    /// held clients at once.
+    pub fn unpause(&self) {
+        *self.pause.lock().unwrap_or_else(|e| e.into_inner()) = (0, 0);
+        self.pause_on.store(false, Ordering::Release);
+        if let Some(links) = self.io_links.get() {
+            for (_, w) in links {
+                w.wake();
+            }
+        }
+    }
+
+    /// The pause mode in force now (0: none).
+    #[inline]
+    pub fn paused(&self) -> u8 {
+        if !self.pause_on.load(Ordering::Acquire) {
+            return 0;
+        }
+        let mut p = self.pause.lock().unwrap_or_else(|e| e.into_inner());
+        if p.0 < crate::cmd::now_ms() {
+            *p = (0, 0);
+            self.pause_on.store(false, Ordering::Release);
+            return 0;
+        }
+        p.1
+    }
+
     /// What the shard engines share with the IO threads.
     pub fn engine_common(&self) -> crate::engine::shard::Common {
         crate::engine::shard::Common {
@@ -222,6 +274,8 @@ impl Shared {
             ops_meter: Mutex::new(OpsMeter::default()),
             mem_peak: AtomicU64::new(0),
             last_trim: Mutex::new(Instant::now()),
+            pause_on: AtomicBool::new(false),
+            pause: Mutex::new((0, 0)),
         }
     }
 
