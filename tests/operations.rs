@@ -1,6 +1,6 @@
 //! The operator's commands of issue #18 built so far: DEBUG PROTOCOL,
 //! ERROR, SLEEP, SET-ACTIVE-EXPIRE and LOG, MEMORY USAGE, PURGE,
-//! MALLOC-STATS and HELP, and CLIENT PAUSE and UNPAUSE. Replies Redis gives the same way are diffed
+//! MALLOC-STATS and HELP, CLIENT PAUSE and UNPAUSE, and CLIENT REPLY. Replies Redis gives the same way are diffed
 //! byte for byte against redis-server in three layouts and RESP3; the
 //! rest is checked for its effect (keys left unexpired, a log line, sizes
 //! that follow the value).
@@ -260,5 +260,79 @@ fn client_pause_holds_writes_until_unpause() {
         let pong: String = q(&mut admin, &["PING"]).unwrap();
         assert_eq!(pong, "PONG");
         s.assert_alive();
+    }
+}
+
+/// CLIENT REPLY OFF, SKIP and ON leave out exactly the replies Redis
+/// leaves out, whatever answers them (the IO thread, one shard, several
+/// shards, an error), in every layout and in RESP3: the bytes a pipeline
+/// gets back are redis-server's.
+#[test]
+fn client_reply_mutes_what_redis_mutes() {
+    let pipeline: &[&[&str]] = &[
+        &["CLIENT", "REPLY", "OFF"],
+        &["SET", "r1", "1"],
+        &["NOSUCHCMD"],
+        &["GET", "r1"],
+        &["CLIENT", "REPLY", "bad"],
+        &["CLIENT", "REPLY"],
+        &["MGET", "r1", "a", "b", "c"],
+        &["CLIENT", "REPLY", "ON"],
+        &["GET", "r1"],
+        &["CLIENT", "REPLY", "SKIP"],
+        &["GET", "r1"],
+        &["INCR", "r1"],
+        &["CLIENT", "REPLY", "SKIP"],
+        &["CLIENT", "REPLY", "ON"],
+        &["GET", "r1"],
+        &["CLIENT", "REPLY", "SKIP"],
+        &["CLIENT", "REPLY", "OFF"],
+        &["PING"],
+        &["CLIENT", "REPLY", "ON"],
+        &["DEL", "{x}a", "{x}b", "zz", "yy"],
+        &["CLIENT", "REPLY", "SKIP"],
+        &["MGET", "a", "b", "c", "d"],
+        &["CLIENT", "REPLY", "SKIP"],
+        &["BLPOP", "empty", "0.01"],
+        &["CLIENT", "REPLY", "SKIP"],
+        &["MULTI"],
+        &["SET", "in-multi", "1"],
+        &["EXEC"],
+        &["GET", "in-multi"],
+        &["PING", "end"],
+    ];
+    let redis = Redis::start(&[]);
+    for resp3 in [false, true] {
+        for mode in MODES {
+            let s = Server::start(mode);
+            let mut got = Vec::new();
+            for port in [s.port, redis.port] {
+                let mut r = if port == s.port { s.raw() } else { redis.raw() };
+                if resp3 {
+                    r.send(&frame(&[b"HELLO", b"3"]));
+                    let _ = r.read_reply();
+                }
+                r.send(&frame(&[b"FLUSHALL"]));
+                let _ = r.read_reply();
+                let mut bytes = Vec::new();
+                for cmd in pipeline {
+                    let args: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
+                    bytes.extend(frame(&args));
+                }
+                r.send(&bytes);
+                let mut replies = Vec::new();
+                for _ in 0..pipeline.len() {
+                    let rep = r.read_reply();
+                    let end = rep.contains("end");
+                    replies.push(rep);
+                    if end {
+                        break;
+                    }
+                }
+                got.push(replies);
+            }
+            assert_eq!(got[0], got[1], "{mode:?} resp3={resp3}");
+            s.assert_alive();
+        }
     }
 }

@@ -86,6 +86,16 @@ pub enum ExecSlot {
     Gather(Box<GatherState>, Vec<usize>),
 }
 
+/// CLIENT REPLY's setting (<https://redis.io/docs/latest/commands/client-reply/>).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    /// No reply is sent.
+    Off,
+    /// The next command's reply is not sent.
+    SkipNext,
+}
+
 /// A MULTI block being queued (<https://redis.io/docs/latest/develop/interact/transactions/>).
 #[derive(Default)]
 pub struct Multi {
@@ -168,6 +178,10 @@ pub struct Conn {
     /// A command that would start another transaction waits for it: the
     /// connection parses nothing more until `tx_wait` is answered.
     pub stalled: bool,
+    /// CLIENT REPLY: what happens to replies from the next command on.
+    pub reply_mode: ReplyMode,
+    /// Sequence numbers whose replies are not sent, ascending.
+    pub muted: VecDeque<u64>,
     /// Stalled by CLIENT PAUSE (not by a transaction): resumed when the
     /// pause ends.
     pub pause_held: bool,
@@ -216,6 +230,8 @@ impl Conn {
             watch: None,
             tx_wait: None,
             stalled: false,
+            reply_mode: ReplyMode::On,
+            muted: VecDeque::new(),
             pause_held: false,
             local: false,
             subs: None,
@@ -262,7 +278,7 @@ impl Conn {
     /// Queues a reply produced on the IO thread itself, in order.
     pub fn local_reply(&mut self, bytes: &[u8]) {
         if self.window.is_empty() {
-            self.out.extend_from_slice(bytes);
+            self.emit(self.next_seq, bytes);
             self.next_seq += 1;
             self.base_seq += 1;
         } else {
@@ -293,7 +309,7 @@ impl Conn {
         }
         if idx == 0 && matches!(self.window[0], Slot::Pending) {
             // Common case: the reply everyone waits for arrives first.
-            self.out.extend_from_slice(&batch[start..end]);
+            self.emit(seq, &batch[start..end]);
             self.window.pop_front();
             self.base_seq += 1;
             self.drain_prefix();
@@ -323,9 +339,47 @@ impl Conn {
     fn drain_prefix(&mut self) {
         while let Some(Slot::Done(_)) = self.window.front() {
             if let Some(Slot::Done(b)) = self.window.pop_front() {
-                self.out.extend_from_slice(&b);
+                self.emit(self.base_seq, &b);
             }
             self.base_seq += 1;
+        }
+    }
+
+    /// Queues the reply to `seq` for the client, unless CLIENT REPLY muted
+    /// it. Replies come here in sequence order.
+    #[inline]
+    fn emit(&mut self, seq: u64, bytes: &[u8]) {
+        if !self.muted.is_empty() {
+            while self.muted.front().is_some_and(|&m| m < seq) {
+                self.muted.pop_front();
+            }
+            if self.muted.front() == Some(&seq) {
+                self.muted.pop_front();
+                return;
+            }
+        }
+        self.out.extend_from_slice(bytes);
+    }
+
+    /// Mutes the reply to the command being dispatched (the next sequence
+    /// number) if CLIENT REPLY OFF or SKIP asks for it.
+    pub fn mute_if_asked(&mut self) {
+        match self.reply_mode {
+            ReplyMode::On => {}
+            ReplyMode::Off => self.mute_next(),
+            ReplyMode::SkipNext => {
+                self.reply_mode = ReplyMode::On;
+                self.mute_next();
+            }
+        }
+    }
+
+    /// Mutes the reply to the next sequence number (once: a command held
+    /// and dispatched again keeps its number).
+    pub fn mute_next(&mut self) {
+        let seq = self.next_seq;
+        if self.muted.back() != Some(&seq) {
+            self.muted.push_back(seq);
         }
     }
 

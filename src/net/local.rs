@@ -776,6 +776,8 @@ const CLIENT_HELP: &[&str] = &[
     "    Return information about client connections.",
     "UNPAUSE",
     "    Stop the current client pause, resuming traffic.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
     "PAUSE <timeout> [WRITE|ALL]",
     "    Suspend all, or just write, clients for <timeout> milliseconds.",
     "SETINFO <option> <value>",
@@ -918,6 +920,27 @@ fn client(l: &mut Local, args: &[&[u8]]) -> Res {
             l.shared.pause(until, mode);
             reply(l, |r| r.ok())
         }
+        // The reply of CLIENT REPLY OFF or SKIP itself is not sent either;
+        // ON's is (`clientCommand`). Inside EXEC it answers +OK in the
+        // array, where Redis leaves its element out (a malformed reply).
+        "reply" if args.len() == 3 => match lower(&args[2]).as_str() {
+            "on" => {
+                l.conn.reply_mode = super::conn::ReplyMode::On;
+                reply(l, |r| r.ok())
+            }
+            "off" | "skip" => {
+                l.conn.reply_mode = if lower(&args[2]) == "off" {
+                    super::conn::ReplyMode::Off
+                } else {
+                    super::conn::ReplyMode::SkipNext
+                };
+                if l.capture.is_none() {
+                    l.conn.mute_next();
+                }
+                reply(l, |r| r.ok())
+            }
+            _ => Err(errors::SYNTAX.into()),
+        },
         "unpause" if args.len() == 2 => {
             l.shared.unpause();
             reply(l, |r| r.ok())
@@ -938,7 +961,7 @@ fn client(l: &mut Local, args: &[&[u8]]) -> Res {
         }),
         "id" | "setname" | "getname" | "setinfo" | "info" | "kill" | "help" | "no-evict"
         | "no-touch" | "tracking" | "caching" | "getredir" | "trackinginfo" | "pause"
-        | "unpause" => Err(wrong_args()),
+        | "unpause" | "reply" => Err(wrong_args()),
         _ => Err(format!(
             "ERR unknown subcommand '{}'. Try CLIENT HELP.",
             text(&args[1])

@@ -77,6 +77,17 @@ impl IoThread {
         let Some(c) = self.conns[slot].as_mut() else {
             return;
         };
+        // CLIENT REPLY OFF or SKIP: this command's reply, whatever it is,
+        // is not sent (CLIENT REPLY itself decides for its own).
+        let client_reply = args.len() == 3
+            && args[0].eq_ignore_ascii_case(b"client")
+            && args[1].eq_ignore_ascii_case(b"reply")
+            && [&b"on"[..], b"off", b"skip"]
+                .iter()
+                .any(|m| args[2].eq_ignore_ascii_case(m));
+        if !client_reply {
+            c.mute_if_asked();
+        }
         let found = spec::lookup(&args[0]);
         self.commands += 1;
         let Some(id) = found else {
