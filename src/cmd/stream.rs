@@ -1546,11 +1546,15 @@ fn stream_info(out: &mut Reply, s: &Stream, args: &[Bytes]) -> CmdResult {
             out.bulk(b"pending");
             out.array(cap(c.pel.len()));
             for id in c.pel.iter().take(cap(c.pel.len())) {
-                let n = &g.pel[id];
+                // A consumer's IDs are always in the group's PEL.
+                let (time, count) = g
+                    .pel
+                    .get(id)
+                    .map_or((0, 0), |n| (n.delivery_time, n.delivery_count));
                 out.array(3);
                 write_id(out, *id);
-                out.int(n.delivery_time as i64);
-                out.int(n.delivery_count as i64);
+                out.int(time as i64);
+                out.int(count as i64);
             }
         }
     }

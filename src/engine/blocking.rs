@@ -1,7 +1,9 @@
 //! The shard side of blocking pops: per-key wait queues of blocked clients,
 //! their timeouts, and serving them after pushes. The commands themselves
 //! (BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX BZMPOP) parse
-//! their arguments in `cmd::block` and hand over through [`block_on`].
+//! their arguments in `cmd::block` and hand over through [`block_on`];
+//! XREAD and XREADGROUP with BLOCK (`cmd::stream`) through [`block_with`]
+//! once they found nothing to serve.
 //!
 //! # How a client blocks across shards
 //!
