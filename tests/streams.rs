@@ -2331,13 +2331,12 @@ fn xread_block_times_out_and_never_blocks_in_multi() {
         ] {
             assert_eq!(call(&mut m, args), "+QUEUED\r\n");
         }
-        let t = Instant::now();
+        // A wait here would fail the read (10 s timeout).
         assert_eq!(
             call(&mut m, &["EXEC"]),
             "*2\r\n*-1\r\n*-1\r\n",
             "{layout:?}"
         );
-        assert!(t.elapsed() < Duration::from_secs(5), "{layout:?}");
         s.wait_blocked(0);
         s.assert_alive();
     }

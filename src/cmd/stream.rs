@@ -846,7 +846,7 @@ fn xgroup(ctx: &mut Ctx) -> CmdResult {
             ctx.sh.notify(NOTIFY_STREAM, "xgroup-create", db, key);
         }
         "setid" if args.len() == 5 || args.len() == 7 => {
-            let s = stream_at(ctx, 2)?.expect("checked");
+            let s = stream_at(ctx, 2)?.ok_or(CmdError::Msg(NEED_KEY))?;
             let id = if &args[4][..] == b"$" {
                 s.last_id
             } else {
@@ -860,7 +860,7 @@ fn xgroup(ctx: &mut Ctx) -> CmdResult {
             ctx.sh.notify(NOTIFY_STREAM, "xgroup-setid", db, key);
         }
         "destroy" => {
-            let s = stream_at(ctx, 2)?.expect("checked");
+            let s = stream_at(ctx, 2)?.ok_or(CmdError::Msg(NEED_KEY))?;
             if s.groups.remove(gname).is_some() {
                 ctx.out.int(1);
                 ctx.sh.notify(NOTIFY_STREAM, "xgroup-destroy", db, key);
@@ -872,8 +872,8 @@ fn xgroup(ctx: &mut Ctx) -> CmdResult {
             }
         }
         "createconsumer" => {
-            let s = stream_at(ctx, 2)?.expect("checked");
-            let g = s.groups.get_mut(gname).expect("checked");
+            let s = stream_at(ctx, 2)?.ok_or(CmdError::Msg(NEED_KEY))?;
+            let g = s.groups.get_mut(gname).ok_or_else(|| nogroup(key, gname))?;
             let created = !g.consumers.contains_key(&args[4]) && consumer(g, &args[4], now);
             ctx.out.int(created as i64);
             if created {
@@ -884,8 +884,8 @@ fn xgroup(ctx: &mut Ctx) -> CmdResult {
             }
         }
         "delconsumer" => {
-            let s = stream_at(ctx, 2)?.expect("checked");
-            let g = s.groups.get_mut(gname).expect("checked");
+            let s = stream_at(ctx, 2)?.ok_or(CmdError::Msg(NEED_KEY))?;
+            let g = s.groups.get_mut(gname).ok_or_else(|| nogroup(key, gname))?;
             let pending = match g.consumers.remove(&args[4]) {
                 Some(c) => {
                     for id in &c.pel {
@@ -1152,26 +1152,20 @@ fn xclaim(ctx: &mut Ctx) -> CmdResult {
         deliverytime as u64
     };
     let h = ctx.key_hash(1);
-    let s = stream_in(ctx.sh, db, args, h, 1)?.expect("checked");
-    let mut g = s.groups.remove(gname).expect("checked");
+    let s = stream_in(ctx.sh, db, args, h, 1)?.ok_or_else(|| nogroup(key, gname))?;
+    let mut g = s.groups.remove(gname).ok_or_else(|| nogroup(key, gname))?;
     let mut propagate_last = false;
     if last_id > g.last_id {
         g.last_id = last_id;
         propagate_last = true;
     }
-    let mut logs: Vec<Logged> = Vec::new();
-    let mut created = false;
-    let mut body = Reply::new(ctx.out.resp3);
-    let mut n = 0;
-    let mut have_consumer = false;
+    let mut c = Claims::new(key, gname, cname, now, justid, ctx.out.resp3);
     for id in ids {
         let pending = g.pel.contains_key(&id);
         if !s.contains(id) {
             if pending {
-                let nack = g.pel.get(&id).expect("pending").clone();
-                logs.push(xclaim_log(key, gname, &g, id, &nack));
+                c.drop_deleted(&mut g, id);
                 propagate_last = false;
-                g.ack(id);
             }
             continue;
         }
@@ -1194,46 +1188,112 @@ fn xclaim(ctx: &mut Ctx) -> CmdResult {
                 continue;
             }
         }
-        if !have_consumer {
-            created |= consumer(&mut g, cname, now);
-            have_consumer = true;
-        }
-        g.give(id, cname);
-        let nack = g.pel.get_mut(&id).expect("pending");
-        nack.delivery_time = deliverytime;
-        if retrycount >= 0 {
-            nack.delivery_count = retrycount as u64;
-        } else if !justid {
-            nack.delivery_count += 1;
-        }
-        let nack = nack.clone();
-        if justid {
-            write_id(&mut body, id);
-        } else {
-            s.range(id, id, false, false, |id, f| {
-                write_entry(&mut body, id, f);
-                false
-            });
-        }
-        n += 1;
-        logs.push(xclaim_log(key, gname, &g, id, &nack));
+        let retry = u64::try_from(retrycount).ok();
+        c.claim(&mut g, s, id, deliverytime, retry);
         propagate_last = false;
     }
     if propagate_last {
-        logs.push(setid_log(key, gname, &g));
+        c.logs.push(setid_log(key, gname, &g));
     }
     s.groups.insert(gname.clone(), g);
-    ctx.out.array(n);
-    ctx.out.raw(&body.buf);
-    if created {
-        ctx.sh
-            .notify(NOTIFY_STREAM, "xgroup-createconsumer", db, key);
-    }
-    ctx.sh.propagate_nothing();
-    for l in logs {
-        ctx.sh.propagate_args(db, &l);
-    }
+    ctx.out.array(c.n);
+    ctx.out.raw(&c.body.buf);
+    c.finish(ctx.sh, db);
     Ok(())
+}
+
+/// What XCLAIM and XAUTOCLAIM build while they claim: the reply's
+/// entries (or IDs), the commands to log, and whether the claiming
+/// consumer was created.
+struct Claims<'a> {
+    key: &'a Bytes,
+    group: &'a Bytes,
+    consumer: &'a Bytes,
+    now: u64,
+    justid: bool,
+    body: Reply,
+    n: usize,
+    logs: Vec<Logged>,
+    created: bool,
+    looked_up: bool,
+}
+
+impl<'a> Claims<'a> {
+    fn new(
+        key: &'a Bytes,
+        group: &'a Bytes,
+        consumer: &'a Bytes,
+        now: u64,
+        justid: bool,
+        resp3: bool,
+    ) -> Self {
+        Claims {
+            key,
+            group,
+            consumer,
+            now,
+            justid,
+            body: Reply::new(resp3),
+            n: 0,
+            logs: Vec::new(),
+            created: false,
+            looked_up: false,
+        }
+    }
+
+    /// Pending entry `id` is no longer in the stream: it leaves the PEL,
+    /// logged as the XCLAIM that drops it on a replay.
+    fn drop_deleted(&mut self, g: &mut Group, id: StreamId) {
+        if let Some(nack) = g.pel.get(&id).cloned() {
+            self.logs
+                .push(xclaim_log(self.key, self.group, g, id, &nack));
+        }
+        g.ack(id);
+    }
+
+    /// Gives pending entry `id` (in the stream) to the claiming consumer,
+    /// created at its first claim, delivered at `time`: its count set to
+    /// `retry`, or one more unless JUSTID. Writes the entry (or its ID).
+    fn claim(&mut self, g: &mut Group, s: &Stream, id: StreamId, time: u64, retry: Option<u64>) {
+        if !self.looked_up {
+            self.created |= consumer(g, self.consumer, self.now);
+            self.looked_up = true;
+        }
+        g.give(id, self.consumer);
+        let Some(nack) = g.pel.get_mut(&id) else {
+            return;
+        };
+        nack.delivery_time = time;
+        match retry {
+            Some(r) => nack.delivery_count = r,
+            None if !self.justid => nack.delivery_count += 1,
+            None => {}
+        }
+        let nack = nack.clone();
+        if self.justid {
+            write_id(&mut self.body, id);
+        } else {
+            let body = &mut self.body;
+            s.range(id, id, false, false, |id, f| {
+                write_entry(body, id, f);
+                false
+            });
+        }
+        self.n += 1;
+        self.logs
+            .push(xclaim_log(self.key, self.group, g, id, &nack));
+    }
+
+    /// Publishes the consumer's creation and logs what was claimed.
+    fn finish(self, sh: &mut Shard, db: usize) {
+        if self.created {
+            sh.notify(NOTIFY_STREAM, "xgroup-createconsumer", db, self.key);
+        }
+        sh.propagate_nothing();
+        for l in self.logs {
+            sh.propagate_args(db, &l);
+        }
+    }
 }
 
 /// XAUTOCLAIM key group consumer min-idle-time start [COUNT count]
@@ -1283,16 +1343,12 @@ fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
         ));
     }
     let h = ctx.key_hash(1);
-    let s = stream_in(ctx.sh, db, args, h, 1)?.expect("checked");
-    let mut g = s.groups.remove(gname).expect("checked");
+    let s = stream_in(ctx.sh, db, args, h, 1)?.ok_or_else(|| nogroup(key, gname))?;
+    let mut g = s.groups.remove(gname).ok_or_else(|| nogroup(key, gname))?;
     let mut attempts = count.saturating_mul(10);
     let mut cursor = Some(start);
-    let mut logs: Vec<Logged> = Vec::new();
     let mut deleted = Vec::new();
-    let mut body = Reply::new(ctx.out.resp3);
-    let mut n = 0;
-    let mut created = false;
-    let mut have_consumer = false;
+    let mut c = Claims::new(key, gname, cname, now, justid, ctx.out.resp3);
     loop {
         if attempts == 0 || count == 0 {
             break;
@@ -1307,39 +1363,17 @@ fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
         };
         cursor = id.incr();
         if !s.contains(id) {
-            let nack = g.pel.get(&id).expect("pending").clone();
-            logs.push(xclaim_log(key, gname, &g, id, &nack));
-            g.ack(id);
+            c.drop_deleted(&mut g, id);
             deleted.push(id);
             count -= 1;
             continue;
         }
-        let nack = g.pel.get(&id).expect("pending");
-        if minidle != 0 && (now as i64 - nack.delivery_time as i64) < minidle {
+        let delivered = g.pel.get(&id).map_or(now, |n| n.delivery_time);
+        if minidle != 0 && (now as i64 - delivered as i64) < minidle {
             continue;
         }
-        if !have_consumer {
-            created |= consumer(&mut g, cname, now);
-            have_consumer = true;
-        }
-        g.give(id, cname);
-        let nack = g.pel.get_mut(&id).expect("pending");
-        nack.delivery_time = now;
-        if !justid {
-            nack.delivery_count += 1;
-        }
-        let nack = nack.clone();
-        if justid {
-            write_id(&mut body, id);
-        } else {
-            s.range(id, id, false, false, |id, f| {
-                write_entry(&mut body, id, f);
-                false
-            });
-        }
-        n += 1;
+        c.claim(&mut g, s, id, now, None);
         count -= 1;
-        logs.push(xclaim_log(key, gname, &g, id, &nack));
     }
     let next = cursor
         .and_then(|c| g.pel.range(c..).next().map(|(k, _)| *k))
@@ -1348,20 +1382,13 @@ fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
     let out = &mut *ctx.out;
     out.array(3);
     write_id(out, next);
-    out.array(n);
-    out.raw(&body.buf);
+    out.array(c.n);
+    out.raw(&c.body.buf);
     out.array(deleted.len());
     for id in deleted {
         write_id(out, id);
     }
-    if created {
-        ctx.sh
-            .notify(NOTIFY_STREAM, "xgroup-createconsumer", db, key);
-    }
-    ctx.sh.propagate_nothing();
-    for l in logs {
-        ctx.sh.propagate_args(db, &l);
-    }
+    c.finish(ctx.sh, db);
     Ok(())
 }
 
