@@ -240,7 +240,6 @@ fn persist(ctx: &mut Ctx) -> CmdResult {
 }
 
 const MEMORY_HELP: &[&str] = &[
-    "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "DOCTOR",
     "    Return memory problems reports.",
     "MALLOC-STATS",
@@ -252,8 +251,6 @@ const MEMORY_HELP: &[&str] = &[
     "USAGE <key> [SAMPLES <count>]",
     "    Return memory in bytes used by <key> and its value. Nested values are",
     "    sampled up to <count> times (default: 5, 0 means sample all).",
-    "HELP",
-    "    Prints this help.",
 ];
 
 /// MEMORY USAGE key [SAMPLES count] | PURGE | MALLOC-STATS | HELP
@@ -266,30 +263,19 @@ const MEMORY_HELP: &[&str] = &[
 /// subcommand, wrong number of arguments for `memory|<sub>`, syntax error,
 /// not an integer.
 fn memory(ctx: &mut Ctx) -> CmdResult {
-    let sub = String::from_utf8_lossy(&ctx.args[1]).to_ascii_lowercase();
-    let arity: i64 = match sub.as_str() {
-        "usage" => -3,
-        "doctor" | "stats" | "malloc-stats" | "purge" | "help" => 2,
-        _ => {
-            return Err(CmdError::Owned(format!(
-                "ERR unknown subcommand '{}'. Try MEMORY HELP.",
-                String::from_utf8_lossy(&ctx.args[1][..ctx.args[1].len().min(128)])
-            )));
-        }
-    };
-    let argc = ctx.args.len() as i64;
-    if (arity > 0 && argc != arity) || (arity < 0 && argc < -arity) {
-        return Err(CmdError::Owned(format!(
-            "ERR wrong number of arguments for 'memory|{sub}' command"
-        )));
-    }
+    let sub = super::subcommand(
+        ctx.args,
+        &[
+            ("usage", -3),
+            ("doctor", 2),
+            ("stats", 2),
+            ("malloc-stats", 2),
+            ("purge", 2),
+            ("help", 2),
+        ],
+    )?;
     match sub.as_str() {
-        "help" => {
-            ctx.out.array(MEMORY_HELP.len());
-            for l in MEMORY_HELP {
-                ctx.out.simple(l);
-            }
-        }
+        "help" => super::write_help(ctx.out, "MEMORY", MEMORY_HELP),
         "purge" => {
             crate::alloc::give_back();
             ctx.out.ok();

@@ -219,6 +219,44 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// The subcommand of container command `args[0]` (XGROUP, XINFO,
+/// MEMORY), lower case, once its argument count passed its arity in
+/// `subs` (name, Redis arity: N exact, -N at least N), as Redis checks a
+/// container's subcommands. Errors: `unknown subcommand '<sub>'. Try
+/// <CMD> HELP.`, `wrong number of arguments for '<cmd>|<sub>' command`.
+pub fn subcommand(args: &[Bytes], subs: &[(&str, i64)]) -> Result<String, CmdError> {
+    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+    let cmd = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+    let Some(&(_, arity)) = subs.iter().find(|(n, _)| *n == sub) else {
+        return Err(CmdError::Owned(format!(
+            "ERR unknown subcommand '{}'. Try {} HELP.",
+            String::from_utf8_lossy(&args[1][..args[1].len().min(128)]),
+            cmd.to_ascii_uppercase()
+        )));
+    };
+    let argc = args.len() as i64;
+    if (arity > 0 && argc != arity) || (arity < 0 && argc < -arity) {
+        return Err(CmdError::Owned(format!(
+            "ERR wrong number of arguments for '{cmd}|{sub}' command"
+        )));
+    }
+    Ok(sub)
+}
+
+/// Redis's `addReplyHelp`: a header line naming `cmd`, the `lines`, and
+/// HELP's own two.
+pub fn write_help(r: &mut Reply, cmd: &str, lines: &[&str]) {
+    r.array(lines.len() + 3);
+    r.simple(&format!(
+        "{cmd} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    ));
+    for l in lines {
+        r.simple(l);
+    }
+    r.simple("HELP");
+    r.simple("    Prints this help.");
+}
+
 /// An integer argument in `min..=max` as Redis's
 /// `getRangeLongFromObjectOrReply` reads it: with a custom `msg` (such as
 /// `ERR count should be greater than 0`), that message answers both a

@@ -762,27 +762,19 @@ fn setid_log(key: &Bytes, group: &Bytes, g: &Group) -> Logged {
 /// exist, NOGROUP, BUSYGROUP, Invalid stream ID, ENTRIESREAD's, WRONGTYPE.
 fn xgroup(ctx: &mut Ctx) -> CmdResult {
     let args = ctx.args;
-    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
-    let arity: i64 = match sub.as_str() {
-        "create" | "setid" => -5,
-        "destroy" => 4,
-        "createconsumer" | "delconsumer" => 5,
-        "help" => 2,
-        _ => {
-            return Err(CmdError::Owned(format!(
-                "ERR unknown subcommand '{}'. Try XGROUP HELP.",
-                String::from_utf8_lossy(&args[1][..args[1].len().min(128)])
-            )));
-        }
-    };
-    let argc = args.len() as i64;
-    if (arity > 0 && argc != arity) || (arity < 0 && argc < -arity) {
-        return Err(CmdError::Owned(format!(
-            "ERR wrong number of arguments for 'xgroup|{sub}' command"
-        )));
-    }
+    let sub = super::subcommand(
+        args,
+        &[
+            ("create", -5),
+            ("setid", -5),
+            ("destroy", 4),
+            ("createconsumer", 5),
+            ("delconsumer", 5),
+            ("help", 2),
+        ],
+    )?;
     if sub == "help" {
-        write_help(ctx.out, XGROUP_HELP, "XGROUP");
+        super::write_help(ctx.out, "XGROUP", XGROUP_HELP);
         ctx.sh.propagate_nothing();
         return Ok(());
     }
@@ -932,19 +924,6 @@ const XINFO_HELP: &[&str] = &[
     "STREAM <key> [FULL [COUNT <count>]",
     "    Show information about the stream.",
 ];
-
-/// Redis's `addReplyHelp`: a header line, the lines, and HELP's own.
-fn write_help(r: &mut Reply, lines: &[&str], cmd: &str) {
-    r.array(lines.len() + 3);
-    r.simple(&format!(
-        "{cmd} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
-    ));
-    for l in lines {
-        r.simple(l);
-    }
-    r.simple("HELP");
-    r.simple("    Prints this help.");
-}
 
 /// XACK key group id [id ...] (<https://redis.io/docs/latest/commands/xack/>):
 /// entries acknowledged, 0 for a missing key or group. Errors: Invalid
@@ -1399,27 +1378,12 @@ fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
 /// number of arguments, `no such key`, NOGROUP, not an integer, WRONGTYPE.
 fn xinfo(ctx: &mut Ctx) -> CmdResult {
     let args = ctx.args;
-    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
-    let arity: i64 = match sub.as_str() {
-        "consumers" => 4,
-        "groups" => 3,
-        "stream" => -3,
-        "help" => 2,
-        _ => {
-            return Err(CmdError::Owned(format!(
-                "ERR unknown subcommand '{}'. Try XINFO HELP.",
-                String::from_utf8_lossy(&args[1][..args[1].len().min(128)])
-            )));
-        }
-    };
-    let argc = args.len() as i64;
-    if (arity > 0 && argc != arity) || (arity < 0 && argc < -arity) {
-        return Err(CmdError::Owned(format!(
-            "ERR wrong number of arguments for 'xinfo|{sub}' command"
-        )));
-    }
+    let sub = super::subcommand(
+        args,
+        &[("consumers", 4), ("groups", 3), ("stream", -3), ("help", 2)],
+    )?;
     if sub == "help" {
-        write_help(ctx.out, XINFO_HELP, "XINFO");
+        super::write_help(ctx.out, "XINFO", XINFO_HELP);
         return Ok(());
     }
     let now = ctx.now();
