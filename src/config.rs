@@ -401,6 +401,27 @@ static DIRECTIVES: &[Directive] = &[
         "active expiry cycles per second when idle",
     ),
     d(
+        "slowlog-log-slower-than",
+        Kind::Int(-1, i64::MAX),
+        true,
+        "10000",
+        "log commands that run at least this many microseconds in SLOWLOG (0: every command, -1: none)",
+    ),
+    d(
+        "slowlog-max-len",
+        Kind::Int(0, i64::MAX),
+        true,
+        "128",
+        "most entries SLOWLOG keeps",
+    ),
+    d(
+        "latency-monitor-threshold",
+        Kind::Int(0, i64::MAX),
+        true,
+        "0",
+        "record commands that run at least this many milliseconds as LATENCY events (0: off)",
+    ),
+    d(
         "busy-reply-threshold",
         Kind::Int(0, i64::MAX),
         true,
@@ -474,6 +495,12 @@ pub struct Config {
     pub hz: u64,
     /// `busy-reply-threshold`, ms.
     pub busy_reply_threshold: u64,
+    /// `slowlog-log-slower-than`, µs (negative: off).
+    pub slowlog_log_slower_than: i64,
+    /// `slowlog-max-len`, entries.
+    pub slowlog_max_len: u64,
+    /// `latency-monitor-threshold`, ms (0: off).
+    pub latency_monitor_threshold: u64,
     /// Compact-encoding thresholds of collections.
     pub enc: Encodings,
     /// Values of the [`Kind::Unsupported`] directives (always their one
@@ -899,6 +926,9 @@ impl Default for Config {
             auto_aof_rewrite_min_size: 64 << 20,
             hz: 10,
             busy_reply_threshold: 5000,
+            slowlog_log_slower_than: 10_000,
+            slowlog_max_len: 128,
+            latency_monitor_threshold: 0,
             enc: Encodings::default(),
             unsupported: Vec::new(),
             explicit_threads: false,
@@ -1056,6 +1086,9 @@ impl Config {
                     "databases" => self.databases = n as usize,
                     "hz" => self.hz = n as u64,
                     "busy-reply-threshold" => self.busy_reply_threshold = n as u64,
+                    "slowlog-log-slower-than" => self.slowlog_log_slower_than = n,
+                    "slowlog-max-len" => self.slowlog_max_len = n as u64,
+                    "latency-monitor-threshold" => self.latency_monitor_threshold = n as u64,
                     "auto-aof-rewrite-percentage" => self.auto_aof_rewrite_percentage = n as u64,
                     "list-max-listpack-size" => self.enc.list_max_listpack_size = n,
                     "hash-max-listpack-entries" => self.enc.hash_max_listpack_entries = n as usize,
@@ -1272,6 +1305,9 @@ impl Config {
                 .join(" "),
             "hz" => self.hz.to_string(),
             "busy-reply-threshold" => self.busy_reply_threshold.to_string(),
+            "slowlog-log-slower-than" => self.slowlog_log_slower_than.to_string(),
+            "slowlog-max-len" => self.slowlog_max_len.to_string(),
+            "latency-monitor-threshold" => self.latency_monitor_threshold.to_string(),
             "list-max-listpack-size" => self.enc.list_max_listpack_size.to_string(),
             "hash-max-listpack-entries" => self.enc.hash_max_listpack_entries.to_string(),
             "hash-max-listpack-value" => self.enc.hash_max_listpack_value.to_string(),

@@ -32,5 +32,6 @@ pub mod rdb;
 pub mod resp;
 pub mod script;
 pub mod server;
+pub mod slowlog;
 pub mod spec;
 pub mod store;

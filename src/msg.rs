@@ -171,6 +171,9 @@ pub enum ExecStep {
         hash: u64,
         args: Vec<Bytes>,
         part: u16,
+        /// The command's first (or only) step: the one INFO commandstats
+        /// counts as a call.
+        first: bool,
     },
 }
 

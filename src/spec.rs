@@ -959,6 +959,30 @@ pub static TABLE: &[CommandSpec] = &[
         "Asynchronously rewrites the append-only file to disk."
     ),
     cmd!(
+        "slowlog",
+        -2,
+        ADMIN | LOADING | STALE | CONTAINER,
+        0,
+        0,
+        0,
+        "server",
+        "2.2.12",
+        R::Local,
+        "A container for slow log commands."
+    ),
+    cmd!(
+        "latency",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE | CONTAINER,
+        0,
+        0,
+        0,
+        "server",
+        "2.8.13",
+        R::Local,
+        "A container for latency diagnostics commands."
+    ),
+    cmd!(
         "lastsave",
         1,
         LOADING | STALE | FAST,

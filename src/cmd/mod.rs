@@ -224,13 +224,14 @@ impl<'a> Ctx<'a> {
 /// `subs` (name, Redis arity: N exact, -N at least N), as Redis checks a
 /// container's subcommands. Errors: `unknown subcommand '<sub>'. Try
 /// <CMD> HELP.`, `wrong number of arguments for '<cmd>|<sub>' command`.
-pub fn subcommand(args: &[Bytes], subs: &[(&str, i64)]) -> Result<String, CmdError> {
-    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
-    let cmd = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+pub fn subcommand(args: &[impl AsRef<[u8]>], subs: &[(&str, i64)]) -> Result<String, CmdError> {
+    let (name, arg1) = (args[0].as_ref(), args[1].as_ref());
+    let sub = String::from_utf8_lossy(arg1).to_ascii_lowercase();
+    let cmd = String::from_utf8_lossy(name).to_ascii_lowercase();
     let Some(&(_, arity)) = subs.iter().find(|(n, _)| *n == sub) else {
         return Err(CmdError::Owned(format!(
             "ERR unknown subcommand '{}'. Try {} HELP.",
-            String::from_utf8_lossy(&args[1][..args[1].len().min(128)]),
+            String::from_utf8_lossy(&arg1[..arg1.len().min(128)]),
             cmd.to_ascii_uppercase()
         )));
     };

@@ -114,6 +114,12 @@ pub struct Engine {
     stats: Arc<ThreadStats>,
     /// Running a command of an EXEC block (blocking commands answer at once).
     in_exec: bool,
+    /// In EXEC: the step running is its command's first (the one counted
+    /// as a call).
+    exec_call: bool,
+    /// While a batch runs: when the next command began, which is when the
+    /// previous one ended ([`now_ns`]); 0 outside a batch (read the clock).
+    mark: u64,
     /// Under `appendfsync always`: reply batches (IO thread, batch) held
     /// until the AOF entry they depend on is on disk, oldest first.
     held: VecDeque<(u64, usize, ReplyBatch)>,
@@ -144,6 +150,8 @@ impl Engine {
             spin_setting: spin_budget,
             stats,
             in_exec: false,
+            exec_call: false,
+            mark: 0,
             held: VecDeque::new(),
         }
     }
@@ -333,18 +341,23 @@ impl Engine {
         self.stats.batch(batch.items.len());
         self.sh.check_resetstat();
         let io = batch.io as usize;
+        // One clock read per command: each starts when the last ended.
+        self.mark = now_ns();
         for req in &batch.items {
             let args = &batch.args[req.args.start..req.args.end];
             if req.tx.is_some() {
                 self.tx_part(io, req, args);
+                self.mark = now_ns();
                 continue;
             }
             // The single-shard fast path: one check while nothing is locked.
             if !self.tx.idle() && self.run_or_park(io, req, args) {
+                self.mark = now_ns();
                 continue;
             }
             self.run_any(io, req, args, 0);
         }
+        self.mark = 0;
         self.out[io].credits += 1;
     }
 
@@ -388,7 +401,8 @@ impl Engine {
             resp3: req.resp3,
             tx,
         };
-        let start = if req.stamp != 0 { now_ns() } else { 0 };
+        let start = if self.mark != 0 { self.mark } else { now_ns() };
+        let reply_from = ob.reply.buf.len();
         match self.handlers[req.cmd as usize] {
             Some(h) => {
                 let mut ctx = Ctx {
@@ -426,6 +440,10 @@ impl Engine {
                 }
                 self.touch_script_writes();
                 if deferred {
+                    // Counted when deferred; its reply comes later.
+                    let end = now_ns();
+                    self.account(io, req, args, None, end.saturating_sub(start));
+                    self.mark = 0;
                     return true;
                 }
             }
@@ -433,15 +451,19 @@ impl Engine {
                 .reply
                 .error(&format!("ERR '{}' cannot run on a shard", spec.name)),
         }
-        let ob = &mut self.out[io];
-        let stamp = if start != 0 {
-            let done = now_ns();
+        let end = now_ns();
+        if self.mark != 0 {
+            self.mark = end;
+        }
+        self.account(io, req, args, Some(reply_from), end.saturating_sub(start));
+        let stamp = if req.stamp != 0 {
             self.stats
-                .executed(spec.name, start.saturating_sub(req.stamp), done - start);
-            done
+                .executed(spec.name, start.saturating_sub(req.stamp), end - start);
+            end
         } else {
             0
         };
+        let ob = &mut self.out[io];
         ob.items.push(ReplyItem {
             conn: req.conn,
             seq: req.seq,
@@ -450,6 +472,48 @@ impl Engine {
             stamp,
         });
         false
+    }
+
+    /// Counts a command that ran for `ns` in INFO commandstats and
+    /// errorstats, and hands it to the slow log if it was slow. Its reply
+    /// starts at `reply_from` in IO thread `io`'s outbox (`None`: deferred,
+    /// no reply yet). A command split across shards counts one call (its
+    /// first part, or first EXEC step) and every part's time; each slow
+    /// part is logged with its own keys.
+    #[inline]
+    fn account(
+        &mut self,
+        io: usize,
+        req: &Request,
+        args: &[Bytes],
+        reply_from: Option<usize>,
+        ns: u64,
+    ) {
+        let spec = spec::get(req.cmd);
+        let reply = reply_from.and_then(|f| self.out[io].reply.buf.get(f..));
+        let error = reply.filter(|r| r.first() == Some(&b'-'));
+        let sub = if spec.is(spec::flag::CONTAINER) {
+            args.get(1).map(|a| &a[..])
+        } else {
+            None
+        };
+        let call = if self.in_exec {
+            self.exec_call
+        } else {
+            req.part == 0
+        };
+        self.stats.called(req.cmd, sub, ns, error, call);
+        if self.stats.slow.is_slow(ns) {
+            let conn = req.conn;
+            self.stats
+                .slow
+                .record(args, spec.is(spec::flag::FAST), ns, || {
+                    crate::slowlog::Who::Pending {
+                        io: io as u16,
+                        conn,
+                    }
+                });
+        }
     }
 
     /// Marks the keys scripts wrote here as touched for WATCH, and
@@ -647,8 +711,18 @@ impl Engine {
         self.sh.refresh_logging();
         let now = self.sh.now_ms;
         if self.sh.tun.active_expire() {
+            // Timed only while the latency monitor is on (`expire-cycle`).
+            let start = if self.stats.slow.latency_on() {
+                now_ns()
+            } else {
+                0
+            };
             for db in self.sh.dbs.iter_mut() {
                 db.expire_step(now, budget);
+            }
+            if start != 0 {
+                let ms = now_ns().saturating_sub(start) / 1_000_000;
+                self.stats.slow.latency_event("expire-cycle", ms);
             }
         }
         if self.sh.notify != 0 || self.sh.tracking_active() {

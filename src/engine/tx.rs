@@ -629,6 +629,7 @@ impl Engine {
             hash,
             args,
             part,
+            first,
             ..
         } = step
         else {
@@ -649,6 +650,7 @@ impl Engine {
             track: plan.track,
         };
         self.in_exec = true;
+        self.exec_call = *first;
         let deferred = self.run_request(plan.reply.io as usize, &req, args, tx);
         self.in_exec = false;
         deferred

@@ -180,6 +180,9 @@ pub struct Conn {
     pub stalled: bool,
     /// CLIENT REPLY: what happens to replies from the next command on.
     pub reply_mode: ReplyMode,
+    /// The start (up to 32 bytes) of the last error reply the IO thread
+    /// queued for this connection itself, for INFO errorstats.
+    pub local_error: Option<([u8; 32], u8)>,
     /// Sequence numbers whose replies are not sent, ascending.
     pub muted: VecDeque<u64>,
     /// Stalled by CLIENT PAUSE (not by a transaction): resumed when the
@@ -231,6 +234,7 @@ impl Conn {
             tx_wait: None,
             stalled: false,
             reply_mode: ReplyMode::On,
+            local_error: None,
             muted: VecDeque::new(),
             pause_held: false,
             local: false,
@@ -277,6 +281,12 @@ impl Conn {
 
     /// Queues a reply produced on the IO thread itself, in order.
     pub fn local_reply(&mut self, bytes: &[u8]) {
+        if bytes.first() == Some(&b'-') {
+            let mut head = [0u8; 32];
+            let n = bytes.len().min(32);
+            head[..n].copy_from_slice(&bytes[..n]);
+            self.local_error = Some((head, n as u8));
+        }
         if self.window.is_empty() {
             self.emit(self.next_seq, bytes);
             self.next_seq += 1;
@@ -359,6 +369,11 @@ impl Conn {
             }
         }
         self.out.extend_from_slice(bytes);
+    }
+
+    /// Takes the error the IO thread answered since the last take.
+    pub fn take_local_error(&mut self) -> Option<([u8; 32], u8)> {
+        self.local_error.take()
     }
 
     /// Mutes the reply to the command being dispatched (the next sequence

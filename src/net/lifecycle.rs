@@ -100,6 +100,7 @@ impl IoThread {
             laddr: sock_addr(fd, false),
             fd,
             io: self.index,
+            token: super::conn_token(self.gens[slot], slot),
             created: Some(Instant::now()),
             last_active: Some(Instant::now()),
             resp: 2,
@@ -274,11 +275,18 @@ impl IoThread {
         self.by_id.remove(&c.id);
         self.free.push(slot);
         self.shared.connected.fetch_sub(1, Ordering::Relaxed);
-        self.shared
+        let gone = self
+            .shared
             .clients
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&c.id);
+        // Slow log entries a shard made for this client name it now.
+        if let Some(ci) = gone {
+            self.stats.slow.resolve(|io, conn| {
+                (io == ci.io && conn == ci.token).then(|| (ci.addr.clone(), ci.name.clone()))
+            });
+        }
     }
 
     /// Closes every connection at shutdown. Sockets are shut down first

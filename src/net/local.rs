@@ -140,6 +140,8 @@ pub(super) fn run(l: &mut Local, id: CmdId, args: &[&[u8]]) {
                 Err(e) => Err(e),
             }
         }
+        "slowlog" => super::slow::slowlog(l, args),
+        "latency" => super::slow::latency(l, args),
         "script" => script(l, args),
         "function" => function(l, args),
         other => Err(format!("ERR '{other}' is not handled on the IO thread")),
@@ -1276,10 +1278,7 @@ fn config(l: &mut Local, args: &[&[u8]]) -> Res {
                 l.shared.aof.turn_off();
             }
             l.shared.tunables.store(&next);
-            l.shared
-                .metrics
-                .sample_every
-                .store(next.sample_every(), Ordering::Relaxed);
+            l.shared.metrics.configure(&next);
             crate::logging::set_level(&next.loglevel);
             *l.shared.config.write().unwrap_or_else(|e| e.into_inner()) = next;
             l.shared.config_epoch.fetch_add(1, Ordering::Release);
@@ -1388,21 +1387,40 @@ pub(super) fn info_finisher(
     let mut sections: Vec<String> = args[1..].iter().map(|a| lower(a)).collect();
     let all = sections.iter().any(|s| s == "all" || s == "everything");
     if all || sections.is_empty() || sections.iter().any(|s| s == "default") {
-        // As Redis 7: latencystats only with `all`/`everything`.
-        let mut list = vec![
-            "server",
-            "clients",
-            "memory",
-            "persistence",
-            "stats",
-            "replication",
-            "cpu",
-            "cluster",
-            "keyspace",
-        ];
-        if all {
-            list.extend(["latencystats", "tandem"]);
-        }
+        // As Redis 7: commandstats and latencystats only with
+        // `all`/`everything`, in its order.
+        let list: &[&str] = if all {
+            &[
+                "server",
+                "clients",
+                "memory",
+                "persistence",
+                "stats",
+                "replication",
+                "cpu",
+                "modules",
+                "commandstats",
+                "errorstats",
+                "latencystats",
+                "cluster",
+                "keyspace",
+                "tandem",
+            ]
+        } else {
+            &[
+                "server",
+                "clients",
+                "memory",
+                "persistence",
+                "stats",
+                "replication",
+                "cpu",
+                "modules",
+                "errorstats",
+                "cluster",
+                "keyspace",
+            ]
+        };
         sections = list.iter().map(|s| s.to_string()).collect();
     }
     Box::new(move |sums: Vec<i64>, resp3: bool| {
@@ -1551,7 +1569,7 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
             "stats" => {
                 let _ = write!(
                     s,
-                    "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\ntandem_shard_commands:{}\r\n\r\n",
+                    "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ntandem_shard_commands:{}\r\n\r\n",
                     sh.total_connections.load(Ordering::Relaxed),
                     sh.total_commands.load(Ordering::Relaxed),
                     sh.ops_meter
@@ -1567,6 +1585,7 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
                     sh.pubsub.channel_count(crate::pubsub::Space::Global),
                     sh.pubsub.pattern_count(),
                     sh.pubsub.channel_count(crate::pubsub::Space::Shard),
+                    sh.metrics.error_stats().0,
                     stat(SHARD_COMMANDS),
                 );
             }
@@ -1640,6 +1659,32 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
                     if keys > 0 {
                         let _ = write!(s, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
                     }
+                }
+                s.push_str("\r\n");
+            }
+            "modules" => s.push_str("# Modules\r\n\r\n"),
+            "commandstats" => {
+                // Redis 7's `cmdstat_<name>:calls=…` lines; time summed
+                // over every shard a split command ran on.
+                s.push_str("# Commandstats\r\n");
+                for (name, [calls, ns, rejected, failed]) in sh.metrics.command_stats() {
+                    let usec = ns / 1000;
+                    let per_call = if calls == 0 {
+                        0.0
+                    } else {
+                        usec as f64 / calls as f64
+                    };
+                    let _ = write!(
+                        s,
+                        "cmdstat_{name}:calls={calls},usec={usec},usec_per_call={per_call:.2},rejected_calls={rejected},failed_calls={failed}\r\n"
+                    );
+                }
+                s.push_str("\r\n");
+            }
+            "errorstats" => {
+                s.push_str("# Errorstats\r\n");
+                for (prefix, n) in sh.metrics.error_stats().1 {
+                    let _ = write!(s, "errorstat_{prefix}:count={n}\r\n");
                 }
                 s.push_str("\r\n");
             }

@@ -61,6 +61,7 @@ pub mod pubsub;
 pub mod ring;
 mod route;
 pub mod shared;
+mod slow;
 pub mod tracking;
 mod tx;
 

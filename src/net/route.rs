@@ -88,11 +88,11 @@ impl IoThread {
         if !client_reply {
             c.mute_if_asked();
         }
+        c.local_error = None;
         let found = spec::lookup(&args[0]);
         self.commands += 1;
         let Some(id) = found else {
-            c.reply_with(|r| r.error(&unknown_command(args)));
-            self.abort_multi(slot);
+            self.reject(slot, None, args, &unknown_command(args));
             return;
         };
         let s = spec::get(id);
@@ -112,18 +112,12 @@ impl IoThread {
                 _ => true,
             };
         if !argc_ok {
-            c.reply_with(|r| {
-                r.error(&format!(
-                    "ERR wrong number of arguments for '{}' command",
-                    s.name
-                ))
-            });
-            self.abort_multi(slot);
+            let msg = format!("ERR wrong number of arguments for '{}' command", s.name);
+            self.reject(slot, Some(id), args, &msg);
             return;
         }
         if !c.authed && !s.is(spec::flag::NO_AUTH) {
-            c.reply_with(|r| r.error(errors::NOAUTH));
-            self.abort_multi(slot);
+            self.reject(slot, Some(id), args, errors::NOAUTH);
             return;
         }
         if super::pubsub::subscribed_resp2(c) && !super::pubsub::allowed_when_subscribed(s.name) {
@@ -131,26 +125,35 @@ impl IoThread {
                 "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
                 c.last_cmd
             );
-            c.reply_with(|r| r.error(&msg));
-            self.abort_multi(slot);
+            self.reject(slot, Some(id), args, &msg);
             return;
         }
         if self.shared.scripts.any_busy() && !runs_while_busy(s.name, args) {
-            c.reply_with(|r| r.error(errors::BUSY));
-            self.abort_multi(slot);
+            self.reject(slot, Some(id), args, errors::BUSY);
             return;
         }
         if self.hold_for_pause(slot, s) {
             return;
         }
         if self.queue_in_multi(slot, id, args) {
+            // An error instead of QUEUED refused the command.
+            if let Some((head, n)) = self.conns[slot].as_mut().and_then(|c| c.take_local_error()) {
+                self.stats
+                    .rejected(Some(id), sub_of(s, args), &head[..n as usize]);
+            }
             return;
         }
         self.track_now = self.track_flags(slot, s.name);
         match s.route {
-            Route::Local => self.run_local(slot, id, args),
-            Route::PubSub => self.pubsub_command(slot, id, args),
-            Route::Tx => self.tx_command(slot, id, args),
+            Route::Local | Route::PubSub | Route::Tx => {
+                let start = now_ns();
+                match s.route {
+                    Route::Local => self.run_local(slot, id, args),
+                    Route::PubSub => self.pubsub_command(slot, id, args),
+                    _ => self.tx_command(slot, id, args),
+                }
+                self.account_local(slot, id, args, now_ns().saturating_sub(start));
+            }
             Route::Coord
                 if self.nshards > 1
                     && (!s.is(spec::flag::BLOCKING) || s.blocks_as_transaction()) =>
@@ -180,6 +183,47 @@ impl IoThread {
             }
             Route::Keys(g) => self.send_split(slot, id, g, args),
             Route::All(g) => self.send_all(slot, id, g, args),
+        }
+    }
+
+    /// Answers error `msg` to a command refused before it ran (unknown
+    /// command `id` `None`, arity, NOAUTH, BUSY, ...), counting it as
+    /// INFO commandstats' `rejected_calls` and in errorstats, and aborts
+    /// the connection's MULTI if one is open (Redis's `rejectCommand`).
+    fn reject(&mut self, slot: usize, id: Option<CmdId>, args: &[&[u8]], msg: &str) {
+        let Some(c) = self.conns[slot].as_mut() else {
+            return;
+        };
+        c.reply_with(|r| r.error(msg));
+        c.local_error = None;
+        let sub = id.and_then(|id| sub_of(spec::get(id), args));
+        self.stats.rejected(id, sub, format!("-{msg}").as_bytes());
+        self.abort_multi(slot);
+    }
+
+    /// Counts a command this thread ran itself for `ns` in INFO
+    /// commandstats and errorstats, and hands it to the slow log if it was
+    /// slow.
+    fn account_local(&mut self, slot: usize, id: CmdId, args: &[&[u8]], ns: u64) {
+        let s = spec::get(id);
+        let (error, client) = match self.conns[slot].as_mut() {
+            Some(c) => (c.take_local_error(), Some(c.id)),
+            None => (None, None),
+        };
+        let error = error.as_ref().map(|(h, n)| &h[..*n as usize]);
+        self.stats.called(id, sub_of(s, args), ns, error, true);
+        if self.stats.slow.is_slow(ns) {
+            let shared = &self.shared;
+            self.stats
+                .slow
+                .record(args, s.is(spec::flag::FAST), ns, || {
+                    let clients = shared.clients.lock().unwrap_or_else(|e| e.into_inner());
+                    let (addr, name) = client
+                        .and_then(|id| clients.get(&id))
+                        .map(|ci| (ci.addr.clone(), ci.name.clone()))
+                        .unwrap_or_default();
+                    crate::slowlog::Who::Known { addr, name }
+                });
         }
     }
 
@@ -672,9 +716,14 @@ impl IoThread {
         };
         let mut saves = matches!(g, Gather::Save | Gather::Bgsave);
         if kind == Gather::Reload {
+            let start = now_ns();
             match self.debug_checks(slot, args) {
                 Some(save) => saves = save,
-                None => return,
+                None => {
+                    // Answered here (SLEEP, PROTOCOL, ...).
+                    self.account_local(slot, id, args, now_ns().saturating_sub(start));
+                    return;
+                }
             }
         }
         if n == 1 && finish.is_none() && !saves && kind != Gather::Reload {
@@ -1038,5 +1087,15 @@ fn debug_protocol(r: &mut crate::resp::Reply, name: &str) {
         _ => r.error(
             "ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false",
         ),
+    }
+}
+
+/// The subcommand INFO commandstats counts a container command under
+/// (`client|list`), `None` for other commands.
+fn sub_of<'a>(s: &spec::CommandSpec, args: &[&'a [u8]]) -> Option<&'a [u8]> {
+    if s.is(spec::flag::CONTAINER) {
+        args.get(1).copied()
+    } else {
+        None
     }
 }

@@ -27,8 +27,10 @@ pub struct ClientInfo {
     pub resp: u8,
     pub lib_name: String,
     pub lib_ver: String,
-    /// IO thread owning the connection.
+    /// IO thread owning the connection, and its token there (slot and
+    /// generation), which shards know it by.
     pub io: u16,
+    pub token: u64,
     pub created: Option<Instant>,
     /// The fields below are a snapshot the owning IO thread publishes every
     /// housekeeping tick (`1000 / hz` ms) and right before it answers
@@ -241,7 +243,7 @@ impl Shared {
             .collect();
         let scripts = Arc::new(crate::script::Registry::new(config.shards));
         Shared {
-            metrics: Arc::new(crate::metrics::Registry::new(config.sample_every())),
+            metrics: Arc::new(crate::metrics::Registry::new(&config)),
             saver: Arc::new(crate::persist::Saver::new(
                 if config.colocated { 1 } else { config.shards },
                 scripts.clone(),

@@ -362,7 +362,7 @@ impl IoThread {
             if s.route == Route::Coord || s.is(spec::flag::BLOCKING) {
                 parallel = false;
             }
-            let run = |shard: usize, sub: &[&[u8]], part: usize| ExecStep::Run {
+            let run = |shard: usize, sub: &[&[u8]], part: usize, first: bool| ExecStep::Run {
                 shard: shard as u16,
                 cmd: id,
                 db,
@@ -372,6 +372,7 @@ impl IoThread {
                     .map_or(0, |k| spec::key_hash(k)),
                 args: sub.iter().map(|a| Bytes::copy_from_slice(a)).collect(),
                 part: part as u16,
+                first,
             };
             match s.route {
                 // Inside EXEC Redis schedules BGSAVE for after it
@@ -440,7 +441,7 @@ impl IoThread {
                     locks.slot(shard as u16);
                     // A blocking command does not block inside EXEC: the
                     // shard runs it with `no_wait` (engine::tx).
-                    steps.push(run(shard, &args, next_part));
+                    steps.push(run(shard, &args, next_part, true));
                     slots.push(ExecSlot::One(next_part));
                     next_part += 1;
                 }
@@ -467,8 +468,8 @@ impl IoThread {
                         gs.positions = parts.iter().map(|p| p.2.clone()).collect();
                     }
                     let mut from = Vec::new();
-                    for (shard, sub, _) in &parts {
-                        steps.push(run(*shard, sub, next_part));
+                    for (i, (shard, sub, _)) in parts.iter().enumerate() {
+                        steps.push(run(*shard, sub, next_part, i == 0));
                         from.push(next_part);
                         next_part += 1;
                     }
@@ -486,7 +487,7 @@ impl IoThread {
                         } else {
                             locks.slot(sh as u16);
                         }
-                        steps.push(run(sh, &args, next_part));
+                        steps.push(run(sh, &args, next_part, sh == 0));
                         from.push(next_part);
                         next_part += 1;
                     }
