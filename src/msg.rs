@@ -396,6 +396,14 @@ pub enum ToEngine {
         io: u16,
         conn: u64,
     },
+    /// CLIENT UNBLOCK: answer the blocked client of IO thread `io` with
+    /// this connection token now, as its timeout would (`error` false) or
+    /// with `-UNBLOCKED client unblocked via CLIENT UNBLOCK`.
+    Wake {
+        io: u16,
+        conn: u64,
+        error: bool,
+    },
     /// Steps of transactions, in the order another shard took them (one
     /// message per peer per loop turn).
     Tx(Vec<(TxId, TxStep)>),
@@ -423,6 +431,12 @@ pub enum ToIo {
     Replies(ReplyBatch),
     /// Close the connection with this client id (CLIENT KILL from another IO thread).
     Kill(u64),
+    /// CLIENT UNBLOCK from another IO thread: end the wait of this client
+    /// id if it is blocked (`error`: with an error, else as a timeout).
+    Unblock {
+        id: u64,
+        error: bool,
+    },
     /// Colocated: begin the background save the `save` schedule started
     /// ([`Executor::begin_snapshot`]).
     Snapshot,
@@ -544,6 +558,9 @@ pub trait Executor: Send {
     fn fire_timeouts(&mut self) -> ReplyBatch;
     /// Drops the waits of a blocked client that went away.
     fn unblock(&mut self, io: u16, conn: u64);
+    /// Answers a blocked client now ([`ToEngine::Wake`]); the batch holds
+    /// no credit.
+    fn wake(&mut self, io: u16, conn: u64, error: bool) -> ReplyBatch;
     /// A step of background work (a BGSAVE's part); true while more
     /// remains, so the IO thread must not park.
     fn background(&mut self) -> bool;

@@ -453,10 +453,7 @@ impl Debug {
                 "ERR tandem: DEBUG {} is not implemented",
                 s.to_ascii_uppercase()
             )),
-            _ => Err(format!(
-                "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
-                String::from_utf8_lossy(args.get(1).map_or(&b""[..], |a| &a[..a.len().min(128)]))
-            )),
+            _ => Err(crate::cmd::subcommand_syntax_error(args)),
         }
     }
 }

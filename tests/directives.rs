@@ -56,6 +56,12 @@ const TESTED: &[(&str, &str)] = &[
         "latency-sample-every",
         "server::latency_stats_per_stage_and_command",
     ),
+    ("slowlog-log-slower-than", "slowlog::thresholds_and_length"),
+    ("slowlog-max-len", "slowlog::thresholds_and_length"),
+    (
+        "latency-monitor-threshold",
+        "slowlog::latency_monitor_records_slow_commands",
+    ),
     ("maxclients", "server::maxclients_rejects_extra_clients"),
     ("timeout", "server::client_and_config_commands"),
     ("databases", "directives::databases_bounds_select"),

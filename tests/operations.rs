@@ -61,6 +61,13 @@ const SCRIPT: &[&[&str]] = &[
     &["CLIENT", "PAUSE", "0", "WRITE"],
     &["CLIENT", "UNPAUSE"],
     &["SET", "after-pause", "1"],
+    &["CLIENT", "UNBLOCK"],
+    &["CLIENT", "UNBLOCK", "x"],
+    &["CLIENT", "UNBLOCK", "x", "sometimes"],
+    &["CLIENT", "UNBLOCK", "99999", "sometimes"],
+    &["CLIENT", "UNBLOCK", "99999", "ERROR"],
+    &["CLIENT", "UNBLOCK", "-5"],
+    &["CLIENT", "UNBLOCK", "1", "TIMEOUT", "x"],
 ];
 
 /// Every reply in [`SCRIPT`] matches redis-server's byte for byte, in
@@ -334,5 +341,63 @@ fn client_reply_mutes_what_redis_mutes() {
             assert_eq!(got[0], got[1], "{mode:?} resp3={resp3}");
             s.assert_alive();
         }
+    }
+}
+
+/// CLIENT UNBLOCK ends a blocked client's wait from another connection on
+/// another IO thread: as a timeout (BLPOP's null, XREAD BLOCK's null), or
+/// with `-UNBLOCKED` under ERROR, answering 1; a client that is not
+/// blocked, or no client, gets 0 and is left alone.
+#[test]
+fn client_unblock_ends_a_wait() {
+    for mode in MODES {
+        let s = Server::start(mode);
+        let url = s.url();
+        let mut waiter = conn_on(&url, 0);
+        let mut other = conn_on(&url, 1);
+        let id: i64 = q(&mut waiter, &["CLIENT", "ID"]).unwrap();
+        let id = id.to_string();
+        let cases: [(&[&str], &str); 3] = [
+            (&["BLPOP", "list", "0"], "TIMEOUT"),
+            (
+                &["XREAD", "BLOCK", "0", "STREAMS", "stream", "$"],
+                "TIMEOUT",
+            ),
+            (&["BZPOPMIN", "zset", "0"], "ERROR"),
+        ];
+        for (cmd, how) in cases {
+            let cmd: Vec<String> = cmd.iter().map(|a| a.to_string()).collect();
+            let h = std::thread::spawn(move || {
+                let r = redis::cmd(&cmd[0])
+                    .arg(&cmd[1..])
+                    .query::<redis::Value>(&mut waiter);
+                (r, waiter)
+            });
+            s.wait_blocked(1);
+            let n: i64 = q(&mut other, &["CLIENT", "UNBLOCK", &id, how]).unwrap();
+            assert_eq!(n, 1, "{mode:?} {how}");
+            let (r, back) = h.join().unwrap();
+            waiter = back;
+            match how {
+                "TIMEOUT" => assert_eq!(r.unwrap(), redis::Value::Nil, "{mode:?}"),
+                _ => {
+                    let e = r.unwrap_err();
+                    assert_eq!(e.code(), Some("UNBLOCKED"), "{mode:?}: {e}");
+                }
+            }
+            s.wait_blocked(0);
+        }
+        // Not blocked, or no such client: 0, and the client goes on.
+        let n: i64 = q(&mut other, &["CLIENT", "UNBLOCK", &id]).unwrap();
+        assert_eq!(n, 0);
+        let n: i64 = q(&mut other, &["CLIENT", "UNBLOCK", "987654", "ERROR"]).unwrap();
+        assert_eq!(n, 0);
+        let pong: String = q(&mut waiter, &["PING"]).unwrap();
+        assert_eq!(pong, "PONG");
+        // The wait is gone on its shard: a later push is not popped for it.
+        let _: i64 = q(&mut other, &["RPUSH", "list", "a"]).unwrap();
+        let len: i64 = q(&mut other, &["LLEN", "list"]).unwrap();
+        assert_eq!(len, 1, "{mode:?}");
+        s.assert_alive();
     }
 }

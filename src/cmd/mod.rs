@@ -244,6 +244,19 @@ pub fn subcommand(args: &[impl AsRef<[u8]>], subs: &[(&str, i64)]) -> Result<Str
     Ok(sub)
 }
 
+/// Redis's `addReplySubcommandSyntaxError`, for a known subcommand of
+/// container `args[0]` given the wrong arguments: `ERR unknown subcommand
+/// or wrong number of arguments for '<sub>'. Try <CMD> HELP.`
+pub fn subcommand_syntax_error(args: &[impl AsRef<[u8]>]) -> String {
+    let arg = |i: usize| args.get(i).map_or(&b""[..], |a| a.as_ref());
+    let sub = arg(1);
+    format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        String::from_utf8_lossy(&sub[..sub.len().min(128)]),
+        String::from_utf8_lossy(arg(0)).to_ascii_uppercase()
+    )
+}
+
 /// Redis's `addReplyHelp`: a header line naming `cmd`, the `lines`, and
 /// HELP's own two.
 pub fn write_help(r: &mut Reply, cmd: &str, lines: &[&str]) {

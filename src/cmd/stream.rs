@@ -221,14 +221,9 @@ fn ll(a: &[u8], msg: Option<&'static str>) -> Result<i64, CmdError> {
     parse_i64(a).ok_or(msg.map_or(CmdError::NotInteger, CmdError::Msg))
 }
 
-/// `unknown subcommand or wrong number of arguments for '<sub>'. Try
-/// <CMD> HELP.` (`addReplySubcommandSyntaxError`).
+/// [`super::subcommand_syntax_error`] as a command error.
 fn sub_syntax(args: &[Bytes]) -> CmdError {
-    CmdError::Owned(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
-        String::from_utf8_lossy(&args[1][..args[1].len().min(128)]),
-        String::from_utf8_lossy(&args[0]).to_ascii_uppercase()
-    ))
+    CmdError::Owned(super::subcommand_syntax_error(args))
 }
 
 /// The stream at key argument `i`, None when missing. Errors: WRONGTYPE.

@@ -355,6 +355,34 @@ impl Shard {
         }
     }
 
+    /// CLIENT UNBLOCK: answers the blocked client `conn` of IO thread `io`
+    /// as its timeout would, or with `-UNBLOCKED client unblocked via
+    /// CLIENT UNBLOCK` (`error`), if it waits here and nobody answered it
+    /// yet; its waits on every shard go.
+    pub fn wake(&mut self, io: u16, conn: u64, error: bool) {
+        let mine = |w: &Arc<Blocked>| w.to.io == io && w.to.conn == conn;
+        let found = self
+            .waits
+            .timers
+            .values()
+            .chain(self.waits.queues.iter().flat_map(|q| q.values().flatten()))
+            .find(|w| mine(w))
+            .cloned();
+        let Some(w) = found else {
+            return;
+        };
+        if w.claim.take() {
+            self.reply_later(w.to, |r| {
+                if error {
+                    r.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+                } else {
+                    w.op.timed_out(r);
+                }
+            });
+            release(self, &w, None);
+        }
+    }
+
     /// Drops every wait of connection `conn` of IO thread `io` (it went away;
     /// its claim is already taken).
     pub fn unblock(&mut self, io: u16, conn: u64) {

@@ -308,6 +308,11 @@ impl Engine {
                 self.forget(io, conn);
                 false
             }
+            ToEngine::Wake { io, conn, error } => {
+                self.sh.wake(io, conn, error);
+                self.run_hops();
+                false
+            }
             ToEngine::Tx(steps) => {
                 for (id, step) in steps {
                     self.tx_step(id, step);
@@ -774,6 +779,14 @@ impl Executor for Engine {
         self.run_hops();
         self.settle_log();
         // Colocated engines serve exactly one IO thread.
+        self.out[0].take(self.sh.id)
+    }
+
+    fn wake(&mut self, io: u16, conn: u64, error: bool) -> ReplyBatch {
+        self.sh.now_ms = cmd::now_ms();
+        self.sh.wake(io, conn, error);
+        self.run_hops();
+        self.settle_log();
         self.out[0].take(self.sh.id)
     }
 

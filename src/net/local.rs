@@ -53,6 +53,9 @@ pub(super) struct After {
     pub close: Option<Closing>,
     /// Close these clients of this IO thread (CLIENT KILL).
     pub kill: Vec<u64>,
+    /// Answer these blocked clients of this IO thread now (CLIENT
+    /// UNBLOCK: id, with an error rather than as a timeout).
+    pub wake: Vec<(u64, bool)>,
     /// CONFIG SET changed the live configuration.
     pub reload_limits: bool,
     /// RESET: drop the client's WATCHed keys on the shards.
@@ -372,12 +375,7 @@ fn function(l: &mut Local, args: &[&[u8]]) -> Res {
                     }
                 },
                 2 => return Err(arity()),
-                _ => {
-                    return Err(format!(
-                        "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
-                        text(args[1])
-                    ));
-                }
+                _ => return Err(crate::cmd::subcommand_syntax_error(args)),
             };
             let libs = read_dump(l, args[2])?;
             scripts.restore(libs, policy)?;
@@ -778,6 +776,8 @@ const CLIENT_HELP: &[&str] = &[
     "    Return information about client connections.",
     "UNPAUSE",
     "    Stop the current client pause, resuming traffic.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
     "REPLY (ON|OFF|SKIP)",
     "    Control the replies sent to the current connection.",
     "PAUSE <timeout> [WRITE|ALL]",
@@ -947,6 +947,8 @@ fn client(l: &mut Local, args: &[&[u8]]) -> Res {
             l.shared.unpause();
             reply(l, |r| r.ok())
         }
+        "unblock" if args.len() == 3 || args.len() == 4 => client_unblock(l, args),
+        "unblock" if args.len() > 4 => Err(crate::cmd::subcommand_syntax_error(args)),
         "tracking" if args.len() >= 3 => super::tracking::client_tracking(l, args),
         "caching" if args.len() == 3 => super::tracking::client_caching(l, args),
         "getredir" if args.len() == 2 => super::tracking::client_getredir(l),
@@ -963,12 +965,60 @@ fn client(l: &mut Local, args: &[&[u8]]) -> Res {
         }),
         "id" | "setname" | "getname" | "setinfo" | "info" | "kill" | "help" | "no-evict"
         | "no-touch" | "tracking" | "caching" | "getredir" | "trackinginfo" | "pause"
-        | "unpause" | "reply" => Err(wrong_args()),
+        | "unpause" | "reply" | "unblock" => Err(wrong_args()),
         _ => Err(format!(
             "ERR unknown subcommand '{}'. Try CLIENT HELP.",
             text(&args[1])
         )),
     }
+}
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]
+/// (<https://redis.io/docs/latest/commands/client-unblock/>): 1 if client
+/// `id` was waiting on a blocking command (BLPOP, XREAD BLOCK, ...), which
+/// then gets its timeout reply, or `-UNBLOCKED client unblocked via CLIENT
+/// UNBLOCK` with ERROR; else 0. Errors (in Redis's order): `CLIENT UNBLOCK
+/// reason should be TIMEOUT or ERROR`, not an integer.
+fn client_unblock(l: &mut Local, args: &[&[u8]]) -> Res {
+    let error = match args.get(3).map(|a| lower(a)).as_deref() {
+        None | Some("timeout") => false,
+        Some("error") => true,
+        Some(_) => return Err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR".into()),
+    };
+    let id = parse_i64(args[2]).ok_or(errors::NOT_INTEGER)?;
+    let id = u64::try_from(id).unwrap_or(0);
+    let waiting = l
+        .shared
+        .blocked
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&id)
+        .is_some_and(|claim| !claim.taken());
+    if waiting {
+        let thread = l
+            .shared
+            .clients
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .map(|c| c.io);
+        match thread {
+            Some(t) if t == l.io_index => l.after.wake.push((id, error)),
+            Some(t) => {
+                if let Some((tx, w)) = l
+                    .shared
+                    .io_links
+                    .get()
+                    .and_then(|links| links.get(t as usize))
+                {
+                    let _ = tx.send(ToIo::Unblock { id, error });
+                    w.wake();
+                }
+            }
+            None => {}
+        }
+    }
+    reply(l, |r| r.int(waiting as i64))
 }
 
 /// CLIENT KILL ip:port (old form: +OK or `No such client`) or CLIENT KILL

@@ -513,6 +513,7 @@ impl IoThread {
                         self.maybe_free(slot);
                     }
                 }
+                ToIo::Unblock { id, error } => self.wake_client(id, error),
                 ToIo::Hold(ack) => {
                     self.held = true;
                     self.hold_ack = Some(ack);

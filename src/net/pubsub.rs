@@ -427,10 +427,9 @@ fn pubsub_introspection(r: &mut Reply, hub: &crate::pubsub::Hub, args: &[&[u8]])
             }
         }
         ("numpat", 2) => r.int(hub.pattern_count() as i64),
-        ("help" | "numpat" | "channels" | "shardchannels", _) => r.error(&format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
-            String::from_utf8_lossy(args[1])
-        )),
+        ("help" | "numpat" | "channels" | "shardchannels", _) => {
+            r.error(&crate::cmd::subcommand_syntax_error(args))
+        }
         _ => r.error(&format!(
             "ERR unknown subcommand '{}'. Try PUBSUB HELP.",
             String::from_utf8_lossy(args[1])

@@ -259,6 +259,9 @@ impl IoThread {
                 self.maybe_free(s);
             }
         }
+        for (id, error) in after.wake {
+            self.wake_client(id, error);
+        }
         if let Some(how) = after.close {
             self.close(slot, how);
         }
@@ -386,8 +389,13 @@ impl IoThread {
         let Some(c) = self.conns[slot].as_mut() else {
             return;
         };
-        c.blocked = Some((c.next_seq - 1, claim));
+        c.blocked = Some((c.next_seq - 1, claim.clone()));
         self.shared.blocked_clients.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .blocked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(c.id, claim);
     }
 
     /// Ends a client's wait: its blocking command was answered (`gone` =
@@ -401,6 +409,11 @@ impl IoThread {
             return;
         };
         self.shared.blocked_clients.fetch_sub(1, Ordering::Relaxed);
+        self.shared
+            .blocked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&c.id);
         if !gone {
             self.to_parse.push(slot);
             return;
@@ -411,6 +424,30 @@ impl IoThread {
         }
         let conn = conn_token(c.generation, slot);
         self.tell_gone(conn, 0..self.nshards as u16);
+    }
+
+    /// CLIENT UNBLOCK of client `id` of this thread: if it still waits,
+    /// its shards answer it now (as a timeout, or with an error).
+    pub(super) fn wake_client(&mut self, id: u64, error: bool) {
+        let Some(&slot) = self.by_id.get(&id) else {
+            return;
+        };
+        let Some(c) = self.conns[slot].as_ref() else {
+            return;
+        };
+        if !c.blocked.as_ref().is_some_and(|(_, claim)| !claim.taken()) {
+            return;
+        }
+        let (io, conn) = (self.index, conn_token(c.generation, slot));
+        if let Some(ex) = self.executor.as_mut() {
+            let replies = ex.wake(io, conn, error);
+            self.on_replies(replies);
+            return;
+        }
+        for tx in &self.shards {
+            // Unbounded inbox: never blocks.
+            let _ = tx.send(ToEngine::Wake { io, conn, error });
+        }
     }
 
     /// Tells `shards` to drop the blocked-client waits and the WATCHes of

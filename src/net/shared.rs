@@ -85,6 +85,9 @@ pub struct Shared {
     pub connected: AtomicUsize,
     /// Clients waiting on a blocking command (BLPOP, ...), for INFO clients.
     pub blocked_clients: AtomicUsize,
+    /// Those clients by id, with the claim that says whether they were
+    /// answered yet (CLIENT UNBLOCK's view from any IO thread).
+    pub blocked: Mutex<hashbrown::HashMap<u64, Arc<crate::msg::Claim>>>,
     pub total_connections: AtomicU64,
     pub rejected_connections: AtomicU64,
     pub total_commands: AtomicU64,
@@ -261,6 +264,7 @@ impl Shared {
             next_client_id: AtomicU64::new(1),
             connected: AtomicUsize::new(0),
             blocked_clients: AtomicUsize::new(0),
+            blocked: Mutex::default(),
             total_connections: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
             total_commands: AtomicU64::new(0),

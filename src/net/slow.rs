@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 
 use super::local::{Local, Res, reply};
-use crate::cmd::{range_i64, subcommand, write_help};
+use crate::cmd::{range_i64, subcommand, subcommand_syntax_error, write_help};
 use crate::slowlog::{Series, Who};
 
 /// SLOWLOG GET [count] | LEN | RESET | HELP.
@@ -49,7 +49,7 @@ pub(super) fn slowlog(l: &mut Local, args: &[&[u8]]) -> Res {
         }
         _ => {
             if args.len() > 3 {
-                return Err(syntax_error(args, "SLOWLOG"));
+                return Err(subcommand_syntax_error(args));
             }
             let count = match args.get(2) {
                 None => 10,
@@ -99,15 +99,6 @@ pub(super) fn slowlog(l: &mut Local, args: &[&[u8]]) -> Res {
             })
         }
     }
-}
-
-/// Redis's `addReplySubcommandSyntaxError`.
-fn syntax_error(args: &[&[u8]], cmd: &str) -> String {
-    let sub = &args[1][..args[1].len().min(128)];
-    format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {cmd} HELP.",
-        String::from_utf8_lossy(sub)
-    )
 }
 
 /// LATENCY LATEST | HISTORY event | RESET [event ...] | DOCTOR | GRAPH
