@@ -310,8 +310,8 @@ pub fn parse_file(
 
 /// DEBUG, as tandem runs it (`debugCommand` in Redis 7.0's `debug.c`):
 /// RELOAD, with its options (save first unless NOSAVE; empty the keyspace
-/// first unless NOFLUSH; MERGE: loaded keys replace existing ones), which
-/// the shards run; HELP, SLEEP, SET-ACTIVE-EXPIRE, PROTOCOL, ERROR and LOG,
+/// first unless NOFLUSH; MERGE: loaded keys replace existing ones), and
+/// DIGEST and DIGEST-VALUE, which the shards run; HELP, SLEEP, SET-ACTIVE-EXPIRE, PROTOCOL, ERROR and LOG,
 /// which the IO thread answers.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Debug {
@@ -332,6 +332,10 @@ pub enum Debug {
     Error(Vec<u8>),
     /// LOG message: the message in the server log.
     Log(String),
+    /// DIGEST: the dataset's digest, from every shard's part.
+    Digest,
+    /// DIGEST-VALUE key...: each key's value digest, from its shard.
+    DigestValue,
 }
 
 /// Redis 7.0's other DEBUG subcommands, refused with an error that says
@@ -343,8 +347,6 @@ const DEBUG_ELSEWHERE: &[&str] = &[
     "client-eviction",
     "crash-and-recover",
     "dict-resizing",
-    "digest",
-    "digest-value",
     "htstats",
     "htstats-key",
     "jmap",
@@ -373,6 +375,10 @@ const DEBUG_ELSEWHERE: &[&str] = &[
 /// The lines of DEBUG HELP for what tandem implements.
 pub const DEBUG_HELP: &[&str] = &[
     "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DIGEST",
+    "    Output a hex signature representing the current DB content.",
+    "DIGEST-VALUE <key> [<key> ...]",
+    "    Output a hex signature of the values of all the specified keys.",
     "ERROR <string>",
     "    Return a Redis protocol error with <string> as message. Useful for clients",
     "    unit tests to simulate Redis errors.",
@@ -446,6 +452,8 @@ impl Debug {
                     .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c })
                     .collect(),
             )),
+            Some("digest") if args.len() == 2 => Ok(Debug::Digest),
+            Some("digest-value") => Ok(Debug::DigestValue),
             Some("log") if args.len() == 3 => {
                 Ok(Debug::Log(String::from_utf8_lossy(args[2]).into_owned()))
             }

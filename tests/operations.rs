@@ -401,3 +401,129 @@ fn client_unblock_ends_a_wait() {
         s.assert_alive();
     }
 }
+
+/// DEBUG DIGEST and DIGEST-VALUE give redis-server's digests for the same
+/// data, in three layouts: every type in its small and large encodings,
+/// integers kept as numbers, TTLs, several databases, an empty dataset;
+/// DEBUG RELOAD leaves the digest as it was.
+#[test]
+fn digests_match_redis() {
+    let redis = Redis::start(DEBUG_ON);
+    let big: Vec<String> = (0..300).map(|i| format!("m{i}")).collect();
+    let mut script: Vec<Vec<String>> = vec![
+        vec!["SET".into(), "s".into(), "hello".into()],
+        vec!["SET".into(), "n".into(), "12345".into()],
+        vec![
+            "SET".into(),
+            "ttl".into(),
+            "v".into(),
+            "EX".into(),
+            "1000".into(),
+        ],
+        vec![
+            "RPUSH".into(),
+            "l".into(),
+            "a".into(),
+            "b".into(),
+            "7".into(),
+        ],
+        vec![
+            "SADD".into(),
+            "si".into(),
+            "1".into(),
+            "2".into(),
+            "3".into(),
+        ],
+        vec!["SADD".into(), "ss".into(), "x".into(), "y".into()],
+        vec![
+            "HSET".into(),
+            "h".into(),
+            "f".into(),
+            "v".into(),
+            "g".into(),
+            "9".into(),
+        ],
+        vec![
+            "ZADD".into(),
+            "z".into(),
+            "1.5".into(),
+            "a".into(),
+            "-2".into(),
+            "b".into(),
+        ],
+        vec![
+            "XADD".into(),
+            "x".into(),
+            "1-1".into(),
+            "f".into(),
+            "v".into(),
+            "n".into(),
+            "5".into(),
+        ],
+        vec![
+            "XADD".into(),
+            "x".into(),
+            "2-0".into(),
+            "g".into(),
+            "w".into(),
+        ],
+        vec![
+            "XADD".into(),
+            "x".into(),
+            "3-0".into(),
+            "h".into(),
+            "u".into(),
+        ],
+        vec!["XDEL".into(), "x".into(), "2-0".into()],
+        vec!["SELECT".into(), "3".into()],
+        vec!["SET".into(), "s".into(), "in db 3".into()],
+        vec!["SELECT".into(), "0".into()],
+    ];
+    for (cmd, key) in [("SADD", "bigset"), ("RPUSH", "biglist")] {
+        let mut c = vec![cmd.to_string(), key.to_string()];
+        c.extend(big.iter().cloned());
+        script.push(c);
+    }
+    let mut hset = vec!["HSET".to_string(), "bighash".to_string()];
+    let mut zadd = vec!["ZADD".to_string(), "bigz".to_string()];
+    for (i, m) in big.iter().enumerate() {
+        hset.extend([m.clone(), format!("value-{i}")]);
+        zadd.extend([format!("{}", i as f64 / 7.0), m.clone()]);
+    }
+    script.extend([hset, zadd]);
+    let keys = [
+        "s", "n", "ttl", "l", "si", "ss", "h", "z", "x", "bigset", "biglist", "bighash", "bigz",
+        "missing",
+    ];
+    let mut value_cmd = vec!["DEBUG", "DIGEST-VALUE"];
+    value_cmd.extend(keys);
+    for mode in MODES {
+        // DEBUG RELOAD writes its file in `dir`.
+        let dir = TempDir::new("digest");
+        let args: Vec<&str> = mode
+            .iter()
+            .chain(DEBUG_ON)
+            .chain(&["--dir", dir.path()])
+            .copied()
+            .collect();
+        let s = Server::start(&args);
+        let mut ours = s.raw();
+        let mut theirs = redis.raw();
+        let ctx = format!("{mode:?}");
+        both(&mut ours, &mut theirs, &["FLUSHALL"], &ctx);
+        let empty = both(&mut ours, &mut theirs, &["DEBUG", "DIGEST"], &ctx);
+        assert_eq!(empty, format!("+{}\r\n", "0".repeat(40)));
+        for cmd in &script {
+            both(&mut ours, &mut theirs, cmd, &ctx);
+        }
+        let digest = both(&mut ours, &mut theirs, &["DEBUG", "DIGEST"], &ctx);
+        assert_ne!(digest, empty);
+        both(&mut ours, &mut theirs, &value_cmd, &ctx);
+        // A reload keeps every value as it was.
+        let mut c = s.conn();
+        let _: () = q(&mut c, &["DEBUG", "RELOAD"]).unwrap();
+        ours.send(&frame(&[b"DEBUG", b"DIGEST"]));
+        assert_eq!(ours.read_reply(), digest, "{ctx}: after DEBUG RELOAD");
+        s.assert_alive();
+    }
+}

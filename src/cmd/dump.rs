@@ -274,6 +274,8 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
     let args: Vec<&[u8]> = ctx.args.iter().map(|a| &a[..]).collect();
     let (save, flush, merge) = match crate::persist::Debug::parse(&args) {
         Ok(crate::persist::Debug::Reload { save, flush, merge }) => (save, flush, merge),
+        Ok(crate::persist::Debug::Digest) => return super::digest::dataset_part(ctx),
+        Ok(crate::persist::Debug::DigestValue) => return super::digest::values_part(ctx),
         Ok(_) => {
             return Err(CmdError::Msg(
                 "ERR this DEBUG subcommand is answered before the shards",

@@ -14,6 +14,7 @@
 pub mod bitmap;
 pub mod block;
 pub mod cfloat;
+pub mod digest;
 pub mod dump;
 pub mod geo;
 pub mod hash;

@@ -789,7 +789,16 @@ impl Engine {
                 // DEBUG RELOAD replaces every database (Redis's emptyData
                 // touches every watched key; tandem, every database also
                 // with NOFLUSH: a client only retries).
-                "flushall" | "debug" => self.tx.watches.touch_db(None),
+                "flushall" => self.tx.watches.touch_db(None),
+                "debug"
+                    if args
+                        .get(1)
+                        .is_some_and(|a| a.eq_ignore_ascii_case(b"reload")) =>
+                {
+                    self.tx.watches.touch_db(None)
+                }
+                // DIGEST changes nothing.
+                "debug" => {}
                 "swapdb" => {
                     for a in args.iter().skip(1).take(2) {
                         if let Some(db) = crate::resp::parse::parse_i64(a) {

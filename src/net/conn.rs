@@ -49,6 +49,9 @@ pub struct GatherState {
     /// For SAVE: the file the parts are written to, and the saver that
     /// records the outcome.
     pub save_to: Option<(String, std::sync::Arc<crate::persist::Saver>)>,
+    /// For DEBUG DIGEST (`false`) and DIGEST-VALUE (`true`): the parts are
+    /// digests to combine ([`crate::cmd::digest`]).
+    pub digest: Option<bool>,
 }
 
 impl GatherState {
@@ -63,6 +66,7 @@ impl GatherState {
             fixed: None,
             exec: None,
             save_to: None,
+            digest: None,
         }
     }
 }

@@ -96,6 +96,9 @@ pub fn merge(g: &mut GatherState, resp3: bool) -> Bytes {
             };
         }
         Gather::Bgsave => r.simple("Background saving started"),
+        Gather::Reload if g.digest.is_some() => {
+            return digest_reply(&parts, g.digest == Some(true), resp3);
+        }
         Gather::Reload => {
             return match g.save_to.take() {
                 Some((file, saver)) => saver.save(&file, &parts),
@@ -133,6 +136,54 @@ pub fn merge(g: &mut GatherState, resp3: bool) -> Bytes {
 /// EXEC's reply: nil when a WATCHed key changed (`*-1` in RESP2, `_` in
 /// RESP3), else one element per queued command, errors included (a command
 /// failing inside EXEC does not stop the others, as in Redis).
+/// DEBUG DIGEST's reply from the shards' parts (arrays of null or 20-byte
+/// bulk strings, see [`crate::cmd::digest`]): the dataset's digest; with
+/// `by_key` (DIGEST-VALUE), per key the digest from its shard, zeros for a
+/// missing key. Each as 40 hex digits in a status reply, as Redis.
+fn digest_reply(parts: &[Bytes], by_key: bool, resp3: bool) -> Bytes {
+    use crate::cmd::digest::{Digest, combine, hex};
+    let decoded: Vec<Vec<Option<Digest>>> = parts
+        .iter()
+        .map(|p| {
+            let Some((_, n, mut at)) = aggregate_header(p) else {
+                return Vec::new();
+            };
+            let mut v = Vec::new();
+            for _ in 0..n.max(0) {
+                let Some(len) = value_len(&p[at..]) else {
+                    break;
+                };
+                v.push(bulk_payload(&p[at..at + len]).and_then(|b| Digest::try_from(b).ok()));
+                at += len;
+            }
+            v
+        })
+        .collect();
+    let mut r = Reply::new(resp3);
+    if by_key {
+        let keys = decoded.iter().map(Vec::len).max().unwrap_or(0);
+        r.array(keys);
+        for i in 0..keys {
+            let d = decoded
+                .iter()
+                .find_map(|p| p.get(i).copied().flatten())
+                .unwrap_or_default();
+            r.simple(&hex(&d));
+        }
+    } else {
+        r.simple(&hex(&combine(&decoded)));
+    }
+    r.buf.freeze()
+}
+
+/// The payload of a bulk string reply; None for a null (or anything else).
+fn bulk_payload(b: &[u8]) -> Option<&[u8]> {
+    let rest = b.strip_prefix(b"$")?;
+    let cr = memchr::memchr(b'\r', rest)?;
+    let n: usize = std::str::from_utf8(&rest[..cr]).ok()?.parse().ok()?;
+    rest.get(cr + 2..cr + 2 + n)
+}
+
 fn exec_reply(layout: ExecLayout, parts: Vec<Bytes>, resp3: bool) -> Bytes {
     let mut r = Reply::new(resp3);
     if parts

@@ -784,6 +784,13 @@ impl IoThread {
         }
         let mut g = GatherState::new(g, n);
         g.finish = finish;
+        if kind == Gather::Reload {
+            g.digest = match crate::persist::Debug::parse(args) {
+                Ok(crate::persist::Debug::Digest) => Some(false),
+                Ok(crate::persist::Debug::DigestValue) => Some(true),
+                _ => None,
+            };
+        }
         if saves && kind != Gather::Bgsave {
             g.save_to = Some((
                 self.shared.config().dbfilename.clone(),
@@ -857,6 +864,10 @@ impl IoThread {
                 } else {
                     return Some(save);
                 }
+            }
+            // Every shard's part, gathered at one instant.
+            Ok(crate::persist::Debug::Digest | crate::persist::Debug::DigestValue) => {
+                return Some(false);
             }
             Ok(crate::persist::Debug::Sleep(secs)) => {
                 // Redis stops its one thread; this stops the connection's
