@@ -24,6 +24,7 @@ pub mod engine;
 pub mod glob;
 pub mod logging;
 pub mod metrics;
+pub mod monitor;
 pub mod msg;
 pub mod net;
 pub mod persist;

@@ -140,6 +140,9 @@ pub struct ExecPlan {
     pub running: AtomicUsize,
     /// Client-side caching flags of the block's reads ([`track`]).
     pub track: u8,
+    /// With MONITOR on when EXEC was planned: its database and name as the
+    /// client spelled it, for the line written after the block ran.
+    pub monitor: Option<(u16, Bytes)>,
 }
 
 impl ExecPlan {
@@ -456,6 +459,9 @@ pub enum ToIo {
     /// Pub/Sub messages for this thread's subscribers, in publish order
     /// ([`crate::pubsub`]).
     Published(Vec<Delivery>),
+    /// MONITOR lines (status replies) for this thread's monitors, in the
+    /// order the sending thread ran their commands.
+    Monitor(Arc<[Bytes]>),
     /// Client-side caching: keys other clients changed, for this thread's
     /// tracking clients (`CLIENT TRACKING`).
     Invalidate(Vec<Invalidation>),

@@ -97,6 +97,12 @@ pub struct Hub {
     nbcast: AtomicUsize,
     /// Clients with tracking on, in any mode.
     tracking_clients: AtomicUsize,
+    /// MONITOR clients per IO thread, and in all.
+    monitors: Vec<AtomicUsize>,
+    nmonitors: AtomicUsize,
+    /// Every connection's address by (IO thread, connection token), for
+    /// MONITOR lines written where the command runs.
+    addrs: RwLock<HashMap<(u16, u64), Arc<str>>>,
 }
 
 /// A tracking client, as shards address its invalidations: its IO thread
@@ -128,7 +134,54 @@ impl Hub {
             bcast: RwLock::new(Vec::new()),
             nbcast: AtomicUsize::new(0),
             tracking_clients: AtomicUsize::new(0),
+            monitors: (0..io_threads.max(1))
+                .map(|_| AtomicUsize::new(0))
+                .collect(),
+            nmonitors: AtomicUsize::new(0),
+            addrs: RwLock::default(),
         }
+    }
+
+    /// A client of IO thread `io` connected from `addr` (`ip:port`).
+    pub fn connected(&self, io: u16, conn: u64, addr: &str) {
+        write(&self.addrs).insert((io, conn), addr.into());
+    }
+
+    /// That client left.
+    pub fn disconnected(&self, io: u16, conn: u64) {
+        write(&self.addrs).remove(&(io, conn));
+    }
+
+    /// The address of connection `conn` of IO thread `io`.
+    pub fn addr(&self, io: u16, conn: u64) -> Option<Arc<str>> {
+        read(&self.addrs).get(&(io, conn)).cloned()
+    }
+
+    /// A client of IO thread `io` became a MONITOR (`true`) or stopped.
+    pub fn count_monitor(&self, io: usize, on: bool) {
+        let Some(m) = self.monitors.get(io) else {
+            return;
+        };
+        if on {
+            m.fetch_add(1, Ordering::Relaxed);
+            self.nmonitors.fetch_add(1, Ordering::Relaxed);
+        } else {
+            m.fetch_sub(1, Ordering::Relaxed);
+            self.nmonitors.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether any client is a MONITOR: the one check every command pays.
+    #[inline]
+    pub fn monitoring(&self) -> bool {
+        self.nmonitors.load(Ordering::Relaxed) > 0
+    }
+
+    /// Queues a MONITOR line ([`crate::monitor::line`]) for every IO thread
+    /// with monitors, sent at the next flush.
+    pub fn feed(&self, out: &mut Outbox, line: Bytes) {
+        out.monitor.push(line);
+        out.pending = true;
     }
 
     /// Counts a client turning tracking on (`true`) or off.
@@ -425,6 +478,19 @@ impl Hub {
                 }
             }
         }
+        if !out.monitor.is_empty() {
+            let lines: Arc<[Bytes]> = std::mem::take(&mut out.monitor).into();
+            for (io, n) in self.monitors.iter().enumerate() {
+                if n.load(Ordering::Relaxed) == 0 {
+                    continue;
+                }
+                if let Some((tx, waker)) = links.get(io) {
+                    if tx.send(ToIo::Monitor(lines.clone())).is_ok() {
+                        waker.wake();
+                    }
+                }
+            }
+        }
         out.pending = out.per_io.iter().any(|l| !l.is_empty());
     }
 }
@@ -435,6 +501,8 @@ impl Hub {
 pub struct Outbox {
     per_io: Vec<Vec<Delivery>>,
     invalidations: Vec<Vec<Invalidation>>,
+    /// MONITOR lines, for every IO thread with monitors.
+    monitor: Vec<Bytes>,
     /// Something is queued.
     pending: bool,
 }

@@ -959,6 +959,18 @@ pub static TABLE: &[CommandSpec] = &[
         "Asynchronously rewrites the append-only file to disk."
     ),
     cmd!(
+        "monitor",
+        1,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        0,
+        0,
+        0,
+        "server",
+        "1.0.0",
+        R::Local,
+        "Listens for all requests received by the server in real-time."
+    ),
+    cmd!(
         "slowlog",
         -2,
         ADMIN | LOADING | STALE | CONTAINER,

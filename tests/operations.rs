@@ -527,3 +527,97 @@ fn digests_match_redis() {
         s.assert_alive();
     }
 }
+
+/// What MONITOR shows for `script` run by one client: its lines with the
+/// time cut off and the client's address replaced by `me`, up to the
+/// ECHO that ends the script.
+fn monitored(monitor: &mut Raw, client: &mut Raw, script: &[Vec<&str>]) -> Vec<String> {
+    monitor.send(&frame(&[b"MONITOR"]));
+    assert_eq!(monitor.read_reply(), "+OK\r\n");
+    client.send(&frame(&[b"CLIENT", b"INFO"]));
+    let info = client.read_reply();
+    let me = info
+        .split(' ')
+        .find_map(|f| f.strip_prefix("addr="))
+        .unwrap()
+        .to_string();
+    for cmd in script {
+        let f: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
+        client.send(&frame(&f));
+        client.read_reply();
+    }
+    client.send(&frame(&[b"ECHO", b"the end"]));
+    client.read_reply();
+    let mut lines = Vec::new();
+    for _ in 0..200 {
+        let l = monitor.read_reply();
+        // `+<s>.<us> [<db> <who>] args`: drop the time.
+        let (_, rest) = l.split_once(' ').expect("a MONITOR line");
+        let rest = rest.trim_end().replace(&me, "me");
+        let done = rest.ends_with("\"ECHO\" \"the end\"");
+        lines.push(rest);
+        if done {
+            return lines;
+        }
+    }
+    panic!("no end of script in {lines:?}");
+}
+
+/// MONITOR shows what redis-server's shows for the same commands, in the
+/// same order, in three layouts: the database and client of each command,
+/// arguments quoted as Redis quotes them, secrets redacted, administrative
+/// commands left out, a split MSET whole, a MULTI block's commands between
+/// MULTI and EXEC, a script's commands as `lua` after its EVAL, blocking
+/// commands; RESET ends it.
+#[test]
+fn monitor_matches_redis() {
+    let redis = Redis::start(&[]);
+    let script: Vec<Vec<&str>> = vec![
+        vec!["SET", "k", "plain"],
+        vec!["SET", "q\"w", "a\nb\r\t\\\u{1}"],
+        vec!["GET", "k"],
+        vec!["MSET", "x", "1", "y", "2", "z", "3"],
+        vec!["MULTI"],
+        vec!["SET", "a", "1"],
+        vec!["INCR", "a"],
+        // A connection command in the block (PING, ECHO) would show before
+        // the block's other commands: tandem answers it while planning.
+        vec!["EXEC"],
+        vec![
+            "EVAL",
+            "redis.call('set', KEYS[1], 'from lua') return 1",
+            "1",
+            "s",
+        ],
+        vec!["AUTH", "nobody", "secret"],
+        vec!["CONFIG", "GET", "port"],
+        vec!["SELECT", "2"],
+        vec!["SET", "in2", "v"],
+        vec!["SELECT", "0"],
+        vec!["BLPOP", "nothing", "0.01"],
+        vec!["DBSIZE"],
+        vec!["EXEC"],
+    ];
+    for mode in MODES {
+        let s = Server::start(mode);
+        let ours = monitored(&mut s.raw(), &mut s.raw(), &script);
+        let theirs = monitored(&mut redis.raw(), &mut redis.raw(), &script);
+        assert_eq!(ours, theirs, "{mode:?}");
+        // RESET ends MONITOR: the client gets replies again, no lines.
+        let mut m = s.raw();
+        m.send(&frame(&[b"MONITOR"]));
+        assert_eq!(m.read_reply(), "+OK\r\n");
+        m.send(&frame(&[b"RESET"]));
+        let mut c = s.conn();
+        let _: () = q(&mut c, &["SET", "after", "reset"]).unwrap();
+        // The SET may show before RESET is seen; then only RESET's reply.
+        let mut r = m.read_reply();
+        if r.starts_with("+1") || r.starts_with("+2") {
+            r = m.read_reply();
+        }
+        assert_eq!(r, "+RESET\r\n", "{mode:?}");
+        m.send(&frame(&[b"PING"]));
+        assert_eq!(m.read_reply(), "+PONG\r\n", "{mode:?}");
+        s.assert_alive();
+    }
+}

@@ -579,6 +579,7 @@ fn run_logged(sh: &mut Shard, db: usize, id: spec::CmdId, args: &[Bytes], resp3:
         no_wait: true,
         track: 0,
     };
+    ctx.sh.feed_monitor(s, db, None, args);
     super::execute_quiet(h, &mut ctx, s);
     if ctx.deferred {
         // Cannot happen: every key of the command is on this shard.

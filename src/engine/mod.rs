@@ -408,6 +408,16 @@ impl Engine {
         };
         let start = if self.mark != 0 { self.mark } else { now_ns() };
         let reply_from = ob.reply.buf.len();
+        // A command that may be split over shards (MSET, KEYS, ...) is
+        // shown whole by its IO thread instead, unless EXEC runs it here; a
+        // lock-only part has no arguments.
+        let whole =
+            self.in_exec || !matches!(spec.route, spec::Route::Keys(_) | spec::Route::All(_));
+        if whole && !args.is_empty() {
+            self.sh
+                .feed_monitor(spec, req.db as usize, Some((io as u16, req.conn)), args);
+        }
+        let ob = &mut self.out[io];
         match self.handlers[req.cmd as usize] {
             Some(h) => {
                 let mut ctx = Ctx {

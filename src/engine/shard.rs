@@ -107,6 +107,33 @@ impl Shard {
     /// Sends the IO threads the messages published while running (a
     /// script's PUBLISH, keyspace notifications): one message per IO
     /// thread, before this turn's replies.
+    /// MONITOR: queues the line of command `s` run here for client `conn`
+    /// of IO thread `io` (`None`: by a script), if anyone monitors and
+    /// MONITOR shows the command.
+    #[inline]
+    pub fn feed_monitor(
+        &mut self,
+        s: &spec::CommandSpec,
+        db: usize,
+        from: Option<(u16, u64)>,
+        args: &[Bytes],
+    ) {
+        if self.pubsub.monitoring() && crate::monitor::shows(s) {
+            self.feed_line(db, from, args);
+        }
+    }
+
+    fn feed_line(&mut self, db: usize, from: Option<(u16, u64)>, args: &[Bytes]) {
+        let addr = from.map(|(io, conn)| self.pubsub.addr(io, conn).unwrap_or_else(|| "?".into()));
+        let source = match &addr {
+            Some(a) => crate::monitor::Source::Client(a),
+            None => crate::monitor::Source::Script,
+        };
+        let line = crate::monitor::line(db, source, args);
+        let hub = self.pubsub.clone();
+        hub.feed(&mut self.pub_out, line);
+    }
+
     pub fn flush_published(&mut self) {
         if self.pub_out.pending() {
             let hub = self.pubsub.clone();

@@ -669,6 +669,13 @@ impl Engine {
 
     /// Answers EXEC's verdict (its last part) and releases every shard.
     fn exec_verdict(&mut self, id: TxId, plan: &ExecPlan) {
+        if let Some((db, name)) = &plan.monitor {
+            // After the block's commands, as Redis shows EXEC.
+            let s = spec::get(spec::lookup(b"exec").unwrap_or_default());
+            let from = Some((plan.reply.io, plan.reply.conn));
+            self.sh
+                .feed_monitor(s, *db as usize, from, std::slice::from_ref(name));
+        }
         let aborted = plan.aborted.load(std::sync::atomic::Ordering::Acquire);
         let mut to = plan.reply;
         to.part = plan.done_part;

@@ -162,6 +162,8 @@ pub struct Conn {
     /// The blocking command (BLPOP, ...) this client waits on: its sequence
     /// number and claim. Nothing more is parsed until it is answered.
     pub blocked: Option<(u64, Arc<Claim>)>,
+    /// MONITOR: every command run is streamed to this client.
+    pub monitor: bool,
     /// A sampled reply queued in `out` (when the IO thread took it, ns).
     pub timed_reply: Option<u64>,
     /// A sampled reply in the send in flight (when the IO thread took it, ns).
@@ -227,6 +229,7 @@ impl Conn {
             authed,
             next_seq: 0,
             blocked: None,
+            monitor: false,
             timed_reply: None,
             timed_send: None,
             base_seq: 0,

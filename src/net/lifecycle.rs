@@ -94,13 +94,15 @@ impl IoThread {
         self.by_id.insert(id, slot);
         shared.connected.fetch_add(1, Ordering::Relaxed);
         shared.total_connections.fetch_add(1, Ordering::Relaxed);
+        let token = super::conn_token(self.gens[slot], slot);
+        shared.pubsub.connected(self.index, token, &addr);
         let info = ClientInfo {
             id,
             addr,
             laddr: sock_addr(fd, false),
             fd,
             io: self.index,
-            token: super::conn_token(self.gens[slot], slot),
+            token,
             created: Some(Instant::now()),
             last_active: Some(Instant::now()),
             resp: 2,
@@ -267,9 +269,13 @@ impl IoThread {
         if c.closing != Closing::Now || c.ops > 0 {
             return;
         }
+        self.stop_monitor(slot);
         let Some(c) = self.conns[slot].take() else {
             return;
         };
+        self.shared
+            .pubsub
+            .disconnected(self.index, super::conn_token(c.generation, slot));
         // SAFETY: no operation refers to the fd any more.
         unsafe { libc::close(c.fd) };
         self.by_id.remove(&c.id);

@@ -53,6 +53,9 @@ pub(super) struct After {
     pub close: Option<Closing>,
     /// Close these clients of this IO thread (CLIENT KILL).
     pub kill: Vec<u64>,
+    /// MONITOR (`true`) or RESET of a monitor (`false`): start or stop
+    /// streaming every command to the connection.
+    pub monitor: Option<bool>,
     /// Answer these blocked clients of this IO thread now (CLIENT
     /// UNBLOCK: id, with an error rather than as a timeout).
     pub wake: Vec<(u64, bool)>,
@@ -141,6 +144,17 @@ pub(super) fn run(l: &mut Local, id: CmdId, args: &[&[u8]]) {
                     reply(l, |r| r.simple(msg))
                 }
                 Err(e) => Err(e),
+            }
+        }
+        "monitor" => {
+            if l.capture.is_some() {
+                Err("ERR MONITOR isn't allowed for DENY BLOCKING client".into())
+            } else if l.conn.monitor {
+                // As Redis: a second MONITOR is ignored, without a reply.
+                Ok(())
+            } else {
+                l.after.monitor = Some(true);
+                reply(l, |r| r.ok())
             }
         }
         "slowlog" => super::slow::slowlog(l, args),
@@ -690,6 +704,9 @@ fn reset(l: &mut Local) -> Res {
     // ... and every subscription, silently, and tracking.
     l.after.unsubscribe = c.subs.is_some();
     l.after.untrack = c.tracking.is_some();
+    if c.monitor {
+        l.after.monitor = Some(false);
+    }
     let id = c.id;
     l.shared.update_client(id, |ci| {
         ci.db = 0;

@@ -204,6 +204,11 @@ pub struct IoThread {
     free: Vec<usize>,
     /// Client id → slot, for CLIENT KILL.
     by_id: hashbrown::HashMap<u64, usize>,
+    /// Slots of this thread's MONITOR clients.
+    monitors: Vec<usize>,
+    /// The EXEC being dispatched went to the shards as a plan, whose last
+    /// shard writes its MONITOR line.
+    exec_planned: bool,
     /// Connections with output to start sending.
     dirty: Vec<usize>,
     /// Connections with unparsed input to look at this turn.
@@ -303,6 +308,8 @@ impl IoThread {
             gens: Vec::new(),
             free: Vec::new(),
             by_id: hashbrown::HashMap::new(),
+            monitors: Vec::new(),
+            exec_planned: false,
             dirty: Vec::new(),
             to_parse: Vec::new(),
             pause_held: Vec::new(),
@@ -514,6 +521,7 @@ impl IoThread {
                     }
                 }
                 ToIo::Unblock { id, error } => self.wake_client(id, error),
+                ToIo::Monitor(lines) => self.feed_monitors(&lines),
                 ToIo::Hold(ack) => {
                     self.held = true;
                     self.hold_ack = Some(ack);

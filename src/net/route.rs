@@ -152,7 +152,13 @@ impl IoThread {
                     Route::PubSub => self.pubsub_command(slot, id, args),
                     _ => self.tx_command(slot, id, args),
                 }
-                self.account_local(slot, id, args, now_ns().saturating_sub(start));
+                // A stalled EXEC runs (and counts) when dispatched again.
+                if !self.conns[slot].as_ref().is_some_and(|c| c.stalled) {
+                    self.account_local(slot, id, args, now_ns().saturating_sub(start));
+                    if !std::mem::take(&mut self.exec_planned) {
+                        self.feed_monitor(slot, s, args);
+                    }
+                }
             }
             Route::Coord
                 if self.nshards > 1
@@ -181,8 +187,18 @@ impl IoThread {
                     .unwrap_or(0);
                 self.send_one(slot, shard, id, 0, args);
             }
-            Route::Keys(g) => self.send_split(slot, id, g, args),
-            Route::All(g) => self.send_all(slot, id, g, args),
+            Route::Keys(g) | Route::All(g) => {
+                if matches!(s.route, Route::Keys(_)) {
+                    self.send_split(slot, id, g, args);
+                } else {
+                    self.send_all(slot, id, g, args);
+                }
+                // Shown whole here, unless it stalled (it is dispatched
+                // again) or was answered here already (DEBUG, admin).
+                if !self.conns[slot].as_ref().is_some_and(|c| c.stalled) {
+                    self.feed_monitor(slot, s, args);
+                }
+            }
         }
     }
 
@@ -261,6 +277,17 @@ impl IoThread {
         }
         for (id, error) in after.wake {
             self.wake_client(id, error);
+        }
+        match after.monitor {
+            Some(true) => {
+                if let Some(c) = self.conns[slot].as_mut() {
+                    c.monitor = true;
+                    self.monitors.push(slot);
+                    self.shared.pubsub.count_monitor(self.index as usize, true);
+                }
+            }
+            Some(false) => self.stop_monitor(slot),
+            None => {}
         }
         if let Some(how) = after.close {
             self.close(slot, how);
@@ -424,6 +451,56 @@ impl IoThread {
         }
         let conn = conn_token(c.generation, slot);
         self.tell_gone(conn, 0..self.nshards as u16);
+    }
+
+    /// Ends MONITOR for the connection in `slot` (RESET, or its close).
+    pub(super) fn stop_monitor(&mut self, slot: usize) {
+        if let Some(c) = self.conns[slot].as_mut()
+            && c.monitor
+        {
+            c.monitor = false;
+            self.monitors.retain(|&s| s != slot);
+            self.shared.pubsub.count_monitor(self.index as usize, false);
+        }
+    }
+
+    /// Writes MONITOR lines to this thread's monitors.
+    pub(super) fn feed_monitors(&mut self, lines: &[Bytes]) {
+        for i in 0..self.monitors.len() {
+            let slot = self.monitors[i];
+            let Some(c) = self.conns[slot].as_mut() else {
+                continue;
+            };
+            if c.closing != Closing::Open {
+                continue;
+            }
+            for l in lines {
+                c.local_reply(l);
+            }
+            self.mark_dirty(slot);
+        }
+    }
+
+    /// MONITOR's line for a command this thread runs or spreads over the
+    /// shards itself: connection commands (after they ran, so SELECT shows
+    /// its new database) and commands split over shards (whole, before the
+    /// parts run).
+    pub(super) fn feed_monitor(&mut self, slot: usize, s: &spec::CommandSpec, args: &[&[u8]]) {
+        if !self.shared.pubsub.monitoring() || !crate::monitor::shows(s) {
+            return;
+        }
+        let Some(c) = self.conns[slot].as_ref() else {
+            return;
+        };
+        let token = conn_token(c.generation, slot);
+        let addr = self
+            .shared
+            .pubsub
+            .addr(self.index, token)
+            .unwrap_or_else(|| "?".into());
+        let line = crate::monitor::line(c.db as usize, crate::monitor::Source::Client(&addr), args);
+        let hub = self.shared.pubsub.clone();
+        hub.feed(&mut self.pub_out, line);
     }
 
     /// CLIENT UNBLOCK of client `id` of this thread: if it still waits,

@@ -102,7 +102,7 @@ impl IoThread {
                 }
                 self.end_watch(slot, Bytes::from_static(b"+OK\r\n"));
             }
-            "exec" => self.exec(slot),
+            "exec" => self.exec(slot, args[0]),
             "watch" => {
                 if c.multi.is_some() {
                     return c.reply_with(|r| r.error("ERR WATCH inside MULTI is not allowed"));
@@ -266,6 +266,7 @@ impl IoThread {
         let out = l.capture.take().unwrap_or_default().freeze();
         let after = l.after;
         self.apply_after(slot, after);
+        self.feed_monitor(slot, spec::get(id), args);
         out
     }
 
@@ -317,7 +318,7 @@ impl IoThread {
         low
     }
 
-    fn exec(&mut self, slot: usize) {
+    fn exec(&mut self, slot: usize, name: &[u8]) {
         let n = self.nshards;
         if let Some(first) = self.exec_lowest_shard(slot) {
             if self.tx_must_wait(slot, first) {
@@ -531,7 +532,14 @@ impl IoThread {
             parallel,
             running: AtomicUsize::new(0),
             track: self.track_now,
+            monitor: self
+                .shared
+                .pubsub
+                .monitoring()
+                .then(|| (c.db, Bytes::copy_from_slice(name))),
         };
+        // The shard that ends the block writes EXEC's MONITOR line.
+        self.exec_planned = true;
         plan.running = AtomicUsize::new(plan.run_shards().len());
         let info = Arc::new(TxInfo {
             id: next_tx_id(),
