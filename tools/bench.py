@@ -117,22 +117,34 @@ def run_test(port, pid, test, opts):
     }
 
 
+MONITOR = False
+
+
 def run_server(name, extra, w, tests, opts, rep):
-    """Starts one server, runs each test of workload `w` against it, stops it."""
+    """Starts one server, runs each test of workload `w` against it, stops it.
+    With --monitor, a `redis-cli monitor` (its output thrown away) watches
+    every run."""
     port = free_port()
     import tempfile
     tmp = tempfile.mkdtemp(prefix="tandem-bench-", dir=os.environ.get("BENCH_DIR", "/tmp"))
     argv = [a.replace("{dir}", tmp) for a in SERVERS[name](port) + extra]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rows = []
+    watcher = None
     try:
         wait_port(port, proc)
+        if MONITOR:
+            watcher = subprocess.Popen(["redis-cli", "-p", str(port), "monitor"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
         for t in tests.split(","):
             r = run_test(port, proc.pid, t, opts)
             r.update(workload=w, server=name, test=t, rep=rep)
             rows.append(r)
             print(f"{w} {name:17} {t:5} {r['rps']:>12,.0f} rps  p50 {r['p50']:.3f} ms  p99 {r['p99']:.3f} ms  cpu {r['cpu_us']:.2f} us/req", file=sys.stderr)
     finally:
+        if watcher:
+            watcher.kill()
+            watcher.wait()
         stop_server(proc)
         shutil.rmtree(tmp, ignore_errors=True)
     return rows
@@ -218,7 +230,10 @@ def main():
     ap.add_argument("--repeat", type=int, default=1, help="runs per test, servers alternating; the median is reported")
     ap.add_argument("--tests", default="", help="only these tests of each workload, e.g. zadd,spop")
     ap.add_argument("--memory", action="store_true", help="RSS after loading collections instead of throughput")
+    ap.add_argument("--monitor", action="store_true", help="one MONITOR client (redis-cli monitor) watches every run")
     args = ap.parse_args()
+    global MONITOR
+    MONITOR = args.monitor
     if not shutil.which("redis-benchmark") or not shutil.which("redis-server"):
         sys.exit("needs redis-benchmark and redis-server: apt-get install -y redis-tools redis-server")
     if not os.path.exists(SERVERS["tandem"](0)[0]):
