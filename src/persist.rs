@@ -336,6 +336,8 @@ pub enum Debug {
     Digest,
     /// DIGEST-VALUE key...: each key's value digest, from its shard.
     DigestValue,
+    /// OBJECT key: the value's internals, from the key's shard.
+    Object,
 }
 
 /// Redis 7.0's other DEBUG subcommands, refused with an error that says
@@ -355,7 +357,6 @@ const DEBUG_ELSEWHERE: &[&str] = &[
     "loadaof",
     "mallctl",
     "mallctl-str",
-    "object",
     "oom",
     "panic",
     "pause-cron",
@@ -384,6 +385,8 @@ pub const DEBUG_HELP: &[&str] = &[
     "    unit tests to simulate Redis errors.",
     "LOG <message>",
     "    Write <message> to the server log.",
+    "OBJECT <key>",
+    "    Show low level info about `key` and associated value.",
     "PROTOCOL <type>",
     "    Reply with a test value of the specified type. <type> can be: string,",
     "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
@@ -453,6 +456,7 @@ impl Debug {
                     .collect(),
             )),
             Some("digest") if args.len() == 2 => Ok(Debug::Digest),
+            Some("object") if args.len() == 3 => Ok(Debug::Object),
             Some("digest-value") => Ok(Debug::DigestValue),
             Some("log") if args.len() == 3 => {
                 Ok(Debug::Log(String::from_utf8_lossy(args[2]).into_owned()))

@@ -839,6 +839,14 @@ impl IoThread {
                     return;
                 }
             }
+            if let (Ok(crate::persist::Debug::Object), Some(key)) =
+                (crate::persist::Debug::parse(args), args.get(2))
+            {
+                // One key: its shard answers.
+                let shard = spec::key_shard(key, n);
+                self.send_one(slot, shard, id, spec::key_hash(key), args);
+                return;
+            }
         }
         if n == 1 && finish.is_none() && !saves && kind != Gather::Reload {
             self.send_one(slot, 0, id, 0, args);
@@ -943,7 +951,11 @@ impl IoThread {
                 }
             }
             // Every shard's part, gathered at one instant.
-            Ok(crate::persist::Debug::Digest | crate::persist::Debug::DigestValue) => {
+            Ok(
+                crate::persist::Debug::Digest
+                | crate::persist::Debug::DigestValue
+                | crate::persist::Debug::Object,
+            ) => {
                 return Some(false);
             }
             Ok(crate::persist::Debug::Sleep(secs)) => {
