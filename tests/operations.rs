@@ -157,7 +157,8 @@ fn debug_log_and_sleep() {
 /// MEMORY USAGE follows the value: a bigger string, a longer list, a
 /// stream with more entries cost more; a missing key is null; a value
 /// type of every family answers. MALLOC-STATS says what Redis says for an
-/// allocator without a report; DOCTOR and STATS say they are missing.
+/// allocator without a report; STATS counts every shard's keys and tables
+/// per database; DOCTOR answers.
 #[test]
 fn memory_usage_follows_the_value() {
     each_mode(|s| {
@@ -192,10 +193,38 @@ fn memory_usage_follows_the_value() {
         assert_eq!(none, None);
         let stats: String = q(&mut c, &["MEMORY", "MALLOC-STATS"]).unwrap();
         assert_eq!(stats, "Stats not supported for the current allocator");
-        for sub in ["DOCTOR", "STATS"] {
-            let e = err(&mut c, &["MEMORY", sub]);
-            assert!(e.contains("not implemented"), "{e}");
+        // MEMORY STATS: every shard's keys and tables, the allocator's total.
+        let _: () = q(&mut c, &["SELECT", "5"]).unwrap();
+        let _: () = q(&mut c, &["SET", "in5", "v"]).unwrap();
+        let _: () = q(&mut c, &["SELECT", "0"]).unwrap();
+        let stats: std::collections::HashMap<String, redis::Value> =
+            q(&mut c, &["MEMORY", "STATS"]).unwrap();
+        let int = |k: &str| match stats.get(k) {
+            Some(redis::Value::Int(n)) => *n,
+            other => panic!("{k}: {other:?}"),
+        };
+        let dbsize: i64 = q(&mut c, &["DBSIZE"]).unwrap();
+        assert_eq!(int("keys.count"), dbsize + 1);
+        assert!(int("total.allocated") > int("startup.allocated"));
+        assert!(int("overhead.total") > 0 && int("dataset.bytes") > 0);
+        for db in ["db.0", "db.5"] {
+            let Some(redis::Value::Array(m)) = stats.get(db) else {
+                panic!("{db}: {stats:?}")
+            };
+            assert_eq!(
+                m[0],
+                redis::Value::BulkString(b"overhead.hashtable.main".to_vec())
+            );
+            assert!(matches!(m[1], redis::Value::Int(n) if n > 0), "{m:?}");
         }
+        assert!(!stats.contains_key("db.1"));
+        let doctor: String = q(&mut c, &["MEMORY", "DOCTOR"]).unwrap();
+        assert!(!doctor.is_empty());
+        // Inside MULTI it cannot gather: refused, not answered wrong.
+        let mut p = redis::pipe();
+        p.atomic().cmd("MEMORY").arg("STATS");
+        let e = p.query::<redis::Value>(&mut c).unwrap_err();
+        assert!(e.to_string().contains("not implemented"), "{e}");
         s.assert_alive();
     });
 }
@@ -705,4 +734,39 @@ fn debug_object_matches_redis() {
         both(&mut ours, &mut theirs, &["DEBUG", "OBJECT"], &ctx);
         s.assert_alive();
     }
+}
+
+/// COMMAND LIST FILTERBY ACLCAT lists a category's commands, MODULE
+/// none (no modules), a bad filter is a syntax error as in Redis; COMMAND
+/// GETKEYSANDFLAGS says it is missing rather than unknown.
+#[test]
+fn command_list_filters() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    let hll: Vec<String> = q(
+        &mut c,
+        &["COMMAND", "LIST", "FILTERBY", "ACLCAT", "hyperloglog"],
+    )
+    .unwrap();
+    for name in ["pfadd", "pfcount", "pfmerge"] {
+        assert!(hll.iter().any(|n| n == name), "{hll:?}");
+    }
+    assert!(!hll.iter().any(|n| n == "set"), "{hll:?}");
+    let none: Vec<String> = q(&mut c, &["COMMAND", "LIST", "FILTERBY", "MODULE", "x"]).unwrap();
+    assert!(none.is_empty());
+    let mut pat: Vec<String> =
+        q(&mut c, &["COMMAND", "LIST", "FILTERBY", "PATTERN", "xa*"]).unwrap();
+    pat.sort();
+    assert_eq!(
+        pat,
+        vec![
+            "xack".to_string(),
+            "xadd".to_string(),
+            "xautoclaim".to_string()
+        ]
+    );
+    let e = err(&mut c, &["COMMAND", "LIST", "FILTERBY", "foo", "x"]);
+    assert!(e.contains("syntax error"), "{e}");
+    let e = err(&mut c, &["COMMAND", "GETKEYSANDFLAGS", "set", "a", "b"]);
+    assert!(e.contains("not implemented"), "{e}");
 }

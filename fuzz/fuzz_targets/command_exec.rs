@@ -25,7 +25,13 @@ use tandem::spec::{self, Route, flag};
 
 fn tunables() -> Arc<Tunables> {
     static T: OnceLock<Arc<Tunables>> = OnceLock::new();
-    T.get_or_init(|| {
+    T.get_or_init(|| Arc::new(Tunables::new(config()))).clone()
+}
+
+/// The fuzzed engine's configuration.
+fn config() -> &'static Config {
+    static C: OnceLock<Config> = OnceLock::new();
+    C.get_or_init(|| {
         let args: Vec<String> = [
             "--list-max-listpack-size",
             "4",
@@ -53,13 +59,20 @@ fn tunables() -> Arc<Tunables> {
             // Stream nodes split after a few entries.
             "--stream-node-max-entries",
             "3",
+            // Every command goes through the slow log (trims, redaction)
+            // and the latency monitor.
+            "--slowlog-log-slower-than",
+            "0",
+            "--slowlog-max-len",
+            "4",
+            "--latency-monitor-threshold",
+            "1",
         ]
         .iter()
         .map(|s| s.to_string())
         .collect();
-        Arc::new(Tunables::new(&Config::from_args(&args).expect("fuzz config")))
+        Config::from_args(&args).expect("fuzz config")
     })
-    .clone()
 }
 
 /// Engine-side commands, indexed by the command byte.
@@ -94,7 +107,7 @@ fn check_replies(b: &tandem::msg::ReplyBatch) {
 }
 
 fuzz_target!(|input: &[u8]| {
-    let registry = Registry::new(0);
+    let registry = Registry::new(config());
     let scripts = std::sync::Arc::new(tandem::script::Registry::new(1));
     let saver = std::sync::Arc::new(tandem::persist::Saver::new(1, scripts.clone()));
     let aof = std::sync::Arc::new(tandem::aof::Aof::new(1, tandem::aof::FSYNC_EVERYSEC));

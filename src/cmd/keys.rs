@@ -283,12 +283,15 @@ fn memory(ctx: &mut Ctx) -> CmdResult {
         "malloc-stats" => ctx
             .out
             .bulk(b"Stats not supported for the current allocator"),
-        "doctor" | "stats" => {
+        // This shard's part; the IO thread gathers every shard's, which
+        // a transaction or a script cannot do.
+        "doctor" | "stats" if ctx.no_wait => {
             return Err(CmdError::Owned(format!(
-                "ERR tandem: MEMORY {} is not implemented",
+                "ERR tandem: MEMORY {} inside MULTI or a script is not implemented",
                 sub.to_ascii_uppercase()
             )));
         }
+        "doctor" | "stats" => return info(ctx),
         _ => {
             let mut j = 3;
             while j < ctx.args.len() {
@@ -507,11 +510,14 @@ fn swapdb(ctx: &mut Ctx) -> CmdResult {
 
 /// INFO, shard side: `[commands executed, keys expired, keyspace hits,
 /// keyspace misses, then for each database: keys, keys with a deadline]`
-/// as integers; the IO stage sums them over shards and formats the reply
-/// (`net::local::info_finisher`, which reads this layout).
+/// as integers, and for MEMORY STATS and DOCTOR then each database's
+/// hash table bytes; the IO stage sums them over shards and formats the
+/// reply (`net::local::info_finisher`, which reads this layout).
 fn info(ctx: &mut Ctx) -> CmdResult {
     let dbs = ctx.sh.dbs.len();
-    ctx.out.array(4 + 2 * dbs);
+    // MEMORY STATS / DOCTOR also want each database's table size.
+    let tables = name(ctx) == "memory";
+    ctx.out.array(4 + if tables { 3 } else { 2 } * dbs);
     let total = ctx.sh.db_stats();
     ctx.out.int(ctx.sh.commands as i64);
     ctx.out.int(total.expired as i64);
@@ -520,6 +526,11 @@ fn info(ctx: &mut Ctx) -> CmdResult {
     for d in &ctx.sh.dbs {
         ctx.out.int(d.len() as i64);
         ctx.out.int(d.expires_len() as i64);
+    }
+    if tables {
+        for d in &ctx.sh.dbs {
+            ctx.out.int(d.table_bytes() as i64);
+        }
     }
     Ok(())
 }

@@ -1143,22 +1143,48 @@ fn client_kill(l: &mut Local, my_id: u64, args: &[&[u8]]) -> Res {
 }
 
 /// ACL categories COMMAND INFO reports, derived from group and flags.
+/// A command's ACL categories: those Redis 7.0 derives from its flags
+/// (`setImplicitACLCategories`: write, read, admin and dangerous,
+/// pubsub, fast or slow, blocking), and the one of its group (`@list`,
+/// `@keyspace`, ...), which stands in for the categories Redis's command
+/// table lists by hand.
 fn acl_categories(s: &spec::CommandSpec) -> Vec<String> {
-    let mut v = Vec::new();
-    v.push(if s.is(flag::WRITE) { "@write" } else { "@read" }.to_string());
+    let mut v: Vec<&str> = Vec::new();
     let group = match s.group {
-        "generic" => "@keyspace",
-        "string" => "@string",
-        "connection" => "@connection",
-        _ => "@admin",
+        "generic" => Some("@keyspace"),
+        "string" => Some("@string"),
+        "list" => Some("@list"),
+        "set" => Some("@set"),
+        "sorted_set" => Some("@sortedset"),
+        "hash" => Some("@hash"),
+        "bitmap" => Some("@bitmap"),
+        "hyperloglog" => Some("@hyperloglog"),
+        "geo" => Some("@geo"),
+        "stream" => Some("@stream"),
+        "pubsub" => Some("@pubsub"),
+        "connection" => Some("@connection"),
+        "transactions" => Some("@transaction"),
+        "scripting" => Some("@scripting"),
+        _ => None,
     };
-    v.push(group.to_string());
-    if s.is(flag::FAST) {
-        v.push("@fast".into());
-    } else {
-        v.push("@slow".into());
+    v.extend(group);
+    if s.is(flag::WRITE) {
+        v.push("@write");
     }
-    v
+    if s.is(flag::READONLY) && group != Some("@scripting") {
+        v.push("@read");
+    }
+    if s.is(flag::ADMIN) {
+        v.extend(["@admin", "@dangerous"]);
+    }
+    if s.is(flag::PUBSUB) && group != Some("@pubsub") {
+        v.push("@pubsub");
+    }
+    v.push(if s.is(flag::FAST) { "@fast" } else { "@slow" });
+    if s.is(flag::BLOCKING) {
+        v.push("@blocking");
+    }
+    v.into_iter().map(String::from).collect()
 }
 
 fn command_info(r: &mut Reply, s: &spec::CommandSpec) {
@@ -1241,20 +1267,30 @@ fn command(l: &mut Local, args: &[&[u8]]) -> Res {
             chosen.into_iter().for_each(|s| command_docs(r, s));
         }),
         "list" => {
-            let pattern = match args.len() {
+            // FILTERBY PATTERN glob | ACLCAT category | MODULE name (none
+            // are loaded, so nothing matches).
+            let filter = match args.len() {
                 2 => None,
-                5 if lower(&args[2]) == "filterby" && lower(&args[3]) == "pattern" => Some(args[4]),
-                5 if lower(&args[2]) == "filterby" => Some(&b""[..]),
+                5 if lower(&args[2]) == "filterby" => match lower(&args[3]).as_str() {
+                    "pattern" | "aclcat" | "module" => Some((lower(&args[3]), args[4])),
+                    _ => return Err(errors::SYNTAX.into()),
+                },
                 _ => return Err(errors::SYNTAX.into()),
             };
             let names: Vec<&str> = table
                 .iter()
-                .map(|s| s.name)
-                .filter(|n| {
-                    pattern
-                        .as_ref()
-                        .is_none_or(|p| crate::glob::matches(p, n.as_bytes(), true))
+                .filter(|s| match &filter {
+                    None => true,
+                    Some((by, p)) if by == "pattern" => {
+                        crate::glob::matches(p, s.name.as_bytes(), true)
+                    }
+                    Some((by, cat)) if by == "aclcat" => {
+                        let want = format!("@{}", lower(cat));
+                        acl_categories(s).contains(&want)
+                    }
+                    Some(_) => false,
                 })
+                .map(|s| s.name)
                 .collect();
             reply(l, |r| {
                 r.array(names.len());
@@ -1290,6 +1326,9 @@ fn command(l: &mut Local, args: &[&[u8]]) -> Res {
         "count" | "getkeys" => Err(format!(
             "ERR wrong number of arguments for 'command|{sub}' command"
         )),
+        // Its flags come from Redis's key specifications, which tandem's
+        // command table does not carry yet.
+        "getkeysandflags" => Err("ERR tandem: COMMAND GETKEYSANDFLAGS is not implemented".into()),
         _ => Err(format!(
             "ERR unknown subcommand '{}'. Try COMMAND HELP.",
             text(&args[1])
@@ -1451,6 +1490,19 @@ pub(super) fn info_finisher(
     args: &[&[u8]],
 ) -> Box<dyn FnOnce(Vec<i64>, bool) -> Bytes> {
     let shared = shared.clone();
+    if args[0].eq_ignore_ascii_case(b"memory") {
+        let doctor = args
+            .get(1)
+            .is_some_and(|a| a.eq_ignore_ascii_case(b"doctor"));
+        return Box::new(move |sums: Vec<i64>, resp3: bool| {
+            let m = MemoryStats::from(&shared, &sums);
+            if doctor {
+                encode(resp3, |r| r.verbatim(m.doctor().as_bytes()))
+            } else {
+                encode(resp3, |r| m.write(r))
+            }
+        });
+    }
     let mut sections: Vec<String> = args[1..].iter().map(|a| lower(a)).collect();
     let all = sections.iter().any(|s| s == "all" || s == "everything");
     if all || sections.is_empty() || sections.iter().any(|s| s == "default") {
@@ -1494,6 +1546,175 @@ pub(super) fn info_finisher(
         let text = format_info(&shared, &sections, &sums);
         encode(resp3, |r| r.verbatim(text.as_bytes()))
     })
+}
+
+/// MEMORY STATS' figures (`getMemoryOverheadData` in Redis 7.0's
+/// `object.c`), from the allocator's count of allocated bytes, the
+/// process's RSS, the clients' buffers and every shard's tables. tandem
+/// keeps a key's TTL in its entry, so there is no expires table
+/// (`overhead.hashtable.expires` 0); it has no replication, cluster links
+/// or AOF buffer (0). The allocator reports no active/resident split:
+/// both are the RSS.
+struct MemoryStats {
+    peak: u64,
+    total: u64,
+    startup: u64,
+    clients: u64,
+    scripts: u64,
+    /// Per database with keys: (index, table bytes).
+    dbs: Vec<(usize, u64)>,
+    keys: u64,
+    rss: u64,
+}
+
+impl MemoryStats {
+    fn from(sh: &Shared, sums: &[i64]) -> MemoryStats {
+        let total = super::shared::allocated_bytes();
+        let dbs_n = sums.len().saturating_sub(SHARD_KEYSPACE) / 3;
+        let stat = |i: usize| sums.get(i).copied().unwrap_or(0).max(0) as u64;
+        let mut dbs = Vec::new();
+        let mut keys = 0;
+        for d in 0..dbs_n {
+            let n = stat(SHARD_KEYSPACE + 2 * d);
+            keys += n;
+            if n > 0 {
+                dbs.push((d, stat(SHARD_KEYSPACE + 2 * dbs_n + d)));
+            }
+        }
+        let clients = sh
+            .clients
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(|c| c.tot_mem as u64)
+            .sum();
+        MemoryStats {
+            peak: sh.mem_peak.fetch_max(total, Ordering::Relaxed).max(total),
+            total,
+            startup: sh.startup_allocated,
+            clients,
+            scripts: sh.scripts.memory() as u64,
+            dbs,
+            keys,
+            rss: super::shared::rss_bytes(),
+        }
+    }
+
+    fn overhead(&self) -> u64 {
+        self.startup + self.clients + self.scripts + self.dbs.iter().map(|d| d.1).sum::<u64>()
+    }
+
+    fn write(&self, r: &mut Reply) {
+        let net = self.total.saturating_sub(self.startup);
+        let overhead = self.overhead();
+        let dataset = self.total.saturating_sub(overhead);
+        let pct = |a: u64, b: u64| {
+            if b == 0 {
+                0.0
+            } else {
+                a as f64 * 100.0 / b as f64
+            }
+        };
+        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        r.map(27 + self.dbs.len());
+        let int = |r: &mut Reply, k: &str, v: u64| {
+            r.bulk(k.as_bytes());
+            r.int(v as i64);
+        };
+        let dbl = |r: &mut Reply, k: &str, v: f64| {
+            r.bulk(k.as_bytes());
+            r.double(v);
+        };
+        int(r, "peak.allocated", self.peak);
+        int(r, "total.allocated", self.total);
+        int(r, "startup.allocated", self.startup);
+        int(r, "replication.backlog", 0);
+        int(r, "clients.slaves", 0);
+        int(r, "clients.normal", self.clients);
+        int(r, "cluster.links", 0);
+        int(r, "aof.buffer", 0);
+        int(r, "lua.caches", self.scripts);
+        int(r, "functions.caches", 0);
+        for (d, table) in &self.dbs {
+            r.bulk(format!("db.{d}").as_bytes());
+            r.map(2);
+            int(r, "overhead.hashtable.main", *table);
+            int(r, "overhead.hashtable.expires", 0);
+        }
+        int(r, "overhead.total", overhead);
+        int(r, "keys.count", self.keys);
+        int(
+            r,
+            "keys.bytes-per-key",
+            net.checked_div(self.keys).unwrap_or(0),
+        );
+        int(r, "dataset.bytes", dataset);
+        dbl(r, "dataset.percentage", pct(dataset, net));
+        dbl(r, "peak.percentage", pct(self.total, self.peak));
+        int(r, "allocator.allocated", self.total);
+        int(r, "allocator.active", self.rss);
+        int(r, "allocator.resident", self.rss);
+        dbl(
+            r,
+            "allocator-fragmentation.ratio",
+            ratio(self.rss, self.total),
+        );
+        int(
+            r,
+            "allocator-fragmentation.bytes",
+            self.rss.saturating_sub(self.total),
+        );
+        dbl(r, "allocator.rss-ratio", 1.0);
+        int(r, "allocator.rss-bytes", 0);
+        dbl(r, "rss-overhead.ratio", 1.0);
+        int(r, "rss-overhead.bytes", 0);
+        dbl(r, "fragmentation", ratio(self.rss, self.total));
+        int(
+            r,
+            "fragmentation.bytes",
+            self.rss.saturating_sub(self.total),
+        );
+    }
+
+    /// MEMORY DOCTOR: what stands out in these figures, in tandem's words.
+    fn doctor(&self) -> String {
+        const MB: u64 = 1 << 20;
+        if self.total < 5 * MB {
+            return "This instance holds too little data (under 5 MB) for a memory diagnosis.\n"
+                .into();
+        }
+        let mut found = Vec::new();
+        if self.peak > self.total + self.total / 2 {
+            found.push(format!(
+                "Peak memory: at its peak the instance used {} MB, more than 150% of the {} MB it uses now. Memory freed since may stay resident; MEMORY PURGE hands it back.",
+                self.peak / MB,
+                self.total / MB
+            ));
+        }
+        let frag = self.rss as f64 / self.total.max(1) as f64;
+        if frag > 1.4 && self.rss - self.total > 10 * MB {
+            found.push(format!(
+                "High fragmentation: the process's RSS is {frag:.2} times what is allocated ({} MB more). MEMORY PURGE returns free pages to the system.",
+                (self.rss - self.total) / MB
+            ));
+        }
+        if self.clients > 200 * MB {
+            found.push(format!(
+                "Big client buffers: clients hold {} MB of query and reply buffers. CLIENT LIST shows which (qbuf, omem); slow readers of big replies or Pub/Sub are the usual cause.",
+                self.clients / MB
+            ));
+        }
+        if found.is_empty() {
+            return "No memory problem found: fragmentation, peak and client buffers are within normal bounds.\n".into();
+        }
+        let mut s = String::from("Memory issues found:\n\n");
+        for f in found {
+            s.push_str(" * ");
+            s.push_str(&f);
+            s.push_str("\n\n");
+        }
+        s
+    }
 }
 
 /// `INFO tandem`: scripts and functions run with every shard locked and

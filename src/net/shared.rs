@@ -119,6 +119,9 @@ pub struct Shared {
     pub ops_meter: Mutex<OpsMeter>,
     /// Highest `used_memory` seen (INFO `used_memory_peak`), bytes.
     pub mem_peak: AtomicU64,
+    /// Bytes allocated when the server was set up, before any data or
+    /// client (MEMORY STATS' `startup.allocated`).
+    pub startup_allocated: u64,
     /// When freed memory was last handed back to the OS ([`Shared::sample_stats`]).
     last_trim: Mutex<Instant>,
     /// CLIENT PAUSE: whether one may be in force (the IO threads' fast
@@ -279,6 +282,7 @@ impl Shared {
             run_id,
             ops_meter: Mutex::new(OpsMeter::default()),
             mem_peak: AtomicU64::new(0),
+            startup_allocated: allocated_bytes(),
             last_trim: Mutex::new(Instant::now()),
             pause_on: AtomicBool::new(false),
             pause: Mutex::new((0, 0)),

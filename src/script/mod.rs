@@ -253,6 +253,15 @@ impl Registry {
         self.scripts.read().map(|m| m.len()).unwrap_or(0)
     }
 
+    /// Bytes of the cached scripts' bodies and digests (MEMORY STATS'
+    /// `lua.caches`; each shard's compiled copies are not counted).
+    pub fn memory(&self) -> usize {
+        self.scripts
+            .read()
+            .map(|m| m.values().map(|s| s.body.len() + s.sha.len()).sum())
+            .unwrap_or(0)
+    }
+
     /// Whether no script is cached.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

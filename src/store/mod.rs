@@ -590,6 +590,19 @@ impl Db {
     }
 
     /// Number of keys with a deadline.
+    /// Bytes of the hash table itself (its slots, one entry each, and
+    /// its control bytes), not counting what entries point to: MEMORY
+    /// STATS' `overhead.hashtable.main`.
+    pub fn table_bytes(&self) -> usize {
+        self.segs
+            .iter()
+            .map(|s| {
+                let slots = s.table.capacity();
+                slots * std::mem::size_of::<Entry>() + slots + 16
+            })
+            .sum()
+    }
+
     pub fn expires_len(&self) -> usize {
         self.ttl_len
     }
