@@ -357,7 +357,8 @@ fn errorstats(c: &mut redis::Connection) -> Vec<String> {
 }
 
 /// After the same commands (successes, failures, refusals, unknown
-/// commands and subcommands, a transaction, a split MSET) INFO
+/// commands and subcommands, a transaction, a split MSET, a script's
+/// calls) INFO
 /// commandstats' calls, rejected_calls and failed_calls and INFO
 /// errorstats match redis-server's, and CONFIG RESETSTAT clears them.
 #[test]
@@ -384,6 +385,12 @@ fn command_and_error_counters_match_redis() {
         &["MULTI"],
         &["GET"],
         &["EXEC"],
+        &[
+            "EVAL",
+            "redis.call('incr', KEYS[1]) return redis.call('get', KEYS[1])",
+            "1",
+            "n",
+        ],
         &["EXPIRE", "a", "notanumber"],
         &["ZADD", "zz", "nan", "m"],
     ];

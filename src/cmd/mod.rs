@@ -583,6 +583,8 @@ pub mod testing {
                         aof: Arc::new(crate::aof::Aof::new(1, crate::aof::FSYNC_EVERYSEC)),
                         pubsub: Arc::new(crate::pubsub::Hub::new(1)),
                     },
+                    crate::metrics::Registry::new(&crate::config::Config::default())
+                        .register("test".into()),
                 ),
                 table: handlers(),
                 resp3: false,

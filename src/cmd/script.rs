@@ -580,11 +580,20 @@ fn run_logged(sh: &mut Shard, db: usize, id: spec::CmdId, args: &[Bytes], resp3:
         track: 0,
     };
     ctx.sh.feed_monitor(s, db, None, args);
+    let start = crate::metrics::now_ns();
     super::execute_quiet(h, &mut ctx, s);
     if ctx.deferred {
         // Cannot happen: every key of the command is on this shard.
         return error_reply("ERR tandem: a script's command tried to leave its shard");
     }
+    // INFO commandstats counts a script's calls and their time; its
+    // errors reach the script, not the client, so errorstats does not.
+    let sub = args
+        .get(1)
+        .filter(|_| s.is(flag::CONTAINER))
+        .map(|a| &a[..]);
+    let ns = crate::metrics::now_ns().saturating_sub(start);
+    sh.stats.called(id, sub, ns, None, true);
     if s.is(flag::WRITE) {
         // The `save` schedule counts a script's writes too.
         sh.changes += 1;

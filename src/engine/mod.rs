@@ -110,8 +110,6 @@ pub struct Engine {
     /// The `spin-us` the budget was last set from: a CONFIG SET starts the
     /// budget over at the new value.
     spin_setting: Duration,
-    /// This engine's latency histograms and wakeup counters.
-    stats: Arc<ThreadStats>,
     /// Running a command of an EXEC block (blocking commands answer at once).
     in_exec: bool,
     /// In EXEC: the step running is its command's first (the one counted
@@ -140,7 +138,7 @@ impl Engine {
     ) -> Engine {
         let spin_budget = Duration::from_micros(common.tun.spin_us());
         Engine {
-            sh: Shard::new(id, count, databases, common),
+            sh: Shard::new(id, count, databases, common, stats),
             handlers: cmd::handlers(),
             out: (0..io_threads).map(|_| Outbox::new()).collect(),
             local_hops: VecDeque::new(),
@@ -148,7 +146,6 @@ impl Engine {
             tx: tx::TxTable::default(),
             spin_budget,
             spin_setting: spin_budget,
-            stats,
             in_exec: false,
             exec_call: false,
             mark: 0,
@@ -248,7 +245,7 @@ impl Engine {
             loop {
                 match inbox.try_recv() {
                     Ok(m) => {
-                        ThreadStats::count(&self.stats.spin_wins);
+                        ThreadStats::count(&self.sh.stats.spin_wins);
                         self.spin_budget = (self.spin_budget * 2).min(spin);
                         return Some(m);
                     }
@@ -274,7 +271,7 @@ impl Engine {
             Some(d) => Duration::from_millis(d.saturating_sub(cmd::now_ms())).min(tick),
             None => tick,
         };
-        ThreadStats::count(&self.stats.parks);
+        ThreadStats::count(&self.sh.stats.parks);
         match inbox.recv_timeout(park) {
             Ok(m) => Some(m),
             Err(RecvTimeoutError::Timeout) => None,
@@ -343,7 +340,7 @@ impl Engine {
     }
 
     fn run_batch(&mut self, batch: RequestBatch) {
-        self.stats.batch(batch.items.len());
+        self.sh.stats.batch(batch.items.len());
         self.sh.check_resetstat();
         let io = batch.io as usize;
         // One clock read per command: each starts when the last ended.
@@ -472,7 +469,8 @@ impl Engine {
         }
         self.account(io, req, args, Some(reply_from), end.saturating_sub(start));
         let stamp = if req.stamp != 0 {
-            self.stats
+            self.sh
+                .stats
                 .executed(spec.name, start.saturating_sub(req.stamp), end - start);
             end
         } else {
@@ -517,10 +515,11 @@ impl Engine {
         } else {
             req.part == 0
         };
-        self.stats.called(req.cmd, sub, ns, error, call);
-        if self.stats.slow.is_slow(ns) {
+        self.sh.stats.called(req.cmd, sub, ns, error, call);
+        if self.sh.stats.slow.is_slow(ns) {
             let conn = req.conn;
-            self.stats
+            self.sh
+                .stats
                 .slow
                 .record(args, spec.is(spec::flag::FAST), ns, || {
                     crate::slowlog::Who::Pending {
@@ -727,7 +726,7 @@ impl Engine {
         let now = self.sh.now_ms;
         if self.sh.tun.active_expire() {
             // Timed only while the latency monitor is on (`expire-cycle`).
-            let start = if self.stats.slow.latency_on() {
+            let start = if self.sh.stats.slow.latency_on() {
                 now_ns()
             } else {
                 0
@@ -737,7 +736,7 @@ impl Engine {
             }
             if start != 0 {
                 let ms = now_ns().saturating_sub(start) / 1_000_000;
-                self.stats.slow.latency_event("expire-cycle", ms);
+                self.sh.stats.slow.latency_event("expire-cycle", ms);
             }
         }
         if self.sh.notify != 0 || self.sh.tracking_active() {

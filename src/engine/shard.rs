@@ -29,6 +29,9 @@ pub struct Shard {
     pub now_ms: u64,
     /// Run-time settings (`proto-max-bulk-len`, encoding thresholds).
     pub tun: Arc<Tunables>,
+    /// This shard's latency histograms, command counters and wakeup
+    /// counters ([`crate::metrics`]), and the slow log.
+    pub stats: Arc<crate::metrics::ThreadStats>,
     /// Hops to send to other shards (target shard, work), drained by the engine.
     pub hops_out: Vec<(u16, Hop)>,
     /// Replies produced outside a batch (by hops), drained by the engine.
@@ -162,7 +165,13 @@ pub struct Common {
 }
 
 impl Shard {
-    pub fn new(id: u16, count: u16, databases: usize, common: Common) -> Shard {
+    pub fn new(
+        id: u16,
+        count: u16,
+        databases: usize,
+        common: Common,
+        stats: Arc<crate::metrics::ThreadStats>,
+    ) -> Shard {
         let Common {
             tun,
             scripts,
@@ -180,6 +189,7 @@ impl Shard {
             count,
             now_ms: now_ms(),
             tun,
+            stats,
             hops_out: Vec::new(),
             replies_out: Vec::new(),
             commands: 0,
