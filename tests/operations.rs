@@ -440,73 +440,21 @@ fn digests_match_redis() {
     let redis = Redis::start(DEBUG_ON);
     let big: Vec<String> = (0..300).map(|i| format!("m{i}")).collect();
     let mut script: Vec<Vec<String>> = vec![
-        vec!["SET".into(), "s".into(), "hello".into()],
-        vec!["SET".into(), "n".into(), "12345".into()],
-        vec![
-            "SET".into(),
-            "ttl".into(),
-            "v".into(),
-            "EX".into(),
-            "1000".into(),
-        ],
-        vec![
-            "RPUSH".into(),
-            "l".into(),
-            "a".into(),
-            "b".into(),
-            "7".into(),
-        ],
-        vec![
-            "SADD".into(),
-            "si".into(),
-            "1".into(),
-            "2".into(),
-            "3".into(),
-        ],
-        vec!["SADD".into(), "ss".into(), "x".into(), "y".into()],
-        vec![
-            "HSET".into(),
-            "h".into(),
-            "f".into(),
-            "v".into(),
-            "g".into(),
-            "9".into(),
-        ],
-        vec![
-            "ZADD".into(),
-            "z".into(),
-            "1.5".into(),
-            "a".into(),
-            "-2".into(),
-            "b".into(),
-        ],
-        vec![
-            "XADD".into(),
-            "x".into(),
-            "1-1".into(),
-            "f".into(),
-            "v".into(),
-            "n".into(),
-            "5".into(),
-        ],
-        vec![
-            "XADD".into(),
-            "x".into(),
-            "2-0".into(),
-            "g".into(),
-            "w".into(),
-        ],
-        vec![
-            "XADD".into(),
-            "x".into(),
-            "3-0".into(),
-            "h".into(),
-            "u".into(),
-        ],
-        vec!["XDEL".into(), "x".into(), "2-0".into()],
-        vec!["SELECT".into(), "3".into()],
+        words("SET s hello"),
+        words("SET n 12345"),
+        words("SET ttl v EX 1000"),
+        words("RPUSH l a b 7"),
+        words("SADD si 1 2 3"),
+        words("SADD ss x y"),
+        words("HSET h f v g 9"),
+        words("ZADD z 1.5 a -2 b"),
+        words("XADD x 1-1 f v n 5"),
+        words("XADD x 2-0 g w"),
+        words("XADD x 3-0 h u"),
+        words("XDEL x 2-0"),
+        words("SELECT 3"),
         vec!["SET".into(), "s".into(), "in db 3".into()],
-        vec!["SELECT".into(), "0".into()],
+        words("SELECT 0"),
     ];
     for (cmd, key) in [("SADD", "bigset"), ("RPUSH", "biglist")] {
         let mut c = vec![cmd.to_string(), key.to_string()];
@@ -555,6 +503,11 @@ fn digests_match_redis() {
         assert_eq!(ours.read_reply(), digest, "{ctx}: after DEBUG RELOAD");
         s.assert_alive();
     }
+}
+
+/// A command from its words, split at spaces.
+fn words(line: &str) -> Vec<String> {
+    line.split(' ').map(String::from).collect()
 }
 
 /// What MONITOR shows for `script` run by one client: its lines with the
@@ -660,27 +613,15 @@ fn debug_object_matches_redis() {
     let redis = Redis::start(DEBUG_ON);
     let long: Vec<String> = (0..2000).map(|i| format!("element-{i}")).collect();
     let mut script: Vec<Vec<String>> = vec![
-        vec!["SET".into(), "s".into(), "hello".into()],
-        vec!["SET".into(), "n".into(), "123".into()],
+        words("SET s hello"),
+        words("SET n 123"),
         vec!["SET".into(), "big".into(), "x".repeat(100)],
-        vec![
-            "RPUSH".into(),
-            "l".into(),
-            "a".into(),
-            "b".into(),
-            "c".into(),
-        ],
-        vec!["SADD".into(), "si".into(), "1".into(), "2".into()],
-        vec!["SADD".into(), "ss".into(), "a".into()],
-        vec!["HSET".into(), "h".into(), "a".into(), "b".into()],
-        vec!["ZADD".into(), "z".into(), "1".into(), "a".into()],
-        vec![
-            "XADD".into(),
-            "x".into(),
-            "1-1".into(),
-            "a".into(),
-            "b".into(),
-        ],
+        words("RPUSH l a b c"),
+        words("SADD si 1 2"),
+        words("SADD ss a"),
+        words("HSET h a b"),
+        words("ZADD z 1 a"),
+        words("XADD x 1-1 a b"),
     ];
     let mut push = vec!["RPUSH".to_string(), "biglist".to_string()];
     push.extend(long.iter().cloned());

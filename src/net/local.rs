@@ -1506,41 +1506,30 @@ pub(super) fn info_finisher(
     let mut sections: Vec<String> = args[1..].iter().map(|a| lower(a)).collect();
     let all = sections.iter().any(|s| s == "all" || s == "everything");
     if all || sections.is_empty() || sections.iter().any(|s| s == "default") {
-        // As Redis 7: commandstats and latencystats only with
-        // `all`/`everything`, in its order.
-        let list: &[&str] = if all {
-            &[
-                "server",
-                "clients",
-                "memory",
-                "persistence",
-                "stats",
-                "replication",
-                "cpu",
-                "modules",
-                "commandstats",
-                "errorstats",
-                "latencystats",
-                "cluster",
-                "keyspace",
-                "tandem",
-            ]
-        } else {
-            &[
-                "server",
-                "clients",
-                "memory",
-                "persistence",
-                "stats",
-                "replication",
-                "cpu",
-                "modules",
-                "errorstats",
-                "cluster",
-                "keyspace",
-            ]
-        };
-        sections = list.iter().map(|s| s.to_string()).collect();
+        // Every section, in Redis 7's order; without `all`/`everything`
+        // commandstats and latencystats (and tandem's own) are left out.
+        const ALL: &[&str] = &[
+            "server",
+            "clients",
+            "memory",
+            "persistence",
+            "stats",
+            "replication",
+            "cpu",
+            "modules",
+            "commandstats",
+            "errorstats",
+            "latencystats",
+            "cluster",
+            "keyspace",
+            "tandem",
+        ];
+        const NOT_DEFAULT: &[&str] = &["commandstats", "latencystats", "tandem"];
+        sections = ALL
+            .iter()
+            .filter(|s| all || !NOT_DEFAULT.contains(s))
+            .map(|s| s.to_string())
+            .collect();
     }
     Box::new(move |sums: Vec<i64>, resp3: bool| {
         let text = format_info(&shared, &sections, &sums);
