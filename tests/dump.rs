@@ -842,10 +842,10 @@ fn debug_reload_answers_as_redis() {
             "{layout:?}: a failed reload changed keys"
         );
         let mut raw = s.raw();
-        raw.send(&frame(&[b"DEBUG", b"DIGEST"]));
+        raw.send(&frame(&[b"DEBUG", b"SDSLEN", b"kept"]));
         assert_eq!(
             raw.read_reply(),
-            "-ERR tandem: DEBUG DIGEST is not implemented\r\n"
+            "-ERR tandem: DEBUG SDSLEN is not implemented\r\n"
         );
         raw.send(&frame(&[b"DEBUG", b"HELP"]));
         assert!(raw.read_reply().starts_with("*"));

@@ -970,7 +970,13 @@ fn client(l: &mut Local, args: &[&[u8]]) -> Res {
         "caching" if args.len() == 3 => super::tracking::client_caching(l, args),
         "getredir" if args.len() == 2 => super::tracking::client_getredir(l),
         "trackinginfo" if args.len() == 2 => super::tracking::client_trackinginfo(l),
+        // tandem never evicts clients, so NO-EVICT's promise holds either
+        // way; NO-TOUCH ON would need reads that leave the access clock
+        // alone, which tandem does not have yet (OFF is what it does).
         "no-evict" | "no-touch" if args.len() == 3 => match lower(&args[2]).as_str() {
+            "on" if sub == "no-touch" => {
+                Err("ERR tandem: CLIENT NO-TOUCH ON is not implemented".into())
+            }
             "on" | "off" => reply(l, |r| r.ok()),
             _ => Err(errors::SYNTAX.into()),
         },
