@@ -116,14 +116,7 @@ pub fn dataset_part(ctx: &mut Ctx) -> CmdResult {
             acc
         })
         .collect();
-    ctx.out.array(parts.len());
-    for p in &parts {
-        match p {
-            Some(d) => ctx.out.bulk(d),
-            None => ctx.out.null(),
-        }
-    }
-    Ok(())
+    write_parts(ctx, &parts)
 }
 
 /// This shard's part of DEBUG DIGEST-VALUE key...: per key, its value's
@@ -149,9 +142,15 @@ pub fn values_part(ctx: &mut Ctx) -> CmdResult {
             Some(d)
         })
         .collect();
-    ctx.out.array(digests.len());
-    for d in &digests {
-        match d {
+    write_parts(ctx, &digests)
+}
+
+/// A shard's part: an array of 20-byte bulk strings, null where it has
+/// nothing.
+fn write_parts(ctx: &mut Ctx, parts: &[Option<Digest>]) -> CmdResult {
+    ctx.out.array(parts.len());
+    for p in parts {
+        match p {
             Some(d) => ctx.out.bulk(d),
             None => ctx.out.null(),
         }

@@ -455,7 +455,9 @@ impl Engine {
                     // Counted when deferred; its reply comes later.
                     let end = now_ns();
                     self.account(io, req, args, None, end.saturating_sub(start));
-                    self.mark = 0;
+                    if self.mark != 0 {
+                        self.mark = end;
+                    }
                     return true;
                 }
             }
