@@ -19,7 +19,7 @@
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 
 /// mimalloc with per-thread byte counts.
 pub struct Counting;
@@ -163,13 +163,48 @@ unsafe impl GlobalAlloc for Counting {
 }
 
 /// Bytes allocated and not freed, all threads together (0 when
-/// [`Counting`] is not the global allocator).
+/// [`Counting`] is not the global allocator). Reads one slot per thread
+/// that ever allocated.
 pub fn allocated() -> u64 {
+    let used = NEXT_SLOT.load(Ordering::Relaxed).min(SLOTS);
     let mut sum = OVERFLOW.load(Ordering::Relaxed);
-    for s in &COUNTS {
+    for s in &COUNTS[..used] {
         sum += s.0.load(Ordering::Relaxed);
     }
     sum.max(0) as u64
+}
+
+/// This thread's net allocations in bytes (negative when it freed more
+/// than it allocated: blocks other threads made). A thread-local read:
+/// a shard adds it to what [`allocated`] said at the start of a batch to
+/// follow memory between commands without reading every thread's slot.
+#[inline]
+pub fn mine() -> i64 {
+    match MINE.try_with(|m| m.get()).ok().and_then(|i| COUNTS.get(i)) {
+        Some(s) => s.0.load(Ordering::Relaxed),
+        None => 0,
+    }
+}
+
+/// Set while a shard found used memory over `maxmemory` with nothing it
+/// could evict (Redis's `out_of_memory` in `processCommand`): IO threads
+/// then refuse what Redis refuses without asking a shard (commands
+/// queued in MULTI, an EXEC with a `denyoom` command, `denyoom` commands
+/// that span shards). Written only when it changes.
+static OUT_OF_MEMORY: AtomicBool = AtomicBool::new(false);
+
+/// Whether the last shard to look found memory full ([`OUT_OF_MEMORY`]).
+#[inline]
+pub fn out_of_memory() -> bool {
+    OUT_OF_MEMORY.load(Ordering::Relaxed)
+}
+
+/// Records a shard's verdict (see [`OUT_OF_MEMORY`]).
+#[inline]
+pub fn set_out_of_memory(on: bool) {
+    if OUT_OF_MEMORY.load(Ordering::Relaxed) != on {
+        OUT_OF_MEMORY.store(on, Ordering::Relaxed);
+    }
 }
 
 unsafe extern "C" {

@@ -103,11 +103,18 @@ const TESTED: &[(&str, &str)] = &[
         "auto-aof-rewrite-min-size",
         "aof::names_and_automatic_rewrites",
     ),
-    ("maxmemory", "directives::unsupported_features_are_refused"),
+    ("maxmemory", "eviction::evicting_policies_hold_the_limit"),
     (
         "maxmemory-policy",
-        "directives::unsupported_features_are_refused",
+        "eviction::evicting_policies_hold_the_limit",
     ),
+    ("maxmemory-samples", "eviction::samples_make_the_pick_exact"),
+    (
+        "maxmemory-eviction-tenacity",
+        "eviction::tenacity_bounds_one_command",
+    ),
+    ("lfu-log-factor", "eviction::lfu_log_factor_slows_counting"),
+    ("lfu-decay-time", "eviction::lfu_decay_time_decays_counters"),
     ("dir", "directives::dir_is_the_working_directory"),
     ("dbfilename", "dump::bad_rdb_files_stop_startup"),
     (
@@ -419,50 +426,56 @@ fn dir_is_the_working_directory() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Eviction is not built yet, so its directives accept only the value
-/// that describes tandem (no memory limit) and refuse any other, at
-/// start-up and in CONFIG SET: no setting can make a user believe their
-/// data is bounded.
+/// The memory directives are checked as Redis checks them, at start-up
+/// (a bad value stops the server) and in CONFIG SET (all or nothing); a
+/// config file with Redis's usual lines starts with them applied.
 #[test]
-fn unsupported_features_are_refused() {
-    for (d, v) in [("maxmemory", "1gb"), ("maxmemory-policy", "allkeys-lru")] {
-        let mut args = vec![format!("--{d}")];
-        args.extend(v.split(' ').map(String::from));
-        let args: Vec<&str> = args.iter().map(|a| a.as_str()).collect();
-        let out = tandem(&args);
+fn memory_directives_are_checked() {
+    for (d, v, why) in [
+        ("maxmemory", "lots", "memory value"),
+        ("maxmemory-policy", "lru", "must be one of the following"),
+        ("maxmemory-samples", "0", "between 1 and"),
+        ("maxmemory-eviction-tenacity", "101", "between 0 and 100"),
+    ] {
+        let out = tandem(&[&format!("--{d}"), v]);
         assert_eq!(out.status.code(), Some(1), "{d} {v} accepted at start-up");
         let e = String::from_utf8_lossy(&out.stderr);
-        assert!(e.contains("not supported yet") && e.contains(d), "{e}");
+        assert!(e.contains(why) && e.contains(d), "{e}");
     }
-    // A config file with Redis's usual lines that describe tandem starts.
-    let file = std::env::temp_dir().join(format!("tandem-ok-{}.conf", std::process::id()));
+    let file = std::env::temp_dir().join(format!("tandem-mem-{}.conf", std::process::id()));
     std::fs::write(
         &file,
-        "save \"\"\nappendonly no\nappendfsync everysec\nmaxmemory 0\nmaxmemory-policy noeviction\ndbfilename dump.rdb\n",
+        "save \"\"\nappendonly no\nmaxmemory 1gb\nmaxmemory-policy allkeys-lru\nmaxmemory-samples 10\ndbfilename dump.rdb\n",
     )
     .unwrap();
     let s = Server::start_with_file(file.to_str(), &[]);
     let _ = std::fs::remove_file(&file);
     let mut c = s.conn();
-    for (d, v) in [("maxmemory", "1gb"), ("maxmemory-policy", "allkeys-lru")] {
-        let e = err(&mut c, &["CONFIG", "SET", d, v]);
-        assert!(e.contains("not supported yet") && e.contains(d), "{d}: {e}");
+    for (d, v) in [
+        ("maxmemory", "1073741824"),
+        ("maxmemory-policy", "allkeys-lru"),
+        ("maxmemory-samples", "10"),
+    ] {
         let got: Vec<String> = q(&mut c, &["CONFIG", "GET", d]).unwrap();
-        assert_ne!(got[1], v, "{d} changed anyway");
-    }
-    for (d, v) in [("appendonly", "no"), ("maxmemory", "0")] {
-        let _: () = q(&mut c, &["CONFIG", "SET", d, v]).unwrap();
+        assert_eq!(got, [d, v]);
     }
     let e = err(&mut c, &["CONFIG", "SET", "dbfilename", "x.rdb"]);
     assert!(e.contains("can't set protected config"), "{e}");
     // CONFIG SET is all or nothing: a refused pair leaves the rest unset.
     let e = err(
         &mut c,
-        &["CONFIG", "SET", "timeout", "7", "maxmemory", "1gb"],
+        &["CONFIG", "SET", "timeout", "7", "maxmemory-policy", "lru"],
     );
-    assert!(e.contains("maxmemory"), "{e}");
+    assert!(e.contains("maxmemory-policy"), "{e}");
     let v: Vec<String> = q(&mut c, &["CONFIG", "GET", "timeout"]).unwrap();
     assert_eq!(v, ["timeout", "0"]);
+    let info: String = q(&mut c, &["INFO", "memory"]).unwrap();
+    assert!(
+        info.contains(
+            "maxmemory:1073741824\r\nmaxmemory_human:1.00G\r\nmaxmemory_policy:allkeys-lru\r\n"
+        ),
+        "{info}"
+    );
 }
 
 /// The compact-encoding thresholds, changed with CONFIG SET (by their

@@ -67,6 +67,10 @@ fn config() -> &'static Config {
             "4",
             "--latency-monitor-threshold",
             "1",
+            // Access bits as LFU counters (every lookup's increment,
+            // OBJECT FREQ, RESTORE ... FREQ).
+            "--maxmemory-policy",
+            "allkeys-lfu",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -117,6 +121,7 @@ fuzz_target!(|input: &[u8]| {
         saver,
         aof,
         pubsub: std::sync::Arc::new(tandem::pubsub::Hub::new(1)),
+        census: std::sync::Arc::new(tandem::engine::evict::Census::new(1)),
     };
     let mut engine = Engine::new(0, 1, 1, 16, common, registry.register("fuzz".into()));
     let table = commands();

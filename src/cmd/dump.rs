@@ -400,9 +400,10 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
 /// [FREQ frequency]: creates `key` from a DUMP payload, with a TTL in ms
 /// (0: none; with ABSTTL a Unix time in ms), `+OK`. A TTL already in the
 /// past restores nothing (and with REPLACE deletes the key), as Redis.
-/// IDLETIME backdates the key's last access (OBJECT IDLETIME). FREQ is
-/// checked and, as in Redis under a non-LFU `maxmemory-policy` (tandem has
-/// no LFU policy), not recorded.
+/// IDLETIME backdates the key's last access (OBJECT IDLETIME) and FREQ
+/// sets its LFU counter (OBJECT FREQ); as in Redis (`objectSetLRUOrLFU`)
+/// each is checked always but recorded only under the
+/// `maxmemory-policy` that keeps it (FREQ under LFU, IDLETIME otherwise).
 /// Errors: syntax error, `BUSYKEY Target key name already exists.`,
 /// `Invalid TTL value, must be >= 0`, `Invalid IDLETIME value, must be >=
 /// 0`, `Invalid FREQ value, must be >= 0 and <= 255`, `DUMP payload
@@ -411,7 +412,7 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
 fn restore(ctx: &mut Ctx) -> CmdResult {
     let (mut replace, mut absttl) = (false, false);
     // IDLETIME and FREQ exclude each other (a second one is a syntax error).
-    let (mut idle, mut freq_given) = (None, false);
+    let (mut idle, mut freq) = (None, None);
     let mut j = 4;
     while j < ctx.args.len() {
         let more = j + 1 < ctx.args.len();
@@ -419,7 +420,7 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
             replace = true;
         } else if ctx.arg_is(j, "ABSTTL") {
             absttl = true;
-        } else if ctx.arg_is(j, "IDLETIME") && more && !freq_given {
+        } else if ctx.arg_is(j, "IDLETIME") && more && freq.is_none() {
             let n = ctx.int_arg(j + 1)?;
             if n < 0 {
                 return Err(CmdError::Msg("ERR Invalid IDLETIME value, must be >= 0"));
@@ -433,7 +434,7 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
                     "ERR Invalid FREQ value, must be >= 0 and <= 255",
                 ));
             }
-            freq_given = true;
+            freq = Some(n as u8);
             j += 1;
         } else {
             return Err(CmdError::Syntax);
@@ -477,10 +478,13 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
         return Ok(());
     }
     d.set(h, &ctx.args[1], value, at, now);
-    if let Some(idle) = idle
-        && let Some(e) = d.get_mut(h, &ctx.args[1], now)
-    {
-        e.set_idle(idle as u64, now);
+    let lfu = matches!(d.access(), crate::store::Access::Lfu { .. });
+    if let Some(e) = d.get_mut(h, &ctx.args[1], now) {
+        match (lfu, idle, freq) {
+            (false, Some(idle), _) => e.set_idle(idle as u64, now),
+            (true, _, Some(freq)) => e.set_freq(freq, now),
+            _ => {}
+        }
     }
     if ttl != 0 && !absttl {
         // A relative TTL is logged absolute (Redis 7's restoreCommand).

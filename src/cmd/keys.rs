@@ -17,7 +17,7 @@ use super::{CmdError, CmdResult, Ctx, Handler, Shard};
 use crate::msg::ReplyTo;
 use crate::resp::errors;
 use crate::spec::key_hash;
-use crate::store::{Str, Value};
+use crate::store::{Access, Str, Value};
 
 /// (name, handler) pairs registered in the handler table.
 pub static HANDLERS: &[(&str, Handler)] = &[
@@ -54,6 +54,7 @@ pub static HANDLERS: &[(&str, Handler)] = &[
 const NX_CONFLICT: &str = "ERR NX and XX, GT or LT options at the same time are not compatible";
 const GT_LT_CONFLICT: &str = "ERR GT and LT options at the same time are not compatible";
 const NO_LFU: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+const LFU_SELECTED: &str = "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
 
 fn name(ctx: &Ctx) -> String {
     String::from_utf8_lossy(&ctx.args[0]).to_ascii_lowercase()
@@ -335,8 +336,9 @@ const OBJECT_HELP: &[&str] = &[
 ];
 
 /// OBJECT ENCODING | REFCOUNT | IDLETIME | FREQ key, OBJECT HELP: null for a
-/// missing key. IDLETIME is 0 (access times are not tracked); FREQ errors
-/// as Redis does without an LFU policy.
+/// missing key. IDLETIME (seconds since the last access) needs a non-LFU
+/// `maxmemory-policy` and FREQ (the logarithmic access counter) an LFU
+/// one; each errors under the other, with Redis's messages.
 fn object(ctx: &mut Ctx) -> CmdResult {
     let sub = String::from_utf8_lossy(&ctx.args[1]).to_ascii_lowercase();
     if sub == "help" && ctx.args.len() == 2 {
@@ -360,6 +362,7 @@ fn object(ctx: &mut Ctx) -> CmdResult {
     let h = ctx.key_hash(2);
     let now = ctx.now();
     let args = ctx.args;
+    let access = ctx.sh.dbs[ctx.db].access();
     // OBJECT looks without touching (Redis's LOOKUP_NOTOUCH).
     let Some(e) = ctx.sh.dbs[ctx.db].get_notouch(h, &args[2], now) else {
         ctx.out.null();
@@ -368,10 +371,16 @@ fn object(ctx: &mut Ctx) -> CmdResult {
     match sub.as_str() {
         "encoding" => ctx.out.bulk(e.value.encoding().as_bytes()),
         "refcount" => ctx.out.int(e.value.refcount()),
-        "idletime" => ctx.out.int(e.idle_secs(now) as i64),
-        // The only maxmemory-policy tandem has is noeviction, under which
-        // Redis tracks the access clock but no access frequency.
-        _ => return Err(CmdError::Msg(NO_LFU)),
+        // The entry's access bits hold a clock or an LFU counter, by
+        // `maxmemory-policy` (`store::Access`).
+        "idletime" => match access {
+            Access::Lru => ctx.out.int(e.idle_secs(now) as i64),
+            Access::Lfu { .. } => return Err(CmdError::Msg(LFU_SELECTED)),
+        },
+        _ => match access {
+            Access::Lfu { decay_time, .. } => ctx.out.int(e.lfu_freq(now, decay_time) as i64),
+            Access::Lru => return Err(CmdError::Msg(NO_LFU)),
+        },
     }
     Ok(())
 }
@@ -509,7 +518,8 @@ fn swapdb(ctx: &mut Ctx) -> CmdResult {
 }
 
 /// INFO, shard side: `[commands executed, keys expired, keyspace hits,
-/// keyspace misses, then for each database: keys, keys with a deadline]`
+/// keyspace misses, keys evicted, then for each database: keys, keys
+/// with a deadline]`
 /// as integers, and for MEMORY STATS and DOCTOR then each database's
 /// hash table bytes; the IO stage sums them over shards and formats the
 /// reply (`net::local::info_finisher`, which reads this layout).
@@ -517,12 +527,13 @@ fn info(ctx: &mut Ctx) -> CmdResult {
     let dbs = ctx.sh.dbs.len();
     // MEMORY STATS / DOCTOR also want each database's table size.
     let tables = name(ctx) == "memory";
-    ctx.out.array(4 + if tables { 3 } else { 2 } * dbs);
+    ctx.out.array(5 + if tables { 3 } else { 2 } * dbs);
     let total = ctx.sh.db_stats();
     ctx.out.int(ctx.sh.commands as i64);
     ctx.out.int(total.expired as i64);
     ctx.out.int(total.hits as i64);
     ctx.out.int(total.misses as i64);
+    ctx.out.int(total.evicted as i64);
     for d in &ctx.sh.dbs {
         ctx.out.int(d.len() as i64);
         ctx.out.int(d.expires_len() as i64);

@@ -421,7 +421,9 @@ pub fn typed_or_new<'d, T: Coll>(
 /// Deletes `key` if it holds an empty collection (Redis never keeps empty
 /// aggregates).
 pub fn drop_if_empty(db: &mut Db, hash: u64, key: &[u8], now: u64) {
-    let empty = match db.get(hash, key, now).map(|e| &e.value) {
+    // A look that neither touches the key nor counts a hit: the failed
+    // command already did what it does to both.
+    let empty = match db.peek(hash, key, now).map(|e| &e.value) {
         Some(Value::List(x)) => x.is_empty(),
         Some(Value::Hash(x)) => x.is_empty(),
         Some(Value::Set(x)) => x.is_empty(),
@@ -582,6 +584,7 @@ pub mod testing {
                         )),
                         aof: Arc::new(crate::aof::Aof::new(1, crate::aof::FSYNC_EVERYSEC)),
                         pubsub: Arc::new(crate::pubsub::Hub::new(1)),
+                        census: Arc::new(crate::engine::evict::Census::new(1)),
                     },
                     crate::metrics::Registry::new(&crate::config::Config::default())
                         .register("test".into()),

@@ -19,7 +19,7 @@ use bytes::Bytes;
 
 use super::{CmdError, CmdResult, Ctx, Handler, Shard};
 use crate::msg::ReplyTo;
-use crate::resp::Reply;
+use crate::resp::{Reply, errors};
 use crate::script::lua::{Host, Runtime};
 use crate::spec::{self, Gather, Route, Touched, flag};
 
@@ -92,13 +92,30 @@ fn run_function(ctx: &mut Ctx, read_only: bool) -> CmdResult {
     if read_only && !meta.no_writes() {
         return Err(CmdError::Msg(RO_WRITE_FLAG));
     }
+    refuse_oom(ctx, &meta.flags)?;
     let keys = &ctx.args[3..3 + nk];
     let argv = &ctx.args[3 + nk..];
     let generation = scripts.fn_generation();
-    let strayed = with_runtime(ctx, keys, read_only || meta.no_writes(), |rt, host, out| {
-        rt.run_function(&lib, &meta.name, generation, keys, argv, host, out)
-    })?;
+    let strayed = with_runtime(
+        ctx,
+        keys,
+        read_only || meta.no_writes(),
+        false,
+        |rt, host, out| rt.run_function(&lib, &meta.name, generation, keys, argv, host, out),
+    )?;
     scripts.learned(strayed, &meta.checked, &meta.strays);
+    Ok(())
+}
+
+/// A script or function that declares its flags (a shebang, a
+/// registration) and neither `allow-oom` nor `no-writes` is refused
+/// whole when memory was full as its command began (Redis 7.0: its
+/// EVAL or FCALL counts as `denyoom`, `scriptFlagsToCmdFlags`).
+fn refuse_oom(ctx: &Ctx, flags: &[String]) -> Result<(), CmdError> {
+    let exempt = flags.iter().any(|f| f == "allow-oom" || f == "no-writes");
+    if ctx.sh.evict.oom_before && !exempt {
+        return Err(CmdError::Msg(errors::OOM));
+    }
     Ok(())
 }
 
@@ -106,10 +123,13 @@ fn run_function(ctx: &mut Ctx, read_only: bool) -> CmdResult {
 /// host for the script's calls; returns whether the script strayed from
 /// its declared `keys`. Afterwards, clients blocked on keys it pushed to
 /// on other shards are served there (a hop serves its shard's ready keys).
+/// `oom_checked`: a script without flags, whose first `denyoom` call is
+/// refused if memory was full as it began (Redis's `scriptVerifyOOM`).
 fn with_runtime(
     ctx: &mut Ctx,
     keys: &[Bytes],
     read_only: bool,
+    oom_checked: bool,
     f: impl FnOnce(&mut Runtime, &mut dyn Host, &mut Reply),
 ) -> Result<bool, CmdError> {
     let scripts = ctx.sh.scripts.clone();
@@ -125,11 +145,13 @@ fn with_runtime(
     // The script is logged as its effects (Redis 7), as one block.
     ctx.sh.propagate_nothing();
     let outer = ctx.sh.log_group.replace(crate::aof::Chunk::default());
+    let oom = oom_checked && ctx.sh.evict.oom_before;
     let mut host = ScriptHost {
         sh: ctx.sh,
         db: ctx.db,
         declared: keys,
         read_only,
+        oom,
         strayed: false,
         wrote: false,
         remote: Vec::new(),
@@ -191,17 +213,19 @@ fn run(ctx: &mut Ctx, by_sha: bool, read_only: bool) -> CmdResult {
     // one without `no-writes` is refused before it runs (Redis 7.0,
     // `evalGenericCommand`); one without a shebang is refused only when
     // it calls a write command.
-    if read_only && script.body.starts_with(b"#!") {
+    let flagged = script.body.starts_with(b"#!");
+    if flagged {
         if let Ok(sb) = crate::script::parse_shebang(&script.body, false) {
-            if !sb.flags.iter().any(|f| f == "no-writes") {
+            if read_only && !sb.flags.iter().any(|f| f == "no-writes") {
                 return Err(CmdError::Msg(RO_WRITE_FLAG));
             }
+            refuse_oom(ctx, &sb.flags)?;
         }
     }
     let keys = &ctx.args[3..3 + nk];
     let argv = &ctx.args[3 + nk..];
     let generation = scripts.generation();
-    let strayed = with_runtime(ctx, keys, read_only, |rt, host, out| {
+    let strayed = with_runtime(ctx, keys, read_only, !flagged, |rt, host, out| {
         rt.run(&script.sha, &script.body, generation, keys, argv, host, out)
     })?;
     scripts.learned(strayed, &script.checked, &script.strays);
@@ -218,6 +242,9 @@ struct ScriptHost<'a> {
     /// runs with every shard locked from now on.
     declared: &'a [Bytes],
     read_only: bool,
+    /// Memory was full as the script began and it has no flags: its
+    /// first `denyoom` call, before any write, is refused.
+    oom: bool,
     strayed: bool,
     wrote: bool,
     /// Other shards the script wrote on.
@@ -259,6 +286,9 @@ impl Host for ScriptHost<'_> {
         let write = s.is(flag::WRITE);
         if write && self.read_only {
             return error_reply("ERR Write commands are not allowed from read-only scripts.");
+        }
+        if self.oom && !self.wrote && s.is(flag::DENYOOM) {
+            return error_reply(errors::OOM);
         }
         match s.route {
             Route::Local | Route::PubSub => return self.local(s.name, &args, resp3),

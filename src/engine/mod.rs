@@ -22,6 +22,7 @@
 //! through [`Executor`], with no channel and no thread.
 
 pub mod blocking;
+pub mod evict;
 pub mod locks;
 pub mod shard;
 pub mod snapshot;
@@ -342,6 +343,7 @@ impl Engine {
     fn run_batch(&mut self, batch: RequestBatch) {
         self.sh.stats.batch(batch.items.len());
         self.sh.check_resetstat();
+        self.sh.refresh_memory();
         let io = batch.io as usize;
         // One clock read per command: each starts when the last ended.
         self.mark = now_ns();
@@ -384,6 +386,9 @@ impl Engine {
     /// Returns true if the command deferred its reply (hops).
     fn run_request(&mut self, io: usize, req: &Request, args: &[Bytes], tx: TxId) -> bool {
         let spec = spec::get(req.cmd);
+        if self.sh.evict.settings.limit != 0 && self.refuse_oom(io, req, args, tx) {
+            return false;
+        }
         // WATCH needs to know which keys a write changed.
         // DEBUG RELOAD (not a write in Redis's table) replaces the keyspace.
         let watched = self.tx.watching()
@@ -487,6 +492,52 @@ impl Engine {
             stamp,
         });
         false
+    }
+
+    /// `maxmemory`, before a command runs (Redis's `processCommand`):
+    /// evicts if memory is over, and answers `-OOM` instead of running a
+    /// `denyoom` command that this shard decides alone when nothing could
+    /// be evicted. A part of a split command or of a transaction is never
+    /// refused here (its other parts may have run): the IO thread refused
+    /// those up front ([`crate::alloc::out_of_memory`]). Returns true if
+    /// it answered.
+    #[cold]
+    fn refuse_oom(&mut self, io: usize, req: &Request, args: &[Bytes], tx: TxId) -> bool {
+        if self.in_exec || tx != 0 || args.is_empty() {
+            self.sh.evict.oom_before = crate::alloc::out_of_memory();
+            return false;
+        }
+        let verdict = self.sh.perform_evictions(self.tx.idle());
+        let oom = verdict == evict::Verdict::Fail;
+        self.sh.evict.oom_before = oom;
+        let s = spec::get(req.cmd);
+        if !oom
+            || !s.is(spec::flag::DENYOOM)
+            || !matches!(s.route, spec::Route::Key | spec::Route::Coord)
+        {
+            return false;
+        }
+        let sub = if s.is(spec::flag::CONTAINER) {
+            args.get(1).map(|a| &a[..])
+        } else {
+            None
+        };
+        self.sh.stats.rejected(
+            Some(req.cmd),
+            sub,
+            format!("-{}", crate::resp::errors::OOM).as_bytes(),
+        );
+        let ob = &mut self.out[io];
+        ob.reply.resp3 = req.resp3;
+        ob.reply.error(crate::resp::errors::OOM);
+        ob.items.push(ReplyItem {
+            conn: req.conn,
+            seq: req.seq,
+            part: req.part,
+            end: ob.reply.buf.len(),
+            stamp: 0,
+        });
+        true
     }
 
     /// Counts a command that ran for `ns` in INFO commandstats and
@@ -718,6 +769,13 @@ impl Engine {
     fn expire(&mut self, budget: usize) {
         // The active-expiry step is this thread's tick.
         crate::alloc::give_back_if_asked();
+        // Eviction goes on between commands too (Redis's
+        // `evictionTimeProc`), and a lowered limit is met while idle.
+        self.sh.refresh_memory();
+        if self.sh.evict.settings.limit != 0 {
+            self.sh.perform_evictions(self.tx.idle());
+            self.sh.flush_published();
+        }
         // With the AOF on, no key expires under a transaction holding
         // locks here: its DEL would land after the transaction's place
         // while the transaction saw the key gone.

@@ -104,6 +104,9 @@ pub struct Shard {
     pub log_armed: bool,
     /// [`crate::store::expired_epoch`] at the last [`Shard::log_expired`].
     expired_seen: u64,
+    /// `maxmemory`: the settings, the memory seen, the candidates
+    /// ([`super::evict`]).
+    pub evict: super::evict::Evictor,
 }
 
 impl Shard {
@@ -153,8 +156,8 @@ pub struct Link {
 }
 
 /// What every shard shares with the rest of the process: run-time
-/// settings, the script cache, the saver, the append-only file and the
-/// Pub/Sub registry.
+/// settings, the script cache, the saver, the append-only file, the
+/// Pub/Sub registry and the census of evictable keys.
 #[derive(Clone)]
 pub struct Common {
     pub tun: Arc<Tunables>,
@@ -162,6 +165,7 @@ pub struct Common {
     pub saver: Arc<crate::persist::Saver>,
     pub aof: Arc<crate::aof::Aof>,
     pub pubsub: Arc<crate::pubsub::Hub>,
+    pub census: Arc<super::evict::Census>,
 }
 
 impl Shard {
@@ -178,6 +182,7 @@ impl Shard {
             saver,
             aof,
             pubsub,
+            census,
         } = common;
         Shard {
             pubsub,
@@ -214,6 +219,7 @@ impl Shard {
             log_custom: false,
             log_armed: false,
             expired_seen: 0,
+            evict: super::evict::Evictor::new(census),
         }
     }
 
@@ -342,7 +348,7 @@ impl Shard {
         }
     }
 
-    fn push_log<A: AsRef<[u8]>>(&mut self, db: u16, args: &[A]) {
+    pub(super) fn push_log<A: AsRef<[u8]>>(&mut self, db: u16, args: &[A]) {
         if let Some(g) = self.log_group.as_mut() {
             g.push(db, args);
         } else if let Some(t) = &self.log_tx {
@@ -482,12 +488,14 @@ impl Shard {
         self.waits.mark(db, key);
     }
 
-    /// Hits, misses and expired keys over every database of the shard.
+    /// Hits, misses, expired and evicted keys over every database of the
+    /// shard.
     pub fn db_stats(&self) -> DbStats {
         self.dbs.iter().fold(DbStats::default(), |t, d| DbStats {
             hits: t.hits + d.stats.hits,
             misses: t.misses + d.stats.misses,
             expired: t.expired + d.stats.expired,
+            evicted: t.evicted + d.stats.evicted,
         })
     }
 

@@ -1479,12 +1479,13 @@ fn shutdown(l: &mut Local, args: &[&[u8]]) -> Res {
 }
 
 // Positions in a shard's INFO statistics array (see the shard's INFO
-// handler, `cmd::keys`): four totals, then keys and expires per database.
+// handler, `cmd::keys`): five totals, then keys and expires per database.
 const SHARD_COMMANDS: usize = 0;
 const SHARD_EXPIRED: usize = 1;
 const SHARD_HITS: usize = 2;
 const SHARD_MISSES: usize = 3;
-const SHARD_KEYSPACE: usize = 4;
+const SHARD_EVICTED: usize = 4;
+const SHARD_KEYSPACE: usize = 5;
 
 /// Builds the closure that turns the shards' summed statistics into the
 /// INFO reply for the sections in `args` (server, clients, memory, stats,
@@ -1841,10 +1842,13 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
                 );
                 let _ = write!(
                     s,
-                    "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:mimalloc\r\nnumber_of_cached_scripts:{}\r\nnumber_of_functions:{functions}\r\nnumber_of_libraries:{libraries}\r\n\r\n",
+                    "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:mimalloc\r\nnumber_of_cached_scripts:{}\r\nnumber_of_functions:{functions}\r\nnumber_of_libraries:{libraries}\r\n\r\n",
                     human(used),
                     human(rss),
                     human(peak),
+                    cfg.maxmemory.limit,
+                    human(cfg.maxmemory.limit),
+                    cfg.maxmemory.policy.name(),
                     rss as f64 / used.max(1) as f64,
                     sh.scripts.len(),
                 );
@@ -1852,7 +1856,7 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
             "stats" => {
                 let _ = write!(
                     s,
-                    "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ntandem_shard_commands:{}\r\n\r\n",
+                    "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ntandem_shard_commands:{}\r\n\r\n",
                     sh.total_connections.load(Ordering::Relaxed),
                     sh.total_commands.load(Ordering::Relaxed),
                     sh.ops_meter
@@ -1863,6 +1867,7 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
                     sh.net_output_bytes.load(Ordering::Relaxed),
                     sh.rejected_connections.load(Ordering::Relaxed),
                     stat(SHARD_EXPIRED),
+                    stat(SHARD_EVICTED),
                     stat(SHARD_HITS),
                     stat(SHARD_MISSES),
                     sh.pubsub.channel_count(crate::pubsub::Space::Global),

@@ -135,6 +135,10 @@ impl IoThread {
         if self.hold_for_pause(slot, s) {
             return;
         }
+        if crate::alloc::out_of_memory() && self.refuse_oom(slot, s) {
+            self.reject(slot, Some(id), args, errors::OOM);
+            return;
+        }
         if self.queue_in_multi(slot, id, args) {
             // An error instead of QUEUED refused the command.
             if let Some((head, n)) = self.conns[slot].as_mut().and_then(|c| c.take_local_error()) {
@@ -209,6 +213,23 @@ impl IoThread {
                     self.feed_monitor(slot, s, args);
                 }
             }
+        }
+    }
+
+    /// Whether command `s` is refused while memory is full
+    /// ([`crate::alloc::out_of_memory`]) before any shard sees it, as
+    /// Redis's `processCommand` refuses it: anything but EXEC, DISCARD,
+    /// QUIT and RESET inside MULTI (queueing takes memory), and a
+    /// `denyoom` command that may span shards (split, or coordinated as a
+    /// transaction), which no one shard can refuse atomically. Commands of
+    /// one key are judged by their shard (`engine::evict`); EXEC by its
+    /// block (`net::tx`).
+    fn refuse_oom(&self, slot: usize, s: &spec::CommandSpec) -> bool {
+        let in_multi = self.conns[slot].as_ref().is_some_and(|c| c.multi.is_some());
+        if in_multi {
+            !matches!(s.name, "exec" | "discard" | "quit" | "reset")
+        } else {
+            s.is(spec::flag::DENYOOM) && s.route != Route::Key
         }
     }
 

@@ -109,6 +109,9 @@ pub struct Shared {
     pub metrics: Arc<crate::metrics::Registry>,
     /// The script cache every connection and shard sees (EVAL, SCRIPT).
     pub scripts: Arc<crate::script::Registry>,
+    /// Each shard's count of evictable keys, for `maxmemory`
+    /// ([`crate::engine::evict::Census`]).
+    pub census: Arc<crate::engine::evict::Census>,
     /// Pub/Sub's registry of subscribers per IO thread ([`crate::pubsub`]).
     pub pubsub: Arc<crate::pubsub::Hub>,
     /// RDB saves: the running BGSAVE, LASTSAVE, INFO persistence.
@@ -240,6 +243,7 @@ impl Shared {
             saver: self.saver.clone(),
             aof: self.aof.clone(),
             pubsub: self.pubsub.clone(),
+            census: self.census.clone(),
         }
     }
 
@@ -249,6 +253,7 @@ impl Shared {
             .collect();
         let scripts = Arc::new(crate::script::Registry::new(config.shards));
         Shared {
+            census: Arc::new(crate::engine::evict::Census::new(config.shards)),
             metrics: Arc::new(crate::metrics::Registry::new(&config)),
             saver: Arc::new(crate::persist::Saver::new(
                 if config.colocated { 1 } else { config.shards },

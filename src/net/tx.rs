@@ -26,6 +26,7 @@ use super::{IoThread, conn_token, local};
 use crate::msg::{
     Claim, ExecPlan, ExecStep, KeyLock, Mode, ReplyTo, TxInfo, TxKind, Want, next_tx_id,
 };
+use crate::resp::errors;
 use crate::resp::parse::parse_i64;
 use crate::spec::{self, CmdId, Gather, Route, Touched};
 
@@ -333,6 +334,24 @@ impl IoThread {
         };
         if multi.abort {
             let err = super::encode(c.resp3, |r| r.error(EXECABORT));
+            return self.end_watch(slot, err);
+        }
+        // Memory full and the block would write: refused whole, as Redis
+        // refuses an EXEC whose block has a `denyoom` command
+        // (`execCommandAbort` with the OOM error).
+        if crate::alloc::out_of_memory()
+            && multi
+                .queued
+                .iter()
+                .any(|(id, _)| spec::get(*id).is(spec::flag::DENYOOM))
+        {
+            let msg = format!(
+                "EXECABORT Transaction discarded because of: {}",
+                errors::OOM
+            );
+            let err = super::encode(c.resp3, |r| r.error(&msg));
+            self.stats
+                .rejected(spec::lookup(name), None, format!("-{msg}").as_bytes());
             return self.end_watch(slot, err);
         }
         let watch = c.watch.take();

@@ -26,3 +26,6 @@ pub const MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive"
 /// A script has run past `busy-reply-threshold` (Redis 7.0 `processCommand`).
 pub const BUSY: &str =
     "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+/// A `denyoom` command while used memory is over `maxmemory` and nothing
+/// can be evicted (Redis's `shared.oomerr`).
+pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";

@@ -294,6 +294,61 @@ pub fn lru_clock(now_ms: u64) -> u64 {
     (now_ms / 1000) & LRU_CLOCK_MAX
 }
 
+/// How the access bits of every entry are kept: Redis's 24-bit `lru`
+/// field, an access clock under LRU and the other policies, a
+/// frequency counter under an LFU `maxmemory-policy` (`evict.c`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Access {
+    /// The access clock of the last touch ([`lru_clock`]).
+    #[default]
+    Lru,
+    /// 16 bits of the last decrement time in minutes, then an 8-bit
+    /// logarithmic access counter: `lfu-log-factor` sets how slowly the
+    /// counter grows, `lfu-decay-time` after how many minutes without an
+    /// access it drops by one (0: never).
+    Lfu { log_factor: u32, decay_time: u32 },
+}
+
+/// A new key's LFU counter (Redis's `LFU_INIT_VAL`), so it survives a
+/// few rounds before its first reads.
+pub const LFU_INIT_VAL: u64 = 5;
+
+/// Minutes of Unix time modulo 2^16, the LFU decrement clock (Redis's
+/// `LFUGetTimeInMinutes`).
+#[inline]
+pub fn lfu_minutes(now_ms: u64) -> u64 {
+    (now_ms / 60_000) & 0xFFFF
+}
+
+/// The LFU counter in access bits `bits` at `minutes`, after the decay
+/// the time since its last decrement owes (Redis's `LFUDecrAndReturn`).
+pub fn lfu_decayed(bits: u64, minutes: u64, decay_time: u32) -> u64 {
+    let (ldt, counter) = (bits >> 8, bits & 255);
+    let elapsed = if minutes >= ldt {
+        minutes - ldt
+    } else {
+        65535 - ldt + minutes
+    };
+    let periods = elapsed.checked_div(decay_time as u64).unwrap_or(0);
+    counter.saturating_sub(periods)
+}
+
+/// One logarithmic increment of an LFU counter (Redis's `LFULogIncr`):
+/// the higher the counter, the less likely an access moves it; 255
+/// saturates.
+fn lfu_incr(counter: u64, log_factor: u32) -> u64 {
+    if counter >= 255 {
+        return 255;
+    }
+    let base = counter.saturating_sub(LFU_INIT_VAL) as f64;
+    let p = 1.0 / (base * log_factor as f64 + 1.0);
+    if fastrand::f64() < p {
+        counter + 1
+    } else {
+        counter
+    }
+}
+
 /// One key with its value and expiry deadline: 64 bytes, one cache line,
 /// so a lookup that finds its key costs one miss for the control bytes and
 /// one for the entry. The access clock (OBJECT IDLETIME, and later LRU
@@ -389,10 +444,38 @@ impl Entry {
         self.touch(at);
     }
 
-    /// Records an access at access clock `clock` ([`lru_clock`]).
+    /// Sets the access bits (an access clock, or LFU bits: [`Access`]).
     #[inline]
     fn touch(&mut self, clock: u64) {
-        self.hash_lru = self.hash() | (clock << HASH_SPARE_SHIFT);
+        self.hash_lru = self.hash() | ((clock & LRU_CLOCK_MAX) << HASH_SPARE_SHIFT);
+    }
+
+    /// Records an access under `access` at `clock` ([`Db::clock`]): the
+    /// new access clock, or one LFU increment after decay (Redis's
+    /// `updateLFU`).
+    #[inline]
+    fn accessed(&mut self, access: Access, clock: u64) {
+        match access {
+            Access::Lru => self.touch(clock),
+            Access::Lfu {
+                log_factor,
+                decay_time,
+            } => {
+                let counter = lfu_decayed(self.lru(), clock, decay_time);
+                self.touch((clock << 8) | lfu_incr(counter, log_factor));
+            }
+        }
+    }
+
+    /// The LFU counter now, after decay (OBJECT FREQ; meaningful under an
+    /// LFU policy, whose bits the entry then holds).
+    pub fn lfu_freq(&self, now_ms: u64, decay_time: u32) -> u64 {
+        lfu_decayed(self.lru(), lfu_minutes(now_ms), decay_time)
+    }
+
+    /// Sets the LFU counter to `freq` as of now (RESTORE ... FREQ).
+    pub fn set_freq(&mut self, freq: u8, now_ms: u64) {
+        self.touch((lfu_minutes(now_ms) << 8) | freq as u64);
     }
 
     /// Deadline in Unix ms, 0 if the key is persistent.
@@ -416,12 +499,14 @@ struct Segment {
 }
 
 /// Key lookups of read commands, for INFO's `keyspace_hits` and
-/// `keyspace_misses`, and keys reclaimed by expiry (`expired_keys`).
+/// `keyspace_misses`, keys reclaimed by expiry (`expired_keys`) and
+/// keys evicted over `maxmemory` (`evicted_keys`).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct DbStats {
     pub hits: u64,
     pub misses: u64,
     pub expired: u64,
+    pub evicted: u64,
 }
 
 /// Writes one entry into a snapshot's output (the shard engine passes
@@ -517,6 +602,9 @@ pub struct Db {
     /// divide (the clock changes once a second).
     clock_ms: u64,
     clock: u64,
+    /// How entries' access bits are kept (the shard sets it from
+    /// `maxmemory-policy`).
+    access: Access,
 }
 
 /// Counts the keys queued in any database's `expired_keys`, across every
@@ -567,17 +655,45 @@ impl Db {
             expired_keys: Vec::new(),
             clock_ms: 0,
             clock: 0,
+            access: Access::Lru,
         }
     }
 
-    /// The access clock at `now_ms` ([`lru_clock`]), cached.
+    /// Switches how access bits are kept. Entries keep their bits, which
+    /// the new mode reads as best it can (Redis's warning: "when
+    /// switching between policies at runtime LRU and LFU data will take
+    /// some time to adjust").
+    pub fn set_access(&mut self, access: Access) {
+        self.access = access;
+        self.clock_ms = u64::MAX;
+    }
+
+    pub fn access(&self) -> Access {
+        self.access
+    }
+
+    /// The clock access bits are written with at `now_ms`, cached: the
+    /// access clock ([`lru_clock`]) or, under LFU, [`lfu_minutes`].
     #[inline]
     fn clock(&mut self, now_ms: u64) -> u64 {
         if now_ms != self.clock_ms {
             self.clock_ms = now_ms;
-            self.clock = lru_clock(now_ms);
+            self.clock = match self.access {
+                Access::Lru => lru_clock(now_ms),
+                Access::Lfu { .. } => lfu_minutes(now_ms),
+            };
         }
         self.clock
+    }
+
+    /// The access bits of a new entry at `clock`: the clock itself, or
+    /// under LFU a fresh counter ([`LFU_INIT_VAL`]).
+    #[inline]
+    fn fresh(&self, clock: u64) -> u64 {
+        match self.access {
+            Access::Lru => clock,
+            Access::Lfu { .. } => (clock << 8) | LFU_INIT_VAL,
+        }
     }
 
     /// Number of keys, including expired keys not yet reclaimed.
@@ -629,6 +745,7 @@ impl Db {
     #[inline]
     fn lookup(&mut self, hash: u64, key: &[u8], now_ms: u64, touch: bool) -> Option<&mut Entry> {
         let clock = self.clock(now_ms);
+        let access = self.access;
         let s = self.seg_of(hash);
         let seg = &mut self.segs[s];
         let found = match seg.table.find_entry(hash, |e| e.key == *key) {
@@ -649,7 +766,7 @@ impl Db {
                 let e = occ.into_mut();
                 before_change(&mut self.snap, s, e, self.mark);
                 if touch {
-                    e.touch(clock);
+                    e.accessed(access, clock);
                 }
                 Some(e)
             }
@@ -700,13 +817,14 @@ impl Db {
         now_ms: u64,
     ) -> Option<Value> {
         let clock = self.clock(now_ms);
+        let (access, fresh) = (self.access, self.fresh(clock));
         let s = self.seg_of(hash);
         let seg = &mut self.segs[s];
         let old = match seg.table.entry(hash, |e| e.key == *key, table_hash) {
             TableEntry::Occupied(mut occ) => {
                 let e = occ.get_mut();
                 before_change(&mut self.snap, s, e, self.mark);
-                e.touch(clock);
+                e.accessed(access, clock);
                 let live = !e.expired(now_ms);
                 let old_value = std::mem::replace(&mut e.value, value);
                 let had_ttl = e.expire_at() != 0;
@@ -729,7 +847,7 @@ impl Db {
                     hash,
                     value,
                     expire_at,
-                    clock,
+                    fresh,
                     self.mark,
                 ));
                 None
@@ -758,6 +876,7 @@ impl Db {
             self.maybe_grow_for(self.len + 1);
         }
         let clock = self.clock(now_ms);
+        let (access, fresh) = (self.access, self.fresh(clock));
         let s = self.seg_of(hash);
         let seg = &mut self.segs[s];
         match seg.table.entry(hash, |e| e.key == *key, table_hash) {
@@ -774,7 +893,7 @@ impl Db {
                         queue_expired(&mut self.expired_keys, &e.key);
                     }
                 }
-                e.touch(clock);
+                e.accessed(access, clock);
                 e
             }
             TableEntry::Vacant(v) => {
@@ -784,7 +903,7 @@ impl Db {
                     hash,
                     make(),
                     0,
-                    clock,
+                    fresh,
                     self.mark,
                 ))
                 .into_mut()
@@ -799,11 +918,12 @@ impl Db {
         self.remove_any(hash, &key);
         let key = Str::from(key);
         let clock = self.clock(now_ms);
+        let fresh = self.fresh(clock);
         let s = self.seg_of(hash);
         let seg = &mut self.segs[s];
         seg.table.insert_unique(
             hash,
-            Entry::new(key, hash, value, expire_at, clock, self.mark),
+            Entry::new(key, hash, value, expire_at, fresh, self.mark),
             table_hash,
         );
         if expire_at != 0 {
@@ -860,7 +980,7 @@ impl Db {
     /// serializes what it has not yet written (dropping every key costs as
     /// much).
     pub fn clear(&mut self) {
-        let (stats, mark) = (self.stats, self.mark);
+        let (stats, mark, access) = (self.stats, self.mark, self.access);
         let mut snap = self.snap.take();
         if let Some(sn) = snap.as_deref_mut() {
             for (i, seg) in self.segs.iter_mut().enumerate() {
@@ -871,6 +991,7 @@ impl Db {
         self.stats = stats;
         self.snap = snap;
         self.mark = mark;
+        self.access = access;
     }
 
     /// Writes segment `s`'s unwritten entries for a running snapshot
@@ -1035,6 +1156,63 @@ impl Db {
             }
         });
         found
+    }
+
+    /// Removes `key` to free memory over `maxmemory`, live or expired
+    /// (an expired key not yet reclaimed holds memory all the same, and
+    /// Redis evicts it too), counting it in `stats.evicted`. Returns
+    /// whether it was there.
+    pub fn evict(&mut self, hash: u64, key: &[u8]) -> bool {
+        let gone = self.remove_any(hash, key).is_some();
+        self.stats.evicted += gone as u64;
+        gone
+    }
+
+    /// Whether `key` is present, expired or not, and with a deadline if
+    /// `volatile` (an eviction candidate still there).
+    pub fn holds(&self, hash: u64, key: &[u8], volatile: bool) -> bool {
+        self.segs[self.seg_of(hash)]
+            .table
+            .find(hash, |e| e.key == *key)
+            .is_some_and(|e| !volatile || e.expire_at() != 0)
+    }
+
+    /// Calls `f` with up to `n` entries taken from a random point of the
+    /// table, only those with a deadline if `volatile`, expired ones
+    /// included (eviction's sample, as Redis's `dictGetSomeKeys`: nearby
+    /// slots of one segment, then the next segments). Visits each
+    /// segment at most once, so the work is bounded by the table.
+    pub fn sample(&self, n: usize, volatile: bool, mut f: impl FnMut(&Entry)) {
+        let want = if volatile { self.ttl_len } else { self.len };
+        if want == 0 || n == 0 {
+            return;
+        }
+        let segs = self.segs.len();
+        let start = fastrand::usize(..segs);
+        let mut found = 0;
+        for i in 0..segs {
+            let seg = &self.segs[(start + i) % segs];
+            let len = seg.table.len();
+            if len == 0 || volatile && seg.ttl == 0 {
+                continue;
+            }
+            let from = fastrand::usize(..len);
+            let ring = seg
+                .table
+                .iter()
+                .skip(from)
+                .chain(seg.table.iter().take(from));
+            for e in ring {
+                if volatile && e.expire_at() == 0 {
+                    continue;
+                }
+                f(e);
+                found += 1;
+                if found >= n {
+                    return;
+                }
+            }
+        }
     }
 
     /// One budgeted step of active expiry: walks segments from where the
