@@ -27,6 +27,7 @@ import random
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -151,23 +152,43 @@ def run_hits(name, seq, args):
 
 
 def run_limit(name, args, limited):
+    """One redis-benchmark SET run; with `limited`, a sampler reads
+    used_memory every 10 ms for the largest `used - maxmemory` (INFO runs
+    after the server's own pre-command eviction in both Redis and tandem,
+    so it sees what a command leaves, not the instant within one)."""
     port, proc = start(name)
     try:
         c = Conn(port)
+        limit = used_memory(c) + args.budget_mb * (1 << 20)
         if limited:
-            limit = used_memory(c) + args.budget_mb * (1 << 20)
             c.cmd("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
             c.cmd("CONFIG", "SET", "maxmemory", str(limit))
+        peak = [-(1 << 62)]
+        done = threading.Event()
+
+        def sample():
+            s = Conn(port)
+            while not done.is_set():
+                peak[0] = max(peak[0], used_memory(s) - limit)
+                time.sleep(0.01)
+
+        sampler = threading.Thread(target=sample)
+        if limited:
+            sampler.start()
         n = args.limit_requests
         cmd = ["redis-benchmark", "-p", str(port), "-t", "set", "-n", str(n), "-r", "10000000",
                "-d", "100", "-P", "16", "-c", "50", "--csv", "-q"]
         cpu0 = cpu_seconds(proc.pid)
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         cpu = cpu_seconds(proc.pid) - cpu0
+        done.set()
+        if limited:
+            sampler.join()
         rps = float(out.strip().splitlines()[-1].split(",")[1].strip('"'))
         info = c.cmd("INFO", "stats").decode()
         evicted = int(info.split("evicted_keys:")[1].split("\r\n")[0])
-        return {"server": name, "limited": limited, "rps": rps, "cpu_us": cpu / n * 1e6, "evicted": evicted}
+        return {"server": name, "limited": limited, "rps": rps, "cpu_us": cpu / n * 1e6,
+                "evicted": evicted, "peak": peak[0] if limited else None}
     finally:
         stop_server(proc)
 
@@ -205,12 +226,13 @@ def main():
         base = {r["limited"]: r for r in rows if r["server"] == "redis"}
         print(f"\nWriting at the limit: redis-benchmark -t set -r 10000000 -d 100 -P 16 -c 50 -n {args.limit_requests}; "
               f"limited = maxmemory used+{args.budget_mb} MiB, allkeys-lru\n")
-        print("| server | limit | req/s | vs redis | CPU us/req | vs redis | evicted |")
-        print("|---|---|---|---|---|---|---|")
+        print("| server | limit | req/s | vs redis | CPU us/req | vs redis | evicted | largest used - maxmemory seen by INFO |")
+        print("|---|---|---|---|---|---|---|---|")
         for r in rows:
             b = base.get(r["limited"], r)
+            peak = "" if r["peak"] is None else f"{r['peak'] / 1024:+.0f} KiB"
             print(f"| {r['server']} | {'yes' if r['limited'] else 'no'} | {r['rps']:,.0f} | {r['rps'] / b['rps']:.2f} | "
-                  f"{r['cpu_us']:.2f} | {r['cpu_us'] / b['cpu_us']:.2f} | {r['evicted']} |")
+                  f"{r['cpu_us']:.2f} | {r['cpu_us'] / b['cpu_us']:.2f} | {r['evicted']} | {peak} |")
 
 
 if __name__ == "__main__":
