@@ -138,8 +138,8 @@ pub struct ExecPlan {
     pub parallel: bool,
     /// Parallel plans: shards with commands still running.
     pub running: AtomicUsize,
-    /// Client-side caching flags of the block's reads ([`track`]).
-    pub track: u8,
+    /// The client's flags for the block's commands ([`client_flags`]).
+    pub client_flags: u8,
     /// With MONITOR on when EXEC was planned: its database and name as the
     /// client spelled it, for the line written after the block ran.
     pub monitor: Option<(u16, Bytes)>,
@@ -280,19 +280,23 @@ pub struct Request {
     /// For a request sampled for latency ([`crate::metrics`]): when its
     /// batch was sent, in [`crate::metrics::now_ns`]; 0 otherwise.
     pub stamp: u64,
-    /// Client-side caching ([`track`]): remember the keys this read
-    /// returns for the client's invalidation messages.
-    pub track: u8,
+    /// The client's state the command needs ([`client_flags`]): tracking
+    /// of the keys a read returns, NO-TOUCH.
+    pub client_flags: u8,
     /// The transaction this request is a part of, if its command touches
     /// several shards. A part of a coordinated transaction on a shard that
     /// is not the coordinator carries no arguments: it only locks.
     pub tx: Option<Arc<TxInfo>>,
 }
 
-/// Client-side caching flags of a [`Request`] (`CLIENT TRACKING`).
-pub mod track {
-    /// Remember the keys this read command returns.
-    pub const READ: u8 = 1;
+/// What a [`Request`] carries of its client's state.
+pub mod client_flags {
+    /// Client-side caching (`CLIENT TRACKING`): remember the keys this
+    /// read command returns.
+    pub const TRACK_READ: u8 = 1;
+    /// `CLIENT NO-TOUCH ON`: lookups leave the keys' access bits (LRU
+    /// clock or LFU counter) alone, except TOUCH's.
+    pub const NO_TOUCH: u8 = 2;
 }
 
 /// One invalidation for one tracking client: its connection token on the

@@ -581,3 +581,66 @@ fn lfu_decay_time_decays_counters() {
         }
     });
 }
+
+/// CLIENT NO-TOUCH ON (Redis 7.2): the client's reads leave a key's LFU
+/// counter alone, its TOUCH still counts, and OFF or RESET end it; under
+/// LRU its reads leave the idle time growing. A plain client's reads
+/// count, in the same run, so the check can fail.
+#[test]
+fn no_touch_clients_leave_access_bits_alone() {
+    each_mode(|s| {
+        let mut c = s.conn();
+        let _: () = q(
+            &mut c,
+            &["CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"],
+        )
+        .unwrap();
+        let _: () = q(&mut c, &["CONFIG", "SET", "lfu-log-factor", "0"]).unwrap();
+        let _: () = q(&mut c, &["SET", "k", "v"]).unwrap();
+        let start: i64 = q(&mut c, &["OBJECT", "FREQ", "k"]).unwrap();
+        let e = err(&mut c, &["CLIENT", "NO-TOUCH", "maybe"]);
+        assert!(e.contains("syntax error"), "{e}");
+        let _: () = q(&mut c, &["CLIENT", "NO-TOUCH", "ON"]).unwrap();
+        for _ in 0..10 {
+            let _: String = q(&mut c, &["GET", "k"]).unwrap();
+            let _: Vec<Option<String>> = q(&mut c, &["MGET", "k", "other"]).unwrap();
+        }
+        let after: i64 = q(&mut c, &["OBJECT", "FREQ", "k"]).unwrap();
+        assert!(after <= start, "no-touch reads counted: {start} -> {after}");
+        let _: u64 = q(&mut c, &["TOUCH", "k"]).unwrap();
+        let touched: i64 = q(&mut c, &["OBJECT", "FREQ", "k"]).unwrap();
+        assert!(touched > after, "TOUCH did not count: {after} -> {touched}");
+        let _: () = q(&mut c, &["CLIENT", "NO-TOUCH", "OFF"]).unwrap();
+        let _: String = q(&mut c, &["GET", "k"]).unwrap();
+        let read: i64 = q(&mut c, &["OBJECT", "FREQ", "k"]).unwrap();
+        assert!(
+            read > touched,
+            "plain read did not count: {touched} -> {read}"
+        );
+        // RESET ends it.
+        let _: () = q(&mut c, &["CLIENT", "NO-TOUCH", "ON"]).unwrap();
+        let _: String = q(&mut c, &["RESET"]).unwrap();
+        let _: String = q(&mut c, &["GET", "k"]).unwrap();
+        let reset: i64 = q(&mut c, &["OBJECT", "FREQ", "k"]).unwrap();
+        assert!(
+            reset > read,
+            "reads after RESET did not count: {read} -> {reset}"
+        );
+        // Under LRU a no-touch read leaves the idle time alone.
+        let _: () = q(
+            &mut c,
+            &["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"],
+        )
+        .unwrap();
+        let _: () = q(&mut c, &["SET", "idle", "v"]).unwrap();
+        std::thread::sleep(Duration::from_millis(2100));
+        let _: () = q(&mut c, &["CLIENT", "NO-TOUCH", "ON"]).unwrap();
+        let _: String = q(&mut c, &["GET", "idle"]).unwrap();
+        let idle: u64 = q(&mut c, &["OBJECT", "IDLETIME", "idle"]).unwrap();
+        assert!(idle >= 2, "idle {idle} after a no-touch read");
+        let _: () = q(&mut c, &["CLIENT", "NO-TOUCH", "OFF"]).unwrap();
+        let _: String = q(&mut c, &["GET", "idle"]).unwrap();
+        let idle: u64 = q(&mut c, &["OBJECT", "IDLETIME", "idle"]).unwrap();
+        assert_eq!(idle, 0);
+    });
+}

@@ -679,7 +679,7 @@ fn debug_object_matches_redis() {
 
 /// COMMAND LIST FILTERBY ACLCAT lists a category's commands, MODULE
 /// none (no modules), a bad filter is a syntax error as in Redis; COMMAND
-/// GETKEYSANDFLAGS and CLIENT NO-TOUCH ON say they are missing.
+/// GETKEYSANDFLAGS says it is missing.
 #[test]
 fn command_list_filters() {
     let s = Server::start(&[]);
@@ -709,10 +709,5 @@ fn command_list_filters() {
     let e = err(&mut c, &["COMMAND", "LIST", "FILTERBY", "foo", "x"]);
     assert!(e.contains("syntax error"), "{e}");
     let e = err(&mut c, &["COMMAND", "GETKEYSANDFLAGS", "set", "a", "b"]);
-    assert!(e.contains("not implemented"), "{e}");
-    // NO-TOUCH OFF is what tandem does; ON is refused, not pretended.
-    let ok: String = q(&mut c, &["CLIENT", "NO-TOUCH", "OFF"]).unwrap();
-    assert_eq!(ok, "OK");
-    let e = err(&mut c, &["CLIENT", "NO-TOUCH", "ON"]);
     assert!(e.contains("not implemented"), "{e}");
 }

@@ -507,7 +507,7 @@ fn geoadd(ctx: &mut Ctx) -> CmdResult {
         deferred: false,
         claim: ctx.claim,
         no_wait: ctx.no_wait,
-        track: ctx.track,
+        client_flags: ctx.client_flags,
     };
     super::zset::zadd(&mut sub)
 }

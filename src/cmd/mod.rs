@@ -99,9 +99,9 @@ pub struct Ctx<'a> {
     /// Inside EXEC: a blocking command answers at once instead of waiting
     /// (Redis's `CLIENT_DENY_BLOCKING`).
     pub no_wait: bool,
-    /// Client-side caching flags of the request ([`crate::msg::track`]):
+    /// Client-side caching flags of the request ([`crate::msg::client_flags`]):
     /// a script remembers the keys its reads return for its client.
-    pub track: u8,
+    pub client_flags: u8,
 }
 
 impl<'a> Ctx<'a> {
@@ -634,7 +634,7 @@ pub mod testing {
                 deferred: false,
                 claim: None,
                 no_wait: false,
-                track: 0,
+                client_flags: 0,
             };
             execute(h, &mut ctx, s);
             assert!(!ctx.deferred, "single-shard harness cannot defer");

@@ -155,10 +155,12 @@ fn with_runtime(
         strayed: false,
         wrote: false,
         remote: Vec::new(),
-        tracker: (ctx.track & crate::msg::track::READ != 0).then_some(crate::pubsub::Tracker {
-            io: ctx.reply_to.io,
-            conn: ctx.reply_to.conn,
-        }),
+        tracker: (ctx.client_flags & crate::msg::client_flags::TRACK_READ != 0).then_some(
+            crate::pubsub::Tracker {
+                io: ctx.reply_to.io,
+                conn: ctx.reply_to.conn,
+            },
+        ),
     };
     f(&mut rt, &mut host, ctx.out);
     let (strayed, remote) = (host.strayed, std::mem::take(&mut host.remote));
@@ -607,7 +609,7 @@ fn run_logged(sh: &mut Shard, db: usize, id: spec::CmdId, args: &[Bytes], resp3:
         deferred: false,
         claim: None,
         no_wait: true,
-        track: 0,
+        client_flags: 0,
     };
     ctx.sh.feed_monitor(s, db, None, args);
     let start = crate::metrics::now_ns();

@@ -389,6 +389,7 @@ impl Engine {
         if self.sh.evict.settings.limit != 0 && self.refuse_oom(io, req, args, tx) {
             return false;
         }
+        let no_touch = req.client_flags & crate::msg::client_flags::NO_TOUCH != 0;
         // WATCH needs to know which keys a write changed.
         // DEBUG RELOAD (not a write in Redis's table) replaces the keyspace.
         let watched = self.tx.watching()
@@ -433,9 +434,15 @@ impl Engine {
                     deferred: false,
                     claim: req.claim.as_ref(),
                     no_wait: self.in_exec,
-                    track: req.track,
+                    client_flags: req.client_flags,
                 };
+                if no_touch {
+                    ctx.sh.set_no_touch(true);
+                }
                 cmd::execute(h, &mut ctx, spec);
+                if no_touch {
+                    ctx.sh.set_no_touch(false);
+                }
                 let deferred = ctx.deferred;
                 if spec.is(spec::flag::WRITE) {
                     self.sh.changes += 1;
@@ -443,7 +450,9 @@ impl Engine {
                 if watched {
                     self.watch_after_write(req, args, &existed);
                 }
-                if req.track & crate::msg::track::READ != 0 && spec.is(spec::flag::READONLY) {
+                if req.client_flags & crate::msg::client_flags::TRACK_READ != 0
+                    && spec.is(spec::flag::READONLY)
+                {
                     self.remember_reads(io, req, args);
                 }
                 // Flushes and keys reached on other shards may owe an

@@ -514,6 +514,18 @@ impl Shard {
         }
     }
 
+    /// CLIENT NO-TOUCH: whether the running command's lookups leave
+    /// access bits alone, in every database (its scripts' calls and
+    /// cross-database commands included), set around the command.
+    #[inline]
+    pub fn set_no_touch(&mut self, on: bool) {
+        if self.dbs.first().is_some_and(|d| d.no_touch != on) {
+            for d in &mut self.dbs {
+                d.no_touch = on;
+            }
+        }
+    }
+
     /// The shard owning `key`.
     pub fn shard_of(&self, key: &[u8]) -> u16 {
         spec::key_shard(key, self.count as usize) as u16

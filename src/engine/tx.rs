@@ -74,7 +74,7 @@ impl Stored {
                 claim: req.claim.clone(),
                 stamp: 0,
                 tx: None,
-                track: req.track,
+                client_flags: req.client_flags,
             },
             args: args.to_vec(),
         }
@@ -647,7 +647,7 @@ impl Engine {
             claim: None,
             stamp: 0,
             tx: None,
-            track: plan.track,
+            client_flags: plan.client_flags,
         };
         self.in_exec = true;
         self.exec_call = *first;

@@ -186,6 +186,9 @@ pub struct Conn {
     pub stalled: bool,
     /// CLIENT REPLY: what happens to replies from the next command on.
     pub reply_mode: ReplyMode,
+    /// CLIENT NO-TOUCH ON: its commands leave the keys' access bits alone
+    /// ([`crate::msg::client_flags::NO_TOUCH`]).
+    pub no_touch: bool,
     /// The start (up to 32 bytes) of the last error reply the IO thread
     /// queued for this connection itself, for INFO errorstats.
     pub local_error: Option<([u8; 32], u8)>,
@@ -241,6 +244,7 @@ impl Conn {
             tx_wait: None,
             stalled: false,
             reply_mode: ReplyMode::On,
+            no_touch: false,
             local_error: None,
             muted: VecDeque::new(),
             pause_held: false,

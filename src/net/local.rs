@@ -698,6 +698,7 @@ fn reset(l: &mut Local) -> Res {
     c.db = 0;
     c.resp3 = false;
     c.authed = authed;
+    c.no_touch = false;
     // RESET ends MULTI and WATCH too (Redis's `clearClientConnectionState`).
     c.multi = None;
     l.after.unwatch = c.watch.is_some();
@@ -970,14 +971,19 @@ fn client(l: &mut Local, args: &[&[u8]]) -> Res {
         "caching" if args.len() == 3 => super::tracking::client_caching(l, args),
         "getredir" if args.len() == 2 => super::tracking::client_getredir(l),
         "trackinginfo" if args.len() == 2 => super::tracking::client_trackinginfo(l),
-        // tandem never evicts clients, so NO-EVICT's promise holds either
-        // way; NO-TOUCH ON would need reads that leave the access clock
-        // alone, which tandem does not have yet (OFF is what it does).
-        "no-evict" | "no-touch" if args.len() == 3 => match lower(&args[2]).as_str() {
-            "on" if sub == "no-touch" => {
-                Err("ERR tandem: CLIENT NO-TOUCH ON is not implemented".into())
-            }
+        // tandem never evicts clients (it has no `maxmemory-clients`), so
+        // NO-EVICT's promise holds either way.
+        "no-evict" if args.len() == 3 => match lower(&args[2]).as_str() {
             "on" | "off" => reply(l, |r| r.ok()),
+            _ => Err(errors::SYNTAX.into()),
+        },
+        // Redis 7.2's CLIENT NO-TOUCH: the client's commands (but TOUCH)
+        // leave LRU clocks and LFU counters as they are.
+        "no-touch" if args.len() == 3 => match lower(&args[2]).as_str() {
+            "on" | "off" => {
+                l.conn.no_touch = lower(&args[2]) == "on";
+                reply(l, |r| r.ok())
+            }
             _ => Err(errors::SYNTAX.into()),
         },
         "help" if args.len() == 2 => reply(l, |r| {

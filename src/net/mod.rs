@@ -256,8 +256,8 @@ pub struct IoThread {
     /// sent once per turn.
     pub_out: crate::pubsub::Outbox,
     /// Client-side caching flags of the command being routed
-    /// ([`crate::msg::track`]), put on each of its requests.
-    track_now: u8,
+    /// ([`crate::msg::client_flags`]), put on each of its requests.
+    client_flags_now: u8,
 }
 
 /// Runs one IO thread until shutdown. Errors: the ring or its buffers could
@@ -330,7 +330,7 @@ impl IoThread {
             last_tick: Instant::now(),
             subs: pubsub::Table::default(),
             pub_out: crate::pubsub::Outbox::default(),
-            track_now: 0,
+            client_flags_now: 0,
         };
         for i in 0..t.listeners.len() {
             t.arm_accept(i);

@@ -147,7 +147,10 @@ impl IoThread {
             }
             return;
         }
-        self.track_now = self.track_flags(slot, s.name);
+        self.client_flags_now = self.track_flags(slot, s.name);
+        if self.conns[slot].as_ref().is_some_and(|c| c.no_touch) && s.name != "touch" {
+            self.client_flags_now |= crate::msg::client_flags::NO_TOUCH;
+        }
         if s.name == "memory"
             && args.len() == 2
             && [&b"stats"[..], b"doctor"]
@@ -394,7 +397,7 @@ impl IoThread {
             claim: None,
             stamp: 0,
             tx: None,
-            track: self.track_now,
+            client_flags: self.client_flags_now,
         });
     }
 

@@ -20,7 +20,7 @@ use bytes::Bytes;
 
 use super::local::{Local, Res, lower, reply, text};
 use super::{IoThread, conn_token, encode};
-use crate::msg::{Invalidation, ToIo, track};
+use crate::msg::{Invalidation, ToIo, client_flags};
 use crate::pubsub::Tracker;
 use crate::resp::errors;
 
@@ -42,7 +42,7 @@ pub struct Tracking {
 }
 
 impl Tracking {
-    /// The [`track`] flags of the next command's requests (an EXEC's:
+    /// The tracking flag ([`client_flags`]) of the next command's requests (an EXEC's:
     /// every read of its block), and whether it uses up a CLIENT CACHING
     /// (every command but CLIENT and MULTI does).
     pub fn flags(&mut self, command: &str) -> u8 {
@@ -60,7 +60,7 @@ impl Tracking {
         if command != "client" && command != "multi" {
             self.caching = false;
         }
-        if on { track::READ } else { 0 }
+        if on { client_flags::TRACK_READ } else { 0 }
     }
 }
 
@@ -367,7 +367,7 @@ impl IoThread {
         self.mark_dirty(slot);
     }
 
-    /// The [`track`] flags for the command about to be routed from `slot`.
+    /// The tracking flag ([`client_flags`]) for the command about to be routed from `slot`.
     pub(super) fn track_flags(&mut self, slot: usize, command: &str) -> u8 {
         match self.conns.get_mut(slot) {
             Some(Some(c)) => c.tracking.as_deref_mut().map_or(0, |t| t.flags(command)),

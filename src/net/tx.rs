@@ -550,7 +550,7 @@ impl IoThread {
             done_part: next_part as u16,
             parallel,
             running: AtomicUsize::new(0),
-            track: self.track_now,
+            client_flags: self.client_flags_now,
             monitor: self
                 .shared
                 .pubsub

@@ -605,6 +605,9 @@ pub struct Db {
     /// How entries' access bits are kept (the shard sets it from
     /// `maxmemory-policy`).
     access: Access,
+    /// Set while a command of a CLIENT NO-TOUCH client runs: lookups
+    /// leave the access bits alone.
+    pub no_touch: bool,
 }
 
 /// Counts the keys queued in any database's `expired_keys`, across every
@@ -656,6 +659,7 @@ impl Db {
             clock_ms: 0,
             clock: 0,
             access: Access::Lru,
+            no_touch: false,
         }
     }
 
@@ -745,7 +749,7 @@ impl Db {
     #[inline]
     fn lookup(&mut self, hash: u64, key: &[u8], now_ms: u64, touch: bool) -> Option<&mut Entry> {
         let clock = self.clock(now_ms);
-        let access = self.access;
+        let (access, no_touch) = (self.access, self.no_touch);
         let s = self.seg_of(hash);
         let seg = &mut self.segs[s];
         let found = match seg.table.find_entry(hash, |e| e.key == *key) {
@@ -765,7 +769,7 @@ impl Db {
             Ok(occ) => {
                 let e = occ.into_mut();
                 before_change(&mut self.snap, s, e, self.mark);
-                if touch {
+                if touch && !no_touch {
                     e.accessed(access, clock);
                 }
                 Some(e)
