@@ -1429,7 +1429,11 @@ fn config(l: &mut Local, args: &[&[u8]]) -> Res {
             reply(l, |r| r.ok())
         }
         "rewrite" if args.len() == 2 => {
-            Err("ERR The server is running without a config file".into())
+            let done = l.shared.config().rewrite();
+            match done {
+                Ok(()) => reply(l, |r| r.ok()),
+                Err(e) => Err(format!("ERR {e}")),
+            }
         }
         "get" | "set" | "resetstat" | "rewrite" => Err(format!(
             "ERR wrong number of arguments for 'config|{sub}' command"
@@ -1808,7 +1812,7 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
                 let up = sh.started.elapsed().as_secs();
                 let _ = write!(
                     s,
-                    "# Server\r\nredis_version:{REDIS_VERSION}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:io_uring\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{up}\r\nuptime_in_days:{}\r\nhz:{}\r\nexecutable:{}\r\nconfig_file:\r\nio_threads_active:{}\r\ntandem_version:{}\r\ntandem_io_threads:{}\r\ntandem_shards:{}\r\ntandem_colocated:{}\r\ntandem_plan:{}\r\n\r\n",
+                    "# Server\r\nredis_version:{REDIS_VERSION}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:io_uring\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{up}\r\nuptime_in_days:{}\r\nhz:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:{}\r\ntandem_version:{}\r\ntandem_io_threads:{}\r\ntandem_shards:{}\r\ntandem_colocated:{}\r\ntandem_plan:{}\r\n\r\n",
                     std::env::consts::OS,
                     std::env::consts::ARCH,
                     std::process::id(),
@@ -1820,6 +1824,7 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
                     std::env::current_exe()
                         .map(|p| p.display().to_string())
                         .unwrap_or_default(),
+                    cfg.config_file.as_deref().unwrap_or(""),
                     (cfg.io_threads > 1) as u8,
                     env!("CARGO_PKG_VERSION"),
                     cfg.io_threads,
