@@ -19,6 +19,23 @@ pub fn matches(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
     match_at(pattern, s, nocase, &mut skip_longer, 0)
 }
 
+/// DEBUG STRINGMATCH-TEST: matches `cycles` random patterns against
+/// random strings (up to 31 bytes each, bytes below 128), as Redis's
+/// `stringmatchlen_fuzz_test`; returns how many matched. A crash or a
+/// hang here is the bug it looks for.
+pub fn fuzz_test(cycles: usize) -> usize {
+    let mut rng = fastrand::Rng::new();
+    let (mut s, mut p) = ([0u8; 32], [0u8; 32]);
+    let mut total = 0;
+    for _ in 0..cycles {
+        let (sl, pl) = (rng.usize(..32), rng.usize(..32));
+        s[..sl].iter_mut().for_each(|b| *b = rng.u8(..128));
+        p[..pl].iter_mut().for_each(|b| *b = rng.u8(..128));
+        total += matches(&p[..pl], &s[..sl], false) as usize;
+    }
+    total
+}
+
 #[inline]
 fn eq(a: u8, b: u8, nocase: bool) -> bool {
     if nocase {

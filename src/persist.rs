@@ -338,6 +338,14 @@ pub enum Debug {
     DigestValue,
     /// OBJECT key: the value's internals, from the key's shard.
     Object,
+    /// CHANGE-REPL-ID: a new replication id (INFO `master_replid`).
+    ChangeReplId,
+    /// CONFIG-REWRITE-FORCE-ALL: CONFIG REWRITE writing every directive.
+    ConfigRewriteForceAll,
+    /// STRINGMATCH-TEST (Redis 7.0's name; STRINGMATCH-LEN in later
+    /// versions): random patterns against random strings through the
+    /// glob matcher, which must not crash.
+    StringmatchTest,
 }
 
 /// Redis 7.0's other DEBUG subcommands, refused with an error that says
@@ -345,7 +353,6 @@ pub enum Debug {
 const DEBUG_ELSEWHERE: &[&str] = &[
     "aof-flush-sleep",
     "assert",
-    "change-repl-id",
     "client-eviction",
     "crash-and-recover",
     "dict-resizing",
@@ -369,13 +376,18 @@ const DEBUG_ELSEWHERE: &[&str] = &[
     "segfault",
     "set-disable-deny-scripts",
     "set-skip-checksum-validation",
-    "stringmatch-len",
     "structsize",
 ];
 
 /// The lines of DEBUG HELP for what tandem implements.
 pub const DEBUG_HELP: &[&str] = &[
     "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CHANGE-REPL-ID",
+    "    Change the replication IDs of the instance.",
+    "    Dangerous: should be used only for testing the replication subsystem.",
+    "CONFIG-REWRITE-FORCE-ALL",
+    "    Like CONFIG REWRITE but writes all configuration options, including",
+    "    keywords not listed in original configuration file or default values.",
     "DIGEST",
     "    Output a hex signature representing the current DB content.",
     "DIGEST-VALUE <key> [<key> ...]",
@@ -409,6 +421,8 @@ pub const DEBUG_HELP: &[&str] = &[
     "    default.",
     "SLEEP <seconds>",
     "    Stop the server for <seconds>. Decimals allowed.",
+    "STRINGMATCH-TEST",
+    "    Run a fuzz tester against the stringmatchlen() function.",
     "HELP",
     "    Print this help.",
 ];
@@ -458,6 +472,11 @@ impl Debug {
             Some("digest") if args.len() == 2 => Ok(Debug::Digest),
             Some("object") if args.len() == 3 => Ok(Debug::Object),
             Some("digest-value") => Ok(Debug::DigestValue),
+            Some("change-repl-id") if args.len() == 2 => Ok(Debug::ChangeReplId),
+            Some("config-rewrite-force-all") if args.len() == 2 => Ok(Debug::ConfigRewriteForceAll),
+            Some("stringmatch-test" | "stringmatch-len") if args.len() == 2 => {
+                Ok(Debug::StringmatchTest)
+            }
             Some("log") if args.len() == 3 => {
                 Ok(Debug::Log(String::from_utf8_lossy(args[2]).into_owned()))
             }

@@ -711,3 +711,29 @@ fn command_list_filters() {
     let e = err(&mut c, &["COMMAND", "GETKEYSANDFLAGS", "set", "a", "b"]);
     assert!(e.contains("not implemented"), "{e}");
 }
+
+/// DEBUG CHANGE-REPL-ID gives INFO a new `master_replid` (its own id, not
+/// the run id); DEBUG STRINGMATCH-TEST runs the glob matcher over random
+/// patterns and answers as Redis 7.0 does.
+#[test]
+fn debug_repl_id_and_stringmatch_test() {
+    let s = Server::start(&["--enable-debug-command", "yes"]);
+    let mut c = s.conn();
+    let field = |c: &mut redis::Connection, section: &str, name: &str| -> String {
+        let text: String = q(c, &["INFO", section]).unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("no {name}"))
+            .to_string()
+    };
+    let before = field(&mut c, "replication", "master_replid");
+    assert_eq!(before.len(), 40);
+    assert_ne!(before, field(&mut c, "server", "run_id"));
+    let _: () = q(&mut c, &["DEBUG", "CHANGE-REPL-ID"]).unwrap();
+    let after = field(&mut c, "replication", "master_replid");
+    assert_eq!(after.len(), 40);
+    assert_ne!(before, after);
+    let ok: String = q(&mut c, &["DEBUG", "STRINGMATCH-TEST"]).unwrap();
+    assert_eq!(ok, "Apparently Redis did not crash: test passed");
+    s.assert_alive();
+}

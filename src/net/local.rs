@@ -1429,7 +1429,7 @@ fn config(l: &mut Local, args: &[&[u8]]) -> Res {
             reply(l, |r| r.ok())
         }
         "rewrite" if args.len() == 2 => {
-            let done = l.shared.config().rewrite();
+            let done = l.shared.config().rewrite(false);
             match done {
                 Ok(()) => reply(l, |r| r.ok()),
                 Err(e) => Err(format!("ERR {e}")),
@@ -1926,7 +1926,7 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
                 let _ = write!(
                     s,
                     "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n\r\n",
-                    sh.run_id
+                    sh.repl_id.lock().unwrap_or_else(|e| e.into_inner())
                 );
             }
             "cluster" => {

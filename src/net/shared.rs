@@ -105,6 +105,8 @@ pub struct Shared {
     /// Thread plan text for INFO (`io0:cpu0 shard0:cpu1`).
     pub plan: String,
     pub run_id: String,
+    /// INFO's `master_replid`: its own random id, as Redis's `replid`.
+    pub repl_id: Mutex<String>,
     /// Every thread's latency histograms and wakeup counters.
     pub metrics: Arc<crate::metrics::Registry>,
     /// The script cache every connection and shard sees (EVAL, SCRIPT).
@@ -247,12 +249,17 @@ impl Shared {
         }
     }
 
+    /// A new replication id for INFO's `master_replid` (DEBUG
+    /// CHANGE-REPL-ID).
+    pub fn change_repl_id(&self) {
+        *self.repl_id.lock().unwrap_or_else(|e| e.into_inner()) = random_id();
+    }
+
     pub fn new(config: Config, port: u16, plan: String) -> Shared {
-        let run_id: String = (0..40)
-            .map(|_| char::from_digit(fastrand::u32(..16), 16).unwrap_or('0'))
-            .collect();
+        let run_id = random_id();
         let scripts = Arc::new(crate::script::Registry::new(config.shards));
         Shared {
+            repl_id: Mutex::new(random_id()),
             census: Arc::new(crate::engine::evict::Census::new(config.shards)),
             metrics: Arc::new(crate::metrics::Registry::new(&config)),
             saver: Arc::new(crate::persist::Saver::new(
@@ -368,4 +375,11 @@ impl Shared {
             f(c);
         }
     }
+}
+
+/// 40 random hex digits (Redis's run and replication ids).
+fn random_id() -> String {
+    (0..40)
+        .map(|_| char::from_digit(fastrand::u32(..16), 16).unwrap_or('0'))
+        .collect()
 }
