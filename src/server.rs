@@ -282,6 +282,7 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
     // and is left as it is.
     let nshards = if cfg.colocated { 1 } else { cfg.shards };
     let started = std::time::Instant::now();
+    let before_load = crate::alloc::allocated();
     crate::rdb::configure(cfg.rdbcompression, cfg.rdbchecksum);
     let aof = Arc::new(crate::aof::Aof::new(nshards, cfg.appendfsync));
     aof.set_preamble(cfg.aof_use_rdb_preamble);
@@ -298,6 +299,8 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
         )?;
         (file, Vec::new(), 0)
     };
+    // What the loaded file holds is data, not start-up overhead.
+    let loaded_bytes = crate::alloc::allocated().saturating_sub(before_load);
     // The file's function libraries load first, by a FUNCTION RESTORE
     // replayed like the AOF's commands.
     if let Some(cmd) = file.as_ref().and_then(|f| f.restore_command()) {
@@ -470,6 +473,12 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
             Err(_) => failure = Some("an IO thread exited during start-up".into()),
         }
     }
+    // Every thread, ring and buffer is set up now, the AOF not yet
+    // replayed (Redis measures after `initServer`, before loading data).
+    shared.startup_allocated.store(
+        crate::alloc::allocated().saturating_sub(loaded_bytes),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     if let (None, Some((commands, count))) = (&failure, replay.take()) {
         match replay_aof(&io_tx, &wakers, commands, count) {
             Ok(()) => {

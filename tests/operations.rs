@@ -737,3 +737,47 @@ fn debug_repl_id_and_stringmatch_test() {
     assert_eq!(ok, "Apparently Redis did not crash: test passed");
     s.assert_alive();
 }
+
+/// INFO everything has every field redis-server 7.0 has, section by
+/// section and in its order (values differ; tandem's own `tandem_*`
+/// fields and Tandem section come on top).
+#[test]
+fn info_fields_match_redis() {
+    let redis = Redis::start(&[]);
+    let names = |text: &str| -> Vec<String> {
+        let mut out = Vec::new();
+        let mut skip = false;
+        for l in text.lines() {
+            if let Some(sec) = l.strip_prefix("# ") {
+                skip = sec == "Tandem";
+                if !skip {
+                    out.push(l.to_string());
+                }
+                continue;
+            }
+            let Some((name, _)) = l.split_once(':') else {
+                continue;
+            };
+            if skip
+                || name.starts_with("tandem_")
+                || name.starts_with("cmdstat_")
+                || name.starts_with("errorstat_")
+                || name.starts_with("latency_percentiles_usec_")
+            {
+                continue;
+            }
+            out.push(name.to_string());
+        }
+        out
+    };
+    let mut theirs = redis::Client::open(format!("redis://127.0.0.1:{}/", redis.port))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let want = names(&q::<String>(&mut theirs, &["INFO", "everything"]).unwrap());
+    each_mode(|s| {
+        let mut c = s.conn();
+        let got = names(&q::<String>(&mut c, &["INFO", "everything"]).unwrap());
+        assert_eq!(got, want);
+    });
+}

@@ -518,30 +518,28 @@ fn swapdb(ctx: &mut Ctx) -> CmdResult {
 }
 
 /// INFO, shard side: `[commands executed, keys expired, keyspace hits,
-/// keyspace misses, keys evicted, then for each database: keys, keys
-/// with a deadline]`
-/// as integers, and for MEMORY STATS and DOCTOR then each database's
-/// hash table bytes; the IO stage sums them over shards and formats the
-/// reply (`net::local::info_finisher`, which reads this layout).
+/// keyspace misses, keys evicted, Lua state bytes, then for each
+/// database: keys, keys with a deadline, then each database's hash table
+/// bytes]` as integers, for INFO, MEMORY STATS and DOCTOR; the IO stage
+/// sums them over shards and formats the reply
+/// (`net::local::info_finisher`, which reads this layout).
 fn info(ctx: &mut Ctx) -> CmdResult {
     let dbs = ctx.sh.dbs.len();
-    // MEMORY STATS / DOCTOR also want each database's table size.
-    let tables = name(ctx) == "memory";
-    ctx.out.array(5 + if tables { 3 } else { 2 } * dbs);
+    ctx.out.array(6 + 3 * dbs);
     let total = ctx.sh.db_stats();
     ctx.out.int(ctx.sh.commands as i64);
     ctx.out.int(total.expired as i64);
     ctx.out.int(total.hits as i64);
     ctx.out.int(total.misses as i64);
     ctx.out.int(total.evicted as i64);
+    ctx.out
+        .int(ctx.sh.lua.as_ref().map_or(0, |l| l.memory()) as i64);
     for d in &ctx.sh.dbs {
         ctx.out.int(d.len() as i64);
         ctx.out.int(d.expires_len() as i64);
     }
-    if tables {
-        for d in &ctx.sh.dbs {
-            ctx.out.int(d.table_bytes() as i64);
-        }
+    for d in &ctx.sh.dbs {
+        ctx.out.int(d.table_bytes() as i64);
     }
     Ok(())
 }

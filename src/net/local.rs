@@ -1489,13 +1489,15 @@ fn shutdown(l: &mut Local, args: &[&[u8]]) -> Res {
 }
 
 // Positions in a shard's INFO statistics array (see the shard's INFO
-// handler, `cmd::keys`): five totals, then keys and expires per database.
+// handler, `cmd::keys`): six totals, then keys and expires per database,
+// then table bytes per database.
 const SHARD_COMMANDS: usize = 0;
 const SHARD_EXPIRED: usize = 1;
 const SHARD_HITS: usize = 2;
 const SHARD_MISSES: usize = 3;
 const SHARD_EVICTED: usize = 4;
-const SHARD_KEYSPACE: usize = 5;
+const SHARD_LUA: usize = 5;
+const SHARD_KEYSPACE: usize = 6;
 
 /// Builds the closure that turns the shards' summed statistics into the
 /// INFO reply for the sections in `args` (server, clients, memory, stats,
@@ -1567,6 +1569,8 @@ struct MemoryStats {
     startup: u64,
     clients: u64,
     scripts: u64,
+    /// Bytes the shards' Lua states hold.
+    lua: u64,
     /// Per database with keys: (index, table bytes).
     dbs: Vec<(usize, u64)>,
     keys: u64,
@@ -1597,9 +1601,10 @@ impl MemoryStats {
         MemoryStats {
             peak: sh.mem_peak.fetch_max(total, Ordering::Relaxed).max(total),
             total,
-            startup: sh.startup_allocated,
+            startup: sh.startup_allocated.load(Ordering::Relaxed),
             clients,
             scripts: sh.scripts.memory() as u64,
+            lua: stat(SHARD_LUA),
             dbs,
             keys,
             rss: super::shared::rss_bytes(),
@@ -1812,15 +1817,16 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
                 let up = sh.started.elapsed().as_secs();
                 let _ = write!(
                     s,
-                    "# Server\r\nredis_version:{REDIS_VERSION}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:io_uring\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{up}\r\nuptime_in_days:{}\r\nhz:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:{}\r\ntandem_version:{}\r\ntandem_io_threads:{}\r\ntandem_shards:{}\r\ntandem_colocated:{}\r\ntandem_plan:{}\r\n\r\n",
-                    std::env::consts::OS,
-                    std::env::consts::ARCH,
+                    "# Server\r\nredis_version:{REDIS_VERSION}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:io_uring\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{up}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:{}\r\ntandem_version:{}\r\ntandem_io_threads:{}\r\ntandem_shards:{}\r\ntandem_colocated:{}\r\ntandem_plan:{}\r\n\r\n",
+                    super::shared::os_name(),
                     std::process::id(),
                     sh.run_id,
                     sh.port,
                     now.as_micros(),
                     up / 86400,
                     cfg.hz,
+                    cfg.hz,
+                    crate::store::lru_clock(now.as_millis() as u64),
                     std::env::current_exe()
                         .map(|p| p.display().to_string())
                         .unwrap_or_default(),
@@ -1843,31 +1849,63 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
                 );
             }
             "memory" => {
-                let rss = super::shared::rss_bytes();
-                let used = super::shared::allocated_bytes();
-                let peak = sh.mem_peak.fetch_max(used, Ordering::Relaxed).max(used);
+                // Redis 7.0's fields, in its order (`genRedisInfoString`).
+                let m = MemoryStats::from(sh, sums);
+                let (used, rss, peak) = (m.total, m.rss, m.peak);
+                let overhead = m.overhead();
+                let dataset = used.saturating_sub(overhead);
+                let net = used.saturating_sub(m.startup);
+                let pct = |a: u64, b: u64| {
+                    if b == 0 {
+                        0.0
+                    } else {
+                        a as f64 * 100.0 / b as f64
+                    }
+                };
+                let system = super::shared::system_memory_bytes();
                 let libs = sh.scripts.libraries();
                 let (libraries, functions) = (
                     libs.len(),
                     libs.iter().map(|l| l.functions.len()).sum::<usize>(),
                 );
+                let clients = m.clients;
+                let limit = cfg.maxmemory.limit;
                 let _ = write!(
                     s,
-                    "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:mimalloc\r\nnumber_of_cached_scripts:{}\r\nnumber_of_functions:{functions}\r\nnumber_of_libraries:{libraries}\r\n\r\n",
+                    "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{overhead}\r\nused_memory_startup:{}\r\nused_memory_dataset:{dataset}\r\nused_memory_dataset_perc:{:.2}%\r\nallocator_allocated:{used}\r\nallocator_active:{rss}\r\nallocator_resident:{rss}\r\ntotal_system_memory:{system}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:{lua}\r\nused_memory_vm_eval:{lua}\r\nused_memory_lua_human:{}\r\nused_memory_scripts_eval:{scripts}\r\nnumber_of_cached_scripts:{}\r\nnumber_of_functions:{functions}\r\nnumber_of_libraries:{libraries}\r\nused_memory_vm_functions:0\r\nused_memory_vm_total:{lua}\r\nused_memory_vm_total_human:{}\r\nused_memory_functions:0\r\nused_memory_scripts:{scripts}\r\nused_memory_scripts_human:{}\r\nmaxmemory:{limit}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nallocator_frag_ratio:{:.2}\r\nallocator_frag_bytes:{}\r\nallocator_rss_ratio:1.00\r\nallocator_rss_bytes:0\r\nrss_overhead_ratio:1.00\r\nrss_overhead_bytes:0\r\nmem_fragmentation_ratio:{:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:{clients}\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:mimalloc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n\r\n",
                     human(used),
                     human(rss),
                     human(peak),
-                    cfg.maxmemory.limit,
-                    human(cfg.maxmemory.limit),
+                    pct(used, peak),
+                    m.startup,
+                    pct(dataset, net),
+                    human(system),
+                    human(m.lua),
+                    sh.scripts.len(),
+                    human(m.lua),
+                    human(m.scripts),
+                    human(limit),
                     cfg.maxmemory.policy.name(),
                     rss as f64 / used.max(1) as f64,
-                    sh.scripts.len(),
+                    rss.saturating_sub(used),
+                    rss as f64 / used.max(1) as f64,
+                    rss.saturating_sub(used),
+                    lua = m.lua,
+                    scripts = m.scripts,
                 );
             }
             "stats" => {
+                // Redis 7.0's fields, in its order. What tandem has no
+                // counterpart for (replication, forks, defragmentation,
+                // Redis's own IO threads) is 0, as on a Redis without it;
+                // a few figures it does not measure are 0 too (README).
+                let (kin, kout) = {
+                    let m = sh.net_meters.lock().unwrap_or_else(|e| e.into_inner());
+                    (m[0].rate() / 1024.0, m[1].rate() / 1024.0)
+                };
                 let _ = write!(
                     s,
-                    "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ntandem_shard_commands:{}\r\n\r\n",
+                    "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{kin:.2}\r\ninstantaneous_output_kbps:{kout:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\ntandem_shard_commands:{}\r\n\r\n",
                     sh.total_connections.load(Ordering::Relaxed),
                     sh.total_commands.load(Ordering::Relaxed),
                     sh.ops_meter
@@ -1941,11 +1979,25 @@ fn format_info(sh: &Shared, sections: &[String], sums: &[i64]) -> String {
                     ru
                 };
                 let t = |tv: libc::timeval| format!("{}.{:06}", tv.tv_sec, tv.tv_usec);
+                // Children: none (no fork), read all the same; the main
+                // thread: the IO thread answering.
+                // SAFETY: as above.
+                let (children, thread) = unsafe {
+                    let mut c: libc::rusage = std::mem::zeroed();
+                    libc::getrusage(libc::RUSAGE_CHILDREN, &mut c);
+                    let mut t: libc::rusage = std::mem::zeroed();
+                    libc::getrusage(libc::RUSAGE_THREAD, &mut t);
+                    (c, t)
+                };
                 let _ = write!(
                     s,
-                    "# CPU\r\nused_cpu_sys:{}\r\nused_cpu_user:{}\r\n\r\n",
+                    "# CPU\r\nused_cpu_sys:{}\r\nused_cpu_user:{}\r\nused_cpu_sys_children:{}\r\nused_cpu_user_children:{}\r\nused_cpu_sys_main_thread:{}\r\nused_cpu_user_main_thread:{}\r\n\r\n",
                     t(ru.ru_stime),
-                    t(ru.ru_utime)
+                    t(ru.ru_utime),
+                    t(children.ru_stime),
+                    t(children.ru_utime),
+                    t(thread.ru_stime),
+                    t(thread.ru_utime),
                 );
             }
             "keyspace" => {

@@ -122,11 +122,15 @@ pub struct Shared {
     pub aof: Arc<crate::aof::Aof>,
     /// Samples of `total_commands` for INFO's `instantaneous_ops_per_sec`.
     pub ops_meter: Mutex<OpsMeter>,
+    /// The same for network bytes in and out
+    /// (`instantaneous_input_kbps`, `instantaneous_output_kbps`).
+    pub net_meters: Mutex<[OpsMeter; 2]>,
     /// Highest `used_memory` seen (INFO `used_memory_peak`), bytes.
     pub mem_peak: AtomicU64,
     /// Bytes allocated when the server was set up, before any data or
-    /// client (MEMORY STATS' `startup.allocated`).
-    pub startup_allocated: u64,
+    /// client (MEMORY STATS' `startup.allocated`, INFO's
+    /// `used_memory_startup`): set again once every thread is up.
+    pub startup_allocated: AtomicU64,
     /// When freed memory was last handed back to the OS ([`Shared::sample_stats`]).
     last_trim: Mutex<Instant>,
     /// CLIENT PAUSE: whether one may be in force (the IO threads' fast
@@ -164,11 +168,16 @@ impl OpsMeter {
 
     /// Commands per second over the sampled window.
     pub fn per_sec(&self) -> u64 {
+        self.rate() as u64
+    }
+
+    /// Counted units per second over the sampled window.
+    pub fn rate(&self) -> f64 {
         match (self.samples.front(), self.samples.back()) {
             (Some(&(t0, n0)), Some(&(t1, n1))) if t1 > t0 => {
-                (n1.saturating_sub(n0) as f64 / (t1 - t0).as_secs_f64()) as u64
+                n1.saturating_sub(n0) as f64 / (t1 - t0).as_secs_f64()
             }
-            _ => 0,
+            _ => 0.0,
         }
     }
 
@@ -293,8 +302,9 @@ impl Shared {
             plan,
             run_id,
             ops_meter: Mutex::new(OpsMeter::default()),
+            net_meters: Mutex::new(Default::default()),
             mem_peak: AtomicU64::new(0),
-            startup_allocated: allocated_bytes(),
+            startup_allocated: AtomicU64::new(allocated_bytes()),
             last_trim: Mutex::new(Instant::now()),
             pause_on: AtomicBool::new(false),
             pause: Mutex::new((0, 0)),
@@ -351,6 +361,11 @@ impl Shared {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .sample(total);
+        {
+            let mut m = self.net_meters.lock().unwrap_or_else(|e| e.into_inner());
+            m[0].sample(self.net_input_bytes.load(Ordering::Relaxed));
+            m[1].sample(self.net_output_bytes.load(Ordering::Relaxed));
+        }
         let used = allocated_bytes();
         self.mem_peak.fetch_max(used, Ordering::Relaxed);
         let rss = rss_bytes();
@@ -382,4 +397,35 @@ fn random_id() -> String {
     (0..40)
         .map(|_| char::from_digit(fastrand::u32(..16), 16).unwrap_or('0'))
         .collect()
+}
+
+/// The machine's physical memory, bytes (INFO `total_system_memory`).
+pub fn system_memory_bytes() -> u64 {
+    // SAFETY: sysconf reads system constants.
+    let (pages, size) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    (pages.max(0) as u64).saturating_mul(size.max(0) as u64)
+}
+
+/// `uname`'s system, release and machine, as Redis's INFO `os` shows them
+/// (`Linux 6.1.0 x86_64`).
+pub fn os_name() -> String {
+    // SAFETY: uname fills the zeroed struct we pass; its fields are
+    // NUL-terminated C strings.
+    unsafe {
+        let mut u: libc::utsname = std::mem::zeroed();
+        if libc::uname(&mut u) != 0 {
+            return format!("{} {}", std::env::consts::OS, std::env::consts::ARCH);
+        }
+        let f = |a: &[libc::c_char]| {
+            std::ffi::CStr::from_ptr(a.as_ptr())
+                .to_string_lossy()
+                .into_owned()
+        };
+        format!("{} {} {}", f(&u.sysname), f(&u.release), f(&u.machine))
+    }
 }

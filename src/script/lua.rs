@@ -372,6 +372,11 @@ const FRAMED: &[(&str, &str, mlua::ffi::lua_CFunction)] = &[
 ];
 
 impl Runtime {
+    /// Bytes the Lua state holds (INFO `used_memory_vm_eval`).
+    pub fn memory(&self) -> usize {
+        self.lua.used_memory()
+    }
+
     /// A fresh state for shard `shard`: Lua's base, table, string, math and
     /// debug libraries (debug only for the error handler), the `redis`
     /// library, the read-only sandbox and the SCRIPT KILL check.
