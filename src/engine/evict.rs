@@ -527,29 +527,19 @@ mod tests {
     #[test]
     fn pool_keeps_the_best() {
         let mut pool = Vec::new();
+        let candidate = |score| Candidate {
+            score,
+            db: 0,
+            hash: 0,
+            key: Box::from(&b"k"[..]),
+        };
         for score in [5u64, 1, 9, 3, 7] {
-            pool_insert(
-                &mut pool,
-                Candidate {
-                    score,
-                    db: 0,
-                    hash: 0,
-                    key: Box::from(&b"k"[..]),
-                },
-            );
+            pool_insert(&mut pool, candidate(score));
         }
         let scores: Vec<u64> = pool.iter().map(|c| c.score).collect();
         assert_eq!(scores, [1, 3, 5, 7, 9]);
         for score in 10..40u64 {
-            pool_insert(
-                &mut pool,
-                Candidate {
-                    score,
-                    db: 0,
-                    hash: 0,
-                    key: Box::from(&b"k"[..]),
-                },
-            );
+            pool_insert(&mut pool, candidate(score));
         }
         assert_eq!(pool.len(), POOL_SIZE);
         assert_eq!(pool.first().map(|c| c.score), Some(24));

@@ -536,16 +536,7 @@ impl Engine {
             sub,
             format!("-{}", crate::resp::errors::OOM).as_bytes(),
         );
-        let ob = &mut self.out[io];
-        ob.reply.resp3 = req.resp3;
-        ob.reply.error(crate::resp::errors::OOM);
-        ob.items.push(ReplyItem {
-            conn: req.conn,
-            seq: req.seq,
-            part: req.part,
-            end: ob.reply.buf.len(),
-            stamp: 0,
-        });
+        self.reply_now(io, req, |r| r.error(crate::resp::errors::OOM));
         true
     }
 
@@ -653,9 +644,14 @@ impl Engine {
 
     /// Answers `+OK` to a request.
     fn reply_ok(&mut self, io: usize, req: &Request) {
+        self.reply_now(io, req, |r| r.ok());
+    }
+
+    /// Answers a request with what `write` writes, without running it.
+    fn reply_now(&mut self, io: usize, req: &Request, write: impl FnOnce(&mut crate::resp::Reply)) {
         let ob = &mut self.out[io];
         ob.reply.resp3 = req.resp3;
-        ob.reply.ok();
+        write(&mut ob.reply);
         ob.items.push(ReplyItem {
             conn: req.conn,
             seq: req.seq,

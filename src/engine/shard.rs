@@ -519,10 +519,8 @@ impl Shard {
     /// cross-database commands included), set around the command.
     #[inline]
     pub fn set_no_touch(&mut self, on: bool) {
-        if self.dbs.first().is_some_and(|d| d.no_touch != on) {
-            for d in &mut self.dbs {
-                d.no_touch = on;
-            }
+        for d in &mut self.dbs {
+            d.no_touch = on;
         }
     }
 

@@ -351,8 +351,9 @@ fn lfu_incr(counter: u64, log_factor: u32) -> u64 {
 
 /// One key with its value and expiry deadline: 64 bytes, one cache line,
 /// so a lookup that finds its key costs one miss for the control bytes and
-/// one for the entry. The access clock (OBJECT IDLETIME, and later LRU
-/// eviction) lives in the hash word's spare bits
+/// one for the entry. The access bits (an LRU clock or an LFU counter,
+/// [`Access`]: OBJECT IDLETIME / FREQ, eviction) live in the hash word's
+/// spare bits
 /// ([`crate::spec::HASH_SPARE_BITS`]) so the entry stays one line.
 #[derive(Debug)]
 #[repr(align(64))]
@@ -984,7 +985,7 @@ impl Db {
     /// serializes what it has not yet written (dropping every key costs as
     /// much).
     pub fn clear(&mut self) {
-        let (stats, mark, access) = (self.stats, self.mark, self.access);
+        let (stats, mark, access, no_touch) = (self.stats, self.mark, self.access, self.no_touch);
         let mut snap = self.snap.take();
         if let Some(sn) = snap.as_deref_mut() {
             for (i, seg) in self.segs.iter_mut().enumerate() {
@@ -996,6 +997,7 @@ impl Db {
         self.snap = snap;
         self.mark = mark;
         self.access = access;
+        self.no_touch = no_touch;
     }
 
     /// Writes segment `s`'s unwritten entries for a running snapshot
