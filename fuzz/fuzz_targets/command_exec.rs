@@ -160,7 +160,7 @@ fuzz_target!(|input: &[u8]| {
                 claim,
                 stamp: 0,
                 tx: None,
-                track: 0,
+                client_flags: 0,
             }],
             args,
         };
