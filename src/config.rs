@@ -193,6 +193,34 @@ static DIRECTIVES: &[Directive] = &[
         "password for the default user (empty: none)",
     ),
     d(
+        "aclfile",
+        Kind::Str,
+        false,
+        "",
+        "file of ACL users (`user <name> <rules>...` lines), read at start-up and by ACL LOAD, written by ACL SAVE (\"\": none)",
+    ),
+    d(
+        "acllog-max-len",
+        Kind::Int(0, i64::MAX),
+        true,
+        "128",
+        "entries ACL LOG keeps",
+    ),
+    d(
+        "acl-pubsub-default",
+        Kind::Str,
+        true,
+        "resetchannels",
+        "channels a new ACL user may use: resetchannels (none) or allchannels",
+    ),
+    d(
+        "protected-mode",
+        Kind::Bool,
+        true,
+        "yes",
+        "while the default user has no password, refuse clients that are not on loopback",
+    ),
+    d(
         "loglevel",
         Kind::Str,
         true,
@@ -484,6 +512,15 @@ pub struct Config {
     /// ([`crate::pubsub::notify`]).
     pub notify_keyspace_events: u32,
     pub requirepass: String,
+    /// `aclfile`: the ACL users' file, empty for none.
+    pub aclfile: String,
+    /// `acllog-max-len`: entries ACL LOG keeps.
+    pub acllog_max_len: u64,
+    /// `acl-pubsub-default allchannels`: new ACL users get `&*`.
+    pub acl_pubsub_default_all: bool,
+    /// `protected-mode`: without a default user password, only loopback
+    /// clients are served.
+    pub protected_mode: bool,
     pub loglevel: String,
     /// Working directory (`dir`), entered at start-up.
     pub dir: String,
@@ -1158,6 +1195,10 @@ impl Default for Config {
             ],
             notify_keyspace_events: 0,
             requirepass: String::new(),
+            aclfile: String::new(),
+            acllog_max_len: 128,
+            acl_pubsub_default_all: false,
+            protected_mode: true,
             loglevel: "notice".into(),
             dir: ".".into(),
             dbfilename: "dump.rdb".into(),
@@ -1347,6 +1388,7 @@ impl Config {
                     "zset-max-listpack-value" => self.enc.zset_max_listpack_value = n as usize,
                     "stream-node-max-entries" => self.enc.stream_node_max_entries = n,
                     "maxmemory-samples" => self.maxmemory.samples = n as u32,
+                    "acllog-max-len" => self.acllog_max_len = n as u64,
                     "maxmemory-eviction-tenacity" => self.maxmemory.tenacity = n as u32,
                     "lfu-log-factor" => self.maxmemory.lfu_log_factor = n as u32,
                     "lfu-decay-time" => self.maxmemory.lfu_decay_time = n as u32,
@@ -1392,6 +1434,7 @@ impl Config {
                     "rdbchecksum" => self.rdbchecksum = b,
                     "aof-load-truncated" => self.aof_load_truncated = b,
                     "aof-use-rdb-preamble" => self.aof_use_rdb_preamble = b,
+                    "protected-mode" => self.protected_mode = b,
                     _ => unreachable!("bool directive {}", d.name),
                 }
             }
@@ -1410,6 +1453,16 @@ impl Config {
                     self.bind = addrs;
                 }
                 "requirepass" => self.requirepass = value.to_string(),
+                "aclfile" => self.aclfile = value.to_string(),
+                "acl-pubsub-default" => {
+                    self.acl_pubsub_default_all = match value.to_ascii_lowercase().as_str() {
+                        "allchannels" => true,
+                        "resetchannels" => false,
+                        _ => {
+                            return Err("argument(s) must be one of the following: allchannels, resetchannels".into());
+                        }
+                    }
+                }
                 "maxmemory-policy" => {
                     self.maxmemory.policy = crate::engine::evict::Policy::parse(value)
                         .ok_or_else(crate::engine::evict::Policy::choices)?
@@ -1504,6 +1557,14 @@ impl Config {
             "client-query-buffer-limit" => fmt_mem(self.client_query_buffer_limit),
             "client-output-limit" => fmt_mem(self.client_output_limit),
             "requirepass" => self.requirepass.clone(),
+            "aclfile" => self.aclfile.clone(),
+            "acllog-max-len" => self.acllog_max_len.to_string(),
+            "acl-pubsub-default" => if self.acl_pubsub_default_all {
+                "allchannels"
+            } else {
+                "resetchannels"
+            }
+            .to_string(),
             "client-output-buffer-limit" => self
                 .client_obuf
                 .iter()
@@ -1528,6 +1589,7 @@ impl Config {
             "appenddirname" => self.appenddirname.clone(),
             "appendfilename" => self.appendfilename.clone(),
             "aof-load-truncated" => if self.aof_load_truncated { "yes" } else { "no" }.into(),
+            "protected-mode" => if self.protected_mode { "yes" } else { "no" }.into(),
             "aof-use-rdb-preamble" => if self.aof_use_rdb_preamble {
                 "yes"
             } else {

@@ -16,6 +16,7 @@
 //! are leaves; `net` never imports `engine`, `cmd` or `store`, and
 //! `engine`/`cmd` never import `net`.
 
+pub mod acl;
 pub mod alloc;
 pub mod aof;
 pub mod cmd;

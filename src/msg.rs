@@ -140,6 +140,9 @@ pub struct ExecPlan {
     pub running: AtomicUsize,
     /// The client's flags for the block's commands ([`client_flags`]).
     pub client_flags: u8,
+    /// The client's user when it has ACL restrictions, for the block's
+    /// scripts ([`Request::caller`]).
+    pub caller: Option<Arc<crate::acl::Caller>>,
     /// With MONITOR on when EXEC was planned: its database and name as the
     /// client spelled it, for the line written after the block ran.
     pub monitor: Option<(u16, Bytes)>,
@@ -287,6 +290,9 @@ pub struct Request {
     /// several shards. A part of a coordinated transaction on a shard that
     /// is not the coordinator carries no arguments: it only locks.
     pub tx: Option<Arc<TxInfo>>,
+    /// For a script run by a user with ACL restrictions: the user its
+    /// calls are checked against ([`crate::acl::Caller`]).
+    pub caller: Option<Arc<crate::acl::Caller>>,
 }
 
 /// What a [`Request`] carries of its client's state.

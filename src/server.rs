@@ -357,6 +357,11 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
 
     let mut sh = Shared::new(cfg.clone(), port, plan_text);
     sh.aof = aof.clone();
+    if !cfg.aclfile.is_empty() {
+        sh.acl
+            .load_file(&cfg.aclfile)
+            .map_err(|e| format!("Aborting Redis startup because of ACL errors: {e}"))?;
+    }
     let shared = Arc::new(sh);
     let nio = cfg.io_threads;
     let mut io_tx = Vec::new();

@@ -1152,6 +1152,18 @@ pub static TABLE: &[CommandSpec] = &[
         "Returns information and statistics about the server."
     ),
     cmd!(
+        "acl",
+        -2,
+        NOSCRIPT | LOADING | STALE | CONTAINER,
+        0,
+        0,
+        0,
+        "server",
+        "6.0.0",
+        R::Local,
+        "A container for Access List Control commands."
+    ),
+    cmd!(
         "config",
         -2,
         ADMIN | NOSCRIPT | LOADING | STALE | CONTAINER,
@@ -1394,6 +1406,667 @@ pub fn stream_read_keys<'a>(args: &[&'a [u8]]) -> (Vec<&'a [u8]>, bool) {
         i += 1;
     }
     (Vec::new(), block)
+}
+
+/// ACL command categories (`ACL CAT`), one bit each, in Redis 7.0's order
+/// (`ACLCommandCategories` in `src/acl.c`).
+pub mod cat {
+    pub const KEYSPACE: u32 = 1 << 0;
+    pub const READ: u32 = 1 << 1;
+    pub const WRITE: u32 = 1 << 2;
+    pub const SET: u32 = 1 << 3;
+    pub const SORTEDSET: u32 = 1 << 4;
+    pub const LIST: u32 = 1 << 5;
+    pub const HASH: u32 = 1 << 6;
+    pub const STRING: u32 = 1 << 7;
+    pub const BITMAP: u32 = 1 << 8;
+    pub const HYPERLOGLOG: u32 = 1 << 9;
+    pub const GEO: u32 = 1 << 10;
+    pub const STREAM: u32 = 1 << 11;
+    pub const PUBSUB: u32 = 1 << 12;
+    pub const ADMIN: u32 = 1 << 13;
+    pub const FAST: u32 = 1 << 14;
+    pub const SLOW: u32 = 1 << 15;
+    pub const BLOCKING: u32 = 1 << 16;
+    pub const DANGEROUS: u32 = 1 << 17;
+    pub const CONNECTION: u32 = 1 << 18;
+    pub const TRANSACTION: u32 = 1 << 19;
+    pub const SCRIPTING: u32 = 1 << 20;
+    /// Every category's name, bit `i` named by `NAMES[i]`.
+    pub const NAMES: [&str; 21] = [
+        "keyspace",
+        "read",
+        "write",
+        "set",
+        "sortedset",
+        "list",
+        "hash",
+        "string",
+        "bitmap",
+        "hyperloglog",
+        "geo",
+        "stream",
+        "pubsub",
+        "admin",
+        "fast",
+        "slow",
+        "blocking",
+        "dangerous",
+        "connection",
+        "transaction",
+        "scripting",
+    ];
+
+    /// The bit of category `name` (without its `@`), case-insensitively.
+    pub fn by_name(name: &[u8]) -> Option<u32> {
+        NAMES
+            .iter()
+            .position(|n| n.as_bytes().eq_ignore_ascii_case(name))
+            .map(|i| 1 << i)
+    }
+}
+
+/// Index of a command or subcommand in [`ACL_COMMANDS`]: what an ACL
+/// user's command bitmap is indexed by.
+pub type AclId = u16;
+
+/// Every Redis 7.0 command and subcommand (`config|get`) with its arity
+/// and ACL categories, sorted by full name: the categories its JSON file in
+/// Redis's `src/commands/` lists and those `setImplicitACLCategories`
+/// derives from its flags (write, read, admin and dangerous, fast or
+/// slow, ...). It names the commands tandem does not implement too
+/// (CLUSTER, WAIT, ...), so ACL rules written for Redis load unchanged.
+/// COMMAND INFO and ACL CAT report these; ACL SETUSER's `+@category`
+/// grants them.
+pub const ACL_COMMANDS: &[(&str, i16, u32)] = {
+    use cat::*;
+    &[
+        ("acl", -2, SLOW),
+        ("acl|cat", -2, SLOW),
+        ("acl|deluser", -3, ADMIN | SLOW | DANGEROUS),
+        ("acl|dryrun", -4, ADMIN | SLOW | DANGEROUS),
+        ("acl|genpass", -2, SLOW),
+        ("acl|getuser", 3, ADMIN | SLOW | DANGEROUS),
+        ("acl|help", 2, SLOW),
+        ("acl|list", 2, ADMIN | SLOW | DANGEROUS),
+        ("acl|load", 2, ADMIN | SLOW | DANGEROUS),
+        ("acl|log", -2, ADMIN | SLOW | DANGEROUS),
+        ("acl|save", 2, ADMIN | SLOW | DANGEROUS),
+        ("acl|setuser", -3, ADMIN | SLOW | DANGEROUS),
+        ("acl|users", 2, ADMIN | SLOW | DANGEROUS),
+        ("acl|whoami", 2, SLOW),
+        ("append", 3, WRITE | STRING | FAST),
+        ("asking", 1, FAST | CONNECTION),
+        ("auth", -2, FAST | CONNECTION),
+        ("bgrewriteaof", 1, ADMIN | SLOW | DANGEROUS),
+        ("bgsave", -1, ADMIN | SLOW | DANGEROUS),
+        ("bitcount", -2, READ | BITMAP | SLOW),
+        ("bitfield", -2, WRITE | BITMAP | SLOW),
+        ("bitfield_ro", -2, READ | BITMAP | FAST),
+        ("bitop", -4, WRITE | BITMAP | SLOW),
+        ("bitpos", -3, READ | BITMAP | SLOW),
+        ("blmove", 6, WRITE | LIST | SLOW | BLOCKING),
+        ("blmpop", -5, WRITE | LIST | SLOW | BLOCKING),
+        ("blpop", -3, WRITE | LIST | SLOW | BLOCKING),
+        ("brpop", -3, WRITE | LIST | SLOW | BLOCKING),
+        ("brpoplpush", 4, WRITE | LIST | SLOW | BLOCKING),
+        ("bzmpop", -5, WRITE | SORTEDSET | SLOW | BLOCKING),
+        ("bzpopmax", -3, WRITE | SORTEDSET | FAST | BLOCKING),
+        ("bzpopmin", -3, WRITE | SORTEDSET | FAST | BLOCKING),
+        ("client", -2, SLOW),
+        ("client|caching", 3, SLOW | CONNECTION),
+        ("client|getname", 2, SLOW | CONNECTION),
+        ("client|getredir", 2, SLOW | CONNECTION),
+        ("client|help", 2, SLOW | CONNECTION),
+        ("client|id", 2, SLOW | CONNECTION),
+        ("client|info", 2, SLOW | CONNECTION),
+        ("client|kill", -3, ADMIN | SLOW | DANGEROUS | CONNECTION),
+        ("client|list", -2, ADMIN | SLOW | DANGEROUS | CONNECTION),
+        ("client|no-evict", 3, ADMIN | SLOW | DANGEROUS | CONNECTION),
+        ("client|pause", -3, ADMIN | SLOW | DANGEROUS | CONNECTION),
+        ("client|reply", 3, SLOW | CONNECTION),
+        ("client|setname", 3, SLOW | CONNECTION),
+        ("client|tracking", -3, SLOW | CONNECTION),
+        ("client|trackinginfo", 2, SLOW | CONNECTION),
+        ("client|unblock", -3, ADMIN | SLOW | DANGEROUS | CONNECTION),
+        ("client|unpause", 2, ADMIN | SLOW | DANGEROUS | CONNECTION),
+        ("cluster", -2, SLOW),
+        ("cluster|addslots", -3, ADMIN | SLOW | DANGEROUS),
+        ("cluster|addslotsrange", -4, ADMIN | SLOW | DANGEROUS),
+        ("cluster|bumpepoch", 2, ADMIN | SLOW | DANGEROUS),
+        ("cluster|count-failure-reports", 3, ADMIN | SLOW | DANGEROUS),
+        ("cluster|countkeysinslot", 3, SLOW),
+        ("cluster|delslots", -3, ADMIN | SLOW | DANGEROUS),
+        ("cluster|delslotsrange", -4, ADMIN | SLOW | DANGEROUS),
+        ("cluster|failover", -2, ADMIN | SLOW | DANGEROUS),
+        ("cluster|flushslots", 2, ADMIN | SLOW | DANGEROUS),
+        ("cluster|forget", 3, ADMIN | SLOW | DANGEROUS),
+        ("cluster|getkeysinslot", 4, SLOW),
+        ("cluster|help", 2, SLOW),
+        ("cluster|info", 2, SLOW),
+        ("cluster|keyslot", 3, SLOW),
+        ("cluster|links", 2, SLOW),
+        ("cluster|meet", -4, ADMIN | SLOW | DANGEROUS),
+        ("cluster|myid", 2, SLOW),
+        ("cluster|nodes", 2, SLOW),
+        ("cluster|replicas", 3, ADMIN | SLOW | DANGEROUS),
+        ("cluster|replicate", 3, ADMIN | SLOW | DANGEROUS),
+        ("cluster|reset", -2, ADMIN | SLOW | DANGEROUS),
+        ("cluster|saveconfig", 2, ADMIN | SLOW | DANGEROUS),
+        ("cluster|set-config-epoch", 3, ADMIN | SLOW | DANGEROUS),
+        ("cluster|setslot", -4, ADMIN | SLOW | DANGEROUS),
+        ("cluster|shards", 2, SLOW),
+        ("cluster|slaves", 3, ADMIN | SLOW | DANGEROUS),
+        ("cluster|slots", 2, SLOW),
+        ("command", -1, SLOW | CONNECTION),
+        ("command|count", 2, SLOW | CONNECTION),
+        ("command|docs", -2, SLOW | CONNECTION),
+        ("command|getkeys", -4, SLOW | CONNECTION),
+        ("command|getkeysandflags", -4, SLOW | CONNECTION),
+        ("command|help", 2, SLOW | CONNECTION),
+        ("command|info", -2, SLOW | CONNECTION),
+        ("command|list", -2, SLOW | CONNECTION),
+        ("config", -2, SLOW),
+        ("config|get", -3, ADMIN | SLOW | DANGEROUS),
+        ("config|help", 2, SLOW),
+        ("config|resetstat", 2, ADMIN | SLOW | DANGEROUS),
+        ("config|rewrite", 2, ADMIN | SLOW | DANGEROUS),
+        ("config|set", -4, ADMIN | SLOW | DANGEROUS),
+        ("copy", -3, KEYSPACE | WRITE | SLOW),
+        ("dbsize", 1, KEYSPACE | READ | FAST),
+        ("debug", -2, ADMIN | SLOW | DANGEROUS),
+        ("decr", 2, WRITE | STRING | FAST),
+        ("decrby", 3, WRITE | STRING | FAST),
+        ("del", -2, KEYSPACE | WRITE | SLOW),
+        ("discard", 1, FAST | TRANSACTION),
+        ("dump", 2, KEYSPACE | READ | SLOW),
+        ("echo", 2, FAST | CONNECTION),
+        ("eval", -3, SLOW | SCRIPTING),
+        ("eval_ro", -3, SLOW | SCRIPTING),
+        ("evalsha", -3, SLOW | SCRIPTING),
+        ("evalsha_ro", -3, SLOW | SCRIPTING),
+        ("exec", 1, SLOW | TRANSACTION),
+        ("exists", -2, KEYSPACE | READ | FAST),
+        ("expire", -3, KEYSPACE | WRITE | FAST),
+        ("expireat", -3, KEYSPACE | WRITE | FAST),
+        ("expiretime", 2, KEYSPACE | READ | FAST),
+        ("failover", -1, ADMIN | SLOW | DANGEROUS),
+        ("fcall", -3, SLOW | SCRIPTING),
+        ("fcall_ro", -3, SLOW | SCRIPTING),
+        ("flushall", -1, KEYSPACE | WRITE | SLOW | DANGEROUS),
+        ("flushdb", -1, KEYSPACE | WRITE | SLOW | DANGEROUS),
+        ("function", -2, SLOW),
+        ("function|delete", 3, WRITE | SLOW | SCRIPTING),
+        ("function|dump", 2, SLOW | SCRIPTING),
+        ("function|flush", -2, WRITE | SLOW | SCRIPTING),
+        ("function|help", 2, SLOW | SCRIPTING),
+        ("function|kill", 2, SLOW | SCRIPTING),
+        ("function|list", -2, SLOW | SCRIPTING),
+        ("function|load", -3, WRITE | SLOW | SCRIPTING),
+        ("function|restore", -3, WRITE | SLOW | SCRIPTING),
+        ("function|stats", 2, SLOW | SCRIPTING),
+        ("geoadd", -5, WRITE | GEO | SLOW),
+        ("geodist", -4, READ | GEO | SLOW),
+        ("geohash", -2, READ | GEO | SLOW),
+        ("geopos", -2, READ | GEO | SLOW),
+        ("georadius", -6, WRITE | GEO | SLOW),
+        ("georadius_ro", -6, READ | GEO | SLOW),
+        ("georadiusbymember", -5, WRITE | GEO | SLOW),
+        ("georadiusbymember_ro", -5, READ | GEO | SLOW),
+        ("geosearch", -7, READ | GEO | SLOW),
+        ("geosearchstore", -8, WRITE | GEO | SLOW),
+        ("get", 2, READ | STRING | FAST),
+        ("getbit", 3, READ | BITMAP | FAST),
+        ("getdel", 2, WRITE | STRING | FAST),
+        ("getex", -2, WRITE | STRING | FAST),
+        ("getrange", 4, READ | STRING | SLOW),
+        ("getset", 3, WRITE | STRING | FAST),
+        ("hdel", -3, WRITE | HASH | FAST),
+        ("hello", -1, FAST | CONNECTION),
+        ("hexists", 3, READ | HASH | FAST),
+        ("hget", 3, READ | HASH | FAST),
+        ("hgetall", 2, READ | HASH | SLOW),
+        ("hincrby", 4, WRITE | HASH | FAST),
+        ("hincrbyfloat", 4, WRITE | HASH | FAST),
+        ("hkeys", 2, READ | HASH | SLOW),
+        ("hlen", 2, READ | HASH | FAST),
+        ("hmget", -3, READ | HASH | FAST),
+        ("hmset", -4, WRITE | HASH | FAST),
+        ("hrandfield", -2, READ | HASH | SLOW),
+        ("hscan", -3, READ | HASH | SLOW),
+        ("hset", -4, WRITE | HASH | FAST),
+        ("hsetnx", 4, WRITE | HASH | FAST),
+        ("hstrlen", 3, READ | HASH | FAST),
+        ("hvals", 2, READ | HASH | SLOW),
+        ("incr", 2, WRITE | STRING | FAST),
+        ("incrby", 3, WRITE | STRING | FAST),
+        ("incrbyfloat", 3, WRITE | STRING | FAST),
+        ("info", -1, SLOW | DANGEROUS),
+        ("keys", 2, KEYSPACE | READ | SLOW | DANGEROUS),
+        ("lastsave", 1, ADMIN | FAST | DANGEROUS),
+        ("latency", -2, SLOW),
+        ("latency|doctor", 2, ADMIN | SLOW | DANGEROUS),
+        ("latency|graph", 3, ADMIN | SLOW | DANGEROUS),
+        ("latency|help", 2, SLOW),
+        ("latency|histogram", -2, ADMIN | SLOW | DANGEROUS),
+        ("latency|history", 3, ADMIN | SLOW | DANGEROUS),
+        ("latency|latest", 2, ADMIN | SLOW | DANGEROUS),
+        ("latency|reset", -2, ADMIN | SLOW | DANGEROUS),
+        ("lcs", -3, READ | STRING | SLOW),
+        ("lindex", 3, READ | LIST | SLOW),
+        ("linsert", 5, WRITE | LIST | SLOW),
+        ("llen", 2, READ | LIST | FAST),
+        ("lmove", 5, WRITE | LIST | SLOW),
+        ("lmpop", -4, WRITE | LIST | SLOW),
+        ("lolwut", -1, READ | FAST),
+        ("lpop", -2, WRITE | LIST | FAST),
+        ("lpos", -3, READ | LIST | SLOW),
+        ("lpush", -3, WRITE | LIST | FAST),
+        ("lpushx", -3, WRITE | LIST | FAST),
+        ("lrange", 4, READ | LIST | SLOW),
+        ("lrem", 4, WRITE | LIST | SLOW),
+        ("lset", 4, WRITE | LIST | SLOW),
+        ("ltrim", 4, WRITE | LIST | SLOW),
+        ("memory", -2, SLOW),
+        ("memory|doctor", 2, SLOW),
+        ("memory|help", 2, SLOW),
+        ("memory|malloc-stats", 2, SLOW),
+        ("memory|purge", 2, SLOW),
+        ("memory|stats", 2, SLOW),
+        ("memory|usage", -3, READ | SLOW),
+        ("mget", -2, READ | STRING | FAST),
+        ("migrate", -6, KEYSPACE | WRITE | SLOW | DANGEROUS),
+        ("module", -2, SLOW),
+        ("module|help", 2, SLOW),
+        ("module|list", 2, ADMIN | SLOW | DANGEROUS),
+        ("module|load", -3, ADMIN | SLOW | DANGEROUS),
+        ("module|loadex", -3, ADMIN | SLOW | DANGEROUS),
+        ("module|unload", 3, ADMIN | SLOW | DANGEROUS),
+        ("monitor", 1, ADMIN | SLOW | DANGEROUS),
+        ("move", 3, KEYSPACE | WRITE | FAST),
+        ("mset", -3, WRITE | STRING | SLOW),
+        ("msetnx", -3, WRITE | STRING | SLOW),
+        ("multi", 1, FAST | TRANSACTION),
+        ("object", -2, SLOW),
+        ("object|encoding", 3, KEYSPACE | READ | SLOW),
+        ("object|freq", 3, KEYSPACE | READ | SLOW),
+        ("object|help", 2, KEYSPACE | SLOW),
+        ("object|idletime", 3, KEYSPACE | READ | SLOW),
+        ("object|refcount", 3, KEYSPACE | READ | SLOW),
+        ("persist", 2, KEYSPACE | WRITE | FAST),
+        ("pexpire", -3, KEYSPACE | WRITE | FAST),
+        ("pexpireat", -3, KEYSPACE | WRITE | FAST),
+        ("pexpiretime", 2, KEYSPACE | READ | FAST),
+        ("pfadd", -2, WRITE | HYPERLOGLOG | FAST),
+        ("pfcount", -2, READ | HYPERLOGLOG | SLOW),
+        ("pfdebug", 3, WRITE | HYPERLOGLOG | ADMIN | SLOW | DANGEROUS),
+        ("pfmerge", -2, WRITE | HYPERLOGLOG | SLOW),
+        ("pfselftest", 1, HYPERLOGLOG | ADMIN | SLOW | DANGEROUS),
+        ("ping", -1, FAST | CONNECTION),
+        ("psetex", 4, WRITE | STRING | SLOW),
+        ("psubscribe", -2, PUBSUB | SLOW),
+        ("psync", -3, ADMIN | SLOW | DANGEROUS),
+        ("pttl", 2, KEYSPACE | READ | FAST),
+        ("publish", 3, PUBSUB | FAST),
+        ("pubsub", -2, SLOW),
+        ("pubsub|channels", -2, PUBSUB | SLOW),
+        ("pubsub|help", 2, SLOW),
+        ("pubsub|numpat", 2, PUBSUB | SLOW),
+        ("pubsub|numsub", -2, PUBSUB | SLOW),
+        ("pubsub|shardchannels", -2, PUBSUB | SLOW),
+        ("pubsub|shardnumsub", -2, PUBSUB | SLOW),
+        ("punsubscribe", -1, PUBSUB | SLOW),
+        ("quit", -1, FAST | CONNECTION),
+        ("randomkey", 1, KEYSPACE | READ | SLOW),
+        ("readonly", 1, FAST | CONNECTION),
+        ("readwrite", 1, FAST | CONNECTION),
+        ("rename", 3, KEYSPACE | WRITE | SLOW),
+        ("renamenx", 3, KEYSPACE | WRITE | FAST),
+        ("replconf", -1, ADMIN | SLOW | DANGEROUS),
+        ("replicaof", 3, ADMIN | SLOW | DANGEROUS),
+        ("reset", 1, FAST | CONNECTION),
+        ("restore", -4, KEYSPACE | WRITE | SLOW | DANGEROUS),
+        ("restore-asking", -4, KEYSPACE | WRITE | SLOW | DANGEROUS),
+        ("role", 1, ADMIN | FAST | DANGEROUS),
+        ("rpop", -2, WRITE | LIST | FAST),
+        ("rpoplpush", 3, WRITE | LIST | SLOW),
+        ("rpush", -3, WRITE | LIST | FAST),
+        ("rpushx", -3, WRITE | LIST | FAST),
+        ("sadd", -3, WRITE | SET | FAST),
+        ("save", 1, ADMIN | SLOW | DANGEROUS),
+        ("scan", -2, KEYSPACE | READ | SLOW),
+        ("scard", 2, READ | SET | FAST),
+        ("script", -2, SLOW),
+        ("script|debug", 3, SLOW | SCRIPTING),
+        ("script|exists", -3, SLOW | SCRIPTING),
+        ("script|flush", -2, SLOW | SCRIPTING),
+        ("script|help", 2, SLOW | SCRIPTING),
+        ("script|kill", 2, SLOW | SCRIPTING),
+        ("script|load", 3, SLOW | SCRIPTING),
+        ("sdiff", -2, READ | SET | SLOW),
+        ("sdiffstore", -3, WRITE | SET | SLOW),
+        ("select", 2, FAST | CONNECTION),
+        ("set", -3, WRITE | STRING | SLOW),
+        ("setbit", 4, WRITE | BITMAP | SLOW),
+        ("setex", 4, WRITE | STRING | SLOW),
+        ("setnx", 3, WRITE | STRING | FAST),
+        ("setrange", 4, WRITE | STRING | SLOW),
+        ("shutdown", -1, ADMIN | SLOW | DANGEROUS),
+        ("sinter", -2, READ | SET | SLOW),
+        ("sintercard", -3, READ | SET | SLOW),
+        ("sinterstore", -3, WRITE | SET | SLOW),
+        ("sismember", 3, READ | SET | FAST),
+        ("slaveof", 3, ADMIN | SLOW | DANGEROUS),
+        ("slowlog", -2, SLOW),
+        ("slowlog|get", -2, ADMIN | SLOW | DANGEROUS),
+        ("slowlog|help", 2, SLOW),
+        ("slowlog|len", 2, ADMIN | SLOW | DANGEROUS),
+        ("slowlog|reset", 2, ADMIN | SLOW | DANGEROUS),
+        ("smembers", 2, READ | SET | SLOW),
+        ("smismember", -3, READ | SET | FAST),
+        ("smove", 4, WRITE | SET | FAST),
+        (
+            "sort",
+            -2,
+            WRITE | SET | SORTEDSET | LIST | SLOW | DANGEROUS,
+        ),
+        (
+            "sort_ro",
+            -2,
+            READ | SET | SORTEDSET | LIST | SLOW | DANGEROUS,
+        ),
+        ("spop", -2, WRITE | SET | FAST),
+        ("spublish", 3, PUBSUB | FAST),
+        ("srandmember", -2, READ | SET | SLOW),
+        ("srem", -3, WRITE | SET | FAST),
+        ("sscan", -3, READ | SET | SLOW),
+        ("ssubscribe", -2, PUBSUB | SLOW),
+        ("strlen", 2, READ | STRING | FAST),
+        ("subscribe", -2, PUBSUB | SLOW),
+        ("substr", 4, READ | STRING | SLOW),
+        ("sunion", -2, READ | SET | SLOW),
+        ("sunionstore", -3, WRITE | SET | SLOW),
+        ("sunsubscribe", -1, PUBSUB | SLOW),
+        ("swapdb", 3, KEYSPACE | WRITE | FAST | DANGEROUS),
+        ("sync", 1, ADMIN | SLOW | DANGEROUS),
+        ("time", 1, FAST),
+        ("touch", -2, KEYSPACE | READ | FAST),
+        ("ttl", 2, KEYSPACE | READ | FAST),
+        ("type", 2, KEYSPACE | READ | FAST),
+        ("unlink", -2, KEYSPACE | WRITE | FAST),
+        ("unsubscribe", -1, PUBSUB | SLOW),
+        ("unwatch", 1, FAST | TRANSACTION),
+        ("wait", 3, SLOW | CONNECTION),
+        ("watch", -2, FAST | TRANSACTION),
+        ("xack", -4, WRITE | STREAM | FAST),
+        ("xadd", -5, WRITE | STREAM | FAST),
+        ("xautoclaim", -6, WRITE | STREAM | FAST),
+        ("xclaim", -6, WRITE | STREAM | FAST),
+        ("xdel", -3, WRITE | STREAM | FAST),
+        ("xgroup", -2, SLOW),
+        ("xgroup|create", -5, WRITE | STREAM | SLOW),
+        ("xgroup|createconsumer", 5, WRITE | STREAM | SLOW),
+        ("xgroup|delconsumer", 5, WRITE | STREAM | SLOW),
+        ("xgroup|destroy", 4, WRITE | STREAM | SLOW),
+        ("xgroup|help", 2, STREAM | SLOW),
+        ("xgroup|setid", -5, WRITE | STREAM | SLOW),
+        ("xinfo", -2, SLOW),
+        ("xinfo|consumers", 4, READ | STREAM | SLOW),
+        ("xinfo|groups", 3, READ | STREAM | SLOW),
+        ("xinfo|help", 2, STREAM | SLOW),
+        ("xinfo|stream", -3, READ | STREAM | SLOW),
+        ("xlen", 2, READ | STREAM | FAST),
+        ("xpending", -3, READ | STREAM | SLOW),
+        ("xrange", -4, READ | STREAM | SLOW),
+        ("xread", -4, READ | STREAM | SLOW | BLOCKING),
+        ("xreadgroup", -7, WRITE | STREAM | SLOW | BLOCKING),
+        ("xrevrange", -4, READ | STREAM | SLOW),
+        ("xsetid", -3, WRITE | STREAM | FAST),
+        ("xtrim", -4, WRITE | STREAM | SLOW),
+        ("zadd", -4, WRITE | SORTEDSET | FAST),
+        ("zcard", 2, READ | SORTEDSET | FAST),
+        ("zcount", 4, READ | SORTEDSET | FAST),
+        ("zdiff", -3, READ | SORTEDSET | SLOW),
+        ("zdiffstore", -4, WRITE | SORTEDSET | SLOW),
+        ("zincrby", 4, WRITE | SORTEDSET | FAST),
+        ("zinter", -3, READ | SORTEDSET | SLOW),
+        ("zintercard", -3, READ | SORTEDSET | SLOW),
+        ("zinterstore", -4, WRITE | SORTEDSET | SLOW),
+        ("zlexcount", 4, READ | SORTEDSET | FAST),
+        ("zmpop", -4, WRITE | SORTEDSET | SLOW),
+        ("zmscore", -3, READ | SORTEDSET | FAST),
+        ("zpopmax", -2, WRITE | SORTEDSET | FAST),
+        ("zpopmin", -2, WRITE | SORTEDSET | FAST),
+        ("zrandmember", -2, READ | SORTEDSET | SLOW),
+        ("zrange", -4, READ | SORTEDSET | SLOW),
+        ("zrangebylex", -4, READ | SORTEDSET | SLOW),
+        ("zrangebyscore", -4, READ | SORTEDSET | SLOW),
+        ("zrangestore", -5, WRITE | SORTEDSET | SLOW),
+        ("zrank", 3, READ | SORTEDSET | FAST),
+        ("zrem", -3, WRITE | SORTEDSET | FAST),
+        ("zremrangebylex", 4, WRITE | SORTEDSET | SLOW),
+        ("zremrangebyrank", 4, WRITE | SORTEDSET | SLOW),
+        ("zremrangebyscore", 4, WRITE | SORTEDSET | SLOW),
+        ("zrevrange", -4, READ | SORTEDSET | SLOW),
+        ("zrevrangebylex", -4, READ | SORTEDSET | SLOW),
+        ("zrevrangebyscore", -4, READ | SORTEDSET | SLOW),
+        ("zrevrank", 3, READ | SORTEDSET | FAST),
+        ("zscan", -3, READ | SORTEDSET | SLOW),
+        ("zscore", 3, READ | SORTEDSET | FAST),
+        ("zunion", -3, READ | SORTEDSET | SLOW),
+        ("zunionstore", -4, WRITE | SORTEDSET | SLOW),
+    ]
+};
+
+/// The [`AclId`] of a full command name (`get`, `config|get`),
+/// lower-case.
+pub fn acl_lookup(full: &str) -> Option<AclId> {
+    ACL_COMMANDS
+        .binary_search_by(|(n, _, _)| n.cmp(&full))
+        .ok()
+        .map(|i| i as AclId)
+}
+
+/// The [`AclId`] of command `id`, itself (not a subcommand).
+pub fn acl_id(id: CmdId) -> AclId {
+    static IDS: OnceLock<Vec<AclId>> = OnceLock::new();
+    IDS.get_or_init(|| {
+        TABLE
+            .iter()
+            .map(|s| acl_lookup(s.name).unwrap_or(AclId::MAX))
+            .collect()
+    })
+    .get(id as usize)
+    .copied()
+    .unwrap_or(AclId::MAX)
+}
+
+/// The [`AclId`] a call runs as: a container command's subcommand
+/// (`config|get` for `CONFIG GET`) when it names a known one, else the
+/// command's own. `AclId::MAX` for a command Redis does not list.
+pub fn acl_id_of(id: CmdId, args: &[&[u8]]) -> AclId {
+    let s = get(id);
+    if s.is(flag::CONTAINER) {
+        if let Some(sub) = args.get(1).filter(|a| a.len() <= MAX_NAME) {
+            let full = format!("{}|{}", s.name, String::from_utf8_lossy(sub)).to_ascii_lowercase();
+            if let Some(a) = acl_lookup(&full) {
+                return a;
+            }
+        }
+    }
+    acl_id(id)
+}
+
+/// The ACL categories of a command or subcommand ([`cat`] bits).
+pub fn acl_categories(a: AclId) -> u32 {
+    ACL_COMMANDS.get(a as usize).map_or(0, |(_, _, c)| *c)
+}
+
+/// The arity of a command or subcommand (`config|get`: -3), as
+/// [`CommandSpec::arity`]; 0 for an unknown id.
+pub fn acl_arity(a: AclId) -> i16 {
+    ACL_COMMANDS.get(a as usize).map_or(0, |(_, n, _)| *n)
+}
+
+/// The subcommands of container command `a` (`config|get`, ...), which
+/// follow it in [`ACL_COMMANDS`]'s order.
+pub fn acl_subcommands(a: AclId) -> std::ops::Range<usize> {
+    let Some((name, _, _)) = ACL_COMMANDS.get(a as usize) else {
+        return 0..0;
+    };
+    let start = a as usize + 1;
+    let n = ACL_COMMANDS[start..]
+        .iter()
+        .take_while(|(n, _, _)| {
+            n.len() > name.len() && n.starts_with(name) && n.as_bytes()[name.len()] == b'|'
+        })
+        .count();
+    start..start + n
+}
+
+/// How a command uses its keys, for ACL key patterns (`%R~`, `%W~`):
+/// Redis 7.0's key-spec flags, ACCESS as READ and INSERT, DELETE or
+/// UPDATE as WRITE. A key with neither (EXISTS, TYPE, TTL, ...) matches
+/// any pattern.
+pub mod access {
+    pub const READ: u8 = 1;
+    pub const WRITE: u8 = 2;
+}
+
+/// The key arguments of a call, as (argument index, [`access`] bits),
+/// the way Redis's `getKeysFromCommandWithSpecs` finds them: the key
+/// positions, SORT's and GEORADIUS's STORE destination, XREAD's streams.
+pub fn key_args(s: &CommandSpec, args: &[&[u8]]) -> Vec<(usize, u8)> {
+    let mut pos = s.keys_in(args).unwrap_or_default();
+    let mut store = None;
+    match s.name {
+        "sort" | "sort_ro" => {
+            let mut i = 2;
+            while i + 1 < args.len() {
+                let opt = args[i];
+                if opt.eq_ignore_ascii_case(b"store") && s.name == "sort" {
+                    store = Some(i + 1);
+                }
+                i += if opt.eq_ignore_ascii_case(b"limit") {
+                    3
+                } else if [&b"by"[..], b"get", b"store"]
+                    .iter()
+                    .any(|o| opt.eq_ignore_ascii_case(o))
+                {
+                    2
+                } else {
+                    1
+                };
+            }
+        }
+        "georadius" | "georadiusbymember" => {
+            let mut i = 5;
+            while i + 1 < args.len() {
+                if args[i].eq_ignore_ascii_case(b"store")
+                    || args[i].eq_ignore_ascii_case(b"storedist")
+                {
+                    store = Some(i + 1);
+                    i += 1;
+                }
+                i += 1;
+            }
+        }
+        "xread" | "xreadgroup" => {
+            let keys = stream_read_keys(args).0;
+            if let Some(first) = args.iter().position(|a| a.eq_ignore_ascii_case(b"streams")) {
+                pos.extend((first + 1..).take(keys.len()));
+            }
+        }
+        _ => {}
+    }
+    let mut out: Vec<(usize, u8)> = pos
+        .into_iter()
+        .enumerate()
+        .map(|(n, p)| (p, key_access(s, args, n)))
+        .collect();
+    out.extend(store.map(|p| (p, access::WRITE)));
+    out.retain(|&(p, _)| p < args.len());
+    out
+}
+
+/// The [`access`] bits of the `n`th key of a call.
+fn key_access(s: &CommandSpec, args: &[&[u8]], n: usize) -> u8 {
+    use access::{READ, WRITE};
+    const RW: u8 = READ | WRITE;
+    match s.name {
+        // Metadata only.
+        "exists" | "hexists" | "hlen" | "hstrlen" | "llen" | "scard" | "sismember" | "strlen"
+        | "touch" | "type" | "watch" | "xlen" | "zcard" | "memory" | "object" => 0,
+        // Read and written.
+        "blmpop" | "blpop" | "brpop" | "bzmpop" | "bzpopmax" | "bzpopmin" | "decr" | "decrby"
+        | "getdel" | "getex" | "getset" | "hincrby" | "hincrbyfloat" | "incr" | "incrby"
+        | "incrbyfloat" | "lmpop" | "lpop" | "move" | "rpop" | "setbit" | "spop" | "zincrby"
+        | "zmpop" | "zpopmax" | "zpopmin" | "eval" | "evalsha" | "fcall" | "migrate" => RW,
+        // SET reads its key only with GET (`setGetKeys`); BITFIELD
+        // writes only with SET or INCRBY (`bitfieldGetKeys`).
+        "set" => {
+            if args.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get")) {
+                RW
+            } else {
+                WRITE
+            }
+        }
+        "bitfield" => {
+            if args
+                .iter()
+                .skip(2)
+                .any(|a| a.eq_ignore_ascii_case(b"set") || a.eq_ignore_ascii_case(b"incrby"))
+            {
+                RW
+            } else {
+                READ
+            }
+        }
+        // The source is read and emptied, the destination written.
+        "blmove" | "brpoplpush" | "lmove" | "rpoplpush" | "rename" | "renamenx" | "smove" => {
+            if n == 0 { RW } else { WRITE }
+        }
+        "copy" => {
+            if n == 0 {
+                READ
+            } else {
+                WRITE
+            }
+        }
+        "pfmerge" => {
+            if n == 0 {
+                RW
+            } else {
+                READ
+            }
+        }
+        // The destination first, then the sources.
+        "bitop" | "geosearchstore" | "sdiffstore" | "sinterstore" | "sunionstore"
+        | "zdiffstore" | "zinterstore" | "zrangestore" | "zunionstore" => {
+            if n == 0 {
+                WRITE
+            } else {
+                READ
+            }
+        }
+        // Their STORE destination is added as written by the caller.
+        "xreadgroup" | "pfdebug" | "sort" | "georadius" | "georadiusbymember" => READ,
+        _ if s.is(flag::WRITE) => WRITE,
+        _ => READ,
+    }
+}
+
+/// The channel arguments of a Pub/Sub call ACL channel patterns (`&`)
+/// cover, as (argument index, whether it is a pattern): PUBLISH's and
+/// SPUBLISH's channel, (S)SUBSCRIBE's channels, PSUBSCRIBE's patterns
+/// (matched literally). Unsubscribing is never refused.
+pub fn channel_args(s: &CommandSpec, args: &[&[u8]]) -> Vec<(usize, bool)> {
+    match s.name {
+        "publish" | "spublish" => vec![(1, false)],
+        "subscribe" | "ssubscribe" => (1..args.len()).map(|i| (i, false)).collect(),
+        "psubscribe" => (1..args.len()).map(|i| (i, true)).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// The Redis release whose behaviour tandem matches; clients and tools read

@@ -161,6 +161,7 @@ fuzz_target!(|input: &[u8]| {
                 stamp: 0,
                 tx: None,
                 client_flags: 0,
+                caller: None,
             }],
             args,
         };

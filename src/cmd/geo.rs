@@ -508,6 +508,7 @@ fn geoadd(ctx: &mut Ctx) -> CmdResult {
         claim: ctx.claim,
         no_wait: ctx.no_wait,
         client_flags: ctx.client_flags,
+        caller: ctx.caller,
     };
     super::zset::zadd(&mut sub)
 }

@@ -102,6 +102,9 @@ pub struct Ctx<'a> {
     /// Client-side caching flags of the request ([`crate::msg::client_flags`]):
     /// a script remembers the keys its reads return for its client.
     pub client_flags: u8,
+    /// A script's user with ACL restrictions, which its calls are
+    /// checked against ([`crate::msg::Request::caller`]).
+    pub caller: Option<&'a Arc<crate::acl::Caller>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -635,6 +638,7 @@ pub mod testing {
                 claim: None,
                 no_wait: false,
                 client_flags: 0,
+                caller: None,
             };
             execute(h, &mut ctx, s);
             assert!(!ctx.deferred, "single-shard harness cannot defer");

@@ -146,7 +146,9 @@ fn with_runtime(
     ctx.sh.propagate_nothing();
     let outer = ctx.sh.log_group.replace(crate::aof::Chunk::default());
     let oom = oom_checked && ctx.sh.evict.oom_before;
+    let caller = ctx.caller.cloned();
     let mut host = ScriptHost {
+        caller,
         sh: ctx.sh,
         db: ctx.db,
         declared: keys,
@@ -254,6 +256,9 @@ struct ScriptHost<'a> {
     /// Client-side caching: the client that tracks the script's declared
     /// keys once it reads (taken at the first read).
     tracker: Option<crate::pubsub::Tracker>,
+    /// The user each call is checked against, when it has ACL
+    /// restrictions.
+    caller: Option<std::sync::Arc<crate::acl::Caller>>,
 }
 
 fn error_reply(msg: &str) -> Bytes {
@@ -284,6 +289,11 @@ impl Host for ScriptHost<'_> {
         }
         if s.is(flag::NOSCRIPT) || s.blocks(&refs) {
             return error_reply("ERR This Redis command is not allowed from script");
+        }
+        if let Some(c) = &self.caller {
+            if let Err(e) = c.check(s, &refs) {
+                return error_reply(&e);
+            }
         }
         let write = s.is(flag::WRITE);
         if write && self.read_only {
@@ -610,6 +620,7 @@ fn run_logged(sh: &mut Shard, db: usize, id: spec::CmdId, args: &[Bytes], resp3:
         claim: None,
         no_wait: true,
         client_flags: 0,
+        caller: None,
     };
     ctx.sh.feed_monitor(s, db, None, args);
     let start = crate::metrics::now_ns();

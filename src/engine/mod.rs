@@ -435,6 +435,7 @@ impl Engine {
                     claim: req.claim.as_ref(),
                     no_wait: self.in_exec,
                     client_flags: req.client_flags,
+                    caller: req.caller.as_ref(),
                 };
                 if no_touch {
                     ctx.sh.set_no_touch(true);

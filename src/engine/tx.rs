@@ -75,6 +75,7 @@ impl Stored {
                 stamp: 0,
                 tx: None,
                 client_flags: req.client_flags,
+                caller: req.caller.clone(),
             },
             args: args.to_vec(),
         }
@@ -648,6 +649,7 @@ impl Engine {
             stamp: 0,
             tx: None,
             client_flags: plan.client_flags,
+            caller: plan.caller.clone(),
         };
         self.in_exec = true;
         self.exec_call = *first;

@@ -158,6 +158,11 @@ pub struct Conn {
     pub db: u16,
     pub resp3: bool,
     pub authed: bool,
+    /// The ACL user it runs as; `None` for the server's own connection
+    /// (the AOF replay), which may run anything.
+    pub user: Option<Arc<crate::acl::User>>,
+    /// [`crate::acl::Acl::generation`] when `user` was last read.
+    pub acl_gen: u64,
     pub next_seq: u64,
     /// The blocking command (BLPOP, ...) this client waits on: its sequence
     /// number and claim. Nothing more is parsed until it is answered.
@@ -209,7 +214,14 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn new(fd: i32, generation: u32, id: u64, authed: bool) -> Conn {
+    pub fn new(
+        fd: i32,
+        generation: u32,
+        id: u64,
+        authed: bool,
+        user: Option<Arc<crate::acl::User>>,
+        acl_gen: u64,
+    ) -> Conn {
         Conn {
             fd,
             generation,
@@ -230,6 +242,8 @@ impl Conn {
             db: 0,
             resp3: false,
             authed,
+            user,
+            acl_gen,
             next_seq: 0,
             blocked: None,
             monitor: false,

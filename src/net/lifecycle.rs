@@ -21,6 +21,9 @@ use super::{
 use crate::metrics::{now_ns, stage};
 use crate::resp::parse::{ParseLimits, Parsed, Span, parse_command, parse_resumable};
 
+/// The refusal `protected-mode` sends (see [`IoThread::on_accept`]).
+const PROTECTED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
 impl IoThread {
     pub(super) fn arm_recv(&mut self, slot: usize) {
         let Some(c) = self.conns[slot].as_mut() else {
@@ -37,6 +40,9 @@ impl IoThread {
         self.push(e);
     }
 
+    /// A client from another host while `protected-mode` is on and the
+    /// default user has no password gets this and is disconnected
+    /// (Redis's `clientAcceptHandler`, word for word).
     pub(super) fn on_accept(&mut self, fd: i32) {
         self.open_conn(fd, false);
     }
@@ -65,6 +71,22 @@ impl IoThread {
             tracing::info!("rejected a client: maxclients reached");
             return;
         }
+        if !internal && self.limits.protected_mode && shared.acl.default_user().nopass() && {
+            let peer = sock_addr(fd, true);
+            !peer.is_empty() && !is_loopback(&peer)
+        } {
+            // SAFETY: best-effort write of a static message, then close.
+            unsafe {
+                libc::write(
+                    fd,
+                    PROTECTED.as_ptr() as *const libc::c_void,
+                    PROTECTED.len(),
+                );
+                libc::close(fd);
+            }
+            shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         let one: libc::c_int = 1;
         // SAFETY: setsockopt with a live int.
         unsafe {
@@ -86,9 +108,14 @@ impl IoThread {
         };
         self.gens[slot] = self.gens[slot].wrapping_add(1) & 0xFF_FFFF;
         let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
-        let authed = internal || self.limits.password.is_empty();
         let addr = sock_addr(fd, true);
-        let mut conn = Conn::new(fd, self.gens[slot], id, authed);
+        let acl_gen = shared.acl.generation();
+        let default = shared.acl.default_user();
+        // Redis's `clientSetDefaultAuth`: authenticated at once when the
+        // default user needs no password and is on.
+        let authed = internal || (default.nopass() && default.enabled());
+        let user = (!internal).then_some(default);
+        let mut conn = Conn::new(fd, self.gens[slot], id, authed, user, acl_gen);
         conn.local = internal || is_loopback(&addr);
         self.conns[slot] = Some(conn);
         self.by_id.insert(id, slot);
@@ -108,6 +135,7 @@ impl IoThread {
             resp: 2,
             flags: "N",
             cmd: "NULL".into(),
+            user: "default".into(),
             multi: -1,
             ..Default::default()
         };

@@ -94,7 +94,8 @@ pub(super) fn run(l: &mut Local, id: CmdId, args: &[&[u8]]) {
         "echo" => reply(l, |r| r.bulk(&args[1])),
         "select" => select(l, args),
         "hello" => hello(l, args),
-        "auth" => auth(l, args),
+        "auth" => super::acl::auth(l, args),
+        "acl" => super::acl::acl(l, args),
         "quit" => {
             let _ = reply(l, |r| r.ok());
             l.after.close = Some(Closing::AfterFlush);
@@ -596,33 +597,6 @@ fn select(l: &mut Local, args: &[&[u8]]) -> Res {
     reply(l, |r| r.ok())
 }
 
-/// Checks a password for the default user. Errors: WRONGPASS.
-fn check_password(l: &Local, user: Option<&[u8]>, pass: &[u8]) -> Res {
-    let user_ok = user.is_none_or(|u| u == b"default");
-    // With no requirepass the default user is "nopass": any password works.
-    let pass_ok = l.limits.password.is_empty() || l.limits.password.as_bytes() == pass;
-    if user_ok && pass_ok {
-        Ok(())
-    } else {
-        Err(errors::WRONGPASS.into())
-    }
-}
-
-fn auth(l: &mut Local, args: &[&[u8]]) -> Res {
-    match args.len() {
-        2 => {
-            if l.limits.password.is_empty() {
-                return Err(errors::AUTH_NOT_CONFIGURED.into());
-            }
-            check_password(l, None, &args[1])?;
-        }
-        3 => check_password(l, Some(&args[1]), &args[2])?,
-        _ => return Err(errors::SYNTAX.into()),
-    }
-    l.conn.authed = true;
-    reply(l, |r| r.ok())
-}
-
 /// HELLO [protover [AUTH username password] [SETNAME clientname]]
 /// (<https://redis.io/docs/latest/commands/hello/>).
 fn hello(l: &mut Local, args: &[&[u8]]) -> Res {
@@ -638,12 +612,11 @@ fn hello(l: &mut Local, args: &[&[u8]]) -> Res {
         i = 2;
     }
     let mut name = None;
-    let mut authed_now = false;
+    let mut auth = None;
     while i < args.len() {
         let opt = lower(&args[i]);
         if opt == "auth" && i + 2 < args.len() {
-            check_password(l, Some(&args[i + 1]), &args[i + 2])?;
-            authed_now = true;
+            auth = Some((args[i + 1], args[i + 2]));
             i += 3;
         } else if opt == "setname" && i + 1 < args.len() {
             validate_name(&args[i + 1])?;
@@ -656,12 +629,12 @@ fn hello(l: &mut Local, args: &[&[u8]]) -> Res {
             ));
         }
     }
-    let c = &mut *l.conn;
-    if authed_now {
-        c.authed = true;
+    if let Some((user, pass)) = auth {
+        super::acl::login(l, args[0], user, pass)?;
     }
+    let c = &mut *l.conn;
     if !c.authed {
-        return Err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into());
+        return Err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into());
     }
     if let Some(p) = proto {
         c.resp3 = p;
@@ -693,11 +666,10 @@ fn hello(l: &mut Local, args: &[&[u8]]) -> Res {
 }
 
 fn reset(l: &mut Local) -> Res {
-    let authed = l.limits.password.is_empty();
+    super::acl::reset_user(l);
     let c = &mut *l.conn;
     c.db = 0;
     c.resp3 = false;
-    c.authed = authed;
     c.no_touch = false;
     // RESET ends MULTI and WATCH too (Redis's `clearClientConnectionState`).
     c.multi = None;
@@ -736,7 +708,7 @@ fn client_line(ci: &ClientInfo, out: &mut String) {
     let secs = |t: Option<std::time::Instant>| t.map(|t| t.elapsed().as_secs()).unwrap_or(0);
     let _ = writeln!(
         out,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={} io-thread={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={} io-thread={}",
         ci.id,
         ci.addr,
         ci.laddr,
@@ -756,6 +728,7 @@ fn client_line(ci: &ClientInfo, out: &mut String) {
         ci.omem,
         ci.tot_mem,
         ci.cmd,
+        ci.user,
         ci.redir.map_or(-1, |r| r as i64),
         ci.resp,
         ci.lib_name,
@@ -1050,6 +1023,41 @@ fn client_unblock(l: &mut Local, args: &[&[u8]]) -> Res {
     reply(l, |r| r.int(waiting as i64))
 }
 
+/// Disconnects clients `targets` (id, IO thread): this thread's after
+/// the command, other threads' through their inboxes. Returns whether
+/// `my_id`, the caller, is among them (it closes once answered).
+pub(super) fn kill_clients(l: &mut Local, my_id: u64, targets: &[(u64, u16)]) -> bool {
+    let mut kill_self = false;
+    for &(cid, thread) in targets {
+        if cid == my_id {
+            kill_self = true;
+        } else if thread == l.io_index {
+            l.after.kill.push(cid);
+        } else if let Some(links) = l.shared.io_links.get() {
+            let (tx, w) = &links[thread as usize];
+            let _ = tx.send(ToIo::Kill(cid));
+            w.wake();
+        }
+    }
+    kill_self
+}
+
+/// Client `id`'s CLIENT LIST line without its newline, from the last
+/// published state (ACL LOG's `client-info`).
+pub(super) fn client_info_line(shared: &Shared, id: u64) -> String {
+    let mut out = String::new();
+    if let Some(ci) = shared
+        .clients
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&id)
+    {
+        client_line(ci, &mut out);
+    }
+    out.truncate(out.trim_end().len());
+    out
+}
+
 /// CLIENT KILL ip:port (old form: +OK or `No such client`) or CLIENT KILL
 /// with filters (new form: the number killed), every given filter having to
 /// match (<https://redis.io/docs/latest/commands/client-kill/>): ID, TYPE
@@ -1060,6 +1068,7 @@ fn client_unblock(l: &mut Local, args: &[&[u8]]) -> Res {
 fn client_kill(l: &mut Local, my_id: u64, args: &[&[u8]]) -> Res {
     let old_form = args.len() == 3;
     let (mut id, mut addr, mut laddr, mut maxage) = (None, None, None, None);
+    let mut user: Option<String> = None;
     let mut kind: Option<String> = None;
     let mut skipme = true;
     if old_form {
@@ -1091,10 +1100,10 @@ fn client_kill(l: &mut Local, my_id: u64, args: &[&[u8]]) -> Res {
                 "addr" => addr = Some(v),
                 "laddr" => laddr = Some(v),
                 "user" => {
-                    // The default user is the only one until ACLs exist.
-                    if v != "default" {
+                    if l.shared.acl.get(&pair[1]).is_none() {
                         return Err(format!("ERR No such user '{v}'"));
                     }
+                    user = Some(v);
                 }
                 "skipme" => {
                     skipme = match v.to_ascii_lowercase().as_str() {
@@ -1124,22 +1133,12 @@ fn client_kill(l: &mut Local, my_id: u64, args: &[&[u8]]) -> Res {
         .filter(|c| id.is_none_or(|i| i == c.id))
         .filter(|c| addr.as_ref().is_none_or(|a| *a == c.addr))
         .filter(|c| laddr.as_ref().is_none_or(|a| *a == c.laddr))
+        .filter(|c| user.as_ref().is_none_or(|u| *u == c.user))
         .filter(|c| maxage.is_none_or(|m| c.created.is_some_and(|t| t.elapsed().as_secs() >= m)))
         .filter(|c| !(skipme && c.id == my_id))
         .map(|c| (c.id, c.io))
         .collect();
-    let mut kill_self = false;
-    for &(cid, thread) in &targets {
-        if cid == my_id {
-            kill_self = true;
-        } else if thread == l.io_index {
-            l.after.kill.push(cid);
-        } else if let Some(links) = l.shared.io_links.get() {
-            let (tx, w) = &links[thread as usize];
-            let _ = tx.send(ToIo::Kill(cid));
-            w.wake();
-        }
-    }
+    let kill_self = kill_clients(l, my_id, &targets);
     if old_form {
         if targets.is_empty() {
             return Err("ERR No such client".into());
@@ -1152,51 +1151,6 @@ fn client_kill(l: &mut Local, my_id: u64, args: &[&[u8]]) -> Res {
         l.after.close = Some(Closing::AfterFlush);
     }
     Ok(())
-}
-
-/// ACL categories COMMAND INFO reports, derived from group and flags.
-/// A command's ACL categories: those Redis 7.0 derives from its flags
-/// (`setImplicitACLCategories`: write, read, admin and dangerous,
-/// pubsub, fast or slow, blocking), and the one of its group (`@list`,
-/// `@keyspace`, ...), which stands in for the categories Redis's command
-/// table lists by hand.
-fn acl_categories(s: &spec::CommandSpec) -> Vec<String> {
-    let mut v: Vec<&str> = Vec::new();
-    let group = match s.group {
-        "generic" => Some("@keyspace"),
-        "string" => Some("@string"),
-        "list" => Some("@list"),
-        "set" => Some("@set"),
-        "sorted_set" => Some("@sortedset"),
-        "hash" => Some("@hash"),
-        "bitmap" => Some("@bitmap"),
-        "hyperloglog" => Some("@hyperloglog"),
-        "geo" => Some("@geo"),
-        "stream" => Some("@stream"),
-        "pubsub" => Some("@pubsub"),
-        "connection" => Some("@connection"),
-        "transactions" => Some("@transaction"),
-        "scripting" => Some("@scripting"),
-        _ => None,
-    };
-    v.extend(group);
-    if s.is(flag::WRITE) {
-        v.push("@write");
-    }
-    if s.is(flag::READONLY) && group != Some("@scripting") {
-        v.push("@read");
-    }
-    if s.is(flag::ADMIN) {
-        v.extend(["@admin", "@dangerous"]);
-    }
-    if s.is(flag::PUBSUB) && group != Some("@pubsub") {
-        v.push("@pubsub");
-    }
-    v.push(if s.is(flag::FAST) { "@fast" } else { "@slow" });
-    if s.is(flag::BLOCKING) {
-        v.push("@blocking");
-    }
-    v.into_iter().map(String::from).collect()
 }
 
 fn command_info(r: &mut Reply, s: &spec::CommandSpec) {
@@ -1215,10 +1169,12 @@ fn command_info(r: &mut Reply, s: &spec::CommandSpec) {
     r.int(s.first_key as i64);
     r.int(s.last_key as i64);
     r.int(s.step as i64);
-    let cats = acl_categories(s);
-    r.set(cats.len());
-    for c in cats {
-        r.simple(&c);
+    let cats = spec::acl_categories(spec::acl_lookup(s.name).unwrap_or(spec::AclId::MAX));
+    r.set(cats.count_ones() as usize);
+    for (i, c) in spec::cat::NAMES.iter().enumerate() {
+        if cats & (1 << i) != 0 {
+            r.simple(&format!("@{c}"));
+        }
     }
     r.array(0); // tips
     r.array(0); // key specs
@@ -1296,10 +1252,11 @@ fn command(l: &mut Local, args: &[&[u8]]) -> Res {
                     Some((by, p)) if by == "pattern" => {
                         crate::glob::matches(p, s.name.as_bytes(), true)
                     }
-                    Some((by, cat)) if by == "aclcat" => {
-                        let want = format!("@{}", lower(cat));
-                        acl_categories(s).contains(&want)
-                    }
+                    Some((by, cat)) if by == "aclcat" => spec::cat::by_name(cat).is_some_and(|c| {
+                        spec::acl_categories(spec::acl_lookup(s.name).unwrap_or(spec::AclId::MAX))
+                            & c
+                            != 0
+                    }),
                     Some(_) => false,
                 })
                 .map(|s| s.name)
@@ -1397,6 +1354,10 @@ fn config(l: &mut Local, args: &[&[u8]]) -> Res {
             }
             l.shared.tunables.store(&next);
             l.shared.metrics.configure(&next);
+            l.shared.acl.configure(&next);
+            if next.requirepass != l.shared.config().requirepass {
+                l.shared.acl.set_default_password(&next.requirepass);
+            }
             crate::logging::set_level(&next.loglevel);
             *l.shared.config.write().unwrap_or_else(|e| e.into_inner()) = next;
             l.shared.config_epoch.fetch_add(1, Ordering::Release);

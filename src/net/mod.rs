@@ -52,6 +52,7 @@
 //! reply arrives. A blocked client that disconnects takes its claim, so no
 //! shard pops for it, and the shards are told to drop its waits.
 
+mod acl;
 pub mod bufring;
 pub mod conn;
 pub mod gather;
@@ -147,7 +148,8 @@ struct Limits {
     /// `client-output-buffer-limit`, per [`crate::config::ObufClass`].
     obuf: [crate::config::ObufLimit; 3],
     timeout: Duration,
-    password: String,
+    /// `protected-mode`.
+    protected_mode: bool,
     spin: Duration,
     /// Housekeeping period (`1000 / hz` ms): idle timeouts, colocated
     /// active expiry, and the longest park.
@@ -173,7 +175,7 @@ impl Limits {
             output_limit: c.client_output_limit as usize,
             obuf: c.client_obuf,
             timeout: Duration::from_secs(c.timeout),
-            password: c.requirepass.clone(),
+            protected_mode: c.protected_mode,
             spin: Duration::from_micros(c.spin_us),
             tick: Duration::from_millis(1000 / c.hz.max(1)),
             maxclients: c.maxclients,
@@ -258,6 +260,9 @@ pub struct IoThread {
     /// Client-side caching flags of the command being routed
     /// ([`crate::msg::client_flags`]), put on each of its requests.
     client_flags_now: u8,
+    /// For a script (EVAL, FCALL, EXEC) of a user with ACL restrictions:
+    /// what its calls are checked against, put on its requests.
+    caller_now: Option<Arc<crate::acl::Caller>>,
 }
 
 /// Runs one IO thread until shutdown. Errors: the ring or its buffers could
@@ -331,6 +336,7 @@ impl IoThread {
             subs: pubsub::Table::default(),
             pub_out: crate::pubsub::Outbox::default(),
             client_flags_now: 0,
+            caller_now: None,
         };
         for i in 0..t.listeners.len() {
             t.arm_accept(i);

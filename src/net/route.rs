@@ -125,6 +125,17 @@ impl IoThread {
             self.reject(slot, Some(id), args, errors::NOAUTH);
             return;
         }
+        let Ok(user) = self.acl_user(slot) else {
+            return;
+        };
+        if let Some(u) = &user {
+            if self.acl_refuse(slot, u, id, args) {
+                return;
+            }
+        }
+        let Some(c) = self.conns[slot].as_mut() else {
+            return;
+        };
         if super::pubsub::subscribed_resp2(c) && !super::pubsub::allowed_when_subscribed(s.name) {
             let msg = format!(
                 "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
@@ -153,6 +164,7 @@ impl IoThread {
             return;
         }
         self.client_flags_now = self.track_flags(slot, s.name);
+        self.caller_now = self.script_caller(slot, user.as_ref(), s);
         if self.conns[slot].as_ref().is_some_and(|c| c.no_touch) && s.name != "touch" {
             self.client_flags_now |= crate::msg::client_flags::NO_TOUCH;
         }
@@ -245,7 +257,7 @@ impl IoThread {
     /// command `id` `None`, arity, NOAUTH, BUSY, ...), counting it as
     /// INFO commandstats' `rejected_calls` and in errorstats, and aborts
     /// the connection's MULTI if one is open (Redis's `rejectCommand`).
-    fn reject(&mut self, slot: usize, id: Option<CmdId>, args: &[&[u8]], msg: &str) {
+    pub(super) fn reject(&mut self, slot: usize, id: Option<CmdId>, args: &[&[u8]], msg: &str) {
         let Some(c) = self.conns[slot].as_mut() else {
             return;
         };
@@ -403,6 +415,7 @@ impl IoThread {
             stamp: 0,
             tx: None,
             client_flags: self.client_flags_now,
+            caller: self.caller_now.clone(),
         });
     }
 

@@ -19,6 +19,8 @@ use crate::msg::{ToIo, Waker};
 #[derive(Clone, Debug, Default)]
 pub struct ClientInfo {
     pub id: u64,
+    /// The ACL user it is logged in as.
+    pub user: String,
     pub addr: String,
     pub laddr: String,
     pub fd: i32,
@@ -111,6 +113,8 @@ pub struct Shared {
     pub metrics: Arc<crate::metrics::Registry>,
     /// The script cache every connection and shard sees (EVAL, SCRIPT).
     pub scripts: Arc<crate::script::Registry>,
+    /// The ACL users and ACL LOG.
+    pub acl: Arc<crate::acl::Acl>,
     /// Each shard's count of evictable keys, for `maxmemory`
     /// ([`crate::engine::evict::Census`]).
     pub census: Arc<crate::engine::evict::Census>,
@@ -267,7 +271,11 @@ impl Shared {
     pub fn new(config: Config, port: u16, plan: String) -> Shared {
         let run_id = random_id();
         let scripts = Arc::new(crate::script::Registry::new(config.shards));
+        let acl = crate::acl::Acl::default();
+        acl.configure(&config);
+        acl.set_default_password(&config.requirepass);
         Shared {
+            acl: Arc::new(acl),
             repl_id: Mutex::new(random_id()),
             census: Arc::new(crate::engine::evict::Census::new(config.shards)),
             metrics: Arc::new(crate::metrics::Registry::new(&config)),

@@ -355,6 +355,9 @@ impl IoThread {
             return self.end_watch(slot, err);
         }
         let watch = c.watch.take();
+        let resp3 = c.resp3;
+        // ACL is checked again: the user may have changed since queuing.
+        let user = c.user.clone().filter(|u| !u.unrestricted());
         let mut locks = Locks::default();
         let mut steps: Vec<ExecStep> = Vec::new();
         let mut slots: Vec<ExecSlot> = Vec::new();
@@ -374,6 +377,18 @@ impl IoThread {
         for (id, owned) in multi.queued {
             let s = spec::get(id);
             let args: Vec<&[u8]> = owned.iter().map(|a| &a[..]).collect();
+            if let Some(u) = &user {
+                let a = spec::acl_id_of(id, &args);
+                if let Err(d) = u.check(s, a, &args) {
+                    self.acl_log(slot, u, d, crate::acl::Context::Multi, a, &args);
+                    let msg = format!(
+                        "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {}",
+                        d.exec_reason()
+                    );
+                    slots.push(ExecSlot::Ready(super::encode(resp3, |r| r.error(&msg))));
+                    continue;
+                }
+            }
             let Some(c) = self.conns[slot].as_ref() else {
                 return;
             };
@@ -551,6 +566,7 @@ impl IoThread {
             parallel,
             running: AtomicUsize::new(0),
             client_flags: self.client_flags_now,
+            caller: self.caller_now.clone(),
             monitor: self
                 .shared
                 .pubsub
