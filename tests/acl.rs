@@ -943,3 +943,73 @@ fn acl_directives_match_redis() {
     }
     s.assert_alive();
 }
+
+/// This host's IPv4 addresses that are not loopback (getifaddrs).
+fn outside_addresses() -> Vec<std::net::Ipv4Addr> {
+    let mut out = Vec::new();
+    // SAFETY: getifaddrs fills a list we walk read-only and then free.
+    unsafe {
+        let mut ifs: *mut libc::ifaddrs = std::ptr::null_mut();
+        if libc::getifaddrs(&mut ifs) != 0 {
+            return out;
+        }
+        let mut p = ifs;
+        while !p.is_null() {
+            let a = (*p).ifa_addr;
+            if !a.is_null() && (*a).sa_family as i32 == libc::AF_INET {
+                let sin = &*(a as *const libc::sockaddr_in);
+                let ip = std::net::Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr));
+                if !ip.is_loopback() {
+                    out.push(ip);
+                }
+            }
+            p = (*p).ifa_next;
+        }
+        libc::freeifaddrs(ifs);
+    }
+    out
+}
+
+/// `protected-mode`: while the default user has no password, a client
+/// from an address that is not loopback gets Redis's DENIED message and
+/// is disconnected; with the mode off, or a password set, it is served.
+/// Loopback clients always are. (On a host with loopback only, only the
+/// last is exercised.)
+#[test]
+fn protected_mode_refuses_remote_clients() {
+    let s = Server::start(&["--bind", "0.0.0.0"]);
+    let mut admin = s.conn();
+    let _: String = q(&mut admin, &["PING"]).unwrap();
+    let Some(ip) = outside_addresses().into_iter().next() else {
+        return;
+    };
+    let remote = || {
+        let c = std::net::TcpStream::connect((ip, s.port)).unwrap();
+        c.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        c
+    };
+    use std::io::{Read, Write};
+    let mut c = remote();
+    let mut text = String::new();
+    let _ = c.read_to_string(&mut text);
+    assert!(
+        text.starts_with("-DENIED Redis is running in protected mode"),
+        "{text}"
+    );
+    let _: () = q(&mut admin, &["CONFIG", "SET", "protected-mode", "no"]).unwrap();
+    let mut c = remote();
+    c.write_all(b"PING\r\n").unwrap();
+    let mut buf = [0u8; 7];
+    c.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"+PONG\r\n");
+    let _: () = q(&mut admin, &["CONFIG", "SET", "protected-mode", "yes"]).unwrap();
+    let _: () = q(&mut admin, &["CONFIG", "SET", "requirepass", "pw"]).unwrap();
+    let mut c = remote();
+    c.write_all(b"PING\r\n").unwrap();
+    let mut buf = [0u8; 7];
+    c.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"-NOAUTH");
+    let _: () = q(&mut admin, &["CONFIG", "SET", "requirepass", ""]).unwrap();
+    s.assert_alive();
+}

@@ -75,6 +75,13 @@ const TESTED: &[(&str, &str)] = &[
     ),
     ("client-output-limit", "protocol::client_that_never_reads"),
     ("requirepass", "protocol::auth_required"),
+    ("aclfile", "acl::acl_file_round_trips"),
+    ("acllog-max-len", "acl::acl_directives_match_redis"),
+    ("acl-pubsub-default", "acl::acl_directives_match_redis"),
+    (
+        "protected-mode",
+        "acl::protected_mode_refuses_remote_clients",
+    ),
     ("loglevel", "directives::loglevel_applies_live"),
     ("save", "bgsave::save_schedule_and_shutdown_save"),
     ("appendonly", "aof::appendonly_turns_on_and_off_at_run_time"),
