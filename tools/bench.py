@@ -10,6 +10,7 @@ run, from /proc/PID/stat), each as a ratio to redis-server in the same run.
     python3 tools/bench.py --quick         # 10x fewer requests
     python3 tools/bench.py --workloads W2 --servers redis,tandem
     python3 tools/bench.py --memory        # RSS after loading collections
+    python3 tools/bench.py --acl           # as a user with ACL restrictions
 
 Writes a Markdown table to stdout (paste it into BENCHMARKS.md) and the raw
 rows as CSV to target/bench.csv.
@@ -96,8 +97,18 @@ def stop_server(proc):
         proc.kill()
 
 
+# --acl (issue #18): redis-benchmark logs in as a user whose every command
+# is checked (no @dangerous commands, keys only under redis-benchmark's
+# own prefixes), created on each server before its runs.
+ACL = False
+ACL_USER = ["bench", "on", ">benchpw", "+@all", "-@dangerous", "~key:*", "~counter:*",
+            "~mylist*", "~myset*", "~myhash*", "~myzset*", "&*"]
+
+
 def run_test(port, pid, test, opts):
     cmd = ["redis-benchmark", "-p", str(port), "-t", test, "--csv", "-q"] + opts.split()
+    if ACL:
+        cmd += ["--user", "bench", "-a", "benchpw"]
     before = cpu_seconds(pid)
     t0 = time.time()
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -133,6 +144,8 @@ def run_server(name, extra, w, tests, opts, rep):
     watcher = None
     try:
         wait_port(port, proc)
+        if ACL:
+            subprocess.run(["redis-cli", "-p", str(port), "ACL", "SETUSER"] + ACL_USER, check=True, stdout=subprocess.DEVNULL)
         if MONITOR:
             watcher = subprocess.Popen(["redis-cli", "-p", str(port), "monitor"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(0.5)
@@ -231,9 +244,11 @@ def main():
     ap.add_argument("--tests", default="", help="only these tests of each workload, e.g. zadd,spop")
     ap.add_argument("--memory", action="store_true", help="RSS after loading collections instead of throughput")
     ap.add_argument("--monitor", action="store_true", help="one MONITOR client (redis-cli monitor) watches every run")
+    ap.add_argument("--acl", action="store_true", help="redis-benchmark runs as a user with ACL restrictions")
     args = ap.parse_args()
-    global MONITOR
+    global MONITOR, ACL
     MONITOR = args.monitor
+    ACL = args.acl
     if not shutil.which("redis-benchmark") or not shutil.which("redis-server"):
         sys.exit("needs redis-benchmark and redis-server: apt-get install -y redis-tools redis-server")
     if not os.path.exists(SERVERS["tandem"](0)[0]):
