@@ -16,7 +16,7 @@
 //! before a command is routed, and on the shard for each call a script
 //! makes ([`Caller`]).
 
-use crate::spec::{self, AclId, CommandSpec, access, cat, flag};
+use crate::spec::{self, AclId, CmdId, CommandSpec, access, cat, flag};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -80,12 +80,63 @@ impl Denied {
     }
 }
 
+/// A call's keys and channels, found once for all of a user's selectors
+/// (Redis's `aclKeyResultCache`).
+struct Call {
+    keys: smallvec::SmallVec<[(usize, u8); 4]>,
+    channels: Vec<(usize, bool)>,
+}
+
 /// A key pattern and the access it grants ([`access`] bits; both for
 /// `~`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct KeyPattern {
-    pattern: Vec<u8>,
+    pattern: Glob,
     flags: u8,
+}
+
+/// A key or channel pattern, with the shape it was found to have when
+/// the rule was set: most are a name or a prefix and a `*`, which a
+/// comparison matches faster than the glob matcher.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Glob {
+    text: Vec<u8>,
+    shape: Shape,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    /// No special character: the name itself.
+    Exact,
+    /// One `*`, last: anything starting with the rest.
+    Prefix,
+    /// Anything else: [`crate::glob::matches`].
+    Other,
+}
+
+impl Glob {
+    fn new(text: &[u8]) -> Glob {
+        let special = |b: &u8| matches!(b, b'*' | b'?' | b'[' | b'\\');
+        let shape = match text.iter().position(special) {
+            None => Shape::Exact,
+            Some(i) if i + 1 == text.len() && text[i] == b'*' => Shape::Prefix,
+            Some(_) => Shape::Other,
+        };
+        Glob {
+            text: text.to_vec(),
+            shape,
+        }
+    }
+
+    /// Whether `s` matches, as Redis's `stringmatchlen` (case-sensitive).
+    fn matches(&self, s: &[u8]) -> bool {
+        match self.shape {
+            Shape::Exact => self.text == s,
+            // As in Redis, the empty string matches no `*`.
+            Shape::Prefix => !s.is_empty() && s.starts_with(&self.text[..self.text.len() - 1]),
+            Shape::Other => crate::glob::matches(&self.text, s, false),
+        }
+    }
 }
 
 /// A set of permissions: commands, key patterns, channel patterns.
@@ -106,7 +157,7 @@ struct Selector {
     all_keys: bool,
     patterns: Vec<KeyPattern>,
     all_channels: bool,
-    channels: Vec<Vec<u8>>,
+    channels: Vec<Glob>,
 }
 
 /// An error in an ACL rule, shown as Redis's `ACLSetUserStringError`
@@ -254,10 +305,10 @@ impl Selector {
             if has_space(pattern) {
                 return Err(RuleError::Syntax);
             }
-            match self.patterns.iter_mut().find(|p| p.pattern == pattern) {
+            match self.patterns.iter_mut().find(|p| p.pattern.text == pattern) {
                 Some(p) => p.flags |= flags,
                 None => self.patterns.push(KeyPattern {
-                    pattern: pattern.to_vec(),
+                    pattern: Glob::new(pattern),
                     flags,
                 }),
             }
@@ -270,8 +321,8 @@ impl Selector {
             if has_space(pattern) {
                 return Err(RuleError::Syntax);
             }
-            if !self.channels.iter().any(|c| c == pattern) {
-                self.channels.push(pattern.to_vec());
+            if !self.channels.iter().any(|c| c.text == pattern) {
+                self.channels.push(Glob::new(pattern));
             }
             self.all_channels = false;
         } else if (op[0] == b'+' || op[0] == b'-') && op.get(1) == Some(&b'@') {
@@ -313,9 +364,9 @@ impl Selector {
         Ok(())
     }
 
-    /// Whether the selector may run command `a` with arguments `args`
-    /// (`ACLSelectorCheckCmd`).
-    fn check(&self, s: &CommandSpec, a: AclId, args: &[&[u8]]) -> Result<(), Denied> {
+    /// Whether the selector may run command `a` with arguments `args`,
+    /// whose keys and channels the caller found (`ACLSelectorCheckCmd`).
+    fn check(&self, s: &CommandSpec, a: AclId, args: &[&[u8]], call: &Call) -> Result<(), Denied> {
         if !self.all_commands && !s.is(flag::NO_AUTH) && !self.bit(a as usize) {
             let idx = if spec::ACL_COMMANDS
                 .get(a as usize)
@@ -336,14 +387,14 @@ impl Selector {
             }
         }
         if !self.all_keys {
-            for (i, need) in spec::key_args(s, args) {
+            for &(i, need) in &call.keys {
                 if !self.key_ok(args[i], need) {
                     return Err(Denied::Key(i));
                 }
             }
         }
         if !self.all_channels {
-            for (i, is_pattern) in spec::channel_args(s, args) {
+            for &(i, is_pattern) in &call.channels {
                 if !self.channel_ok(args[i], is_pattern) {
                     return Err(Denied::Channel(i));
                 }
@@ -357,7 +408,7 @@ impl Selector {
             || self
                 .patterns
                 .iter()
-                .any(|p| p.flags & need == need && crate::glob::matches(&p.pattern, key, false))
+                .any(|p| p.flags & need == need && p.pattern.matches(key))
     }
 
     /// Channel patterns match a channel as globs, and a PSUBSCRIBE
@@ -366,9 +417,9 @@ impl Selector {
         self.all_channels
             || self.channels.iter().any(|p| {
                 if is_pattern {
-                    p == channel
+                    p.text == channel
                 } else {
-                    crate::glob::matches(p, channel, false)
+                    p.matches(channel)
                 }
             })
     }
@@ -381,7 +432,7 @@ impl Selector {
             || self
                 .patterns
                 .iter()
-                .any(|p| p.flags & need == need && p.pattern == b"*")
+                .any(|p| p.flags & need == need && p.pattern.text == b"*")
     }
 
     /// Commands allowed and denied among those of category `c`.
@@ -473,7 +524,7 @@ impl Selector {
                     f if f == access::WRITE => "%W~",
                     _ => "~",
                 };
-                format!("{head}{}", String::from_utf8_lossy(&p.pattern))
+                format!("{head}{}", String::from_utf8_lossy(&p.pattern.text))
             })
             .collect();
         v.join(" ")
@@ -486,7 +537,7 @@ impl Selector {
         let v: Vec<String> = self
             .channels
             .iter()
-            .map(|c| format!("&{}", String::from_utf8_lossy(c)))
+            .map(|c| format!("&{}", String::from_utf8_lossy(&c.text)))
             .collect();
         v.join(" ")
     }
@@ -708,16 +759,37 @@ impl User {
             .fold(false, |found, p| found | same_hash(p, &h))
     }
 
-    /// Whether the user may run this call (`ACLCheckAllUserCommandPerm`):
-    /// one selector must allow it all. Of several refusals the one
+    /// What `args`, a call of command `id`, names that some selector
+    /// restricts.
+    fn call(&self, id: CmdId, args: &[&[u8]]) -> Call {
+        let s = spec::get(id);
+        Call {
+            keys: if self.selectors.iter().all(|x| x.all_keys) {
+                Default::default()
+            } else {
+                spec::key_args(id, args)
+            },
+            channels: if self.selectors.iter().all(|x| x.all_channels) {
+                Vec::new()
+            } else {
+                spec::channel_args(s, args)
+            },
+        }
+    }
+
+    /// Whether the user may run this call of command `id` as ACL command
+    /// `a` (its subcommand, [`spec::acl_id_of`]): one selector must allow
+    /// it all (`ACLCheckAllUserCommandPerm`). Of several refusals the one
     /// reported is the gravest, then the one of the latest argument.
-    pub fn check(&self, s: &CommandSpec, a: AclId, args: &[&[u8]]) -> Result<(), Denied> {
+    pub fn check(&self, id: CmdId, a: AclId, args: &[&[u8]]) -> Result<(), Denied> {
         if self.unrestricted {
             return Ok(());
         }
+        let s = spec::get(id);
+        let call = self.call(id, args);
         let mut worst = Denied::Command;
         for sel in &self.selectors {
-            match sel.check(s, a, args) {
+            match sel.check(s, a, args, &call) {
                 Ok(()) => return Ok(()),
                 Err(d) if d.rank() > worst.rank() => worst = d,
                 Err(_) => {}
@@ -728,12 +800,15 @@ impl User {
 
     /// Whether a selector allows the call and every key with access
     /// `need` (SORT's BY and GET: `ACLUserCheckCmdWithUnrestrictedKeyAccess`).
-    pub fn all_keys_for(&self, s: &CommandSpec, a: AclId, args: &[&[u8]], need: u8) -> bool {
-        self.unrestricted
-            || self
-                .selectors
-                .iter()
-                .any(|sel| sel.check(s, a, args).is_ok() && sel.all_keys_for(need))
+    pub fn all_keys_for(&self, id: CmdId, a: AclId, args: &[&[u8]], need: u8) -> bool {
+        if self.unrestricted {
+            return true;
+        }
+        let call = self.call(id, args);
+        let s = spec::get(id);
+        self.selectors
+            .iter()
+            .any(|sel| sel.check(s, a, args, &call).is_ok() && sel.all_keys_for(need))
     }
 
     /// Whether the user may use channel `ch` (a pattern, literally, when
@@ -749,7 +824,7 @@ impl User {
         if self.selectors.iter().any(|s| s.all_channels) {
             return false;
         }
-        let before: Vec<&Vec<u8>> = old.selectors.iter().flat_map(|s| &s.channels).collect();
+        let before: Vec<&Glob> = old.selectors.iter().flat_map(|s| &s.channels).collect();
         let all_before = old.selectors.iter().any(|s| s.all_channels);
         all_before
             || before
@@ -1186,13 +1261,58 @@ impl Acl {
         Ok(())
     }
 
-    /// The ACL file's text: a `user <name> <description>` line per user
-    /// (`ACLSaveToFile`).
-    pub fn file_text(&self) -> String {
+    /// A `user <name> <description>` line per user, as ACL SAVE and
+    /// CONFIG REWRITE write them.
+    pub fn user_lines(&self) -> Vec<String> {
         self.users()
             .iter()
-            .map(|u| format!("user {} {}\n", u.name, u.describe()))
+            .map(|u| format!("user {} {}", u.name, u.describe()))
             .collect()
+    }
+
+    /// The ACL file's text (`ACLSaveToFile`).
+    pub fn file_text(&self) -> String {
+        self.user_lines().iter().map(|l| format!("{l}\n")).collect()
+    }
+
+    /// Creates the users of the config file's `user` lines (each its name
+    /// and rules, `ACLLoadConfiguredUsers`). Errors: the first rule that
+    /// does not apply, as Redis logs it.
+    pub fn load_config_users(&self, lines: &[String]) -> Result<(), String> {
+        for line in lines {
+            let argv = split_args(line.as_bytes())
+                .ok_or_else(|| format!("Unbalanced quotes in user declaration '{line}'"))?;
+            let Some((name, rules)) = argv.split_first() else {
+                continue;
+            };
+            let name_text = String::from_utf8_lossy(name).into_owned();
+            let mut users = self.users.write().unwrap_or_else(|e| e.into_inner());
+            if name_text != "default" && users.contains_key(&name_text) {
+                return Err(format!("Duplicate user '{name_text}' found"));
+            }
+            let all = self.channels_default();
+            // The default user starts over from `reset`; the rules make it.
+            let mut u = User::new(&name_text, all);
+            if let Some(old) = users.get(&name_text) {
+                u.incarnation = old.incarnation;
+                let _ = u.apply(b"reset", all);
+            }
+            let rules: Vec<&[u8]> = rules.iter().map(|r| &r[..]).collect();
+            for r in merge_selectors(&rules).map_err(|_| {
+                format!("Unmatched parenthesis in the rules of the user named '{name_text}'")
+            })? {
+                u.apply(&r, all).map_err(|e| {
+                    format!(
+                        "Error loading ACL rule '{}' for the user named '{name_text}': {}",
+                        String::from_utf8_lossy(&r),
+                        e.message()
+                    )
+                })?;
+            }
+            users.insert(name_text, Arc::new(u));
+        }
+        self.bump();
+        Ok(())
     }
 
     /// Writes the users to `path` through a temporary file renamed over
@@ -1320,12 +1440,10 @@ impl std::fmt::Debug for Caller {
 impl Caller {
     /// Checks a script's call; a refusal is logged (context `lua`) and
     /// answered with the error Redis's `scriptVerifyACL` raises.
-    pub fn check(&self, s: &CommandSpec, args: &[&[u8]]) -> Result<(), String> {
-        let Some(id) = spec::lookup(args.first().copied().unwrap_or_default()) else {
-            return Ok(());
-        };
+    pub fn check(&self, id: CmdId, args: &[&[u8]]) -> Result<(), String> {
+        let s = spec::get(id);
         let a = spec::acl_id_of(id, args);
-        self.user.check(s, a, args).map_err(|d| {
+        self.user.check(id, a, args).map_err(|d| {
             let object = match d {
                 Denied::Command => spec::ACL_COMMANDS
                     .get(a as usize)
@@ -1424,6 +1542,25 @@ mod tests {
         // sha256("p1"), as redis-server shows it.
         let h = "f64551fcd6f07823cb87971cfb91446425da18286b3ab1ef935e0cbd7a69f68a";
         assert_eq!(hex(&hash_password(b"p1")), h);
+    }
+
+    #[test]
+    fn pattern_shapes_match_as_the_glob_matcher() {
+        let patterns = [
+            "", "*", "a", "ab", "a*", "ab*", "*a", "a*b", "a?", "[ab]*", "a\\*", "**",
+        ];
+        let subjects = ["", "a", "ab", "abc", "b", "a*", "ba", "aab", "*"];
+        for p in patterns {
+            let g = Glob::new(p.as_bytes());
+            for s in subjects {
+                assert_eq!(
+                    g.matches(s.as_bytes()),
+                    crate::glob::matches(p.as_bytes(), s.as_bytes(), false),
+                    "{p:?} {s:?} ({:?})",
+                    g.shape
+                );
+            }
+        }
     }
 
     #[test]

@@ -552,6 +552,9 @@ pub struct Config {
     /// A `save` line was read at start-up: later ones add points (as
     /// redis-server's config file and `--save a b --save c d`).
     save_seen: bool,
+    /// `user <name> <rules>...` lines of the config file, without
+    /// `user`, in order ([`crate::acl`] creates them at start-up).
+    pub users: Vec<String>,
     pub hz: u64,
     /// `busy-reply-threshold`, ms.
     pub busy_reply_threshold: u64,
@@ -720,10 +723,13 @@ impl Config {
     /// default; comments and lines tandem does not rewrite stay. Written
     /// to a temporary file, synced, then renamed over the old one.
     /// `force_all` (DEBUG CONFIG-REWRITE-FORCE-ALL) writes every directive.
+    /// `users` are the ACL users as `user <name> <rules>` lines, written in
+    /// place of the old ones unless `aclfile` keeps the users (then the
+    /// old ones go: Redis's `rewriteConfigUserOption`).
     ///
     /// Errors: `The server is running without a config file`, or
     /// `Rewriting config file: <reason>`.
-    pub fn rewrite(&self, force_all: bool) -> Result<(), String> {
+    pub fn rewrite(&self, force_all: bool, users: &[String]) -> Result<(), String> {
         let path = self
             .config_file
             .as_deref()
@@ -748,14 +754,24 @@ impl Config {
                 let word = t.split_whitespace().next().unwrap_or("");
                 if let Some(d) = directive(word) {
                     of.entry(d.name).or_default().push_back(lines.len());
+                } else if word.eq_ignore_ascii_case("user") {
+                    of.entry("user").or_default().push_back(lines.len());
                 }
             }
             lines.push(line.to_string());
         }
         let defaults = Config::default();
-        for d in DIRECTIVES {
-            let (new, force) = self.rewrite_lines(d, &defaults);
-            let mut olds = of.remove(d.name).unwrap_or_default();
+        let user_lines = if self.aclfile.is_empty() {
+            users.to_vec()
+        } else {
+            Vec::new()
+        };
+        let each = DIRECTIVES
+            .iter()
+            .map(|d| (d.name, self.rewrite_lines(d, &defaults)))
+            .chain(std::iter::once(("user", (user_lines, false))));
+        for (name, (new, force)) in each {
+            let mut olds = of.remove(name).unwrap_or_default();
             if olds.is_empty() && !force && !force_all {
                 continue;
             }
@@ -1224,6 +1240,7 @@ impl Default for Config {
             config_file: None,
             save: vec![(3600, 1), (300, 100), (60, 10000)],
             save_seen: false,
+            users: Vec::new(),
         }
     }
 }
@@ -1315,6 +1332,12 @@ impl Config {
     fn set_at_startup(&mut self, name: &str, value: &str) -> Result<(), String> {
         if name.eq_ignore_ascii_case("io-threads") || name.eq_ignore_ascii_case("shards") {
             self.explicit_threads = true;
+        }
+        if name.eq_ignore_ascii_case("user") {
+            // ACL users, created once the server is up (not a CONFIG GET
+            // parameter, as in Redis).
+            self.users.push(value.to_string());
+            return Ok(());
         }
         if name.eq_ignore_ascii_case("save") && self.save_seen && !value.is_empty() {
             let mut more = parse_save_points(value)?;

@@ -357,6 +357,12 @@ pub fn run(mut cfg: Config) -> Result<(), String> {
 
     let mut sh = Shared::new(cfg.clone(), port, plan_text);
     sh.aof = aof.clone();
+    if !cfg.users.is_empty() && !cfg.aclfile.is_empty() {
+        return Err("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.".into());
+    }
+    sh.acl
+        .load_config_users(&cfg.users)
+        .map_err(|e| format!("{e}\nCritical error while loading ACLs. Exiting."))?;
     if !cfg.aclfile.is_empty() {
         sh.acl
             .load_file(&cfg.aclfile)

@@ -1933,127 +1933,177 @@ pub mod access {
     pub const WRITE: u8 = 2;
 }
 
+/// How a command's keys are used and found, one class per command
+/// ([`key_args`]), decided once from its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KeyClass {
+    /// Metadata only (EXISTS, TYPE, TTL's neighbours): neither read nor
+    /// written, so any pattern matches.
+    Meta,
+    Read,
+    Write,
+    ReadWrite,
+    /// SET: read too with GET (`setGetKeys`).
+    Set,
+    /// BITFIELD: written only with SET or INCRBY (`bitfieldGetKeys`).
+    Bitfield,
+    /// The first key read and written, the rest written (LMOVE, RENAME).
+    MoveFrom,
+    /// COPY: the first read, the rest written.
+    Copy,
+    /// PFMERGE: the first read and written, the rest read.
+    Merge,
+    /// The first written, the rest read (SINTERSTORE, BITOP).
+    Store,
+    /// Read, plus a STORE destination written (SORT, GEORADIUS).
+    ReadStore,
+    /// XREAD and XREADGROUP: their streams, read.
+    Streams,
+    /// SPUBLISH, SSUBSCRIBE, SUNSUBSCRIBE: their first argument picks the
+    /// shard like a key but is a channel (Redis's `not_key` key specs).
+    NotKeys,
+}
+
+fn key_class(s: &CommandSpec) -> KeyClass {
+    use KeyClass::*;
+    match s.name {
+        "exists" | "hexists" | "hlen" | "hstrlen" | "llen" | "scard" | "sismember" | "strlen"
+        | "touch" | "type" | "watch" | "xlen" | "zcard" | "memory" | "object" => Meta,
+        "blmpop" | "blpop" | "brpop" | "bzmpop" | "bzpopmax" | "bzpopmin" | "decr" | "decrby"
+        | "getdel" | "getex" | "getset" | "hincrby" | "hincrbyfloat" | "incr" | "incrby"
+        | "incrbyfloat" | "lmpop" | "lpop" | "move" | "rpop" | "setbit" | "spop" | "zincrby"
+        | "zmpop" | "zpopmax" | "zpopmin" | "eval" | "evalsha" | "fcall" | "migrate" => ReadWrite,
+        "set" => Set,
+        "bitfield" => Bitfield,
+        "blmove" | "brpoplpush" | "lmove" | "rpoplpush" | "rename" | "renamenx" | "smove" => {
+            MoveFrom
+        }
+        "copy" => Copy,
+        "pfmerge" => Merge,
+        "bitop" | "geosearchstore" | "sdiffstore" | "sinterstore" | "sunionstore"
+        | "zdiffstore" | "zinterstore" | "zrangestore" | "zunionstore" => Store,
+        "sort" | "georadius" | "georadiusbymember" => ReadStore,
+        "xread" | "xreadgroup" => Streams,
+        "pfdebug" => Read,
+        "spublish" | "ssubscribe" | "sunsubscribe" => NotKeys,
+        _ if s.is(flag::WRITE) => Write,
+        _ => Read,
+    }
+}
+
 /// The key arguments of a call, as (argument index, [`access`] bits),
 /// the way Redis's `getKeysFromCommandWithSpecs` finds them: the key
 /// positions, SORT's and GEORADIUS's STORE destination, XREAD's streams.
-pub fn key_args(s: &CommandSpec, args: &[&[u8]]) -> Vec<(usize, u8)> {
-    let mut pos = s.keys_in(args).unwrap_or_default();
-    let mut store = None;
-    match s.name {
-        "sort" | "sort_ro" => {
-            let mut i = 2;
-            while i + 1 < args.len() {
-                let opt = args[i];
-                if opt.eq_ignore_ascii_case(b"store") && s.name == "sort" {
-                    store = Some(i + 1);
-                }
-                i += if opt.eq_ignore_ascii_case(b"limit") {
-                    3
-                } else if [&b"by"[..], b"get", b"store"]
-                    .iter()
-                    .any(|o| opt.eq_ignore_ascii_case(o))
-                {
-                    2
+/// Allocates nothing for up to four keys.
+pub fn key_args(id: CmdId, args: &[&[u8]]) -> smallvec::SmallVec<[(usize, u8); 4]> {
+    use KeyClass::*;
+    use access::{READ, WRITE};
+    static CLASSES: OnceLock<Vec<KeyClass>> = OnceLock::new();
+    let s = get(id);
+    let class = CLASSES.get_or_init(|| TABLE.iter().map(key_class).collect())[id as usize];
+    let mut out: smallvec::SmallVec<[(usize, u8); 4]> = smallvec::SmallVec::new();
+    let mut push = |n: usize, p: usize| {
+        let first = n == 0;
+        let a = match class {
+            NotKeys => return,
+            Meta => 0,
+            Read | ReadStore | Streams => READ,
+            Write => WRITE,
+            ReadWrite => READ | WRITE,
+            Set => {
+                if args.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get")) {
+                    READ | WRITE
                 } else {
-                    1
-                };
+                    WRITE
+                }
             }
+            Bitfield => {
+                let writes = args
+                    .iter()
+                    .skip(2)
+                    .any(|a| a.eq_ignore_ascii_case(b"set") || a.eq_ignore_ascii_case(b"incrby"));
+                if writes { READ | WRITE } else { READ }
+            }
+            MoveFrom if first => READ | WRITE,
+            MoveFrom => WRITE,
+            Copy if first => READ,
+            Copy => WRITE,
+            Merge if first => READ | WRITE,
+            Merge => READ,
+            Store if first => WRITE,
+            Store => READ,
+        };
+        if p < args.len() {
+            out.push((p, a));
         }
-        "georadius" | "georadiusbymember" => {
-            let mut i = 5;
-            while i + 1 < args.len() {
-                if args[i].eq_ignore_ascii_case(b"store")
-                    || args[i].eq_ignore_ascii_case(b"storedist")
-                {
-                    store = Some(i + 1);
+    };
+    if s.numkeys > 0 {
+        for (n, p) in s.keys_in(args).unwrap_or_default().into_iter().enumerate() {
+            push(n, p);
+        }
+    } else if s.first_key > 0 {
+        // `key_indices`, without its iterator adaptors: this runs for
+        // every command of a user with key patterns.
+        let argc = args.len();
+        let last = if s.last_key < 0 {
+            (argc as i64 + s.last_key as i64).max(0) as usize
+        } else {
+            (s.last_key as usize).min(argc.saturating_sub(1))
+        };
+        let step = s.step.max(1) as usize;
+        let (mut p, mut n) = (s.first_key as usize, 0);
+        while p <= last && p < argc {
+            push(n, p);
+            p += step;
+            n += 1;
+        }
+    }
+    match class {
+        ReadStore => {
+            // SORT [... STORE dst] (not SORT_RO); GEORADIUS ... STORE|STOREDIST dst,
+            // the last one counting.
+            let mut store = None;
+            if s.name == "sort" {
+                let mut i = 2;
+                while i + 1 < args.len() {
+                    let opt = args[i];
+                    if opt.eq_ignore_ascii_case(b"store") {
+                        store = Some(i + 1);
+                    }
+                    i += if opt.eq_ignore_ascii_case(b"limit") {
+                        3
+                    } else if [&b"by"[..], b"get", b"store"]
+                        .iter()
+                        .any(|o| opt.eq_ignore_ascii_case(o))
+                    {
+                        2
+                    } else {
+                        1
+                    };
+                }
+            } else {
+                let mut i = 5;
+                while i + 1 < args.len() {
+                    if args[i].eq_ignore_ascii_case(b"store")
+                        || args[i].eq_ignore_ascii_case(b"storedist")
+                    {
+                        store = Some(i + 1);
+                        i += 1;
+                    }
                     i += 1;
                 }
-                i += 1;
             }
+            out.extend(store.map(|p| (p, WRITE)));
         }
-        "xread" | "xreadgroup" => {
-            let keys = stream_read_keys(args).0;
+        Streams => {
+            let n = stream_read_keys(args).0.len();
             if let Some(first) = args.iter().position(|a| a.eq_ignore_ascii_case(b"streams")) {
-                pos.extend((first + 1..).take(keys.len()));
+                out.extend((first + 1..).take(n).map(|p| (p, READ)));
             }
         }
         _ => {}
     }
-    let mut out: Vec<(usize, u8)> = pos
-        .into_iter()
-        .enumerate()
-        .map(|(n, p)| (p, key_access(s, args, n)))
-        .collect();
-    out.extend(store.map(|p| (p, access::WRITE)));
-    out.retain(|&(p, _)| p < args.len());
     out
-}
-
-/// The [`access`] bits of the `n`th key of a call.
-fn key_access(s: &CommandSpec, args: &[&[u8]], n: usize) -> u8 {
-    use access::{READ, WRITE};
-    const RW: u8 = READ | WRITE;
-    match s.name {
-        // Metadata only.
-        "exists" | "hexists" | "hlen" | "hstrlen" | "llen" | "scard" | "sismember" | "strlen"
-        | "touch" | "type" | "watch" | "xlen" | "zcard" | "memory" | "object" => 0,
-        // Read and written.
-        "blmpop" | "blpop" | "brpop" | "bzmpop" | "bzpopmax" | "bzpopmin" | "decr" | "decrby"
-        | "getdel" | "getex" | "getset" | "hincrby" | "hincrbyfloat" | "incr" | "incrby"
-        | "incrbyfloat" | "lmpop" | "lpop" | "move" | "rpop" | "setbit" | "spop" | "zincrby"
-        | "zmpop" | "zpopmax" | "zpopmin" | "eval" | "evalsha" | "fcall" | "migrate" => RW,
-        // SET reads its key only with GET (`setGetKeys`); BITFIELD
-        // writes only with SET or INCRBY (`bitfieldGetKeys`).
-        "set" => {
-            if args.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get")) {
-                RW
-            } else {
-                WRITE
-            }
-        }
-        "bitfield" => {
-            if args
-                .iter()
-                .skip(2)
-                .any(|a| a.eq_ignore_ascii_case(b"set") || a.eq_ignore_ascii_case(b"incrby"))
-            {
-                RW
-            } else {
-                READ
-            }
-        }
-        // The source is read and emptied, the destination written.
-        "blmove" | "brpoplpush" | "lmove" | "rpoplpush" | "rename" | "renamenx" | "smove" => {
-            if n == 0 { RW } else { WRITE }
-        }
-        "copy" => {
-            if n == 0 {
-                READ
-            } else {
-                WRITE
-            }
-        }
-        "pfmerge" => {
-            if n == 0 {
-                RW
-            } else {
-                READ
-            }
-        }
-        // The destination first, then the sources.
-        "bitop" | "geosearchstore" | "sdiffstore" | "sinterstore" | "sunionstore"
-        | "zdiffstore" | "zinterstore" | "zrangestore" | "zunionstore" => {
-            if n == 0 {
-                WRITE
-            } else {
-                READ
-            }
-        }
-        // Their STORE destination is added as written by the caller.
-        "xreadgroup" | "pfdebug" | "sort" | "georadius" | "georadiusbymember" => READ,
-        _ if s.is(flag::WRITE) => WRITE,
-        _ => READ,
-    }
 }
 
 /// The channel arguments of a Pub/Sub call ACL channel patterns (`&`)
@@ -2061,6 +2111,9 @@ fn key_access(s: &CommandSpec, args: &[&[u8]], n: usize) -> u8 {
 /// SPUBLISH's channel, (S)SUBSCRIBE's channels, PSUBSCRIBE's patterns
 /// (matched literally). Unsubscribing is never refused.
 pub fn channel_args(s: &CommandSpec, args: &[&[u8]]) -> Vec<(usize, bool)> {
+    if s.route != Route::PubSub {
+        return Vec::new();
+    }
     match s.name {
         "publish" | "spublish" => vec![(1, false)],
         "subscribe" | "ssubscribe" => (1..args.len()).map(|i| (i, false)).collect(),

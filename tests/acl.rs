@@ -1013,3 +1013,80 @@ fn protected_mode_refuses_remote_clients() {
     let _: () = q(&mut admin, &["CONFIG", "SET", "requirepass", ""]).unwrap();
     s.assert_alive();
 }
+
+/// `user` lines in the config file create users at start-up; CONFIG
+/// REWRITE writes the users back in their place; users and an
+/// `aclfile` together stop start-up, as in Redis.
+#[test]
+fn config_file_users_and_rewrite() {
+    let dir = TempDir::new("aclconf");
+    let conf = format!("{}/tandem.conf", dir.path());
+    std::fs::write(
+        &conf,
+        "# users\nuser ann on >pw ~a* -@all +get\nport 0\nuser default on nopass ~* &* +@all\n",
+    )
+    .unwrap();
+    let s = Server::start_with_file(Some(&conf), &[]);
+    let mut c = s.conn();
+    let users: Vec<String> = q(&mut c, &["ACL", "LIST"]).unwrap();
+    assert_eq!(
+        users,
+        [
+            "user ann on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~a* resetchannels -@all +get",
+            "user default on nopass sanitize-payload ~* &* +@all"
+        ]
+    );
+    let mut a = s.raw();
+    a.send(&frame(&[b"AUTH", b"ann", b"pw"]));
+    assert_eq!(a.read_reply(), "+OK\r\n");
+    a.send(&frame(&[b"SET", b"a1", b"v"]));
+    assert!(a.read_reply().starts_with("-NOPERM"));
+    let _: () = q(&mut c, &["ACL", "SETUSER", "bo", "on", "nopass", "+@read"]).unwrap();
+    let _: () = q(&mut c, &["CONFIG", "REWRITE"]).unwrap();
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "# users");
+    assert_eq!(
+        lines[1],
+        "user ann on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~a* resetchannels -@all +get"
+    );
+    assert!(
+        lines.contains(&"user bo on nopass resetchannels -@all +@read"),
+        "{text}"
+    );
+    assert!(
+        lines.contains(&"user default on nopass sanitize-payload ~* &* +@all"),
+        "{text}"
+    );
+    s.assert_alive();
+    // Both ways of declaring users at once: refused.
+    std::fs::write(&conf, "user x on nopass\n").unwrap();
+    let acl = format!("{}/users.acl", dir.path());
+    std::fs::write(&acl, "").unwrap();
+    let start = |extra: &[&str]| {
+        let port = free_port().to_string();
+        output_within(
+            std::process::Command::new(env!("CARGO_BIN_EXE_tandem"))
+                .arg(&conf)
+                .args(["--port", &port, "--save", ""])
+                .args(extra),
+            20,
+        )
+    };
+    let out = start(&["--aclfile", &acl]);
+    let log =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(
+        log.contains("users defined in redis.conf and at the same setting an ACL file"),
+        "{log}"
+    );
+    // A bad rule stops start-up.
+    std::fs::write(&conf, "user x on +nosuch\n").unwrap();
+    let out = start(&[]);
+    let log =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(
+        log.contains("Error loading ACL rule '+nosuch' for the user named 'x'"),
+        "{log}"
+    );
+}

@@ -601,6 +601,13 @@ fn no_touch_clients_leave_access_bits_alone() {
         let e = err(&mut c, &["CLIENT", "NO-TOUCH", "maybe"]);
         assert!(e.contains("syntax error"), "{e}");
         let _: () = q(&mut c, &["CLIENT", "NO-TOUCH", "ON"]).unwrap();
+        // CLIENT LIST's `T` flag (with NO-EVICT's `e`), as Redis 7.2.
+        let info: String = q(&mut c, &["CLIENT", "INFO"]).unwrap();
+        assert!(info.contains(" flags=T "), "{info}");
+        let _: () = q(&mut c, &["CLIENT", "NO-EVICT", "ON"]).unwrap();
+        let info: String = q(&mut c, &["CLIENT", "INFO"]).unwrap();
+        assert!(info.contains(" flags=eT "), "{info}");
+        let _: () = q(&mut c, &["CLIENT", "NO-EVICT", "OFF"]).unwrap();
         for _ in 0..10 {
             let _: String = q(&mut c, &["GET", "k"]).unwrap();
             let _: Vec<Option<String>> = q(&mut c, &["MGET", "k", "other"]).unwrap();
@@ -620,6 +627,8 @@ fn no_touch_clients_leave_access_bits_alone() {
         // RESET ends it.
         let _: () = q(&mut c, &["CLIENT", "NO-TOUCH", "ON"]).unwrap();
         let _: String = q(&mut c, &["RESET"]).unwrap();
+        let info: String = q(&mut c, &["CLIENT", "INFO"]).unwrap();
+        assert!(info.contains(" flags=N "), "{info}");
         let _: String = q(&mut c, &["GET", "k"]).unwrap();
         let reset: i64 = q(&mut c, &["OBJECT", "FREQ", "k"]).unwrap();
         assert!(

@@ -291,7 +291,7 @@ impl Host for ScriptHost<'_> {
             return error_reply("ERR This Redis command is not allowed from script");
         }
         if let Some(c) = &self.caller {
-            if let Err(e) = c.check(s, &refs) {
+            if let Err(e) = c.check(id, &refs) {
                 return error_reply(&e);
             }
         }

@@ -44,7 +44,10 @@ impl IoThread {
                 }
             }
         }
-        Ok(c.user.clone().filter(|u| !u.unrestricted()))
+        Ok(match &c.user {
+            Some(u) if !u.unrestricted() => Some(u.clone()),
+            _ => None,
+        })
     }
 
     /// Checks command `id` with `args` against `user`; a refusal is
@@ -59,9 +62,9 @@ impl IoThread {
     ) -> bool {
         let s = spec::get(id);
         let a = spec::acl_id_of(id, args);
-        let denied = match user.check(s, a, args) {
+        let denied = match user.check(id, a, args) {
             Ok(()) => {
-                if let Some(msg) = sort_refusal(user, s, a, args) {
+                if let Some(msg) = sort_refusal(user, id, a, args) {
                     self.reject(slot, Some(id), args, msg);
                     return true;
                 }
@@ -140,12 +143,8 @@ fn acl_name(a: spec::AclId, s: &spec::CommandSpec) -> &'static str {
 
 /// SORT's BY with a pattern and GET need a user who may read every key
 /// (`sortCommandGeneric`).
-fn sort_refusal(
-    user: &User,
-    s: &spec::CommandSpec,
-    a: spec::AclId,
-    args: &[&[u8]],
-) -> Option<&'static str> {
+fn sort_refusal(user: &User, id: CmdId, a: spec::AclId, args: &[&[u8]]) -> Option<&'static str> {
+    let s = spec::get(id);
     if s.name != "sort" && s.name != "sort_ro" {
         return None;
     }
@@ -170,7 +169,7 @@ fn sort_refusal(
             1
         };
     }
-    if !(by || get) || user.all_keys_for(s, a, args, spec::access::READ) {
+    if !(by || get) || user.all_keys_for(id, a, args, spec::access::READ) {
         return None;
     }
     Some(if by {
@@ -386,8 +385,19 @@ pub(super) fn acl(l: &mut Local, args: &[&[u8]]) -> Res {
         "load" | "save" if no_file() => Err("ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.".into()),
         "load" if n == 2 => {
             let path = l.shared.config().aclfile.clone();
+            let before = acl.users();
             acl.load_file(&path).map_err(|e| format!("ERR {e}"))?;
-            reply(l, |r| r.ok())
+            // Every user but the default one is a new object now: their
+            // clients go (`ACLFreeUsersSet` frees the old ones).
+            let mut me = false;
+            for u in before.iter().filter(|u| u.name != "default") {
+                me |= kill_users_clients(l, &u.name, false);
+            }
+            reply(l, |r| r.ok())?;
+            if me {
+                l.after.close = Some(Closing::AfterFlush);
+            }
+            Ok(())
         }
         "save" if n == 2 => {
             let path = l.shared.config().aclfile.clone();
@@ -480,7 +490,7 @@ pub(super) fn acl(l: &mut Local, args: &[&[u8]]) -> Res {
                     acl_name(a, s)
                 ));
             }
-            match u.check(s, a, call) {
+            match u.check(id, a, call) {
                 Ok(()) => reply(l, |r| r.ok()),
                 Err(d) => {
                     let msg = match d {

@@ -194,6 +194,9 @@ pub struct Conn {
     /// CLIENT NO-TOUCH ON: its commands leave the keys' access bits alone
     /// ([`crate::msg::client_flags::NO_TOUCH`]).
     pub no_touch: bool,
+    /// CLIENT NO-EVICT ON: shown as CLIENT LIST's `e` flag (tandem evicts
+    /// no clients).
+    pub no_evict: bool,
     /// The start (up to 32 bytes) of the last error reply the IO thread
     /// queued for this connection itself, for INFO errorstats.
     pub local_error: Option<([u8; 32], u8)>,
@@ -259,6 +262,7 @@ impl Conn {
             stalled: false,
             reply_mode: ReplyMode::On,
             no_touch: false,
+            no_evict: false,
             local_error: None,
             muted: VecDeque::new(),
             pause_held: false,
@@ -429,15 +433,26 @@ impl Conn {
         ci.last_active = Some(self.last_active);
         let (sub, psub, ssub) = self.subs.as_ref().map_or((0, 0, 0), |s| s.counts());
         (ci.sub, ci.psub, ci.ssub) = (sub, psub, ssub);
-        ci.flags = if self.blocked.is_some() {
-            "b"
-        } else if self.multi.is_some() {
-            "x"
-        } else if sub + psub + ssub > 0 {
-            "P"
-        } else {
-            "N"
-        };
+        // Redis's letters, in its order (`getClientTypeName`'s neighbour
+        // in networking.c); N when none applies.
+        ci.flags.clear();
+        for (on, letter) in [
+            (sub + psub + ssub > 0, 'P'),
+            (self.multi.is_some(), 'x'),
+            (self.blocked.is_some(), 'b'),
+            (self.tracking.is_some(), 't'),
+            (self.tracking.as_ref().is_some_and(|t| t.broken), 'R'),
+            (self.tracking.as_ref().is_some_and(|t| t.bcast), 'B'),
+            (self.no_evict, 'e'),
+            (self.no_touch, 'T'),
+        ] {
+            if on {
+                ci.flags.push(letter);
+            }
+        }
+        if ci.flags.is_empty() {
+            ci.flags.push('N');
+        }
         ci.multi = self.multi.as_ref().map_or(-1, |m| m.queued.len() as i64);
         ci.qbuf = self.input.len();
         ci.qbuf_free = self.input.capacity() - self.input.len();

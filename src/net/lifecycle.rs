@@ -133,7 +133,7 @@ impl IoThread {
             created: Some(Instant::now()),
             last_active: Some(Instant::now()),
             resp: 2,
-            flags: "N",
+            flags: "N".into(),
             cmd: "NULL".into(),
             user: "default".into(),
             multi: -1,

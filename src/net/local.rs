@@ -671,6 +671,7 @@ fn reset(l: &mut Local) -> Res {
     c.db = 0;
     c.resp3 = false;
     c.no_touch = false;
+    c.no_evict = false;
     // RESET ends MULTI and WATCH too (Redis's `clearClientConnectionState`).
     c.multi = None;
     l.after.unwatch = c.watch.is_some();
@@ -947,7 +948,10 @@ fn client(l: &mut Local, args: &[&[u8]]) -> Res {
         // tandem never evicts clients (it has no `maxmemory-clients`), so
         // NO-EVICT's promise holds either way.
         "no-evict" if args.len() == 3 => match lower(&args[2]).as_str() {
-            "on" | "off" => reply(l, |r| r.ok()),
+            "on" | "off" => {
+                l.conn.no_evict = lower(&args[2]) == "on";
+                reply(l, |r| r.ok())
+            }
             _ => Err(errors::SYNTAX.into()),
         },
         // Redis 7.2's CLIENT NO-TOUCH: the client's commands (but TOUCH)
@@ -1390,7 +1394,7 @@ fn config(l: &mut Local, args: &[&[u8]]) -> Res {
             reply(l, |r| r.ok())
         }
         "rewrite" if args.len() == 2 => {
-            let done = l.shared.config().rewrite(false);
+            let done = l.shared.config().rewrite(false, &l.shared.acl.user_lines());
             match done {
                 Ok(()) => reply(l, |r| r.ok()),
                 Err(e) => Err(format!("ERR {e}")),

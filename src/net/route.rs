@@ -1038,7 +1038,11 @@ impl IoThread {
                 c.reply_with(|r| r.ok());
             }
             Ok(crate::persist::Debug::ConfigRewriteForceAll) => {
-                match self.shared.config().rewrite(true) {
+                match self
+                    .shared
+                    .config()
+                    .rewrite(true, &self.shared.acl.user_lines())
+                {
                     Ok(()) => c.reply_with(|r| r.ok()),
                     Err(e) => {
                         let e =

@@ -41,8 +41,9 @@ pub struct ClientInfo {
     ///
     /// Last time the client sent something.
     pub last_active: Option<Instant>,
-    /// Redis's flag letters (`N` normal, `b` blocked).
-    pub flags: &'static str,
+    /// Redis's flag letters (`N` normal, `b` blocked, `P` subscribed,
+    /// `x` in MULTI, `t` tracking, `T` no-touch).
+    pub flags: String,
     /// Unparsed input bytes, and the free room of the input buffer.
     pub qbuf: usize,
     pub qbuf_free: usize,

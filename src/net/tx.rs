@@ -379,7 +379,7 @@ impl IoThread {
             let args: Vec<&[u8]> = owned.iter().map(|a| &a[..]).collect();
             if let Some(u) = &user {
                 let a = spec::acl_id_of(id, &args);
-                if let Err(d) = u.check(s, a, &args) {
+                if let Err(d) = u.check(id, a, &args) {
                     self.acl_log(slot, u, d, crate::acl::Context::Multi, a, &args);
                     let msg = format!(
                         "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {}",
