@@ -257,6 +257,10 @@ impl Selector {
     /// Applies one selector rule (`ACLSetSelector`).
     fn apply(&mut self, op: &[u8]) -> Result<(), RuleError> {
         let is = |w: &str| op.eq_ignore_ascii_case(w.as_bytes());
+        if op.is_empty() {
+            // `("" +get)`: nothing Redis knows either.
+            return Err(RuleError::Syntax);
+        }
         if is("allkeys") || op == b"~*" {
             self.all_keys = true;
             self.patterns.clear();
@@ -294,6 +298,10 @@ impl Selector {
                             offset += 1;
                             break;
                         }
+                        // `%R` with no `~`: Redis takes the empty pattern.
+                        None if flags != 0 => break,
+                        // A bare `%`: Redis takes a pattern granting
+                        // nothing, then aborts describing it; refused.
                         _ => return Err(RuleError::Syntax),
                     }
                     offset += 1;
@@ -336,9 +344,11 @@ impl Selector {
                 return Err(RuleError::UnknownName);
             } else {
                 // `+cmd|first-arg` of a command without subcommands.
-                let bar = memchr::memrchr(b'|', &op[1..]).ok_or(RuleError::UnknownName)?;
-                let (cmd, sub) = (&name[..bar], &op[2 + bar..]);
-                let a = spec::acl_lookup(cmd).ok_or(RuleError::UnknownName)?;
+                let raw = &op[1..];
+                let bar = memchr::memrchr(b'|', raw).ok_or(RuleError::UnknownName)?;
+                let cmd = String::from_utf8_lossy(&raw[..bar]).to_ascii_lowercase();
+                let sub = &raw[bar + 1..];
+                let a = spec::acl_lookup(&cmd).ok_or(RuleError::UnknownName)?;
                 if cmd.contains('|') {
                     return Err(RuleError::FirstArgOfSubcommand);
                 }
@@ -980,16 +990,18 @@ pub fn merge_selectors(args: &[&[u8]]) -> Result<Vec<Vec<u8>>, usize> {
     let mut out = Vec::new();
     let mut open: Option<(usize, Vec<u8>)> = None;
     for (j, a) in args.iter().enumerate() {
+        // An argument that opens a selector starts over, even inside one
+        // (as Redis's loop does).
+        if a.first() == Some(&b'(') && a.last() != Some(&b')') {
+            open = Some((j, a.to_vec()));
+            continue;
+        }
         if let Some((_, sel)) = open.as_mut() {
             sel.push(b' ');
             sel.extend_from_slice(a);
             if a.last() == Some(&b')') {
                 out.push(open.take().map(|(_, s)| s).unwrap_or_default());
             }
-            continue;
-        }
-        if a.first() == Some(&b'(') && a.last() != Some(&b')') {
-            open = Some((j, a.to_vec()));
             continue;
         }
         // A lone "(" both opens and, being its last byte, is not ")".
@@ -1531,6 +1543,11 @@ mod tests {
         u.apply(b"~*", false).unwrap();
         assert_eq!(u.apply(b"~a", false), Err(RuleError::KeyAfterAll));
         assert_eq!(u.apply(b"bogus", false), Err(RuleError::Syntax));
+        assert_eq!(u.apply(b"(\"\" +get)", false), Err(RuleError::Syntax));
+        assert_eq!(u.apply(b"+\xff\xfe|x", false), Err(RuleError::UnknownName));
+        assert_eq!(u.apply(b"+", false), Err(RuleError::UnknownName));
+        // After `~*`, any key pattern is refused first, as Redis does.
+        assert_eq!(u.apply(b"%", false), Err(RuleError::KeyAfterAll));
     }
 
     #[test]

@@ -1090,3 +1090,104 @@ fn config_file_users_and_rewrite() {
         "{log}"
     );
 }
+
+/// Random rule lists, valid and not, against both servers: the same
+/// replies, the same users after each (compared through ACL LIST), and
+/// no rule that upsets the server.
+#[test]
+fn random_rules_match_redis() {
+    const FRAGMENTS: &[&str] = &[
+        "on",
+        "off",
+        "nopass",
+        "resetpass",
+        ">p",
+        "<p",
+        ">q",
+        "#6b86b273ff34fce19d6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b",
+        "!6b86b273ff34fce19d6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b",
+        "#zz",
+        "~a*",
+        "%R~b*",
+        "%W~c",
+        "%RW~d?",
+        "%WR~e",
+        "%X~f",
+        "%R",
+        "allkeys",
+        "~*",
+        "resetkeys",
+        "&ch*",
+        "&*",
+        "allchannels",
+        "resetchannels",
+        "+get",
+        "-get",
+        "+@read",
+        "-@write",
+        "+@all",
+        "-@all",
+        "allcommands",
+        "nocommands",
+        "+config|get",
+        "-config|set",
+        "+select|0",
+        "+select|1",
+        "+debug|object",
+        "+nosuch",
+        "-nosuch",
+        "+@nosuch",
+        "(~x +set)",
+        "(+@hash &n*)",
+        "(",
+        "(+get",
+        "~y)",
+        "clearselectors",
+        "reset",
+        "skip-sanitize-payload",
+        "sanitize-payload",
+        "+@hash",
+        "-@dangerous",
+        "+client",
+        "-client|kill",
+        "bogus",
+        "",
+        "+",
+        "-",
+        "~",
+        "&",
+        "+@",
+        "+get|",
+        "+config|get|x",
+        "\u{e9}",
+        "+\u{e9}|x",
+    ];
+    let redis = Redis::start(&[]);
+    let s = Server::start(&["--io-threads", "2", "--shards", "3"]);
+    let (mut ours, mut theirs) = (s.raw(), redis.raw());
+    let mut rng = Rng(0x5eed_ac10);
+    for round in 0..1500 {
+        let user = format!("r{}", rng.below(3));
+        let mut cmd = vec!["ACL".to_string(), "SETUSER".into(), user];
+        for _ in 0..1 + rng.below(4) {
+            cmd.push(FRAGMENTS[rng.below(FRAGMENTS.len() as u64) as usize].to_string());
+        }
+        let cmd: Vec<&str> = cmd.iter().map(|s| s.as_str()).collect();
+        both_n(&mut ours, &mut theirs, &cmd, &format!("round {round}"));
+        if round % 8 == 0 {
+            both_n(
+                &mut ours,
+                &mut theirs,
+                &["ACL", "LIST"],
+                &format!("round {round}"),
+            );
+            both_n(
+                &mut ours,
+                &mut theirs,
+                &["ACL", "GETUSER", "r0"],
+                &format!("round {round}"),
+            );
+        }
+    }
+    s.assert_alive();
+}

@@ -31,18 +31,19 @@ impl IoThread {
             return Err(());
         };
         if c.acl_gen != generation {
-            c.acl_gen = generation;
             if let Some(u) = &c.user {
                 match self.shared.acl.get(u.name.as_bytes()) {
                     Some(now) if now.incarnation() == u.incarnation() => c.user = Some(now),
                     _ => {
                         // Redis frees such a user's clients
-                        // (`ACLFreeUserAndKillClients`).
+                        // (`ACLFreeUserAndKillClients`). `acl_gen` stays
+                        // old: whatever else it pipelined is refused too.
                         self.close(slot, Closing::Now);
                         return Err(());
                     }
                 }
             }
+            c.acl_gen = generation;
         }
         Ok(match &c.user {
             Some(u) if !u.unrestricted() => Some(u.clone()),
