@@ -25,30 +25,41 @@ impl IoThread {
     /// first if ACL changed); `None` for a user that may run anything.
     /// A connection whose user was deleted, or replaced by ACL LOAD, is
     /// closed and `Err` returned.
+    #[inline]
     pub(super) fn acl_user(&mut self, slot: usize) -> Result<Option<Arc<User>>, ()> {
         let generation = self.shared.acl.generation();
         let Some(c) = self.conns[slot].as_mut() else {
             return Err(());
         };
         if c.acl_gen != generation {
-            if let Some(u) = &c.user {
-                match self.shared.acl.get(u.name.as_bytes()) {
-                    Some(now) if now.incarnation() == u.incarnation() => c.user = Some(now),
-                    _ => {
-                        // Redis frees such a user's clients
-                        // (`ACLFreeUserAndKillClients`). `acl_gen` stays
-                        // old: whatever else it pipelined is refused too.
-                        self.close(slot, Closing::Now);
-                        return Err(());
-                    }
-                }
-            }
-            c.acl_gen = generation;
+            return self.acl_reread(slot, generation);
         }
         Ok(match &c.user {
             Some(u) if !u.unrestricted() => Some(u.clone()),
             _ => None,
         })
+    }
+
+    /// [`Self::acl_user`] after ACL changed: the user read afresh.
+    #[cold]
+    fn acl_reread(&mut self, slot: usize, generation: u64) -> Result<Option<Arc<User>>, ()> {
+        let Some(c) = self.conns[slot].as_mut() else {
+            return Err(());
+        };
+        if let Some(u) = &c.user {
+            match self.shared.acl.get(u.name.as_bytes()) {
+                Some(now) if now.incarnation() == u.incarnation() => c.user = Some(now),
+                _ => {
+                    // Redis frees such a user's clients
+                    // (`ACLFreeUserAndKillClients`). `acl_gen` stays old:
+                    // whatever else it pipelined is refused too.
+                    self.close(slot, Closing::Now);
+                    return Err(());
+                }
+            }
+        }
+        c.acl_gen = generation;
+        self.acl_user(slot)
     }
 
     /// Checks command `id` with `args` against `user`; a refusal is
@@ -118,10 +129,9 @@ impl IoThread {
     pub(super) fn script_caller(
         &self,
         slot: usize,
-        user: Option<&Arc<User>>,
+        user: &Arc<User>,
         s: &spec::CommandSpec,
     ) -> Option<Arc<Caller>> {
-        let user = user?;
         if !(s.name.starts_with("eval") || s.name.starts_with("fcall") || s.name == "exec") {
             return None;
         }

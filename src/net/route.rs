@@ -148,7 +148,7 @@ impl IoThread {
             self.reject(slot, Some(id), args, errors::BUSY);
             return;
         }
-        if self.hold_for_pause(slot, s) {
+        if self.shared.maybe_paused() && self.hold_for_pause(slot, s) {
             return;
         }
         if crate::alloc::out_of_memory() && self.refuse_oom(slot, s) {
@@ -164,7 +164,10 @@ impl IoThread {
             return;
         }
         self.client_flags_now = self.track_flags(slot, s.name);
-        self.caller_now = self.script_caller(slot, user.as_ref(), s);
+        self.caller_now = match &user {
+            Some(u) => self.script_caller(slot, u, s),
+            None => None,
+        };
         if self.conns[slot].as_ref().is_some_and(|c| c.no_touch) && s.name != "touch" {
             self.client_flags_now |= crate::msg::client_flags::NO_TOUCH;
         }
@@ -748,6 +751,9 @@ impl IoThread {
     /// under WRITE, writes, commands that may write (EVAL, PUBLISH, ...)
     /// and an EXEC whose queue has one), to be parsed again when the pause
     /// ends. True if it was held.
+    /// The caller checks [`Shared::maybe_paused`] first, so a server never paused pays a
+    /// load and a branch.
+    #[cold]
     fn hold_for_pause(&mut self, slot: usize, s: &spec::CommandSpec) -> bool {
         let mode = self.shared.paused();
         if mode == 0 {

@@ -236,6 +236,13 @@ impl Shared {
         }
     }
 
+    /// Whether a CLIENT PAUSE may be in force (one load; [`Self::paused`]
+    /// says which).
+    #[inline]
+    pub fn maybe_paused(&self) -> bool {
+        self.pause_on.load(Ordering::Acquire)
+    }
+
     /// The pause mode in force now (0: none).
     #[inline]
     pub fn paused(&self) -> u8 {
