@@ -781,3 +781,41 @@ fn info_fields_match_redis() {
         assert_eq!(got, want);
     });
 }
+
+fn info_number(c: &mut redis::Connection, section: &str, field: &str) -> u64 {
+    let text: String = q(c, &["INFO", section]).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in INFO {section}"))
+}
+
+/// INFO's `total_reads_processed` and `total_writes_processed` count
+/// receives and sends, CONFIG RESETSTAT zeroes them; `tracking_clients`
+/// counts clients with CLIENT TRACKING on.
+#[test]
+fn info_counts_reads_writes_and_tracking_clients() {
+    each_mode(|s| {
+        let mut c = s.conn();
+        let _: () = q(&mut c, &["CONFIG", "RESETSTAT"]).unwrap();
+        for i in 0..20 {
+            let _: () = q(&mut c, &["SET", &format!("k{i}"), "v"]).unwrap();
+        }
+        let reads = info_number(&mut c, "stats", "total_reads_processed");
+        let writes = info_number(&mut c, "stats", "total_writes_processed");
+        // Each round trip is at least one receive and one send.
+        assert!(reads >= 20 && writes >= 20, "{reads} {writes}");
+        assert!(reads <= 200 && writes <= 200, "{reads} {writes}");
+        assert_eq!(info_number(&mut c, "clients", "tracking_clients"), 0);
+        let mut t = s.conn();
+        let _: () = q(&mut t, &["CLIENT", "TRACKING", "ON"]).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while info_number(&mut c, "clients", "tracking_clients") != 1 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "tracking client never counted"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    });
+}

@@ -168,6 +168,7 @@ impl IoThread {
                     }
                 }
                 self.in_bytes += n as u64;
+                self.reads += 1;
             }
             self.ring.bufs().give_back(bid);
         }
@@ -232,6 +233,7 @@ impl IoThread {
     pub(super) fn on_send(&mut self, slot: usize, generation: u32, res: i32) {
         if res > 0 {
             self.out_bytes += res as u64;
+            self.writes += 1;
         }
         let Some(c) = self.conn_mut(slot, generation) else {
             return;

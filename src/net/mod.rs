@@ -239,6 +239,11 @@ pub struct IoThread {
     /// Counters added to the shared totals once per turn.
     commands: u64,
     in_bytes: u64,
+    /// Receives that brought bytes and sends that took some, since the
+    /// last fold into INFO's `total_reads_processed` and
+    /// `total_writes_processed`.
+    reads: u64,
+    writes: u64,
     out_bytes: u64,
     last_tick: Instant,
     /// This thread's latency histograms and wakeup counters.
@@ -331,6 +336,8 @@ impl IoThread {
             shutdown_waiters: Vec::new(),
             commands: 0,
             in_bytes: 0,
+            reads: 0,
+            writes: 0,
             out_bytes: 0,
             last_tick: Instant::now(),
             subs: pubsub::Table::default(),
@@ -628,6 +635,16 @@ impl IoThread {
             self.shared
                 .net_output_bytes
                 .fetch_add(std::mem::take(&mut self.out_bytes), Ordering::Relaxed);
+        }
+        if self.reads > 0 {
+            self.shared
+                .net_reads
+                .fetch_add(std::mem::take(&mut self.reads), Ordering::Relaxed);
+        }
+        if self.writes > 0 {
+            self.shared
+                .net_writes
+                .fetch_add(std::mem::take(&mut self.writes), Ordering::Relaxed);
         }
         if self.shared.config_epoch.load(Ordering::Acquire) != self.limits.epoch {
             self.limits = Limits::load(&self.shared);

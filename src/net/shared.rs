@@ -96,6 +96,10 @@ pub struct Shared {
     pub total_commands: AtomicU64,
     pub net_input_bytes: AtomicU64,
     pub net_output_bytes: AtomicU64,
+    /// Receives and sends that moved bytes (INFO `total_reads_processed`,
+    /// `total_writes_processed`: Redis counts its read and write calls).
+    pub net_reads: AtomicU64,
+    pub net_writes: AtomicU64,
     pub shutdown: AtomicBool,
     /// A SHUTDOWN that saves first, for the main thread to carry out
     /// ([`Shared::ask_shutdown`]).
@@ -310,6 +314,8 @@ impl Shared {
             total_commands: AtomicU64::new(0),
             net_input_bytes: AtomicU64::new(0),
             net_output_bytes: AtomicU64::new(0),
+            net_reads: AtomicU64::new(0),
+            net_writes: AtomicU64::new(0),
             shutdown: AtomicBool::new(false),
             shutdown_asked: Mutex::new(None),
             started: Instant::now(),
