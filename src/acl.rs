@@ -771,13 +771,13 @@ impl User {
 
     /// What `args`, a call of command `id`, names that some selector
     /// restricts.
-    fn call(&self, id: CmdId, args: &[&[u8]]) -> Call {
+    fn call(&self, id: CmdId, a: AclId, args: &[&[u8]]) -> Call {
         let s = spec::get(id);
         Call {
             keys: if self.selectors.iter().all(|x| x.all_keys) {
                 Default::default()
             } else {
-                spec::key_args(id, args)
+                spec::key_args(id, a, args)
             },
             channels: if self.selectors.iter().all(|x| x.all_channels) {
                 Vec::new()
@@ -796,7 +796,7 @@ impl User {
             return Ok(());
         }
         let s = spec::get(id);
-        let call = self.call(id, args);
+        let call = self.call(id, a, args);
         let mut worst = Denied::Command;
         for sel in &self.selectors {
             match sel.check(s, a, args, &call) {
@@ -814,7 +814,7 @@ impl User {
         if self.unrestricted {
             return true;
         }
-        let call = self.call(id, args);
+        let call = self.call(id, a, args);
         let s = spec::get(id);
         self.selectors
             .iter()

@@ -1191,3 +1191,65 @@ fn random_rules_match_redis() {
     }
     s.assert_alive();
 }
+
+/// COMMAND GETKEYS and GETKEYSANDFLAGS for every command above, and
+/// every command's key specifications in COMMAND INFO, as redis-server
+/// gives them: the key specs behind the ACL key checks.
+#[test]
+fn keys_and_flags_match_redis() {
+    let redis = Redis::start(&[]);
+    let s = Server::start(&[]);
+    let (mut ours, mut theirs) = (s.raw(), redis.raw());
+    for t in KEYED.iter().chain(&[
+        "sort k LIMIT 0 1 STORE d GET x BY y",
+        "sort k STORE",
+        "sort k store a store b",
+        "bitfield k GET u8",
+        "bitfield k OVERFLOW WRAP GET u8 0",
+        "bitfield k INCRBY u8 0 1",
+        "zunionstore d x k",
+        "zunionstore d 5 k",
+        "lmpop 0 k LEFT",
+        "xread COUNT 1 STREAMS a b c",
+        "xread STREAMS a b 0 0",
+        "eval x 0",
+        "fcall f 0 a",
+        "set k v get",
+        "set k v getx",
+        "georadius k 0 0 1 km STORE a STOREDIST b",
+        "spublish ch m",
+        "object encoding k",
+        "object nosuch k",
+        "memory usage k",
+        "xinfo stream k",
+        "get",
+        "get a b",
+        "ping",
+        "nosuch k",
+        "config get x",
+    ]) {
+        for sub in ["GETKEYS", "GETKEYSANDFLAGS"] {
+            let mut cmd = vec!["COMMAND".to_string(), sub.to_string()];
+            cmd.extend(call(t, "k"));
+            both(&mut ours, &mut theirs, &cmd, sub);
+        }
+    }
+    let mut c = s.conn();
+    let names: Vec<String> = q(&mut c, &["COMMAND", "LIST"]).unwrap();
+    let mut r = conn_to(redis.port);
+    for name in &names {
+        let specs = |c: &mut redis::Connection| -> redis::Value {
+            let v: Vec<redis::Value> = redis::cmd("COMMAND")
+                .arg("INFO")
+                .arg(name)
+                .query(c)
+                .unwrap();
+            let redis::Value::Array(info) = &v[0] else {
+                panic!("{name}: {v:?}")
+            };
+            info[8].clone()
+        };
+        assert_eq!(specs(&mut c), specs(&mut r), "{name}");
+    }
+    s.assert_alive();
+}

@@ -1181,8 +1181,98 @@ fn command_info(r: &mut Reply, s: &spec::CommandSpec) {
         }
     }
     r.array(0); // tips
-    r.array(0); // key specs
+    key_specs(
+        r,
+        spec::keyspecs::of(spec::acl_lookup(s.name).unwrap_or(spec::AclId::MAX)),
+    );
     r.array(0); // subcommands
+}
+
+/// COMMAND INFO's key specifications (`addReplyCommandKeySpecs`).
+fn key_specs(r: &mut Reply, specs: &[spec::keyspecs::KeySpec]) {
+    use spec::keyspecs::{Begin, Find};
+    r.array(specs.len());
+    for ks in specs {
+        r.map(if ks.notes.is_empty() { 3 } else { 4 });
+        if !ks.notes.is_empty() {
+            r.bulk(b"notes");
+            r.bulk(ks.notes.as_bytes());
+        }
+        r.bulk(b"flags");
+        key_flags(r, ks.flags);
+        r.bulk(b"begin_search");
+        r.map(2);
+        r.bulk(b"type");
+        match ks.begin {
+            Begin::Index(i) => {
+                r.bulk(b"index");
+                r.bulk(b"spec");
+                r.map(1);
+                r.bulk(b"index");
+                r.int(i as i64);
+            }
+            Begin::Keyword(kw, from) => {
+                r.bulk(b"keyword");
+                r.bulk(b"spec");
+                r.map(2);
+                r.bulk(b"keyword");
+                r.bulk(kw.as_bytes());
+                r.bulk(b"startfrom");
+                r.int(from as i64);
+            }
+            Begin::Unknown => {
+                r.bulk(b"unknown");
+                r.bulk(b"spec");
+                r.map(0);
+            }
+        }
+        r.bulk(b"find_keys");
+        r.map(2);
+        r.bulk(b"type");
+        match ks.find {
+            Find::Range {
+                lastkey,
+                step,
+                limit,
+            } => {
+                r.bulk(b"range");
+                r.bulk(b"spec");
+                r.map(3);
+                r.bulk(b"lastkey");
+                r.int(lastkey as i64);
+                r.bulk(b"keystep");
+                r.int(step as i64);
+                r.bulk(b"limit");
+                r.int(limit as i64);
+            }
+            Find::Keynum { index, first, step } => {
+                r.bulk(b"keynum");
+                r.bulk(b"spec");
+                r.map(3);
+                r.bulk(b"keynumidx");
+                r.int(index as i64);
+                r.bulk(b"firstkey");
+                r.int(first as i64);
+                r.bulk(b"keystep");
+                r.int(step as i64);
+            }
+            Find::Unknown => {
+                r.bulk(b"unknown");
+                r.bulk(b"spec");
+                r.map(0);
+            }
+        }
+    }
+}
+
+/// A key's flags as a set of status replies (`addReplyFlagsForKeyArgs`).
+fn key_flags(r: &mut Reply, flags: u16) {
+    r.set(flags.count_ones() as usize);
+    for (i, name) in spec::keyspecs::kflag::NAMES.iter().enumerate() {
+        if flags & (1 << i) != 0 {
+            r.simple(name);
+        }
+    }
 }
 
 fn command_docs(r: &mut Reply, s: &spec::CommandSpec) {
@@ -1270,38 +1360,44 @@ fn command(l: &mut Local, args: &[&[u8]]) -> Res {
                 names.iter().for_each(|n| r.bulk(n.as_bytes()));
             })
         }
-        "getkeys" if args.len() >= 3 => {
-            let id = spec::lookup(&args[2]).ok_or("ERR Invalid command specified")?;
+        "getkeys" | "getkeysandflags" if args.len() >= 4 => {
+            // Redis's `getKeysSubcommandImpl`, on the key specs.
+            let call = &args[2..];
+            let id = spec::lookup(call[0]).ok_or("ERR Invalid command specified")?;
             let s = spec::get(id);
-            if !s.arity_ok(args.len() - 2) {
-                return Err("ERR Invalid number of arguments specified for command".into());
+            let a = spec::acl_id_of(id, call);
+            if s.is(flag::CONTAINER) && call.len() > 1 && a == spec::acl_id(id) {
+                return Err("ERR Invalid command specified".into());
             }
-            // The positional keys, plus those found by reading the
-            // arguments (XREAD's after STREAMS, SORT's and GEORADIUS's
-            // STORE), as Redis's `getkeys_proc`s do.
-            let keys: Vec<&[u8]> = match spec::touched_keys(s, &args[2..]) {
-                spec::Touched::Known(keys) => keys,
-                spec::Touched::Unknown => s
-                    .keys_in(&args[2..])
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|i| args[i + 2])
-                    .collect(),
-            };
-            if keys.is_empty() {
+            if !spec::keyspecs::has_keys(a) {
                 return Err("ERR The command has no key arguments".into());
             }
+            let (arity, n) = (spec::acl_arity(a) as i64, call.len() as i64);
+            if (arity > 0 && arity != n) || n < -arity {
+                return Err("ERR Invalid number of arguments specified for command".into());
+            }
+            let keys = spec::keyspecs::find(id, a, call);
+            // EVAL, FCALL and their kin may name no key.
+            if keys.is_empty() && !(s.name.starts_with("eval") || s.name.starts_with("fcall")) {
+                return Err("ERR Invalid arguments specified for command".into());
+            }
+            let flags = sub == "getkeysandflags";
             reply(l, |r| {
                 r.array(keys.len());
-                keys.iter().for_each(|k| r.bulk(k));
+                for &(p, f) in &keys {
+                    if flags {
+                        r.array(2);
+                        r.bulk(call[p]);
+                        key_flags(r, f);
+                    } else {
+                        r.bulk(call[p]);
+                    }
+                }
             })
         }
-        "count" | "getkeys" => Err(format!(
+        "count" | "getkeys" | "getkeysandflags" => Err(format!(
             "ERR wrong number of arguments for 'command|{sub}' command"
         )),
-        // Its flags come from Redis's key specifications, which tandem's
-        // command table does not carry yet.
-        "getkeysandflags" => Err("ERR tandem: COMMAND GETKEYSANDFLAGS is not implemented".into()),
         _ => Err(format!(
             "ERR unknown subcommand '{}'. Try COMMAND HELP.",
             text(&args[1])

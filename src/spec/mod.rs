@@ -9,6 +9,8 @@
 
 use std::sync::OnceLock;
 
+pub mod keyspecs;
+
 /// Index of a command in [`TABLE`].
 pub type CmdId = u16;
 
@@ -1933,177 +1935,25 @@ pub mod access {
     pub const WRITE: u8 = 2;
 }
 
-/// How a command's keys are used and found, one class per command
-/// ([`key_args`]), decided once from its name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum KeyClass {
-    /// Metadata only (EXISTS, TYPE, TTL's neighbours): neither read nor
-    /// written, so any pattern matches.
-    Meta,
-    Read,
-    Write,
-    ReadWrite,
-    /// SET: read too with GET (`setGetKeys`).
-    Set,
-    /// BITFIELD: written only with SET or INCRBY (`bitfieldGetKeys`).
-    Bitfield,
-    /// The first key read and written, the rest written (LMOVE, RENAME).
-    MoveFrom,
-    /// COPY: the first read, the rest written.
-    Copy,
-    /// PFMERGE: the first read and written, the rest read.
-    Merge,
-    /// The first written, the rest read (SINTERSTORE, BITOP).
-    Store,
-    /// Read, plus a STORE destination written (SORT, GEORADIUS).
-    ReadStore,
-    /// XREAD and XREADGROUP: their streams, read.
-    Streams,
-    /// SPUBLISH, SSUBSCRIBE, SUNSUBSCRIBE: their first argument picks the
-    /// shard like a key but is a channel (Redis's `not_key` key specs).
-    NotKeys,
-}
-
-fn key_class(s: &CommandSpec) -> KeyClass {
-    use KeyClass::*;
-    match s.name {
-        "exists" | "hexists" | "hlen" | "hstrlen" | "llen" | "scard" | "sismember" | "strlen"
-        | "touch" | "type" | "watch" | "xlen" | "zcard" | "memory" | "object" => Meta,
-        "blmpop" | "blpop" | "brpop" | "bzmpop" | "bzpopmax" | "bzpopmin" | "decr" | "decrby"
-        | "getdel" | "getex" | "getset" | "hincrby" | "hincrbyfloat" | "incr" | "incrby"
-        | "incrbyfloat" | "lmpop" | "lpop" | "move" | "rpop" | "setbit" | "spop" | "zincrby"
-        | "zmpop" | "zpopmax" | "zpopmin" | "eval" | "evalsha" | "fcall" | "migrate" => ReadWrite,
-        "set" => Set,
-        "bitfield" => Bitfield,
-        "blmove" | "brpoplpush" | "lmove" | "rpoplpush" | "rename" | "renamenx" | "smove" => {
-            MoveFrom
-        }
-        "copy" => Copy,
-        "pfmerge" => Merge,
-        "bitop" | "geosearchstore" | "sdiffstore" | "sinterstore" | "sunionstore"
-        | "zdiffstore" | "zinterstore" | "zrangestore" | "zunionstore" => Store,
-        "sort" | "georadius" | "georadiusbymember" => ReadStore,
-        "xread" | "xreadgroup" => Streams,
-        "pfdebug" => Read,
-        "spublish" | "ssubscribe" | "sunsubscribe" => NotKeys,
-        _ if s.is(flag::WRITE) => Write,
-        _ => Read,
-    }
-}
-
-/// The key arguments of a call, as (argument index, [`access`] bits),
-/// the way Redis's `getKeysFromCommandWithSpecs` finds them: the key
-/// positions, SORT's and GEORADIUS's STORE destination, XREAD's streams.
-/// Allocates nothing for up to four keys.
-pub fn key_args(id: CmdId, args: &[&[u8]]) -> smallvec::SmallVec<[(usize, u8); 4]> {
-    use KeyClass::*;
-    use access::{READ, WRITE};
-    static CLASSES: OnceLock<Vec<KeyClass>> = OnceLock::new();
-    let s = get(id);
-    let class = CLASSES.get_or_init(|| TABLE.iter().map(key_class).collect())[id as usize];
-    let mut out: smallvec::SmallVec<[(usize, u8); 4]> = smallvec::SmallVec::new();
-    let mut push = |n: usize, p: usize| {
-        let first = n == 0;
-        let a = match class {
-            NotKeys => return,
-            Meta => 0,
-            Read | ReadStore | Streams => READ,
-            Write => WRITE,
-            ReadWrite => READ | WRITE,
-            Set => {
-                if args.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get")) {
-                    READ | WRITE
-                } else {
-                    WRITE
-                }
-            }
-            Bitfield => {
-                let writes = args
-                    .iter()
-                    .skip(2)
-                    .any(|a| a.eq_ignore_ascii_case(b"set") || a.eq_ignore_ascii_case(b"incrby"));
-                if writes { READ | WRITE } else { READ }
-            }
-            MoveFrom if first => READ | WRITE,
-            MoveFrom => WRITE,
-            Copy if first => READ,
-            Copy => WRITE,
-            Merge if first => READ | WRITE,
-            Merge => READ,
-            Store if first => WRITE,
-            Store => READ,
-        };
-        if p < args.len() {
-            out.push((p, a));
-        }
-    };
-    if s.numkeys > 0 {
-        for (n, p) in s.keys_in(args).unwrap_or_default().into_iter().enumerate() {
-            push(n, p);
-        }
-    } else if s.first_key > 0 {
-        // `key_indices`, without its iterator adaptors: this runs for
-        // every command of a user with key patterns.
-        let argc = args.len();
-        let last = if s.last_key < 0 {
-            (argc as i64 + s.last_key as i64).max(0) as usize
-        } else {
-            (s.last_key as usize).min(argc.saturating_sub(1))
-        };
-        let step = s.step.max(1) as usize;
-        let (mut p, mut n) = (s.first_key as usize, 0);
-        while p <= last && p < argc {
-            push(n, p);
-            p += step;
-            n += 1;
-        }
-    }
-    match class {
-        ReadStore => {
-            // SORT [... STORE dst] (not SORT_RO); GEORADIUS ... STORE|STOREDIST dst,
-            // the last one counting.
-            let mut store = None;
-            if s.name == "sort" {
-                let mut i = 2;
-                while i + 1 < args.len() {
-                    let opt = args[i];
-                    if opt.eq_ignore_ascii_case(b"store") {
-                        store = Some(i + 1);
-                    }
-                    i += if opt.eq_ignore_ascii_case(b"limit") {
-                        3
-                    } else if [&b"by"[..], b"get", b"store"]
-                        .iter()
-                        .any(|o| opt.eq_ignore_ascii_case(o))
-                    {
-                        2
-                    } else {
-                        1
-                    };
-                }
+/// The key arguments of a call of command `id` as ACL command `a` (its
+/// subcommand, [`acl_id_of`]), as (argument index, [`access`] bits): the
+/// keys Redis's key specs find ([`keyspecs::find`]), ACCESS read and
+/// INSERT, DELETE or UPDATE written. Allocates nothing for up to four
+/// keys.
+pub fn key_args(id: CmdId, a: AclId, args: &[&[u8]]) -> smallvec::SmallVec<[(usize, u8); 4]> {
+    use keyspecs::kflag::{ACCESS, DELETE, INSERT, UPDATE};
+    keyspecs::find(id, a, args)
+        .into_iter()
+        .map(|(p, f)| {
+            let read = if f & ACCESS != 0 { access::READ } else { 0 };
+            let write = if f & (INSERT | DELETE | UPDATE) != 0 {
+                access::WRITE
             } else {
-                let mut i = 5;
-                while i + 1 < args.len() {
-                    if args[i].eq_ignore_ascii_case(b"store")
-                        || args[i].eq_ignore_ascii_case(b"storedist")
-                    {
-                        store = Some(i + 1);
-                        i += 1;
-                    }
-                    i += 1;
-                }
-            }
-            out.extend(store.map(|p| (p, WRITE)));
-        }
-        Streams => {
-            let n = stream_read_keys(args).0.len();
-            if let Some(first) = args.iter().position(|a| a.eq_ignore_ascii_case(b"streams")) {
-                out.extend((first + 1..).take(n).map(|p| (p, READ)));
-            }
-        }
-        _ => {}
-    }
-    out
+                0
+            };
+            (p, read | write)
+        })
+        .collect()
 }
 
 /// The channel arguments of a Pub/Sub call ACL channel patterns (`&`)
