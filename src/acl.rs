@@ -83,7 +83,8 @@ impl Denied {
 /// A call's keys and channels, found once for all of a user's selectors
 /// (Redis's `aclKeyResultCache`).
 struct Call {
-    keys: smallvec::SmallVec<[(usize, u8); 4]>,
+    /// (argument index, key-spec flags).
+    keys: spec::keyspecs::Keys,
     channels: Vec<(usize, bool)>,
 }
 
@@ -397,8 +398,8 @@ impl Selector {
             }
         }
         if !self.all_keys {
-            for &(i, need) in &call.keys {
-                if !self.key_ok(args[i], need) {
+            for &(i, flags) in &call.keys {
+                if !self.key_ok(args[i], spec::keyspecs::access(flags)) {
                     return Err(Denied::Key(i));
                 }
             }
@@ -777,7 +778,7 @@ impl User {
             keys: if self.selectors.iter().all(|x| x.all_keys) {
                 Default::default()
             } else {
-                spec::key_args(id, a, args)
+                spec::keyspecs::find(id, a, args)
             },
             channels: if self.selectors.iter().all(|x| x.all_channels) {
                 Vec::new()

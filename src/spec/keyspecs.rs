@@ -2889,16 +2889,40 @@ const KEY_SPECS: &[(&str, &[KeySpec])] = &[
 /// The key specs of ACL command `a` (a command or subcommand), none if
 /// it names no keys.
 pub fn of(a: AclId) -> &'static [KeySpec] {
-    let Some((name, _, _)) = ACL_COMMANDS.get(a as usize) else {
-        return &[];
-    };
-    KEY_SPECS
-        .binary_search_by(|(n, _)| n.cmp(name))
-        .map_or(&[], |i| KEY_SPECS[i].1)
+    // Indexed once by ACL id: the ACL checks look this up per command.
+    static BY_ID: std::sync::OnceLock<Vec<&'static [KeySpec]>> = std::sync::OnceLock::new();
+    let by_id = BY_ID.get_or_init(|| {
+        ACL_COMMANDS
+            .iter()
+            .map(|(name, _, _)| {
+                KEY_SPECS
+                    .binary_search_by(|(n, _)| n.cmp(name))
+                    .map_or(&[][..], |i| KEY_SPECS[i].1)
+            })
+            .collect()
+    });
+    by_id.get(a as usize).copied().unwrap_or(&[])
 }
 
 /// A call's keys: (argument index, [`kflag`] bits).
 pub type Keys = smallvec::SmallVec<[(usize, u16); 4]>;
+
+/// The [`super::access`] a key with flags `f` needs: ACCESS reads,
+/// INSERT, DELETE and UPDATE write (`ACLSelectorCheckKey`).
+#[inline]
+pub fn access(f: u16) -> u8 {
+    let read = if f & ACCESS != 0 {
+        super::access::READ
+    } else {
+        0
+    };
+    let write = if f & (INSERT | DELETE | UPDATE) != 0 {
+        super::access::WRITE
+    } else {
+        0
+    };
+    read | write
+}
 
 /// Whether command `a` names keys at all (`doesCommandHaveKeys`): a spec
 /// that is not `not_key`, or a key-finding procedure.

@@ -1935,27 +1935,6 @@ pub mod access {
     pub const WRITE: u8 = 2;
 }
 
-/// The key arguments of a call of command `id` as ACL command `a` (its
-/// subcommand, [`acl_id_of`]), as (argument index, [`access`] bits): the
-/// keys Redis's key specs find ([`keyspecs::find`]), ACCESS read and
-/// INSERT, DELETE or UPDATE written. Allocates nothing for up to four
-/// keys.
-pub fn key_args(id: CmdId, a: AclId, args: &[&[u8]]) -> smallvec::SmallVec<[(usize, u8); 4]> {
-    use keyspecs::kflag::{ACCESS, DELETE, INSERT, UPDATE};
-    keyspecs::find(id, a, args)
-        .into_iter()
-        .map(|(p, f)| {
-            let read = if f & ACCESS != 0 { access::READ } else { 0 };
-            let write = if f & (INSERT | DELETE | UPDATE) != 0 {
-                access::WRITE
-            } else {
-                0
-            };
-            (p, read | write)
-        })
-        .collect()
-}
-
 /// The channel arguments of a Pub/Sub call ACL channel patterns (`&`)
 /// cover, as (argument index, whether it is a pattern): PUBLISH's and
 /// SPUBLISH's channel, (S)SUBSCRIBE's channels, PSUBSCRIBE's patterns
