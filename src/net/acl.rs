@@ -493,9 +493,7 @@ pub(super) fn acl(l: &mut Local, args: &[&[u8]]) -> Res {
                 .ok_or_else(|| format!("ERR Command '{}' not found", text(call[0])))?;
             let s = spec::get(id);
             let a = spec::acl_id_of(id, call);
-            let arity = spec::acl_arity(a) as i64;
-            let argc = call.len() as i64;
-            if !s.arity_ok(call.len()) || (arity > 0 && argc != arity) || argc < -arity {
+            if !s.arity_ok(call.len()) || !spec::acl_arity_ok(a, call.len()) {
                 return Err(format!(
                     "ERR wrong number of arguments for '{}' command",
                     acl_name(a, s)

@@ -1372,8 +1372,7 @@ fn command(l: &mut Local, args: &[&[u8]]) -> Res {
             if !spec::keyspecs::has_keys(a) {
                 return Err("ERR The command has no key arguments".into());
             }
-            let (arity, n) = (spec::acl_arity(a) as i64, call.len() as i64);
-            if (arity > 0 && arity != n) || n < -arity {
+            if !spec::acl_arity_ok(a, call.len()) {
                 return Err("ERR Invalid number of arguments specified for command".into());
             }
             let keys = spec::keyspecs::find(id, a, call);

@@ -1904,10 +1904,15 @@ pub fn acl_categories(a: AclId) -> u32 {
     ACL_COMMANDS.get(a as usize).map_or(0, |(_, _, c)| *c)
 }
 
-/// The arity of a command or subcommand (`config|get`: -3), as
-/// [`CommandSpec::arity`]; 0 for an unknown id.
-pub fn acl_arity(a: AclId) -> i16 {
-    ACL_COMMANDS.get(a as usize).map_or(0, |(_, n, _)| *n)
+/// Whether `argc` arguments (name included) satisfy the arity of a
+/// command or subcommand (`config|get`: at least 3), as
+/// [`CommandSpec::arity_ok`]; true for an unknown id.
+pub fn acl_arity_ok(a: AclId, argc: usize) -> bool {
+    let arity = ACL_COMMANDS
+        .get(a as usize)
+        .map_or(0, |(_, n, _)| *n as i64);
+    let argc = argc as i64;
+    !((arity > 0 && argc != arity) || argc < -arity)
 }
 
 /// The subcommands of container command `a` (`config|get`, ...), which
