@@ -16,6 +16,7 @@
 //! before a command is routed, and on the shard for each call a script
 //! makes ([`Caller`]).
 
+use crate::resp::parse::split_args;
 use crate::spec::{self, AclId, CmdId, CommandSpec, access, cat, flag};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -900,87 +901,6 @@ impl User {
                 ]
             })
             .collect()
-    }
-}
-
-/// Splits a string into arguments as `sdssplitargs` does: spaces
-/// separate, double quotes allow `\n`-style and `\xHH` escapes, single
-/// quotes only `\'`. None for unbalanced quotes.
-pub fn split_args(s: &[u8]) -> Option<Vec<Vec<u8>>> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    loop {
-        while i < s.len() && s[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if i >= s.len() {
-            return Some(out);
-        }
-        let mut cur = Vec::new();
-        let (mut inq, mut insq) = (false, false);
-        loop {
-            let c = s.get(i).copied();
-            if inq {
-                match c {
-                    None => return None,
-                    Some(b'\\')
-                        if s.get(i + 1) == Some(&b'x')
-                            && i + 3 < s.len()
-                            && s[i + 2].is_ascii_hexdigit()
-                            && s[i + 3].is_ascii_hexdigit() =>
-                    {
-                        let h = std::str::from_utf8(&s[i + 2..i + 4]).ok()?;
-                        cur.push(u8::from_str_radix(h, 16).ok()?);
-                        i += 3;
-                    }
-                    Some(b'\\') if i + 1 < s.len() => {
-                        i += 1;
-                        cur.push(match s[i] {
-                            b'n' => b'\n',
-                            b'r' => b'\r',
-                            b't' => b'\t',
-                            b'b' => 8,
-                            b'a' => 7,
-                            other => other,
-                        });
-                    }
-                    Some(b'"') => {
-                        if s.get(i + 1).is_some_and(|b| !b.is_ascii_whitespace()) {
-                            return None;
-                        }
-                        i += 1;
-                        break;
-                    }
-                    Some(b) => cur.push(b),
-                }
-            } else if insq {
-                match c {
-                    None => return None,
-                    Some(b'\\') if s.get(i + 1) == Some(&b'\'') => {
-                        i += 1;
-                        cur.push(b'\'');
-                    }
-                    Some(b'\'') => {
-                        if s.get(i + 1).is_some_and(|b| !b.is_ascii_whitespace()) {
-                            return None;
-                        }
-                        i += 1;
-                        break;
-                    }
-                    Some(b) => cur.push(b),
-                }
-            } else {
-                match c {
-                    None => break,
-                    Some(b) if b.is_ascii_whitespace() => break,
-                    Some(b'"') => inq = true,
-                    Some(b'\'') => insq = true,
-                    Some(b) => cur.push(b),
-                }
-            }
-            i += 1;
-        }
-        out.push(cur);
     }
 }
 

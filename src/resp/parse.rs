@@ -427,6 +427,24 @@ fn split_inline_args(line: &[u8], args: &mut Vec<Span>) -> Result<(), ParseError
     Ok(())
 }
 
+/// Splits a line into arguments as Redis's `sdssplitargs` does (the
+/// inline protocol's rules: spaces separate, double quotes with escapes,
+/// single quotes with `\'`): ACL rules inside a `(...)` selector and the
+/// ACL file's lines. None for unbalanced quotes.
+pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut spans = Vec::new();
+    split_inline_args(line, &mut spans).ok()?;
+    Some(
+        spans
+            .into_iter()
+            .map(|s| match s {
+                Span::At(a, b) => line[a..b].to_vec(),
+                Span::Owned(b) => b.to_vec(),
+            })
+            .collect(),
+    )
+}
+
 fn hex_val(c: u8) -> Option<u8> {
     (c as char).to_digit(16).map(|d| d as u8)
 }
