@@ -657,6 +657,8 @@ fn refusals_match_redis() {
             &["SORT", "r1"],
             &["SORT", "list", "BY", "w*"],
             &["SORT", "list", "GET", "r*"],
+            &["SORT", "list", "GET", "r*", "BY", "w*"],
+            &["SORT", "list", "BY", "nosort", "GET", "#"],
             &["EVAL", "return redis.call('get','r1')", "0"],
             &["EVAL", "return redis.pcall('set','r1','x')", "0"],
             &["EVAL", "return redis.call('getrange','r1',0,-1)", "0"],

@@ -159,15 +159,16 @@ fn sort_refusal(user: &User, id: CmdId, a: spec::AclId, args: &[&[u8]]) -> Optio
     if s.name != "sort" && s.name != "sort_ro" {
         return None;
     }
-    let mut by = false;
-    let mut get = false;
+    // The first BY with a pattern or GET is the one refused, as Redis's
+    // option loop meets it.
+    let mut first = None;
     let mut i = 2;
-    while i + 1 < args.len() {
+    while i + 1 < args.len() && first.is_none() {
         let opt = args[i];
-        if opt.eq_ignore_ascii_case(b"by") {
-            by |= memchr::memchr(b'*', args[i + 1]).is_some();
+        if opt.eq_ignore_ascii_case(b"by") && memchr::memchr(b'*', args[i + 1]).is_some() {
+            first = Some("ERR BY option of SORT denied due to insufficient ACL permissions.");
         } else if opt.eq_ignore_ascii_case(b"get") {
-            get = true;
+            first = Some("ERR GET option of SORT denied due to insufficient ACL permissions.");
         }
         i += if opt.eq_ignore_ascii_case(b"limit") {
             3
@@ -180,14 +181,7 @@ fn sort_refusal(user: &User, id: CmdId, a: spec::AclId, args: &[&[u8]]) -> Optio
             1
         };
     }
-    if !(by || get) || user.all_keys_for(id, a, args, spec::access::READ) {
-        return None;
-    }
-    Some(if by {
-        "ERR BY option of SORT denied due to insufficient ACL permissions."
-    } else {
-        "ERR GET option of SORT denied due to insufficient ACL permissions."
-    })
+    first.filter(|_| !user.all_keys_for(id, a, args, spec::access::READ))
 }
 
 /// Logs the connection in as `name` with `pass` (`ACLAuthenticateUser`).
